@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-zmq-chat",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "RoomBroker", targets: ["RoomBroker"]),
+        .executable(name: "Gateway", targets: ["Gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // libzmq from Debian's libzmq3-dev.
+        .systemLibrary(
+            name: "CZMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        // A small, typed Swift layer over libzmq.
+        .target(name: "ZeroMQ", dependencies: ["CZMQ"]),
+        // The gateway <-> broker wire format.
+        .target(name: "ChatWire"),
+        // Engine.IO v4 / Socket.IO v5 packet codec and JSON text helpers.
+        .target(name: "SocketIO"),
+        // One-line terminal logging shared by both executables.
+        .target(name: "ChatLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Rooms, passwords, membership and ordering: plain types, no sockets.
+        .target(
+            name: "RoomBrokerCore",
+            dependencies: [
+                "ChatWire", "SocketIO",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "RoomBroker",
+            dependencies: [
+                "RoomBrokerCore", "ZeroMQ", "ChatWire", "ChatLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Socket.IO sessions, HTTP API and broker link of a gateway.
+        .target(
+            name: "GatewayCore",
+            dependencies: [
+                "ChatWire", "SocketIO", "ZeroMQ", "ChatLogging",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Gateway",
+            dependencies: [
+                "GatewayCore", "ChatLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
+        .testTarget(name: "RoomBrokerCoreTests", dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ZeroMQ", "ChatWire", "SocketIO", "RoomBroker", "Gateway"]
+        ),
+    ]
+)
