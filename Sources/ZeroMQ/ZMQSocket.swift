@@ -1,0 +1,127 @@
+import CZMQ
+
+/// One libzmq socket. Like libzmq sockets, it is not thread-safe: create and use it on one thread.
+///
+/// Sockets are made with linger 0, so closing never blocks on unsent messages.
+public final class ZMQSocket {
+    private var handle: UnsafeMutableRawPointer?
+    /// The context stays alive as long as any of its sockets.
+    private let context: ZMQContext
+    /// The pattern of this socket.
+    public let type: ZMQSocketType
+
+    init(context: ZMQContext, type: ZMQSocketType) throws(ZMQError) {
+        guard let handle = zmq_socket(context.rawHandle, type.rawValue) else {
+            throw ZMQError.last("zmq_socket")
+        }
+        self.handle = handle
+        self.context = context
+        self.type = type
+        try setOption(ZMQ_LINGER, 0)
+    }
+
+    deinit { close() }
+
+    /// The raw socket, for ``ZMQPoller``.
+    var rawHandle: UnsafeMutableRawPointer? { handle }
+
+    private func live(_ operation: String) throws(ZMQError) -> UnsafeMutableRawPointer {
+        guard let handle else { throw ZMQError.socketClosed(operation: operation) }
+        return handle
+    }
+
+    /// Binds to an endpoint such as `tcp://127.0.0.1:5555` or `ipc:///tmp/chat.sock`.
+    public func bind(_ endpoint: String) throws(ZMQError) {
+        if zmq_bind(try live("bind"), endpoint) != 0 { throw ZMQError.last("bind(\(endpoint))") }
+    }
+
+    /// Connects to an endpoint; libzmq reconnects by itself when the peer goes away.
+    public func connect(_ endpoint: String) throws(ZMQError) {
+        if zmq_connect(try live("connect"), endpoint) != 0 { throw ZMQError.last("connect(\(endpoint))") }
+    }
+
+    /// Sets an integer option (`ZMQ_SNDHWM`, `ZMQ_LINGER`, ...).
+    public func setOption(_ option: Int32, _ value: Int32) throws(ZMQError) {
+        var value = value
+        let handle = try live("setsockopt")
+        if zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) != 0 {
+            throw ZMQError.last("setsockopt(\(option))")
+        }
+    }
+
+    /// Sets a 64-bit integer option (`ZMQ_MAXMSGSIZE`).
+    public func setOption(_ option: Int32, int64 value: Int64) throws(ZMQError) {
+        var value = value
+        let handle = try live("setsockopt")
+        if zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) != 0 {
+            throw ZMQError.last("setsockopt(\(option))")
+        }
+    }
+
+    /// Sets a binary option (`ZMQ_SUBSCRIBE`, `ZMQ_ROUTING_ID`, ...).
+    public func setOption(_ option: Int32, bytes: [UInt8]) throws(ZMQError) {
+        let handle = try live("setsockopt")
+        let result = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        if result != 0 { throw ZMQError.last("setsockopt(\(option))") }
+    }
+
+    /// Subscribes a SUB socket to messages whose first frame starts with `prefix`.
+    public func subscribe(_ prefix: [UInt8]) throws(ZMQError) {
+        try setOption(ZMQ_SUBSCRIBE, bytes: prefix)
+    }
+
+    /// Removes one earlier subscription to `prefix`.
+    public func unsubscribe(_ prefix: [UInt8]) throws(ZMQError) {
+        try setOption(ZMQ_UNSUBSCRIBE, bytes: prefix)
+    }
+
+    /// Sends one multipart message. Returns false when `dontWait` is set and the send would block
+    /// (or, on a ROUTER with `ZMQ_ROUTER_MANDATORY`, the peer is unknown with `EHOSTUNREACH`).
+    @discardableResult
+    public func send(_ frames: [[UInt8]], dontWait: Bool = false) throws(ZMQError) -> Bool {
+        let handle = try live("send")
+        for (index, frame) in frames.enumerated() {
+            var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            if dontWait { flags |= ZMQ_DONTWAIT }
+            let sent = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            if sent < 0 {
+                let code = zmq_errno()
+                // Only the first frame can be refused as a whole; libzmq queues the rest atomically.
+                if index == 0 && (code == EAGAIN || code == EHOSTUNREACH) { return false }
+                throw ZMQError.last("send")
+            }
+        }
+        return true
+    }
+
+    /// Receives one multipart message, or nil when `dontWait` is set and none is waiting.
+    public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
+        let handle = try live("receive")
+        var frames: [[UInt8]] = []
+        var message = zmq_msg_t()
+        zmq_msg_init(&message)
+        defer { zmq_msg_close(&message) }
+        while true {
+            let received = zmq_msg_recv(&message, handle, dontWait ? ZMQ_DONTWAIT : 0)
+            if received < 0 {
+                if frames.isEmpty && zmq_errno() == EAGAIN { return nil }
+                throw ZMQError.last("receive")
+            }
+            let size = zmq_msg_size(&message)
+            if let data = zmq_msg_data(&message), size > 0 {
+                frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+            } else {
+                frames.append([])
+            }
+            if zmq_msg_more(&message) == 0 { return frames }
+        }
+    }
+
+    /// Closes the socket; later calls throw ``ZMQError/socketClosed(operation:)``.
+    public func close() {
+        if let handle {
+            zmq_close(handle)
+            self.handle = nil
+        }
+    }
+}
