@@ -1,0 +1,139 @@
+/// One command from a gateway to the broker: a single ZeroMQ frame (docs/PROTOCOL.md, "Commands").
+public struct WireCommand: Equatable, Sendable {
+    /// The command and its fields.
+    public enum Body: Equatable, Sendable {
+        /// A gateway announces itself with a name for the log.
+        case hello(gatewayName: String)
+        /// A gateway's liveness signal.
+        case heartbeat
+        /// Create a room for `name`; an empty `room` lets the broker pick one.
+        case create(name: String, room: String)
+        /// Join `room` with `password` as `name`.
+        case join(room: String, password: String, name: String)
+        /// Leave `room`.
+        case leave(room: String)
+        /// Send `text` to `room` as a member.
+        case message(room: String, text: String)
+        /// Send `text` to `room` as `name`, proven by `password` (HTTP API).
+        case post(room: String, password: String, name: String, text: String)
+        /// List the rooms.
+        case listRooms
+        /// The connection is gone.
+        case disconnect
+        /// Resend the broadcasts of `room` with sequence numbers `from...to`.
+        case replay(room: String, from: UInt64, to: UInt64)
+
+        /// The kind byte of this body.
+        public var kind: CommandKind {
+            switch self {
+            case .hello: return .hello
+            case .heartbeat: return .heartbeat
+            case .create: return .create
+            case .join: return .join
+            case .leave: return .leave
+            case .message: return .message
+            case .post: return .post
+            case .listRooms: return .listRooms
+            case .disconnect: return .disconnect
+            case .replay: return .replay
+            }
+        }
+    }
+
+    /// Chosen by the gateway; echoed in the reply so the gateway can match it.
+    public var requestID: UInt32
+    /// The gateway-local id of the client connection (0 for gateway-level commands).
+    public var connectionID: UInt64
+    /// What is asked.
+    public var body: Body
+
+    /// A command for `connectionID`, matched to its reply by `requestID`.
+    public init(requestID: UInt32, connectionID: UInt64, body: Body) {
+        self.requestID = requestID
+        self.connectionID = connectionID
+        self.body = body
+    }
+
+    /// The frame: version, kind, request id, connection id, then the body's fields.
+    public func encoded() -> [UInt8] {
+        var writer = WireWriter()
+        writer.write(WireFormat.version)
+        writer.write(body.kind.rawValue)
+        writer.write(requestID)
+        writer.write(connectionID)
+        switch body {
+        case .hello(let gatewayName):
+            writer.write(gatewayName)
+        case .heartbeat, .listRooms, .disconnect:
+            break
+        case .create(let name, let room):
+            writer.write(name)
+            writer.write(room)
+        case .join(let room, let password, let name):
+            writer.write(room)
+            writer.write(password)
+            writer.write(name)
+        case .leave(let room):
+            writer.write(room)
+        case .message(let room, let text):
+            writer.write(room)
+            writer.write(text)
+        case .post(let room, let password, let name, let text):
+            writer.write(room)
+            writer.write(password)
+            writer.write(name)
+            writer.write(text)
+        case .replay(let room, let from, let to):
+            writer.write(room)
+            writer.write(from)
+            writer.write(to)
+        }
+        return writer.bytes
+    }
+
+    /// Decodes one command frame, refusing any frame that is not exactly one well-formed command.
+    public static func decode(_ frame: [UInt8]) throws(WireError) -> WireCommand {
+        var reader = try WireReader(frame)
+        let version = try reader.readByte("version")
+        guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+        let kindByte = try reader.readByte("kind")
+        guard let kind = CommandKind(rawValue: kindByte) else { throw .unknownKind(kindByte) }
+        let requestID = try reader.readUInt32("request id")
+        let connectionID = try reader.readUInt64("connection id")
+        let body: Body
+        switch kind {
+        case .hello:
+            body = .hello(gatewayName: try reader.readString("gateway name"))
+        case .heartbeat:
+            body = .heartbeat
+        case .create:
+            body = .create(name: try reader.readString("name"), room: try reader.readString("room"))
+        case .join:
+            body = .join(
+                room: try reader.readString("room"),
+                password: try reader.readString("password"),
+                name: try reader.readString("name"))
+        case .leave:
+            body = .leave(room: try reader.readString("room"))
+        case .message:
+            body = .message(room: try reader.readString("room"), text: try reader.readString("text"))
+        case .post:
+            body = .post(
+                room: try reader.readString("room"),
+                password: try reader.readString("password"),
+                name: try reader.readString("name"),
+                text: try reader.readString("text"))
+        case .listRooms:
+            body = .listRooms
+        case .disconnect:
+            body = .disconnect
+        case .replay:
+            body = .replay(
+                room: try reader.readString("room"),
+                from: try reader.readUInt64("from"),
+                to: try reader.readUInt64("to"))
+        }
+        try reader.finish()
+        return WireCommand(requestID: requestID, connectionID: connectionID, body: body)
+    }
+}

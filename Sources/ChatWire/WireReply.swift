@@ -1,0 +1,115 @@
+/// The broker's answer to one ``WireCommand``: a single ZeroMQ frame (docs/PROTOCOL.md, "Replies").
+public struct WireReply: Equatable, Sendable {
+    /// One broadcast resent by a replay.
+    public struct ReplayedEvent: Equatable, Sendable {
+        /// The event's room sequence number.
+        public var seq: UInt64
+        /// The exact client frame text of the event.
+        public var payload: [UInt8]
+
+        /// An event numbered `seq` whose client text is `payload`.
+        public init(seq: UInt64, payload: [UInt8]) {
+            self.seq = seq
+            self.payload = payload
+        }
+    }
+
+    /// What a successful command produced. Fields that do not apply to a kind are empty or 0.
+    public struct Success: Equatable, Sendable {
+        /// The room the command acted on (the new room for `create`).
+        public var room: String
+        /// The sequence number of the event the command caused (`join`: the joined event;
+        /// `message`/`post`: the message; `leave`: the left event).
+        public var seq: UInt64
+        /// The JSON object the client is answered with: the Socket.IO ack argument and the HTTP body.
+        public var json: [UInt8]
+        /// For `replay`: the resent events, in order.
+        public var events: [ReplayedEvent]
+
+        /// A success result.
+        public init(room: String = "", seq: UInt64 = 0, json: [UInt8] = Array("{}".utf8), events: [ReplayedEvent] = []) {
+            self.room = room
+            self.seq = seq
+            self.json = json
+            self.events = events
+        }
+    }
+
+    /// The kind of the command answered.
+    public var kind: CommandKind
+    /// The command's request id.
+    public var requestID: UInt32
+    /// The command's connection id.
+    public var connectionID: UInt64
+    /// Success, or the refusal.
+    public var result: Result<Success, ChatError>
+
+    /// A reply to the command `kind`/`requestID`/`connectionID`.
+    public init(kind: CommandKind, requestID: UInt32, connectionID: UInt64, result: Result<Success, ChatError>) {
+        self.kind = kind
+        self.requestID = requestID
+        self.connectionID = connectionID
+        self.result = result
+    }
+
+    /// A reply to `command`.
+    public init(to command: WireCommand, result: Result<Success, ChatError>) {
+        self.init(kind: command.body.kind, requestID: command.requestID, connectionID: command.connectionID, result: result)
+    }
+
+    /// The frame: version, kind, request id, connection id, status, then success fields or the message.
+    public func encoded() -> [UInt8] {
+        var writer = WireWriter()
+        writer.write(WireFormat.version)
+        writer.write(kind.rawValue)
+        writer.write(requestID)
+        writer.write(connectionID)
+        switch result {
+        case .success(let success):
+            writer.write(UInt8(0))
+            writer.write(success.room)
+            writer.write(success.seq)
+            writer.write(blob: success.json)
+            writer.write(UInt32(success.events.count))
+            for event in success.events {
+                writer.write(event.seq)
+                writer.write(blob: event.payload)
+            }
+        case .failure(let error):
+            writer.write(error.code.rawValue)
+            writer.write(error.message)
+        }
+        return writer.bytes
+    }
+
+    /// Decodes one reply frame.
+    public static func decode(_ frame: [UInt8]) throws(WireError) -> WireReply {
+        var reader = try WireReader(frame)
+        let version = try reader.readByte("version")
+        guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+        let kindByte = try reader.readByte("kind")
+        guard let kind = CommandKind(rawValue: kindByte) else { throw .unknownKind(kindByte) }
+        let requestID = try reader.readUInt32("request id")
+        let connectionID = try reader.readUInt64("connection id")
+        let status = try reader.readByte("status")
+        let result: Result<Success, ChatError>
+        if status == 0 {
+            let room = try reader.readString("room")
+            let seq = try reader.readUInt64("seq")
+            let json = try reader.readBlob("json")
+            let count = Int(try reader.readUInt32("event count"))
+            guard count <= reader.remaining / 12 else { throw .truncated(field: "events") }
+            var events: [ReplayedEvent] = []
+            events.reserveCapacity(count)
+            for _ in 0..<count {
+                events.append(ReplayedEvent(seq: try reader.readUInt64("event seq"), payload: try reader.readBlob("event payload")))
+            }
+            result = .success(Success(room: room, seq: seq, json: json, events: events))
+        } else {
+            guard let code = ChatErrorCode(rawValue: status) else { throw .unknownErrorCode(status) }
+            result = .failure(ChatError(code, try reader.readString("message")))
+        }
+        try reader.finish()
+        return WireReply(kind: kind, requestID: requestID, connectionID: connectionID, result: result)
+    }
+}

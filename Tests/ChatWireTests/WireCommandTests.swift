@@ -1,0 +1,75 @@
+import ChatWire
+import XCTest
+
+final class WireCommandTests: XCTestCase {
+    static let everyBody: [WireCommand.Body] = [
+        .hello(gatewayName: "gw-1"),
+        .heartbeat,
+        .create(name: "alice", room: ""),
+        .create(name: "Zoë 🚀", room: "lobby"),
+        .join(room: "lobby", password: "Abc123def456", name: "bob"),
+        .leave(room: "lobby"),
+        .message(room: "lobby", text: "hello\n\"world\""),
+        .post(room: "lobby", password: "pw", name: "api", text: "from curl"),
+        .listRooms,
+        .disconnect,
+        .replay(room: "lobby", from: 7, to: UInt64.max),
+    ]
+
+    func testEveryCommandRoundTrips() throws {
+        XCTAssertEqual(Set(Self.everyBody.map(\.kind)), Set(CommandKind.allCases))
+        for (index, body) in Self.everyBody.enumerated() {
+            let command = WireCommand(requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40, body: body)
+            XCTAssertEqual(try WireCommand.decode(command.encoded()), command)
+        }
+    }
+
+    func testEveryTruncationIsRefused() throws {
+        for body in Self.everyBody {
+            let frame = WireCommand(requestID: 1, connectionID: 2, body: body).encoded()
+            for length in 0..<frame.count {
+                XCTAssertThrowsError(try WireCommand.decode(Array(frame.prefix(length))), "\(body) cut at \(length)") { error in
+                    guard case .truncated = error as? WireError else { return XCTFail("\(error)") }
+                }
+            }
+        }
+    }
+
+    func testTrailingBytesAreRefused() {
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .leave(room: "a")).encoded() + [0]
+        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .trailingBytes(count: 1)) }
+    }
+
+    func testUnknownKindAndVersionAreRefused() {
+        var frame = WireCommand(requestID: 1, connectionID: 2, body: .heartbeat).encoded()
+        frame[1] = 99
+        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .unknownKind(99)) }
+        frame[1] = CommandKind.heartbeat.rawValue
+        frame[0] = 2
+        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .unsupportedVersion(2)) }
+    }
+
+    func testOversizedFrameIsRefused() {
+        let text = String(repeating: "x", count: WireFormat.maxFrameSize)
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .message(room: "a", text: text)).encoded()
+        XCTAssertThrowsError(try WireCommand.decode(frame)) { error in
+            guard case .oversized = error as? WireError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testInvalidUTF8IsRefused() {
+        var frame = WireCommand(requestID: 1, connectionID: 2, body: .leave(room: "ab")).encoded()
+        frame[frame.count - 1] = 0xFF
+        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .invalidUTF8(field: "room")) }
+    }
+
+    func testHugeLengthPrefixIsTruncationNotACrash() {
+        var writer = WireWriter()
+        writer.write(WireFormat.version)
+        writer.write(CommandKind.leave.rawValue)
+        writer.write(UInt32(1))
+        writer.write(UInt64(2))
+        writer.write(UInt32.max)
+        XCTAssertThrowsError(try WireCommand.decode(writer.bytes)) { XCTAssertEqual($0 as? WireError, .truncated(field: "room")) }
+    }
+}

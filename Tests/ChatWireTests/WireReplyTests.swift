@@ -1,0 +1,32 @@
+import ChatWire
+import XCTest
+
+final class WireReplyTests: XCTestCase {
+    func testSuccessAndFailureRoundTrip() throws {
+        let replies = [
+            WireReply(kind: .join, requestID: 9, connectionID: 77, result: .success(.init(room: "lobby", seq: 42, json: Array(#"{"room":"lobby"}"#.utf8)))),
+            WireReply(kind: .replay, requestID: 1, connectionID: 0, result: .success(.init(room: "r", seq: 0, events: [.init(seq: 3, payload: [1, 2]), .init(seq: 4, payload: [])]))),
+            WireReply(kind: .join, requestID: 10, connectionID: 77, result: .failure(ChatError(.wrongPassword, "wrong password for room lobby"))),
+        ]
+        for reply in replies {
+            XCTAssertEqual(try WireReply.decode(reply.encoded()), reply)
+        }
+        for code in ChatErrorCode.allCases {
+            let reply = WireReply(kind: .create, requestID: 1, connectionID: 1, result: .failure(ChatError(code, "m")))
+            XCTAssertEqual(try WireReply.decode(reply.encoded()), reply)
+        }
+    }
+
+    func testTruncatedRepliesAreRefused() {
+        let frame = WireReply(kind: .replay, requestID: 1, connectionID: 0, result: .success(.init(room: "r", seq: 1, events: [.init(seq: 3, payload: [1, 2])]))).encoded()
+        for length in 0..<frame.count {
+            XCTAssertThrowsError(try WireReply.decode(Array(frame.prefix(length))))
+        }
+    }
+
+    func testUnknownErrorCodeIsRefused() {
+        var frame = WireReply(kind: .create, requestID: 1, connectionID: 1, result: .failure(ChatError(.badRequest, "m"))).encoded()
+        frame[14] = 200
+        XCTAssertThrowsError(try WireReply.decode(frame)) { XCTAssertEqual($0 as? WireError, .unknownErrorCode(200)) }
+    }
+}
