@@ -1,0 +1,74 @@
+/// An event a client sends, decoded from its name and arguments (shapes only, not limits).
+public enum ClientEvent: Sendable, Equatable {
+    /// `create {name, room?}`: make a room; `room` is nil when absent, null or empty.
+    case create(name: String, room: String?)
+    /// `join {room, password, name}`: become a member of a room.
+    case join(room: String, password: String, name: String)
+    /// `leave {room}`: stop being a member of a room.
+    case leave(room: String)
+    /// `message {room, text}`: send a message to a room.
+    case message(room: String, text: String)
+    /// `rooms` (no argument, or `{}`): list the rooms.
+    case listRooms
+
+    /// Decodes an event from its name and the arguments that follow it (the ack callback is not one).
+    ///
+    /// Checks that the argument is one object with the required string fields. Length and
+    /// alphabet limits are checked elsewhere.
+    public static func decode(eventName: String, arguments: [JSONValue]) throws(ClientEventError) -> ClientEvent {
+        switch eventName {
+        case "create":
+            let fields = try object(eventName, arguments)
+            return .create(
+                name: try string("name", in: fields, event: eventName),
+                room: try optionalString("room", in: fields, event: eventName))
+        case "join":
+            let fields = try object(eventName, arguments)
+            return .join(
+                room: try string("room", in: fields, event: eventName),
+                password: try string("password", in: fields, event: eventName),
+                name: try string("name", in: fields, event: eventName))
+        case "leave":
+            let fields = try object(eventName, arguments)
+            return .leave(room: try string("room", in: fields, event: eventName))
+        case "message":
+            let fields = try object(eventName, arguments)
+            return .message(
+                room: try string("room", in: fields, event: eventName),
+                text: try string("text", in: fields, event: eventName))
+        case "rooms":
+            if arguments.isEmpty || arguments == [.null] { return .listRooms }
+            _ = try object(eventName, arguments)
+            return .listRooms
+        default:
+            throw .unknownEvent(eventName)
+        }
+    }
+
+    /// The single object argument of an event.
+    private static func object(_ event: String, _ arguments: [JSONValue]) throws(ClientEventError) -> [String: JSONValue] {
+        guard arguments.count == 1, let fields = arguments[0].objectValue else {
+            throw .badRequest(
+                "The \"\(event)\" event takes one argument, a JSON object (got \(arguments.count) argument(s)"
+                    + (arguments.count == 1 ? " that is not an object)." : ")."))
+        }
+        return fields
+    }
+
+    private static func string(_ field: String, in fields: [String: JSONValue], event: String) throws(ClientEventError) -> String {
+        guard let value = fields[field] else {
+            throw .badRequest("The \"\(event)\" event needs the field \"\(field)\" (a string).")
+        }
+        guard let string = value.stringValue else {
+            throw .badRequest("The field \"\(field)\" of the \"\(event)\" event must be a string.")
+        }
+        return string
+    }
+
+    /// A string field that may be absent, null or empty (all read as nil).
+    private static func optionalString(_ field: String, in fields: [String: JSONValue], event: String) throws(ClientEventError) -> String? {
+        guard let value = fields[field], !value.isNull else { return nil }
+        let string = try self.string(field, in: fields, event: event)
+        return string.isEmpty ? nil : string
+    }
+}

@@ -1,0 +1,25 @@
+/// Why a client event could not be decoded; sent back to the client in its failure ack.
+public enum ClientEventError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The event name is not one the server knows.
+    case unknownEvent(String)
+    /// The event's argument has the wrong shape; `message` names the field to fix.
+    case badRequest(String)
+
+    /// The stable snake_case code sent in `{"error": ..., "code": ...}`: `unknown_event` or `bad_request`.
+    public var code: String {
+        switch self {
+        case .unknownEvent: "unknown_event"
+        case .badRequest: "bad_request"
+        }
+    }
+
+    /// A message that tells the client what to fix.
+    public var description: String {
+        switch self {
+        case .unknownEvent(let name):
+            "Unknown event \"\(name.prefix(64))\": the events are create, join, leave, message and rooms."
+        case .badRequest(let message):
+            message
+        }
+    }
+}

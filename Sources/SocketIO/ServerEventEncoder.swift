@@ -1,0 +1,126 @@
+/// Builds the frames the server sends, ready for a WebSocket text frame.
+///
+/// Every function named after a packet returns the whole Engine.IO text, *including* the
+/// Engine.IO message prefix `4` (so `42[...]`, `43<id>[...]`, `40{...}`, `44...`).
+/// `errorObject` and `writeMessageObject` write bare JSON, with no prefix.
+/// Frames are for the default namespace `/` unless a namespace is passed.
+public enum ServerEventEncoder: Sendable {
+    /// The `message` event: `42["message",{"room":..,"seq":..,"name":..,"text":..,"ts":..}]`.
+    public static func message(room: String, seq: UInt64, name: String, text: String, timestamp: Int64) -> [UInt8] {
+        event("message", capacity: 96 + room.utf8.count + name.utf8.count + text.utf8.count) { writer in
+            writeMessageObject(&writer, room: room, seq: seq, name: name, text: text, timestamp: timestamp)
+        }
+    }
+
+    /// The `joined` event, sent to the members already in the room:
+    /// `42["joined",{"room":..,"seq":..,"name":..,"members":[..]}]`.
+    public static func joined(room: String, seq: UInt64, name: String, members: [String]) -> [UInt8] {
+        membership("joined", room: room, seq: seq, name: name, members: members)
+    }
+
+    /// The `left` event, sent to the remaining members:
+    /// `42["left",{"room":..,"seq":..,"name":..,"members":[..]}]`.
+    public static func left(room: String, seq: UInt64, name: String, members: [String]) -> [UInt8] {
+        membership("left", room: room, seq: seq, name: name, members: members)
+    }
+
+    /// An ack carrying one already-encoded JSON object: `43<id>[<object>]`.
+    public static func ack(id: UInt64, objectJSON: [UInt8]) -> [UInt8] {
+        var writer = JSONWriter(capacity: 24 + objectJSON.count)
+        writer.appendVerbatim(engineMessage)
+        SocketIOPacket.writeHeader(type: .ack, namespace: "/", ackID: id, into: &writer)
+        writer.beginArray()
+        writer.raw(objectJSON)
+        writer.endArray()
+        return writer.bytes
+    }
+
+    /// A failure ack object (bare JSON, no prefix): `{"error":<message>,"code":<code>}`.
+    public static func errorObject(code: String, message: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 32 + code.utf8.count + message.utf8.count)
+        writer.beginObject()
+        writer.key("error")
+        writer.string(message)
+        writer.key("code")
+        writer.string(code)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// The answer to a namespace connect: `40{"sid":<sid>}`.
+    public static func connectAck(sid: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 16 + sid.utf8.count)
+        writer.appendVerbatim(engineMessage)
+        SocketIOPacket.writeHeader(type: .connect, namespace: "/", ackID: nil, into: &writer)
+        writer.beginObject()
+        writer.key("sid")
+        writer.string(sid)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// A refused namespace connect: `44/nsp,{"message":<message>}` (`44{...}` for `/`).
+    /// `namespace` is written as is: pass one read by `SocketIOPacket.parse` (it has no comma).
+    public static func connectError(namespace: String, message: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 24 + namespace.utf8.count + message.utf8.count)
+        writer.appendVerbatim(engineMessage)
+        SocketIOPacket.writeHeader(type: .connectError, namespace: namespace, ackID: nil, into: &writer)
+        writer.beginObject()
+        writer.key("message")
+        writer.string(message)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// Writes a message object `{"room","seq","name","text","ts"}` (bare JSON), as in the
+    /// `message` event and in a join ack's `history`.
+    public static func writeMessageObject(
+        _ writer: inout JSONWriter, room: String, seq: UInt64, name: String, text: String, timestamp: Int64
+    ) {
+        writer.beginObject()
+        writer.key("room")
+        writer.string(room)
+        writer.key("seq")
+        writer.uint(seq)
+        writer.key("name")
+        writer.string(name)
+        writer.key("text")
+        writer.string(text)
+        writer.key("ts")
+        writer.int(timestamp)
+        writer.endObject()
+    }
+
+    /// The Engine.IO message packet type, in front of every Socket.IO packet.
+    private static let engineMessage = UInt8(ascii: "4")
+
+    private static func membership(_ event: String, room: String, seq: UInt64, name member: String, members: [String]) -> [UInt8] {
+        let capacity = 96 + room.utf8.count + member.utf8.count + members.reduce(0) { $0 + $1.utf8.count + 3 }
+        return self.event(event, capacity: capacity) { writer in
+            writer.beginObject()
+            writer.key("room")
+            writer.string(room)
+            writer.key("seq")
+            writer.uint(seq)
+            writer.key("name")
+            writer.string(member)
+            writer.key("members")
+            writer.beginArray()
+            for each in members { writer.string(each) }
+            writer.endArray()
+            writer.endObject()
+        }
+    }
+
+    /// `42["<name>",<argument written by body>]`.
+    private static func event(_ name: String, capacity: Int, body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter(capacity: capacity)
+        writer.appendVerbatim(engineMessage)
+        SocketIOPacket.writeHeader(type: .event, namespace: "/", ackID: nil, into: &writer)
+        writer.beginArray()
+        writer.string(name)
+        body(&writer)
+        writer.endArray()
+        return writer.bytes
+    }
+}

@@ -1,0 +1,90 @@
+import XCTest
+
+@testable import SocketIO
+
+final class ClientEventTests: XCTestCase {
+    private func assertBadRequest(
+        _ name: String, _ arguments: [JSONValue], mentioning field: String, line: UInt = #line
+    ) {
+        XCTAssertThrowsError(try ClientEvent.decode(eventName: name, arguments: arguments), line: line) { error in
+            guard let error = error as? ClientEventError else { return XCTFail("\(error)", line: line) }
+            XCTAssertEqual(error.code, "bad_request", line: line)
+            XCTAssertTrue(error.description.contains(field), error.description, line: line)
+        }
+    }
+
+    func testDecodesEveryEvent() throws {
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "create", arguments: [["name": "Ann", "room": "r1"]]),
+            .create(name: "Ann", room: "r1"))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann"]]),
+            .join(room: "r1", password: "pw", name: "Ann"))
+        XCTAssertEqual(try ClientEvent.decode(eventName: "leave", arguments: [["room": "r1"]]), .leave(room: "r1"))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),
+            .message(room: "r1", text: "hi"))
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: []), .listRooms)
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [[:]]), .listRooms)
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [nil]), .listRooms)
+    }
+
+    func testCreateRoomIsOptional() throws {
+        for room: JSONValue? in [nil, .null, ""] {
+            var fields: [String: JSONValue] = ["name": "Ann"]
+            fields["room"] = room
+            XCTAssertEqual(
+                try ClientEvent.decode(eventName: "create", arguments: [.object(fields)]),
+                .create(name: "Ann", room: nil), "\(String(describing: room))")
+        }
+    }
+
+    func testExtraFieldsAreIgnored() throws {
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "leave", arguments: [["room": "r", "extra": 1]]), .leave(room: "r"))
+    }
+
+    func testDoesNotCheckLimits() throws {
+        // Lengths and alphabets are validated elsewhere.
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "message", arguments: [["room": "", "text": " "]]),
+            .message(room: "", text: " "))
+    }
+
+    func testUnknownEvent() {
+        XCTAssertThrowsError(try ClientEvent.decode(eventName: "dance", arguments: [])) { error in
+            XCTAssertEqual(error as? ClientEventError, .unknownEvent("dance"))
+            XCTAssertEqual((error as? ClientEventError)?.code, "unknown_event")
+            XCTAssertTrue("\(error)".contains("dance"))
+        }
+        XCTAssertThrowsError(try ClientEvent.decode(eventName: "Create", arguments: [["name": "a"]]))
+    }
+
+    func testMissingFields() {
+        assertBadRequest("create", [[:]], mentioning: "\"name\"")
+        assertBadRequest("join", [["password": "p", "name": "n"]], mentioning: "\"room\"")
+        assertBadRequest("join", [["room": "r", "name": "n"]], mentioning: "\"password\"")
+        assertBadRequest("join", [["room": "r", "password": "p"]], mentioning: "\"name\"")
+        assertBadRequest("leave", [[:]], mentioning: "\"room\"")
+        assertBadRequest("message", [["room": "r"]], mentioning: "\"text\"")
+        assertBadRequest("message", [["text": "t"]], mentioning: "\"room\"")
+    }
+
+    func testFieldsOfTheWrongType() {
+        assertBadRequest("create", [["name": 1]], mentioning: "\"name\"")
+        assertBadRequest("create", [["name": "a", "room": 5]], mentioning: "\"room\"")
+        assertBadRequest("create", [["name": "a", "room": false]], mentioning: "\"room\"")
+        assertBadRequest("join", [["room": "r", "password": nil, "name": "n"]], mentioning: "\"password\"")
+        assertBadRequest("leave", [["room": ["r"]]], mentioning: "\"room\"")
+        assertBadRequest("message", [["room": "r", "text": ["t": 1]]], mentioning: "\"text\"")
+    }
+
+    func testArgumentMustBeOneObject() {
+        assertBadRequest("leave", [], mentioning: "one argument")
+        assertBadRequest("leave", ["r"], mentioning: "not an object")
+        assertBadRequest("leave", [["room": "r"], ["room": "s"]], mentioning: "2 argument")
+        assertBadRequest("create", [nil], mentioning: "JSON object")
+        assertBadRequest("rooms", ["all"], mentioning: "not an object")
+        assertBadRequest("rooms", [[:], [:]], mentioning: "2 argument")
+    }
+}
