@@ -1,0 +1,227 @@
+"""Browser tests: the real page in headless Chromium (Debian `chromium` + `chromium-driver`).
+
+Screenshots go to <repo>/test-output/screenshots/.
+"""
+import os
+import re
+import uuid
+
+import pytest
+import requests
+import socketio
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+WAIT = 10  # seconds: upper bound for anything the page should show
+
+
+def unique(prefix):
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def new_page(chat_server):
+    """new_page() -> a fresh Chromium (own profile, so own localStorage) at the chat page."""
+    drivers = []
+
+    def _new_page(width=1280, height=800):
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    f"--window-size={width},{height}", "--lang=en-US", "--force-color-profile=srgb"):
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        drivers.append(driver)
+        driver.get(chat_server.url + "/")
+        wait_until(driver, lambda d: d.find_element(By.ID, "conn-state").get_attribute("data-state") == "connected",
+                   "page never connected")
+        return driver
+
+    yield _new_page
+    for d in drivers:
+        # Surface JavaScript errors: a page that throws is broken even if it looks fine.
+        errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+        d.quit()
+        assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def wait_until(driver, condition, message, timeout=WAIT):
+    def safe(d):
+        try:
+            return condition(d)
+        except StaleElementReferenceException:
+            return False
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(safe, message)
+
+
+def by_id(driver, element_id):
+    return driver.find_element(By.ID, element_id)
+
+
+def set_value(driver, element_id, text):
+    field = by_id(driver, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def shown(driver, element_id):
+    return by_id(driver, element_id).is_displayed()
+
+
+def messages(driver):
+    """(sender, text) of every chat message the user sees, in order."""
+    out = []
+    for li in driver.find_elements(By.CSS_SELECTOR, "#messages .msg"):
+        out.append((li.find_element(By.CSS_SELECTOR, ".msg-name").text,
+                    li.find_element(By.CSS_SELECTOR, ".msg-text").text))
+    return out
+
+
+def notices(driver):
+    return [n.text for n in driver.find_elements(By.CSS_SELECTOR, "#messages .notice")]
+
+
+def members(driver):
+    return sorted(m.text for m in driver.find_elements(By.CSS_SELECTOR, "#members .member-name"))
+
+
+def join_via_form(driver, name, room, password):
+    set_value(driver, "name", name)
+    set_value(driver, "join-room", room)
+    set_value(driver, "join-password", password)
+    by_id(driver, "join-btn").click()
+
+
+def phone_width(driver, on=True):
+    if on:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 375, "height": 760, "deviceScaleFactor": 2, "mobile": True})
+    else:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def no_horizontal_overflow(driver):
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_two_users_create_join_and_chat(new_page, screenshot_dir):
+    alice, bob = new_page(), new_page()
+    room_name = unique("book-club-")
+
+    # Alice creates a room and sees its password.
+    set_value(alice, "name", "Alice")
+    set_value(alice, "create-room", room_name)
+    by_id(alice, "create-btn").click()
+    wait_until(alice, lambda d: shown(d, "created-password"), "no password shown after create")
+    password = by_id(alice, "created-password").text
+    assert re.fullmatch(r"[A-Za-z0-9]{12}", password), password
+    assert by_id(alice, "created-room").text == room_name
+    alice.save_screenshot(str(screenshot_dir / "desktop-lobby-created.png"))
+
+    by_id(alice, "join-created-btn").click()
+    wait_until(alice, lambda d: shown(d, "room-view") and members(d) == ["Alice"], "Alice not in the room")
+    assert by_id(alice, "room-title").text == room_name
+    assert not shown(alice, "lobby")
+
+    # Bob joins with the password Alice read.
+    join_via_form(bob, "Bob", room_name, password)
+    wait_until(bob, lambda d: shown(d, "room-view"), "Bob not in the room")
+    wait_until(bob, lambda d: members(d) == ["Alice", "Bob"], "Bob does not see both members")
+    wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Alice does not see Bob in the member list")
+    wait_until(alice, lambda d: any("Bob joined" in n for n in notices(d)), "no join notice for Bob")
+
+    # Alice sends with Enter, Bob with the button; each sees the other's message.
+    by_id(alice, "message-input").send_keys("Hi Bob, welcome!", Keys.ENTER)
+    wait_until(bob, lambda d: ("Alice", "Hi Bob, welcome!") in messages(d), "Bob did not get Alice's message")
+    assert by_id(alice, "message-input").get_attribute("value") == ""
+    set_value(bob, "message-input", "Thanks Alice")
+    by_id(bob, "send-btn").click()
+    wait_until(alice, lambda d: ("Bob", "Thanks Alice") in messages(d), "Alice did not get Bob's message")
+
+    # Markup in a message is shown as literal text, never interpreted.
+    by_id(bob, "message-input").send_keys("<b>x</b> <img src=x onerror=alert(1)>", Keys.ENTER)
+    wait_until(alice, lambda d: ("Bob", "<b>x</b> <img src=x onerror=alert(1)>") in messages(d),
+               "markup message not shown literally")
+    for page in (alice, bob):
+        assert page.find_elements(By.CSS_SELECTOR, "#messages b, #messages img") == []
+
+    # Every message shows a local time, and both see the same conversation.
+    wait_until(bob, lambda d: messages(d) == messages(alice), "pages disagree on the conversation")
+    times = [t.text for t in alice.find_elements(By.CSS_SELECTOR, "#messages .msg-time")]
+    assert len(times) == 3 and all(re.search(r"\d{1,2}:\d{2}", t) for t in times), times
+
+    alice.save_screenshot(str(screenshot_dir / "desktop-room.png"))
+    phone_width(alice)
+    wait_until(alice, no_horizontal_overflow, "room view overflows a 375px wide screen")
+    alice.save_screenshot(str(screenshot_dir / "phone-room.png"))
+    phone_width(alice, False)
+
+    # Bob leaves: he is back in the lobby and Alice is told.
+    by_id(bob, "leave-btn").click()
+    wait_until(bob, lambda d: shown(d, "lobby") and not shown(d, "room-view"), "Bob not back in the lobby")
+    wait_until(alice, lambda d: any("Bob left" in n for n in notices(d)), "no leave notice for Bob")
+    wait_until(alice, lambda d: members(d) == ["Alice"], "Bob still in Alice's member list")
+
+
+def test_wrong_password_shows_server_error(new_page, chat_server, screenshot_dir):
+    r = requests.post(f"{chat_server.url}/api/rooms", json={"name": "owner"}, timeout=WAIT)
+    room = r.json()["room"]
+
+    # What the server says for a wrong password, asked with the protocol client.
+    sio = socketio.SimpleClient()
+    sio.connect(chat_server.url, transports=["websocket"])
+    try:
+        expected = sio.call("join", {"room": room, "password": "WrongPass123", "name": "probe"}, timeout=WAIT)
+    finally:
+        sio.disconnect()
+    assert expected["code"] == "wrong_password"
+
+    page = new_page()
+    join_via_form(page, "Eve", room, "WrongPass123")
+    wait_until(page, lambda d: shown(d, "error") and by_id(d, "error").text.strip(), "no error shown")
+    assert expected["error"] in by_id(page, "error").text
+    assert shown(page, "lobby") and not shown(page, "room-view")
+    page.save_screenshot(str(screenshot_dir / "desktop-wrong-password.png"))
+
+    # Unknown room: also the server's message, and still in the lobby.
+    join_via_form(page, "Eve", unique("nope"), "WrongPass123")
+    wait_until(page, lambda d: "WrongPass" not in by_id(d, "error").text and by_id(d, "error").text.strip()
+               and shown(d, "error"), "no error for an unknown room")
+    assert not shown(page, "room-view")
+
+
+def test_name_is_remembered(new_page, chat_server):
+    page = new_page()
+    set_value(page, "name", "Grace Hopper")
+    page.get(chat_server.url + "/")
+    wait_until(page, lambda d: by_id(d, "name").get_attribute("value") == "Grace Hopper",
+               "display name not restored after reload")
+
+
+def test_room_list_and_phone_lobby(new_page, chat_server, screenshot_dir):
+    room = unique("standup-")
+    page = new_page()
+    r = requests.post(f"{chat_server.url}/api/rooms", json={"name": "bot", "room": room}, timeout=WAIT)
+    assert r.status_code == 201
+
+    by_id(page, "refresh-rooms").click()
+    item = f'#room-list [data-room="{room}"]'
+    wait_until(page, lambda d: d.find_elements(By.CSS_SELECTOR, item), "new room not listed after refresh")
+    assert room in page.find_element(By.CSS_SELECTOR, item).text
+    page.find_element(By.CSS_SELECTOR, item).click()
+    assert by_id(page, "join-room").get_attribute("value") == room
+    assert page.switch_to.active_element == by_id(page, "join-password")
+    page.save_screenshot(str(screenshot_dir / "desktop-lobby.png"))
+
+    phone_width(page)
+    set_value(page, "name", "Sam")
+    wait_until(page, no_horizontal_overflow, "lobby overflows a 375px wide screen")
+    page.save_screenshot(str(screenshot_dir / "phone-lobby.png"))

@@ -1,0 +1,469 @@
+/*
+ * Chat page logic. All user-provided text goes through textContent /
+ * createTextNode (see el()) — never innerHTML.
+ */
+(function () {
+  'use strict';
+
+  const $ = (id) => document.getElementById(id);
+  const NAME_KEY = 'chat.displayName';
+  const ROOMS_REFRESH_MS = 10000;
+
+  /** Create an element; `text` is always set as plain text. */
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  // ---- connection -------------------------------------------------------
+
+  const wsScheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new SocketIOClient(`${wsScheme}//${location.host}/socket.io/?EIO=4&transport=websocket`);
+
+  // Current room session: null while in the lobby.
+  // {room, password, name, seen: Set of seq already rendered, lastSeq}
+  let session = null;
+  let lastCreated = null; // {room, password} from the last create
+
+  const connLabels = {
+    connecting: 'Connecting…',
+    connected: 'Connected',
+    reconnecting: 'Reconnecting…',
+    closed: 'Offline',
+  };
+  let countdownTimer = null;
+
+  function showConnState(state) {
+    const box = $('conn-state');
+    box.dataset.state = state;
+    clearInterval(countdownTimer);
+    const render = () => {
+      let text = connLabels[state] || state;
+      if (state === 'reconnecting' && socket.retryAt > Date.now()) {
+        text = `Reconnecting in ${Math.ceil((socket.retryAt - Date.now()) / 1000)}s…`;
+      }
+      $('conn-text').textContent = text;
+    };
+    render();
+    if (state === 'reconnecting') countdownTimer = setInterval(render, 500);
+    const online = state === 'connected';
+    for (const id of ['send-btn', 'create-btn', 'join-btn', 'join-created-btn']) $(id).disabled = !online;
+    $('message-input').placeholder = online ? 'Write a message…' : 'Waiting for the connection…';
+  }
+
+  socket.on('state', showConnState);
+  // Clicking the status pill while offline retries immediately.
+  $('conn-state').addEventListener('click', () => socket.retryNow());
+  window.addEventListener('online', () => socket.retryNow());
+
+  socket.on('connect', () => {
+    // After a reconnect the server has forgotten our membership: join again.
+    if (session) rejoin();
+    refreshRooms();
+  });
+
+  socket.on('disconnect', () => {
+    if (session) addNotice('Connection lost. Reconnecting…', 'warn');
+  });
+
+  // ---- errors -----------------------------------------------------------
+
+  function showError(message) {
+    const box = $('error');
+    box.textContent = message;
+    box.hidden = false;
+  }
+  function clearError() {
+    $('error').hidden = true;
+    $('error').textContent = '';
+  }
+  $('error').addEventListener('click', clearError);
+
+  /** Error text from a failed ack ({error, code}) or a thrown Error. */
+  function describe(failure) {
+    if (failure && typeof failure.error === 'string') return failure.error;
+    if (failure && failure.message) return failure.message;
+    return 'Something went wrong.';
+  }
+
+  // ---- name -------------------------------------------------------------
+
+  const nameInput = $('name');
+  try { nameInput.value = localStorage.getItem(NAME_KEY) || ''; } catch (e) { /* storage disabled */ }
+  nameInput.addEventListener('input', () => {
+    try { localStorage.setItem(NAME_KEY, nameInput.value.trim()); } catch (e) { /* ignore */ }
+  });
+
+  /** Trimmed display name, or null (with an error shown) if unusable. */
+  function requireName() {
+    const name = nameInput.value.trim();
+    if (!name) {
+      showError('Please enter your display name first.');
+      nameInput.focus();
+      return null;
+    }
+    return name;
+  }
+
+  // ---- room list --------------------------------------------------------
+
+  function timeAgo(ms) {
+    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    if (s < 60) return 'just now';
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+    return new Date(ms).toLocaleDateString();
+  }
+
+  function renderRooms(rooms) {
+    const list = $('room-list');
+    list.replaceChildren();
+    rooms.sort((a, b) => (b.members - a.members) || (b.created - a.created));
+    for (const r of rooms) {
+      const li = el('li');
+      const btn = el('button', 'room-item');
+      btn.type = 'button';
+      btn.dataset.room = r.room;
+      btn.append(el('span', 'room-name', r.room));
+      const meta = el('span', 'room-meta',
+        `${r.members} ${r.members === 1 ? 'member' : 'members'} · ${timeAgo(r.created)}`);
+      btn.append(meta);
+      btn.addEventListener('click', () => {
+        $('join-room').value = r.room;
+        $('join-password').focus();
+      });
+      li.append(btn);
+      list.append(li);
+    }
+    $('rooms-empty').hidden = rooms.length > 0;
+  }
+
+  let roomsLoading = false;
+  async function refreshRooms() {
+    if (session || roomsLoading) return; // the list is only visible in the lobby
+    roomsLoading = true;
+    try {
+      const res = await fetch('/api/rooms', { headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = await res.json();
+      renderRooms(Array.isArray(body.rooms) ? body.rooms : []);
+    } catch (err) {
+      // Fall back to the socket if HTTP failed but the socket is up.
+      if (socket.connected) {
+        try {
+          const ack = await socket.emit('rooms', {});
+          if (ack && Array.isArray(ack.rooms)) renderRooms(ack.rooms);
+        } catch (e) { /* keep the old list */ }
+      }
+    } finally {
+      roomsLoading = false;
+    }
+  }
+  $('refresh-rooms').addEventListener('click', refreshRooms);
+  setInterval(refreshRooms, ROOMS_REFRESH_MS);
+
+  // ---- create -----------------------------------------------------------
+
+  $('create-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearError();
+    const name = requireName();
+    if (!name) return;
+    const args = { name };
+    const wanted = $('create-room').value.trim();
+    if (wanted) args.room = wanted;
+    $('create-btn').disabled = true;
+    try {
+      const ack = await socket.emit('create', args);
+      if (!ack || ack.error) return showError(describe(ack));
+      lastCreated = { room: ack.room, password: ack.password };
+      $('created-room').textContent = ack.room;
+      $('created-password').textContent = ack.password;
+      $('copy-btn').textContent = 'Copy';
+      $('created').hidden = false;
+      $('create-room').value = '';
+      refreshRooms();
+    } catch (err) {
+      showError(describe(err));
+    } finally {
+      $('create-btn').disabled = !socket.connected;
+    }
+  });
+
+  /** Copy text; navigator.clipboard needs a secure context, so fall back. */
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (e) {
+      const area = el('textarea');
+      area.value = text;
+      area.setAttribute('readonly', '');
+      area.style.position = 'fixed';
+      area.style.opacity = '0';
+      document.body.append(area);
+      area.select();
+      let ok = false;
+      try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
+      area.remove();
+      return ok;
+    }
+  }
+
+  function flash(button, text) {
+    const original = button.dataset.label || button.textContent;
+    button.dataset.label = original;
+    button.textContent = text;
+    setTimeout(() => { button.textContent = original; }, 1500);
+  }
+
+  $('copy-btn').addEventListener('click', async () => {
+    if (!lastCreated) return;
+    flash($('copy-btn'), (await copyText(lastCreated.password)) ? 'Copied!' : 'Copy failed');
+  });
+
+  $('join-created-btn').addEventListener('click', () => {
+    if (lastCreated) join(lastCreated.room, lastCreated.password);
+  });
+
+  // ---- join / leave -----------------------------------------------------
+
+  $('join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const room = $('join-room').value.trim();
+    const password = $('join-password').value.trim();
+    if (!room || !password) {
+      showError('Enter both the room name and its password.');
+      (room ? $('join-password') : $('join-room')).focus();
+      return;
+    }
+    join(room, password);
+  });
+
+  async function join(room, password) {
+    clearError();
+    const name = requireName();
+    if (!name) return;
+    $('join-btn').disabled = true;
+    try {
+      const ack = await socket.emit('join', { room, password, name });
+      if (!ack || ack.error) {
+        showError(describe(ack));
+        if (ack && ack.code === 'wrong_password') $('join-password').select();
+        return;
+      }
+      enterRoom(ack, password, name);
+    } catch (err) {
+      showError(describe(err));
+    } finally {
+      $('join-btn').disabled = !socket.connected;
+    }
+  }
+
+  function enterRoom(ack, password, name) {
+    session = { room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq };
+    $('messages').replaceChildren();
+    $('room-title').textContent = ack.room;
+    $('room-title').title = ack.room;
+    document.title = `${ack.room} · Huddle`;
+    renderMembers(ack.members);
+    for (const msg of ack.history || []) addMessage(msg);
+    addNotice(`You joined ${ack.room} as ${name}.`);
+    $('lobby').hidden = true;
+    $('room-view').hidden = false;
+    $('created').hidden = true;
+    $('join-password').value = '';
+    $('message-input').focus();
+    autosize();
+  }
+
+  /** After a reconnect: join again and fill in what we missed from history. */
+  async function rejoin() {
+    const { room, password, name } = session;
+    try {
+      const ack = await socket.emit('join', { room, password, name });
+      if (!session || session.room !== room) return;
+      if (!ack || ack.error) {
+        exitRoom();
+        showError(`Could not rejoin ${room}: ${describe(ack)}`);
+        return;
+      }
+      renderMembers(ack.members);
+      for (const msg of ack.history || []) addMessage(msg);
+      session.lastSeq = Math.max(session.lastSeq, ack.seq);
+      addNotice('Reconnected.');
+    } catch (err) {
+      // The connection dropped again; the next 'connect' retries.
+    }
+  }
+
+  function exitRoom() {
+    session = null;
+    document.title = 'Huddle — private chat rooms';
+    $('room-view').hidden = true;
+    $('lobby').hidden = false;
+    refreshRooms();
+  }
+
+  $('leave-btn').addEventListener('click', async () => {
+    if (!session) return;
+    const room = session.room;
+    exitRoom();
+    try {
+      const ack = await socket.emit('leave', { room });
+      if (ack && ack.error && ack.code !== 'not_member') showError(describe(ack));
+    } catch (err) { /* if we are offline the server drops us anyway */ }
+  });
+
+  $('invite-btn').addEventListener('click', async () => {
+    if (!session) return;
+    const ok = await copyText(`Room: ${session.room}\nPassword: ${session.password}`);
+    flash($('invite-btn'), ok ? 'Copied!' : 'Copy failed');
+  });
+
+  // ---- room view --------------------------------------------------------
+
+  function renderMembers(members) {
+    const list = $('members');
+    list.replaceChildren();
+    const sorted = [...members].sort((a, b) => a.localeCompare(b));
+    for (const m of sorted) {
+      const li = el('li', 'member');
+      li.append(avatar(m), el('span', 'member-name', m));
+      if (session && m === session.name) li.append(el('span', 'you', 'you'));
+      list.append(li);
+    }
+    $('member-count').textContent = String(members.length);
+  }
+
+  // A stable pastel colour per name, so people are easy to tell apart.
+  function hue(name) {
+    let h = 0;
+    for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
+    return h;
+  }
+  function avatar(name) {
+    const a = el('span', 'avatar', (Array.from(name)[0] || '?').toUpperCase());
+    a.style.setProperty('--h', hue(name));
+    a.setAttribute('aria-hidden', 'true');
+    return a;
+  }
+
+  function timeOf(ts) {
+    return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  const messagesBox = $('messages');
+  const nearBottom = () =>
+    messagesBox.scrollHeight - messagesBox.scrollTop - messagesBox.clientHeight < 80;
+
+  /**
+   * Insert an item in seq order (events can arrive both as a broadcast and
+   * through history/acks; seq de-duplicates them). Local notices carry a
+   * fractional seq (lastSeq + 0.5) so they stay where they happened.
+   */
+  function insertBySeq(node, seq) {
+    const stick = nearBottom();
+    node.dataset.seq = String(seq);
+    let after = messagesBox.lastElementChild;
+    while (after && Number(after.dataset.seq) > seq) after = after.previousElementSibling;
+    if (after) after.after(node); else messagesBox.prepend(node);
+    if (stick || node.classList.contains('mine')) messagesBox.scrollTop = messagesBox.scrollHeight;
+  }
+
+  function seenBefore(seq) {
+    if (typeof seq !== 'number') return false;
+    if (session.seen.has(seq)) return true;
+    session.seen.add(seq);
+    session.lastSeq = Math.max(session.lastSeq, seq);
+    return false;
+  }
+
+  function addMessage(msg) {
+    if (!session || msg.room !== session.room || seenBefore(msg.seq)) return;
+    const mine = msg.name === session.name;
+    const li = el('li', mine ? 'msg mine' : 'msg');
+    const head = el('div', 'msg-head');
+    head.append(el('span', 'msg-name', msg.name));
+    const time = el('time', 'msg-time', timeOf(msg.ts));
+    time.dateTime = new Date(msg.ts).toISOString();
+    time.title = new Date(msg.ts).toLocaleString();
+    head.append(time);
+    const row = el('div', 'msg-row');
+    row.append(avatar(msg.name));
+    const bubble = el('div', 'msg-bubble');
+    bubble.append(head, el('div', 'msg-text', msg.text));
+    row.append(bubble);
+    li.append(row);
+    insertBySeq(li, msg.seq);
+  }
+
+  /** A join/leave/status line; without a seq it is local and goes after what we have seen. */
+  function addNotice(text, kind, seq) {
+    const li = el('li', `notice ${kind || ''}`.trim(), text);
+    insertBySeq(li, typeof seq === 'number' ? seq : session.lastSeq + 0.5);
+  }
+
+  socket.on('message', (msg) => addMessage(msg));
+
+  socket.on('joined', (ev) => {
+    if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
+    renderMembers(ev.members);
+    addNotice(`${ev.name} joined`, 'join', ev.seq);
+  });
+
+  socket.on('left', (ev) => {
+    if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
+    renderMembers(ev.members);
+    addNotice(`${ev.name} left`, 'leave', ev.seq);
+  });
+
+  // ---- sending ----------------------------------------------------------
+
+  const input = $('message-input');
+
+  // Grow the textarea with its content, up to a few lines.
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight + 2, 160)}px`;
+    input.style.overflowY = input.scrollHeight > 160 ? 'auto' : 'hidden';
+  }
+  input.addEventListener('input', autosize);
+
+  // Enter sends; Shift+Enter inserts a newline. Ignore Enter while composing (IME).
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      $('send-form').requestSubmit();
+    }
+  });
+
+  $('send-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!session) return;
+    const text = input.value;
+    if (!text.trim()) return;
+    const room = session.room;
+    input.value = '';
+    autosize();
+    try {
+      const ack = await socket.emit('message', { room, text });
+      if (!ack || ack.error) throw ack || new Error('No answer');
+      clearError();
+      // Show our own message right away; the broadcast with the same seq is ignored.
+      addMessage({ room, seq: ack.seq, name: session.name, text, ts: Date.now() });
+    } catch (err) {
+      if (session && session.room === room && !input.value) { input.value = text; autosize(); }
+      showError(describe(err));
+    }
+  });
+
+  // ---- start ------------------------------------------------------------
+
+  showConnState('connecting');
+  socket.connect();
+  refreshRooms();
+  if (!nameInput.value) nameInput.focus();
+})();
