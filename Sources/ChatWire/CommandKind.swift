@@ -1,5 +1,7 @@
 /// The kind byte of a gateway command; its reply carries the same byte.
 public enum CommandKind: UInt8, Sendable, CaseIterable {
+    /// Only in replies: the command frame could not be decoded at all.
+    case invalid = 0
     /// A gateway announces itself (at start and after a broker restart).
     case hello = 1
     /// A gateway says it is alive; sent every second.

@@ -66,9 +66,10 @@ public enum FieldValidator {
     }
 }
 
+/// White-space trimming without Foundation.
 extension String {
     /// The string without leading and trailing white space and newlines.
-    func trimmingWhitespace() -> String {
+    public func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

@@ -91,17 +91,30 @@ public struct WireCommand: Equatable, Sendable {
         return writer.bytes
     }
 
+    /// The request and connection ids of a frame that may not decode, for answering it anyway:
+    /// bytes 2–5 and 6–13 when present, else 0.
+    public static func ids(ofUndecodable frame: [UInt8]) -> (requestID: UInt32, connectionID: UInt64) {
+        guard frame.count >= 14 else { return (0, 0) }
+        var requestID: UInt32 = 0
+        for byte in frame[2..<6] { requestID = requestID << 8 | UInt32(byte) }
+        var connectionID: UInt64 = 0
+        for byte in frame[6..<14] { connectionID = connectionID << 8 | UInt64(byte) }
+        return (requestID, connectionID)
+    }
+
     /// Decodes one command frame, refusing any frame that is not exactly one well-formed command.
     public static func decode(_ frame: [UInt8]) throws(WireError) -> WireCommand {
         var reader = try WireReader(frame)
         let version = try reader.readByte("version")
         guard version == WireFormat.version else { throw .unsupportedVersion(version) }
         let kindByte = try reader.readByte("kind")
-        guard let kind = CommandKind(rawValue: kindByte) else { throw .unknownKind(kindByte) }
+        guard let kind = CommandKind(rawValue: kindByte), kind != .invalid else { throw .unknownKind(kindByte) }
         let requestID = try reader.readUInt32("request id")
         let connectionID = try reader.readUInt64("connection id")
         let body: Body
         switch kind {
+        case .invalid:
+            throw .unknownKind(kindByte)
         case .hello:
             body = .hello(gatewayName: try reader.readString("gateway name"))
         case .heartbeat:

@@ -17,7 +17,7 @@ final class WireCommandTests: XCTestCase {
     ]
 
     func testEveryCommandRoundTrips() throws {
-        XCTAssertEqual(Set(Self.everyBody.map(\.kind)), Set(CommandKind.allCases))
+        XCTAssertEqual(Set(Self.everyBody.map(\.kind)), Set(CommandKind.allCases).subtracting([.invalid]))
         for (index, body) in Self.everyBody.enumerated() {
             let command = WireCommand(requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40, body: body)
             XCTAssertEqual(try WireCommand.decode(command.encoded()), command)

@@ -1,0 +1,83 @@
+import ArgumentParser
+import ChatLogging
+import Logging
+import RoomBrokerCore
+import ServiceLifecycle
+
+/// `RoomBroker`: the one process that owns rooms, passwords, membership and message order.
+@main
+struct RoomBrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "RoomBroker",
+        abstract: "The chat room broker: owns rooms, passwords and message order for every gateway.",
+        discussion: """
+            Gateways send commands to the ROUTER socket at --commands and subscribe per room to the \
+            PUB socket at --broadcasts. Logs one line per event on standard output; never logs passwords.
+            """)
+
+    @Option(help: "ZeroMQ endpoint (ROUTER) that gateways send commands to.")
+    var commands = "tcp://127.0.0.1:5555"
+
+    @Option(help: "ZeroMQ endpoint (PUB) that room broadcasts are published on.")
+    var broadcasts = "tcp://127.0.0.1:5556"
+
+    @Option(help: "Messages kept per room and sent to members when they join.")
+    var history = 100
+
+    @Option(help: "Seconds a room with no members is kept before it is deleted.")
+    var emptyRoomGrace = 300
+
+    @Option(help: "Seconds of silence after which a gateway's members are removed and announced as left.")
+    var gatewayTimeout = 5
+
+    @Option(help: "Most rooms the broker holds at once.")
+    var maxRooms = 10_000
+
+    @Option(help: "Wrong passwords allowed per connection per minute.")
+    var failuresPerConnection = 5
+
+    @Option(help: "Wrong passwords allowed per room per minute, from all connections.")
+    var failuresPerRoom = 30
+
+    @Option(help: "Broadcasts queued per gateway before the broker drops (gateways then re-fetch by sequence number).")
+    var broadcastHighWaterMark: Int32 = 100_000
+
+    @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard history >= 1, history <= 10_000 else { throw ValidationError("--history must be between 1 and 10000") }
+        guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
+        guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
+        guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
+        guard failuresPerConnection >= 1, failuresPerRoom >= 1 else {
+            throw ValidationError("--failures-per-connection and --failures-per-room must be at least 1")
+        }
+        guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
+    }
+
+    func run() async throws {
+        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let logger = Logger(label: "broker")
+        var registry = RoomRegistryConfiguration()
+        registry.historySize = history
+        registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000
+        registry.maxRooms = maxRooms
+        registry.failuresPerConnection = failuresPerConnection
+        registry.failuresPerRoom = failuresPerRoom
+        let service = BrokerService(
+            configuration: BrokerConfiguration(
+                commandsEndpoint: commands,
+                broadcastsEndpoint: broadcasts,
+                registry: registry,
+                gatewayTimeoutMilliseconds: UInt64(gatewayTimeout) * 1000,
+                broadcastHighWaterMark: broadcastHighWaterMark),
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,24 @@
+/// Something that happened in a room and must be broadcast to its members.
+public enum RoomEvent: Equatable, Sendable {
+    /// `name` joined on `connection`; `members` is the list after the join.
+    case joined(room: String, seq: UInt64, name: String, members: [String], connection: ConnectionKey)
+    /// `name` left from `connection`; `members` is the list after it left.
+    case left(room: String, seq: UInt64, name: String, members: [String], connection: ConnectionKey)
+    /// A message, from a member's `connection` or from the HTTP API (nil).
+    case message(room: String, message: ChatMessage, connection: ConnectionKey?)
+
+    /// The room the event belongs to.
+    public var room: String {
+        switch self {
+        case .joined(let room, _, _, _, _), .left(let room, _, _, _, _), .message(let room, _, _): return room
+        }
+    }
+
+    /// The event's sequence number in its room.
+    public var seq: UInt64 {
+        switch self {
+        case .joined(_, let seq, _, _, _), .left(_, let seq, _, _, _): return seq
+        case .message(_, let message, _): return message.seq
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import ChatWire
+import Foundation
+import SocketIO
+import XCTest
+import ZeroMQ
+
+/// Starts the real `RoomBroker` executable and drives it over real ZeroMQ sockets as gateways.
+final class RoomBrokerIntegrationTests: XCTestCase {
+    var broker: ServerProcess!
+    var context: ZMQContext!
+    var commandsEndpoint = ""
+    var broadcastsEndpoint = ""
+
+    override func setUpWithError() throws {
+        commandsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
+        broadcastsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
+        broker = try ServerProcess(
+            executable: "RoomBroker",
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--gateway-timeout", "1"],
+            logName: "broker-\(name.filter { $0.isLetter || $0.isNumber })")
+        XCTAssertTrue(broker.waitForOutput(containing: "listening"), "broker did not start:\n\(broker.output)")
+        context = try ZMQContext()
+    }
+
+    override func tearDown() {
+        broker?.stop()
+        broker = nil
+        context = nil
+    }
+
+    func gateway(_ name: String) throws -> FakeGateway {
+        let gateway = try FakeGateway(context: context, name: name, commandsEndpoint: commandsEndpoint, broadcastsEndpoint: broadcastsEndpoint)
+        XCTAssertNil(try gateway.request(.hello(gatewayName: name)).failure)
+        return gateway
+    }
+
+    /// Creates `room` and returns its password.
+    func createRoom(_ room: String, on gateway: FakeGateway) throws -> String {
+        let json = try JSONValue.parse(try gateway.request(.create(name: "owner", room: room), connection: 99).success().json)
+        return try XCTUnwrap(json["password"]?.stringValue)
+    }
+
+    /// Subscribes, then waits until a probe broadcast shows the subscription is live.
+    func subscribeAndSettle(_ gateways: [FakeGateway], room: String, password: String) throws {
+        for gateway in gateways { try gateway.subscribe(room) }
+        // A probe member joins and leaves until every gateway has seen one of its events.
+        let probe = try gateway("probe-\(room)")
+        var settled = Set<String>()
+        for attempt in 0..<50 where settled.count < gateways.count {
+            _ = try probe.request(.join(room: room, password: password, name: "probe\(attempt)"), connection: 1)
+            _ = try probe.request(.leave(room: room), connection: 1)
+            for gateway in gateways where !settled.contains(gateway.name) {
+                if try !gateway.drainBroadcasts(timeout: 0.05).isEmpty { settled.insert(gateway.name) }
+            }
+        }
+        XCTAssertEqual(settled.count, gateways.count, "subscriptions never became live")
+    }
+
+    func testMembersOnTwoGatewaysSeeTheSameMessagesInTheSameOrder() throws {
+        let gatewayA = try gateway("gw-a")
+        let gatewayB = try gateway("gw-b")
+        let password = try createRoom("lobby", on: gatewayA)
+        try subscribeAndSettle([gatewayA, gatewayB], room: "lobby", password: password)
+
+        XCTAssertNil(try gatewayA.request(.join(room: "lobby", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(try gatewayB.request(.join(room: "lobby", password: password, name: "bob"), connection: 2).failure)
+        for index in 0..<20 {
+            let (sender, connection) = index.isMultiple(of: 2) ? (gatewayA, UInt64(1)) : (gatewayB, UInt64(2))
+            XCTAssertNil(try sender.request(.message(room: "lobby", text: "message \(index)"), connection: connection).failure)
+        }
+        let seenByA = try gatewayA.drainBroadcasts(timeout: 0.5).filter { $0.kind == .message }
+        let seenByB = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind == .message }
+        XCTAssertEqual(seenByA.count, 20)
+        XCTAssertEqual(seenByA, seenByB, "both gateways get the same events, byte for byte, in the same order")
+        XCTAssertEqual(seenByA.map(\.seq), seenByA.map(\.seq).sorted())
+        let texts = try seenByA.map { broadcast -> String in
+            let packet = try SocketIOPacket.parse(String(decoding: broadcast.payload.dropFirst(), as: UTF8.self)[...])
+            return packet.data?.arrayValue?[1]["text"]?.stringValue ?? ""
+        }
+        XCTAssertEqual(texts, (0..<20).map { "message \($0)" })
+    }
+
+    func testAMemberOfAnotherRoomReceivesNothing() throws {
+        let gatewayA = try gateway("gw-a")
+        let outsider = try gateway("gw-out")
+        let lobby = try createRoom("lobby", on: gatewayA)
+        let other = try createRoom("lobby2", on: outsider)
+        try subscribeAndSettle([gatewayA], room: "lobby", password: lobby)
+        try subscribeAndSettle([outsider], room: "lobby2", password: other)
+        XCTAssertNil(try gatewayA.request(.join(room: "lobby", password: lobby, name: "alice"), connection: 1).failure)
+        XCTAssertNil(try gatewayA.request(.message(room: "lobby", text: "secret"), connection: 1).failure)
+        XCTAssertEqual(try gatewayA.drainBroadcasts(timeout: 0.3).map(\.kind), [.joined, .message])
+        XCTAssertEqual(try outsider.drainBroadcasts(timeout: 0.3), [], "a prefix-sharing room sees nothing of lobby")
+    }
+
+    func testWrongPasswordIsRefusedAndLimited() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("vault", on: gatewayA)
+        let refused = try gatewayA.request(.join(room: "vault", password: "letmein", name: "eve"), connection: 5)
+        XCTAssertEqual(refused.failure?.code, .wrongPassword)
+        for _ in 0..<4 { _ = try gatewayA.request(.join(room: "vault", password: "guess", name: "eve"), connection: 5) }
+        let limited = try gatewayA.request(.join(room: "vault", password: password, name: "eve"), connection: 5)
+        XCTAssertEqual(limited.failure?.code, .tooManyAttempts)
+        XCTAssertNil(try gatewayA.request(.join(room: "vault", password: password, name: "ann"), connection: 6).failure)
+        XCTAssertEqual(try gatewayA.request(.join(room: "nowhere", password: password, name: "x"), connection: 7).failure?.code, .noSuchRoom)
+    }
+
+    func testMalformedFramesAreAnsweredAndOthersKeepBeingServed() throws {
+        let bad = try gateway("gw-bad")
+        let good = try gateway("gw-good")
+        try bad.sendRaw([[0xFF, 0x00, 0x01]])
+        try bad.sendRaw([[WireFormat.version, 77] + [UInt8](repeating: 0, count: 12)])
+        try bad.sendRaw([[], [1, 2, 3]])
+        try bad.sendRaw([Array(WireCommand(requestID: 42, connectionID: 1, body: .leave(room: "x")).encoded().dropLast())])
+        var invalid: [WireReply] = []
+        while invalid.count < 4, let reply = try bad.nextReply(timeout: 2) { invalid.append(reply) }
+        XCTAssertEqual(invalid.map(\.kind), [.invalid, .invalid, .invalid, .invalid])
+        XCTAssertEqual(invalid.last?.requestID, 42)
+        XCTAssertTrue(invalid.allSatisfy { $0.failure?.code == .badRequest })
+        // The broker is still serving both gateways.
+        XCTAssertNil(try good.request(.listRooms).failure)
+        XCTAssertNil(try bad.request(.create(name: "ok", room: "fine"), connection: 1).failure)
+    }
+
+    func testJoinSequenceAndReplayCloseTheSlowJoinerGap() throws {
+        let gatewayA = try gateway("gw-a")
+        let gatewayB = try gateway("gw-b")
+        let password = try createRoom("race", on: gatewayA)
+        XCTAssertNil(try gatewayA.request(.join(room: "race", password: password, name: "alice"), connection: 1).failure)
+        // gw-b subscribes and joins at once, as a gateway does; alice talks immediately.
+        try gatewayB.subscribe("race")
+        let join = try gatewayB.request(.join(room: "race", password: password, name: "bob"), connection: 2).success()
+        for index in 0..<5 {
+            XCTAssertNil(try gatewayA.request(.message(room: "race", text: "m\(index)"), connection: 1).failure)
+        }
+        let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.seq > join.seq }
+        let missing = (join.seq + 1...join.seq + 5).filter { seq in !received.contains { $0.seq == seq } }
+        if let first = missing.first, let last = missing.last {
+            let replay = try gatewayB.request(.replay(room: "race", from: first, to: last)).success()
+            XCTAssertEqual(replay.events.map(\.seq), Array(first...last))
+        }
+        let replayAll = try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 5)).success()
+        for event in received {
+            XCTAssertEqual(replayAll.events.first { $0.seq == event.seq }?.payload, event.payload, "replay gives the same bytes")
+        }
+        XCTAssertEqual(try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 50)).failure?.code, .badRequest)
+    }
+
+    func testSilentGatewaysMembersAreAnnouncedAsLeft() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("lobby", on: gatewayA)
+        try subscribeAndSettle([gatewayA], room: "lobby", password: password)
+        XCTAssertNil(try gatewayA.request(.join(room: "lobby", password: password, name: "alice"), connection: 1).failure)
+        do {
+            let doomed = try gateway("gw-doomed")
+            XCTAssertNil(try doomed.request(.join(room: "lobby", password: password, name: "bob"), connection: 1).failure)
+        }
+        // gw-a keeps heart-beating; gw-doomed falls silent and is dropped after --gateway-timeout 1.
+        var left: WireBroadcast?
+        let deadline = Date().addingTimeInterval(5)
+        while left == nil && Date() < deadline {
+            _ = try gatewayA.request(.heartbeat)
+            left = try gatewayA.drainBroadcasts(timeout: 0.2).first { $0.kind == .left }
+        }
+        let event = try XCTUnwrap(left, "bob was never announced as left")
+        XCTAssertEqual(event.gateway, "gw-doomed")
+        XCTAssertTrue(String(decoding: event.payload, as: UTF8.self).contains(#""name":"bob","members":["alice"]"#))
+    }
+
+    func testEveryEventIsOneLogLineAndPasswordsNeverAppear() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("logged", on: gatewayA)
+        _ = try gatewayA.request(.join(room: "logged", password: password, name: "alice"), connection: 1)
+        _ = try gatewayA.request(.join(room: "logged", password: "wrong", name: "eve"), connection: 2)
+        _ = try gatewayA.request(.message(room: "logged", text: "hello\nworld"), connection: 1)
+        _ = try gatewayA.request(.leave(room: "logged"), connection: 1)
+        XCTAssertTrue(broker.waitForOutput(containing: " leave "))
+        let lines = broker.output.split(separator: "\n")
+        for event in ["create", "join", "join-refused", "message", "leave"] {
+            XCTAssertTrue(lines.contains { $0.contains(" \(event) ") && $0.contains("room=logged") }, "no \(event) line in:\n\(broker.output)")
+        }
+        XCTAssertTrue(lines.contains { $0.contains(#"text="hello\nworld""#) }, "message text stays on one line")
+        XCTAssertFalse(broker.output.contains(password))
+    }
+}
