@@ -58,6 +58,15 @@ final class EchoDelegate: EngineConnectionDelegate {
     func engineConnectionDidOpen(_ connection: EngineConnection) {}
 
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
+        if payload == "flood" {
+            // The fan-out path: one pre-built frame written many times, flushed once.
+            let frame = WebSocketFrameBuilder.engineMessageFrame("2[\"x\",\"" + String(repeating: "y", count: 1000) + "\"]")
+            for _ in 0..<30_000 where connection.isOpen {
+                connection.write(frame: frame)
+            }
+            connection.flush()
+            return
+        }
         connection.send(message: String(payload))
     }
 
@@ -155,6 +164,16 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertTrue(client.waitForEOF())
         let reported = await events.wait { $0.closeReasons.contains { $0.contains("maxPayload") } }
         XCTAssertTrue(reported, "\(events.closeReasons)")
+    }
+
+    func testSlowConsumerIsDisconnected() async throws {
+        let client = try RawTestClient(port: port)
+        XCTAssertEqual(try client.upgrade().status, 101)
+        _ = try client.readText()
+        client.sendText("4flood")  // ~30 MB for a client that reads nothing yet
+        let reported = await events.wait { $0.closeReasons.contains("slow consumer") }
+        XCTAssertTrue(reported, "\(events.closeReasons)")
+        XCTAssertTrue(client.waitForEOF())
     }
 
     func testBinaryFrameClosesWith1003() throws {
