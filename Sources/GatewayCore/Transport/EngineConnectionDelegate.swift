@@ -1,0 +1,11 @@
+/// Receives the events of one `EngineConnection`. Every call is made on the connection's event loop.
+///
+/// The connection keeps a strong reference to its delegate until `engineConnectionDidClose` returns.
+public protocol EngineConnectionDelegate: AnyObject {
+    /// The open packet was sent; the connection can send messages.
+    func engineConnectionDidOpen(_ connection: EngineConnection)
+    /// An Engine.IO message packet arrived; `payload` is the text after the leading `"4"`.
+    func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring)
+    /// The connection is closed (exactly once); `reason` says why, e.g. `"ping timeout"`.
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: String)
+}

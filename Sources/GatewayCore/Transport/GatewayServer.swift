@@ -1,0 +1,280 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// The gateway's listening socket: HTTP (static files, API) and Engine.IO over WebSocket on one port.
+///
+/// Several processes may listen on the same host and port at once (`SO_REUSEPORT`): the kernel
+/// spreads new connections across them.
+public final class GatewayServer: Sendable {
+    /// The configuration the server was started with.
+    public let configuration: GatewayServerConfiguration
+    /// The listening channel.
+    public let channel: any Channel
+    /// The address actually bound (with the real port when `configuration.port` was 0).
+    public let localAddress: SocketAddress
+    /// The event loop group serving the connections.
+    public let group: any EventLoopGroup
+
+    private let ownsGroup: Bool
+    private let children: ChildChannels
+    private let logger: Logger
+
+    /// The bound port.
+    public var port: Int { localAddress.port ?? configuration.port }
+
+    private init(
+        configuration: GatewayServerConfiguration,
+        channel: any Channel,
+        localAddress: SocketAddress,
+        group: any EventLoopGroup,
+        ownsGroup: Bool,
+        children: ChildChannels,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.channel = channel
+        self.localAddress = localAddress
+        self.group = group
+        self.ownsGroup = ownsGroup
+        self.children = children
+        self.logger = logger
+    }
+
+    /// Loads the static files, binds `host:port` with `SO_REUSEADDR` and `SO_REUSEPORT`, and starts
+    /// accepting connections.
+    ///
+    /// - Parameters:
+    ///   - group: The event loops to use; `nil` makes a `MultiThreadedEventLoopGroup` with one thread per
+    ///     core that `shutdown()` also shuts down.
+    /// - Throws: `GatewayServerError`.
+    public static func start(
+        configuration: GatewayServerConfiguration,
+        logger: Logger,
+        group: (any EventLoopGroup)? = nil
+    ) async throws -> GatewayServer {
+        try configuration.validate()
+        let staticFiles: StaticFiles
+        do {
+            staticFiles = try configuration.staticDirectory.map { directory throws(StaticFilesError) in
+                try StaticFiles(directory: directory)
+            } ?? StaticFiles()
+        } catch {
+            throw GatewayServerError.staticFiles(error)
+        }
+        if let directory = configuration.staticDirectory {
+            logger.info("static files loaded", metadata: ["directory": "\(directory)", "files": "\(staticFiles.count)"])
+        }
+
+        let ownsGroup = group == nil
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let children = ChildChannels()
+        let environment = HTTPServerHandler.Environment(
+            staticFiles: staticFiles,
+            apiHandler: configuration.apiHandler,
+            policy: SocketIOUpgradePolicy(allowedOrigins: configuration.allowedOrigins),
+            maxBodyBytes: configuration.maxHTTPBodyBytes,
+            logger: logger
+        )
+
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)),
+                value: 1
+            )
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                let connectionID = ConnectionIDGenerator.next()
+                children.insert(channel, id: connectionID)
+                channel.closeFuture.whenComplete { _ in children.remove(id: connectionID) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try Self.configureHTTP(
+                        channel: channel,
+                        connectionID: connectionID,
+                        environment: environment,
+                        configuration: configuration,
+                        logger: logger
+                    )
+                }
+            }
+
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            if ownsGroup { try? await group.shutdownGracefully() }
+            throw GatewayServerError.bindFailed(host: configuration.host, port: configuration.port, underlying: "\(error)")
+        }
+        guard let localAddress = serverChannel.localAddress else {
+            try? await serverChannel.close()
+            if ownsGroup { try? await group.shutdownGracefully() }
+            throw GatewayServerError.bindFailed(host: configuration.host, port: configuration.port, underlying: "no local address after bind")
+        }
+        logger.info("gateway listening", metadata: ["address": "\(describe(localAddress))"])
+        return GatewayServer(
+            configuration: configuration,
+            channel: serverChannel,
+            localAddress: localAddress,
+            group: group,
+            ownsGroup: ownsGroup,
+            children: children,
+            logger: logger
+        )
+    }
+
+    /// Stops accepting, closes every connection (WebSockets get a 1001 close frame and their delegates
+    /// `engineConnectionDidClose(reason: "server shutting down")`), waits up to `gracePeriod` for them,
+    /// then shuts the event loop group down if the server made it.
+    public func shutdown(gracePeriod: TimeAmount = .seconds(2)) async throws {
+        try? await channel.close()
+        let open = children.all()
+        for child in open {
+            child.pipeline.fireUserInboundEventTriggered(EngineChannelHandler.ShutdownEvent())
+        }
+        for child in open {
+            let forceClose = child.eventLoop.scheduleTask(in: gracePeriod) { child.close(promise: nil) }
+            try? await child.closeFuture.get()
+            forceClose.cancel()
+        }
+        logger.info("gateway stopped", metadata: ["address": "\(Self.describe(localAddress))"])
+        if ownsGroup {
+            try await group.shutdownGracefully()
+        }
+    }
+
+    // MARK: Pipeline
+
+    private static func configureHTTP(
+        channel: any Channel,
+        connectionID: UInt64,
+        environment: HTTPServerHandler.Environment,
+        configuration: GatewayServerConfiguration,
+        logger: Logger
+    ) throws {
+        let remoteAddress = describe(channel.remoteAddress)
+        let policy = environment.policy
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maxPayload,
+            automaticErrorHandling: false,
+            shouldUpgrade: { channel, head in
+                channel.eventLoop.makeSucceededFuture(policy.rejection(for: head) == nil ? HTTPHeaders() : nil)
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    try installEngine(
+                        channel: channel,
+                        connectionID: connectionID,
+                        remoteAddress: remoteAddress,
+                        configuration: configuration,
+                        logger: logger
+                    )
+                }
+            }
+        )
+        let sync = channel.pipeline.syncOperations
+        try sync.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                completionHandler: { context in
+                    // The connection is a WebSocket now: the HTTP handler has nothing left to do.
+                    let sync = context.pipeline.syncOperations
+                    if let handler = try? sync.handler(type: HTTPServerHandler.self) {
+                        sync.removeHandler(handler, promise: nil)
+                    }
+                }
+            ),
+            withErrorHandling: false
+        )
+        try sync.addHandler(HTTPServerHandler(environment: environment, connectionID: connectionID, remoteAddress: remoteAddress))
+    }
+
+    /// Called after the 101 response. NIO's upgrader has added its `WebSocketFrameEncoder` and
+    /// `WebSocketFrameDecoder`; the encoder cannot be removed, so the decoder and our handler are put in
+    /// front of it (nearer the socket): our pre-built frame `ByteBuffer`s then go straight to the socket,
+    /// while `WebSocketFrame`s written from the pipeline's tail would still be encoded by NIO.
+    private static func installEngine(
+        channel: any Channel,
+        connectionID: UInt64,
+        remoteAddress: String,
+        configuration: GatewayServerConfiguration,
+        logger: Logger
+    ) throws {
+        let sync = channel.pipeline.syncOperations
+        let nioEncoder = try sync.handler(type: WebSocketFrameEncoder.self)
+        let nioDecoder = try sync.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+        sync.removeHandler(context: nioDecoder, promise: nil)
+
+        // Above `maxOutboundBufferedBytes` queued bytes the channel turns unwritable and
+        // EngineChannelHandler closes it as a slow consumer.
+        let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
+            low: configuration.maxOutboundBufferedBytes / 2,
+            high: configuration.maxOutboundBufferedBytes
+        )
+        if let options = channel.syncOptions {
+            try options.setOption(.writeBufferWaterMark, value: waterMark)
+        } else {
+            channel.setOption(.writeBufferWaterMark, value: waterMark).whenFailure { error in
+                logger.error("could not set the write buffer water mark", metadata: ["error": "\(error)"])
+            }
+        }
+
+        let connection = EngineConnection(
+            id: connectionID,
+            remoteAddress: remoteAddress,
+            eventLoop: channel.eventLoop,
+            settings: .init(
+                pingInterval: configuration.pingInterval,
+                pingTimeout: configuration.pingTimeout,
+                maxPayload: configuration.maxPayload
+            ),
+            logger: logger,
+            makeDelegate: configuration.makeEngineDelegate
+        )
+        try sync.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxPayload)),
+            position: .before(nioEncoder)
+        )
+        try sync.addHandler(
+            EngineChannelHandler(connection: connection, maxPayload: configuration.maxPayload),
+            position: .before(nioEncoder)
+        )
+    }
+
+    /// `ip:port` (`[ip]:port` for IPv6), or `"unknown"`.
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress else { return "unknown" }
+        let port = address.port.map(String.init) ?? "?"
+        if case .v6 = address { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
+    }
+}
+
+/// The open connections of one server, so that `shutdown()` can close them.
+private final class ChildChannels: @unchecked Sendable {
+    private let lock = NSLock()
+    private var channels: [UInt64: any Channel] = [:]
+
+    func insert(_ channel: any Channel, id: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        channels[id] = channel
+    }
+
+    func remove(id: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        channels[id] = nil
+    }
+
+    func all() -> [any Channel] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(channels.values)
+    }
+}

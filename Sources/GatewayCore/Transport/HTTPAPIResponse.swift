@@ -1,0 +1,29 @@
+import NIOCore
+import NIOHTTP1
+
+/// The answer to an `HTTPAPIRequest`: a status and a JSON body.
+public struct HTTPAPIResponse: Sendable {
+    /// The response status.
+    public var status: HTTPResponseStatus
+    /// The JSON body bytes; sent with `Content-Type: application/json`.
+    public var body: ByteBuffer
+    /// Extra headers, e.g. `Retry-After`; `Content-Type` and `Content-Length` are set by the server.
+    public var headers: HTTPHeaders
+
+    /// Creates a response from JSON bytes.
+    public init(status: HTTPResponseStatus, body: ByteBuffer, headers: HTTPHeaders = [:]) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+    }
+
+    /// Creates a response from JSON text.
+    public init(status: HTTPResponseStatus, json: String, headers: HTTPHeaders = [:]) {
+        self.init(status: status, body: ByteBuffer(string: json), headers: headers)
+    }
+
+    /// Creates the standard error response `{"error": message, "code": code}`.
+    public static func error(_ status: HTTPResponseStatus, code: String, message: String, headers: HTTPHeaders = [:]) -> HTTPAPIResponse {
+        HTTPAPIResponse(status: status, json: JSONText.errorObject(message: message, code: code), headers: headers)
+    }
+}

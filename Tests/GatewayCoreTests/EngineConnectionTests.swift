@@ -1,0 +1,291 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import XCTest
+
+@testable import GatewayCore
+
+/// Records every delegate call; optionally echoes messages. Used on one event loop only.
+final class RecordingDelegate: EngineConnectionDelegate, @unchecked Sendable {
+    var opened = 0
+    var messages: [String] = []
+    var closeReasons: [String] = []
+    var echo = false
+
+    func engineConnectionDidOpen(_ connection: EngineConnection) {
+        opened += 1
+    }
+
+    func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
+        messages.append(String(payload))
+        if echo { connection.send(message: String(payload)) }
+    }
+
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
+        closeReasons.append(reason)
+    }
+}
+
+/// A client frame, masked as RFC 6455 requires.
+func clientFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) -> ByteBuffer {
+    var buffer = ByteBuffer()
+    buffer.writeInteger((fin ? UInt8(0x80) : 0) | UInt8(webSocketOpcode: opcode))
+    let maskBit: UInt8 = masked ? 0x80 : 0
+    switch payload.count {
+    case ...125: buffer.writeInteger(maskBit | UInt8(payload.count))
+    case ...65535:
+        buffer.writeInteger(maskBit | 126)
+        buffer.writeInteger(UInt16(payload.count))
+    default:
+        buffer.writeInteger(maskBit | 127)
+        buffer.writeInteger(UInt64(payload.count))
+    }
+    guard masked else {
+        buffer.writeBytes(payload)
+        return buffer
+    }
+    let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+    buffer.writeBytes(key)
+    buffer.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
+    return buffer
+}
+
+func clientFrame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true) -> ByteBuffer {
+    clientFrame(opcode, Array(text.utf8), fin: fin)
+}
+
+final class EngineConnectionTests: XCTestCase {
+    private var channel: EmbeddedChannel!
+    private var delegate: RecordingDelegate!
+    private var connection: EngineConnection!
+    /// Decodes the server's outbound bytes.
+    private var clientDecoder: EmbeddedChannel!
+
+    private func start(maxPayload: Int = 1_000_000) throws {
+        delegate = RecordingDelegate()
+        channel = EmbeddedChannel()
+        let delegate = self.delegate!
+        connection = EngineConnection(
+            id: 7,
+            remoteAddress: "127.0.0.1:5000",
+            eventLoop: channel.embeddedEventLoop,
+            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: maxPayload),
+            logger: Logger(label: "test"),
+            makeDelegate: { _ in delegate }
+        )
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)))
+        try channel.pipeline.syncOperations.addHandler(EngineChannelHandler(connection: connection, maxPayload: maxPayload))
+        clientDecoder = EmbeddedChannel()
+        try clientDecoder.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
+    }
+
+    override func tearDown() {
+        _ = try? channel?.finish()
+        _ = try? clientDecoder?.finish()
+    }
+
+    /// Every frame the server wrote since the last call.
+    private func sentFrames() throws -> [WebSocketFrame] {
+        while let bytes = try channel.readOutbound(as: ByteBuffer.self) {
+            try clientDecoder.writeInbound(bytes)
+        }
+        var frames: [WebSocketFrame] = []
+        while let frame = try clientDecoder.readInbound(as: WebSocketFrame.self) {
+            frames.append(frame)
+        }
+        return frames
+    }
+
+    private func sentTexts() throws -> [String] {
+        try sentFrames().map {
+            XCTAssertEqual($0.opcode, .text)
+            return String(buffer: $0.data)
+        }
+    }
+
+    /// Asserts that the server sent exactly one close frame with `code` and closed the channel.
+    private func assertClosed(with code: WebSocketErrorCode, reasonContains: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let frames = try sentFrames()
+        XCTAssertEqual(frames.last?.opcode, .connectionClose, file: file, line: line)
+        var data = try XCTUnwrap(frames.last?.data, file: file, line: line)
+        XCTAssertEqual(data.readWebSocketErrorCode(), code, file: file, line: line)
+        XCTAssertFalse(channel.isActive, "channel closed", file: file, line: line)
+        XCTAssertEqual(delegate.closeReasons.count, 1, file: file, line: line)
+        XCTAssertTrue(delegate.closeReasons.first?.contains(reasonContains) == true, "\(delegate.closeReasons)", file: file, line: line)
+    }
+
+    func testOpenPacketShape() throws {
+        try start()
+        let texts = try sentTexts()
+        XCTAssertEqual(texts.count, 1)
+        let open = try XCTUnwrap(texts.first)
+        XCTAssertTrue(open.hasPrefix("0{"), open)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(open.utf8.dropFirst())) as? [String: Any])
+        let sid = try XCTUnwrap(json["sid"] as? String)
+        XCTAssertEqual(sid, connection.sid)
+        XCTAssertEqual(sid.count, 20)
+        XCTAssertTrue(sid.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }, sid)
+        XCTAssertEqual((json["upgrades"] as? [Any])?.count, 0)
+        XCTAssertEqual(json["pingInterval"] as? Int, 25000)
+        XCTAssertEqual(json["pingTimeout"] as? Int, 20000)
+        XCTAssertEqual(json["maxPayload"] as? Int, 1_000_000)
+        XCTAssertEqual(json.count, 5)
+        XCTAssertEqual(delegate.opened, 1)
+        XCTAssertNotEqual(EngineConnection.makeSessionID(), EngineConnection.makeSessionID())
+    }
+
+    func testMessagesReachDelegateAndSendWritesFrames() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "40"))
+        try channel.writeInbound(clientFrame(.text, "42[\"hi\",\"é\"]"))
+        XCTAssertEqual(delegate.messages, ["0", "2[\"hi\",\"é\"]"])
+
+        connection.send(message: "40{\"sid\":\"x\"}")
+        XCTAssertEqual(try sentTexts(), ["440{\"sid\":\"x\"}"])
+
+        let frame = WebSocketFrameBuilder.engineMessageFrame("2[\"message\",{}]")
+        connection.write(frame: frame)
+        connection.write(frame: frame)
+        XCTAssertEqual(try sentTexts(), [], "write(frame:) does not flush")
+        connection.flush()
+        XCTAssertEqual(try sentTexts(), ["42[\"message\",{}]", "42[\"message\",{}]"])
+    }
+
+    func testFragmentedMessageIsReassembled() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "42[\"he", fin: false))
+        try channel.writeInbound(clientFrame(.ping, "p"))  // control frames may be interleaved
+        try channel.writeInbound(clientFrame(.continuation, "ll", fin: false))
+        XCTAssertEqual(delegate.messages, [])
+        try channel.writeInbound(clientFrame(.continuation, "o\"]", fin: true))
+        XCTAssertEqual(delegate.messages, ["2[\"hello\"]"])
+        let frames = try sentFrames()
+        XCTAssertEqual(frames.map(\.opcode), [.pong])
+        XCTAssertEqual(frames.first.map { String(buffer: $0.data) }, "p")
+    }
+
+    func testHeartbeatPongKeepsConnectionAndMissingPongCloses() throws {
+        try start()
+        _ = try sentFrames()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(25))
+        XCTAssertEqual(try sentTexts(), ["2"])
+        try channel.writeInbound(clientFrame(.text, "3"))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(24))
+        XCTAssertTrue(channel.isActive)
+        XCTAssertEqual(try sentTexts(), [])
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        XCTAssertEqual(try sentTexts(), ["2"], "next ping one interval after the pong")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(19))
+        XCTAssertTrue(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        try assertClosed(with: .policyViolation, reasonContains: "ping timeout")
+    }
+
+    func testGarbagePacketCloses() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "x-not-engine-io"))
+        try assertClosed(with: .protocolError, reasonContains: "invalid Engine.IO packet")
+        XCTAssertEqual(delegate.messages, [])
+    }
+
+    func testEmptyPacketCloses() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, ""))
+        try assertClosed(with: .protocolError, reasonContains: "empty")
+    }
+
+    func testNoopAndUpgradePacketsAreIgnored() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "6"))
+        try channel.writeInbound(clientFrame(.text, "5"))
+        XCTAssertTrue(channel.isActive)
+        XCTAssertEqual(try sentFrames().count, 0)
+    }
+
+    func testEngineClosePacketCloses() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "1"))
+        try assertClosed(with: .normalClosure, reasonContains: "client closed")
+    }
+
+    func testWebSocketCloseIsEchoed() throws {
+        try start()
+        _ = try sentFrames()
+        var payload = ByteBuffer()
+        payload.write(webSocketErrorCode: .goingAway)
+        try channel.writeInbound(clientFrame(.connectionClose, Array(payload.readableBytesView)))
+        try assertClosed(with: .goingAway, reasonContains: "client closed the WebSocket")
+    }
+
+    func testBinaryFrameCloses1003() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.binary, [1, 2, 3]))
+        try assertClosed(with: .unacceptableData, reasonContains: "binary")
+    }
+
+    func testUnmaskedClientFrameCloses() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, Array("42[]".utf8), masked: false))
+        try assertClosed(with: .protocolError, reasonContains: "masked")
+    }
+
+    func testOversizedFrameCloses1009() throws {
+        try start(maxPayload: 100)
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "4" + String(repeating: "a", count: 100)))
+        try assertClosed(with: .messageTooLarge, reasonContains: "maxPayload")
+    }
+
+    func testOversizedFragmentedMessageCloses1009() throws {
+        try start(maxPayload: 100)
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "4" + String(repeating: "a", count: 60), fin: false))
+        try channel.writeInbound(clientFrame(.continuation, String(repeating: "a", count: 60), fin: true))
+        try assertClosed(with: .messageTooLarge, reasonContains: "maxPayload")
+        XCTAssertEqual(delegate.messages, [])
+    }
+
+    func testInvalidUTF8Closes() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, [UInt8(ascii: "4"), 0xC3, 0x28]))
+        try assertClosed(with: .dataInconsistentWithMessage, reasonContains: "UTF-8")
+    }
+
+    func testSlowConsumerIsDropped() throws {
+        try start()
+        _ = try sentFrames()
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        XCTAssertFalse(channel.isActive)
+        XCTAssertEqual(delegate.closeReasons, ["slow consumer"])
+        connection.send(message: "after close")
+        XCTAssertFalse(connection.isOpen)
+    }
+
+    func testServerCloseSendsFrameAndReportsReasonOnce() throws {
+        try start()
+        _ = try sentFrames()
+        connection.close(reason: "kicked")
+        connection.close(reason: "again")
+        try assertClosed(with: .normalClosure, reasonContains: "kicked")
+        XCTAssertEqual(delegate.closeReasons, ["kicked"])
+    }
+
+    func testPeerDisconnectReportsTransportClosed() throws {
+        try start()
+        channel.pipeline.fireChannelInactive()
+        XCTAssertEqual(delegate.closeReasons, ["transport closed"])
+    }
+}
