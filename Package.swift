@@ -64,6 +64,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "GatewayCore", "ChatLogging",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,0 +1,90 @@
+import ArgumentParser
+import ChatLogging
+import Foundation
+import GatewayCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `Gateway`: terminates Socket.IO clients and the HTTP API, and forwards to the room broker.
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "Gateway",
+        abstract: "A chat gateway: Socket.IO (v5, WebSocket transport) and HTTP API in front of the room broker.",
+        discussion: """
+            Several gateways may listen on the same --port (SO_REUSEPORT): the kernel spreads new \
+            connections among them. Logs one line per connection event on standard output.
+            """)
+
+    @Option(help: "Address to listen on (0.0.0.0 for every interface).")
+    var host = "127.0.0.1"
+
+    @Option(help: "TCP port to listen on; gateways on one machine may share it.")
+    var port = 8080
+
+    @Option(help: "The broker's command endpoint (its ROUTER socket).")
+    var brokerCommands = "tcp://127.0.0.1:5555"
+
+    @Option(help: "The broker's broadcast endpoint (its PUB socket).")
+    var brokerBroadcasts = "tcp://127.0.0.1:5556"
+
+    @Option(help: "Folder of the browser client served at /.")
+    var staticDir = "static"
+
+    @Option(help: "An Origin allowed to open WebSockets, e.g. https://chat.example.com (repeatable; '*' allows any). Default: the gateway's own origin.")
+    var allowedOrigin: [String] = []
+
+    @Option(help: "Event-loop threads of this gateway (run one gateway per core rather than raising this).")
+    var threads = 1
+
+    @Option(help: "Seconds between Engine.IO pings.")
+    var pingInterval = 25
+
+    @Option(help: "Seconds to wait for a pong before closing a connection.")
+    var pingTimeout = 20
+
+    @Option(help: "Largest client message in bytes; larger ones close the connection.")
+    var maxPayload = 1_000_000
+
+    @Option(help: "Bytes queued for one slow client before it is disconnected.")
+    var maxOutboundBytes = 1 << 20
+
+    @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
+    var gatewayID: String?
+
+    @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
+        guard pingInterval >= 1, pingTimeout >= 1 else { throw ValidationError("--ping-interval and --ping-timeout must be at least 1 second") }
+        guard maxPayload >= 1024 else { throw ValidationError("--max-payload must be at least 1024 bytes") }
+        guard maxOutboundBytes >= 64 * 1024 else { throw ValidationError("--max-outbound-bytes must be at least 65536") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--static-dir \(staticDir) is not a folder; run from the repository root or pass its path")
+        }
+    }
+
+    func run() async throws {
+        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let id = gatewayID ?? "gw-\(port)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt16.random(in: .min ... .max))"
+        var logger = Logger(label: "gateway")
+        logger[metadataKey: "gateway"] = "\(id)"
+        let server = GatewayServerConfiguration(
+            host: host, port: port, staticDirectory: staticDir, allowedOrigins: allowedOrigin,
+            pingInterval: .seconds(Int64(pingInterval)), pingTimeout: .seconds(Int64(pingTimeout)),
+            maxPayload: maxPayload, maxOutboundBufferedBytes: maxOutboundBytes,
+            makeEngineDelegate: { _ in preconditionFailure("replaced by ChatGateway") })
+        let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
+        let service = GatewayService(server: server, broker: broker, threads: threads, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,52 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A whole gateway: the broker link, the fan-out and the HTTP/WebSocket server, wired together.
+public final class ChatGateway: Sendable {
+    /// The running HTTP/WebSocket server.
+    public let server: GatewayServer
+    /// The link to the broker.
+    public let link: BrokerLink
+    private let group: MultiThreadedEventLoopGroup
+
+    private init(server: GatewayServer, link: BrokerLink, group: MultiThreadedEventLoopGroup) {
+        self.server = server
+        self.link = link
+        self.group = group
+    }
+
+    /// Connects to the broker and starts serving with `threads` event loops.
+    public static func start(
+        server serverConfiguration: GatewayServerConfiguration,
+        broker brokerConfiguration: BrokerLinkConfiguration,
+        threads: Int,
+        logger: Logger
+    ) async throws -> ChatGateway {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let link = try BrokerLink(configuration: brokerConfiguration, logger: logger)
+        let fanOut = BroadcastFanOut(group: group)
+        link.setSink(fanOut)
+        do {
+            try await link.start()
+            var configuration = serverConfiguration
+            configuration.apiHandler = GatewayAPI(link: link)
+            configuration.makeEngineDelegate = { connection in
+                SocketIOSession(connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), logger: logger)
+            }
+            let server = try await GatewayServer.start(configuration: configuration, logger: logger, group: group)
+            return ChatGateway(server: server, link: link, group: group)
+        } catch {
+            await link.stop()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Closes every connection (WebSocket close 1001), stops the broker link and the event loops.
+    public func shutdown() async {
+        try? await server.shutdown()
+        await link.stop()
+        try? await group.shutdownGracefully()
+    }
+}

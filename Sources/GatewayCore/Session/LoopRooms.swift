@@ -1,0 +1,85 @@
+import NIOCore
+
+/// The room memberships of the connections on one event loop.
+///
+/// Confined to its event loop: the fan-out hops here once per batch and writes the shared frame
+/// buffers to each member without locks or per-recipient hops.
+final class LoopRooms: @unchecked Sendable {
+    /// Events held for one pending join before the member is disconnected.
+    static let holdLimit = 4_096
+
+    let eventLoop: any EventLoop
+    private var rooms: [String: [RoomMembership]] = [:]
+    private var toFlush: [SocketIOSession] = []
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Registers a membership (pending until ``activate(_:joinSeq:)``).
+    func add(_ membership: RoomMembership) {
+        eventLoop.preconditionInEventLoop()
+        rooms[membership.room, default: []].append(membership)
+    }
+
+    /// Removes a membership.
+    func remove(_ membership: RoomMembership) {
+        eventLoop.preconditionInEventLoop()
+        guard var members = rooms[membership.room] else { return }
+        members.removeAll { $0 === membership }
+        rooms[membership.room] = members.isEmpty ? nil : members
+    }
+
+    /// The broker confirmed the join at `joinSeq`: deliver what was held after it.
+    func activate(_ membership: RoomMembership, joinSeq: UInt64) {
+        eventLoop.preconditionInEventLoop()
+        membership.joinSeq = joinSeq
+        let held = membership.held
+        membership.held = []
+        var wrote = false
+        for event in held where event.seq > joinSeq {
+            membership.session.connection.write(frame: event.frame)
+            wrote = true
+        }
+        if wrote { membership.session.connection.flush() }
+    }
+
+    /// Writes each frame to every member of its room that joined before it, then flushes each
+    /// touched connection once.
+    func deliver(_ frames: [(room: String, seq: UInt64, frame: ByteBuffer)]) {
+        eventLoop.preconditionInEventLoop()
+        for (room, seq, frame) in frames {
+            guard let members = rooms[room] else { continue }
+            for membership in members where !membership.leaving {
+                guard let joinSeq = membership.joinSeq else {
+                    if membership.held.count < Self.holdLimit {
+                        membership.held.append((seq, frame))
+                    } else {
+                        membership.session.close(reason: "too many events while joining; reconnect")
+                    }
+                    continue
+                }
+                guard seq > joinSeq else { continue }
+                let session = membership.session
+                session.connection.write(frame: frame)
+                if !session.needsFlush {
+                    session.needsFlush = true
+                    toFlush.append(session)
+                }
+            }
+        }
+        for session in toFlush {
+            session.needsFlush = false
+            session.connection.flush()
+        }
+        toFlush.removeAll(keepingCapacity: true)
+    }
+
+    /// The room's events were lost: its members here are disconnected so their clients re-join.
+    func resync(room: String) {
+        eventLoop.preconditionInEventLoop()
+        for membership in rooms[room] ?? [] {
+            membership.session.close(reason: "missed events of room \(room); reconnect and join again")
+        }
+    }
+}

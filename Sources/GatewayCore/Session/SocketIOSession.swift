@@ -1,0 +1,240 @@
+import ChatWire
+import Foundation
+import Logging
+import NIOCore
+import SocketIO
+
+/// One client's Socket.IO session on top of its Engine.IO connection: namespace connect, events,
+/// acks and room memberships. Confined to the connection's event loop.
+final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
+    /// Most commands one connection may have waiting for the broker.
+    static let maxInFlight = 64
+
+    let connection: EngineConnection
+    private let link: BrokerLink
+    private let rooms: LoopRooms
+    private let logger: Logger
+    private var namespaceConnected = false
+    private var memberships: [String: RoomMembership] = [:]
+    private var inFlight = 0
+    private var limiter: CommandRateLimiter
+    private var everJoined = false
+    private var closed = false
+    /// Set by ``LoopRooms`` while a batch has written to this connection without flushing.
+    var needsFlush = false
+
+    init(connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, logger: Logger) {
+        self.connection = connection
+        self.link = link
+        self.rooms = rooms
+        var logger = logger
+        logger[metadataKey: "conn"] = "\(connection.id)"
+        self.logger = logger
+        self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: BrokerLink.now())
+    }
+
+    // MARK: EngineConnectionDelegate
+
+    func engineConnectionDidOpen(_ connection: EngineConnection) {
+        logger.info("connect", metadata: ["peer": "\(connection.remoteAddress)"])
+    }
+
+    func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
+        let packet: SocketIOPacket
+        do {
+            packet = try SocketIOPacket.parse(payload)
+        } catch {
+            logger.notice("bad-packet", metadata: ["reason": "\(error.code)"])
+            if let ackID = Self.ackID(ofMalformed: payload) {
+                ackError(ackID, ChatError(.badRequest, error.description))
+            } else {
+                close(reason: "invalid Socket.IO packet: \(error.description)")
+            }
+            return
+        }
+        switch packet.type {
+        case .connect:
+            guard packet.namespace == "/" else {
+                sendRaw(ServerEventEncoder.connectError(namespace: packet.namespace, message: "Invalid namespace"))
+                return
+            }
+            namespaceConnected = true
+            sendRaw(ServerEventEncoder.connectAck(sid: connection.sid))
+        case .disconnect:
+            namespaceConnected = false
+            leaveEverything()
+        case .event:
+            guard packet.namespace == "/", namespaceConnected else {
+                close(reason: "event before connecting to the namespace: send 40 first")
+                return
+            }
+            handleEvent(packet)
+        case .ack:
+            break  // The server never asks clients for acks.
+        case .connectError, .binaryEvent, .binaryAck:
+            close(reason: "unexpected Socket.IO packet type \(packet.type.rawValue) from a client")
+        }
+    }
+
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
+        closed = true
+        logger.info("disconnect", metadata: ["peer": "\(connection.remoteAddress)", "reason": "\(reason)"])
+        leaveEverything()
+    }
+
+    /// Closes the connection with `reason` (shown to the client in the close frame).
+    func close(reason: String) {
+        guard !closed else { return }
+        connection.close(reason: reason)
+    }
+
+    // MARK: Events
+
+    private func handleEvent(_ packet: SocketIOPacket) {
+        let ackID = packet.ackID
+        let event: ClientEvent
+        do {
+            event = try ClientEvent.decode(eventName: packet.eventName ?? "", arguments: packet.arguments)
+        } catch {
+            logger.notice("bad-event", metadata: ["reason": "\(error.code)"])
+            switch error {
+            case .unknownEvent: ackError(ackID, ChatError(.unknownEvent, error.description))
+            case .badRequest: ackError(ackID, ChatError(.badRequest, error.description))
+            }
+            return
+        }
+        guard limiter.allow(now: BrokerLink.now()) else {
+            ackError(ackID, ChatError(.rateLimited, "too many events; slow down (at most 20 per second)"))
+            return
+        }
+        guard inFlight < Self.maxInFlight else {
+            ackError(ackID, ChatError(.rateLimited, "too many commands waiting for an answer; wait for their acks"))
+            return
+        }
+        do throws(ChatError) {
+            switch event {
+            case .create(let name, let room):
+                let name = try FieldValidator.name(name)
+                let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
+                request(.create(name: name, room: room), ackID: ackID)
+            case .join(let room, let password, let name):
+                try join(room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name), ackID: ackID)
+            case .leave(let room):
+                try leave(room: FieldValidator.room(room), ackID: ackID)
+            case .message(let room, let text):
+                let room = try FieldValidator.room(room)
+                let text = try FieldValidator.text(text)
+                guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
+                    throw ChatError(.notMember, "join room \(room) before sending to it")
+                }
+                request(.message(room: room, text: text), ackID: ackID)
+            case .listRooms:
+                request(.listRooms, ackID: ackID)
+            }
+        } catch {
+            ackError(ackID, error)
+        }
+    }
+
+    private func join(room: String, password: String, name: String, ackID: UInt64?) throws(ChatError) {
+        guard memberships[room] == nil else { throw ChatError(.badRequest, "you are already in room \(room)") }
+        let membership = RoomMembership(session: self, room: room)
+        memberships[room] = membership
+        rooms.add(membership)
+        everJoined = true
+        // Subscribe before the join goes out, so no event after the join can be missed (PROTOCOL.md).
+        link.follow(room)
+        request(.join(room: room, password: password, name: name), ackID: ackID) { [self] result in
+            switch result {
+            case .success(let success):
+                if memberships[room] === membership {
+                    rooms.activate(membership, joinSeq: success.seq)
+                }
+            case .failure:
+                if memberships[room] === membership {
+                    drop(membership)
+                }
+            }
+        }
+    }
+
+    private func leave(room: String, ackID: UInt64?) throws(ChatError) {
+        guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
+            throw ChatError(.notMember, "you are not in room \(room)")
+        }
+        membership.leaving = true
+        request(.leave(room: room), ackID: ackID) { [self] result in
+            guard memberships[room] === membership else { return }
+            switch result {
+            case .success: drop(membership)
+            case .failure(let error) where error.code == .notMember: drop(membership)
+            case .failure: membership.leaving = false
+            }
+        }
+    }
+
+    /// Sends a command; on the reply (on this loop) runs `then`, then acks the client.
+    private func request(
+        _ body: WireCommand.Body, ackID: UInt64?, then: ((Result<WireReply.Success, ChatError>) -> Void)? = nil
+    ) {
+        inFlight += 1
+        let loop = connection.eventLoop
+        let boundThen = NIOLoopBound(then, eventLoop: loop)
+        link.send(body, connectionID: connection.id) { [self] result in
+            loop.execute { [self] in
+                inFlight -= 1
+                boundThen.value?(result)
+                switch result {
+                case .success(let success): ack(ackID, success.json)
+                case .failure(let error): ackError(ackID, error)
+                }
+            }
+        }
+    }
+
+    private func drop(_ membership: RoomMembership) {
+        memberships[membership.room] = nil
+        rooms.remove(membership)
+        link.unfollow(membership.room)
+    }
+
+    private func leaveEverything() {
+        for membership in memberships.values { drop(membership) }
+        if everJoined {
+            everJoined = false
+            link.send(.disconnect, connectionID: connection.id, completion: nil)
+        }
+    }
+
+    // MARK: Writing
+
+    private func ack(_ ackID: UInt64?, _ json: [UInt8]) {
+        guard let ackID, !closed else { return }
+        sendRaw(ServerEventEncoder.ack(id: ackID, objectJSON: json))
+    }
+
+    private func ackError(_ ackID: UInt64?, _ error: ChatError) {
+        guard let ackID else {
+            logger.debug("refused", metadata: ["reason": "\(error.code.code)"])
+            return
+        }
+        ack(ackID, ServerEventEncoder.errorObject(code: error.code.code, message: error.message))
+    }
+
+    /// Writes one Engine.IO text (already carrying its leading `4`) and flushes.
+    private func sendRaw(_ bytes: [UInt8]) {
+        guard !closed else { return }
+        connection.write(frame: WebSocketFrameBuilder.textFrame(bytes))
+        connection.flush()
+    }
+
+    /// The ack id of an event packet that failed to parse (`2<digits>[...`), to answer it with an error.
+    static func ackID(ofMalformed payload: Substring) -> UInt64? {
+        var utf8 = payload.utf8[...]
+        guard utf8.first == UInt8(ascii: "2") else { return nil }
+        utf8 = utf8.dropFirst()
+        let digits = utf8.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard !digits.isEmpty, digits.count <= 19 else { return nil }
+        return UInt64(String(decoding: digits, as: UTF8.self))
+    }
+}
