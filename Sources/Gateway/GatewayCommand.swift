@@ -74,8 +74,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let id = gatewayID ?? "gw-\(port)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt16.random(in: .min ... .max))"
-        var logger = Logger(label: "gateway")
-        logger[metadataKey: "gateway"] = "\(id)"
+        let logger = Logger(label: "gateway")
         let server = GatewayServerConfiguration(
             host: host, port: port, staticDirectory: staticDir, allowedOrigins: allowedOrigin,
             pingInterval: .seconds(Int64(pingInterval)), pingTimeout: .seconds(Int64(pingTimeout)),

@@ -13,7 +13,7 @@ struct GatewayService: Service {
         let gateway = try await ChatGateway.start(server: server, broker: broker, threads: threads, logger: logger)
         logger.info("listening", metadata: [
             "url": "http://\(server.host == "0.0.0.0" ? "127.0.0.1" : server.host):\(gateway.server.port)",
-            "gateway": "\(broker.gatewayID)",
+            "gateway": "\(broker.gatewayID)", "static": "\(server.staticDirectory ?? "-")",
         ])
         await withGracefulShutdownHandler {
             try? await gracefulShutdown()

@@ -115,7 +115,7 @@ public final class EngineConnection: @unchecked Sendable {
         let packet = "0{\"sid\":\"\(sid)\",\"upgrades\":[],\"pingInterval\":\(settings.pingInterval.nanoseconds / 1_000_000),"
             + "\"pingTimeout\":\(settings.pingTimeout.nanoseconds / 1_000_000),\"maxPayload\":\(settings.maxPayload)}"
         context.writeAndFlush(NIOAny(WebSocketFrameBuilder.textFrame(packet, allocator: context.channel.allocator)), promise: nil)
-        logger.info("connection opened", metadata: ["sid": "\(sid)"])
+        logger.debug("connection opened", metadata: ["sid": "\(sid)"])
         schedulePing()
         let delegate = makeDelegate(self)
         self.delegate = delegate
@@ -190,7 +190,7 @@ public final class EngineConnection: @unchecked Sendable {
         let reason = closeReason ?? fallbackReason
         closeReason = reason
         guard wasOpen else { return }
-        logger.info("connection closed", metadata: ["sid": "\(sid)", "reason": "\(reason)"])
+        logger.debug("connection closed", metadata: ["sid": "\(sid)", "reason": "\(reason)"])
         let delegate = self.delegate
         self.delegate = nil
         delegate?.engineConnectionDidClose(self, reason: reason)

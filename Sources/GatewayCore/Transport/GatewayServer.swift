@@ -66,7 +66,7 @@ public final class GatewayServer: Sendable {
             throw GatewayServerError.staticFiles(error)
         }
         if let directory = configuration.staticDirectory {
-            logger.info("static files loaded", metadata: ["directory": "\(directory)", "files": "\(staticFiles.count)"])
+            logger.debug("static files loaded", metadata: ["directory": "\(directory)", "files": "\(staticFiles.count)"])
         }
 
         let ownsGroup = group == nil
@@ -116,7 +116,7 @@ public final class GatewayServer: Sendable {
             if ownsGroup { try? await group.shutdownGracefully() }
             throw GatewayServerError.bindFailed(host: configuration.host, port: configuration.port, underlying: "no local address after bind")
         }
-        logger.info("gateway listening", metadata: ["address": "\(describe(localAddress))"])
+        logger.debug("gateway listening", metadata: ["address": "\(describe(localAddress))"])
         return GatewayServer(
             configuration: configuration,
             channel: serverChannel,
@@ -142,7 +142,7 @@ public final class GatewayServer: Sendable {
             try? await child.closeFuture.get()
             forceClose.cancel()
         }
-        logger.info("gateway stopped", metadata: ["address": "\(Self.describe(localAddress))"])
+        logger.debug("gateway stopped", metadata: ["address": "\(Self.describe(localAddress))"])
         if ownsGroup {
             try await group.shutdownGracefully()
         }

@@ -21,7 +21,7 @@ public struct BrokerEngine: Sendable {
     /// Handles one command frame from `gateway` (its ZeroMQ routing id) at `now` (ms).
     public mutating func handle(frame: [UInt8], from gateway: String, now: UInt64) -> BrokerOutput {
         if gateways.touch(gateway, now: now) {
-            logger.info("gateway-up", metadata: ["gateway": "\(gateway)"])
+            logger.debug("gateway-up", metadata: ["gateway": "\(gateway)"])
         }
         let command: WireCommand
         do {
