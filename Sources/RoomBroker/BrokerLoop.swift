@@ -69,6 +69,10 @@ final class BrokerLoop: Sendable {
             commands = try context.socket(.router)
             try commands.setOption(ZMQ_ROUTER_MANDATORY, 1)
             try commands.setOption(ZMQ_ROUTER_HANDOVER, 1)
+            // Queue up to 100k commands and replies per gateway instead of libzmq's default 1000,
+            // so a burst from many clients is not refused or dropped.
+            try commands.setOption(ZMQ_SNDHWM, 100_000)
+            try commands.setOption(ZMQ_RCVHWM, 100_000)
             try commands.bind(configuration.commandsEndpoint)
             broadcasts = try context.socket(.pub)
             try broadcasts.setOption(ZMQ_SNDHWM, configuration.broadcastHighWaterMark)

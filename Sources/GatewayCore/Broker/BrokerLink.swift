@@ -167,6 +167,9 @@ public final class BrokerLink: Sendable {
             try dealer.setOption(ZMQ_ROUTING_ID, bytes: Array(configuration.gatewayID.utf8))
             // Fail commands at once while the broker is not connected, instead of queueing them.
             try dealer.setOption(ZMQ_IMMEDIATE, 1)
+            // Many clients' commands may be in flight at once: do not refuse them at libzmq's default of 1000.
+            try dealer.setOption(ZMQ_SNDHWM, 100_000)
+            try dealer.setOption(ZMQ_RCVHWM, 100_000)
             try dealer.connect(configuration.commandsEndpoint)
             let subscriber = try context.socket(.sub)
             try subscriber.setOption(ZMQ_RCVHWM, 100_000)

@@ -16,6 +16,8 @@ public struct Room: Sendable {
     public let created: UInt64
     /// Members in the order they joined.
     public private(set) var members: [Member] = []
+    /// The members' names folded for case-insensitive uniqueness.
+    private var foldedNames: Set<String> = []
     /// The last messages, oldest first.
     public private(set) var history: RingBuffer<ChatMessage>
     /// The last encoded broadcasts, for gateways that fill a gap.
@@ -52,8 +54,7 @@ public struct Room: Sendable {
 
     /// Whether `name` is taken in this room (case-insensitively).
     func isNameTaken(_ name: String) -> Bool {
-        let folded = name.lowercased()
-        return members.contains { $0.name.lowercased() == folded }
+        foldedNames.contains(name.lowercased())
     }
 
     mutating func nextSeq() -> UInt64 {
@@ -63,12 +64,14 @@ public struct Room: Sendable {
 
     mutating func add(_ member: Member) {
         members.append(member)
+        foldedNames.insert(member.name.lowercased())
         emptySince = nil
     }
 
     mutating func remove(_ connection: ConnectionKey, now: UInt64) -> Member? {
         guard let index = members.firstIndex(where: { $0.connection == connection }) else { return nil }
         let member = members.remove(at: index)
+        foldedNames.remove(member.name.lowercased())
         if members.isEmpty { emptySince = now }
         return member
     }

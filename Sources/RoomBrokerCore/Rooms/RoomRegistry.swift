@@ -73,25 +73,26 @@ public struct RoomRegistry: Sendable {
         let name = try FieldValidator.name(rawName)
         _ = try FieldValidator.password(password)
         try checkPassword(password, room: roomName, by: connection, now: now)
-        guard var room = rooms[roomName] else { throw noSuchRoom(roomName) }
-        guard room.member(on: connection) == nil else {
-            throw ChatError(.badRequest, "this connection is already in room \(roomName)")
+        let maxMembers = configuration.maxMembersPerRoom
+        let result = try update(roomName) { room throws(ChatError) -> JoinResult in
+            guard room.member(on: connection) == nil else {
+                throw ChatError(.badRequest, "this connection is already in room \(roomName)")
+            }
+            guard !room.isNameTaken(name) else {
+                throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
+            }
+            guard room.members.count < maxMembers else {
+                throw ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)")
+            }
+            room.add(Room.Member(connection: connection, name: name))
+            let seq = room.nextSeq()
+            let members = room.memberNames
+            return JoinResult(
+                event: .joined(room: roomName, seq: seq, name: name, members: members, connection: connection),
+                members: members, history: Array(room.history))
         }
-        guard !room.isNameTaken(name) else {
-            throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
-        }
-        guard room.members.count < configuration.maxMembersPerRoom else {
-            throw ChatError(.tooManyRooms, "room \(roomName) is full (\(configuration.maxMembersPerRoom) members)")
-        }
-        room.add(Room.Member(connection: connection, name: name))
-        let seq = room.nextSeq()
-        let members = room.memberNames
-        let history = Array(room.history)
-        rooms[roomName] = room
         roomsByConnection[connection, default: []].insert(roomName)
-        return JoinResult(
-            event: .joined(room: roomName, seq: seq, name: name, members: members, connection: connection),
-            members: members, history: history)
+        return result
     }
 
     /// Removes `connection` from `room`.
@@ -108,14 +109,14 @@ public struct RoomRegistry: Sendable {
     public mutating func message(room rawRoom: String, text rawText: String, by connection: ConnectionKey, now: UInt64) throws(ChatError) -> RoomEvent {
         let roomName = try FieldValidator.room(rawRoom)
         let text = try FieldValidator.text(rawText)
-        guard var room = rooms[roomName] else { throw noSuchRoom(roomName) }
-        guard let member = room.member(on: connection) else {
-            throw ChatError(.notMember, "join room \(roomName) before sending to it")
+        return try update(roomName) { room throws(ChatError) -> RoomEvent in
+            guard let member = room.member(on: connection) else {
+                throw ChatError(.notMember, "join room \(roomName) before sending to it")
+            }
+            let message = ChatMessage(seq: room.nextSeq(), name: member.name, text: text, timestamp: now)
+            room.appendHistory(message)
+            return .message(room: roomName, message: message, connection: connection)
         }
-        let message = ChatMessage(seq: room.nextSeq(), name: member.name, text: text, timestamp: now)
-        room.appendHistory(message)
-        rooms[roomName] = room
-        return .message(room: roomName, message: message, connection: connection)
     }
 
     /// Adds a message to `room` from a non-member who proves the password (the HTTP API).
@@ -127,11 +128,11 @@ public struct RoomRegistry: Sendable {
         let text = try FieldValidator.text(rawText)
         _ = try FieldValidator.password(password)
         try checkPassword(password, room: roomName, by: connection, now: now)
-        guard var room = rooms[roomName] else { throw noSuchRoom(roomName) }
-        let message = ChatMessage(seq: room.nextSeq(), name: name, text: text, timestamp: now)
-        room.appendHistory(message)
-        rooms[roomName] = room
-        return .message(room: roomName, message: message, connection: nil)
+        return try update(roomName) { room in
+            let message = ChatMessage(seq: room.nextSeq(), name: name, text: text, timestamp: now)
+            room.appendHistory(message)
+            return .message(room: roomName, message: message, connection: nil)
+        }
     }
 
     /// Removes `connection` from every room it was in.
@@ -203,12 +204,21 @@ public struct RoomRegistry: Sendable {
     }
 
     private mutating func remove(_ connection: ConnectionKey, from roomName: String, now: UInt64) -> RoomEvent? {
-        guard var room = rooms[roomName], let member = room.remove(connection, now: now) else { return nil }
-        let seq = room.nextSeq()
-        rooms[roomName] = room
+        let event = try? update(roomName) { room throws(ChatError) -> RoomEvent? in
+            guard let member = room.remove(connection, now: now) else { return nil }
+            let seq = room.nextSeq()
+            return .left(room: roomName, seq: seq, name: member.name, members: room.memberNames, connection: connection)
+        }
+        guard let event else { return nil }
         roomsByConnection[connection]?.remove(roomName)
         if roomsByConnection[connection]?.isEmpty == true { roomsByConnection[connection] = nil }
-        return .left(room: roomName, seq: seq, name: member.name, members: room.memberNames, connection: connection)
+        return event
+    }
+
+    /// Mutates room `name` in place (no copy of its members or history), or throws `no_such_room`.
+    private mutating func update<Result>(_ name: String, _ body: (inout Room) throws(ChatError) -> Result) throws(ChatError) -> Result {
+        guard let index = rooms.index(forKey: name) else { throw noSuchRoom(name) }
+        return try body(&rooms.values[index])
     }
 
     private func noSuchRoom(_ room: String) -> ChatError {
