@@ -173,7 +173,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    /// Sends a command; on the reply (on this loop) runs `then`, then acks the client.
+    /// Sends a command; on the reply (on this loop) acks the client, then runs `then`.
     private func request(
         _ body: WireCommand.Body, ackID: UInt64?, then: ((Result<WireReply.Success, ChatError>) -> Void)? = nil
     ) {
@@ -183,11 +183,12 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         link.send(body, connectionID: connection.id) { [self] result in
             loop.execute { [self] in
                 inFlight -= 1
-                boundThen.value?(result)
+                // Ack first: a joining client learns its join seq before the room events that follow it.
                 switch result {
                 case .success(let success): ack(ackID, success.json)
                 case .failure(let error): ackError(ackID, error)
                 }
+                boundThen.value?(result)
             }
         }
     }
