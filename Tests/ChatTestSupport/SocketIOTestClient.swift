@@ -150,7 +150,9 @@ public final class SocketIOTestClient {
             }
             return found != nil
         }
-        guard let found else { throw isClosed ? Failure.closed(close) : Failure.timeout("event \(name)") }
+        guard let found else {
+            throw isClosed ? Failure.closed(close) : Failure.timeout("event \(name); last events: \(events.suffix(3).map(\.text))")
+        }
         takenEvents.insert(found)
         return events[found]
     }

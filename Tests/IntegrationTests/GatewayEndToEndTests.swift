@@ -92,7 +92,8 @@ final class GatewayEndToEndTests: XCTestCase {
         let alice = try client(portA)
         let bob = try client(portB)
         let password = try createRoom("lobby", via: alice)
-        XCTAssertEqual(try join(alice, "lobby", password, as: "alice")["members"], ["alice"])
+        let aliceJoin = try join(alice, "lobby", password, as: "alice")
+        XCTAssertEqual(aliceJoin["members"], ["alice"])
         let bobJoin = try join(bob, "lobby", password, as: "bob")
         XCTAssertEqual(bobJoin["members"], ["alice", "bob"])
         let joined = try alice.waitForEvent("joined")
@@ -106,7 +107,8 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertEqual(atBob.argument["name"], "alice")
         XCTAssertEqual(atBob.argument["seq"]?.int64Value, helloSeq)
         _ = try say(bob, "lobby", "hi alice")
-        XCTAssertEqual(try alice.waitForEvent("message", matching: { $0["text"] == "hi alice" }).argument["name"], "bob")
+        let atAlice = try alice.waitForEvent("message", matching: { $0["text"] == "hi alice" })
+        XCTAssertEqual(atAlice.argument["name"], "bob")
 
         // Both send at once without waiting for their acks.
         var pending: [(client: SocketIOTestClient, ackID: UInt64, text: String)] = []
@@ -120,8 +122,8 @@ final class GatewayEndToEndTests: XCTestCase {
         for (sender, ackID, text) in pending {
             ackedSeq[text] = try XCTUnwrap(sender.waitForAck(ackID)["seq"]?.int64Value)
         }
-        XCTAssertTrue(try alice.waitUntil { self.messages($0).count == 22 }, "alice saw \(texts(alice))")
-        XCTAssertTrue(try bob.waitUntil { self.messages($0).count == 22 }, "bob saw \(texts(bob))")
+        try require(alice.waitUntil { self.messages($0).count == 22 }, "alice saw \(texts(alice))")
+        try require(bob.waitUntil { self.messages($0).count == 22 }, "bob saw \(texts(bob))")
 
         XCTAssertEqual(messages(alice).map(\.text), messages(bob).map(\.text), "the same events, byte for byte, in the same order")
         let seen = messages(bob).dropFirst(2)
@@ -151,13 +153,16 @@ final class GatewayEndToEndTests: XCTestCase {
 
         for index in 0..<5 { try say(alice, "lobby", "secret \(index)") }
         try say(bob, "lobby", "secret from bob")
-        XCTAssertTrue(try bob.waitUntil { self.messages($0).count == 6 }, "bob saw \(texts(bob))")
+        try require(bob.waitUntil { self.messages($0).count == 6 }, "bob saw \(texts(bob))")
         // The broker publishes in order: once the marker arrives, anything leaked from lobby would have too.
         try say(carol, "lobby2", "marker")
-        XCTAssertEqual(try dave.waitForEvent("message").argument["text"], "marker")
-        XCTAssertEqual(try carol.waitForEvent("message").argument["text"], "marker")
+        let markerAtDave = try dave.waitForEvent("message")
+        let markerAtCarol = try carol.waitForEvent("message")
+        XCTAssertEqual(markerAtDave.argument["text"], "marker")
+        XCTAssertEqual(markerAtCarol.text, markerAtDave.text)
         try say(alice, "lobby", "after marker")
-        XCTAssertEqual(try bob.waitForEvent("message", matching: { $0["text"] == "after marker" }).argument["name"], "alice")
+        let afterMarker = try bob.waitForEvent("message", matching: { $0["text"] == "after marker" })
+        XCTAssertEqual(afterMarker.argument["name"], "alice")
 
         XCTAssertEqual(carol.events.map(\.name), ["joined", "message"], "carol: \(carol.events)")
         XCTAssertEqual(dave.events.map(\.name), ["message"], "dave: \(dave.events)")
@@ -178,20 +183,24 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertFalse(refused["error"]?.stringValue?.isEmpty ?? true, refused.jsonText)
         XCTAssertNil(refused["members"])
         XCTAssertNil(refused["history"])
-        XCTAssertEqual(try mallory.emit("message", ["room": "vault", "text": "let me in"])["code"], "not_member")
-        XCTAssertEqual(try mallory.emit("leave", ["room": "vault"])["code"], "not_member")
+        let messageRefused = try mallory.emit("message", ["room": "vault", "text": "let me in"])
+        XCTAssertEqual(messageRefused["code"], "not_member", messageRefused.jsonText)
+        let leaveRefused = try mallory.emit("leave", ["room": "vault"])
+        XCTAssertEqual(leaveRefused["code"], "not_member", leaveRefused.jsonText)
         let rooms = try XCTUnwrap(try alice.emit("rooms")["rooms"]?.arrayValue)
         XCTAssertEqual(rooms.first { $0["room"] == "vault" }?["members"], 1, "only alice is in the room")
 
         try say(alice, "vault", "still private")
-        XCTAssertEqual(try alice.waitForEvent("message").argument["text"], "still private")
+        let still = try alice.waitForEvent("message")
+        XCTAssertEqual(still.argument["text"], "still private")
         XCTAssertEqual(alice.events.map(\.name), ["message"], "no one joined")
 
         // With the right password the same client gets in and learns the history only from the ack.
         let admitted = try join(mallory, "vault", password, as: "mallory")
         XCTAssertEqual(admitted["members"], ["alice", "mallory"])
         XCTAssertEqual(admitted["history"]?[0]?["text"], "still private")
-        XCTAssertEqual(try alice.waitForEvent("joined").argument["name"], "mallory")
+        let malloryJoined = try alice.waitForEvent("joined")
+        XCTAssertEqual(malloryJoined.argument["name"], "mallory")
         try mallory.listen(for: 0.2)
         XCTAssertEqual(mallory.events, [], "nothing from before the join is delivered as an event")
         XCTAssertEqual(mallory.unexpectedFrames, [])
@@ -244,9 +253,9 @@ final class GatewayEndToEndTests: XCTestCase {
 
         // None of the refused posts reached the room.
         try say(alice, "news", "after the refusals")
-        XCTAssertTrue(try bob.waitUntil { self.texts($0).last == "after the refusals" })
+        try require(bob.waitUntil { self.texts($0).last == "after the refusals" }, "bob saw \(texts(bob))")
         XCTAssertEqual(texts(bob), ["deploy finished", "thanks", "after the refusals"])
-        XCTAssertTrue(try alice.waitUntil { self.texts($0).last == "after the refusals" })
+        try require(alice.waitUntil { self.texts($0).last == "after the refusals" }, "alice saw \(texts(alice))")
         XCTAssertEqual(texts(alice), texts(bob))
         assertOnlyValidEvents(of: alice, in: "news")
         assertOnlyValidEvents(of: bob, in: "news")
@@ -260,7 +269,8 @@ final class GatewayEndToEndTests: XCTestCase {
         try join(alice, "party", password, as: "alice")
         try join(bob, "party", password, as: "bob")
         try join(carol, "party", password, as: "carol")
-        XCTAssertEqual(try alice.waitForEvent("joined", matching: { $0["name"] == "carol" }).argument["members"], ["alice", "bob", "carol"])
+        let carolJoined = try alice.waitForEvent("joined", matching: { $0["name"] == "carol" })
+        XCTAssertEqual(carolJoined.argument["members"], ["alice", "bob", "carol"])
 
         let leaveAck = try bob.emit("leave", ["room": "party"])
         XCTAssertEqual(leaveAck, ["room": "party"])
@@ -269,14 +279,16 @@ final class GatewayEndToEndTests: XCTestCase {
             XCTAssertEqual(left.argument["name"], "bob")
             XCTAssertEqual(left.argument["members"], ["alice", "carol"])
         }
-        XCTAssertEqual(try bob.emit("message", ["room": "party", "text": "am I here?"])["code"], "not_member")
+        let afterLeave = try bob.emit("message", ["room": "party", "text": "am I here?"])
+        XCTAssertEqual(afterLeave["code"], "not_member", afterLeave.jsonText)
 
         carol.disconnect()  // no close frame, no leave: the tab just went away
         let carolLeft = try alice.waitForEvent("left", matching: { $0["name"] == "carol" })
         XCTAssertEqual(carolLeft.argument["members"], ["alice"])
 
         try say(alice, "party", "anyone?")
-        XCTAssertEqual(try alice.waitForEvent("message").argument["text"], "anyone?")
+        let anyone = try alice.waitForEvent("message")
+        XCTAssertEqual(anyone.argument["text"], "anyone?")
         try bob.listen(for: 0.3)
         XCTAssertEqual(bob.events.map(\.name), ["joined"], "bob gets nothing after leaving: \(bob.events)")
         XCTAssertEqual(alice.events.map(\.name), ["joined", "joined", "left", "left", "message"])
@@ -298,7 +310,8 @@ final class GatewayEndToEndTests: XCTestCase {
             let text = "still here after \(step)"
             try say(alice, "sturdy", text)
             expectedTexts.append(text)
-            XCTAssertEqual(try bob.waitForEvent("message", matching: { $0["text"] == .string(text) }).argument["name"], "alice")
+            let atBob = try bob.waitForEvent("message", matching: { $0["text"] == .string(text) })
+            XCTAssertEqual(atBob.argument["name"], "alice")
         }
 
         // Malformed events with an ack id are answered with an error ack; the connection stays.
@@ -344,14 +357,15 @@ final class GatewayEndToEndTests: XCTestCase {
             XCTAssertNotNil(close.code, "\(step)")
             if let code = step.code { XCTAssertEqual(close.code, code, "\(step): \(close)") }
             XCTAssertTrue(close.reason.contains(step.reason), "\(step): \(close)")
-            XCTAssertEqual(try alice.waitForEvent("left", matching: { $0["name"] == .string("vandal\(index)") }).argument["room"], "sturdy")
+            let vandalLeft = try alice.waitForEvent("left", matching: { $0["name"] == .string("vandal\(index)") })
+            XCTAssertEqual(vandalLeft.argument["room"], "sturdy")
             try stillChatting("close \(index)")
         }
 
         try say(bob, "sturdy", "bob's last word")
         expectedTexts.append("bob's last word")
         for member in [alice, bob, mallory] {
-            XCTAssertTrue(try member.waitUntil { self.texts($0).last == "bob's last word" }, "\(texts(member))")
+            try require(member.waitUntil { self.texts($0).last == "bob's last word" }, "\(texts(member))")
         }
         XCTAssertEqual(Set(texts(bob)), Set(expectedTexts), "exactly the valid messages arrived")
         XCTAssertEqual(texts(bob).count, expectedTexts.count)
@@ -371,8 +385,10 @@ final class GatewayEndToEndTests: XCTestCase {
         }
         // The gateway's own origin and clients without an Origin header get in.
         let sameOrigin = try client(portB, origin: "http://127.0.0.1:\(portB)")
-        XCTAssertNotNil(try sameOrigin.emit("rooms")["rooms"]?.arrayValue)
-        XCTAssertNotNil(try client(portA).emit("rooms")["rooms"]?.arrayValue)
+        let sameOriginRooms = try sameOrigin.emit("rooms")
+        XCTAssertNotNil(sameOriginRooms["rooms"]?.arrayValue, sameOriginRooms.jsonText)
+        let noOriginRooms = try client(portA).emit("rooms")
+        XCTAssertNotNil(noOriginRooms["rooms"]?.arrayValue, noOriginRooms.jsonText)
 
         for port in [portA, portB] {
             let polling = try RawTestClient(port: port).request("GET", "/socket.io/?EIO=4&transport=polling&t=Nx1")
@@ -390,10 +406,12 @@ final class GatewayEndToEndTests: XCTestCase {
         let bob = try client(portB)
         let password = try createRoom("logbook", via: alice)
         try join(alice, "logbook", password, as: "alice")
-        XCTAssertEqual(try bob.emit("join", ["room": "logbook", "password": "guessed-wrong", "name": "bob"])["code"], "wrong_password")
+        let refused = try bob.emit("join", ["room": "logbook", "password": "guessed-wrong", "name": "bob"])
+        XCTAssertEqual(refused["code"], "wrong_password", refused.jsonText)
         try join(bob, "logbook", password, as: "bob")
         try say(alice, "logbook", "hello log")
-        XCTAssertEqual(try bob.emit("leave", ["room": "logbook"]), ["room": "logbook"])
+        let left = try bob.emit("leave", ["room": "logbook"])
+        XCTAssertEqual(left, ["room": "logbook"])
         alice.disconnect()
         let posted = try RawTestClient(port: portB).request(
             "POST", "/api/rooms/logbook/messages", headers: ["Authorization": "Bearer \(password)"], body: #"{"name":"bot","text":"via http"}"#)
@@ -435,7 +453,8 @@ final class GatewayEndToEndTests: XCTestCase {
         try answering.listen(for: 2.6)
         XCTAssertGreaterThanOrEqual(answering.pingsAnswered, 2)
         XCTAssertFalse(answering.isClosed, "closed: \(String(describing: answering.close))")
-        XCTAssertNotNil(try answering.emit("rooms")["rooms"], "still served")
+        let rooms = try answering.emit("rooms")
+        XCTAssertNotNil(rooms["rooms"]?.arrayValue, "still served: \(rooms.jsonText)")
 
         XCTAssertEqual(try silent.readText(), "2")
         let close = try silent.readFrame()
@@ -443,6 +462,17 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertEqual(String(decoding: close.payload.dropFirst(2), as: UTF8.self), "ping timeout")
         XCTAssertTrue(silent.waitForEOF(timeout: 2))
     }
+
+    /// Records a failure and stops the test when `condition` is false (XCTest on Linux ignores
+    /// `continueAfterFailure`, so a broken server would otherwise wait out every later step).
+    func require(_ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard condition else {
+            XCTFail(message(), file: file, line: line)
+            throw RequirementFailed()
+        }
+    }
+
+    struct RequirementFailed: Error {}
 
     /// Waits up to 3 s for a log line whose event (the word after the label) is `event` and that
     /// contains every one of `fields`.
