@@ -70,13 +70,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Blocking HTTP/WebSocket/Socket.IO test clients shared by test targets.
+        .target(
+            name: "ChatTestSupport",
+            dependencies: [
+                "SocketIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Tests/ChatTestSupport"
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
         .testTarget(
             name: "GatewayCoreTests",
             dependencies: [
-                "GatewayCore",
+                "GatewayCore", "ChatTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,7 +96,7 @@ let package = Package(
         .testTarget(name: "RoomBrokerCoreTests", dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "ChatWire", "SocketIO", "RoomBroker", "Gateway"]
+            dependencies: ["ZeroMQ", "ChatWire", "SocketIO", "ChatTestSupport", "RoomBroker", "Gateway"]
         ),
     ]
 )
