@@ -44,23 +44,28 @@ public struct WireCommand: Equatable, Sendable {
     public var requestID: UInt32
     /// The gateway-local id of the client connection (0 for gateway-level commands).
     public var connectionID: UInt64
+    /// The client's network address (IP, without port) as the gateway sees it; "" when none.
+    /// The broker limits wrong passwords per address with it.
+    public var client: String
     /// What is asked.
     public var body: Body
 
-    /// A command for `connectionID`, matched to its reply by `requestID`.
-    public init(requestID: UInt32, connectionID: UInt64, body: Body) {
+    /// A command for `connectionID` (from address `client`), matched to its reply by `requestID`.
+    public init(requestID: UInt32, connectionID: UInt64, client: String = "", body: Body) {
         self.requestID = requestID
         self.connectionID = connectionID
+        self.client = client
         self.body = body
     }
 
-    /// The frame: version, kind, request id, connection id, then the body's fields.
+    /// The frame: version, kind, request id, connection id, client address, then the body's fields.
     public func encoded() -> [UInt8] {
         var writer = WireWriter()
         writer.write(WireFormat.version)
         writer.write(body.kind.rawValue)
         writer.write(requestID)
         writer.write(connectionID)
+        writer.write(client)
         switch body {
         case .hello(let gatewayName):
             writer.write(gatewayName)
@@ -111,6 +116,7 @@ public struct WireCommand: Equatable, Sendable {
         guard let kind = CommandKind(rawValue: kindByte), kind != .invalid else { throw .unknownKind(kindByte) }
         let requestID = try reader.readUInt32("request id")
         let connectionID = try reader.readUInt64("connection id")
+        let client = try reader.readString("client")
         let body: Body
         switch kind {
         case .invalid:
@@ -147,6 +153,6 @@ public struct WireCommand: Equatable, Sendable {
                 to: try reader.readUInt64("to"))
         }
         try reader.finish()
-        return WireCommand(requestID: requestID, connectionID: connectionID, body: body)
+        return WireCommand(requestID: requestID, connectionID: connectionID, client: client, body: body)
     }
 }

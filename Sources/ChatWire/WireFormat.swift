@@ -10,4 +10,11 @@ public enum WireFormat {
     public static func topic(room: String) -> [UInt8] {
         Array("room/\(room)/".utf8)
     }
+
+    /// The room named by a topic, or nil when `topic` is not a room topic.
+    public static func room(ofTopic topic: some BidirectionalCollection<UInt8>) -> String? {
+        let prefix = Array("room/".utf8)
+        guard topic.count > prefix.count + 1, topic.starts(with: prefix), topic.last == UInt8(ascii: "/") else { return nil }
+        return String(validating: topic.dropFirst(prefix.count).dropLast(), as: UTF8.self)
+    }
 }

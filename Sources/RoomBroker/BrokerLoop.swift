@@ -74,7 +74,10 @@ final class BrokerLoop: Sendable {
             try commands.setOption(ZMQ_SNDHWM, 100_000)
             try commands.setOption(ZMQ_RCVHWM, 100_000)
             try commands.bind(configuration.commandsEndpoint)
-            broadcasts = try context.socket(.pub)
+            // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
+            // one, not only the first per topic), which it answers with a marker on that topic.
+            broadcasts = try context.socket(.xpub)
+            try broadcasts.setOption(ZMQ_XPUB_VERBOSE, 1)
             try broadcasts.setOption(ZMQ_SNDHWM, configuration.broadcastHighWaterMark)
             try broadcasts.bind(configuration.broadcastsEndpoint)
         } catch {
@@ -97,7 +100,7 @@ final class BrokerLoop: Sendable {
             configuration: configuration.registry,
             gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
             logger: logger)
-        let poller = ZMQPoller([.socket(commands)])
+        let poller = ZMQPoller([.socket(commands), .socket(broadcasts)])
         var nextTick = Self.now() + Self.tickMilliseconds
         while !stopRequested.load(ordering: .relaxed) {
             do {
@@ -107,6 +110,13 @@ final class BrokerLoop: Sendable {
                     for _ in 0..<10_000 {
                         guard let frames = try commands.receive(dontWait: true) else { break }
                         handle(frames, engine: &engine, commands: commands, broadcasts: broadcasts)
+                    }
+                }
+                if readable[1] {
+                    // Subscription messages: 0x01 + topic (subscribe) or 0x00 + topic (unsubscribe).
+                    while let message = try broadcasts.receive(dontWait: true) {
+                        guard let frame = message.first, frame.first == 1 else { continue }
+                        send(engine.subscribed(topic: Array(frame.dropFirst())), to: nil, commands: commands, broadcasts: broadcasts)
                     }
                 }
                 let now = Self.now()

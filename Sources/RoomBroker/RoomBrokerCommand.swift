@@ -36,8 +36,11 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Wrong passwords allowed per connection per minute.")
     var failuresPerConnection = 5
 
-    @Option(help: "Wrong passwords allowed per room per minute, from all connections.")
-    var failuresPerRoom = 30
+    @Option(help: "Wrong passwords allowed per client address per minute, over all its connections.")
+    var failuresPerClient = 20
+
+    @Option(help: "Wrong passwords allowed per room per minute, from all addresses (keep it above --failures-per-client).")
+    var failuresPerRoom = 100
 
     @Option(help: "Broadcasts queued per gateway before the broker drops (gateways then re-fetch by sequence number).")
     var broadcastHighWaterMark: Int32 = 100_000
@@ -53,8 +56,8 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
         guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
-        guard failuresPerConnection >= 1, failuresPerRoom >= 1 else {
-            throw ValidationError("--failures-per-connection and --failures-per-room must be at least 1")
+        guard failuresPerConnection >= 1, failuresPerClient >= 1, failuresPerRoom >= 1 else {
+            throw ValidationError("--failures-per-connection, --failures-per-client and --failures-per-room must be at least 1")
         }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
     }
@@ -67,6 +70,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000
         registry.maxRooms = maxRooms
         registry.failuresPerConnection = failuresPerConnection
+        registry.failuresPerClient = failuresPerClient
         registry.failuresPerRoom = failuresPerRoom
         let service = BrokerService(
             configuration: BrokerConfiguration(

@@ -28,4 +28,12 @@ final class WireBroadcastTests: XCTestCase {
         }
         XCTAssertThrowsError(try WireBroadcast.decode([frames[0], Array(frames[1].dropLast()), frames[2]]))
     }
+
+    func testRoomOfTopic() {
+        XCTAssertEqual(WireFormat.room(ofTopic: WireFormat.topic(room: "lobby-1")), "lobby-1")
+        XCTAssertNil(WireFormat.room(ofTopic: Array("room//".utf8)))
+        XCTAssertNil(WireFormat.room(ofTopic: Array("room/x".utf8)))
+        XCTAssertNil(WireFormat.room(ofTopic: Array("other/x/".utf8)))
+        XCTAssertNil(WireFormat.room(ofTopic: [UInt8]()))
+    }
 }

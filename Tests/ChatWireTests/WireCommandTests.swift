@@ -19,7 +19,7 @@ final class WireCommandTests: XCTestCase {
     func testEveryCommandRoundTrips() throws {
         XCTAssertEqual(Set(Self.everyBody.map(\.kind)), Set(CommandKind.allCases).subtracting([.invalid]))
         for (index, body) in Self.everyBody.enumerated() {
-            let command = WireCommand(requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40, body: body)
+            let command = WireCommand(requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40, client: index.isMultiple(of: 2) ? "" : "2001:db8::\(index)", body: body)
             XCTAssertEqual(try WireCommand.decode(command.encoded()), command)
         }
     }
@@ -69,6 +69,7 @@ final class WireCommandTests: XCTestCase {
         writer.write(CommandKind.leave.rawValue)
         writer.write(UInt32(1))
         writer.write(UInt64(2))
+        writer.write("")
         writer.write(UInt32.max)
         XCTAssertThrowsError(try WireCommand.decode(writer.bytes)) { XCTAssertEqual($0 as? WireError, .truncated(field: "room")) }
     }

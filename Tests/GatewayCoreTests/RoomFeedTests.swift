@@ -67,4 +67,15 @@ final class RoomFeedTests: XCTestCase {
         feed.forget("r")
         XCTAssertFalse(feed.follows("r"))
     }
+
+    func testAnAnnouncedHeadBeyondWhatArrivedAsksForTheMissingTail() {
+        var feed = RoomFeed()
+        feed.follow("r")
+        XCTAssertEqual(feed.announced(room: "r", lastSeq: 9), [], "nothing to compare with before the join reply")
+        _ = feed.joined("r", seq: 4)
+        XCTAssertEqual(feed.announced(room: "r", lastSeq: 4), [], "caught up")
+        XCTAssertEqual(feed.announced(room: "r", lastSeq: 6), [.requestReplay(room: "r", from: 5, to: 6)])
+        XCTAssertEqual(feed.announced(room: "r", lastSeq: 6), [], "one replay at a time")
+        XCTAssertEqual(delivered(feed.replayed(room: "r", events: [(5, payload(5)), (6, payload(6))])), [5, 6])
+    }
 }

@@ -133,7 +133,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         for index in 0..<5 {
             XCTAssertNil(try gatewayA.request(.message(room: "race", text: "m\(index)"), connection: 1).failure)
         }
-        let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.seq > join.seq }
+        let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind != .subscribed && $0.seq > join.seq }
         let missing = (join.seq + 1...join.seq + 5).filter { seq in !received.contains { $0.seq == seq } }
         if let first = missing.first, let last = missing.last {
             let replay = try gatewayB.request(.replay(room: "race", from: first, to: last)).success()
@@ -144,6 +144,22 @@ final class RoomBrokerIntegrationTests: XCTestCase {
             XCTAssertEqual(replayAll.events.first { $0.seq == event.seq }?.payload, event.payload, "replay gives the same bytes")
         }
         XCTAssertEqual(try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 50)).failure?.code, .badRequest)
+    }
+
+    func testANewSubscriptionIsConfirmedWithTheRoomsLastSeq() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("heads", on: gatewayA)
+        XCTAssertNil(try gatewayA.request(.join(room: "heads", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "one"), connection: 1).failure)
+        let late = try gateway("gw-late")
+        try late.subscribe("heads")
+        let marker = try XCTUnwrap(try late.nextBroadcast(timeout: 5), "no confirmation of the subscription")
+        XCTAssertEqual(marker.kind, .subscribed)
+        XCTAssertEqual(marker.room, "heads")
+        XCTAssertEqual(marker.seq, 2, "the marker carries the room's last seq")
+        // Once confirmed, the subscription receives the next event for sure.
+        XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "two"), connection: 1).failure)
+        XCTAssertEqual(try late.nextBroadcast(timeout: 5)?.seq, 3)
     }
 
     func testSilentGatewaysMembersAreAnnouncedAsLeft() throws {

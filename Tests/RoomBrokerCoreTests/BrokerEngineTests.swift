@@ -166,4 +166,16 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertEqual(output.broadcasts.map(\.kind), [.left])
         XCTAssertEqual(output.broadcasts.first?.seq, 2)
     }
+
+    func testANewSubscriptionIsAnsweredWithTheRoomsLastSeq() throws {
+        let (room, password) = try createRoom()
+        _ = send(.join(room: room, password: password, name: "alice"))
+        _ = send(.message(room: room, text: "hi"))
+        let marker = try XCTUnwrap(engine.subscribed(topic: WireFormat.topic(room: room)).broadcasts.first)
+        XCTAssertEqual(marker.kind, .subscribed)
+        XCTAssertEqual(marker.seq, 2)
+        XCTAssertEqual(marker.payload, [])
+        XCTAssertEqual(engine.subscribed(topic: WireFormat.topic(room: "nowhere")).broadcasts.first?.seq, 0)
+        XCTAssertEqual(engine.subscribed(topic: Array("garbage".utf8)).broadcasts, [])
+    }
 }

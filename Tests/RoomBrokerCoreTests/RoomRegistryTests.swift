@@ -171,6 +171,24 @@ final class RoomRegistryTests: XCTestCase {
         }
     }
 
+    func testWrongPasswordsAreLimitedPerClientAddressAcrossConnections() throws {
+        var registry = RoomRegistry()
+        let password = try makeRoom(&registry)
+        for id in 100..<120 {
+            let connection = ConnectionKey(gateway: "gw-http", connectionID: UInt64(id))
+            XCTAssertThrowsError(try registry.join(room: "lobby", password: "guess", name: "m", by: connection, client: "203.0.113.9", now: 1)) {
+                XCTAssertEqual(($0 as? ChatError)?.code, .wrongPassword)
+            }
+        }
+        let fresh = ConnectionKey(gateway: "gw-http", connectionID: 500)
+        XCTAssertThrowsError(try registry.join(room: "lobby", password: password, name: "m", by: fresh, client: "203.0.113.9", now: 2)) {
+            XCTAssertEqual(($0 as? ChatError)?.code, .tooManyAttempts, "a new connection from the same address is still limited")
+        }
+        XCTAssertNoThrow(
+            try registry.join(room: "lobby", password: password, name: "ann", by: alice, client: "198.51.100.7", now: 2),
+            "one attacker's address does not lock the room's members out")
+    }
+
     func testReplayReturnsKeptBroadcastsOrSaysTheyAreGone() throws {
         var configuration = RoomRegistryConfiguration()
         configuration.replaySize = 2

@@ -40,10 +40,10 @@ public struct GatewayAPI: HTTPAPIHandler {
             if segments.count == 4, segments[0] == "api", segments[1] == "rooms", segments[3] == "messages" {
                 guard method == .POST else { return methodNotAllowed(request, on: eventLoop) }
                 let room = try FieldValidator.room(segments[2])
+                let password = try Self.bearerToken(request.headers)
                 let body = try Self.jsonObject(request.body)
                 let name = try FieldValidator.name(try Self.string("name", in: body))
                 let text = try FieldValidator.text(try Self.string("text", in: body))
-                let password = try Self.bearerToken(request.headers)
                 return forward(.post(room: room, password: password, name: name, text: text), request, status: .accepted, on: eventLoop)
             }
             return eventLoop.makeSucceededFuture(
@@ -60,7 +60,7 @@ public struct GatewayAPI: HTTPAPIHandler {
 
     private func forward(_ body: WireCommand.Body, _ request: HTTPAPIRequest, status: HTTPResponseStatus, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
         let promise = eventLoop.makePromise(of: HTTPAPIResponse.self)
-        link.send(body, connectionID: request.connectionID) { result in
+        link.send(body, connectionID: request.connectionID, client: RemoteAddress.host(of: request.remoteAddress)) { result in
             switch result {
             case .success(let success):
                 promise.succeed(HTTPAPIResponse(status: status, body: ByteBuffer(bytes: success.json)))

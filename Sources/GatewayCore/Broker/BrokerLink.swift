@@ -21,7 +21,7 @@ public final class BrokerLink: Sendable {
     public typealias Completion = @Sendable (Result<WireReply.Success, ChatError>) -> Void
 
     private enum Request: Sendable {
-        case command(WireCommand.Body, connectionID: UInt64, completion: Completion?)
+        case command(WireCommand.Body, connectionID: UInt64, client: String, completion: Completion?)
         case follow(String)
         case unfollow(String)
     }
@@ -104,9 +104,10 @@ public final class BrokerLink: Sendable {
         }
     }
 
-    /// Sends `body` for `connectionID`; `completion` runs on the link's thread with the outcome.
-    public func send(_ body: WireCommand.Body, connectionID: UInt64, completion: Completion?) {
-        enqueue(.command(body, connectionID: connectionID, completion: completion))
+    /// Sends `body` for `connectionID` from address `client`; `completion` runs on the link's thread
+    /// with the outcome.
+    public func send(_ body: WireCommand.Body, connectionID: UInt64, client: String = "", completion: Completion?) {
+        enqueue(.command(body, connectionID: connectionID, client: client, completion: completion))
     }
 
     /// Subscribes to `room` (counted: each follow needs one unfollow). Call before sending its join.
@@ -134,10 +135,23 @@ public final class BrokerLink: Sendable {
 
     // MARK: - The link thread
 
+    /// A join held back until its room's subscription is live.
+    private struct ParkedJoin {
+        var body: WireCommand.Body
+        var connectionID: UInt64
+        var client: String
+        var waiter: Pending.Waiter
+        var deadline: UInt64
+    }
+
     private final class ThreadState {
         let dealer: ZMQSocket
         let subscriber: ZMQSocket
         var pending: [UInt32: Pending] = [:]
+        /// Followed rooms whose subscription the broker has confirmed.
+        var live: Set<String> = []
+        /// Joins waiting for their room's subscription to go live, by room.
+        var parked: [String: [ParkedJoin]] = [:]
         var nextRequestID: UInt32 = 1
         var follows: [String: Int] = [:]
         var feed = RoomFeed()
@@ -199,7 +213,9 @@ public final class BrokerLink: Sendable {
         while !stopRequested.load(ordering: .relaxed) {
             let now = Self.now()
             if now >= state.nextHeartbeat {
-                state.nextHeartbeat = now + configuration.heartbeatMilliseconds
+                // Until the broker first answers, say hello every 100 ms so /healthz turns green quickly.
+                let answered = lastReplyAt.load(ordering: .relaxed) != 0
+                state.nextHeartbeat = now + (answered ? configuration.heartbeatMilliseconds : 100)
                 // Until the broker has answered, keep saying hello; afterwards a heartbeat.
                 let body: WireCommand.Body = helloSent && lastReplyAt.load(ordering: .relaxed) != 0
                     ? .heartbeat : .hello(gatewayName: configuration.gatewayID)
@@ -233,8 +249,25 @@ public final class BrokerLink: Sendable {
         let now = Self.now()
         for request in requests {
             switch request {
-            case .command(let body, let connectionID, let completion):
-                sendCommand(body, connectionID: connectionID, waiter: .client(completion), state: state, now: now)
+            case .command(let body, let connectionID, let client, let completion):
+                if case .join(let room, _, _) = body, state.follows[room] != nil, !state.live.contains(room) {
+                    // Send the join only once the subscription is live, so no event after it is missed.
+                    state.parked[room, default: []].append(ParkedJoin(
+                        body: body, connectionID: connectionID, client: client, waiter: .client(completion),
+                        deadline: now + Self.subscriptionWaitMilliseconds))
+                    continue
+                }
+                if case .disconnect = body {
+                    // A join parked for this connection must not reach the broker after its disconnect.
+                    for (room, joins) in state.parked {
+                        let (gone, kept) = (joins.filter { $0.connectionID == connectionID }, joins.filter { $0.connectionID != connectionID })
+                        state.parked[room] = kept.isEmpty ? nil : kept
+                        for join in gone {
+                            complete(join.waiter, with: .failure(ChatError(.brokerUnavailable, "the connection closed")), state: state)
+                        }
+                    }
+                }
+                sendCommand(body, connectionID: connectionID, client: client, waiter: .client(completion), state: state, now: now)
             case .follow(let room):
                 state.follows[room, default: 0] += 1
                 if state.follows[room] == 1 {
@@ -251,6 +284,7 @@ public final class BrokerLink: Sendable {
                     state.follows[room] = count - 1
                 } else {
                     state.follows[room] = nil
+                    state.live.remove(room)
                     try? state.subscriber.unsubscribe(WireFormat.topic(room: room))
                     state.feed.forget(room)
                 }
@@ -258,11 +292,13 @@ public final class BrokerLink: Sendable {
         }
     }
 
-    private func sendCommand(_ body: WireCommand.Body, connectionID: UInt64, waiter: Pending.Waiter, state: ThreadState, now: UInt64) {
+    private func sendCommand(
+        _ body: WireCommand.Body, connectionID: UInt64, client: String = "", waiter: Pending.Waiter, state: ThreadState, now: UInt64
+    ) {
         let requestID = state.nextRequestID
         state.nextRequestID &+= 1
         if state.nextRequestID == 0 { state.nextRequestID = 1 }
-        let frame = WireCommand(requestID: requestID, connectionID: connectionID, body: body).encoded()
+        let frame = WireCommand(requestID: requestID, connectionID: connectionID, client: client, body: body).encoded()
         let sent: Bool
         do {
             sent = try state.dealer.send([frame], dontWait: true)
@@ -335,7 +371,11 @@ public final class BrokerLink: Sendable {
             }
             do {
                 let broadcast = try WireBroadcast.decode(frames)
-                apply(state.feed.receive(room: broadcast.room, seq: broadcast.seq, payload: broadcast.payload), state: state)
+                if broadcast.kind == .subscribed {
+                    subscriptionIsLive(broadcast.room, lastSeq: broadcast.seq, state: state)
+                } else {
+                    apply(state.feed.receive(room: broadcast.room, seq: broadcast.seq, payload: broadcast.payload), state: state)
+                }
             } catch {
                 logger.warning("bad-broadcast", metadata: ["reason": "\(error)"])
             }
@@ -364,7 +404,29 @@ public final class BrokerLink: Sendable {
         sink.withLock { $0 }?.deliver(batch)
     }
 
+    /// The broker confirmed a subscription to `room`: send the joins that waited for it.
+    private func subscriptionIsLive(_ room: String, lastSeq: UInt64, state: ThreadState) {
+        guard state.follows[room] != nil else { return }
+        state.live.insert(room)
+        sendParked(room, state: state)
+        apply(state.feed.announced(room: room, lastSeq: lastSeq), state: state)
+    }
+
+    private func sendParked(_ room: String, state: ThreadState) {
+        guard let joins = state.parked.removeValue(forKey: room) else { return }
+        let now = Self.now()
+        for join in joins {
+            sendCommand(join.body, connectionID: join.connectionID, client: join.client, waiter: join.waiter, state: state, now: now)
+        }
+    }
+
     private func expire(_ state: ThreadState, now: UInt64) {
+        for (room, joins) in state.parked where joins.contains(where: { $0.deadline <= now }) {
+            // The confirmation never came (an old broker, or a lost marker): join anyway; gaps are
+            // still filled by sequence number.
+            logger.notice("subscription-unconfirmed", metadata: ["room": "\(room)"])
+            sendParked(room, state: state)
+        }
         let expired = state.pending.filter { $0.value.deadline <= now }
         for (requestID, pending) in expired {
             state.pending[requestID] = nil
@@ -372,6 +434,9 @@ public final class BrokerLink: Sendable {
         }
         flush(state)
     }
+
+    /// How long a join waits for its room's subscription to be confirmed, ms.
+    static let subscriptionWaitMilliseconds: UInt64 = 2_000
 
     /// Wall-clock milliseconds since the Unix epoch.
     static func now() -> UInt64 {

@@ -78,6 +78,18 @@ public struct RoomFeed: Sendable {
         return drain(room)
     }
 
+    /// The broker announced that `room`'s last event is `lastSeq` (its answer to a new subscription).
+    /// Events up to it were published before the announcement on the same stream, so any of them
+    /// still missing is lost: ask for a replay.
+    public mutating func announced(room: String, lastSeq: UInt64) -> [Action] {
+        guard var state = rooms[room], let expected = state.expected, lastSeq >= expected,
+              !state.replayInFlight, state.held.isEmpty
+        else { return [] }
+        state.replayInFlight = true
+        rooms[room] = state
+        return [.requestReplay(room: room, from: expected, to: lastSeq)]
+    }
+
     /// The broker resent events of `room`.
     public mutating func replayed(room: String, events: [(seq: UInt64, payload: [UInt8])]) -> [Action] {
         guard var state = rooms[room] else { return [] }

@@ -2,6 +2,7 @@ import ChatWire
 import Foundation
 import Logging
 import NIOCore
+import NIOWebSocket
 import SocketIO
 
 /// One client's Socket.IO session on top of its Engine.IO connection: namespace connect, events,
@@ -14,6 +15,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private let link: BrokerLink
     private let rooms: LoopRooms
     private let logger: Logger
+    /// The client's IP address, for the broker's per-address password limit.
+    private let client: String
     private var namespaceConnected = false
     private var memberships: [String: RoomMembership] = [:]
     private var inFlight = 0
@@ -30,6 +33,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "conn"] = "\(connection.id)"
         self.logger = logger
+        self.client = RemoteAddress.host(of: connection.remoteAddress)
         self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: BrokerLink.now())
     }
 
@@ -48,7 +52,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             if let ackID = Self.ackID(ofMalformed: payload) {
                 ackError(ackID, ChatError(.badRequest, error.description))
             } else {
-                close(reason: "invalid Socket.IO packet: \(error.description)")
+                close(reason: "invalid Socket.IO packet: \(error.description)", code: .protocolError)
             }
             return
         }
@@ -65,14 +69,14 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             leaveEverything()
         case .event:
             guard packet.namespace == "/", namespaceConnected else {
-                close(reason: "event before connecting to the namespace: send 40 first")
+                close(reason: "event before connecting to the namespace: send 40 first", code: .protocolError)
                 return
             }
             handleEvent(packet)
         case .ack:
             break  // The server never asks clients for acks.
         case .connectError, .binaryEvent, .binaryAck:
-            close(reason: "unexpected Socket.IO packet type \(packet.type.rawValue) from a client")
+            close(reason: "unexpected Socket.IO packet type \(packet.type.rawValue) from a client", code: .protocolError)
         }
     }
 
@@ -83,9 +87,9 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     /// Closes the connection with `reason` (shown to the client in the close frame).
-    func close(reason: String) {
+    func close(reason: String, code: WebSocketErrorCode = .normalClosure) {
         guard !closed else { return }
-        connection.close(reason: reason)
+        connection.close(reason: reason, code: code)
     }
 
     // MARK: Events
@@ -180,7 +184,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         inFlight += 1
         let loop = connection.eventLoop
         let boundThen = NIOLoopBound(then, eventLoop: loop)
-        link.send(body, connectionID: connection.id) { [self] result in
+        link.send(body, connectionID: connection.id, client: client) { [self] result in
             loop.execute { [self] in
                 inFlight -= 1
                 // Ack first: a joining client learns its join seq before the room events that follow it.

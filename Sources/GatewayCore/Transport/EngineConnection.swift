@@ -97,11 +97,12 @@ public final class EngineConnection: @unchecked Sendable {
         context?.flush()
     }
 
-    /// Closes the connection: sends a WebSocket close frame (1000) carrying `reason`, then closes the
-    /// TCP connection. The delegate's `engineConnectionDidClose` follows with the same reason.
-    public func close(reason: String) {
+    /// Closes the connection: sends a WebSocket close frame with `code` (default 1000) carrying
+    /// `reason`, then closes the TCP connection. The delegate's `engineConnectionDidClose` follows
+    /// with the same reason.
+    public func close(reason: String, code: WebSocketErrorCode = .normalClosure) {
         eventLoop.preconditionInEventLoop()
-        closeTransport(code: .normalClosure, reason: reason)
+        closeTransport(code: code, reason: reason)
     }
 
     // MARK: Transport side (called by EngineChannelHandler)

@@ -43,6 +43,16 @@ public struct BrokerEngine: Sendable {
         }
     }
 
+    /// A gateway subscribed to `topic` (seen on the XPUB socket): publish a ``BroadcastKind/subscribed``
+    /// marker carrying the room's last sequence number, so the gateway knows its subscription is live.
+    public func subscribed(topic: [UInt8]) -> BrokerOutput {
+        guard let room = WireFormat.room(ofTopic: topic) else { return BrokerOutput() }
+        let lastSeq = registry.rooms[room]?.lastSeq ?? 0
+        return BrokerOutput(broadcasts: [
+            WireBroadcast(kind: .subscribed, room: room, seq: lastSeq, gateway: "", connectionID: 0, payload: [])
+        ])
+    }
+
     /// Periodic work: drops silent gateways (announcing their members as left) and expires empty rooms.
     public mutating func tick(now: UInt64) -> BrokerOutput {
         var output = BrokerOutput()
@@ -83,7 +93,7 @@ public struct BrokerEngine: Sendable {
             return success(.init(room: created.room, json: json.bytes))
 
         case .join(let room, let password, let name):
-            let result = try registry.join(room: room, password: password, name: name, by: connection, now: now)
+            let result = try registry.join(room: room, password: password, name: name, by: connection, client: command.client, now: now)
             let joinedRoom = result.event.room
             var json = JSONWriter(capacity: 128 + result.history.count * 96)
             json.beginObject()
@@ -120,7 +130,7 @@ public struct BrokerEngine: Sendable {
             return success(.init(room: event.room, seq: event.seq, json: seqJSON(event.seq)), [broadcast(event)])
 
         case .post(let room, let password, let name, let text):
-            let event = try registry.post(room: room, password: password, name: name, text: text, by: connection, now: now)
+            let event = try registry.post(room: room, password: password, name: name, text: text, by: connection, client: command.client, now: now)
             return success(.init(room: event.room, seq: event.seq, json: seqJSON(event.seq)), [broadcast(event, via: "http")])
 
         case .listRooms:

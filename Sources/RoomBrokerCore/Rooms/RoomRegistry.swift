@@ -13,6 +13,7 @@ public struct RoomRegistry: Sendable {
     /// Rooms each connection is a member of, for disconnect clean-up.
     private var roomsByConnection: [ConnectionKey: Set<String>] = [:]
     private var failuresByConnection: AttemptLimiter
+    private var failuresByClient: AttemptLimiter
     private var failuresByRoom: AttemptLimiter
     private var createsByConnection: AttemptLimiter
 
@@ -20,6 +21,7 @@ public struct RoomRegistry: Sendable {
     public init(configuration: RoomRegistryConfiguration = .init()) {
         self.configuration = configuration
         failuresByConnection = AttemptLimiter(limit: configuration.failuresPerConnection, windowMilliseconds: configuration.limitWindowMilliseconds)
+        failuresByClient = AttemptLimiter(limit: configuration.failuresPerClient, windowMilliseconds: configuration.limitWindowMilliseconds)
         failuresByRoom = AttemptLimiter(limit: configuration.failuresPerRoom, windowMilliseconds: configuration.limitWindowMilliseconds)
         createsByConnection = AttemptLimiter(limit: configuration.createsPerConnection, windowMilliseconds: configuration.limitWindowMilliseconds)
     }
@@ -65,14 +67,14 @@ public struct RoomRegistry: Sendable {
         return (room, password)
     }
 
-    /// Adds `connection` to `room` as `name` if `password` opens it.
+    /// Adds `connection` (from address `client`) to `room` as `name` if `password` opens it.
     public mutating func join(
-        room rawRoom: String, password: String, name rawName: String, by connection: ConnectionKey, now: UInt64
+        room rawRoom: String, password: String, name rawName: String, by connection: ConnectionKey, client: String = "", now: UInt64
     ) throws(ChatError) -> JoinResult {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
         _ = try FieldValidator.password(password)
-        try checkPassword(password, room: roomName, by: connection, now: now)
+        try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
         let result = try update(roomName) { room throws(ChatError) -> JoinResult in
             guard room.member(on: connection) == nil else {
@@ -121,13 +123,14 @@ public struct RoomRegistry: Sendable {
 
     /// Adds a message to `room` from a non-member who proves the password (the HTTP API).
     public mutating func post(
-        room rawRoom: String, password: String, name rawName: String, text rawText: String, by connection: ConnectionKey, now: UInt64
+        room rawRoom: String, password: String, name rawName: String, text rawText: String, by connection: ConnectionKey,
+        client: String = "", now: UInt64
     ) throws(ChatError) -> RoomEvent {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
         let text = try FieldValidator.text(rawText)
         _ = try FieldValidator.password(password)
-        try checkPassword(password, room: roomName, by: connection, now: now)
+        try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         return try update(roomName) { room in
             let message = ChatMessage(seq: room.nextSeq(), name: name, text: text, timestamp: now)
             room.appendHistory(message)
@@ -156,6 +159,7 @@ public struct RoomRegistry: Sendable {
         }.map(\.name).sorted()
         for name in expired { rooms[name] = nil }
         failuresByConnection.purge(now: now)
+        failuresByClient.purge(now: now)
         failuresByRoom.purge(now: now)
         createsByConnection.purge(now: now)
         return expired
@@ -186,11 +190,17 @@ public struct RoomRegistry: Sendable {
         return kept
     }
 
-    private mutating func checkPassword(_ password: String, room roomName: String, by connection: ConnectionKey, now: UInt64) throws(ChatError) {
+    private mutating func checkPassword(
+        _ password: String, room roomName: String, by connection: ConnectionKey, client: String, now: UInt64
+    ) throws(ChatError) {
         let connectionKey = "conn:\(connection)"
+        let clientKey = "client:\(client)"
         let roomKey = "room:\(roomName)"
         if failuresByConnection.isBlocked(connectionKey, now: now) {
             throw ChatError(.tooManyAttempts, "too many wrong passwords; wait \(seconds(failuresByConnection.retryAfter(connectionKey, now: now))) s and try again")
+        }
+        if !client.isEmpty, failuresByClient.isBlocked(clientKey, now: now) {
+            throw ChatError(.tooManyAttempts, "too many wrong passwords from your address; wait \(seconds(failuresByClient.retryAfter(clientKey, now: now))) s and try again")
         }
         if failuresByRoom.isBlocked(roomKey, now: now) {
             throw ChatError(.tooManyAttempts, "too many wrong passwords for room \(roomName); wait \(seconds(failuresByRoom.retryAfter(roomKey, now: now))) s and try again")
@@ -198,6 +208,7 @@ public struct RoomRegistry: Sendable {
         guard let room = rooms[roomName] else { throw noSuchRoom(roomName) }
         guard room.passwordHash.matches(password) else {
             failuresByConnection.record(connectionKey, now: now)
+            if !client.isEmpty { failuresByClient.record(clientKey, now: now) }
             failuresByRoom.record(roomKey, now: now)
             throw ChatError(.wrongPassword, "wrong password for room \(roomName)")
         }

@@ -12,8 +12,11 @@ public struct RoomRegistryConfiguration: Sendable {
     public var maxMembersPerRoom: Int = 10_000
     /// Wrong passwords allowed per connection per window.
     public var failuresPerConnection: Int = 5
-    /// Wrong passwords allowed per room per window, from all connections together.
-    public var failuresPerRoom: Int = 30
+    /// Wrong passwords allowed per client address per window, over all its connections and rooms.
+    public var failuresPerClient: Int = 20
+    /// Wrong passwords allowed per room per window, from all addresses together. Higher than the
+    /// per-address limit, so one attacker cannot lock a room's members out.
+    public var failuresPerRoom: Int = 100
     /// Rooms one connection may create per window.
     public var createsPerConnection: Int = 10
     /// The window of the three limits above, in ms.
