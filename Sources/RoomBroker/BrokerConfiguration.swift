@@ -4,12 +4,12 @@ import RoomBrokerCore
 struct BrokerConfiguration: Sendable {
     /// Endpoint of the ROUTER socket gateways send commands to.
     var commandsEndpoint: String
-    /// Endpoint of the PUB socket room broadcasts go out on.
+    /// Endpoint of the XPUB socket room broadcasts go out on.
     var broadcastsEndpoint: String
     /// Room sizes and limits.
     var registry: RoomRegistryConfiguration
     /// Silence after which a gateway's members are dropped, ms.
     var gatewayTimeoutMilliseconds: UInt64
-    /// Broadcasts queued per gateway before the PUB socket drops (gateways then replay by sequence number).
+    /// Broadcasts queued per gateway before the XPUB socket drops (gateways then replay by sequence number).
     var broadcastHighWaterMark: Int32
 }

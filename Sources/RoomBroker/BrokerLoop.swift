@@ -6,7 +6,7 @@ import RoomBrokerCore
 import Synchronization
 import ZeroMQ
 
-/// The broker's ZeroMQ thread: owns the ROUTER and PUB sockets and the ``BrokerEngine``.
+/// The broker's ZeroMQ thread: owns the ROUTER and XPUB sockets and the ``BrokerEngine``.
 ///
 /// libzmq sockets belong to one thread, so everything happens on one dedicated thread that
 /// blocks in `zmq_poll`; the engine is plain state touched only there.

@@ -12,13 +12,13 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         abstract: "The chat room broker: owns rooms, passwords and message order for every gateway.",
         discussion: """
             Gateways send commands to the ROUTER socket at --commands and subscribe per room to the \
-            PUB socket at --broadcasts. Logs one line per event on standard output; never logs passwords.
+            XPUB socket at --broadcasts. Logs one line per event on standard output; never logs passwords.
             """)
 
     @Option(help: "ZeroMQ endpoint (ROUTER) that gateways send commands to.")
     var commands = "tcp://127.0.0.1:5555"
 
-    @Option(help: "ZeroMQ endpoint (PUB) that room broadcasts are published on.")
+    @Option(help: "ZeroMQ endpoint (XPUB) that room broadcasts are published on.")
     var broadcasts = "tcp://127.0.0.1:5556"
 
     @Option(help: "Messages kept per room and sent to members when they join.")
