@@ -488,4 +488,16 @@ final class GatewayEndToEndTests: XCTestCase {
         } while Date() < deadline
         return false
     }
+
+    func testMembersAreToldWhenTheBrokerRestartsAndTheirRoomIsGone() throws {
+        let alice = try client(portA)
+        let password = try createRoom("fragile", via: alice)
+        try join(alice, "fragile", password, as: "alice")
+        try cluster.restartBroker()
+        let close = try XCTUnwrap(try alice.waitForClose(timeout: 10), "alice was never told")
+        XCTAssertTrue(close.reason.contains("restarted"), "close reason: \(close.reason)")
+        // The gateway keeps serving: a new client can create a room on the new broker.
+        let bob = try client(portA)
+        XCTAssertEqual(try bob.emit("create", ["name": "bob", "room": "fresh"])["room"], "fresh")
+    }
 }

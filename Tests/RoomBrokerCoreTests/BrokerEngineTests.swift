@@ -178,4 +178,14 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertEqual(engine.subscribed(topic: WireFormat.topic(room: "nowhere")).broadcasts.first?.seq, 0)
         XCTAssertEqual(engine.subscribed(topic: Array("garbage".utf8)).broadcasts, [])
     }
+
+    func testHelloAndHeartbeatNameTheBrokerInstance() throws {
+        guard case .success(let hello) = send(.hello(gatewayName: "gw")).reply?.result,
+              case .success(let beat) = send(.heartbeat).reply?.result
+        else { return XCTFail("hello and heartbeat must succeed") }
+        XCTAssertEqual(hello.room, engine.instance)
+        XCTAssertEqual(beat.room, engine.instance)
+        XCTAssertFalse(engine.instance.isEmpty)
+        XCTAssertNotEqual(BrokerEngine(logger: recorder.logger).instance, engine.instance, "each run has its own id")
+    }
 }

@@ -2,8 +2,9 @@
 public protocol BroadcastSink: Sendable {
     /// Delivers a batch of events (each the exact client text of one WebSocket frame) to local members.
     func deliver(_ batch: [RoomBroadcastFrame])
-    /// Events of `room` were lost for good: its local members must re-join.
-    func resync(room: String)
+    /// Events of `room` were lost for good, or the room itself (the broker restarted): its local
+    /// members are disconnected with `reason` so that their clients reconnect and re-join.
+    func resync(room: String, reason: String)
 }
 
 /// One room event ready for local members.

@@ -157,6 +157,8 @@ public final class BrokerLink: Sendable {
         var feed = RoomFeed()
         var batch: [RoomBroadcastFrame] = []
         var nextHeartbeat: UInt64 = 0
+        /// The broker instance that answered the last hello or heartbeat.
+        var brokerInstance: String?
 
         init(dealer: ZMQSocket, subscriber: ZMQSocket) {
             self.dealer = dealer
@@ -345,6 +347,9 @@ public final class BrokerLink: Sendable {
                 continue
             }
             guard let pending = state.pending.removeValue(forKey: reply.requestID) else { continue }
+            if pending.kind == .hello || pending.kind == .heartbeat, case .success(let success) = reply.result {
+                noticeBrokerInstance(success.room, state: state)
+            }
             if reply.kind == .invalid {
                 logger.error("broker-refused-frame", metadata: ["reason": "\(reply.result)"])
             }
@@ -392,7 +397,7 @@ public final class BrokerLink: Sendable {
                 sendCommand(.replay(room: room, from: from, to: to), connectionID: 0, waiter: .replay(room: room), state: state, now: Self.now())
             case .resync(let room):
                 flush(state)
-                sink.withLock { $0 }?.resync(room: room)
+                sink.withLock { $0 }?.resync(room: room, reason: "missed events of room \(room); reconnect and join again")
             }
         }
     }
@@ -402,6 +407,20 @@ public final class BrokerLink: Sendable {
         let batch = state.batch
         state.batch.removeAll(keepingCapacity: true)
         sink.withLock { $0 }?.deliver(batch)
+    }
+
+    /// A hello or heartbeat reply named the broker `instance`. When it changed, the broker restarted and
+    /// lost every room: members here are disconnected so that their clients find out.
+    private func noticeBrokerInstance(_ instance: String, state: ThreadState) {
+        defer { state.brokerInstance = instance }
+        guard let previous = state.brokerInstance, previous != instance, !instance.isEmpty else { return }
+        logger.warning("broker-restarted", metadata: ["reason": "rooms were lost; disconnecting their members"])
+        for room in state.follows.keys.sorted() {
+            state.feed.forget(room)
+            state.feed.follow(room)
+            state.live.remove(room)
+            sink.withLock { $0 }?.resync(room: room, reason: "the room broker restarted and room \(room) is gone; create or join a room again")
+        }
     }
 
     /// The broker confirmed a subscription to `room`: send the joins that waited for it.

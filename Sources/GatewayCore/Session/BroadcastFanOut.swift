@@ -28,9 +28,9 @@ public final class BroadcastFanOut: BroadcastSink {
         }
     }
 
-    public func resync(room: String) {
+    public func resync(room: String, reason: String) {
         for loop in loops {
-            loop.eventLoop.execute { loop.resync(room: room) }
+            loop.eventLoop.execute { loop.resync(room: room, reason: reason) }
         }
     }
 }

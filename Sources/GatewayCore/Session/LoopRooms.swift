@@ -75,11 +75,12 @@ final class LoopRooms: @unchecked Sendable {
         toFlush.removeAll(keepingCapacity: true)
     }
 
-    /// The room's events were lost: its members here are disconnected so their clients re-join.
-    func resync(room: String) {
+    /// The room's events (or the room) were lost: its members here are disconnected with `reason`
+    /// so their clients re-join.
+    func resync(room: String, reason: String) {
         eventLoop.preconditionInEventLoop()
         for membership in rooms[room] ?? [] {
-            membership.session.close(reason: "missed events of room \(room); reconnect and join again")
+            membership.session.close(reason: reason)
         }
     }
 }

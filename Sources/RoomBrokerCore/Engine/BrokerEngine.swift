@@ -10,12 +10,15 @@ public struct BrokerEngine: Sendable {
     /// The gateways heard from.
     public private(set) var gateways: GatewayTable
     private let logger: Logger
+    /// This broker run's random id, sent in hello and heartbeat replies so gateways notice a restart.
+    public let instance: String
 
     /// An engine over an empty registry.
     public init(configuration: RoomRegistryConfiguration = .init(), gatewayTimeoutMilliseconds: UInt64 = 5_000, logger: Logger) {
         self.registry = RoomRegistry(configuration: configuration)
         self.gateways = GatewayTable(timeoutMilliseconds: gatewayTimeoutMilliseconds)
         self.logger = logger
+        self.instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     }
 
     /// Handles one command frame from `gateway` (its ZeroMQ routing id) at `now` (ms).
@@ -75,10 +78,10 @@ public struct BrokerEngine: Sendable {
         case .hello(let gatewayName):
             gateways.name(connection.gateway, gatewayName)
             logger.info("gateway-hello", metadata: ["gateway": "\(connection.gateway)", "name": "\(gatewayName)"])
-            return success(.init())
+            return success(.init(room: instance))
 
         case .heartbeat:
-            return success(.init())
+            return success(.init(room: instance))
 
         case .create(let name, let requestedRoom):
             let created = try registry.create(requestedRoom: requestedRoom, creatorName: name, by: connection, now: now)

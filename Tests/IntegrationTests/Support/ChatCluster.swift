@@ -6,7 +6,7 @@ import XCTest
 /// each gateway on its own port so a test decides which gateway each client talks to.
 final class ChatCluster {
     /// The broker process.
-    let broker: ServerProcess
+    private(set) var broker: ServerProcess
     /// The gateway processes, in the order they were added.
     private(set) var gateways: [ServerProcess] = []
     let commandsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
@@ -30,6 +30,18 @@ final class ChatCluster {
     }
 
     deinit { stop() }
+
+    /// Stops the broker and starts a new one on the same endpoints (it has no rooms).
+    func restartBroker() throws {
+        broker.stop()
+        broker = try ServerProcess(
+            executable: "RoomBroker",
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint],
+            logName: "\(logPrefix)-broker-restarted")
+        guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
+            throw StartFailure(description: "the broker did not restart:\n\(broker.output)")
+        }
+    }
 
     /// Starts a gateway with id `id` on a free port (or `port`), waits until `GET /healthz` answers 200
     /// and returns its port.
