@@ -36,6 +36,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     private var roomJSON = ""
     private var lastSeq: UInt64 = 0
     private var joined = false
+    /// `seq`s of room events that arrived before the join ack, checked once the ack is in.
+    private var early: [UInt64] = []
     /// True once the benchmark closes the client on purpose (no disconnect is counted then).
     private var stopping = false
     /// Written but not yet flushed.
@@ -91,6 +93,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
                 self.roomJSON = Self.jsonString(room)
                 self.lastSeq = UInt64(seq)
                 self.joined = true
+                for earlySeq in self.early { self.check(seq: earlySeq) }
+                self.early = []
                 return UInt64(seq)
             }
         }.get()
@@ -306,16 +310,25 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     private func check(seq: UInt64) {
         guard joined else {
             stats.counters.eventsBeforeJoin += 1
+            early.append(seq)
             return
         }
         if seq <= lastSeq {
             stats.counters.outOfOrder += 1
+            noteSeqProblem("seq \(seq) after \(lastSeq)")
             return
         }
         if seq > lastSeq + 1 {
             stats.counters.gaps += Int(seq - lastSeq - 1)
+            noteSeqProblem("seq \(seq) after \(lastSeq) (\(seq - lastSeq - 1) missing)")
         }
         lastSeq = seq
+    }
+
+    private func noteSeqProblem(_ text: String) {
+        if stats.counters.firstSeqProblem == nil {
+            stats.counters.firstSeqProblem = "client \(index): \(text)"
+        }
     }
 
     /// `value` as a JSON string literal (benchmark room names need no escapes beyond these).

@@ -22,6 +22,8 @@ struct BenchSummary: Codable, Sendable {
     var gaps: Int
     var outOfOrder: Int
     var disconnects: Int
+    /// Room events that reached a member before its own join ack (not counted as failures).
+    var eventsBeforeJoinAck: Int
     var sendRate: Double
     var deliveriesPerSecond: Double
     var latencyP50Ms: Double
@@ -32,6 +34,7 @@ struct BenchSummary: Codable, Sendable {
     var latencyMeanMs: Double
     var firstAckError: String?
     var firstCloseReason: String?
+    var firstSeqProblem: String?
     /// True when nothing was lost, refused, reordered or disconnected.
     var ok: Bool
 
@@ -48,6 +51,7 @@ struct BenchSummary: Codable, Sendable {
             ("deliveries", "\(delivered) of \(expectedDeliveries) expected"),
             ("lost / gaps / out of order", "\(lost) / \(gaps) / \(outOfOrder)"),
             ("disconnects", "\(disconnects)"),
+            ("events before join ack", "\(eventsBeforeJoinAck)"),
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("latency p50 / p90", "\(ms(latencyP50Ms)) / \(ms(latencyP90Ms))"),
             ("latency p99 / p99.9", "\(ms(latencyP99Ms)) / \(ms(latencyP999Ms))"),
@@ -56,6 +60,7 @@ struct BenchSummary: Codable, Sendable {
         ]
         if let firstAckError { rows.append(("first refusal", firstAckError)) }
         if let firstCloseReason { rows.append(("first close reason", firstCloseReason)) }
+        if let firstSeqProblem { rows.append(("first seq problem", firstSeqProblem)) }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + " │ " + $0.1 }
             .joined(separator: "\n")

@@ -186,6 +186,7 @@ struct ChatBench: AsyncParsableCommand {
             sent: final.sent, acked: final.acked, ackErrors: final.ackErrors,
             expectedDeliveries: expected, delivered: final.delivered, lost: lost,
             gaps: final.gaps, outOfOrder: final.outOfOrder, disconnects: final.disconnects,
+            eventsBeforeJoinAck: final.eventsBeforeJoin,
             sendRate: Double(final.sent) / duration,
             deliveriesPerSecond: Double(final.delivered) / (Double(activeNanos) / 1e9),
             latencyP50Ms: Double(latency.value(atQuantile: 0.50)) / 1000,
@@ -194,7 +195,8 @@ struct ChatBench: AsyncParsableCommand {
             latencyP999Ms: Double(latency.value(atQuantile: 0.999)) / 1000,
             latencyMaxMs: Double(latency.max) / 1000,
             latencyMeanMs: latency.mean / 1000,
-            firstAckError: final.firstAckError, firstCloseReason: final.firstCloseReason, ok: ok)
+            firstAckError: final.firstAckError, firstCloseReason: final.firstCloseReason,
+            firstSeqProblem: final.firstSeqProblem, ok: ok)
     }
 
     /// All loops' counters added up.

@@ -14,7 +14,7 @@ struct StatsSnapshot: Sendable {
     var gaps = 0
     /// Room events received with a `seq` not above the previous one.
     var outOfOrder = 0
-    /// Room events received before the member's own join ack.
+    /// Room events received before the member's own join ack (checked by `seq` once it arrives).
     var eventsBeforeJoin = 0
     /// Connections closed by the server or the network while the benchmark ran.
     var disconnects = 0
@@ -26,6 +26,8 @@ struct StatsSnapshot: Sendable {
     var firstAckError: String?
     /// The first close reason seen, for the report.
     var firstCloseReason: String?
+    /// The first `seq` gap or reordering seen, for the report.
+    var firstSeqProblem: String?
 
     /// Adds `other` into this snapshot.
     mutating func merge(_ other: StatsSnapshot) {
@@ -42,5 +44,6 @@ struct StatsSnapshot: Sendable {
         latency.merge(other.latency)
         firstAckError = firstAckError ?? other.firstAckError
         firstCloseReason = firstCloseReason ?? other.firstCloseReason
+        firstSeqProblem = firstSeqProblem ?? other.firstSeqProblem
     }
 }
