@@ -24,6 +24,8 @@ struct BenchSummary: Codable, Sendable {
     var disconnects: Int
     /// Room events that reached a member before its own join ack (not counted as failures).
     var eventsBeforeJoinAck: Int
+    /// `joined` events not yet received `--settle-timeout` s after the joins (not counted as failures).
+    var joinedEventsLateAtStart: Int
     var sendRate: Double
     var deliveriesPerSecond: Double
     var latencyP50Ms: Double
@@ -52,6 +54,7 @@ struct BenchSummary: Codable, Sendable {
             ("lost / gaps / out of order", "\(lost) / \(gaps) / \(outOfOrder)"),
             ("disconnects", "\(disconnects)"),
             ("events before join ack", "\(eventsBeforeJoinAck)"),
+            ("joined events late", "\(joinedEventsLateAtStart) (missing when sending began)"),
             ("deliveries/s", rate(deliveriesPerSecond)),
             ("latency p50 / p90", "\(ms(latencyP50Ms)) / \(ms(latencyP90Ms))"),
             ("latency p99 / p99.9", "\(ms(latencyP99Ms)) / \(ms(latencyP999Ms))"),
