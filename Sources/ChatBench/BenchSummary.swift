@@ -11,6 +11,8 @@ struct BenchSummary: Codable, Sendable {
     var durationSeconds: Double
     var messageBytes: Int
     var clientThreads: Int
+    /// CPU time (user + system) ChatBench itself used, s: it shares the machine with the servers.
+    var clientCPUSeconds: Double
     var connectSeconds: Double
     var joinSeconds: Double
     var sent: Int
@@ -48,6 +50,7 @@ struct BenchSummary: Codable, Sendable {
             ("scenario", "\(label): \(rooms) room(s) × \(membersPerRoom) members, \(sendersPerRoom) sender(s)/room"),
             ("target rate", "\(rate(targetRate)) for \(String(format: "%.0f", durationSeconds)) s, \(messageBytes)-byte texts"),
             ("clients", "\(clients) on \(clientThreads) client thread(s); connect \(String(format: "%.2f", connectSeconds)) s, join \(String(format: "%.2f", joinSeconds)) s"),
+            ("ChatBench CPU", String(format: "%.1f s (user + system, whole run)", clientCPUSeconds)),
             ("sent / acked", "\(sent) / \(acked) (\(ackErrors) refused)"),
             ("send rate", rate(sendRate)),
             ("deliveries", "\(delivered) of \(expectedDeliveries) expected"),

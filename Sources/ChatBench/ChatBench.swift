@@ -180,6 +180,14 @@ struct ChatBench: AsyncParsableCommand {
             for client in clients { group.addTask { await client.closeOnLoop() } }
         }
 
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        let cpuSeconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         let expected = final.sent * members
         let lost = max(0, expected - final.delivered)
         let activeNanos = final.lastDeliveryNanos > start ? final.lastDeliveryNanos - start : 1
@@ -189,7 +197,7 @@ struct ChatBench: AsyncParsableCommand {
         return BenchSummary(
             label: label, rooms: rooms, membersPerRoom: members, sendersPerRoom: sendersPerRoom,
             clients: clientCount, targetRate: rate, durationSeconds: duration, messageBytes: messageBytes,
-            clientThreads: threads, connectSeconds: connectSeconds, joinSeconds: joinSeconds,
+            clientThreads: threads, clientCPUSeconds: cpuSeconds, connectSeconds: connectSeconds, joinSeconds: joinSeconds,
             sent: final.sent, acked: final.acked, ackErrors: final.ackErrors,
             expectedDeliveries: expected, delivered: final.delivered, lost: lost,
             gaps: final.gaps, outOfOrder: final.outOfOrder, disconnects: final.disconnects,
