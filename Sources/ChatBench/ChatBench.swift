@@ -171,7 +171,7 @@ struct ChatBench: AsyncParsableCommand {
         }
         let sentTotal = try await merged(stats).sent
         try await waitUntil(seconds: drainTimeout, stats: stats) {
-            $0.acked + $0.ackErrors >= sentTotal && $0.delivered >= sentTotal * members
+            $0.acked + $0.ackErrors >= sentTotal && $0.delivered >= $0.acked * members
         }
         progress.cancel()
         _ = await progress.result
@@ -222,6 +222,7 @@ struct ChatBench: AsyncParsableCommand {
     }
 
     /// Polls every 50 ms until `condition` holds or `seconds` pass (then returns anyway).
+    /// After sending, refused messages are never delivered, so the drain waits for acked ones only.
     private func waitUntil(seconds: Double, stats: [LoopStats], _ condition: (StatsSnapshot) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
