@@ -82,6 +82,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(
+            name: "ChatBenchTests",
+            dependencies: ["ChatBench", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
         .testTarget(
