@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "RoomBroker", targets: ["RoomBroker"]),
         .executable(name: "Gateway", targets: ["Gateway"]),
+        .executable(name: "ChatBench", targets: ["ChatBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
@@ -80,7 +81,21 @@ let package = Package(
             ],
             path: "Tests/ChatTestSupport"
         ),
+        // Load benchmark client: many Socket.IO clients, latency and loss (scripts/bench).
+        .executableTarget(
+            name: "ChatBench",
+            dependencies: [
+                "SocketIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(
+            name: "ChatBenchTests",
+            dependencies: ["ChatBench", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
         .testTarget(

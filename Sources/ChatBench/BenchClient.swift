@@ -1,0 +1,338 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SocketIO
+
+/// One benchmark WebSocket client: its own HTTP upgrade, WebSocket framing, Engine.IO pongs,
+/// Socket.IO emits with acks, and per-room `seq` checks on what it receives.
+///
+/// Confined to its channel's event loop: call its methods there only (``connect`` and the
+/// `…OnLoop` helpers hop for you).
+final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case upgrading
+        case open
+        case closed
+    }
+
+    /// The client's index among all clients.
+    let index: Int
+    /// The loop the client lives on.
+    let eventLoop: any EventLoop
+    private let stats: LoopStats
+    private let host: String
+    private let port: Int
+    private let mask: (UInt8, UInt8, UInt8, UInt8)
+    private var state = State.upgrading
+    private var context: ChannelHandlerContext?
+    private var inbound: ByteBuffer?
+    private var fragments: ByteBuffer?
+    private let ready: EventLoopPromise<Void>
+    private var pending: [UInt64: EventLoopPromise<String>] = [:]
+    private var nextAckID: UInt64 = 1
+    private var roomJSON = ""
+    private var lastSeq: UInt64 = 0
+    private var joined = false
+    /// `seq`s of room events that arrived before the join ack, checked once the ack is in.
+    private var early: [UInt64] = []
+    /// True once the benchmark closes the client on purpose (no disconnect is counted then).
+    private var stopping = false
+    /// Written but not yet flushed.
+    private var unflushed = false
+
+    private init(index: Int, eventLoop: any EventLoop, stats: LoopStats, host: String, port: Int) {
+        self.index = index
+        self.eventLoop = eventLoop
+        self.stats = stats
+        self.host = host
+        self.port = port
+        self.mask = (.random(in: 1...255), .random(in: 0...255), .random(in: 0...255), .random(in: 0...255))
+        self.ready = eventLoop.makePromise()
+    }
+
+    /// Opens a client on `stats.eventLoop` and returns once its Socket.IO namespace is connected.
+    static func connect(index: Int, host: String, port: Int, stats: LoopStats, timeout: TimeAmount) async throws -> BenchClient {
+        let client = BenchClient(index: index, eventLoop: stats.eventLoop, stats: stats, host: host, port: port)
+        let channel = try await ClientBootstrap(group: stats.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(client) }
+            }
+            .connect(host: host, port: port)
+            .get()
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            client.ready.fail(BenchError.timeout("client \(index): no Socket.IO connect within \(timeout.nanoseconds / 1_000_000_000) s"))
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        try await client.ready.futureResult.get()
+        return client
+    }
+
+    // MARK: Commands (hop to the loop)
+
+    /// Emits `event` with the JSON object `argument` and returns the ack's JSON array text.
+    func emitOnLoop(_ event: String, _ argument: String) async throws -> String {
+        try await eventLoop.flatSubmit { self.emit(event, argument) }.get()
+    }
+
+    /// Joins `room` and starts `seq` checks from the ack's `seq`, on the loop, before any later
+    /// event is read. Returns that `seq`.
+    func joinOnLoop(room: String, password: String, name: String) async throws -> UInt64 {
+        let argument = "{\"room\":\(Self.jsonString(room)),\"password\":\(Self.jsonString(password)),\"name\":\(Self.jsonString(name))}"
+        return try await eventLoop.flatSubmit {
+            self.emit("join", argument).flatMapThrowing { json in
+                let ack = try? JSONValue.parse(json)
+                guard let seq = ack?[0]?["seq"]?.int64Value, seq >= 0 else {
+                    throw BenchError.protocolError("join \(room) refused: \(json)")
+                }
+                self.roomJSON = Self.jsonString(room)
+                self.lastSeq = UInt64(seq)
+                self.joined = true
+                for earlySeq in self.early { self.check(seq: earlySeq) }
+                self.early = []
+                return UInt64(seq)
+            }
+        }.get()
+    }
+
+    /// Sends a WebSocket close and closes the connection.
+    func closeOnLoop() async {
+        let future: EventLoopFuture<Void> = eventLoop.flatSubmit {
+            self.stopping = true
+            guard let context = self.context, self.state == .open else { return self.eventLoop.makeSucceededVoidFuture() }
+            var buffer = context.channel.allocator.buffer(capacity: 8)
+            WebSocketFrame.write(opcode: .close, payload: [0x03, 0xE8], mask: self.mask, into: &buffer)
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+            self.state = .closed
+            return context.close()
+        }
+        try? await future.get()
+    }
+
+    // MARK: Sending (on the loop)
+
+    /// Writes one `message` event carrying `sentNanos` and `padding` (not flushed: see ``flushIfNeeded()``).
+    func writeMessage(sentNanos: UInt64, padding: String) {
+        guard state == .open, joined else { return }
+        let id = nextAckID
+        nextAckID += 1
+        let text = "42\(id)[\"message\",{\"room\":\(roomJSON),\"text\":\"\(sentNanos) \(padding)\"}]"
+        writeText(text, flush: false)
+        stats.counters.sent += 1
+    }
+
+    /// Flushes what ``writeMessage(sentNanos:padding:)`` wrote.
+    func flushIfNeeded() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
+    }
+
+    private func emit(_ event: String, _ argument: String) -> EventLoopFuture<String> {
+        guard state == .open else { return eventLoop.makeFailedFuture(BenchError.protocolError("client \(index) is not open")) }
+        let id = nextAckID
+        nextAckID += 1
+        let promise = eventLoop.makePromise(of: String.self)
+        pending[id] = promise
+        writeText("42\(id)[\"\(event)\",\(argument)]", flush: true)
+        return promise.futureResult
+    }
+
+    private func writeText(_ text: String, flush: Bool) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + 14)
+        WebSocketFrame.write(opcode: .text, payload: text.utf8, mask: mask, into: &buffer)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            unflushed = true
+        }
+    }
+
+    // MARK: ChannelInboundHandler
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var key: [UInt8] = []
+        for _ in 0..<16 { key.append(.random(in: 0...255)) }
+        let request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            + "Host: \(host):\(port)\r\n"
+            + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let incoming = unwrapInboundIn(data)
+        if var buffer = inbound {
+            var incoming = incoming
+            buffer.writeBuffer(&incoming)
+            inbound = buffer
+        } else {
+            inbound = incoming
+        }
+        guard var buffer = inbound else { return }
+        inbound = nil
+        if state == .upgrading {
+            guard readUpgradeResponse(&buffer, context: context) else {
+                if state == .upgrading { inbound = buffer }
+                return
+            }
+        }
+        while state == .open, let frame = WebSocketFrame.read(from: &buffer) {
+            handle(frame, context: context)
+        }
+        if buffer.readableBytes > 0 {
+            buffer.discardReadBytes()
+            inbound = buffer
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !stopping {
+            stats.counters.disconnects += 1
+        }
+        state = .closed
+        let error = BenchError.protocolError("client \(index): connection closed")
+        ready.fail(error)
+        for (_, promise) in pending { promise.fail(error) }
+        pending.removeAll()
+        self.context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        ready.fail(error)
+        context.close(promise: nil)
+    }
+
+    // MARK: Reading
+
+    /// Consumes the HTTP response head; true once the upgrade succeeded.
+    private func readUpgradeResponse(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
+        let view = buffer.readableBytesView
+        guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return false }
+        let headLength = end.upperBound - view.startIndex
+        let head = buffer.readString(length: headLength) ?? ""
+        guard head.hasPrefix("HTTP/1.1 101") else {
+            let status = head.split(separator: "\r\n").first.map(String.init) ?? head
+            ready.fail(BenchError.protocolError("upgrade refused: \(status)"))
+            state = .closed
+            context.close(promise: nil)
+            return false
+        }
+        state = .open
+        return true
+    }
+
+    private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        switch WebSocketFrame.Opcode(rawValue: frame.opcode) {
+        case .text, .continuation:
+            var payload = frame.payload
+            if !frame.fin || fragments != nil {
+                if var pendingFragments = fragments {
+                    pendingFragments.writeBuffer(&payload)
+                    fragments = pendingFragments
+                } else {
+                    fragments = payload
+                }
+                guard frame.fin, let whole = fragments else { return }
+                fragments = nil
+                payload = whole
+            }
+            let packet = payload.withUnsafeReadableBytes { EnginePacket.parse($0) }
+            handle(packet)
+        case .ping:
+            var buffer = context.channel.allocator.buffer(capacity: frame.payload.readableBytes + 6)
+            WebSocketFrame.write(opcode: .pong, payload: frame.payload.readableBytesView, mask: mask, into: &buffer)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            unflushed = true
+        case .close:
+            var payload = frame.payload
+            _ = payload.readInteger(as: UInt16.self)
+            let reason = payload.readString(length: payload.readableBytes) ?? ""
+            if !stopping, stats.counters.firstCloseReason == nil {
+                stats.counters.firstCloseReason = "client \(index): \(reason)"
+            }
+            state = .closed
+            context.close(promise: nil)
+        case .binary, .pong, .none:
+            break
+        }
+    }
+
+    private func handle(_ packet: EnginePacket) {
+        switch packet {
+        case .message(let seq, let sentNanos):
+            let now = NIODeadline.now().uptimeNanoseconds
+            let counters = stats
+            counters.counters.delivered += 1
+            counters.counters.lastDeliveryNanos = now
+            counters.counters.latency.record(now > sentNanos ? (now - sentNanos) / 1000 : 0)
+            check(seq: seq)
+        case .membership(let seq):
+            stats.counters.membershipEvents += 1
+            check(seq: seq)
+        case .ack(let id, let json):
+            if let promise = pending.removeValue(forKey: id) {
+                promise.succeed(json)
+            } else if json.hasPrefix(#"[{"seq""#) {
+                stats.counters.acked += 1
+            } else {
+                stats.counters.ackErrors += 1
+                if stats.counters.firstAckError == nil { stats.counters.firstAckError = json }
+            }
+        case .ping:
+            writeText("3", flush: false)
+        case .open:
+            writeText("40", flush: false)
+        case .connected:
+            ready.succeed()
+        case .connectError(let reason):
+            ready.fail(BenchError.protocolError("namespace connect refused: \(reason)"))
+        case .other:
+            break
+        }
+    }
+
+    private func check(seq: UInt64) {
+        guard joined else {
+            stats.counters.eventsBeforeJoin += 1
+            early.append(seq)
+            return
+        }
+        if seq <= lastSeq {
+            stats.counters.outOfOrder += 1
+            noteSeqProblem("seq \(seq) after \(lastSeq)")
+            return
+        }
+        if seq > lastSeq + 1 {
+            stats.counters.gaps += Int(seq - lastSeq - 1)
+            noteSeqProblem("seq \(seq) after \(lastSeq) (\(seq - lastSeq - 1) missing)")
+        }
+        lastSeq = seq
+    }
+
+    private func noteSeqProblem(_ text: String) {
+        if stats.counters.firstSeqProblem == nil {
+            stats.counters.firstSeqProblem = "client \(index): \(text)"
+        }
+    }
+
+    /// `value` as a JSON string literal (benchmark room names need no escapes beyond these).
+    static func jsonString(_ value: String) -> String {
+        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}
