@@ -93,6 +93,10 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(
+            name: "ChatLoggingTests",
+            dependencies: ["ChatLogging", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "ChatBenchTests",
             dependencies: ["ChatBench", .product(name: "NIOCore", package: "swift-nio")]
         ),

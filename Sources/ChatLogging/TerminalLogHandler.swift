@@ -17,10 +17,10 @@ public struct TerminalLogHandler: LogHandler {
     /// Metadata added to every line of this logger.
     public var metadata: Logger.Metadata = [:]
 
-    /// A handler for `label` writing to standard output (flushed per line).
+    /// A handler for `label` writing to standard output in batches (``BufferedTerminalOutput``).
     public init(label: String) {
         self.init(label: label) { line in
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            BufferedTerminalOutput.standard.write(line: line)
         }
     }
 
@@ -50,12 +50,12 @@ public struct TerminalLogHandler: LogHandler {
             merged.merge(extra) { _, new in new }
         }
         output(Self.format(
-            timestamp: Date(), level: event.level, label: label, message: "\(event.message)", metadata: merged))
+            timestamp: LogTimestamp.now(), level: event.level, label: label, message: "\(event.message)", metadata: merged))
     }
 
     /// The line for one event (exposed for tests).
-    public static func format(timestamp: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
-        var line = timestamp.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    public static func format(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
+        var line = timestamp
         line += " " + levelName(level) + " " + label + " " + escape(message, quoteIfSpaced: false)
         let keys = metadata.keys.sorted { lhs, rhs in
             let left = preferredOrder.firstIndex(of: lhs) ?? Int.max
