@@ -3,7 +3,9 @@ import ChatLogging
 import Foundation
 import GatewayCore
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 
 /// `Gateway`: terminates Socket.IO clients and the HTTP API, and forwards to the room broker.
@@ -75,13 +77,16 @@ struct GatewayCommand: AsyncParsableCommand {
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let id = gatewayID ?? "gw-\(port)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt16.random(in: .min ... .max))"
         let logger = Logger(label: "gateway")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let server = GatewayServerConfiguration(
             host: host, port: port, staticDirectory: staticDir, allowedOrigins: allowedOrigin,
             pingInterval: .seconds(Int64(pingInterval)), pingTimeout: .seconds(Int64(pingTimeout)),
             maxPayload: maxPayload, maxOutboundBufferedBytes: maxOutboundBytes,
             makeEngineDelegate: { _ in preconditionFailure("replaced by ChatGateway") })
         let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
-        let service = GatewayService(server: server, broker: broker, threads: threads, logger: logger)
+        let service = GatewayService(
+            server: server, broker: broker, threads: threads, metricsText: { registry.emitToBuffer() }, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

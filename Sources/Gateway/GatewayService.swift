@@ -7,10 +7,12 @@ struct GatewayService: Service {
     let server: GatewayServerConfiguration
     let broker: BrokerLinkConfiguration
     let threads: Int
+    let metricsText: @Sendable () -> [UInt8]
     let logger: Logger
 
     func run() async throws {
-        let gateway = try await ChatGateway.start(server: server, broker: broker, threads: threads, logger: logger)
+        let gateway = try await ChatGateway.start(
+            server: server, broker: broker, threads: threads, metricsText: metricsText, logger: logger)
         logger.info("listening", metadata: [
             "url": "http://\(server.host == "0.0.0.0" ? "127.0.0.1" : server.host):\(gateway.server.port)",
             "gateway": "\(broker.gatewayID)", "static": "\(server.staticDirectory ?? "-")",

@@ -21,18 +21,21 @@ public final class ChatGateway: Sendable {
         server serverConfiguration: GatewayServerConfiguration,
         broker brokerConfiguration: BrokerLinkConfiguration,
         threads: Int,
+        metricsText: (@Sendable () -> [UInt8])? = nil,
         logger: Logger
     ) async throws -> ChatGateway {
+        let metrics = GatewayMetrics()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let link = try BrokerLink(configuration: brokerConfiguration, logger: logger)
-        let fanOut = BroadcastFanOut(group: group)
+        let fanOut = BroadcastFanOut(group: group, metrics: metrics)
         link.setSink(fanOut)
         do {
             try await link.start()
             var configuration = serverConfiguration
-            configuration.apiHandler = GatewayAPI(link: link)
+            configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText)
             configuration.makeEngineDelegate = { connection in
-                SocketIOSession(connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), logger: logger)
+                SocketIOSession(
+                    connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger)
             }
             let server = try await GatewayServer.start(configuration: configuration, logger: logger, group: group)
             return ChatGateway(server: server, link: link, group: group)

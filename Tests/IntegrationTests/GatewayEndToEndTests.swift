@@ -500,4 +500,27 @@ final class GatewayEndToEndTests: XCTestCase {
         let bob = try client(portA)
         XCTAssertEqual(try bob.emit("create", ["name": "bob", "room": "fresh"])["room"], "fresh")
     }
+
+    func testMetricsCountConnectionsDeliveriesAndRefusals() throws {
+        let alice = try client(portA)
+        let bob = try client(portA)
+        let password = try createRoom("counted", via: alice)
+        try join(alice, "counted", password, as: "alice")
+        try join(bob, "counted", password, as: "bob")
+        try say(alice, "counted", "one")
+        _ = try bob.waitForEvent("message")
+        let refused = try bob.emit("join", ["room": "counted", "password": "wrong", "name": "eve"])
+        XCTAssertEqual(refused["code"], "bad_request", "bob is already in the room: \(refused.jsonText)")
+        let metrics = try RawTestClient(port: portA).request("GET", "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+        func value(_ name: String) -> Double? {
+            metrics.body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        XCTAssertGreaterThanOrEqual(value("chat_gateway_connections_total") ?? 0, 2, metrics.body)
+        XCTAssertGreaterThanOrEqual(value("chat_gateway_open_connections") ?? 0, 2, metrics.body)
+        XCTAssertGreaterThanOrEqual(value("chat_gateway_deliveries_total") ?? 0, 3, "bob's joined + the message to both: \(metrics.body)")
+        XCTAssertTrue(metrics.body.contains(#"chat_gateway_refusals_total{code="bad_request"} 1"#), metrics.body)
+    }
 }
+

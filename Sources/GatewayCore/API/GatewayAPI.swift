@@ -7,10 +7,12 @@ import SocketIO
 /// and the broker's JSON becomes the response body.
 public struct GatewayAPI: HTTPAPIHandler {
     private let link: BrokerLink
+    private let metricsText: (@Sendable () -> [UInt8])?
 
-    /// An API that forwards to `link`.
-    public init(link: BrokerLink) {
+    /// An API that forwards to `link` and serves `metricsText()` at `GET /metrics` (404 when nil).
+    public init(link: BrokerLink, metricsText: (@Sendable () -> [UInt8])? = nil) {
         self.link = link
+        self.metricsText = metricsText
     }
 
     public func handle(_ request: HTTPAPIRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
@@ -23,6 +25,12 @@ public struct GatewayAPI: HTTPAPIHandler {
                     link.isBrokerReachable
                         ? HTTPAPIResponse(status: .ok, json: #"{"status":"ok"}"#)
                         : HTTPAPIResponse(status: .serviceUnavailable, json: #"{"status":"broker_unavailable"}"#))
+            }
+            if segments == ["metrics"], let metricsText {
+                guard method == .GET || method == .HEAD else { return methodNotAllowed(request, on: eventLoop) }
+                var response = HTTPAPIResponse(status: .ok, body: ByteBuffer(bytes: metricsText()))
+                response.contentType = "text/plain; version=0.0.4; charset=utf-8"
+                return eventLoop.makeSucceededFuture(response)
             }
             if segments == ["api", "rooms"] {
                 switch method {

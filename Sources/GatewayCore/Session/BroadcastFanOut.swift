@@ -5,10 +5,12 @@ import NIOCore
 public final class BroadcastFanOut: BroadcastSink {
     private let loops: [LoopRooms]
     private let allocator = ByteBufferAllocator()
+    private let metrics: GatewayMetrics
 
-    /// A fan-out over the event loops of `group`.
-    public init(group: any EventLoopGroup) {
-        loops = group.makeIterator().map { LoopRooms(eventLoop: $0) }
+    /// A fan-out over the event loops of `group`, counting into `metrics`.
+    public init(group: any EventLoopGroup, metrics: GatewayMetrics) {
+        self.metrics = metrics
+        loops = group.makeIterator().map { LoopRooms(eventLoop: $0, metrics: metrics) }
     }
 
     /// The memberships of the loop `eventLoop`.
@@ -20,6 +22,7 @@ public final class BroadcastFanOut: BroadcastSink {
     }
 
     public func deliver(_ batch: [RoomBroadcastFrame]) {
+        metrics.broadcasts.increment(by: batch.count)
         let frames = batch.map { event in
             (room: event.room, seq: event.seq, frame: WebSocketFrameBuilder.textFrame(event.payload, allocator: allocator))
         }

@@ -9,11 +9,13 @@ final class LoopRooms: @unchecked Sendable {
     static let holdLimit = 4_096
 
     let eventLoop: any EventLoop
+    private let metrics: GatewayMetrics
     private var rooms: [String: [RoomMembership]] = [:]
     private var toFlush: [SocketIOSession] = []
 
-    init(eventLoop: any EventLoop) {
+    init(eventLoop: any EventLoop, metrics: GatewayMetrics) {
         self.eventLoop = eventLoop
+        self.metrics = metrics
     }
 
     /// Registers a membership (pending until ``activate(_:joinSeq:)``).
@@ -48,6 +50,7 @@ final class LoopRooms: @unchecked Sendable {
     /// touched connection once.
     func deliver(_ frames: [(room: String, seq: UInt64, frame: ByteBuffer)]) {
         eventLoop.preconditionInEventLoop()
+        var written = 0
         for (room, seq, frame) in frames {
             guard let members = rooms[room] else { continue }
             for membership in members where !membership.leaving {
@@ -62,6 +65,7 @@ final class LoopRooms: @unchecked Sendable {
                 guard seq > joinSeq else { continue }
                 let session = membership.session
                 session.connection.write(frame: frame)
+                written += 1
                 if !session.needsFlush {
                     session.needsFlush = true
                     toFlush.append(session)
@@ -73,6 +77,7 @@ final class LoopRooms: @unchecked Sendable {
             session.connection.flush()
         }
         toFlush.removeAll(keepingCapacity: true)
+        if written > 0 { metrics.deliveries.increment(by: written) }
     }
 
     /// The room's events (or the room) were lost: its members here are disconnected with `reason`

@@ -15,6 +15,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private let link: BrokerLink
     private let rooms: LoopRooms
     private let logger: Logger
+    private let metrics: GatewayMetrics
     /// The client's IP address, for the broker's per-address password limit.
     private let client: String
     private var namespaceConnected = false
@@ -26,7 +27,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     /// Set by ``LoopRooms`` while a batch has written to this connection without flushing.
     var needsFlush = false
 
-    init(connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, logger: Logger) {
+    init(connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger) {
+        self.metrics = metrics
         self.connection = connection
         self.link = link
         self.rooms = rooms
@@ -40,6 +42,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     // MARK: EngineConnectionDelegate
 
     func engineConnectionDidOpen(_ connection: EngineConnection) {
+        metrics.connections.increment()
+        metrics.openConnections.increment()
         logger.info("connect", metadata: ["peer": "\(connection.remoteAddress)"])
     }
 
@@ -82,6 +86,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
 
     func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
         closed = true
+        metrics.closed(reason: reason)
         logger.info("disconnect", metadata: ["peer": "\(connection.remoteAddress)", "reason": "\(reason)"])
         leaveEverything()
     }
@@ -219,6 +224,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     private func ackError(_ ackID: UInt64?, _ error: ChatError) {
+        metrics.refused(error.code)
         guard let ackID else {
             logger.debug("refused", metadata: ["reason": "\(error.code.code)"])
             return

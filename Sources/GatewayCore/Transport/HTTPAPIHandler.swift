@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Answers the HTTP API: every request whose path is `/healthz` or starts with `/api/`.
+/// Answers the HTTP API: every request whose path is `/healthz`, `/metrics` or starts with `/api/`.
 public protocol HTTPAPIHandler: Sendable {
     /// Handles one request; the future may complete on any event loop.
     /// A failed future is answered with 500 `{"error":..,"code":"internal"}`.

@@ -1,12 +1,14 @@
 import NIOCore
 import NIOHTTP1
 
-/// The answer to an `HTTPAPIRequest`: a status and a JSON body.
+/// The answer to an `HTTPAPIRequest`: a status and a body (JSON unless said otherwise).
 public struct HTTPAPIResponse: Sendable {
     /// The response status.
     public var status: HTTPResponseStatus
-    /// The JSON body bytes; sent with `Content-Type: application/json`.
+    /// The body bytes, sent with `Content-Type: contentType`.
     public var body: ByteBuffer
+    /// The body's media type; `application/json` for every API answer but `/metrics`.
+    public var contentType = "application/json"
     /// Extra headers, e.g. `Retry-After`; `Content-Type` and `Content-Length` are set by the server.
     public var headers: HTTPHeaders
 

@@ -122,7 +122,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
         if SocketIOUpgradePolicy.isEngineIOPath(path) {
             state = .answerAtEnd(engineIOAnswer(for: head))
-        } else if path == "/healthz" || path == "/api" || path.hasPrefix("/api/") {
+        } else if path == "/healthz" || path == "/metrics" || path == "/api" || path.hasPrefix("/api/") {
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > environment.maxBodyBytes {
                 sendEarlyPayloadTooLarge(context: context)
                 return
@@ -208,7 +208,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .success(let answer):
                     response = PendingResponse(
                         status: answer.status,
-                        contentType: "application/json",
+                        contentType: answer.contentType,
                         body: answer.body,
                         headers: answer.headers,
                         headOnly: head.method == .HEAD
