@@ -42,6 +42,9 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Wrong passwords allowed per room per minute, from all addresses (keep it above --failures-per-client).")
     var failuresPerRoom = 100
 
+    @Option(help: "Rooms one client address may create per minute, over all its connections.")
+    var createsPerClient = 30
+
     @Option(help: "Broadcasts queued per gateway before the broker drops (gateways then re-fetch by sequence number).")
     var broadcastHighWaterMark: Int32 = 100_000
 
@@ -56,8 +59,8 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
         guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
-        guard failuresPerConnection >= 1, failuresPerClient >= 1, failuresPerRoom >= 1 else {
-            throw ValidationError("--failures-per-connection, --failures-per-client and --failures-per-room must be at least 1")
+        guard failuresPerConnection >= 1, failuresPerClient >= 1, failuresPerRoom >= 1, createsPerClient >= 1 else {
+            throw ValidationError("--failures-per-connection, --failures-per-client, --failures-per-room and --creates-per-client must be at least 1")
         }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
     }
@@ -72,6 +75,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         registry.failuresPerConnection = failuresPerConnection
         registry.failuresPerClient = failuresPerClient
         registry.failuresPerRoom = failuresPerRoom
+        registry.createsPerClient = createsPerClient
         let service = BrokerService(
             configuration: BrokerConfiguration(
                 commandsEndpoint: commands,

@@ -217,6 +217,19 @@ final class RoomRegistryTests: XCTestCase {
         }
     }
 
+    func testCreateFloodIsLimitedPerClientAddressAcrossConnections() throws {
+        var registry = RoomRegistry()
+        for id in 0..<30 {
+            let connection = ConnectionKey(gateway: "gw", connectionID: UInt64(id))
+            _ = try registry.create(requestedRoom: "", creatorName: "b", by: connection, client: "203.0.113.5", now: 1)
+        }
+        let fresh = ConnectionKey(gateway: "gw", connectionID: 99)
+        XCTAssertThrowsError(try registry.create(requestedRoom: "", creatorName: "b", by: fresh, client: "203.0.113.5", now: 2)) {
+            XCTAssertEqual(($0 as? ChatError)?.code, .rateLimited)
+        }
+        XCTAssertNoThrow(try registry.create(requestedRoom: "", creatorName: "c", by: fresh, client: "198.51.100.1", now: 2))
+    }
+
     func testCreateFloodIsLimitedPerConnection() throws {
         var registry = RoomRegistry()
         for _ in 0..<10 { _ = try registry.create(requestedRoom: "", creatorName: "b", by: bob, now: 1) }

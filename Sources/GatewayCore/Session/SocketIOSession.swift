@@ -10,6 +10,8 @@ import SocketIO
 final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     /// Most commands one connection may have waiting for the broker.
     static let maxInFlight = 64
+    /// Most rooms one connection may be in at once.
+    static let maxRooms = 32
 
     let connection: EngineConnection
     private let link: BrokerLink
@@ -147,6 +149,9 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
 
     private func join(room: String, password: String, name: String, ackID: UInt64?) throws(ChatError) {
         guard memberships[room] == nil else { throw ChatError(.badRequest, "you are already in room \(room)") }
+        guard memberships.count < Self.maxRooms else {
+            throw ChatError(.rateLimited, "one connection may be in at most \(Self.maxRooms) rooms; leave one first")
+        }
         let membership = RoomMembership(session: self, room: room)
         memberships[room] = membership
         rooms.add(membership)

@@ -84,7 +84,8 @@ public struct BrokerEngine: Sendable {
             return success(.init(room: instance))
 
         case .create(let name, let requestedRoom):
-            let created = try registry.create(requestedRoom: requestedRoom, creatorName: name, by: connection, now: now)
+            let created = try registry.create(
+                requestedRoom: requestedRoom, creatorName: name, by: connection, client: command.client, now: now)
             logger.info("create", metadata: metadata(room: created.room, name: name, connection))
             var json = JSONWriter(capacity: 64)
             json.beginObject()

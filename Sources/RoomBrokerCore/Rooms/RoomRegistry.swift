@@ -16,6 +16,7 @@ public struct RoomRegistry: Sendable {
     private var failuresByClient: AttemptLimiter
     private var failuresByRoom: AttemptLimiter
     private var createsByConnection: AttemptLimiter
+    private var createsByClient: AttemptLimiter
 
     /// An empty registry.
     public init(configuration: RoomRegistryConfiguration = .init()) {
@@ -24,6 +25,7 @@ public struct RoomRegistry: Sendable {
         failuresByClient = AttemptLimiter(limit: configuration.failuresPerClient, windowMilliseconds: configuration.limitWindowMilliseconds)
         failuresByRoom = AttemptLimiter(limit: configuration.failuresPerRoom, windowMilliseconds: configuration.limitWindowMilliseconds)
         createsByConnection = AttemptLimiter(limit: configuration.createsPerConnection, windowMilliseconds: configuration.limitWindowMilliseconds)
+        createsByClient = AttemptLimiter(limit: configuration.createsPerClient, windowMilliseconds: configuration.limitWindowMilliseconds)
     }
 
     /// What a successful join returns to the joining member.
@@ -38,15 +40,20 @@ public struct RoomRegistry: Sendable {
         public var seq: UInt64 { event.seq }
     }
 
-    /// Creates a room named `requestedRoom` (or a generated name when empty) for `creatorName`.
-    /// Returns the room name and its plaintext password, which is not kept.
+    /// Creates a room named `requestedRoom` (or a generated name when empty) for `creatorName` on
+    /// `connection` from address `client`. Returns the room name and its plaintext password, which is
+    /// not kept.
     public mutating func create(
-        requestedRoom: String, creatorName: String, by connection: ConnectionKey, now: UInt64
+        requestedRoom: String, creatorName: String, by connection: ConnectionKey, client: String = "", now: UInt64
     ) throws(ChatError) -> (room: String, password: String) {
         _ = try FieldValidator.name(creatorName)
         let rateKey = "create:\(connection)"
+        let clientKey = "create:\(client)"
         guard !createsByConnection.isBlocked(rateKey, now: now) else {
             throw ChatError(.rateLimited, "too many rooms created; wait \(seconds(createsByConnection.retryAfter(rateKey, now: now))) s and try again")
+        }
+        guard client.isEmpty || !createsByClient.isBlocked(clientKey, now: now) else {
+            throw ChatError(.rateLimited, "too many rooms created from your address; wait \(seconds(createsByClient.retryAfter(clientKey, now: now))) s and try again")
         }
         guard rooms.count < configuration.maxRooms else {
             throw ChatError(.tooManyRooms, "the server holds its maximum of \(configuration.maxRooms) rooms; try again later")
@@ -60,6 +67,7 @@ public struct RoomRegistry: Sendable {
             guard rooms[room] == nil else { throw ChatError(.roomExists, "room \(room) already exists; pick another name") }
         }
         createsByConnection.record(rateKey, now: now)
+        if !client.isEmpty { createsByClient.record(clientKey, now: now) }
         let password = PasswordGenerator.generate()
         rooms[room] = Room(
             name: room, passwordHash: PasswordHash(password: password), created: now,
@@ -162,6 +170,7 @@ public struct RoomRegistry: Sendable {
         failuresByClient.purge(now: now)
         failuresByRoom.purge(now: now)
         createsByConnection.purge(now: now)
+        createsByClient.purge(now: now)
         return expired
     }
 

@@ -19,6 +19,8 @@ public struct RoomRegistryConfiguration: Sendable {
     public var failuresPerRoom: Int = 100
     /// Rooms one connection may create per window.
     public var createsPerConnection: Int = 10
+    /// Rooms one client address may create per window, over all its connections.
+    public var createsPerClient: Int = 30
     /// The window of the three limits above, in ms.
     public var limitWindowMilliseconds: UInt64 = 60 * 1000
 
