@@ -101,7 +101,7 @@ final class BrokerLoop: Sendable {
             gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
             logger: logger)
         let poller = ZMQPoller([.socket(commands), .socket(broadcasts)])
-        var nextTick = Self.now() + Self.tickMilliseconds
+        var nextTick = WallClock.milliseconds() + Self.tickMilliseconds
         while !stopRequested.load(ordering: .relaxed) {
             do {
                 let readable = try poller.poll(timeoutMilliseconds: 100)
@@ -119,7 +119,7 @@ final class BrokerLoop: Sendable {
                         send(engine.subscribed(topic: Array(frame.dropFirst())), to: nil, commands: commands, broadcasts: broadcasts)
                     }
                 }
-                let now = Self.now()
+                let now = WallClock.milliseconds()
                 if now >= nextTick {
                     nextTick = now + Self.tickMilliseconds
                     send(engine.tick(now: now), to: nil, commands: commands, broadcasts: broadcasts)
@@ -134,7 +134,7 @@ final class BrokerLoop: Sendable {
         guard let identity = frames.first else { return }
         let gateway = String(decoding: identity, as: UTF8.self)
         let frame = frames.count == 2 ? frames[1] : []
-        let output = engine.handle(frame: frame, from: gateway, now: Self.now())
+        let output = engine.handle(frame: frame, from: gateway, now: WallClock.milliseconds())
         send(output, to: identity, commands: commands, broadcasts: broadcasts)
     }
 
@@ -159,8 +159,4 @@ final class BrokerLoop: Sendable {
         }
     }
 
-    /// Wall-clock milliseconds since the Unix epoch.
-    static func now() -> UInt64 {
-        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-    }
 }

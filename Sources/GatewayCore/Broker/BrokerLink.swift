@@ -78,7 +78,7 @@ public final class BrokerLink: Sendable {
     /// Whether the broker answered recently (for `/healthz`).
     public var isBrokerReachable: Bool {
         let last = lastReplyAt.load(ordering: .relaxed)
-        return last != 0 && Self.now() &- last <= configuration.healthWindowMilliseconds
+        return last != 0 && WallClock.milliseconds() &- last <= configuration.healthWindowMilliseconds
     }
 
     /// Connects both sockets on the link's own thread and starts serving; throws when a socket fails.
@@ -213,7 +213,7 @@ public final class BrokerLink: Sendable {
         let poller = ZMQPoller([.socket(state.dealer), .socket(state.subscriber), .fileDescriptor(wakeRead)])
         var helloSent = false
         while !stopRequested.load(ordering: .relaxed) {
-            let now = Self.now()
+            let now = WallClock.milliseconds()
             if now >= state.nextHeartbeat {
                 // Until the broker first answers, say hello every 100 ms so /healthz turns green quickly.
                 let answered = lastReplyAt.load(ordering: .relaxed) != 0
@@ -248,7 +248,7 @@ public final class BrokerLink: Sendable {
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        let now = Self.now()
+        let now = WallClock.milliseconds()
         for request in requests {
             switch request {
             case .command(let body, let connectionID, let client, let completion):
@@ -341,7 +341,7 @@ public final class BrokerLink: Sendable {
                 logger.error("receive-failed", metadata: ["reason": "\(error)"])
                 return
             }
-            lastReplyAt.store(Self.now(), ordering: .relaxed)
+            lastReplyAt.store(WallClock.milliseconds(), ordering: .relaxed)
             guard frames.count == 1, let reply = try? WireReply.decode(frames[0]) else {
                 logger.warning("bad-reply", metadata: ["reason": "undecodable reply from the broker"])
                 continue
@@ -394,7 +394,7 @@ public final class BrokerLink: Sendable {
                 state.batch.append(RoomBroadcastFrame(room: room, seq: seq, payload: payload))
             case .requestReplay(let room, let from, let to):
                 logger.notice("gap", metadata: ["room": "\(room)", "reason": "replaying \(from)...\(to)"])
-                sendCommand(.replay(room: room, from: from, to: to), connectionID: 0, waiter: .replay(room: room), state: state, now: Self.now())
+                sendCommand(.replay(room: room, from: from, to: to), connectionID: 0, waiter: .replay(room: room), state: state, now: WallClock.milliseconds())
             case .resync(let room):
                 flush(state)
                 sink.withLock { $0 }?.resync(room: room, reason: "missed events of room \(room); reconnect and join again")
@@ -433,7 +433,7 @@ public final class BrokerLink: Sendable {
 
     private func sendParked(_ room: String, state: ThreadState) {
         guard let joins = state.parked.removeValue(forKey: room) else { return }
-        let now = Self.now()
+        let now = WallClock.milliseconds()
         for join in joins {
             sendCommand(join.body, connectionID: join.connectionID, client: join.client, waiter: join.waiter, state: state, now: now)
         }
@@ -457,8 +457,4 @@ public final class BrokerLink: Sendable {
     /// How long a join waits for its room's subscription to be confirmed, ms.
     static let subscriptionWaitMilliseconds: UInt64 = 2_000
 
-    /// Wall-clock milliseconds since the Unix epoch.
-    static func now() -> UInt64 {
-        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-    }
 }

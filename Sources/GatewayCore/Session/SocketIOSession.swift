@@ -38,7 +38,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         logger[metadataKey: "conn"] = "\(connection.id)"
         self.logger = logger
         self.client = RemoteAddress.host(of: connection.remoteAddress)
-        self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: BrokerLink.now())
+        self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: WallClock.milliseconds())
     }
 
     // MARK: EngineConnectionDelegate
@@ -114,7 +114,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             }
             return
         }
-        guard limiter.allow(now: BrokerLink.now()) else {
+        guard limiter.allow(now: WallClock.milliseconds()) else {
             ackError(ackID, ChatError(.rateLimited, "too many events; slow down (at most 20 per second)"))
             return
         }
