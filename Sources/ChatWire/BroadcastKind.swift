@@ -6,8 +6,8 @@ public enum BroadcastKind: UInt8, Sendable, CaseIterable {
     case joined = 2
     /// A member left (by leaving, disconnecting or losing its gateway).
     case left = 3
-    /// Not a room event: the broker saw a new subscription to the room. `seq` is the room's last
-    /// sequence number (0 for no such room) and the payload is empty. A gateway that receives it
-    /// knows its subscription is live.
-    case subscribed = 4
+    /// Not a room event but the room's head: its last sequence number (0 for no such room), with an
+    /// empty payload. Published when a gateway subscribes to the room (so it knows its subscription
+    /// is live) and when the room falls quiet after events (so gateways notice a lost tail).
+    case head = 4
 }

@@ -133,7 +133,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         for index in 0..<5 {
             XCTAssertNil(try gatewayA.request(.message(room: "race", text: "m\(index)"), connection: 1).failure)
         }
-        let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind != .subscribed && $0.seq > join.seq }
+        let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind != .head && $0.seq > join.seq }
         let missing = (join.seq + 1...join.seq + 5).filter { seq in !received.contains { $0.seq == seq } }
         if let first = missing.first, let last = missing.last {
             let replay = try gatewayB.request(.replay(room: "race", from: first, to: last)).success()
@@ -154,12 +154,27 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let late = try gateway("gw-late")
         try late.subscribe("heads")
         let marker = try XCTUnwrap(try late.nextBroadcast(timeout: 5), "no confirmation of the subscription")
-        XCTAssertEqual(marker.kind, .subscribed)
+        XCTAssertEqual(marker.kind, .head)
         XCTAssertEqual(marker.room, "heads")
         XCTAssertEqual(marker.seq, 2, "the marker carries the room's last seq")
         // Once confirmed, the subscription receives the next event for sure.
         XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "two"), connection: 1).failure)
         XCTAssertEqual(try late.nextBroadcast(timeout: 5)?.seq, 3)
+    }
+
+    func testARoomThatFallsQuietPublishesItsHead() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("quiet", on: gatewayA)
+        try gatewayA.subscribe("quiet")
+        XCTAssertEqual(try gatewayA.nextBroadcast(timeout: 5)?.kind, .head, "the subscription is confirmed")
+        let seq = try gatewayA.request(.join(room: "quiet", password: password, name: "alice"), connection: 1).success().seq
+        let last = try gatewayA.request(.message(room: "quiet", text: "last words"), connection: 1).success().seq
+        XCTAssertEqual(last, seq + 1)
+        // (No heartbeats here: with --gateway-timeout 1 the broker drops gw-a about 1 s later.)
+        var seen: [WireBroadcast] = []
+        while seen.last?.kind != .head, let next = try gatewayA.nextBroadcast(timeout: 2) { seen.append(next) }
+        XCTAssertEqual(seen.map(\.kind), [.joined, .message, .head], "after the events, once quiet, the head")
+        XCTAssertEqual(seen.last?.seq, last)
     }
 
     func testSilentGatewaysMembersAreAnnouncedAsLeft() throws {

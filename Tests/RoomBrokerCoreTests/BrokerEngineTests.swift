@@ -144,8 +144,9 @@ final class BrokerEngineTests: XCTestCase {
         _ = send(.join(room: room, password: password, name: "bob"), gateway: "gw-b", now: 1_000)
         _ = send(.heartbeat, gateway: "gw-b", now: 6_000)
         let output = engine.tick(now: 6_500)
-        XCTAssertEqual(output.broadcasts.map(\.kind), [.left])
-        XCTAssertEqual(output.broadcasts.first?.gateway, "gw-a")
+        let events = output.broadcasts.filter { $0.kind != .head }
+        XCTAssertEqual(events.map(\.kind), [.left])
+        XCTAssertEqual(events.first?.gateway, "gw-a")
         XCTAssertEqual(engine.registry.rooms[room]?.memberNames, ["bob"])
     }
 
@@ -172,7 +173,7 @@ final class BrokerEngineTests: XCTestCase {
         _ = send(.join(room: room, password: password, name: "alice"))
         _ = send(.message(room: room, text: "hi"))
         let marker = try XCTUnwrap(engine.subscribed(topic: WireFormat.topic(room: room)).broadcasts.first)
-        XCTAssertEqual(marker.kind, .subscribed)
+        XCTAssertEqual(marker.kind, .head)
         XCTAssertEqual(marker.seq, 2)
         XCTAssertEqual(marker.payload, [])
         XCTAssertEqual(engine.subscribed(topic: WireFormat.topic(room: "nowhere")).broadcasts.first?.seq, 0)
@@ -188,4 +189,16 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertFalse(engine.instance.isEmpty)
         XCTAssertNotEqual(BrokerEngine(logger: recorder.logger).instance, engine.instance, "each run has its own id")
     }
+
+    func testARoomThatFallsQuietGetsItsHeadPublishedOnce() throws {
+        let (room, password) = try createRoom()
+        _ = send(.join(room: room, password: password, name: "alice"), now: 1_000)
+        _ = send(.message(room: room, text: "last words"), now: 1_200)
+        XCTAssertEqual(engine.tick(now: 1_600).broadcasts, [], "not quiet long enough yet")
+        let heads = engine.tick(now: 1_700).broadcasts
+        XCTAssertEqual(heads.map(\.kind), [.head])
+        XCTAssertEqual(heads.first?.seq, 2)
+        XCTAssertEqual(engine.tick(now: 5_000).broadcasts, [], "published once per quiet spell")
+    }
 }
+

@@ -376,8 +376,8 @@ public final class BrokerLink: Sendable {
             }
             do {
                 let broadcast = try WireBroadcast.decode(frames)
-                if broadcast.kind == .subscribed {
-                    subscriptionIsLive(broadcast.room, lastSeq: broadcast.seq, state: state)
+                if broadcast.kind == .head {
+                    receivedHead(broadcast.room, lastSeq: broadcast.seq, state: state)
                 } else {
                     apply(state.feed.receive(room: broadcast.room, seq: broadcast.seq, payload: broadcast.payload), state: state)
                 }
@@ -423,8 +423,9 @@ public final class BrokerLink: Sendable {
         }
     }
 
-    /// The broker confirmed a subscription to `room`: send the joins that waited for it.
-    private func subscriptionIsLive(_ room: String, lastSeq: UInt64, state: ThreadState) {
+    /// The broker published `room`'s head: the subscription is live, so the joins that waited for it
+    /// go out; and any event up to `lastSeq` still missing here is replayed.
+    private func receivedHead(_ room: String, lastSeq: UInt64, state: ThreadState) {
         guard state.follows[room] != nil else { return }
         state.live.insert(room)
         sendParked(room, state: state)

@@ -10,6 +10,10 @@ public struct BrokerEngine: Sendable {
     /// The gateways heard from.
     public private(set) var gateways: GatewayTable
     private let logger: Logger
+    /// Rooms with events not yet followed by a head, and when their last event was.
+    private var unannounced: [String: UInt64] = [:]
+    /// How long a room stays quiet before its head is published, ms.
+    public static let quietMilliseconds: UInt64 = 500
     /// This broker run's random id, sent in hello and heartbeat replies so gateways notice a restart.
     public let instance: String
 
@@ -39,30 +43,41 @@ public struct BrokerEngine: Sendable {
         }
         let connection = ConnectionKey(gateway: gateway, connectionID: command.connectionID)
         do {
-            return try apply(command, connection: connection, now: now)
+            let output = try apply(command, connection: connection, now: now)
+            for broadcast in output.broadcasts { unannounced[broadcast.room] = now }
+            return output
         } catch {
             log(refusal: error, of: command, connection: connection)
             return BrokerOutput(reply: WireReply(to: command, result: .failure(error)))
         }
     }
 
-    /// A gateway subscribed to `topic` (seen on the XPUB socket): publish a ``BroadcastKind/subscribed``
-    /// marker carrying the room's last sequence number, so the gateway knows its subscription is live.
+    /// A gateway subscribed to `topic` (seen on the XPUB socket): publish the room's ``BroadcastKind/head``
+    /// so the gateway knows its subscription is live.
     public func subscribed(topic: [UInt8]) -> BrokerOutput {
         guard let room = WireFormat.room(ofTopic: topic) else { return BrokerOutput() }
-        let lastSeq = registry.rooms[room]?.lastSeq ?? 0
-        return BrokerOutput(broadcasts: [
-            WireBroadcast(kind: .subscribed, room: room, seq: lastSeq, gateway: "", connectionID: 0, payload: [])
-        ])
+        return BrokerOutput(broadcasts: [head(of: room)])
+    }
+
+    private func head(of room: String) -> WireBroadcast {
+        WireBroadcast(kind: .head, room: room, seq: registry.rooms[room]?.lastSeq ?? 0, gateway: "", connectionID: 0, payload: [])
     }
 
     /// Periodic work: drops silent gateways (announcing their members as left) and expires empty rooms.
     public mutating func tick(now: UInt64) -> BrokerOutput {
         var output = BrokerOutput()
+        // Rooms quiet for a moment after events get their head published: a gateway that lost the
+        // last events (past the high-water mark) sees it behind and replays them.
+        let quiet = unannounced.filter { now >= $0.value && now - $0.value >= Self.quietMilliseconds }.keys.sorted()
+        for room in quiet {
+            unannounced[room] = nil
+            if registry.rooms[room] != nil { output.broadcasts.append(head(of: room)) }
+        }
         for gateway in gateways.removeSilent(now: now) {
             let events = registry.dropGateway(gateway, now: now)
             logger.warning("gateway-lost", metadata: ["gateway": "\(gateway)", "members": "\(events.count)"])
             output.broadcasts += events.map { broadcast($0, reason: "gateway lost") }
+            for event in events { unannounced[event.room] = now }
         }
         for room in registry.expireEmptyRooms(now: now) {
             logger.info("room-expired", metadata: ["room": "\(room)"])
