@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import SocketIO
 import XCTest
 
 @testable import GatewayCore
@@ -89,7 +90,14 @@ struct TestAPI: HTTPAPIHandler {
             struct Boom: Error {}
             return eventLoop.makeFailedFuture(Boom())
         }
-        let json = "{\"path\":\(JSONText.quoted(request.path)),\"body\":\(JSONText.quoted(String(buffer: request.body)))}"
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("path")
+        writer.string(request.path)
+        writer.key("body")
+        writer.string(String(buffer: request.body))
+        writer.endObject()
+        let json = writer.text
         return eventLoop.makeSucceededFuture(HTTPAPIResponse(status: .created, json: json, headers: ["X-Test": "1"]))
     }
 }

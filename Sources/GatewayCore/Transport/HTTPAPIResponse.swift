@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SocketIO
 
 /// The answer to an `HTTPAPIRequest`: a status and a body (JSON unless said otherwise).
 public struct HTTPAPIResponse: Sendable {
@@ -26,6 +27,6 @@ public struct HTTPAPIResponse: Sendable {
 
     /// Creates the standard error response `{"error": message, "code": code}`.
     public static func error(_ status: HTTPResponseStatus, code: String, message: String, headers: HTTPHeaders = [:]) -> HTTPAPIResponse {
-        HTTPAPIResponse(status: status, json: JSONText.errorObject(message: message, code: code), headers: headers)
+        HTTPAPIResponse(status: status, body: ByteBuffer(bytes: ServerEventEncoder.errorObject(code: code, message: message)), headers: headers)
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import SocketIO
 
 /// Answers the plain HTTP requests of one connection: static files, the API delegate, and the JSON
 /// errors for `/socket.io/` requests that are not (acceptable) WebSocket upgrades.
@@ -99,7 +100,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                     PendingResponse(
                         status: .badRequest,
                         contentType: "application/json",
-                        body: ByteBuffer(string: JSONText.errorObject(message: "Malformed HTTP request: \(error).", code: "bad_request"))
+                        body: ByteBuffer(bytes: ServerEventEncoder.errorObject(code: "bad_request", message: "Malformed HTTP request: \(error)."))
                     )
                 )
             case .waitingForAPI, .discarding:
@@ -243,7 +244,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         PendingResponse(
             status: status,
             contentType: "application/json",
-            body: ByteBuffer(string: JSONText.errorObject(message: message, code: code))
+            body: ByteBuffer(bytes: ServerEventEncoder.errorObject(code: code, message: message))
         )
     }
 
