@@ -26,6 +26,9 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
     case internalError = 12
     /// The connection sent commands faster than allowed.
     case rateLimited = 13
+    /// Only between gateway and broker: the broker does not know the gateway (it restarted, or dropped
+    /// the gateway after a long silence); the gateway says hello again and resynchronises its members.
+    case unknownGateway = 14
 
     /// The stable snake_case code clients see in `{"error": ..., "code": ...}`.
     public var code: String {
@@ -43,6 +46,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .replayUnavailable: return "replay_unavailable"
         case .internalError: return "internal"
         case .rateLimited: return "rate_limited"
+        case .unknownGateway: return "broker_unavailable"
         }
     }
 
@@ -55,7 +59,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .noSuchRoom: return 404
         case .nameInUse, .roomExists: return 409
         case .tooManyAttempts, .rateLimited: return 429
-        case .tooManyRooms, .brokerUnavailable, .replayUnavailable: return 503
+        case .tooManyRooms, .brokerUnavailable, .replayUnavailable, .unknownGateway: return 503
         case .internalError: return 500
         }
     }

@@ -1,29 +1,70 @@
+import Foundation
+
 /// The limits on user-supplied fields, enforced by the broker (authoritative) and early by gateways.
+///
+/// Every limit counts UTF-8 bytes and Unicode scalars, never grapheme clusters: one "character" can
+/// carry any number of combining marks, so `String.count` bounds nothing (docs/PROTOCOL.md, "Limits").
 public enum FieldValidator {
-    /// Longest display name, in characters.
-    public static let maxNameLength = 32
-    /// Longest room name, in characters.
+    /// Most Unicode scalars in a display name.
+    public static let maxNameScalars = 32
+    /// Most UTF-8 bytes in a display name.
+    public static let maxNameBytes = 64
+    /// Most bytes in a room name (ASCII only).
     public static let maxRoomLength = 32
-    /// Longest message text, in characters.
-    public static let maxTextLength = 2000
-    /// Longest password accepted for checking, in characters.
+    /// Most Unicode scalars in a message text.
+    public static let maxTextScalars = 2000
+    /// Most UTF-8 bytes in a message text.
+    public static let maxTextBytes = 8000
+    /// Most bytes in a password accepted for checking (printable ASCII only).
     public static let maxPasswordLength = 64
+    /// Most bytes in an idempotency key.
+    public static let maxKeyLength = 64
+    /// Most combining marks allowed in a row in a name.
+    public static let maxCombiningRun = 4
 
     /// The display name trimmed of surrounding white space, or why it is refused.
     public static func name(_ raw: String) throws(ChatError) -> String {
+        // Bound the work before trimming or walking scalars: a name can be no longer than this raw.
+        guard raw.utf8.count <= maxNameBytes * 4 else {
+            throw ChatError(.badRequest, "name must be at most \(maxNameBytes) bytes")
+        }
         let name = raw.trimmingWhitespace()
         guard !name.isEmpty else { throw ChatError(.badRequest, "name must not be empty") }
-        guard name.count <= maxNameLength else {
-            throw ChatError(.badRequest, "name must be at most \(maxNameLength) characters")
+        guard name.utf8.count <= maxNameBytes else {
+            throw ChatError(.badRequest, "name must be at most \(maxNameBytes) bytes of UTF-8")
         }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw ChatError(.badRequest, "name must not contain control characters")
+        guard name.unicodeScalars.count <= maxNameScalars else {
+            throw ChatError(.badRequest, "name must be at most \(maxNameScalars) characters")
+        }
+        var combiningRun = 0
+        for (index, scalar) in name.unicodeScalars.enumerated() {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+                throw ChatError(.badRequest, "name must not contain control, invisible or formatting characters (such as zero-width or bidi marks)")
+            case .nonspacingMark, .spacingMark, .enclosingMark:
+                guard index > 0 else { throw ChatError(.badRequest, "name must not start with a combining mark") }
+                combiningRun += 1
+                guard combiningRun <= maxCombiningRun else {
+                    throw ChatError(.badRequest, "name must not stack more than \(maxCombiningRun) combining marks")
+                }
+            default:
+                combiningRun = 0
+            }
         }
         return name
     }
 
+    /// The form under which two display names count as the same: NFKC, then case folded.
+    /// "Ａlice", "alice" and "ALICE" share one key; call only with a validated name.
+    public static func nameKey(_ name: String) -> String {
+        name.precomposedStringWithCompatibilityMapping.folding(options: [.caseInsensitive], locale: nil)
+    }
+
     /// The room name trimmed, or why it is refused: 1–32 of `A-Z a-z 0-9 _ -`.
     public static func room(_ raw: String) throws(ChatError) -> String {
+        guard raw.utf8.count <= maxRoomLength * 4 else {
+            throw ChatError(.badRequest, "room must be at most \(maxRoomLength) characters")
+        }
         let room = raw.trimmingWhitespace()
         guard !room.isEmpty else { throw ChatError(.badRequest, "room must not be empty") }
         guard room.utf8.count <= maxRoomLength else {
@@ -35,22 +76,52 @@ public enum FieldValidator {
         return room
     }
 
-    /// The message text, or why it is refused: 1–2000 characters, not only white space.
+    /// The message text as typed, or why it is refused: 1–2000 scalars and at most 8000 UTF-8 bytes,
+    /// not only white space, no control characters but tab and newlines, no U+2028/U+2029.
     public static func text(_ raw: String) throws(ChatError) -> String {
-        guard !raw.trimmingWhitespace().isEmpty else {
-            throw ChatError(.badRequest, "text must not be empty")
+        guard raw.utf8.count <= maxTextBytes else {
+            throw ChatError(.badRequest, "text must be at most \(maxTextBytes) bytes of UTF-8")
         }
-        guard raw.count <= maxTextLength else {
-            throw ChatError(.badRequest, "text must be at most \(maxTextLength) characters")
+        var scalars = 0
+        var blank = true
+        for scalar in raw.unicodeScalars {
+            scalars += 1
+            switch scalar.value {
+            case 0x09, 0x0A, 0x0D:
+                break
+            case 0x00...0x1F, 0x7F, 0x2028, 0x2029:
+                throw ChatError(.badRequest, "text must not contain control characters other than tab and newline")
+            default:
+                if blank, !scalar.properties.isWhitespace { blank = false }
+            }
+        }
+        guard !blank else { throw ChatError(.badRequest, "text must not be empty") }
+        guard scalars <= maxTextScalars else {
+            throw ChatError(.badRequest, "text must be at most \(maxTextScalars) characters")
         }
         return raw
     }
 
-    /// The password as given, or why it is refused (too long to be one of ours).
+    /// The password as given, or why it is refused: 1–64 bytes of printable ASCII.
     public static func password(_ raw: String) throws(ChatError) -> String {
         guard !raw.isEmpty else { throw ChatError(.badRequest, "password must not be empty") }
-        guard raw.count <= maxPasswordLength else {
+        guard raw.utf8.count <= maxPasswordLength else {
             throw ChatError(.badRequest, "password must be at most \(maxPasswordLength) characters")
+        }
+        guard raw.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw ChatError(.badRequest, "password must be printable ASCII letters, digits and symbols")
+        }
+        return raw
+    }
+
+    /// An idempotency key as given ("" for none), or why it is refused: at most 64 bytes of
+    /// `A-Z a-z 0-9 _ - . :`. A command repeated with the same key is applied once.
+    public static func key(_ raw: String) throws(ChatError) -> String {
+        guard raw.utf8.count <= maxKeyLength else {
+            throw ChatError(.badRequest, "id must be at most \(maxKeyLength) characters")
+        }
+        guard raw.utf8.allSatisfy({ isRoomByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }) else {
+            throw ChatError(.badRequest, "id may contain only letters, digits, '_', '-', '.' and ':'")
         }
         return raw
     }
@@ -75,5 +146,22 @@ extension String {
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
         else { return "" }
         return String(scalars[first...last])
+    }
+}
+
+/// Cutting text for log lines.
+extension String {
+    /// At most `maxBytes` bytes of UTF-8 of this string, cut at a scalar boundary, with "…" when cut.
+    public func prefix(utf8Bytes maxBytes: Int) -> String {
+        guard utf8.count > maxBytes else { return self }
+        var bytes = 0
+        var end = unicodeScalars.startIndex
+        for index in unicodeScalars.indices {
+            let size = UTF8.width(unicodeScalars[index])
+            guard bytes + size <= maxBytes else { break }
+            bytes += size
+            end = unicodeScalars.index(after: index)
+        }
+        return String(unicodeScalars[..<end]) + "…"
     }
 }

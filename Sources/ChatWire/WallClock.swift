@@ -1,6 +1,6 @@
 import Foundation
 
-/// The wall clock both processes stamp events and measure timeouts with.
+/// The wall clock: only for the `ts` and `created` stamps users see. Timeouts use ``MonotonicClock``.
 public enum WallClock {
     /// Milliseconds since the Unix epoch.
     public static func milliseconds() -> UInt64 {

@@ -6,18 +6,20 @@ public struct WireCommand: Equatable, Sendable {
         case hello(gatewayName: String)
         /// A gateway's liveness signal.
         case heartbeat
-        /// Create a room for `name`; an empty `room` lets the broker pick one.
-        case create(name: String, room: String)
+        /// Create a room for `name`; an empty `room` lets the broker pick one. A repeated `key`
+        /// (idempotency key, "" for none) from the same client address is applied once.
+        case create(name: String, room: String, key: String)
         /// Join `room` with `password` as `name`.
         case join(room: String, password: String, name: String)
         /// Leave `room`.
         case leave(room: String)
-        /// Send `text` to `room` as a member.
-        case message(room: String, text: String)
-        /// Send `text` to `room` as `name`, proven by `password` (HTTP API).
-        case post(room: String, password: String, name: String, text: String)
-        /// List the rooms.
-        case listRooms
+        /// Send `text` to `room` as a member; a repeated `key` (idempotency key, "" for none) in the
+        /// same room is applied once.
+        case message(room: String, text: String, key: String)
+        /// Send `text` to `room` as `name`, proven by `password` (HTTP API); `key` as for `message`.
+        case post(room: String, password: String, name: String, text: String, key: String)
+        /// List at most `limit` rooms whose names sort after `after` ("" for the first page).
+        case listRooms(after: String, limit: UInt32)
         /// The connection is gone.
         case disconnect
         /// Resend the broadcasts of `room` with sequence numbers `from...to`.
@@ -44,21 +46,29 @@ public struct WireCommand: Equatable, Sendable {
     public var requestID: UInt32
     /// The gateway-local id of the client connection (0 for gateway-level commands).
     public var connectionID: UInt64
-    /// The client's network address (IP, without port) as the gateway sees it; "" when none.
-    /// The broker limits wrong passwords per address with it.
+    /// The client's address key as the gateway sees it (an IPv4 address, or an IPv6 /64 prefix);
+    /// "" when none. The broker limits wrong passwords and room creations per key.
     public var client: String
+    /// When the gateway sent the command, on the gateway's ``MonotonicClock`` (ms).
+    public var sentAt: UInt64
+    /// How long the gateway waits for the reply (ms); the broker drops the command once it has
+    /// waited longer than that. 0: no deadline.
+    public var ttl: UInt32
     /// What is asked.
     public var body: Body
 
     /// A command for `connectionID` (from address `client`), matched to its reply by `requestID`.
-    public init(requestID: UInt32, connectionID: UInt64, client: String = "", body: Body) {
+    public init(requestID: UInt32, connectionID: UInt64, client: String = "", sentAt: UInt64 = 0, ttl: UInt32 = 0, body: Body) {
         self.requestID = requestID
         self.connectionID = connectionID
         self.client = client
+        self.sentAt = sentAt
+        self.ttl = ttl
         self.body = body
     }
 
-    /// The frame: version, kind, request id, connection id, client address, then the body's fields.
+    /// The frame: version, kind, request id, connection id, client address, sent-at, ttl, then the
+    /// body's fields.
     public func encoded() -> [UInt8] {
         var writer = WireWriter()
         writer.write(WireFormat.version)
@@ -66,28 +76,36 @@ public struct WireCommand: Equatable, Sendable {
         writer.write(requestID)
         writer.write(connectionID)
         writer.write(client)
+        writer.write(sentAt)
+        writer.write(ttl)
         switch body {
         case .hello(let gatewayName):
             writer.write(gatewayName)
-        case .heartbeat, .listRooms, .disconnect:
+        case .heartbeat, .disconnect:
             break
-        case .create(let name, let room):
+        case .listRooms(let after, let limit):
+            writer.write(after)
+            writer.write(limit)
+        case .create(let name, let room, let key):
             writer.write(name)
             writer.write(room)
+            writer.write(key)
         case .join(let room, let password, let name):
             writer.write(room)
             writer.write(password)
             writer.write(name)
         case .leave(let room):
             writer.write(room)
-        case .message(let room, let text):
+        case .message(let room, let text, let key):
             writer.write(room)
             writer.write(text)
-        case .post(let room, let password, let name, let text):
+            writer.write(key)
+        case .post(let room, let password, let name, let text, let key):
             writer.write(room)
             writer.write(password)
             writer.write(name)
             writer.write(text)
+            writer.write(key)
         case .replay(let room, let from, let to):
             writer.write(room)
             writer.write(from)
@@ -117,6 +135,8 @@ public struct WireCommand: Equatable, Sendable {
         let requestID = try reader.readUInt32("request id")
         let connectionID = try reader.readUInt64("connection id")
         let client = try reader.readString("client")
+        let sentAt = try reader.readUInt64("sent at")
+        let ttl = try reader.readUInt32("ttl")
         let body: Body
         switch kind {
         case .invalid:
@@ -126,7 +146,7 @@ public struct WireCommand: Equatable, Sendable {
         case .heartbeat:
             body = .heartbeat
         case .create:
-            body = .create(name: try reader.readString("name"), room: try reader.readString("room"))
+            body = .create(name: try reader.readString("name"), room: try reader.readString("room"), key: try reader.readString("key"))
         case .join:
             body = .join(
                 room: try reader.readString("room"),
@@ -135,15 +155,16 @@ public struct WireCommand: Equatable, Sendable {
         case .leave:
             body = .leave(room: try reader.readString("room"))
         case .message:
-            body = .message(room: try reader.readString("room"), text: try reader.readString("text"))
+            body = .message(room: try reader.readString("room"), text: try reader.readString("text"), key: try reader.readString("key"))
         case .post:
             body = .post(
                 room: try reader.readString("room"),
                 password: try reader.readString("password"),
                 name: try reader.readString("name"),
-                text: try reader.readString("text"))
+                text: try reader.readString("text"),
+                key: try reader.readString("key"))
         case .listRooms:
-            body = .listRooms
+            body = .listRooms(after: try reader.readString("after"), limit: try reader.readUInt32("limit"))
         case .disconnect:
             body = .disconnect
         case .replay:
@@ -153,6 +174,6 @@ public struct WireCommand: Equatable, Sendable {
                 to: try reader.readUInt64("to"))
         }
         try reader.finish()
-        return WireCommand(requestID: requestID, connectionID: connectionID, client: client, body: body)
+        return WireCommand(requestID: requestID, connectionID: connectionID, client: client, sentAt: sentAt, ttl: ttl, body: body)
     }
 }

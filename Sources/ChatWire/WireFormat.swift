@@ -1,9 +1,12 @@
 /// Constants of the gateway-broker wire format (see docs/PROTOCOL.md).
 public enum WireFormat {
     /// The version byte every frame starts with.
-    public static let version: UInt8 = 1
-    /// The largest command or reply frame either side accepts.
+    public static let version: UInt8 = 2
+    /// The largest command or reply frame either side accepts (`ZMQ_MAXMSGSIZE` on every socket).
+    /// The broker never builds a larger reply: it trims join histories and splits replays to fit.
     public static let maxFrameSize = 1 << 20
+    /// The largest broadcast payload: one event's client text (a maximum-size message escaped).
+    public static let maxPayloadSize = 64 << 10
 
     /// The broadcast topic of `room`: `room/<name>/`. The trailing slash, which room names cannot
     /// contain, keeps one room's subscription from matching another room whose name it prefixes.

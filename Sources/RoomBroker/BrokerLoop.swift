@@ -1,4 +1,3 @@
-import CZMQ
 import ChatWire
 import Foundation
 import Logging
@@ -67,18 +66,22 @@ final class BrokerLoop: Sendable {
         do {
             context = try ZMQContext()
             commands = try context.socket(.router)
-            try commands.setOption(ZMQ_ROUTER_MANDATORY, 1)
-            try commands.setOption(ZMQ_ROUTER_HANDOVER, 1)
+            try commands.set(.routerMandatory(true))
+            try commands.set(.routerHandover(true))
             // Queue up to 100k commands and replies per gateway instead of libzmq's default 1000,
             // so a burst from many clients is not refused or dropped.
-            try commands.setOption(ZMQ_SNDHWM, 100_000)
-            try commands.setOption(ZMQ_RCVHWM, 100_000)
+            try commands.set(.sendHighWaterMark(100_000))
+            try commands.set(.receiveHighWaterMark(100_000))
+            // A gateway sending a larger command is disconnected by libzmq before it is buffered.
+            try commands.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
             try commands.bind(configuration.commandsEndpoint)
             // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
             // one, not only the first per topic), which it answers with a marker on that topic.
             broadcasts = try context.socket(.xpub)
-            try broadcasts.setOption(ZMQ_XPUB_VERBOSE, 1)
-            try broadcasts.setOption(ZMQ_SNDHWM, configuration.broadcastHighWaterMark)
+            try broadcasts.set(.xpubVerbose(true))
+            try broadcasts.set(.sendHighWaterMark(configuration.broadcastHighWaterMark))
+            // Inbound on an XPUB are only subscriptions: a flag byte and a room topic.
+            try broadcasts.set(.maxMessageSize(256))
             try broadcasts.bind(configuration.broadcastsEndpoint)
         } catch {
             ready.resume(throwing: error)

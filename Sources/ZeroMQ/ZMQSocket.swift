@@ -40,8 +40,13 @@ public final class ZMQSocket {
         if zmq_connect(try live("connect"), endpoint) != 0 { throw ZMQError.last("connect(\(endpoint))") }
     }
 
+    /// Sets a typed option.
+    public func set(_ option: ZMQSocketOption) throws(ZMQError) {
+        try option.apply(to: self)
+    }
+
     /// Sets an integer option (`ZMQ_SNDHWM`, `ZMQ_LINGER`, ...).
-    public func setOption(_ option: Int32, _ value: Int32) throws(ZMQError) {
+    func setOption(_ option: Int32, _ value: Int32) throws(ZMQError) {
         var value = value
         let handle = try live("setsockopt")
         if zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) != 0 {
@@ -50,7 +55,7 @@ public final class ZMQSocket {
     }
 
     /// Sets a 64-bit integer option (`ZMQ_MAXMSGSIZE`).
-    public func setOption(_ option: Int32, int64 value: Int64) throws(ZMQError) {
+    func setOption(_ option: Int32, int64 value: Int64) throws(ZMQError) {
         var value = value
         let handle = try live("setsockopt")
         if zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) != 0 {
@@ -59,7 +64,7 @@ public final class ZMQSocket {
     }
 
     /// Sets a binary option (`ZMQ_SUBSCRIBE`, `ZMQ_ROUTING_ID`, ...).
-    public func setOption(_ option: Int32, bytes: [UInt8]) throws(ZMQError) {
+    func setOption(_ option: Int32, bytes: [UInt8]) throws(ZMQError) {
         let handle = try live("setsockopt")
         let result = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
         if result != 0 { throw ZMQError.last("setsockopt(\(option))") }

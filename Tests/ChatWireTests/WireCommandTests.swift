@@ -5,13 +5,14 @@ final class WireCommandTests: XCTestCase {
     static let everyBody: [WireCommand.Body] = [
         .hello(gatewayName: "gw-1"),
         .heartbeat,
-        .create(name: "alice", room: ""),
-        .create(name: "Zoë 🚀", room: "lobby"),
+        .create(name: "alice", room: "", key: ""),
+        .create(name: "Zoë 🚀", room: "lobby", key: "k-1"),
         .join(room: "lobby", password: "Abc123def456", name: "bob"),
         .leave(room: "lobby"),
-        .message(room: "lobby", text: "hello\n\"world\""),
-        .post(room: "lobby", password: "pw", name: "api", text: "from curl"),
-        .listRooms,
+        .message(room: "lobby", text: "hello\n\"world\"", key: "m:1.a"),
+        .post(room: "lobby", password: "pw", name: "api", text: "from curl", key: ""),
+        .listRooms(after: "", limit: 100),
+        .listRooms(after: "lobby", limit: 7),
         .disconnect,
         .replay(room: "lobby", from: 7, to: UInt64.max),
     ]
@@ -19,7 +20,10 @@ final class WireCommandTests: XCTestCase {
     func testEveryCommandRoundTrips() throws {
         XCTAssertEqual(Set(Self.everyBody.map(\.kind)), Set(CommandKind.allCases).subtracting([.invalid]))
         for (index, body) in Self.everyBody.enumerated() {
-            let command = WireCommand(requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40, client: index.isMultiple(of: 2) ? "" : "2001:db8::\(index)", body: body)
+            let command = WireCommand(
+                requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40,
+                client: index.isMultiple(of: 2) ? "" : "2001:db8::\(index)", sentAt: UInt64(index) * 1_000_003,
+                ttl: UInt32(index) * 1000, body: body)
             XCTAssertEqual(try WireCommand.decode(command.encoded()), command)
         }
     }
@@ -45,13 +49,13 @@ final class WireCommandTests: XCTestCase {
         frame[1] = 99
         XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .unknownKind(99)) }
         frame[1] = CommandKind.heartbeat.rawValue
-        frame[0] = 2
-        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .unsupportedVersion(2)) }
+        frame[0] = 1
+        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .unsupportedVersion(1)) }
     }
 
     func testOversizedFrameIsRefused() {
         let text = String(repeating: "x", count: WireFormat.maxFrameSize)
-        let frame = WireCommand(requestID: 1, connectionID: 2, body: .message(room: "a", text: text)).encoded()
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .message(room: "a", text: text, key: "")).encoded()
         XCTAssertThrowsError(try WireCommand.decode(frame)) { error in
             guard case .oversized = error as? WireError else { return XCTFail("\(error)") }
         }
@@ -70,6 +74,8 @@ final class WireCommandTests: XCTestCase {
         writer.write(UInt32(1))
         writer.write(UInt64(2))
         writer.write("")
+        writer.write(UInt64(3))
+        writer.write(UInt32(5_000))
         writer.write(UInt32.max)
         XCTAssertThrowsError(try WireCommand.decode(writer.bytes)) { XCTAssertEqual($0 as? WireError, .truncated(field: "room")) }
     }

@@ -36,7 +36,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
 
     /// Creates `room` and returns its password.
     func createRoom(_ room: String, on gateway: FakeGateway) throws -> String {
-        let json = try JSONValue.parse(try gateway.request(.create(name: "owner", room: room), connection: 99).success().json)
+        let json = try JSONValue.parse(try gateway.request(.create(name: "owner", room: room, key: ""), connection: 99).success().json)
         return try XCTUnwrap(json["password"]?.stringValue)
     }
 
@@ -66,7 +66,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         XCTAssertNil(try gatewayB.request(.join(room: "lobby", password: password, name: "bob"), connection: 2).failure)
         for index in 0..<20 {
             let (sender, connection) = index.isMultiple(of: 2) ? (gatewayA, UInt64(1)) : (gatewayB, UInt64(2))
-            XCTAssertNil(try sender.request(.message(room: "lobby", text: "message \(index)"), connection: connection).failure)
+            XCTAssertNil(try sender.request(.message(room: "lobby", text: "message \(index)", key: ""), connection: connection).failure)
         }
         let seenByA = try gatewayA.drainBroadcasts(timeout: 0.5).filter { $0.kind == .message }
         let seenByB = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind == .message }
@@ -88,7 +88,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         try subscribeAndSettle([gatewayA], room: "lobby", password: lobby)
         try subscribeAndSettle([outsider], room: "lobby2", password: other)
         XCTAssertNil(try gatewayA.request(.join(room: "lobby", password: lobby, name: "alice"), connection: 1).failure)
-        XCTAssertNil(try gatewayA.request(.message(room: "lobby", text: "secret"), connection: 1).failure)
+        XCTAssertNil(try gatewayA.request(.message(room: "lobby", text: "secret", key: ""), connection: 1).failure)
         XCTAssertEqual(try gatewayA.drainBroadcasts(timeout: 0.3).map(\.kind), [.joined, .message])
         XCTAssertEqual(try outsider.drainBroadcasts(timeout: 0.3), [], "a prefix-sharing room sees nothing of lobby")
     }
@@ -118,8 +118,8 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         XCTAssertEqual(invalid.last?.requestID, 42)
         XCTAssertTrue(invalid.allSatisfy { $0.failure?.code == .badRequest })
         // The broker is still serving both gateways.
-        XCTAssertNil(try good.request(.listRooms).failure)
-        XCTAssertNil(try bad.request(.create(name: "ok", room: "fine"), connection: 1).failure)
+        XCTAssertNil(try good.request(.listRooms(after: "", limit: 0)).failure)
+        XCTAssertNil(try bad.request(.create(name: "ok", room: "fine", key: ""), connection: 1).failure)
     }
 
     func testJoinSequenceAndReplayCloseTheSlowJoinerGap() throws {
@@ -131,7 +131,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         try gatewayB.subscribe("race")
         let join = try gatewayB.request(.join(room: "race", password: password, name: "bob"), connection: 2).success()
         for index in 0..<5 {
-            XCTAssertNil(try gatewayA.request(.message(room: "race", text: "m\(index)"), connection: 1).failure)
+            XCTAssertNil(try gatewayA.request(.message(room: "race", text: "m\(index)", key: ""), connection: 1).failure)
         }
         let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind != .head && $0.seq > join.seq }
         let missing = (join.seq + 1...join.seq + 5).filter { seq in !received.contains { $0.seq == seq } }
@@ -150,7 +150,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let gatewayA = try gateway("gw-a")
         let password = try createRoom("heads", on: gatewayA)
         XCTAssertNil(try gatewayA.request(.join(room: "heads", password: password, name: "alice"), connection: 1).failure)
-        XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "one"), connection: 1).failure)
+        XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "one", key: ""), connection: 1).failure)
         let late = try gateway("gw-late")
         try late.subscribe("heads")
         let marker = try XCTUnwrap(try late.nextBroadcast(timeout: 5), "no confirmation of the subscription")
@@ -158,7 +158,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         XCTAssertEqual(marker.room, "heads")
         XCTAssertEqual(marker.seq, 2, "the marker carries the room's last seq")
         // Once confirmed, the subscription receives the next event for sure.
-        XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "two"), connection: 1).failure)
+        XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "two", key: ""), connection: 1).failure)
         XCTAssertEqual(try late.nextBroadcast(timeout: 5)?.seq, 3)
     }
 
@@ -168,7 +168,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         try gatewayA.subscribe("quiet")
         XCTAssertEqual(try gatewayA.nextBroadcast(timeout: 5)?.kind, .head, "the subscription is confirmed")
         let seq = try gatewayA.request(.join(room: "quiet", password: password, name: "alice"), connection: 1).success().seq
-        let last = try gatewayA.request(.message(room: "quiet", text: "last words"), connection: 1).success().seq
+        let last = try gatewayA.request(.message(room: "quiet", text: "last words", key: ""), connection: 1).success().seq
         XCTAssertEqual(last, seq + 1)
         // (No heartbeats here: with --gateway-timeout 1 the broker drops gw-a about 1 s later.)
         var seen: [WireBroadcast] = []
@@ -203,7 +203,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let password = try createRoom("logged", on: gatewayA)
         _ = try gatewayA.request(.join(room: "logged", password: password, name: "alice"), connection: 1)
         _ = try gatewayA.request(.join(room: "logged", password: "wrong", name: "eve"), connection: 2)
-        _ = try gatewayA.request(.message(room: "logged", text: "hello\nworld"), connection: 1)
+        _ = try gatewayA.request(.message(room: "logged", text: "hello\nworld", key: ""), connection: 1)
         _ = try gatewayA.request(.leave(room: "logged"), connection: 1)
         XCTAssertTrue(broker.waitForOutput(containing: " leave "))
         let lines = broker.output.split(separator: "\n")

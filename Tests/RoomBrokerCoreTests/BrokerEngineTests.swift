@@ -51,14 +51,14 @@ final class BrokerEngineTests: XCTestCase {
     }
 
     func createRoom() throws -> (room: String, password: String) {
-        let json = try successJSON(send(.create(name: "alice", room: "lobby")))
+        let json = try successJSON(send(.create(name: "alice", room: "lobby", key: "")))
         return (try XCTUnwrap(json["room"]?.stringValue), try XCTUnwrap(json["password"]?.stringValue))
     }
 
     func testJoinReplyAndBroadcastAreTheClientProtocol() throws {
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"))
-        _ = send(.message(room: room, text: "hi <b>"))
+        _ = send(.message(room: room, text: "hi <b>", key: ""))
         let output = send(.join(room: room, password: password, name: "bob"), gateway: "gw-b", connection: 9)
         let ack = try successJSON(output)
         XCTAssertEqual(ack["room"], "lobby")
@@ -81,7 +81,7 @@ final class BrokerEngineTests: XCTestCase {
     func testMessageIsEncodedOnceAsTheSocketIOEvent() throws {
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"))
-        let output = send(.message(room: room, text: "hello \"you\"\n"), now: 5_000)
+        let output = send(.message(room: room, text: "hello \"you\"\n", key: ""), now: 5_000)
         XCTAssertEqual(try successJSON(output)["seq"], 2)
         let broadcast = try XCTUnwrap(output.broadcasts.first)
         let packet = try SocketIOPacket.parse(String(decoding: broadcast.payload.dropFirst(), as: UTF8.self)[...])
@@ -117,7 +117,7 @@ final class BrokerEngineTests: XCTestCase {
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"))
         _ = send(.join(room: room, password: password + "x", name: "eve"), connection: 2)
-        _ = send(.post(room: room, password: password, name: "api", text: "via http"), connection: 3)
+        _ = send(.post(room: room, password: password, name: "api", text: "via http", key: ""), connection: 3)
         var state = ""
         dump(engine, to: &state)
         XCTAssertFalse(state.isEmpty)
@@ -130,7 +130,7 @@ final class BrokerEngineTests: XCTestCase {
     func testEveryEventIsLoggedOnOneLine() throws {
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"))
-        _ = send(.message(room: room, text: "two\nlines"))
+        _ = send(.message(room: room, text: "two\nlines", key: ""))
         _ = send(.leave(room: room))
         let lines = recorder.lines.withLock { $0 }
         for event in ["create", "join", "message", "leave"] {
@@ -152,11 +152,11 @@ final class BrokerEngineTests: XCTestCase {
 
     func testListRoomsNeverShowsPasswords() throws {
         let (_, password) = try createRoom()
-        let json = try successJSON(send(.listRooms))
+        let json = try successJSON(send(.listRooms(after: "", limit: 0)))
         XCTAssertEqual(json["rooms"]?.arrayValue?.count, 1)
         XCTAssertEqual(json["rooms"]?.arrayValue?.first?["room"], "lobby")
         XCTAssertEqual(json["rooms"]?.arrayValue?.first?["members"], 0)
-        let text = String(decoding: try XCTUnwrap({ if case .success(let s) = send(.listRooms).reply?.result { return s.json } else { return nil } }()), as: UTF8.self)
+        let text = String(decoding: try XCTUnwrap({ if case .success(let s) = send(.listRooms(after: "", limit: 0)).reply?.result { return s.json } else { return nil } }()), as: UTF8.self)
         XCTAssertFalse(text.contains(password))
     }
 
@@ -171,7 +171,7 @@ final class BrokerEngineTests: XCTestCase {
     func testANewSubscriptionIsAnsweredWithTheRoomsLastSeq() throws {
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"))
-        _ = send(.message(room: room, text: "hi"))
+        _ = send(.message(room: room, text: "hi", key: ""))
         let marker = try XCTUnwrap(engine.subscribed(topic: WireFormat.topic(room: room)).broadcasts.first)
         XCTAssertEqual(marker.kind, .head)
         XCTAssertEqual(marker.seq, 2)
@@ -193,7 +193,7 @@ final class BrokerEngineTests: XCTestCase {
     func testARoomThatFallsQuietGetsItsHeadPublishedOnce() throws {
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"), now: 1_000)
-        _ = send(.message(room: room, text: "last words"), now: 1_200)
+        _ = send(.message(room: room, text: "last words", key: ""), now: 1_200)
         XCTAssertEqual(engine.tick(now: 1_600).broadcasts, [], "not quiet long enough yet")
         let heads = engine.tick(now: 1_700).broadcasts
         XCTAssertEqual(heads.map(\.kind), [.head])

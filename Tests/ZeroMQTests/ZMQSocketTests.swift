@@ -1,4 +1,3 @@
-import CZMQ
 import Foundation
 import XCTest
 @testable import ZeroMQ
@@ -8,7 +7,7 @@ final class ZMQSocketTests: XCTestCase {
         let context = try ZMQContext()
         let router = try context.socket(.router)
         let dealer = try context.socket(.dealer)
-        try dealer.setOption(ZMQ_ROUTING_ID, bytes: Array("gw-1".utf8))
+        try dealer.set(.routingID(Array("gw-1".utf8)))
         try router.bind("inproc://round-trip")
         try dealer.connect("inproc://round-trip")
 

@@ -35,12 +35,12 @@ public struct GatewayAPI: HTTPAPIHandler {
             if segments == ["api", "rooms"] {
                 switch method {
                 case .GET:
-                    return forward(.listRooms, request, status: .ok, on: eventLoop)
+                    return forward(.listRooms(after: "", limit: 0), request, status: .ok, on: eventLoop)
                 case .POST:
                     let body = try Self.jsonObject(request.body)
                     let name = try FieldValidator.name(try Self.string("name", in: body))
                     let room = try Self.optionalString("room", in: body).map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
-                    return forward(.create(name: name, room: room), request, status: .created, on: eventLoop)
+                    return forward(.create(name: name, room: room, key: ""), request, status: .created, on: eventLoop)
                 default:
                     return methodNotAllowed(request, on: eventLoop)
                 }
@@ -52,7 +52,7 @@ public struct GatewayAPI: HTTPAPIHandler {
                 let body = try Self.jsonObject(request.body)
                 let name = try FieldValidator.name(try Self.string("name", in: body))
                 let text = try FieldValidator.text(try Self.string("text", in: body))
-                return forward(.post(room: room, password: password, name: name, text: text), request, status: .accepted, on: eventLoop)
+                return forward(.post(room: room, password: password, name: name, text: text, key: ""), request, status: .accepted, on: eventLoop)
             }
             return eventLoop.makeSucceededFuture(
                 .error(.notFound, code: "not_found", message: "no API endpoint at \(request.path); see docs/PROTOCOL.md"))

@@ -1,4 +1,3 @@
-import CZMQ
 import ChatWire
 import Foundation
 import Logging
@@ -180,15 +179,17 @@ public final class BrokerLink: Sendable {
         do {
             context = try ZMQContext()
             let dealer = try context.socket(.dealer)
-            try dealer.setOption(ZMQ_ROUTING_ID, bytes: Array(configuration.gatewayID.utf8))
+            try dealer.set(.routingID(Array(configuration.gatewayID.utf8)))
             // Fail commands at once while the broker is not connected, instead of queueing them.
-            try dealer.setOption(ZMQ_IMMEDIATE, 1)
+            try dealer.set(.immediate(true))
             // Many clients' commands may be in flight at once: do not refuse them at libzmq's default of 1000.
-            try dealer.setOption(ZMQ_SNDHWM, 100_000)
-            try dealer.setOption(ZMQ_RCVHWM, 100_000)
+            try dealer.set(.sendHighWaterMark(100_000))
+            try dealer.set(.receiveHighWaterMark(100_000))
+            try dealer.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
             try dealer.connect(configuration.commandsEndpoint)
             let subscriber = try context.socket(.sub)
-            try subscriber.setOption(ZMQ_RCVHWM, 100_000)
+            try subscriber.set(.receiveHighWaterMark(100_000))
+            try subscriber.set(.maxMessageSize(Int64(WireFormat.maxPayloadSize)))
             try subscriber.connect(configuration.broadcastsEndpoint)
             state = ThreadState(dealer: dealer, subscriber: subscriber)
         } catch {

@@ -127,7 +127,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             case .create(let name, let room):
                 let name = try FieldValidator.name(name)
                 let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
-                request(.create(name: name, room: room), ackID: ackID)
+                request(.create(name: name, room: room, key: ""), ackID: ackID)
             case .join(let room, let password, let name):
                 try join(room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name), ackID: ackID)
             case .leave(let room):
@@ -138,9 +138,9 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
                 guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
                     throw ChatError(.notMember, "join room \(room) before sending to it")
                 }
-                request(.message(room: room, text: text), ackID: ackID)
+                request(.message(room: room, text: text, key: ""), ackID: ackID)
             case .listRooms:
-                request(.listRooms, ackID: ackID)
+                request(.listRooms(after: "", limit: 0), ackID: ackID)
             }
         } catch {
             ackError(ackID, error)

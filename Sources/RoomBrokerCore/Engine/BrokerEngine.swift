@@ -98,7 +98,7 @@ public struct BrokerEngine: Sendable {
         case .heartbeat:
             return success(.init(room: instance))
 
-        case .create(let name, let requestedRoom):
+        case .create(let name, let requestedRoom, _):
             let created = try registry.create(
                 requestedRoom: requestedRoom, creatorName: name, by: connection, client: command.client, now: now)
             logger.info("create", metadata: metadata(room: created.room, name: name, connection))
@@ -144,11 +144,11 @@ public struct BrokerEngine: Sendable {
             json.endObject()
             return success(.init(room: event.room, seq: event.seq, json: json.bytes), [broadcast(event)])
 
-        case .message(let room, let text):
+        case .message(let room, let text, _):
             let event = try registry.message(room: room, text: text, by: connection, now: now)
             return success(.init(room: event.room, seq: event.seq, json: seqJSON(event.seq)), [broadcast(event)])
 
-        case .post(let room, let password, let name, let text):
+        case .post(let room, let password, let name, let text, _):
             let event = try registry.post(room: room, password: password, name: name, text: text, by: connection, client: command.client, now: now)
             return success(.init(room: event.room, seq: event.seq, json: seqJSON(event.seq)), [broadcast(event, via: "http")])
 
@@ -223,15 +223,15 @@ public struct BrokerEngine: Sendable {
             fields["room"] = "\(room)"
             fields["name"] = "\(name)"
             logger.notice("join-refused", metadata: fields)
-        case .create(let name, let room):
+        case .create(let name, let room, _):
             fields["room"] = "\(room)"
             fields["name"] = "\(name)"
             logger.notice("create-refused", metadata: fields)
-        case .post(let room, _, let name, _):
+        case .post(let room, _, let name, _, _):
             fields["room"] = "\(room)"
             fields["name"] = "\(name)"
             logger.notice("post-refused", metadata: fields)
-        case .leave(let room), .message(let room, _), .replay(let room, _, _):
+        case .leave(let room), .message(let room, _, _), .replay(let room, _, _):
             fields["room"] = "\(room)"
             logger.notice("\(command.body.kind)-refused", metadata: fields)
         case .hello, .heartbeat, .listRooms, .disconnect:

@@ -1,4 +1,3 @@
-import CZMQ
 import ChatWire
 import Foundation
 import XCTest
@@ -17,7 +16,7 @@ final class FakeGateway {
     init(context: ZMQContext, name: String, commandsEndpoint: String, broadcastsEndpoint: String) throws {
         self.name = name
         commands = try context.socket(.dealer)
-        try commands.setOption(ZMQ_ROUTING_ID, bytes: Array(name.utf8))
+        try commands.set(.routingID(Array(name.utf8)))
         try commands.connect(commandsEndpoint)
         broadcasts = try context.socket(.sub)
         try broadcasts.connect(broadcastsEndpoint)
