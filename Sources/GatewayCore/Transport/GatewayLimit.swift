@@ -1,0 +1,12 @@
+/// The limits a gateway enforces per client address or per process; each labels
+/// `chat_gateway_limited_total{limit="…"}` when it refuses something.
+public enum GatewayLimit: String, Sendable, CaseIterable {
+    /// More connections from one client address than `maxConnectionsPerAddress` (answered 429).
+    case connectionsPerAddress = "connections_per_address"
+    /// More connections open in the process than `maxConnections` (answered 503).
+    case connections = "connections"
+    /// More HTTP API requests from one client address than its token bucket allows (answered 429).
+    case httpRequestsPerAddress = "http_requests_per_address"
+    /// No complete HTTP request within `requestTimeout` (the connection is closed).
+    case requestTimeout = "request_timeout"
+}
