@@ -338,6 +338,22 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(events.closeReasons, ["server shutting down"])
     }
 
+    func testConnectionsOverTheProcessTotalGet503() async throws {
+        var limited = configuration()
+        limited.maxConnections = 2
+        let small = try await GatewayServer.start(configuration: limited, logger: Logger(label: "small"))
+        let first = try RawTestClient(port: small.port)
+        let second = try RawTestClient(port: small.port)
+        XCTAssertEqual(try first.request("GET", "/").status, 200)
+        let third = try RawTestClient(port: small.port)
+        let refused = try third.request("GET", "/")
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertTrue(refused.body.contains(#""code":"server_busy""#), refused.body)
+        XCTAssertTrue(third.waitForEOF())
+        XCTAssertEqual(try second.request("GET", "/").status, 200, "connections within the total are served")
+        try await small.shutdown()
+    }
+
     func testBindFailureIsReported() async throws {
         var bad = configuration()
         bad.host = "203.0.113.1"  // TEST-NET-3: not on this machine
