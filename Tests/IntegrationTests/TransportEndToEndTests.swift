@@ -80,6 +80,8 @@ final class TransportEndToEndTests: XCTestCase {
             XCTAssertTrue(client.waitForEOF(timeout: 5), "\(name) closed")
         }
         XCTAssertTrue(ChatCluster.isHealthy(port: port), "the gateway still serves")
+        let metrics = try RawTestClient(port: port).request("GET", "/metrics").body
+        XCTAssertTrue(metrics.contains(#"chat_gateway_limited_total{limit="request_timeout"}"#), "half-sent requests are counted")
     }
 
     func testWebSocketWithoutSocketIOConnectIsClosedWithAReason() throws {

@@ -7,6 +7,7 @@ public enum GatewayLimit: String, Sendable, CaseIterable {
     case connections = "connections"
     /// More HTTP API requests from one client address than its token bucket allows (answered 429).
     case httpRequestsPerAddress = "http_requests_per_address"
-    /// No complete HTTP request within `requestTimeout` (the connection is closed).
+    /// A request head came but not the rest of the request within `requestTimeout` (the connection is
+    /// closed; silent and idle keep-alive connections are closed too, without counting here).
     case requestTimeout = "request_timeout"
 }

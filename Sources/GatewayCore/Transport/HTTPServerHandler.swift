@@ -224,11 +224,16 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch state {
             case .waitingForAPI:
                 return  // The request is complete; its answer restarts the deadline.
-            case .idle, .answerAtEnd, .readingAPIBody, .discarding:
+            case .idle, .discarding:
+                // Nothing (complete) came: a silent or idle keep-alive connection, as browsers keep
+                // them too. Closed without a report.
+                break
+            case .answerAtEnd, .readingAPIBody:
+                // A request whose head came but whose body or end did not.
                 environment.limits.reporter.limited(.requestTimeout, client: admission.peer.rateLimitKey)
-                state = .discarding
-                context.close(promise: nil)
             }
+            state = .discarding
+            context.close(promise: nil)
         }
     }
 
