@@ -31,6 +31,10 @@ let package = Package(
         .target(name: "ChatWire"),
         // Engine.IO v4 / Socket.IO v5 packet codec and JSON text helpers.
         .target(name: "SocketIO"),
+        // HTTP API request decoding and client addresses: plain values, no NIO (unit-tested and fuzzed alone).
+        .target(name: "ChatAPI", dependencies: ["ChatWire", "SocketIO"]),
+        // Raising RLIMIT_NOFILE at the start of both executables.
+        .target(name: "ProcessLimits"),
         // One-line terminal logging shared by both executables.
         .target(name: "ChatLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Rooms, passwords, membership and ordering: plain types, no sockets.
@@ -45,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "RoomBroker",
             dependencies: [
-                "RoomBrokerCore", "ZeroMQ", "ChatWire", "ChatLogging",
+                "RoomBrokerCore", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -55,7 +59,7 @@ let package = Package(
         .target(
             name: "GatewayCore",
             dependencies: [
-                "ChatWire", "SocketIO", "ZeroMQ", "ChatLogging",
+                "ChatWire", "SocketIO", "ChatAPI", "ZeroMQ", "ChatLogging",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -67,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "ChatLogging",
+                "GatewayCore", "ChatAPI", "ChatLogging", "ProcessLimits",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -107,10 +111,12 @@ let package = Package(
         ),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
+        .testTarget(name: "ChatAPITests", dependencies: ["ChatAPI", "ChatWire", "SocketIO"]),
+        .testTarget(name: "ProcessLimitsTests", dependencies: ["ProcessLimits"]),
         .testTarget(
             name: "GatewayCoreTests",
             dependencies: [
-                "GatewayCore", "SocketIO", "ChatTestSupport",
+                "GatewayCore", "ChatAPI", "SocketIO", "ChatTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

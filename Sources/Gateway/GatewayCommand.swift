@@ -1,10 +1,12 @@
 import ArgumentParser
+import ChatAPI
 import ChatLogging
 import Foundation
 import GatewayCore
 import Logging
 import Metrics
 import NIOCore
+import ProcessLimits
 import Prometheus
 import ServiceLifecycle
 
@@ -41,16 +43,40 @@ struct GatewayCommand: AsyncParsableCommand {
     var threads = 1
 
     @Option(help: "Seconds between Engine.IO pings.")
-    var pingInterval = 25
+    var pingInterval = 20
 
     @Option(help: "Seconds to wait for a pong before closing a connection.")
-    var pingTimeout = 20
+    var pingTimeout = 10
 
     @Option(help: "Largest client message in bytes; larger ones close the connection.")
     var maxPayload = 1_000_000
 
     @Option(help: "Bytes queued for one slow client before it is disconnected.")
     var maxOutboundBytes = 1 << 20
+
+    @Option(help: "Seconds a connection may take to send a complete HTTP request (from its accept or the previous response).")
+    var requestTimeout = 10.0
+
+    @Option(help: "Seconds a WebSocket may stay without a Socket.IO CONNECT (40) after its upgrade.")
+    var connectTimeout = 20.0
+
+    @Option(help: "Seconds a fragmented WebSocket message may take from its first fragment to its last.")
+    var fragmentTimeout = 10.0
+
+    @Option(help: "A reverse proxy (CIDR, e.g. 10.0.0.0/8 or 2001:db8::/32; repeatable) whose Forwarded / X-Forwarded-For headers name the client. Default: none, the TCP peer is the client.")
+    var trustedProxy: [String] = []
+
+    @Option(help: "Most connections from one client address (IPv6: one /64) in this gateway process.")
+    var maxConnectionsPerAddress = 500
+
+    @Option(help: "Most connections open in this gateway process.")
+    var maxConnections = 100_000
+
+    @Option(help: "HTTP API requests per second one client address may make on average.")
+    var httpRequestsPerSecond = 10.0
+
+    @Option(help: "HTTP API requests one client address may make in a burst.")
+    var httpBurst = 50
 
     @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
     var gatewayID: String?
@@ -67,6 +93,19 @@ struct GatewayCommand: AsyncParsableCommand {
         guard pingInterval >= 1, pingTimeout >= 1 else { throw ValidationError("--ping-interval and --ping-timeout must be at least 1 second") }
         guard maxPayload >= 1024 else { throw ValidationError("--max-payload must be at least 1024 bytes") }
         guard maxOutboundBytes >= 64 * 1024 else { throw ValidationError("--max-outbound-bytes must be at least 65536") }
+        for (flag, seconds) in [("--request-timeout", requestTimeout), ("--connect-timeout", connectTimeout), ("--fragment-timeout", fragmentTimeout)]
+        where !(seconds >= 0.05 && seconds <= 3600) {
+            throw ValidationError("\(flag) must be between 0.05 and 3600 seconds")
+        }
+        for range in trustedProxy where AddressRange(range) == nil {
+            throw ValidationError("--trusted-proxy \(range) is not an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32")
+        }
+        guard maxConnectionsPerAddress >= 1, maxConnections >= 1 else {
+            throw ValidationError("--max-connections-per-address and --max-connections must be at least 1")
+        }
+        guard httpRequestsPerSecond > 0, httpBurst >= 1 else {
+            throw ValidationError("--http-requests-per-second must be positive and --http-burst at least 1")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--static-dir \(staticDir) is not a folder; run from the repository root or pass its path")
@@ -77,18 +116,33 @@ struct GatewayCommand: AsyncParsableCommand {
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let id = gatewayID ?? "gw-\(port)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt16.random(in: .min ... .max))"
         let logger = Logger(label: "gateway")
+        if let limit = FileDescriptorLimit.raiseToMaximum() {
+            logger.info("file-descriptors", metadata: ["limit": "\(limit)"])
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let server = GatewayServerConfiguration(
+        var server = GatewayServerConfiguration(
             host: host, port: port, staticDirectory: staticDir, allowedOrigins: allowedOrigin,
             pingInterval: .seconds(Int64(pingInterval)), pingTimeout: .seconds(Int64(pingTimeout)),
             maxPayload: maxPayload, maxOutboundBufferedBytes: maxOutboundBytes,
             makeEngineDelegate: { _ in preconditionFailure("replaced by ChatGateway") })
+        server.requestTimeout = Self.timeAmount(seconds: requestTimeout)
+        server.connectTimeout = Self.timeAmount(seconds: connectTimeout)
+        server.fragmentTimeout = Self.timeAmount(seconds: fragmentTimeout)
+        server.trustedProxies = TrustedProxies(trustedProxy.compactMap { AddressRange($0) })
+        server.maxConnectionsPerAddress = maxConnectionsPerAddress
+        server.maxConnections = maxConnections
+        server.httpRequestsPerSecond = httpRequestsPerSecond
+        server.httpRequestBurst = httpBurst
         let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
         let service = GatewayService(
             server: server, broker: broker, threads: threads, metricsText: { registry.emitToBuffer() }, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    private static func timeAmount(seconds: Double) -> TimeAmount {
+        .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 }

@@ -33,6 +33,7 @@ public final class ChatGateway: Sendable {
             try await link.start()
             var configuration = serverConfiguration
             configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText)
+            configuration.onLimited = { metrics.limited($0) }
             configuration.makeEngineDelegate = { connection in
                 SocketIOSession(
                     connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger)

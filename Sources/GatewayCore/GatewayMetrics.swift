@@ -20,6 +20,10 @@ public final class GatewayMetrics: Sendable {
     let deliveries = Counter(label: "chat_gateway_deliveries_total")
     /// Commands refused, by error code.
     private let refusals: [ChatErrorCode: Counter]
+    /// WebSocket connections closed, by reason.
+    private let closes: [CloseReason.Kind: Counter]
+    /// Requests and connections refused (or closed) by a per-address or per-process limit.
+    private let limits: [GatewayLimit: Counter]
 
     /// Metrics bound to the bootstrapped back end.
     public init() {
@@ -28,6 +32,16 @@ public final class GatewayMetrics: Sendable {
             refusals[code] = Counter(label: "chat_gateway_refusals_total", dimensions: [("code", code.code)])
         }
         self.refusals = refusals
+        var closes: [CloseReason.Kind: Counter] = [:]
+        for kind in CloseReason.Kind.allCases {
+            closes[kind] = Counter(label: "chat_gateway_closes_total", dimensions: [("reason", kind.rawValue)])
+        }
+        self.closes = closes
+        var limits: [GatewayLimit: Counter] = [:]
+        for limit in GatewayLimit.allCases {
+            limits[limit] = Counter(label: "chat_gateway_limited_total", dimensions: [("limit", limit.rawValue)])
+        }
+        self.limits = limits
     }
 
     /// Counts one refusal answered to a client.
@@ -36,12 +50,18 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Counts a closed connection by its reason.
-    func closed(reason: String) {
+    func closed(reason: CloseReason) {
         openConnections.decrement()
-        if reason.contains("slow consumer") {
-            slowConsumerDisconnects.increment()
-        } else if reason.contains("ping timeout") {
-            pingTimeouts.increment()
+        closes[reason.kind]?.increment()
+        switch reason {
+        case .slowConsumer: slowConsumerDisconnects.increment()
+        case .pingTimeout: pingTimeouts.increment()
+        case .clientClosed, .idle, .messageTooLarge, .protocolError, .serverShutdown, .session, .transportClosed, .transportError: break
         }
+    }
+
+    /// Counts one refusal by a per-address or per-process limit.
+    func limited(_ limit: GatewayLimit) {
+        limits[limit]?.increment()
     }
 }

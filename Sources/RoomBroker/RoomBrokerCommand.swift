@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatLogging
 import Logging
+import ProcessLimits
 import RoomBrokerCore
 import ServiceLifecycle
 
@@ -68,6 +69,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     func run() async throws {
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "broker")
+        if let limit = FileDescriptorLimit.raiseToMaximum() { logger.info("file-descriptors", metadata: ["limit": "\(limit)"]) }
         var registry = RoomRegistryConfiguration()
         registry.historySize = history
         registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000

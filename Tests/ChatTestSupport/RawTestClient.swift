@@ -46,14 +46,28 @@ public final class RawTestClient {
     /// How long a blocking read waits unless a call gives its own timeout.
     public var timeout: TimeInterval
 
-    /// Connects to `127.0.0.1:port`; reads wait at most `timeoutSeconds` unless told otherwise.
-    public init(port: Int, timeoutSeconds: Int = 5) throws {
+    /// Connects to `127.0.0.1:port`, from `sourceAddress` when given (any of 127/8 works on Linux, so a
+    /// test can play several client addresses); reads wait at most `timeoutSeconds` unless told otherwise.
+    public init(port: Int, timeoutSeconds: Int = 5, sourceAddress: String? = nil) throws {
         timeout = TimeInterval(timeoutSeconds)
         #if canImport(Glibc)
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
+        if let sourceAddress {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            source.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let error = errno
+                close(fd)
+                throw ClientError.connectFailed(error)
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -1,3 +1,4 @@
+import ChatAPI
 import ChatTestSupport
 import Foundation
 import Logging
@@ -12,7 +13,8 @@ import XCTest
 final class RecordingDelegate: EngineConnectionDelegate, @unchecked Sendable {
     var opened = 0
     var messages: [String] = []
-    var closeReasons: [String] = []
+    var closes: [CloseReason] = []
+    var closeReasons: [String] { closes.map(\.description) }
     var echo = false
 
     func engineConnectionDidOpen(_ connection: EngineConnection) {
@@ -24,8 +26,8 @@ final class RecordingDelegate: EngineConnectionDelegate, @unchecked Sendable {
         if echo { connection.send(message: String(payload)) }
     }
 
-    func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
-        closeReasons.append(reason)
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason) {
+        closes.append(reason)
     }
 }
 
@@ -36,20 +38,24 @@ final class EngineConnectionTests: XCTestCase {
     /// Decodes the server's outbound bytes.
     private var clientDecoder: EmbeddedChannel!
 
-    private func start(maxPayload: Int = 1_000_000) throws {
+    private func start(
+        maxPayload: Int = 1_000_000, connectTimeout: TimeAmount = .hours(1), fragmentTimeout: TimeAmount = .hours(1)
+    ) throws {
         delegate = RecordingDelegate()
         channel = EmbeddedChannel()
         let delegate = self.delegate!
         connection = EngineConnection(
             id: 7,
             remoteAddress: "127.0.0.1:5000",
+            clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
             eventLoop: channel.embeddedEventLoop,
-            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: maxPayload),
+            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: maxPayload, connectTimeout: connectTimeout),
             logger: Logger(label: "test"),
             makeDelegate: { _ in delegate }
         )
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)))
-        try channel.pipeline.syncOperations.addHandler(EngineChannelHandler(connection: connection, maxPayload: maxPayload))
+        // The server's own inbound handlers, in its order.
+        try channel.pipeline.syncOperations.addHandlers(
+            GatewayServer.engineHandlers(connection: connection, maxPayload: maxPayload, fragmentTimeout: fragmentTimeout))
         clientDecoder = EmbeddedChannel()
         try clientDecoder.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
@@ -131,12 +137,13 @@ final class EngineConnectionTests: XCTestCase {
     func testFragmentedMessageIsReassembled() throws {
         try start()
         _ = try sentFrames()
-        try channel.writeInbound(clientFrame(.text, "42[\"he", fin: false))
+        let long = String(repeating: "l", count: GatewayServer.minFragmentBytes)
+        try channel.writeInbound(clientFrame(.text, "42[\"he" + long, fin: false))
         try channel.writeInbound(clientFrame(.ping, "p"))  // control frames may be interleaved
-        try channel.writeInbound(clientFrame(.continuation, "ll", fin: false))
+        try channel.writeInbound(clientFrame(.continuation, long, fin: false))
         XCTAssertEqual(delegate.messages, [])
         try channel.writeInbound(clientFrame(.continuation, "o\"]", fin: true))
-        XCTAssertEqual(delegate.messages, ["2[\"hello\"]"])
+        XCTAssertEqual(delegate.messages, ["2[\"he" + long + long + "o\"]"])
         let frames = try sentFrames()
         XCTAssertEqual(frames.map(\.opcode), [.pong])
         XCTAssertEqual(frames.first.map { String(buffer: $0.data) }, "p")
@@ -196,7 +203,97 @@ final class EngineConnectionTests: XCTestCase {
         var payload = ByteBuffer()
         payload.write(webSocketErrorCode: .goingAway)
         try channel.writeInbound(clientFrame(.connectionClose, Array(payload.readableBytesView)))
-        try assertClosed(with: .goingAway, reasonContains: "client closed the WebSocket")
+        try assertClosed(with: .goingAway, reasonContains: "client closed")
+        XCTAssertEqual(delegate.closes, [.clientClosed])
+    }
+
+    func testCloseCodesAClientMayNotSendAreAnsweredWithProtocolError() throws {
+        for (payload, answer): ([UInt8], WebSocketErrorCode) in [
+            ([0x0B, 0xB8], .unknown(3000)),  // 3000: registered range, echoed
+            ([], .normalClosure),  // no code: answered 1000
+            ([0x03], .protocolError),  // 1 byte
+            ([0x03, 0xED], .protocolError),  // 1005 may not be sent
+            ([0x03, 0xEE], .protocolError),  // 1006 may not be sent
+            ([0x03, 0xF7], .protocolError),  // 1015 may not be sent
+            ([0x03, 0xE7], .protocolError),  // 999
+            ([0x03, 0xE8, 0xC3, 0x28], .protocolError),  // 1000 with a reason that is not UTF-8
+        ] {
+            try start()
+            _ = try sentFrames()
+            try channel.writeInbound(clientFrame(.connectionClose, payload))
+            let frames = try sentFrames()
+            XCTAssertEqual(frames.last?.opcode, .connectionClose, "\(payload)")
+            var data = try XCTUnwrap(frames.last?.data)
+            XCTAssertEqual(data.readWebSocketErrorCode(), answer, "\(payload)")
+            XCTAssertFalse(channel.isActive)
+            _ = try? channel.finish()
+        }
+    }
+
+    func testTypeByteIsSlicedAsABytePacketNotACharacter() throws {
+        try start()
+        _ = try sentFrames()
+        // "4" followed by a combining mark is one Character; the message is everything after the byte.
+        try channel.writeInbound(clientFrame(.text, "4\u{301}2[\"x\"]"))
+        XCTAssertEqual(delegate.messages, ["\u{301}2[\"x\"]"])
+    }
+
+    func testNoNamespaceConnectWithinTheTimeoutCloses() throws {
+        try start(connectTimeout: .seconds(20))
+        _ = try sentFrames()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(19))
+        XCTAssertTrue(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        try assertClosed(with: .policyViolation, reasonContains: "no Socket.IO CONNECT within 20 s")
+        XCTAssertEqual(delegate.closes, [.idle(.noNamespaceConnect(.seconds(20)))])
+    }
+
+    func testNamespaceConnectStopsTheConnectDeadline() throws {
+        try start(connectTimeout: .seconds(20))
+        connection.namespaceDidConnect()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(21))
+        XCTAssertTrue(channel.isActive)
+        XCTAssertEqual(delegate.closes, [])
+    }
+
+    func testUnfinishedFragmentedMessageClosesAfterTheTimeout() throws {
+        try start(fragmentTimeout: .seconds(10))
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "42[\"" + String(repeating: "a", count: 100), fin: false))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        try channel.writeInbound(clientFrame(.ping, "p"))  // answering pings does not extend it
+        try channel.writeInbound(clientFrame(.continuation, String(repeating: "b", count: 100), fin: false))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        try assertClosed(with: .policyViolation, reasonContains: "fragmented message not finished within 10 s")
+        XCTAssertEqual(delegate.messages, [])
+    }
+
+    func testAFinishedFragmentedMessageStopsTheFragmentDeadline() throws {
+        try start(fragmentTimeout: .seconds(10))
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "42[\"" + String(repeating: "a", count: 100), fin: false))
+        try channel.writeInbound(clientFrame(.continuation, "\"]", fin: true))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(11))
+        XCTAssertTrue(channel.isActive)
+        XCTAssertEqual(delegate.messages.count, 1)
+    }
+
+    func testTinyOrTooManyFragmentsClose() throws {
+        try start()
+        _ = try sentFrames()
+        try channel.writeInbound(clientFrame(.text, "42[", fin: false))
+        try assertClosed(with: .protocolError, reasonContains: "small")
+        _ = try? channel.finish()
+
+        try start()
+        _ = try sentFrames()
+        let fragment = String(repeating: "a", count: GatewayServer.minFragmentBytes)
+        try channel.writeInbound(clientFrame(.text, fragment, fin: false))
+        for _ in 0..<GatewayServer.maxFragments {
+            guard channel.isActive else { break }
+            try channel.writeInbound(clientFrame(.continuation, fragment, fin: false))
+        }
+        try assertClosed(with: .protocolError, reasonContains: "fragments")
     }
 
     func testBinaryFrameCloses1003() throws {
@@ -221,10 +318,10 @@ final class EngineConnectionTests: XCTestCase {
     }
 
     func testOversizedFragmentedMessageCloses1009() throws {
-        try start(maxPayload: 100)
+        try start(maxPayload: 200)
         _ = try sentFrames()
-        try channel.writeInbound(clientFrame(.text, "4" + String(repeating: "a", count: 60), fin: false))
-        try channel.writeInbound(clientFrame(.continuation, String(repeating: "a", count: 60), fin: true))
+        try channel.writeInbound(clientFrame(.text, "4" + String(repeating: "a", count: 120), fin: false))
+        try channel.writeInbound(clientFrame(.continuation, String(repeating: "a", count: 120), fin: true))
         try assertClosed(with: .messageTooLarge, reasonContains: "maxPayload")
         XCTAssertEqual(delegate.messages, [])
     }
@@ -242,7 +339,7 @@ final class EngineConnectionTests: XCTestCase {
         channel.isWritable = false
         channel.pipeline.fireChannelWritabilityChanged()
         XCTAssertFalse(channel.isActive)
-        XCTAssertEqual(delegate.closeReasons, ["slow consumer"])
+        XCTAssertEqual(delegate.closes, [.slowConsumer])
         connection.send(message: "after close")
         XCTAssertFalse(connection.isOpen)
     }
@@ -253,12 +350,12 @@ final class EngineConnectionTests: XCTestCase {
         connection.close(reason: "kicked")
         connection.close(reason: "again")
         try assertClosed(with: .normalClosure, reasonContains: "kicked")
-        XCTAssertEqual(delegate.closeReasons, ["kicked"])
+        XCTAssertEqual(delegate.closes, [.session("kicked")])
     }
 
     func testPeerDisconnectReportsTransportClosed() throws {
         try start()
         channel.pipeline.fireChannelInactive()
-        XCTAssertEqual(delegate.closeReasons, ["transport closed"])
+        XCTAssertEqual(delegate.closes, [.transportClosed])
     }
 }

@@ -1,3 +1,4 @@
+import ChatAPI
 import ChatWire
 @testable import GatewayCore
 import NIOCore
@@ -5,35 +6,25 @@ import NIOHTTP1
 import XCTest
 
 final class GatewayAPITests: XCTestCase {
-    func testBearerTokenIsRequiredAndParsed() throws {
-        XCTAssertEqual(try GatewayAPI.bearerToken(["Authorization": "Bearer Abc234defGHJ"]), "Abc234defGHJ")
-        XCTAssertEqual(try GatewayAPI.bearerToken(["authorization": "bearer  Abc234defGHJ "]), "Abc234defGHJ")
-        for headers: HTTPHeaders in [[:], ["Authorization": "Basic x"], ["Authorization": "Bearer "], ["Authorization": "Bearer"]] {
-            XCTAssertThrowsError(try GatewayAPI.bearerToken(headers), "\(headers)") { error in
-                XCTAssertEqual((error as? ChatError)?.code, .wrongPassword)
-            }
-        }
-    }
-
-    func testBodiesMustBeJSONObjectsWithStringFields() throws {
-        let object = try GatewayAPI.jsonObject(ByteBuffer(string: #"{"name":"ann","text":"hi","room":null}"#))
-        XCTAssertEqual(try GatewayAPI.string("name", in: object), "ann")
-        XCTAssertNil(try GatewayAPI.optionalString("room", in: object))
-        for body in ["", "[]", "{", #"{"name":1}"#] {
-            XCTAssertThrowsError(try GatewayAPI.string("name", in: GatewayAPI.jsonObject(ByteBuffer(string: body))), body) { error in
-                XCTAssertEqual((error as? ChatError)?.code, .badRequest)
-            }
-        }
-    }
-
-    func testErrorsMapToHTTPStatusesWithJSONBodies() {
-        let cases: [(ChatErrorCode, Int)] = [(.wrongPassword, 401), (.noSuchRoom, 404), (.badRequest, 400), (.tooManyAttempts, 429), (.brokerUnavailable, 503)]
-        for (code, status) in cases {
-            let response = GatewayAPI.response(for: ChatError(code, "because"))
+    func testRefusalsMapToHTTPStatusesWithJSONBodiesAndHeaders() {
+        let cases: [(APIRefusal, Int, String)] = [
+            (APIRefusal(.invalid(ChatError(.wrongPassword, "because"))), 401, "wrong_password"),
+            (APIRefusal(.invalid(ChatError(.noSuchRoom, "because"))), 404, "no_such_room"),
+            (APIRefusal(.invalid(ChatError(.badRequest, "because"))), 400, "bad_request"),
+            (APIRefusal(.invalid(ChatError(.tooManyAttempts, "because"))), 429, "too_many_attempts"),
+            (APIRefusal(.invalid(ChatError(.brokerUnavailable, "because"))), 503, "broker_unavailable"),
+            (APIRefusal(.unsupportedMediaType(contentType: "text/plain")), 415, "unsupported_media_type"),
+            (APIRefusal(.originNotAllowed(origin: "https://evil.example")), 403, "origin_not_allowed"),
+            (APIRefusal(.methodNotAllowed(method: "PUT", allowed: [.post])), 405, "method_not_allowed"),
+        ]
+        for (refusal, status, code) in cases {
+            let response = HTTPAPIResponse(refusal: refusal)
             XCTAssertEqual(response.status.code, UInt(status))
             let body = String(buffer: response.body)
-            XCTAssertTrue(body.contains(#""code":"\#(code.code)""#), body)
-            XCTAssertTrue(body.contains(#""error":"because""#), body)
+            XCTAssertTrue(body.contains(#""code":"\#(code)""#), body)
+            XCTAssertTrue(body.hasPrefix(#"{"error":""#), body)
         }
+        XCTAssertEqual(HTTPAPIResponse(refusal: cases[0].0).headers.first(name: "www-authenticate"), #"Bearer realm="room""#)
+        XCTAssertEqual(HTTPAPIResponse(refusal: cases[7].0).headers.first(name: "allow"), "POST")
     }
 }

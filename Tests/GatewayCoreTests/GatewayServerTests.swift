@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import ChatAPI
 import SocketIO
 import XCTest
 
@@ -72,21 +73,21 @@ final class EchoDelegate: EngineConnectionDelegate {
         connection.send(message: String(payload))
     }
 
-    func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
-        events.closed(reason)
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason) {
+        events.closed(reason.description)
     }
 }
 
-/// Answers `/healthz` and echoes API requests as JSON.
+/// Answers `/healthz`, fails `/metrics`, and echoes other API requests as JSON.
 struct TestAPI: HTTPAPIHandler {
     let events: ServerEvents
 
     func handle(_ request: HTTPAPIRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
         events.received(request)
-        if request.path == "/healthz" {
+        if request.endpoint == .health {
             return eventLoop.makeSucceededFuture(HTTPAPIResponse(status: .ok, json: "{\"status\":\"ok\"}"))
         }
-        if request.path == "/api/fail" {
+        if request.endpoint == .metrics {
             struct Boom: Error {}
             return eventLoop.makeFailedFuture(Boom())
         }
@@ -147,13 +148,14 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(response.headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
         let open = try client.readText()
         XCTAssertTrue(open.hasPrefix("0{\"sid\":\""), open)
-        XCTAssertTrue(open.hasSuffix("\"upgrades\":[],\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000}"), open)
+        XCTAssertTrue(open.hasSuffix("\"upgrades\":[],\"pingInterval\":20000,\"pingTimeout\":10000,\"maxPayload\":1000}"), open)
 
         client.sendText("42[\"hello\",\"wörld\"]")
         XCTAssertEqual(try client.readText(), "42[\"hello\",\"wörld\"]")
-        client.send(clientFrame(.text, "42[\"frag", fin: false))
+        let middle = String(repeating: "m", count: GatewayServer.minFragmentBytes)
+        client.send(clientFrame(.text, "42[\"frag" + middle, fin: false))
         client.send(clientFrame(.continuation, "ment\"]", fin: true))
-        XCTAssertEqual(try client.readText(), "42[\"fragment\"]")
+        XCTAssertEqual(try client.readText(), "42[\"frag" + middle + "ment\"]")
 
         client.send(clientFrame(.ping, "abc"))
         let pong = try client.readFrame()
@@ -180,7 +182,7 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(try client.upgrade().status, 101)
         _ = try client.readText()
         client.sendText("4flood")  // ~30 MB for a client that reads nothing yet
-        let reported = await events.wait { $0.closeReasons.contains("slow consumer") }
+        let reported = await events.wait { $0.closeReasons.contains(CloseReason.slowConsumer.description) }
         XCTAssertTrue(reported, "\(events.closeReasons)")
         XCTAssertTrue(client.waitForEOF())
     }
@@ -262,16 +264,18 @@ final class GatewayServerTests: XCTestCase {
 
     func testAPIRequestsReachTheDelegate() throws {
         let client = try RawTestClient(port: port)
-        let created = try client.request("POST", "/api/rooms?x=1", headers: ["Authorization": "Bearer pw"], body: "{\"name\":\"a\"}")
+        let created = try client.request(
+            "POST", "/api/rooms?x=1", headers: ["Authorization": "Bearer pw", "Content-Type": "application/json"], body: "{\"name\":\"a\"}")
         XCTAssertEqual(created.status, 201)
         XCTAssertEqual(created.headers["content-type"], "application/json")
         XCTAssertEqual(created.headers["x-test"], "1")
         XCTAssertEqual(created.body, #"{"path":"/api/rooms","body":"{\"name\":\"a\"}"}"#)
         let request = try XCTUnwrap(events.apiRequests.last)
         XCTAssertEqual(request.method, .POST)
-        XCTAssertEqual(request.query, "x=1")
+        XCTAssertEqual(request.endpoint, .createRoom)
         XCTAssertEqual(request.headers.first(name: "authorization"), "Bearer pw")
         XCTAssertTrue(request.remoteAddress.hasPrefix("127.0.0.1:"), request.remoteAddress)
+        XCTAssertEqual(request.clientAddress, ClientAddress("127.0.0.1"))
         XCTAssertGreaterThan(request.connectionID, 0)
 
         let health = try client.request("GET", "/healthz")
@@ -279,21 +283,22 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(health.body, "{\"status\":\"ok\"}")
         XCTAssertEqual(events.apiRequests.last?.connectionID, request.connectionID, "same keep-alive connection")
 
-        let failed = try client.request("GET", "/api/fail")
+        let failed = try client.request("GET", "/metrics")
         XCTAssertEqual(failed.status, 500)
         XCTAssertTrue(failed.body.contains("\"code\":\"internal\""), failed.body)
     }
 
     func testOversizedBodyIsRefusedWith413() throws {
         let client = try RawTestClient(port: port)
-        let response = try client.request("POST", "/api/rooms", body: String(repeating: "a", count: 101))
+        let response = try client.request(
+            "POST", "/api/rooms", headers: ["Content-Type": "application/json"], body: String(repeating: "a", count: 101))
         XCTAssertEqual(response.status, 413)
         XCTAssertTrue(response.body.contains("\"code\":\"payload_too_large\""), response.body)
         XCTAssertTrue(client.waitForEOF())
 
         // Chunked bodies without Content-Length are counted too.
         let chunked = try RawTestClient(port: port)
-        chunked.send("POST /api/rooms HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunked.send("POST /api/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         chunked.send("40\r\n" + String(repeating: "a", count: 64) + "\r\n")
         chunked.send("40\r\n" + String(repeating: "a", count: 64) + "\r\n0\r\n\r\n")
         XCTAssertEqual(try chunked.readHTTPResponse().status, 413)
@@ -331,6 +336,22 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(Array(close.payload.prefix(2)), [0x03, 0xE9])
         XCTAssertTrue(client.waitForEOF())
         XCTAssertEqual(events.closeReasons, ["server shutting down"])
+    }
+
+    func testConnectionsOverTheProcessTotalGet503() async throws {
+        var limited = configuration()
+        limited.maxConnections = 2
+        let small = try await GatewayServer.start(configuration: limited, logger: Logger(label: "small"))
+        let first = try RawTestClient(port: small.port)
+        let second = try RawTestClient(port: small.port)
+        XCTAssertEqual(try first.request("GET", "/").status, 200)
+        let third = try RawTestClient(port: small.port)
+        let refused = try third.request("GET", "/")
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertTrue(refused.body.contains(#""code":"server_busy""#), refused.body)
+        XCTAssertTrue(third.waitForEOF())
+        XCTAssertEqual(try second.request("GET", "/").status, 200, "connections within the total are served")
+        try await small.shutdown()
     }
 
     func testBindFailureIsReported() async throws {

@@ -17,11 +17,4 @@ final class SessionHelpersTests: XCTestCase {
         XCTAssertNil(SocketIOSession.ackID(ofMalformed: "9garbage"))
         XCTAssertNil(SocketIOSession.ackID(ofMalformed: "2" + String(repeating: "9", count: 25)))
     }
-
-    func testRemoteAddressHost() {
-        XCTAssertEqual(RemoteAddress.host(of: "127.0.0.1:5000"), "127.0.0.1")
-        XCTAssertEqual(RemoteAddress.host(of: "[::1]:5000"), "::1")
-        XCTAssertEqual(RemoteAddress.host(of: "::1"), "::1")
-        XCTAssertEqual(RemoteAddress.host(of: "unknown"), "unknown")
-    }
 }

@@ -243,7 +243,8 @@ final class GatewayEndToEndTests: XCTestCase {
             (["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"["bot","text"]"#, 400, "bad_request"),
         ]
         for refusal in refusals {
-            let response = try RawTestClient(port: portA).request("POST", refusal.path, headers: refusal.headers, body: refusal.body)
+            let response = try RawTestClient(port: portA).request(
+                "POST", refusal.path, headers: refusal.headers.merging(["Content-Type": "application/json"]) { $1 }, body: refusal.body)
             XCTAssertEqual(response.status, refusal.status, "\(refusal): \(response.body)")
             XCTAssertEqual(response.headers["content-type"], "application/json", "\(refusal)")
             let json = try JSONValue.parse(response.body)
@@ -414,7 +415,8 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertEqual(left, ["room": "logbook"])
         alice.disconnect()
         let posted = try RawTestClient(port: portB).request(
-            "POST", "/api/rooms/logbook/messages", headers: ["Authorization": "Bearer \(password)"], body: #"{"name":"bot","text":"via http"}"#)
+            "POST", "/api/rooms/logbook/messages", headers: ["Authorization": "Bearer \(password)", "Content-Type": "application/json"],
+            body: #"{"name":"bot","text":"via http"}"#)
         XCTAssertEqual(posted.status, 202)
 
         let broker = cluster.broker

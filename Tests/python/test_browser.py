@@ -225,3 +225,19 @@ def test_room_list_and_phone_lobby(new_page, chat_server, screenshot_dir):
     set_value(page, "name", "Sam")
     wait_until(page, no_horizontal_overflow, "lobby overflows a 375px wide screen")
     page.save_screenshot(str(screenshot_dir / "phone-lobby.png"))
+
+
+def test_page_runs_under_its_content_security_policy(new_page, chat_server, screenshot_dir):
+    r = requests.get(chat_server.url + "/", timeout=WAIT)
+    assert r.headers["Content-Security-Policy"] == \
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    # The page connects its WebSocket and loads its icon, script and styles under that policy; the
+    # fixture fails the test on any violation the browser reports.
+    page = new_page()
+    set_value(page, "name", "Csp")
+    set_value(page, "create-room", unique("csp-"))
+    by_id(page, "create-btn").click()
+    wait_until(page, lambda d: shown(d, "created-password"), "no password shown after create")
+    page.save_screenshot(str(screenshot_dir / "desktop-lobby-csp.png"))

@@ -37,7 +37,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "conn"] = "\(connection.id)"
         self.logger = logger
-        self.client = RemoteAddress.host(of: connection.remoteAddress)
+        self.client = connection.clientAddress.rateLimitKey
         self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: WallClock.milliseconds())
     }
 
@@ -69,6 +69,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
                 return
             }
             namespaceConnected = true
+            connection.namespaceDidConnect()
             sendRaw(ServerEventEncoder.connectAck(sid: connection.sid))
         case .disconnect:
             namespaceConnected = false
@@ -86,7 +87,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason) {
         closed = true
         metrics.closed(reason: reason)
         logger.info("disconnect", metadata: ["peer": "\(connection.remoteAddress)", "reason": "\(reason)"])

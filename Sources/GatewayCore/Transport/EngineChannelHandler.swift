@@ -1,11 +1,13 @@
 import NIOCore
 import NIOWebSocket
 
-/// The WebSocket layer under an `EngineConnection`: reassembles text messages, answers pings and
-/// close frames, enforces `maxPayload`, refuses binary data, and closes slow consumers.
+/// The WebSocket layer under an `EngineConnection`: hands complete text messages on, answers pings
+/// and close frames, refuses binary data, and closes slow consumers.
 ///
-/// Inbound it takes `WebSocketFrame`s from NIO's `WebSocketFrameDecoder`; outbound it writes
-/// ready-made frame `ByteBuffer`s from `WebSocketFrameBuilder` straight to the socket.
+/// Inbound it takes whole `WebSocketFrame`s: NIO's `WebSocketFrameDecoder` (which enforces
+/// `maxPayload` per frame), then `WebSocketInboundGuard` (masking, reserved bits, fragment timeout),
+/// then `NIOWebSocketFrameAggregator` (fragments joined, their count, size and total bounded).
+/// Outbound it writes ready-made frame `ByteBuffer`s from `WebSocketFrameBuilder` straight to the socket.
 final class EngineChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = ByteBuffer
@@ -15,8 +17,6 @@ final class EngineChannelHandler: ChannelInboundHandler, RemovableChannelHandler
 
     let connection: EngineConnection
     private let maxPayload: Int
-    /// The text message being reassembled from fragments.
-    private var fragments: ByteBuffer?
 
     init(connection: EngineConnection, maxPayload: Int) {
         self.connection = connection
@@ -36,108 +36,112 @@ final class EngineChannelHandler: ChannelInboundHandler, RemovableChannelHandler
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
-        guard frame.reservedBits.isEmpty else {
-            connection.closeTransport(code: .protocolError, reason: "reserved bits set but no extension was negotiated")
-            return
-        }
-        guard frame.maskKey != nil else {
-            connection.closeTransport(code: .protocolError, reason: "client frames must be masked")
-            return
-        }
         switch frame.opcode {
         case .text:
-            guard fragments == nil else {
-                connection.closeTransport(code: .protocolError, reason: "a new message started before the fragmented one ended")
-                return
-            }
-            if frame.fin {
-                deliver(frame.unmaskedData)
-            } else {
-                fragments = frame.unmaskedData
-            }
-        case .continuation:
-            guard var buffer = fragments else {
-                connection.closeTransport(code: .protocolError, reason: "continuation frame without a started message")
-                return
-            }
-            guard buffer.readableBytes + frame.length <= maxPayload else {
-                fragments = nil
-                closeTooLarge()
-                return
-            }
-            fragments = nil  // Keep the buffer uniquely referenced while appending.
-            var data = frame.unmaskedData
-            buffer.writeBuffer(&data)
-            if frame.fin {
-                deliver(buffer)
-            } else {
-                fragments = buffer
-            }
+            deliver(frame.unmaskedData)
         case .binary:
             connection.closeTransport(
-                code: .unacceptableData,
-                reason: "binary frames are not supported: send Engine.IO text packets"
-            )
+                .protocolError("binary frames are not supported: send Engine.IO text packets"), code: .unacceptableData)
         case .ping:
             connection.writeControl(WebSocketFrameBuilder.pongFrame(payload: frame.unmaskedData, allocator: context.channel.allocator))
         case .pong:
             break
         case .connectionClose:
-            var payload = frame.unmaskedData
-            let code = payload.readableBytes >= 2 ? payload.readWebSocketErrorCode() : nil
-            // Echo the close (RFC 6455 §5.5.1), then close the TCP connection.
-            connection.closeTransport(code: code ?? .normalClosure, reason: "client closed the WebSocket")
+            receivedClose(frame.unmaskedData)
         default:
-            connection.closeTransport(code: .protocolError, reason: "unknown WebSocket opcode \(frame.opcode)")
+            connection.closeTransport(.protocolError("unexpected WebSocket opcode \(frame.opcode)"))
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if !context.channel.isWritable {
             // More than maxOutboundBufferedBytes are queued: drop the connection rather than grow.
-            connection.closeTransport(code: nil, reason: "slow consumer")
+            connection.closeTransport(.slowConsumer)
         }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        connection.transportDidClose(fallbackReason: "transport closed")
+        connection.transportDidClose(fallbackReason: .transportClosed)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        connection.transportDidClose(fallbackReason: "transport closed")
+        connection.transportDidClose(fallbackReason: .transportClosed)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ShutdownEvent {
-            connection.closeTransport(code: .goingAway, reason: "server shutting down")
+            connection.closeTransport(.serverShutdown)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.closeTransport(Self.closeReason(for: error, maxPayload: maxPayload))
+    }
+
+    /// How an error from the pipeline in front closes the connection.
+    static func closeReason(for error: any Error, maxPayload: Int) -> CloseReason {
         switch error {
-        case NIOWebSocketError.invalidFrameLength:
-            closeTooLarge()
+        case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
+            return .messageTooLarge(limit: maxPayload)
+        case let violation as WebSocketInboundGuard.Violation:
+            switch violation {
+            case .unmaskedFrame: return .protocolError("client frames must be masked")
+            case .reservedBits: return .protocolError("reserved bits set but no extension was negotiated")
+            case .unfinishedMessage(let timeout): return .idle(.unfinishedMessage(timeout))
+            }
+        case let error as NIOWebSocketFrameAggregator.Error:
+            switch error {
+            case .nonFinalFragmentSizeIsTooSmall: return .protocolError("fragments of a message must not be this small")
+            case .tooManyFragments: return .protocolError("a message may not have this many fragments")
+            case .receivedNewFrameWithoutFinishingPrevious: return .protocolError("a new message started before the fragmented one ended")
+            case .didReceiveFragmentBeforeReceivingTextOrBinaryFrame: return .protocolError("continuation frame without a started message")
+            case .accumulatedFrameSizeIsTooLarge: return .messageTooLarge(limit: maxPayload)
+            }
         case let error as NIOWebSocketError:
-            connection.closeTransport(code: .protocolError, reason: "WebSocket protocol error: \(error)")
+            return .protocolError("WebSocket protocol error: \(error)")
         default:
-            connection.closeTransport(code: nil, reason: "transport error: \(error)")
+            return .transportError("\(error)")
         }
     }
 
-    private func closeTooLarge() {
-        connection.closeTransport(
-            code: .messageTooLarge,
-            reason: "message larger than maxPayload (\(maxPayload) bytes)"
-        )
+    /// Answers a client's close frame (RFC 6455 §5.5.1, §7.4): a valid code is echoed; a 1-byte
+    /// payload, a code a peer may not send, or a reason that is not UTF-8 gets 1002.
+    private func receivedClose(_ payload: ByteBuffer) {
+        var payload = payload
+        guard payload.readableBytes != 1 else {
+            connection.closeTransport(.protocolError("a close frame's payload must not be 1 byte"))
+            return
+        }
+        guard let raw = payload.readInteger(as: UInt16.self) else {
+            connection.closeTransport(.clientClosed, code: .normalClosure)
+            return
+        }
+        guard Self.isValidPeerCloseCode(raw) else {
+            connection.closeTransport(.protocolError("close code \(raw) may not be sent by a client"))
+            return
+        }
+        guard Self.validUTF8String(payload) != nil else {
+            connection.closeTransport(.protocolError("the close reason is not valid UTF-8"))
+            return
+        }
+        connection.closeTransport(.clientClosed, code: WebSocketErrorCode(codeNumber: Int(raw)))
+    }
+
+    /// Whether a peer may send `code` in a close frame: 1000–1003, 1007–1011, 3000–4999.
+    static func isValidPeerCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1011, 3000...4999: return true
+        default: return false
+        }
     }
 
     private func deliver(_ buffer: ByteBuffer) {
         guard let text = Self.validUTF8String(buffer) else {
-            connection.closeTransport(code: .dataInconsistentWithMessage, reason: "text message is not valid UTF-8")
+            connection.closeTransport(.protocolError("text message is not valid UTF-8"), code: .dataInconsistentWithMessage)
             return
         }
         connection.receive(packet: text)

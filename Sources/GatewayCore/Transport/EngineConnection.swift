@@ -1,22 +1,30 @@
+import ChatAPI
 import Logging
 import NIOCore
 import NIOWebSocket
 
 /// One Engine.IO v4 connection over one WebSocket.
 ///
-/// It lives on its channel's event loop: `id`, `sid`, `remoteAddress` and `eventLoop` may be read
-/// anywhere, every other member must be used on `eventLoop` only (checked with a precondition).
+/// It lives on its channel's event loop: `id`, `sid`, `remoteAddress`, `clientAddress` and `eventLoop`
+/// may be read anywhere, every other member must be used on `eventLoop` only (checked with a precondition).
 /// To reach it from another thread, hop first: `connection.eventLoop.execute { connection.send(...) }`.
 ///
-/// Fan-out: build a frame once with `WebSocketFrameBuilder.engineMessageFrame(_:)`, then per
-/// connection call `write(frame:)`, and `flush()` once per connection after the batch.
+/// Fan-out: build a frame once with `WebSocketFrameBuilder.textFrame(_:)`, then per connection call
+/// `write(frame:)`, and `flush()` once per connection after the batch.
+///
+/// Deadlines (all on the event loop's monotonic clock): the client must send a Socket.IO CONNECT
+/// within `connectTimeout` of the upgrade (the session reports it with `namespaceDidConnect()`), and
+/// answer each ping within `pingTimeout`.
 public final class EngineConnection: @unchecked Sendable {
     /// Process-unique, increasing id of the underlying TCP connection.
     public let id: UInt64
     /// The Engine.IO session id sent in the open packet (20 URL-safe random characters).
     public let sid: String
-    /// The peer as `ip:port` (`[ip]:port` for IPv6), or `"unknown"`.
+    /// The TCP peer as `ip:port` (`[ip]:port` for IPv6), or `"unknown"`, for logs.
     public let remoteAddress: String
+    /// The client's address: the peer, or the address a trusted proxy forwarded for.
+    /// Per-address limits use its `rateLimitKey`.
+    public let clientAddress: ClientAddress
     /// The event loop of the connection's channel; use the connection only there.
     public let eventLoop: any EventLoop
 
@@ -25,6 +33,7 @@ public final class EngineConnection: @unchecked Sendable {
         var pingInterval: TimeAmount
         var pingTimeout: TimeAmount
         var maxPayload: Int
+        var connectTimeout: TimeAmount
     }
 
     private enum State {
@@ -41,7 +50,8 @@ public final class EngineConnection: @unchecked Sendable {
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var delegate: (any EngineConnectionDelegate)?
-    private var closeReason: String?
+    private var closeReason: CloseReason?
+    private var connectDeadline: Scheduled<Void>?
     private var pingTask: Scheduled<Void>?
     private var pongDeadline: Scheduled<Void>?
     private var closeFallback: Scheduled<Void>?
@@ -49,6 +59,7 @@ public final class EngineConnection: @unchecked Sendable {
     init(
         id: UInt64,
         remoteAddress: String,
+        clientAddress: ClientAddress,
         eventLoop: any EventLoop,
         settings: Settings,
         logger: Logger,
@@ -57,11 +68,13 @@ public final class EngineConnection: @unchecked Sendable {
         self.id = id
         self.sid = Self.makeSessionID()
         self.remoteAddress = remoteAddress
+        self.clientAddress = clientAddress
         self.eventLoop = eventLoop
         self.settings = settings
         var logger = logger
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "remote"] = "\(remoteAddress)"
+        logger[metadataKey: "client"] = "\(clientAddress)"
         self.logger = logger
         self.makeDelegate = makeDelegate
     }
@@ -97,12 +110,25 @@ public final class EngineConnection: @unchecked Sendable {
         context?.flush()
     }
 
-    /// Closes the connection: sends a WebSocket close frame with `code` (default 1000) carrying
-    /// `reason`, then closes the TCP connection. The delegate's `engineConnectionDidClose` follows
-    /// with the same reason.
+    /// Closes the connection for a reason the application chose: sends a WebSocket close frame with
+    /// `code` (default 1000) carrying `reason`, then closes the TCP connection. The delegate's
+    /// `engineConnectionDidClose` follows with `.session(reason)`.
     public func close(reason: String, code: WebSocketErrorCode = .normalClosure) {
         eventLoop.preconditionInEventLoop()
-        closeTransport(code: code, reason: reason)
+        closeTransport(.session(reason), code: code)
+    }
+
+    /// Closes the connection with one of the transport's reasons and its close code.
+    public func close(_ reason: CloseReason) {
+        eventLoop.preconditionInEventLoop()
+        closeTransport(reason)
+    }
+
+    /// The client connected to a Socket.IO namespace: stops the CONNECT deadline.
+    public func namespaceDidConnect() {
+        eventLoop.preconditionInEventLoop()
+        connectDeadline?.cancel()
+        connectDeadline = nil
     }
 
     // MARK: Transport side (called by EngineChannelHandler)
@@ -118,6 +144,12 @@ public final class EngineConnection: @unchecked Sendable {
         context.writeAndFlush(NIOAny(WebSocketFrameBuilder.textFrame(packet, allocator: context.channel.allocator)), promise: nil)
         logger.debug("connection opened", metadata: ["sid": "\(sid)"])
         schedulePing()
+        let connectTimeout = settings.connectTimeout
+        connectDeadline = eventLoop.assumeIsolated().scheduleTask(in: connectTimeout) { [weak self] in
+            guard let self else { return }
+            self.connectDeadline = nil
+            self.closeTransport(.idle(.noNamespaceConnect(connectTimeout)))
+        }
         let delegate = makeDelegate(self)
         self.delegate = delegate
         delegate.engineConnectionDidOpen(self)
@@ -127,26 +159,27 @@ public final class EngineConnection: @unchecked Sendable {
     func receive(packet: String) {
         guard state == .open else { return }
         guard let type = packet.utf8.first else {
-            closeTransport(code: .protocolError, reason: "invalid Engine.IO packet: empty message")
+            closeTransport(.protocolError("invalid Engine.IO packet: empty message"))
             return
         }
+        // The type is one byte: slice the UTF-8 view, never a Character (a combining mark after the
+        // type would otherwise be dropped with it).
+        let rest = Substring(packet.utf8.dropFirst())
         switch type {
         case UInt8(ascii: "4"):
-            delegate?.engineConnection(self, didReceiveMessage: packet.dropFirst())
+            delegate?.engineConnection(self, didReceiveMessage: rest)
         case UInt8(ascii: "3"):
             receivedPong()
         case UInt8(ascii: "2"):
             // Clients do not ping in Engine.IO v4, but answering is harmless.
-            sendText("3" + packet.dropFirst())
+            sendText("3" + rest)
         case UInt8(ascii: "1"):
-            closeTransport(code: .normalClosure, reason: "client closed the connection")
+            closeTransport(.clientClosed)
         case UInt8(ascii: "5"), UInt8(ascii: "6"):
             break  // upgrade / noop: nothing to do with the WebSocket transport only.
         default:
-            closeTransport(
-                code: .protocolError,
-                reason: "invalid Engine.IO packet type '\(packet.prefix(1))': expected 1, 3, 4, 5 or 6"
-            )
+            let shown = type < 0x80 ? String(UnicodeScalar(type)) : "byte \(type)"
+            closeTransport(.protocolError("invalid Engine.IO packet type '\(shown)': expected 1, 3, 4, 5 or 6"))
         }
     }
 
@@ -156,9 +189,14 @@ public final class EngineConnection: @unchecked Sendable {
         context.writeAndFlush(NIOAny(frame), promise: nil)
     }
 
+    /// Starts closing with the reason's own close code (see `CloseReason.closeCode`).
+    func closeTransport(_ reason: CloseReason) {
+        closeTransport(reason, code: reason.closeCode)
+    }
+
     /// Starts closing: records `reason` (the first one wins), sends a close frame with `code` when given,
     /// and closes the channel once it is written (or after 2 s at the latest). `code == nil` closes at once.
-    func closeTransport(code: WebSocketErrorCode?, reason: String) {
+    func closeTransport(_ reason: CloseReason, code: WebSocketErrorCode?) {
         if closeReason == nil { closeReason = reason }
         guard state == .open || state == .idle, let context else {
             if code == nil, state == .closing { self.context?.close(promise: nil) }
@@ -170,7 +208,7 @@ public final class EngineConnection: @unchecked Sendable {
             context.close(promise: nil)
             return
         }
-        let frame = WebSocketFrameBuilder.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
+        let frame = WebSocketFrameBuilder.closeFrame(code: code, reason: reason.description, allocator: context.channel.allocator)
         context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -180,7 +218,7 @@ public final class EngineConnection: @unchecked Sendable {
     }
 
     /// The channel is gone: stops the timers and tells the delegate once.
-    func transportDidClose(fallbackReason: String) {
+    func transportDidClose(fallbackReason: CloseReason) {
         guard state != .closed else { return }
         let wasOpen = state != .idle
         state = .closed
@@ -216,7 +254,7 @@ public final class EngineConnection: @unchecked Sendable {
         pongDeadline = eventLoop.assumeIsolated().scheduleTask(in: settings.pingTimeout) { [weak self] in
             guard let self else { return }
             self.pongDeadline = nil
-            self.closeTransport(code: .policyViolation, reason: "ping timeout")
+            self.closeTransport(.pingTimeout)
         }
     }
 
@@ -229,6 +267,8 @@ public final class EngineConnection: @unchecked Sendable {
     }
 
     private func cancelHeartbeat() {
+        connectDeadline?.cancel()
+        connectDeadline = nil
         pingTask?.cancel()
         pingTask = nil
         pongDeadline?.cancel()

@@ -6,6 +6,6 @@ public protocol EngineConnectionDelegate: AnyObject {
     func engineConnectionDidOpen(_ connection: EngineConnection)
     /// An Engine.IO message packet arrived; `payload` is the text after the leading `"4"`.
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring)
-    /// The connection is closed (exactly once); `reason` says why, e.g. `"ping timeout"`.
-    func engineConnectionDidClose(_ connection: EngineConnection, reason: String)
+    /// The connection is closed (exactly once); `reason` says why, e.g. `.pingTimeout`.
+    func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason)
 }

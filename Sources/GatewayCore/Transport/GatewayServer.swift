@@ -1,3 +1,4 @@
+import ChatAPI
 import Foundation
 import Logging
 import NIOCore
@@ -72,11 +73,14 @@ public final class GatewayServer: Sendable {
         let ownsGroup = group == nil
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let children = ChildChannels()
+        let limits = ClientLimits(configuration: configuration, logger: logger)
         let environment = HTTPServerHandler.Environment(
             staticFiles: staticFiles,
             apiHandler: configuration.apiHandler,
             policy: SocketIOUpgradePolicy(allowedOrigins: configuration.allowedOrigins),
             maxBodyBytes: configuration.maxHTTPBodyBytes,
+            requestTimeout: configuration.requestTimeout,
+            limits: limits,
             logger: logger
         )
 
@@ -92,11 +96,17 @@ public final class GatewayServer: Sendable {
             .childChannelInitializer { channel in
                 let connectionID = ConnectionIDGenerator.next()
                 children.insert(channel, id: connectionID)
-                channel.closeFuture.whenComplete { _ in children.remove(id: connectionID) }
+                // Counted against the connection limits from now until the channel closes.
+                let admission = ConnectionAdmission(peer: ClientAddress(channel.remoteAddress), limits: limits)
+                channel.closeFuture.assumeIsolated().whenComplete { _ in
+                    children.remove(id: connectionID)
+                    admission.connectionClosed()
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureHTTP(
                         channel: channel,
                         connectionID: connectionID,
+                        admission: admission,
                         environment: environment,
                         configuration: configuration,
                         logger: logger
@@ -129,7 +139,7 @@ public final class GatewayServer: Sendable {
     }
 
     /// Stops accepting, closes every connection (WebSockets get a 1001 close frame and their delegates
-    /// `engineConnectionDidClose(reason: "server shutting down")`), waits up to `gracePeriod` for them,
+    /// `engineConnectionDidClose(reason: .serverShutdown)`), waits up to `gracePeriod` for them,
     /// then shuts the event loop group down if the server made it.
     public func shutdown(gracePeriod: TimeAmount = .seconds(2)) async throws {
         try? await channel.close()
@@ -153,24 +163,31 @@ public final class GatewayServer: Sendable {
     private static func configureHTTP(
         channel: any Channel,
         connectionID: UInt64,
+        admission: ConnectionAdmission,
         environment: HTTPServerHandler.Environment,
         configuration: GatewayServerConfiguration,
         logger: Logger
     ) throws {
         let remoteAddress = describe(channel.remoteAddress)
         let policy = environment.policy
+        let boundAdmission = NIOLoopBound(admission, eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maxPayload,
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(policy.rejection(for: head) == nil ? HTTPHeaders() : nil)
+                // A refused connection is not upgraded: HTTPServerHandler answers it (429/503/403/400).
+                guard case .admitted = boundAdmission.value.admit(head), policy.rejection(for: head) == nil else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
             },
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     try installEngine(
                         channel: channel,
                         connectionID: connectionID,
                         remoteAddress: remoteAddress,
+                        clientAddress: boundAdmission.value.client(of: head),
                         configuration: configuration,
                         logger: logger
                     )
@@ -191,17 +208,24 @@ public final class GatewayServer: Sendable {
             ),
             withErrorHandling: false
         )
-        try sync.addHandler(HTTPServerHandler(environment: environment, connectionID: connectionID, remoteAddress: remoteAddress))
+        try sync.addHandler(
+            HTTPServerHandler(environment: environment, connectionID: connectionID, remoteAddress: remoteAddress, admission: admission))
     }
 
     /// Called after the 101 response. NIO's upgrader has added its `WebSocketFrameEncoder` and
-    /// `WebSocketFrameDecoder`; the encoder cannot be removed, so the decoder and our handler are put in
+    /// `WebSocketFrameDecoder`; the encoder cannot be removed, so the decoder and our handlers are put in
     /// front of it (nearer the socket): our pre-built frame `ByteBuffer`s then go straight to the socket,
     /// while `WebSocketFrame`s written from the pipeline's tail would still be encoded by NIO.
+    ///
+    /// Inbound order: frame decoder (`maxPayload` per frame) → `WebSocketInboundGuard` (masking,
+    /// reserved bits, fragment timeout; it must see frames before they are unmasked) →
+    /// `NIOWebSocketFrameAggregator` (fragments: `maxPayload` in all, each non-final one at least
+    /// `minFragmentBytes`, at most `maxFragments`) → `EngineChannelHandler`.
     private static func installEngine(
         channel: any Channel,
         connectionID: UInt64,
         remoteAddress: String,
+        clientAddress: ClientAddress,
         configuration: GatewayServerConfiguration,
         logger: Logger
     ) throws {
@@ -227,24 +251,41 @@ public final class GatewayServer: Sendable {
         let connection = EngineConnection(
             id: connectionID,
             remoteAddress: remoteAddress,
+            clientAddress: clientAddress,
             eventLoop: channel.eventLoop,
             settings: .init(
                 pingInterval: configuration.pingInterval,
                 pingTimeout: configuration.pingTimeout,
-                maxPayload: configuration.maxPayload
+                maxPayload: configuration.maxPayload,
+                connectTimeout: configuration.connectTimeout
             ),
             logger: logger,
             makeDelegate: configuration.makeEngineDelegate
         )
-        try sync.addHandler(
-            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxPayload)),
-            position: .before(nioEncoder)
-        )
-        try sync.addHandler(
-            EngineChannelHandler(connection: connection, maxPayload: configuration.maxPayload),
+        try sync.addHandlers(
+            engineHandlers(connection: connection, maxPayload: configuration.maxPayload, fragmentTimeout: configuration.fragmentTimeout),
             position: .before(nioEncoder)
         )
     }
+
+    /// The inbound handlers of an Engine.IO WebSocket, in pipeline order (see `installEngine`).
+    static func engineHandlers(connection: EngineConnection, maxPayload: Int, fragmentTimeout: TimeAmount) -> [any ChannelHandler] {
+        [
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)),
+            WebSocketInboundGuard(fragmentTimeout: fragmentTimeout),
+            NIOWebSocketFrameAggregator(
+                minNonFinalFragmentSize: min(minFragmentBytes, maxPayload),
+                maxAccumulatedFrameCount: maxFragments,
+                maxAccumulatedFrameSize: maxPayload
+            ),
+            EngineChannelHandler(connection: connection, maxPayload: maxPayload),
+        ]
+    }
+
+    /// Smallest non-final fragment of a fragmented message, in bytes (tiny-fragment floods).
+    static let minFragmentBytes = 64
+    /// Most fragments one message may have.
+    static let maxFragments = 256
 
     /// `ip:port` (`[ip]:port` for IPv6), or `"unknown"`.
     static func describe(_ address: SocketAddress?) -> String {

@@ -1,6 +1,9 @@
+import ChatAPI
 import NIOCore
 
 /// Everything a `GatewayServer` needs to know: where to listen, what to serve and the transport limits.
+///
+/// Every timeout runs on the event loops' monotonic clock.
 public struct GatewayServerConfiguration: Sendable {
     /// Host or address to bind, e.g. `"0.0.0.0"` or `"127.0.0.1"`.
     public var host: String
@@ -23,6 +26,25 @@ public struct GatewayServerConfiguration: Sendable {
     public var maxOutboundBufferedBytes: Int
     /// Largest HTTP request body accepted by the API; larger ones get 413.
     public var maxHTTPBodyBytes: Int
+    /// How long a connection may take to send a complete HTTP request, from its accept or from the
+    /// previous response on keep-alive; then it is closed.
+    public var requestTimeout: TimeAmount = .seconds(10)
+    /// How long a WebSocket may stay without a Socket.IO CONNECT (`40`) after its upgrade.
+    public var connectTimeout: TimeAmount = .seconds(20)
+    /// How long a fragmented WebSocket message may take from its first fragment to its last.
+    public var fragmentTimeout: TimeAmount = .seconds(10)
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client (none by default).
+    public var trustedProxies = TrustedProxies()
+    /// Most connections from one client address (IPv6: one /64) in this process.
+    public var maxConnectionsPerAddress = 500
+    /// Most connections open in this process.
+    public var maxConnections = 100_000
+    /// HTTP API requests per second one client address may make, on average.
+    public var httpRequestsPerSecond = 10.0
+    /// HTTP API requests one client address may make in a burst.
+    public var httpRequestBurst = 50
+    /// Called each time a limit refuses something (for metrics); the server also logs it, throttled.
+    public var onLimited: (@Sendable (GatewayLimit) -> Void)?
     /// Answers `/api/...` and `/healthz`; `nil` answers them with 404.
     public var apiHandler: (any HTTPAPIHandler)?
     /// Makes the delegate of each new Engine.IO connection; called on the connection's event loop.
@@ -34,8 +56,8 @@ public struct GatewayServerConfiguration: Sendable {
         port: Int = 8080,
         staticDirectory: String? = nil,
         allowedOrigins: [String] = [],
-        pingInterval: TimeAmount = .seconds(25),
-        pingTimeout: TimeAmount = .seconds(20),
+        pingInterval: TimeAmount = .seconds(20),
+        pingTimeout: TimeAmount = .seconds(10),
         maxPayload: Int = 1_000_000,
         maxOutboundBufferedBytes: Int = 1 << 20,
         maxHTTPBodyBytes: Int = 64 * 1024,
@@ -66,5 +88,13 @@ public struct GatewayServerConfiguration: Sendable {
         if maxPayload < 1 || maxPayload > Int(UInt32.max) { try fail("maxPayload must be 1...\(UInt32.max), got \(maxPayload)") }
         if maxOutboundBufferedBytes < 2 { try fail("maxOutboundBufferedBytes must be at least 2, got \(maxOutboundBufferedBytes)") }
         if maxHTTPBodyBytes < 0 { try fail("maxHTTPBodyBytes must not be negative, got \(maxHTTPBodyBytes)") }
+        for (name, timeout) in [("requestTimeout", requestTimeout), ("connectTimeout", connectTimeout), ("fragmentTimeout", fragmentTimeout)]
+        where timeout.nanoseconds <= 0 {
+            try fail("\(name) must be positive")
+        }
+        if maxConnectionsPerAddress < 1 { try fail("maxConnectionsPerAddress must be at least 1, got \(maxConnectionsPerAddress)") }
+        if maxConnections < 1 { try fail("maxConnections must be at least 1, got \(maxConnections)") }
+        if !(httpRequestsPerSecond > 0) { try fail("httpRequestsPerSecond must be positive, got \(httpRequestsPerSecond)") }
+        if httpRequestBurst < 1 { try fail("httpRequestBurst must be at least 1, got \(httpRequestBurst)") }
     }
 }

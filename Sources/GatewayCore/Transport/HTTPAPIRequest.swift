@@ -1,38 +1,44 @@
+import ChatAPI
 import NIOCore
 import NIOHTTP1
 
-/// One complete HTTP API request (head and body, the body at most `maxHTTPBodyBytes`).
+/// One complete HTTP API request (head and body, the body at most `maxHTTPBodyBytes`), whose head
+/// already passed `APIRequestDecoder.endpoint` (route, method, query, Origin, Content-Type).
 public struct HTTPAPIRequest: Sendable {
+    /// What the request asks for, decoded from its head.
+    public var endpoint: APIEndpoint
     /// The request method.
     public var method: HTTPMethod
     /// The path without the query, e.g. `/api/rooms/lobby/messages`.
     public var path: String
-    /// The raw query string without the `?` (empty when there is none).
-    public var query: String
     /// The request headers.
     public var headers: HTTPHeaders
     /// The request body.
     public var body: ByteBuffer
-    /// The peer as `ip:port` (`[ip]:port` for IPv6), or `"unknown"`.
+    /// The client: the TCP peer, or the address a trusted proxy forwarded for.
+    public var clientAddress: ClientAddress
+    /// The TCP peer as `ip:port` (`[ip]:port` for IPv6), or `"unknown"`, for logs.
     public var remoteAddress: String
     /// The process-unique id of the TCP connection the request came on.
     public var connectionID: UInt64
 
     /// Creates a request.
     public init(
+        endpoint: APIEndpoint,
         method: HTTPMethod,
         path: String,
-        query: String,
         headers: HTTPHeaders,
         body: ByteBuffer,
+        clientAddress: ClientAddress,
         remoteAddress: String,
         connectionID: UInt64
     ) {
+        self.endpoint = endpoint
         self.method = method
         self.path = path
-        self.query = query
         self.headers = headers
         self.body = body
+        self.clientAddress = clientAddress
         self.remoteAddress = remoteAddress
         self.connectionID = connectionID
     }

@@ -1,3 +1,4 @@
+import ChatAPI
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -7,6 +8,12 @@ import SocketIO
 /// Answers the plain HTTP requests of one connection: static files, the API delegate, and the JSON
 /// errors for `/socket.io/` requests that are not (acceptable) WebSocket upgrades.
 /// It is removed from the pipeline when the connection upgrades to a WebSocket.
+///
+/// Before any work a request causes: the connection must send each complete request within
+/// `requestTimeout` (from its accept, or from the previous response), its client must be within the
+/// per-address and per-process connection limits, and an API request within its address's request
+/// rate; a state-changing API request must come from an allowed `Origin` (when it names one) and
+/// declare a JSON body, or it is refused before the body is read.
 final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -17,8 +24,18 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var apiHandler: (any HTTPAPIHandler)?
         var policy: SocketIOUpgradePolicy
         var maxBodyBytes: Int
+        var requestTimeout: TimeAmount
+        var limits: ClientLimits
         var logger: Logger
     }
+
+    /// Headers of every static file response: the page may load only its own scripts, styles and
+    /// connections, may not be framed, and sends no Referer.
+    static let staticSecurityHeaders: HTTPHeaders = [
+        "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    ]
 
     /// A response decided before the request's end arrived.
     private struct PendingResponse {
@@ -35,7 +52,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// Reading a request whose answer is already known; it is sent at the request's end.
         case answerAtEnd(PendingResponse)
         /// Reading an API request body.
-        case readingAPIBody(HTTPRequestHead, path: Substring, query: Substring, body: ByteBuffer)
+        case readingAPIBody(HTTPRequestHead, APIEndpoint, client: ClientAddress, body: ByteBuffer)
         /// Waiting for the API delegate.
         case waitingForAPI
         /// An answer was sent early (413) or the connection is failing: ignore the rest, the channel closes.
@@ -45,14 +62,35 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let environment: Environment
     private let connectionID: UInt64
     private let remoteAddress: String
+    private let admission: ConnectionAdmission
     private var state = State.idle
     private var keepAlive = true
     private var shuttingDown = false
+    private var requestDeadline: Scheduled<Void>?
 
-    init(environment: Environment, connectionID: UInt64, remoteAddress: String) {
+    init(environment: Environment, connectionID: UInt64, remoteAddress: String, admission: ConnectionAdmission) {
         self.environment = environment
         self.connectionID = connectionID
         self.remoteAddress = remoteAddress
+        self.admission = admission
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startRequestDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startRequestDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelRequestDeadline()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelRequestDeadline()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -60,15 +98,16 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             receivedHead(head, context: context)
         case .body(var chunk):
-            guard case .readingAPIBody(let head, let path, let query, var body) = state else { return }
+            guard case .readingAPIBody(let head, let endpoint, let client, var body) = state else { return }
             guard body.readableBytes + chunk.readableBytes <= environment.maxBodyBytes else {
                 sendEarlyPayloadTooLarge(context: context)
                 return
             }
             state = .discarding  // Drop our reference while appending so the buffer is not copied.
             body.writeBuffer(&chunk)
-            state = .readingAPIBody(head, path: path, query: query, body: body)
+            state = .readingAPIBody(head, endpoint, client: client, body: body)
         case .end:
+            cancelRequestDeadline()
             receivedEnd(context: context)
         }
     }
@@ -119,16 +158,46 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard case .idle = state else { return }
         keepAlive = head.isKeepAlive && !shuttingDown
+        if case .refused(let limit, let client) = admission.admit(head) {
+            keepAlive = false
+            state = .answerAtEnd(Self.refusal(by: limit, client: client, limits: environment.limits))
+            return
+        }
         let (path, query) = SocketIOUpgradePolicy.splitTarget(head.uri)
 
         if SocketIOUpgradePolicy.isEngineIOPath(path) {
             state = .answerAtEnd(engineIOAnswer(for: head))
-        } else if path == "/healthz" || path == "/metrics" || path == "/api" || path.hasPrefix("/api/") {
+        } else if let route = APIRoute(path: path) {
+            let client = admission.client(of: head)
+            if route.isRateLimited, !environment.limits.allowHTTPRequest(from: client) {
+                state = .answerAtEnd(Self.refusal(by: .httpRequestsPerAddress, client: client, limits: environment.limits))
+                return
+            }
+            let endpoint: APIEndpoint?
+            do {
+                endpoint = try APIRequestDecoder.endpoint(
+                    method: head.method.rawValue, path: path, query: query,
+                    contentType: head.headers.first(name: "content-type"), origin: head.headers.first(name: "origin"),
+                    isAllowedOrigin: { [policy = environment.policy] origin in
+                        policy.isAllowed(origin: origin, host: head.headers.first(name: "host"))
+                    }
+                )
+            } catch {
+                if case .originNotAllowed = error.reason {
+                    environment.logger.debug(
+                        "refused API request from a foreign origin",
+                        metadata: ["remote": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")"]
+                    )
+                }
+                state = .answerAtEnd(Self.response(for: error))
+                return
+            }
+            guard let endpoint else { return }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > environment.maxBodyBytes {
                 sendEarlyPayloadTooLarge(context: context)
                 return
             }
-            state = .readingAPIBody(head, path: path, query: query, body: context.channel.allocator.buffer(capacity: 0))
+            state = .readingAPIBody(head, endpoint, client: client, body: context.channel.allocator.buffer(capacity: 0))
         } else {
             state = .answerAtEnd(staticAnswer(for: head, path: path))
         }
@@ -139,11 +208,38 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .answerAtEnd(let response):
             state = .idle
             writeResponse(context: context, response)
-        case .readingAPIBody(let head, let path, let query, let body):
-            callAPI(head: head, path: path, query: query, body: body, context: context)
+        case .readingAPIBody(let head, let endpoint, let client, let body):
+            callAPI(head: head, endpoint: endpoint, client: client, body: body, context: context)
         case .idle, .waitingForAPI, .discarding:
             break
         }
+    }
+
+    // MARK: Request deadline
+
+    private func startRequestDeadline(context: ChannelHandlerContext) {
+        cancelRequestDeadline()
+        requestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: environment.requestTimeout) { [self] in
+            requestDeadline = nil
+            switch state {
+            case .waitingForAPI:
+                return  // The request is complete; its answer restarts the deadline.
+            case .idle, .discarding:
+                // Nothing (complete) came: a silent or idle keep-alive connection, as browsers keep
+                // them too. Closed without a report.
+                break
+            case .answerAtEnd, .readingAPIBody:
+                // A request whose head came but whose body or end did not.
+                environment.limits.reporter.limited(.requestTimeout, client: admission.peer.rateLimitKey)
+            }
+            state = .discarding
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelRequestDeadline() {
+        requestDeadline?.cancel()
+        requestDeadline = nil
     }
 
     private func engineIOAnswer(for head: HTTPRequestHead) -> PendingResponse {
@@ -166,23 +262,23 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func staticAnswer(for head: HTTPRequestHead, path: Substring) -> PendingResponse {
-        guard head.method == .GET || head.method == .HEAD else {
-            var response = Self.errorResponse(.methodNotAllowed, code: "method_not_allowed", message: "Only GET and HEAD are allowed for \(path).")
+        var response: PendingResponse
+        if head.method != .GET && head.method != .HEAD {
+            response = Self.errorResponse(.methodNotAllowed, code: "method_not_allowed", message: "Only GET and HEAD are allowed for \(path).")
             response.headers.add(name: "Allow", value: "GET, HEAD")
-            return response
+        } else if let file = environment.staticFiles.file(forRequestPath: String(path)) {
+            response = PendingResponse(status: .ok, contentType: file.contentType, body: file.body)
+            response.headers.add(name: "Cache-Control", value: "no-cache")
+        } else {
+            response = Self.errorResponse(.notFound, code: "not_found", message: "No such file: \(path).")
         }
-        guard let file = environment.staticFiles.file(forRequestPath: String(path)) else {
-            var response = Self.errorResponse(.notFound, code: "not_found", message: "No such file: \(path).")
-            response.headOnly = head.method == .HEAD
-            return response
-        }
-        var response = PendingResponse(status: .ok, contentType: file.contentType, body: file.body)
-        response.headers.add(name: "Cache-Control", value: "no-cache")
+        response.headers.add(contentsOf: Self.staticSecurityHeaders)
         response.headOnly = head.method == .HEAD
         return response
     }
 
-    private func callAPI(head: HTTPRequestHead, path: Substring, query: Substring, body: ByteBuffer, context: ChannelHandlerContext) {
+    private func callAPI(head: HTTPRequestHead, endpoint: APIEndpoint, client: ClientAddress, body: ByteBuffer, context: ChannelHandlerContext) {
+        let path = SocketIOUpgradePolicy.splitTarget(head.uri).path
         guard let apiHandler = environment.apiHandler else {
             state = .idle
             writeResponse(context: context, Self.errorResponse(.notFound, code: "not_found", message: "No API endpoint at \(path)."))
@@ -190,11 +286,12 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         state = .waitingForAPI
         let request = HTTPAPIRequest(
+            endpoint: endpoint,
             method: head.method,
             path: String(path),
-            query: String(query),
             headers: head.headers,
             body: body,
+            clientAddress: client,
             remoteAddress: remoteAddress,
             connectionID: connectionID
         )
@@ -248,6 +345,38 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         )
     }
 
+    /// The answer to a request refused by the API decoder (404, 405, 400, 403, 415).
+    private static func response(for refusal: APIRefusal) -> PendingResponse {
+        let answer = HTTPAPIResponse(refusal: refusal)
+        return PendingResponse(status: answer.status, contentType: answer.contentType, body: answer.body, headers: answer.headers)
+    }
+
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+
+    /// The answer to a request refused by a per-address or per-process limit.
+    private static func refusal(by limit: GatewayLimit, client: ClientAddress, limits: ClientLimits) -> PendingResponse {
+        var response: PendingResponse
+        switch limit {
+        case .connectionsPerAddress:
+            response = errorResponse(
+                .tooManyRequests, code: "too_many_connections",
+                message: "Too many connections from your address (at most \(limits.connections.maxPerKey)): close some and try again.")
+        case .connections:
+            response = errorResponse(
+                .serviceUnavailable, code: "server_busy",
+                message: "The server holds as many connections as it may: try again in a minute.")
+        case .httpRequestsPerAddress, .requestTimeout:
+            response = errorResponse(
+                .tooManyRequests, code: "rate_limited",
+                message: "Too many HTTP requests from your address (at most \(limits.httpRequests.burst) at once, "
+                    + "\(Self.number(limits.httpRequests.perSecond)) per second): slow down.")
+        }
+        response.headers.add(name: "Retry-After", value: limit == .httpRequestsPerAddress ? "1" : "10")
+        return response
+    }
+
     private func writeResponse(context: ChannelHandlerContext, _ response: PendingResponse) {
         guard context.channel.isActive else { return }
         var headers = response.headers
@@ -262,9 +391,13 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
         if !keepAlive {
+            cancelRequestDeadline()
             written.assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
+        } else if case .idle = state {
+            // Keep-alive: the next request must be complete within the timeout too.
+            startRequestDeadline(context: context)
         }
     }
 }
