@@ -12,6 +12,16 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     static let maxInFlight = 64
     /// Most rooms one connection may be in at once.
     static let maxRooms = 32
+    /// Socket.IO frames one connection may send per second on average (the token bucket's refill)…
+    static let framesPerSecond = 20
+    /// …and at once (the bucket's size).
+    static let frameBurst = 40
+    /// Frames refused by the rate limit in a row after which the connection is closed.
+    static let maxRefusedInARow = 200
+    /// Malformed or unknown packets or events within `offenceWindow` after which the connection is closed.
+    static let maxOffences = 10
+    /// The window over which offences are counted.
+    static let offenceWindow = TimeAmount.seconds(60)
 
     let connection: EngineConnection
     private let link: BrokerLink
@@ -23,13 +33,20 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private var namespaceConnected = false
     private var memberships: [String: RoomMembership] = [:]
     private var inFlight = 0
+    /// The monotonic clock of the rate limit and the offence window (injected by tests).
+    private let now: () -> NIODeadline
     private var limiter: CommandRateLimiter
+    private var refusedInARow = 0
+    private var offences: OffenceWindow
     private var everJoined = false
     private var closed = false
     /// Set by ``LoopRooms`` while a batch has written to this connection without flushing.
     var needsFlush = false
 
-    init(connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger) {
+    init(
+        connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,
+        now: @escaping () -> NIODeadline = NIODeadline.now
+    ) {
         self.metrics = metrics
         self.connection = connection
         self.link = link
@@ -38,7 +55,9 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         logger[metadataKey: "conn"] = "\(connection.id)"
         self.logger = logger
         self.client = RemoteAddress.host(of: connection.remoteAddress)
-        self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: WallClock.milliseconds())
+        self.now = now
+        self.limiter = CommandRateLimiter(perSecond: Self.framesPerSecond, burst: Self.frameBurst, now: now())
+        self.offences = OffenceWindow(limit: Self.maxOffences, window: Self.offenceWindow)
     }
 
     // MARK: EngineConnectionDelegate
@@ -50,15 +69,23 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
+        guard !closed else { return }
+        // Charge the frame before any work it causes: a frame over the limit is not even parsed.
+        guard limiter.allow(now: now()) else {
+            refuseOverLimit(payload)
+            return
+        }
+        refusedInARow = 0
         let packet: SocketIOPacket
         do {
             packet = try SocketIOPacket.parse(payload)
         } catch {
             logger.notice("bad-packet", metadata: ["reason": "\(error.code)"])
-            if let ackID = Self.ackID(ofMalformed: payload) {
+            if let ackID = Self.leadingAckID(of: payload) {
                 ackError(ackID, ChatError(.badRequest, error.description))
+                offend()
             } else {
-                close(reason: "invalid Socket.IO packet: \(error.description)", code: .protocolError)
+                close(.invalidPacket(error))
             }
             return
         }
@@ -66,6 +93,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         case .connect:
             guard packet.namespace == "/" else {
                 sendRaw(ServerEventEncoder.connectError(namespace: packet.namespace, message: "Invalid namespace"))
+                offend()
                 return
             }
             namespaceConnected = true
@@ -75,15 +103,34 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             leaveEverything()
         case .event:
             guard packet.namespace == "/", namespaceConnected else {
-                close(reason: "event before connecting to the namespace: send 40 first", code: .protocolError)
+                close(.eventBeforeConnect)
                 return
             }
             handleEvent(packet)
         case .ack:
-            break  // The server never asks clients for acks.
+            offend()  // The server never asks clients for acks.
         case .connectError, .binaryEvent, .binaryAck:
-            close(reason: "unexpected Socket.IO packet type \(packet.type.rawValue) from a client", code: .protocolError)
+            close(.unexpectedPacketType(packet.type))
         }
+    }
+
+    /// A frame over the rate limit: answered with `rate_limited` if its ack id can be read from its
+    /// first bytes, else dropped; too many in a row close the connection.
+    private func refuseOverLimit(_ payload: Substring) {
+        refusedInARow += 1
+        guard refusedInARow < Self.maxRefusedInARow else {
+            close(.flooding(refusedInARow: refusedInARow))
+            return
+        }
+        ackError(
+            Self.leadingAckID(of: payload),
+            ChatError(.rateLimited, "too many packets; slow down (at most \(Self.framesPerSecond) per second)"))
+    }
+
+    /// Counts a malformed or unknown packet or event; too many within the window close the connection.
+    private func offend() {
+        guard offences.record(at: now()) else { return }
+        close(.misbehaving(count: Self.maxOffences, seconds: Self.offenceWindow.nanoseconds / 1_000_000_000))
     }
 
     func engineConnectionDidClose(_ connection: EngineConnection, reason: String) {
@@ -99,6 +146,13 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.close(reason: reason, code: code)
     }
 
+    /// Closes the connection for one of the session's own reasons, with its close code.
+    private func close(_ reason: SessionCloseReason) {
+        guard !closed else { return }
+        logger.notice("closing", metadata: ["reason": "\(reason)"])
+        close(reason: reason.description, code: reason.closeCode)
+    }
+
     // MARK: Events
 
     private func handleEvent(_ packet: SocketIOPacket) {
@@ -112,10 +166,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             case .unknownEvent: ackError(ackID, ChatError(.unknownEvent, error.description))
             case .badRequest: ackError(ackID, ChatError(.badRequest, error.description))
             }
-            return
-        }
-        guard limiter.allow(now: WallClock.milliseconds()) else {
-            ackError(ackID, ChatError(.rateLimited, "too many events; slow down (at most 20 per second)"))
+            offend()
             return
         }
         guard inFlight < Self.maxInFlight else {
@@ -124,17 +175,19 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
         do throws(ChatError) {
             switch event {
-            case .create(let name, let room):
+            case .create(let name, let room, let id):
                 let name = try FieldValidator.name(name)
                 let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
+                _ = try Self.idempotencyKey(id)  // Checked now; forwarded once the broker takes it.
                 request(.create(name: name, room: room), ackID: ackID)
             case .join(let room, let password, let name):
                 try join(room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name), ackID: ackID)
             case .leave(let room):
                 try leave(room: FieldValidator.room(room), ackID: ackID)
-            case .message(let room, let text):
+            case .message(let room, let text, let id):
                 let room = try FieldValidator.room(room)
                 let text = try FieldValidator.text(text)
+                _ = try Self.idempotencyKey(id)  // Checked now; forwarded once the broker takes it.
                 guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
                     throw ChatError(.notMember, "join room \(room) before sending to it")
                 }
@@ -244,8 +297,27 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.flush()
     }
 
-    /// The ack id of an event packet that failed to parse (`2<digits>[...`), to answer it with an error.
-    static func ackID(ofMalformed payload: Substring) -> UInt64? {
+    /// The optional idempotency key of `create` and `message`: 1–64 bytes of `A-Z a-z 0-9 _ - . :`.
+    static func idempotencyKey(_ raw: String?) throws(ChatError) -> String? {
+        guard let raw else { return nil }
+        guard (1...64).contains(raw.utf8.count), raw.utf8.allSatisfy(isIdempotencyKeyByte) else {
+            throw ChatError(.badRequest, "id must be 1 to 64 characters of A-Z a-z 0-9 _ - . :")
+        }
+        return raw
+    }
+
+    private static func isIdempotencyKeyByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"):
+            true
+        default: false
+        }
+    }
+
+    /// The ack id of an event packet read from its first bytes only (`2<digits>…`), to answer a
+    /// frame that is refused or failed to parse.
+    static func leadingAckID(of payload: Substring) -> UInt64? {
         var utf8 = payload.utf8[...]
         guard utf8.first == UInt8(ascii: "2") else { return nil }
         utf8 = utf8.dropFirst()
