@@ -131,18 +131,29 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertEqual(try ackCodes(), Array(repeating: "not_member", count: SocketIOSession.frameBurst) + ["rate_limited"], "never more than the burst")
     }
 
-    func testFloodingClosesAfter200RefusedFramesInARow() throws {
+    func testFloodingCloses200RefusedFramesWithin10Seconds() throws {
         try exhaustBurst()
-        for _ in 1..<SocketIOSession.maxRefusedInARow { try send(#"42["x"]"#) }
-        XCTAssertTrue(channel.isActive)
-        // An admitted frame starts the count again.
-        clock.advance(.milliseconds(50))
-        try send(leave(ackID: 1))
-        XCTAssertEqual(try ackCodes(), ["not_member"])
-        for _ in 1..<SocketIOSession.maxRefusedInARow { try send(#"42["x"]"#) }
+        // 199 refused, with admitted frames between them (they do not reset the count): not yet.
+        for index in 1..<SocketIOSession.maxRefused {
+            if index.isMultiple(of: 50) {
+                clock.advance(.milliseconds(50))
+                try send(leave(ackID: 1))
+            }
+            try send(#"42["x"]"#)
+        }
+        XCTAssertEqual(try ackCodes(), ["not_member", "not_member", "not_member"])
         XCTAssertTrue(channel.isActive)
         try send(#"42["x"]"#)
-        try assertClosed(with: .policyViolation, reasonContains: "200 packets in a row over the limit of 20 per second")
+        try assertClosed(with: .policyViolation, reasonContains: "rate limit: 200 packets within 10 s over the limit of 20 per second")
+    }
+
+    func testRefusalsOlderThanTheWindowDoNotCount() throws {
+        try exhaustBurst()
+        for _ in 1..<SocketIOSession.maxRefused { try send(#"42["x"]"#) }
+        clock.advance(.milliseconds(10_001))
+        for _ in 0..<SocketIOSession.frameBurst { try send(leave(ackID: 1)) }
+        try send(#"42["x"]"#)
+        XCTAssertTrue(channel.isActive, "the first refusal is out of the window")
     }
 
     // MARK: Malformed and unknown packets
@@ -243,7 +254,7 @@ final class SessionIntakeTests: XCTestCase {
     }
 
     func testCloseReasons() {
-        XCTAssertEqual(SessionCloseReason.flooding(refusedInARow: 200).closeCode, .policyViolation)
+        XCTAssertEqual(SessionCloseReason.flooding(refused: 200, seconds: 10).closeCode, .policyViolation)
         XCTAssertEqual(SessionCloseReason.misbehaving(count: 10, seconds: 60).closeCode, .policyViolation)
         XCTAssertEqual(SessionCloseReason.invalidPacket(.empty).closeCode, .protocolError)
         XCTAssertEqual(SessionCloseReason.eventBeforeConnect.closeCode, .protocolError)

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Counts a connection's offences (malformed or unknown packets and events) on the monotonic clock
-/// and says when `limit` of them fell within `window`.
+/// Counts a connection's offences (malformed or unknown packets and events, frames over the rate
+/// limit) on the monotonic clock and says when `limit` of them fell within `window`. Keeps the
+/// times of the last `limit` offences only, allocated as they come.
 struct OffenceWindow {
     /// How many offences within `window` are too many.
     let limit: Int
@@ -15,7 +16,6 @@ struct OffenceWindow {
     init(limit: Int, window: TimeAmount) {
         self.limit = max(1, limit)
         self.window = window
-        times.reserveCapacity(self.limit)
     }
 
     /// Records one offence at `now`; true when it is the `limit`-th within the window ending now.

@@ -4,8 +4,8 @@ import SocketIO
 /// Why a Socket.IO session closes its client's connection. `description` is the reason text of the
 /// WebSocket close frame, `closeCode` its status.
 enum SessionCloseReason: Sendable, Equatable, CustomStringConvertible {
-    /// The client kept sending frames over the rate limit: this many were refused in a row.
-    case flooding(refusedInARow: Int)
+    /// The client kept sending frames over the rate limit: `refused` of them within `seconds`.
+    case flooding(refused: Int, seconds: Int64)
     /// The client sent this many malformed or unknown packets or events within `seconds`.
     case misbehaving(count: Int, seconds: Int64)
     /// A packet that could not be read, and had no ack id to answer the error on.
@@ -25,8 +25,8 @@ enum SessionCloseReason: Sendable, Equatable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .flooding(let refused):
-            "rate limit: \(refused) packets in a row over the limit of \(SocketIOSession.framesPerSecond) per second"
+        case .flooding(let refused, let seconds):
+            "rate limit: \(refused) packets within \(seconds) s over the limit of \(SocketIOSession.framesPerSecond) per second"
         case .misbehaving(let count, let seconds):
             "\(count) malformed or unknown packets or events within \(seconds) s"
         case .invalidPacket(let error):

@@ -16,8 +16,10 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     static let framesPerSecond = 20
     /// …and at once (the bucket's size).
     static let frameBurst = 40
-    /// Frames refused by the rate limit in a row after which the connection is closed.
-    static let maxRefusedInARow = 200
+    /// Frames refused by the rate limit within `refusalWindow` after which the connection is closed.
+    static let maxRefused = 200
+    /// The window over which refused frames are counted.
+    static let refusalWindow = TimeAmount.seconds(10)
     /// Malformed or unknown packets or events within `offenceWindow` after which the connection is closed.
     static let maxOffences = 10
     /// The window over which offences are counted.
@@ -36,7 +38,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     /// The monotonic clock of the rate limit and the offence window (injected by tests).
     private let now: () -> NIODeadline
     private var limiter: CommandRateLimiter
-    private var refusedInARow = 0
+    private var refusals: OffenceWindow
     private var offences: OffenceWindow
     private var everJoined = false
     private var closed = false
@@ -57,6 +59,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         self.client = RemoteAddress.host(of: connection.remoteAddress)
         self.now = now
         self.limiter = CommandRateLimiter(perSecond: Self.framesPerSecond, burst: Self.frameBurst, now: now())
+        self.refusals = OffenceWindow(limit: Self.maxRefused, window: Self.refusalWindow)
         self.offences = OffenceWindow(limit: Self.maxOffences, window: Self.offenceWindow)
     }
 
@@ -71,11 +74,11 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
         guard !closed else { return }
         // Charge the frame before any work it causes: a frame over the limit is not even parsed.
-        guard limiter.allow(now: now()) else {
-            refuseOverLimit(payload)
+        let now = now()
+        guard limiter.allow(now: now) else {
+            refuseOverLimit(payload, at: now)
             return
         }
-        refusedInARow = 0
         let packet: SocketIOPacket
         do {
             packet = try SocketIOPacket.parse(payload)
@@ -115,11 +118,10 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     /// A frame over the rate limit: answered with `rate_limited` if its ack id can be read from its
-    /// first bytes, else dropped; too many in a row close the connection.
-    private func refuseOverLimit(_ payload: Substring) {
-        refusedInARow += 1
-        guard refusedInARow < Self.maxRefusedInARow else {
-            close(.flooding(refusedInARow: refusedInARow))
+    /// first bytes, else dropped; too many within the refusal window close the connection.
+    private func refuseOverLimit(_ payload: Substring, at now: NIODeadline) {
+        guard !refusals.record(at: now) else {
+            close(.flooding(refused: Self.maxRefused, seconds: Self.refusalWindow.nanoseconds / 1_000_000_000))
             return
         }
         ackError(
