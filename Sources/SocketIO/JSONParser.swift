@@ -197,31 +197,40 @@ struct JSONParser {
     private mutating func string() throws(JSONParseError) -> String {
         index += 1
         let start = index
+        // The string may close at `lastQuote` at the latest; nothing past it is looked at.
+        let lastQuote = start + min(limits.maxStringBytes, bytes.count - start)
         // Bytes of the decoded string, needed only once an escape appears.
-        var unescaped: [UInt8]? = nil
+        var unescaped: [UInt8] = []
+        var hasEscapes = false
         var runStart = start
         while true {
+            // The common case first: printable ASCII other than the quote and the backslash.
+            while index < lastQuote, case let byte = bytes[index], byte >= 0x20, byte < 0x80, byte != ASCII.quote,
+                byte != ASCII.backslash
+            {
+                index += 1
+            }
             guard index - start <= limits.maxStringBytes else { throw .stringTooLong(limit: limits.maxStringBytes) }
             guard index < bytes.count else { throw .unexpectedEnd }
             let byte = bytes[index]
             if byte == ASCII.quote {
                 let run = UnsafeBufferPointer(rebasing: bytes[runStart..<index])
                 index += 1
-                guard var decoded = unescaped else { return String(decoding: run, as: UTF8.self) }
-                decoded.append(contentsOf: run)
-                return String(decoding: decoded, as: UTF8.self)
+                guard hasEscapes else { return String(decoding: run, as: UTF8.self) }
+                unescaped.append(contentsOf: run)
+                return String(decoding: unescaped, as: UTF8.self)
+            } else if index == lastQuote, index - start == limits.maxStringBytes {
+                throw .stringTooLong(limit: limits.maxStringBytes)
             } else if byte == ASCII.backslash {
-                if unescaped == nil {
-                    unescaped = []
-                    unescaped?.reserveCapacity(min(bytes.count - start, limits.maxStringBytes))
+                if !hasEscapes {
+                    hasEscapes = true
+                    unescaped.reserveCapacity(lastQuote - start)
                 }
-                unescaped?.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 try escape(into: &unescaped)
                 runStart = index
             } else if byte < 0x20 {
                 throw .controlCharacter(offset: index)
-            } else if byte < 0x80 {
-                index += 1
             } else {
                 index += try utf8SequenceLength(at: index)
             }
@@ -229,7 +238,7 @@ struct JSONParser {
     }
 
     /// Decodes the escape at `index` (the backslash) and appends its UTF-8 bytes.
-    private mutating func escape(into output: inout [UInt8]?) throws(JSONParseError) {
+    private mutating func escape(into output: inout [UInt8]) throws(JSONParseError) {
         let start = index
         guard index + 1 < bytes.count else { throw .unexpectedEnd }
         let short: UInt8? =
@@ -245,7 +254,7 @@ struct JSONParser {
             default: nil
             }
         if let short {
-            output?.append(short)
+            output.append(short)
             index += 2
             return
         }
@@ -268,15 +277,31 @@ struct JSONParser {
         default:
             break
         }
-        guard let scalar = Unicode.Scalar(scalarValue) else { throw .loneSurrogate(offset: start) }
-        if let encoded = UTF8.encode(scalar) { output?.append(contentsOf: encoded) }
+        // UTF-8 of the scalar (surrogates cannot get here).
+        switch scalarValue {
+        case ..<0x80:
+            output.append(UInt8(scalarValue))
+        case ..<0x800:
+            output.append(0xC0 | UInt8(scalarValue >> 6))
+            output.append(0x80 | UInt8(scalarValue & 0x3F))
+        case ..<0x10000:
+            output.append(0xE0 | UInt8(scalarValue >> 12))
+            output.append(0x80 | UInt8((scalarValue >> 6) & 0x3F))
+            output.append(0x80 | UInt8(scalarValue & 0x3F))
+        default:
+            output.append(0xF0 | UInt8(scalarValue >> 18))
+            output.append(0x80 | UInt8((scalarValue >> 12) & 0x3F))
+            output.append(0x80 | UInt8((scalarValue >> 6) & 0x3F))
+            output.append(0x80 | UInt8(scalarValue & 0x3F))
+        }
     }
 
     /// The four hex digits at `offset` as a UTF-16 code unit.
     private func hexUnit(at offset: Int, escape: Int) throws(JSONParseError) -> UInt16 {
         guard offset + 4 <= bytes.count else { throw .unexpectedEnd }
         var unit: UInt16 = 0
-        for byte in bytes[offset..<(offset + 4)] {
+        for position in offset..<(offset + 4) {
+            let byte = bytes[position]
             let digit: UInt8
             switch byte {
             case ASCII.zero...ASCII.nine: digit = byte - ASCII.zero
