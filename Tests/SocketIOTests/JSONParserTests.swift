@@ -366,6 +366,75 @@ final class JSONParserTests: XCTestCase {
         }
     }
 
+    func testRandomValuesRoundTripAndMutationsStayWithinTheCaps() throws {
+        var random = SplitMix(seed: 6)
+        for _ in 0..<500 {
+            var budget = 64
+            let value = randomValue(depth: 0, budget: &budget, random: &random)
+            let text = value.jsonText
+            XCTAssertEqual(try parse(text), value, text)
+            // Flip, drop or insert a byte: whatever parses must respect the caps and re-parse the same.
+            var bytes = Array(text.utf8)
+            let position = Int(random.next() % UInt64(bytes.count))
+            switch random.next() % 3 {
+            case 0: bytes[position] = UInt8(truncatingIfNeeded: random.next())
+            case 1: bytes.remove(at: position)
+            default: bytes.insert(Array(#"[]{}",:\"#.utf8)[Int(random.next() % 8)], at: position)
+            }
+            guard let mutated = try? parse(bytes: bytes) else { continue }
+            XCTAssertLessThanOrEqual(count(mutated), 64)
+            XCTAssertEqual(try parse(mutated.jsonText), mutated)
+        }
+    }
+
+    private func count(_ value: JSONValue) -> Int {
+        switch value {
+        case .array(let elements): 1 + elements.reduce(0) { $0 + count($1) }
+        case .object(let members): 1 + members.values.reduce(0) { $0 + count($1) }
+        default: 1
+        }
+    }
+
+    private func randomValue(depth: Int, budget: inout Int, random: inout SplitMix) -> JSONValue {
+        budget -= 1
+        let kind = budget <= 0 || depth >= 8 ? random.next() % 4 : random.next() % 6
+        switch kind {
+        case 0: return random.next() % 2 == 0 ? .null : .bool(random.next() % 2 == 0)
+        case 1: return .number(Double(Int64(bitPattern: random.next()) >> Int64(random.next() % 64)))
+        case 2: return .number(Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF) * (random.next() % 2 == 0 ? 1 : -1))
+        case 3:
+            let scalars = (0..<Int(random.next() % 12)).compactMap { _ in
+                Unicode.Scalar(UInt32(random.next() % (random.next() % 2 == 0 ? 0x80 : 0x11_0000)))
+            }
+            return .string(String(String.UnicodeScalarView(scalars)))
+        case 4:
+            var elements: [JSONValue] = []
+            for _ in 0..<(random.next() % 5) where budget > 0 {
+                elements.append(randomValue(depth: depth + 1, budget: &budget, random: &random))
+            }
+            return .array(elements)
+        default:
+            var members: [String: JSONValue] = [:]
+            for index in 0..<(random.next() % 5) where budget > 0 {
+                members["k\(index)"] = randomValue(depth: depth + 1, budget: &budget, random: &random)
+            }
+            return .object(members)
+        }
+    }
+
+    /// A small seeded generator, so that a failure can be replayed.
+    private struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     // MARK: Errors
 
     func testErrorCodesAndDescriptions() {
