@@ -49,7 +49,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var pingTimeout = 10
 
     @Option(help: "Largest client message in bytes; larger ones close the connection.")
-    var maxPayload = 1_000_000
+    var maxPayload = 32768
 
     @Option(help: "Bytes queued for one slow client before it is disconnected.")
     var maxOutboundBytes = 1 << 20

@@ -1,13 +1,15 @@
 /// An event a client sends, decoded from its name and arguments (shapes only, not limits).
 public enum ClientEvent: Sendable, Equatable {
-    /// `create {name, room?}`: make a room; `room` is nil when absent, null or empty.
-    case create(name: String, room: String?)
+    /// `create {name, room?, id?}`: make a room; `room` is nil when absent, null or empty;
+    /// `id` is the optional idempotency key (nil when absent or null).
+    case create(name: String, room: String?, id: String?)
     /// `join {room, password, name}`: become a member of a room.
     case join(room: String, password: String, name: String)
     /// `leave {room}`: stop being a member of a room.
     case leave(room: String)
-    /// `message {room, text}`: send a message to a room.
-    case message(room: String, text: String)
+    /// `message {room, text, id?}`: send a message to a room; `id` is the optional idempotency key
+    /// (nil when absent or null).
+    case message(room: String, text: String, id: String?)
     /// `rooms` (no argument, or `{}`): list the rooms.
     case listRooms
 
@@ -21,7 +23,8 @@ public enum ClientEvent: Sendable, Equatable {
             let fields = try object(eventName, arguments)
             return .create(
                 name: try string("name", in: fields, event: eventName),
-                room: try optionalString("room", in: fields, event: eventName))
+                room: try optionalString("room", in: fields, event: eventName),
+                id: try idempotencyKey(in: fields, event: eventName))
         case "join":
             let fields = try object(eventName, arguments)
             return .join(
@@ -35,7 +38,8 @@ public enum ClientEvent: Sendable, Equatable {
             let fields = try object(eventName, arguments)
             return .message(
                 room: try string("room", in: fields, event: eventName),
-                text: try string("text", in: fields, event: eventName))
+                text: try string("text", in: fields, event: eventName),
+                id: try idempotencyKey(in: fields, event: eventName))
         case "rooms":
             if arguments.isEmpty || arguments == [.null] { return .listRooms }
             _ = try object(eventName, arguments)
@@ -63,6 +67,13 @@ public enum ClientEvent: Sendable, Equatable {
             throw .badRequest("The field \"\(field)\" of the \"\(event)\" event must be a string.")
         }
         return string
+    }
+
+    /// The optional `id` field: absent or null is nil; an empty string is kept (and refused by the
+    /// key's limits, which are checked elsewhere).
+    private static func idempotencyKey(in fields: [String: JSONValue], event: String) throws(ClientEventError) -> String? {
+        guard let value = fields["id"], !value.isNull else { return nil }
+        return try string("id", in: fields, event: event)
     }
 
     /// A string field that may be absent, null or empty (all read as nil).

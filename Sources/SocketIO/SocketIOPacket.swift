@@ -33,9 +33,12 @@ public struct SocketIOPacket: Sendable, Equatable {
 
     /// The longest ack id accepted, in digits (19 digits always fit in a `UInt64`).
     public static let maxAckIDDigits = 19
+    /// The longest namespace accepted, in bytes with its leading `/`.
+    public static let maxNamespaceBytes = 128
 
-    /// Parses a Socket.IO packet (without the Engine.IO `4` in front).
-    public static func parse(_ text: Substring) throws(SocketIOPacketError) -> SocketIOPacket {
+    /// Parses a Socket.IO packet (without the Engine.IO `4` in front), strictly: the data is read by
+    /// `JSONParser` with `limits` (by default the caps for client input). Indexes UTF-8 bytes only.
+    public static func parse(_ text: Substring, limits: JSONParserLimits = .client) throws(SocketIOPacketError) -> SocketIOPacket {
         let utf8 = text.utf8
         var index = utf8.startIndex
         guard index < utf8.endIndex else { throw .empty }
@@ -43,7 +46,7 @@ public struct SocketIOPacket: Sendable, Equatable {
         let typeByte = utf8[index]
         guard typeByte >= ASCII.zero, typeByte <= ASCII.nine,
             let type = SocketIOPacketType(rawValue: Int(typeByte - ASCII.zero))
-        else { throw .unknownType(String(text.prefix(1))) }
+        else { throw .unknownType(typeByte) }
         if type == .binaryEvent || type == .binaryAck { throw .binaryNotSupported }
         utf8.formIndex(after: &index)
 
@@ -52,7 +55,11 @@ public struct SocketIOPacket: Sendable, Equatable {
         // Namespace: from "/" up to a comma (consumed) or the end.
         if index < utf8.endIndex, utf8[index] == ASCII.slash {
             let end = utf8[index...].firstIndex(of: ASCII.comma) ?? utf8.endIndex
-            packet.namespace = String(text[index..<end])
+            let name = utf8[index..<end]
+            guard name.count <= maxNamespaceBytes, !name.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw .invalidNamespace
+            }
+            packet.namespace = String(decoding: utf8[index..<end], as: UTF8.self)
             index = end < utf8.endIndex ? utf8.index(after: end) : end
         }
 
@@ -73,7 +80,7 @@ public struct SocketIOPacket: Sendable, Equatable {
         // Data: the rest is one JSON value (JSON rejects anything after it).
         if index < utf8.endIndex {
             do {
-                packet.data = try JSONValue.parse(utf8[index...])
+                packet.data = try JSONValue.parse(utf8[index...], limits: limits)
             } catch {
                 throw .invalidJSON(error)
             }

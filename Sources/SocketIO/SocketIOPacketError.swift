@@ -2,13 +2,15 @@
 public enum SocketIOPacketError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The packet has no characters.
     case empty
-    /// The first character is not a known packet type digit (0-6).
-    case unknownType(String)
+    /// The first byte is not a known packet type digit (0-6).
+    case unknownType(UInt8)
     /// A binary event or ack (types 5 and 6).
     case binaryNotSupported
+    /// The namespace is longer than `SocketIOPacket.maxNamespaceBytes` or holds control characters.
+    case invalidNamespace
     /// The ack id has more than 19 digits or does not fit in 64 bits, or an ack has none.
     case invalidAckID
-    /// The data part is not valid JSON, or nested too deeply; the code is the JSON error's.
+    /// The data part is not valid JSON, or passes a cap of the parser; the code is the JSON error's.
     case invalidJSON(JSONParseError)
     /// The data is valid JSON but not the shape this packet type needs; `reason` says which.
     case invalidData(type: SocketIOPacketType, reason: String)
@@ -19,6 +21,7 @@ public enum SocketIOPacketError: Error, Equatable, Sendable, CustomStringConvert
         case .empty: "empty_packet"
         case .unknownType: "unknown_packet_type"
         case .binaryNotSupported: "binary_not_supported"
+        case .invalidNamespace: "invalid_namespace"
         case .invalidAckID: "invalid_ack_id"
         case .invalidJSON(let error): error.code
         case .invalidData: "invalid_packet_data"
@@ -30,10 +33,12 @@ public enum SocketIOPacketError: Error, Equatable, Sendable, CustomStringConvert
         switch self {
         case .empty:
             "The Socket.IO packet is empty: it must start with a packet type digit (0-6)."
-        case .unknownType(let character):
-            "Unknown Socket.IO packet type \"\(character)\": the packet must start with a digit from 0 to 6."
+        case .unknownType(let byte):
+            "Unknown Socket.IO packet type \(Self.show(byte)): the packet must start with a digit from 0 to 6."
         case .binaryNotSupported:
             "Binary Socket.IO packets are not supported: send events and acks whose arguments are plain JSON."
+        case .invalidNamespace:
+            "The Socket.IO namespace is invalid: at most \(SocketIOPacket.maxNamespaceBytes) bytes, no control characters."
         case .invalidAckID:
             "The ack id is invalid: it must be 1 to 19 decimal digits (and an ack packet must have one)."
         case .invalidJSON(let error):
@@ -41,5 +46,10 @@ public enum SocketIOPacketError: Error, Equatable, Sendable, CustomStringConvert
         case .invalidData(let type, let reason):
             "The data of the Socket.IO \(type) packet is invalid: \(reason)"
         }
+    }
+
+    /// A printable ASCII byte in quotes, any other byte in hex.
+    private static func show(_ byte: UInt8) -> String {
+        (0x21...0x7E).contains(byte) ? "\"\(Character(Unicode.Scalar(byte)))\"" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
     }
 }

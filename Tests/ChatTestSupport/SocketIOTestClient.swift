@@ -215,7 +215,7 @@ public final class SocketIOTestClient {
             pingsAnswered += 1
             return
         }
-        guard text.hasPrefix("4"), let packet = try? SocketIOPacket.parse(text.dropFirst()), packet.namespace == "/" else {
+        guard text.hasPrefix("4"), let packet = try? SocketIOPacket.parse(text.dropFirst(), limits: .trusted), packet.namespace == "/" else {
             unexpectedFrames.append(text)
             return
         }

@@ -16,14 +16,14 @@ final class ClientEventTests: XCTestCase {
     func testDecodesEveryEvent() throws {
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "create", arguments: [["name": "Ann", "room": "r1"]]),
-            .create(name: "Ann", room: "r1"))
+            .create(name: "Ann", room: "r1", id: nil))
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann"]]),
             .join(room: "r1", password: "pw", name: "Ann"))
         XCTAssertEqual(try ClientEvent.decode(eventName: "leave", arguments: [["room": "r1"]]), .leave(room: "r1"))
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),
-            .message(room: "r1", text: "hi"))
+            .message(room: "r1", text: "hi", id: nil))
         XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: []), .listRooms)
         XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [[:]]), .listRooms)
         XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [nil]), .listRooms)
@@ -35,7 +35,7 @@ final class ClientEventTests: XCTestCase {
             fields["room"] = room
             XCTAssertEqual(
                 try ClientEvent.decode(eventName: "create", arguments: [.object(fields)]),
-                .create(name: "Ann", room: nil), "\(String(describing: room))")
+                .create(name: "Ann", room: nil, id: nil), "\(String(describing: room))")
         }
     }
 
@@ -48,7 +48,25 @@ final class ClientEventTests: XCTestCase {
         // Lengths and alphabets are validated elsewhere.
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "", "text": " "]]),
-            .message(room: "", text: " "))
+            .message(room: "", text: " ", id: nil))
+    }
+
+    func testIdempotencyKeyIsOptionalInCreateAndMessage() throws {
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "create", arguments: [["name": "Ann", "id": "k-1"]]),
+            .create(name: "Ann", room: nil, id: "k-1"))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "message", arguments: [["room": "r", "text": "t", "id": "a.b:c_d"]]),
+            .message(room: "r", text: "t", id: "a.b:c_d"))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "message", arguments: [["room": "r", "text": "t", "id": nil]]),
+            .message(room: "r", text: "t", id: nil))
+        // Only its shape is checked here: the key's limits are the session's.
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "message", arguments: [["room": "r", "text": "t", "id": ""]]),
+            .message(room: "r", text: "t", id: ""))
+        assertBadRequest("message", [["room": "r", "text": "t", "id": 7]], mentioning: "\"id\"")
+        assertBadRequest("create", [["name": "a", "id": ["k"]]], mentioning: "\"id\"")
     }
 
     func testUnknownEvent() {

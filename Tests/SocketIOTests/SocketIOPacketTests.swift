@@ -101,6 +101,27 @@ final class SocketIOPacketTests: XCTestCase {
         assertRejects("9[\"e\"]", "unknown_packet_type")
         assertRejects("x", "unknown_packet_type")
         assertRejects("é", "unknown_packet_type")
+        XCTAssertThrowsError(try parse("é2[\"e\"]")) { error in
+            XCTAssertEqual(error as? SocketIOPacketError, .unknownType(0xC3))
+        }
+    }
+
+    func testSlicesBytesNotCharacters() throws {
+        // A combining mark after the type digit is a byte of the data, not part of the type.
+        assertRejects("2\u{301}[\"e\"]", "invalid_json")
+        // A namespace ends at the comma byte even when a combining mark follows it.
+        let packet = try parse("0/n\u{301}x,")
+        XCTAssertEqual(packet.namespace, "/n\u{301}x")
+        assertRejects("2/n,\u{301}[\"e\"]", "invalid_json")
+        XCTAssertEqual(try parse("2/é,3[\"e\"]").ackID, 3)
+    }
+
+    func testNamespaceLimits() throws {
+        let longest = "/" + String(repeating: "n", count: SocketIOPacket.maxNamespaceBytes - 1)
+        XCTAssertEqual(try parse("0\(longest),").namespace, longest)
+        assertRejects("0\(longest)n,", "invalid_namespace")
+        assertRejects("0/a\u{7}b,", "invalid_namespace")
+        assertRejects("0/a\u{7F},", "invalid_namespace")
     }
 
     func testRejectsBinaryPackets() {
@@ -121,6 +142,25 @@ final class SocketIOPacketTests: XCTestCase {
         assertRejects("0abc", "invalid_json")
         assertRejects(#"2 1["e"]"#, "invalid_json")
         assertRejects("2" + String(repeating: "[", count: 1000), "json_too_deep")
+        assertRejects(#"2["e",1,]"#, "invalid_json")
+        assertRejects(#"2["e",01]"#, "invalid_json")
+        assertRejects("2[\"e\",\"a\u{1}\"]", "invalid_json")
+    }
+
+    func testClientCapsApplyByDefault() throws {
+        let values = "2[\"x\"" + String(repeating: ",1", count: 62) + "]"  // 64 values
+        XCTAssertEqual(try parse(values).arguments.count, 62)
+        assertRejects("2[\"x\"" + String(repeating: ",1", count: 63) + "]", "json_too_many_values")
+        assertRejects("2[\"x\"" + String(repeating: ",1", count: 100_000) + "]", "json_too_many_values")
+        let deep = String(repeating: "[", count: 7) + "1" + String(repeating: "]", count: 7)
+        XCTAssertNoThrow(try parse("2[\"x\",\(deep)]"))  // 8 deep
+        assertRejects("2[\"x\",[\(deep)]]", "json_too_deep")
+        assertRejects("2[\"x\",\"" + String(repeating: "a", count: 32769) + "\"]", "json_string_too_long")
+        assertRejects("2[\"x\",1" + String(repeating: "0", count: 32) + "]", "json_number_too_long")
+        // Wider caps for the server's own output, when asked for.
+        let many = "31[" + Array(repeating: "1", count: 1000).joined(separator: ",") + "]"
+        XCTAssertThrowsError(try SocketIOPacket.parse(Substring(many)))
+        XCTAssertEqual(try SocketIOPacket.parse(Substring(many), limits: .trusted).arguments.count, 1000)
     }
 
     func testRejectsTrailingGarbage() {
@@ -152,8 +192,8 @@ final class SocketIOPacketTests: XCTestCase {
 
     func testErrorDescriptionsAreActionable() {
         let errors: [SocketIOPacketError] = [
-            .empty, .unknownType("x"), .binaryNotSupported, .invalidAckID,
-            .invalidJSON(.invalidJSON), .invalidJSON(.tooDeep), .invalidData(type: .event, reason: "r."),
+            .empty, .unknownType(UInt8(ascii: "x")), .binaryNotSupported, .invalidNamespace, .invalidAckID,
+            .invalidJSON(.unexpectedEnd), .invalidJSON(.tooDeep(limit: 8)), .invalidData(type: .event, reason: "r."),
         ]
         XCTAssertEqual(Set(errors.map(\.code)).count, errors.count)
         for error in errors {
@@ -161,5 +201,7 @@ final class SocketIOPacketTests: XCTestCase {
             XCTAssertTrue(error.code.allSatisfy { $0.isLowercase || $0 == "_" }, error.code)
         }
         XCTAssertTrue(SocketIOPacketError.binaryNotSupported.description.contains("Binary"))
+        XCTAssertTrue(SocketIOPacketError.unknownType(UInt8(ascii: "x")).description.contains("\"x\""))
+        XCTAssertTrue(SocketIOPacketError.unknownType(0xC3).description.contains("0xC3"))
     }
 }

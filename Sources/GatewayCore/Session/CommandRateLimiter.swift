@@ -1,27 +1,34 @@
-/// A token bucket: `burst` commands at once, refilled at `perSecond`. Keeps one flooding
-/// connection from costing the others anything.
-struct CommandRateLimiter {
-    private let perSecond: Double
-    private let burst: Double
-    private var tokens: Double
-    private var last: UInt64
+import NIOCore
 
-    /// A bucket allowing `perSecond` commands on average and `burst` at once.
-    init(perSecond: Double, burst: Double, now: UInt64) {
-        self.perSecond = perSecond
-        self.burst = burst
-        self.tokens = burst
+/// A token bucket on the monotonic clock: `burst` frames at once, refilled at `perSecond`. Keeps
+/// one flooding connection from costing the others anything.
+struct CommandRateLimiter {
+    /// One token, in the bucket's unit: integer arithmetic keeps the refill exact.
+    private static let token: Int64 = 1_000_000_000
+    private let perSecond: Int64
+    private let capacity: Int64
+    private var level: Int64
+    private var last: NIODeadline
+
+    /// A bucket allowing `perSecond` frames on average and `burst` at once, full at `now`.
+    init(perSecond: Int, burst: Int, now: NIODeadline) {
+        self.perSecond = Int64(perSecond)
+        self.capacity = Int64(burst) * Self.token
+        self.level = capacity
         self.last = now
     }
 
-    /// Takes one token at `now` (ms); false when the bucket is empty.
-    mutating func allow(now: UInt64) -> Bool {
+    /// Takes one token at `now`; false when the bucket is empty. A `now` earlier than the last one
+    /// adds nothing (the clock is monotonic, so that does not happen outside tests).
+    mutating func allow(now: NIODeadline) -> Bool {
         if now > last {
-            tokens = min(burst, tokens + Double(now - last) * perSecond / 1000)
+            // A nanosecond refills `perSecond` units; a pause of 13 days or more (no overflow) fills it.
+            let elapsed = (now - last).nanoseconds
+            level = elapsed >= 1 << 50 ? capacity : min(capacity, level + elapsed * perSecond)
             last = now
         }
-        guard tokens >= 1 else { return false }
-        tokens -= 1
+        guard level >= Self.token else { return false }
+        level -= Self.token
         return true
     }
 }

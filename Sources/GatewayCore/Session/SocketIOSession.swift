@@ -12,6 +12,18 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     static let maxInFlight = 64
     /// Most rooms one connection may be in at once.
     static let maxRooms = 32
+    /// Socket.IO frames one connection may send per second on average (the token bucket's refill)…
+    static let framesPerSecond = 20
+    /// …and at once (the bucket's size).
+    static let frameBurst = 40
+    /// Frames refused by the rate limit within `refusalWindow` after which the connection is closed.
+    static let maxRefused = 200
+    /// The window over which refused frames are counted.
+    static let refusalWindow = TimeAmount.seconds(10)
+    /// Malformed or unknown packets or events within `offenceWindow` after which the connection is closed.
+    static let maxOffences = 10
+    /// The window over which offences are counted.
+    static let offenceWindow = TimeAmount.seconds(60)
 
     let connection: EngineConnection
     private let link: BrokerLink
@@ -23,13 +35,20 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private var namespaceConnected = false
     private var memberships: [String: RoomMembership] = [:]
     private var inFlight = 0
+    /// The monotonic clock of the rate limit and the offence window (injected by tests).
+    private let now: () -> NIODeadline
     private var limiter: CommandRateLimiter
+    private var refusals: OffenceWindow
+    private var offences: OffenceWindow
     private var everJoined = false
     private var closed = false
     /// Set by ``LoopRooms`` while a batch has written to this connection without flushing.
     var needsFlush = false
 
-    init(connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger) {
+    init(
+        connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,
+        now: @escaping () -> NIODeadline = NIODeadline.now
+    ) {
         self.metrics = metrics
         self.connection = connection
         self.link = link
@@ -38,7 +57,10 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         logger[metadataKey: "conn"] = "\(connection.id)"
         self.logger = logger
         self.client = connection.clientAddress.rateLimitKey
-        self.limiter = CommandRateLimiter(perSecond: 20, burst: 40, now: WallClock.milliseconds())
+        self.now = now
+        self.limiter = CommandRateLimiter(perSecond: Self.framesPerSecond, burst: Self.frameBurst, now: now())
+        self.refusals = OffenceWindow(limit: Self.maxRefused, window: Self.refusalWindow)
+        self.offences = OffenceWindow(limit: Self.maxOffences, window: Self.offenceWindow)
     }
 
     // MARK: EngineConnectionDelegate
@@ -50,15 +72,23 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
+        guard !closed else { return }
+        // Charge the frame before any work it causes: a frame over the limit is not even parsed.
+        let now = now()
+        guard limiter.allow(now: now) else {
+            refuseOverLimit(payload, at: now)
+            return
+        }
         let packet: SocketIOPacket
         do {
             packet = try SocketIOPacket.parse(payload)
         } catch {
             logger.notice("bad-packet", metadata: ["reason": "\(error.code)"])
-            if let ackID = Self.ackID(ofMalformed: payload) {
+            if let ackID = Self.leadingAckID(of: payload) {
                 ackError(ackID, ChatError(.badRequest, error.description))
+                offend()
             } else {
-                close(reason: "invalid Socket.IO packet: \(error.description)", code: .protocolError)
+                close(.invalidPacket(error))
             }
             return
         }
@@ -66,6 +96,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         case .connect:
             guard packet.namespace == "/" else {
                 sendRaw(ServerEventEncoder.connectError(namespace: packet.namespace, message: "Invalid namespace"))
+                offend()
                 return
             }
             namespaceConnected = true
@@ -76,15 +107,33 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             leaveEverything()
         case .event:
             guard packet.namespace == "/", namespaceConnected else {
-                close(reason: "event before connecting to the namespace: send 40 first", code: .protocolError)
+                close(.eventBeforeConnect)
                 return
             }
             handleEvent(packet)
         case .ack:
-            break  // The server never asks clients for acks.
+            offend()  // The server never asks clients for acks.
         case .connectError, .binaryEvent, .binaryAck:
-            close(reason: "unexpected Socket.IO packet type \(packet.type.rawValue) from a client", code: .protocolError)
+            close(.unexpectedPacketType(packet.type))
         }
+    }
+
+    /// A frame over the rate limit: answered with `rate_limited` if its ack id can be read from its
+    /// first bytes, else dropped; too many within the refusal window close the connection.
+    private func refuseOverLimit(_ payload: Substring, at now: NIODeadline) {
+        guard !refusals.record(at: now) else {
+            close(.flooding(refused: Self.maxRefused, seconds: Self.refusalWindow.nanoseconds / 1_000_000_000))
+            return
+        }
+        ackError(
+            Self.leadingAckID(of: payload),
+            ChatError(.rateLimited, "too many packets; slow down (at most \(Self.framesPerSecond) per second)"))
+    }
+
+    /// Counts a malformed or unknown packet or event; too many within the window close the connection.
+    private func offend() {
+        guard offences.record(at: now()) else { return }
+        close(.misbehaving(count: Self.maxOffences, seconds: Self.offenceWindow.nanoseconds / 1_000_000_000))
     }
 
     func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason) {
@@ -100,6 +149,13 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.close(reason: reason, code: code)
     }
 
+    /// Closes the connection for one of the session's own reasons, with its close code.
+    private func close(_ reason: SessionCloseReason) {
+        guard !closed else { return }
+        logger.notice("closing", metadata: ["reason": "\(reason)"])
+        close(reason: reason.description, code: reason.closeCode)
+    }
+
     // MARK: Events
 
     private func handleEvent(_ packet: SocketIOPacket) {
@@ -113,10 +169,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             case .unknownEvent: ackError(ackID, ChatError(.unknownEvent, error.description))
             case .badRequest: ackError(ackID, ChatError(.badRequest, error.description))
             }
-            return
-        }
-        guard limiter.allow(now: WallClock.milliseconds()) else {
-            ackError(ackID, ChatError(.rateLimited, "too many events; slow down (at most 20 per second)"))
+            offend()
             return
         }
         guard inFlight < Self.maxInFlight else {
@@ -125,21 +178,22 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
         do throws(ChatError) {
             switch event {
-            case .create(let name, let room):
+            case .create(let name, let room, let id):
                 let name = try FieldValidator.name(name)
                 let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
-                request(.create(name: name, room: room, key: ""), ackID: ackID)
+                                request(.create(name: name, room: room, key: try Self.idempotencyKey(id) ?? ""), ackID: ackID)
             case .join(let room, let password, let name):
                 try join(room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name), ackID: ackID)
             case .leave(let room):
                 try leave(room: FieldValidator.room(room), ackID: ackID)
-            case .message(let room, let text):
+            case .message(let room, let text, let id):
                 let room = try FieldValidator.room(room)
                 let text = try FieldValidator.text(text)
+                let key = try Self.idempotencyKey(id) ?? ""
                 guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
                     throw ChatError(.notMember, "join room \(room) before sending to it")
                 }
-                request(.message(room: room, text: text, key: ""), ackID: ackID)
+                request(.message(room: room, text: text, key: key), ackID: ackID)
             case .listRooms:
                 request(.listRooms(after: "", limit: 0), ackID: ackID)
             }
@@ -245,8 +299,16 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.flush()
     }
 
-    /// The ack id of an event packet that failed to parse (`2<digits>[...`), to answer it with an error.
-    static func ackID(ofMalformed payload: Substring) -> UInt64? {
+    /// The optional idempotency key of `create` and `message`: 1–64 bytes (``FieldValidator/key(_:)``).
+    static func idempotencyKey(_ raw: String?) throws(ChatError) -> String? {
+        guard let raw else { return nil }
+        guard !raw.isEmpty else { throw ChatError(.badRequest, "id must not be empty") }
+        return try FieldValidator.key(raw)
+    }
+
+    /// The ack id of an event packet read from its first bytes only (`2<digits>…`), to answer a
+    /// frame that is refused or failed to parse.
+    static func leadingAckID(of payload: Substring) -> UInt64? {
         var utf8 = payload.utf8[...]
         guard utf8.first == UInt8(ascii: "2") else { return nil }
         utf8 = utf8.dropFirst()

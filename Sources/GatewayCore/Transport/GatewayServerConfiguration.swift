@@ -58,7 +58,7 @@ public struct GatewayServerConfiguration: Sendable {
         allowedOrigins: [String] = [],
         pingInterval: TimeAmount = .seconds(20),
         pingTimeout: TimeAmount = .seconds(10),
-        maxPayload: Int = 1_000_000,
+        maxPayload: Int = 32768,
         maxOutboundBufferedBytes: Int = 1 << 20,
         maxHTTPBodyBytes: Int = 64 * 1024,
         apiHandler: (any HTTPAPIHandler)? = nil,

@@ -1,0 +1,122 @@
+"""A wall-clock step of ±30 s (an NTP step, a VM resume) changes nothing a user sees.
+
+The broker and a gateway run under Debian's libfaketime with a timestamp file the test rewrites while
+they run (FAKETIME_NO_CACHE=1). FAKETIME_DONT_FAKE_MONOTONIC=1 leaves the monotonic clock alone, as a
+real NTP step does: only `Date()` jumps. Every timeout, heartbeat and token bucket runs on the
+monotonic clock, so members stay, messages flow and rate limits neither bite early nor stop refilling.
+With wall-clock timeouts, the forward step made the broker drop the gateway's members (`left` for
+everyone) and the backward step froze each connection's token bucket (`rate_limited` after its burst).
+"""
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import LOG_DIR, STATIC_DIR, _binary, _stop, _wait_healthy, free_port
+from test_socketio_client import Member
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+pytestmark = pytest.mark.skipif(
+    not LIBFAKETIME.exists() and not os.environ.get("CI"),
+    reason="libfaketime is not installed (apt-get install faketime); scripts/test installs it")
+
+
+def _start_faked(name, args, env, tag):
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{tag}-{name}.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc.log_path, proc.log_file, proc.label = log_path, log, name
+    return proc
+
+
+@pytest.fixture
+def faked_cluster(tmp_path):
+    """A broker and a gateway whose wall clock the test steps through `step(offset)`."""
+    assert LIBFAKETIME.exists(), "libfaketime missing: scripts/test installs Debian's faketime"
+    stamp = tmp_path / "faketime"
+    stamp.write_text("+0s\n")
+    env = dict(os.environ,
+               LD_PRELOAD=str(LIBFAKETIME),
+               FAKETIME_TIMESTAMP_FILE=str(stamp),
+               FAKETIME_NO_CACHE="1",
+               FAKETIME_DONT_FAKE_MONOTONIC="1",
+               FAKETIME_DONT_RESET="1")
+    port, commands, broadcasts = free_port(), free_port(), free_port()
+    broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
+    processes = [_start_faked("RoomBroker", [
+        _binary("RoomBroker"), "--commands", broker_cmd, "--broadcasts", broker_pub,
+        "--log-level", "debug", "--creates-per-client", "1000"], env, "clock-step")]
+    try:
+        processes.append(_start_faked("Gateway", [
+            _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
+            "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
+            "--static-dir", str(STATIC_DIR), "--log-level", "debug"], env, "clock-step"))
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, processes)
+    except BaseException:
+        _stop(processes)
+        raise
+
+    def step(offset):
+        stamp.write_text(f"{offset}\n")
+
+    try:
+        yield url, step, processes
+    finally:
+        _stop(processes)
+
+
+def test_faked_clock_really_moves(faked_cluster):
+    """Guards the test itself: the server's `ts` follows the faked wall clock."""
+    url, step, _ = faked_cluster
+    ann = Member(url)
+    try:
+        room = ann.call("create", {"name": "ann"})
+        ann.call("join", {"room": room["room"], "password": room["password"], "name": "ann"})
+        step("+3600s")
+        time.sleep(0.3)
+        ann.call("message", {"room": room["room"], "text": "from the future"})
+        message = ann.wait_for("message", lambda m: m["text"] == "from the future")
+        assert message["ts"] / 1000 - time.time() > 3000, "libfaketime did not shift the server's wall clock"
+    finally:
+        ann.sio.disconnect()
+
+
+@pytest.mark.parametrize("offset", ["+30s", "-30s"])
+def test_wall_clock_step_changes_nothing(faked_cluster, offset):
+    url, step, processes = faked_cluster
+    name = f"r{uuid.uuid4().hex[:8]}"
+    ann, bob = Member(url), Member(url)
+    try:
+        created = ann.call("create", {"name": "ann", "room": name})
+        for member, who in ((ann, "ann"), (bob, "bob")):
+            ack = member.call("join", {"room": name, "password": created["password"], "name": who})
+            assert "error" not in ack, ack
+        # Use up most of ann's burst before the step, so a frozen bucket would show at once.
+        for i in range(30):
+            assert "error" not in ann.call("message", {"room": name, "text": f"before {i}"})
+
+        step(offset)
+        # Longer than the broker's gateway timeout (5 s) and several heartbeats and ticks.
+        time.sleep(7)
+
+        # Steady sending at 12 msg/s for 4 s: within the 20/s limit, so nothing may be refused.
+        for i in range(48):
+            ack = ann.call("message", {"room": name, "text": f"after {i}"})
+            assert "error" not in ack, f"message {i} after a {offset} clock step was refused: {ack}"
+            time.sleep(1 / 12)
+        last = bob.wait_for("message", lambda m: m["text"] == "after 47", timeout=5)
+        assert last["name"] == "ann"
+        left = [data for ev, data in bob.drain(0.5) if ev == "left"]
+        assert not left, f"members were dropped after a {offset} clock step: {left}"
+        for p in processes:
+            assert p.poll() is None, f"{p.label} exited after the clock step"
+    finally:
+        ann.sio.disconnect()
+        bob.sio.disconnect()
