@@ -100,14 +100,14 @@ public struct BrokerEngine: Sendable {
             unannounced[room] = nil
             if registry.rooms[room] != nil { output.broadcasts.append(head(of: room)) }
         }
+        for (gateway, count) in gateways.dueExpiryReports(now: now.monotonic) {
+            logClientTriggered(.expired, ["gateway": "\(gateway)", "count": "\(count)"])
+        }
         for gateway in gateways.removeSilent(now: now.monotonic) {
             let events = registry.dropGateway(gateway, now: now)
             logger.warning("gateway-lost", metadata: ["gateway": "\(gateway)", "members": "\(events.count)"])
             output.broadcasts += events.map { broadcast($0, reason: "gateway lost") }
             for event in events { unannounced[event.room] = now.monotonic }
-        }
-        for (gateway, count) in gateways.dueExpiryReports(now: now.monotonic) {
-            logClientTriggered(.expired, ["gateway": "\(gateway)", "count": "\(count)"])
         }
         for room in registry.expireEmptyRooms(now: now) {
             logger.info("room-expired", metadata: ["room": "\(room)"])

@@ -50,7 +50,7 @@ public struct AttemptLimiter: Sendable {
             let needed = window * (1 - Double(limit - counts.current) / Double(max(counts.previous, 1)))
             wait = needed - elapsed
         }
-        return UInt64(max(1, wait.rounded(.up)))
+        return UInt64(max(0, wait.rounded(.up))) + 1
     }
 
     /// Forgets keys with no events in the last two windows, keeping memory bounded.
