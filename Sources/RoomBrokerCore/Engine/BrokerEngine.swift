@@ -279,7 +279,7 @@ public struct BrokerEngine: Sendable {
                 fields["gateway"] = "\(connection.gateway)"
                 fields["conn"] = "\(connection.connectionID)"
             }
-            if let via = message.via { fields["reason"] = "via \(via.rawValue)" }
+            if let via = message.via { fields["reason"] = "\(via.rawValue)" }
             logger.info("message", metadata: fields)
             wire = WireBroadcast(
                 kind: .message, room: room, seq: message.seq, gateway: connection?.gateway ?? "",
