@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const NAME_KEY = 'chat.displayName';
   const ROOMS_REFRESH_MS = 10000;
+  const ROOM_PAGES = 5; // pages of the room list read per refresh
 
   /** Create an element; `text` is always set as plain text. */
   function el(tag, className, text) {
@@ -150,10 +151,20 @@
     if (session || roomsLoading) return; // the list is only visible in the lobby
     roomsLoading = true;
     try {
-      const res = await fetch('/api/rooms', { headers: { Accept: 'application/json' } });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = await res.json();
-      renderRooms(Array.isArray(body.rooms) ? body.rooms : [], body.next);
+      // The list comes in pages sorted by name ({rooms, next}); read a few pages.
+      const rooms = [];
+      let after = null;
+      for (let page = 0; page < ROOM_PAGES; page += 1) {
+        const query = after ? `?after=${encodeURIComponent(after)}` : '';
+        const res = await fetch(`/api/rooms${query}`, { headers: { Accept: 'application/json' } });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const body = await res.json();
+        if (Array.isArray(body.rooms)) rooms.push(...body.rooms);
+        const next = typeof body.next === 'string' ? body.next : null;
+        if (!next || next === after) { after = null; break; }
+        after = next;
+      }
+      renderRooms(rooms, after);
     } catch (err) {
       // Fall back to the socket if HTTP failed but the socket is up.
       if (socket.connected) {
