@@ -265,7 +265,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         for (body, connection) in attempts {
             XCTAssertEqual(try gatewayA.request(body, connection: connection).failure?.code, .badRequest, "\(body.kind)")
         }
-        XCTAssertEqual(try gatewayA.drainBroadcasts(timeout: 0.3), [], "nothing reached the members")
+        XCTAssertEqual(try gatewayA.drainBroadcasts(timeout: 0.3).filter { $0.kind != .head }, [], "nothing reached the members")
         XCTAssertTrue(broker.waitForOutput(containing: "post-refused"))
         XCTAssertFalse(broker.output.contains(String(repeating: "\u{0301}", count: 100)), "no oversized text in the log")
         XCTAssertFalse(broker.output.contains(String(repeating: "n", count: 100)), "no oversized name in the log")

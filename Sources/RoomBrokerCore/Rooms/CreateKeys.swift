@@ -15,12 +15,11 @@ struct CreateKeys: Sendable {
 
     private var entries: [String: Entry] = [:]
     /// Keys in the order they were recorded, for expiry.
-    private var order: [(key: String, at: UInt64)] = []
-    private var head = 0
+    private var order = FIFOQueue<(key: String, at: UInt64)>()
 
     /// The room created with `key` from `client` within the lifetime, if any.
     func room(client: String, key: String, now: UInt64) -> String? {
-        guard let entry = entries[Self.compose(client, key)], now - entry.at < Self.lifetimeMilliseconds else { return nil }
+        guard let entry = entries[Self.compose(client, key)], now &- entry.at < Self.lifetimeMilliseconds else { return nil }
         return entry.room
     }
 
@@ -29,31 +28,21 @@ struct CreateKeys: Sendable {
         let composed = Self.compose(client, key)
         entries[composed] = Entry(room: room, at: now)
         order.append((composed, now))
-        while entries.count > Self.capacity, let oldest = popOldest() {
+        while entries.count > Self.capacity, let oldest = order.popFirst() {
             if entries[oldest.key]?.at == oldest.at { entries[oldest.key] = nil }
         }
     }
 
     /// Forgets keys older than the lifetime.
     mutating func purge(now: UInt64) {
-        while head < order.count, now - order[head].at >= Self.lifetimeMilliseconds, let oldest = popOldest() {
+        while let oldest = order.first, now >= oldest.at, now - oldest.at >= Self.lifetimeMilliseconds {
+            _ = order.popFirst()
             if entries[oldest.key]?.at == oldest.at { entries[oldest.key] = nil }
         }
     }
 
     /// How many keys are remembered.
     var count: Int { entries.count }
-
-    private mutating func popOldest() -> (key: String, at: UInt64)? {
-        guard head < order.count else { return nil }
-        let oldest = order[head]
-        head += 1
-        if head >= 1024, head * 2 >= order.count {
-            order.removeFirst(head)
-            head = 0
-        }
-        return oldest
-    }
 
     private static func compose(_ client: String, _ key: String) -> String {
         "\(client)\u{0}\(key)"

@@ -9,8 +9,7 @@ struct StorageLedger: Sendable {
         var seq: UInt64
     }
 
-    private var entries: [Entry] = []
-    private var head = 0
+    private var entries = FIFOQueue<Entry>()
     /// Bytes kept over all rooms.
     private(set) var totalBytes = 0
     /// Elements kept over all rooms.
@@ -31,23 +30,15 @@ struct StorageLedger: Sendable {
 
     /// The oldest entry, which may be stale.
     mutating func popOldest() -> Entry? {
-        guard head < entries.count else { return nil }
-        let entry = entries[head]
-        head += 1
-        if head >= 4096, head * 2 >= entries.count {
-            entries.removeFirst(head)
-            head = 0
-        }
-        return entry
+        entries.popFirst()
     }
 
     /// Drops stale entries once they outnumber the live ones, so the ledger stays O(kept elements).
     mutating func compactIfNeeded(isLive: (Entry) -> Bool) {
-        guard entries.count - head > 2 * liveCount + 1024 else { return }
-        entries = entries[head...].filter(isLive)
-        head = 0
+        guard entries.count > 2 * liveCount + 1024 else { return }
+        entries.retain(isLive)
     }
 
     /// Entries held, stale ones included (for tests).
-    var entryCount: Int { entries.count - head }
+    var entryCount: Int { entries.count }
 }
