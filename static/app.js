@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const NAME_KEY = 'chat.displayName';
   const ROOMS_REFRESH_MS = 10000;
+  const ROOM_PAGES = 5; // pages of the room list read per refresh
 
   /** Create an element; `text` is always set as plain text. */
   function el(tag, className, text) {
@@ -23,7 +24,8 @@
   const socket = new SocketIOClient(`${wsScheme}//${location.host}/socket.io/?EIO=4&transport=websocket`);
 
   // Current room session: null while in the lobby.
-  // {room, password, name, seen: Set of seq already rendered, lastSeq}
+  // {room, password, name, seen: Set of seq already rendered, lastSeq,
+  //  members: names known (the ack's first ones, then joined/left deltas), memberCount: the server's total}
   let session = null;
   let lastCreated = null; // {room, password} from the last create
 
@@ -117,7 +119,8 @@
     return new Date(ms).toLocaleDateString();
   }
 
-  function renderRooms(rooms) {
+  /** The first page of rooms (sorted by name on the server); `next` is set when there are more. */
+  function renderRooms(rooms, next) {
     const list = $('room-list');
     list.replaceChildren();
     rooms.sort((a, b) => (b.members - a.members) || (b.created - a.created));
@@ -137,6 +140,9 @@
       li.append(btn);
       list.append(li);
     }
+    if (typeof next === 'string') {
+      list.append(el('li', 'room-more', `Showing the first ${rooms.length} rooms. Type a room name to join another.`));
+    }
     $('rooms-empty').hidden = rooms.length > 0;
   }
 
@@ -145,16 +151,26 @@
     if (session || roomsLoading) return; // the list is only visible in the lobby
     roomsLoading = true;
     try {
-      const res = await fetch('/api/rooms', { headers: { Accept: 'application/json' } });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = await res.json();
-      renderRooms(Array.isArray(body.rooms) ? body.rooms : []);
+      // The list comes in pages sorted by name ({rooms, next}); read a few pages.
+      const rooms = [];
+      let after = null;
+      for (let page = 0; page < ROOM_PAGES; page += 1) {
+        const query = after ? `?after=${encodeURIComponent(after)}` : '';
+        const res = await fetch(`/api/rooms${query}`, { headers: { Accept: 'application/json' } });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const body = await res.json();
+        if (Array.isArray(body.rooms)) rooms.push(...body.rooms);
+        const next = typeof body.next === 'string' ? body.next : null;
+        if (!next || next === after) { after = null; break; }
+        after = next;
+      }
+      renderRooms(rooms, after);
     } catch (err) {
       // Fall back to the socket if HTTP failed but the socket is up.
       if (socket.connected) {
         try {
           const ack = await socket.emit('rooms', {});
-          if (ack && Array.isArray(ack.rooms)) renderRooms(ack.rooms);
+          if (ack && Array.isArray(ack.rooms)) renderRooms(ack.rooms, ack.next);
         } catch (e) { /* keep the old list */ }
       }
     } finally {
@@ -263,12 +279,12 @@
   }
 
   function enterRoom(ack, password, name) {
-    session = { room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq };
+    session = { room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq, members: [], memberCount: 0 };
     $('messages').replaceChildren();
     $('room-title').textContent = ack.room;
     $('room-title').title = ack.room;
     document.title = `${ack.room} · Huddle`;
-    renderMembers(ack.members);
+    setMembers(ack);
     for (const msg of ack.history || []) addMessage(msg);
     addNotice(`You joined ${ack.room} as ${name}.`);
     $('lobby').hidden = true;
@@ -290,7 +306,7 @@
         showError(`Could not rejoin ${room}: ${describe(ack)}`);
         return;
       }
-      renderMembers(ack.members);
+      setMembers(ack);
       for (const msg of ack.history || []) addMessage(msg);
       session.lastSeq = Math.max(session.lastSeq, ack.seq);
       addNotice('Reconnected.');
@@ -325,17 +341,40 @@
 
   // ---- room view --------------------------------------------------------
 
-  function renderMembers(members) {
+  // Most member names shown; the count is always the server's total.
+  const MAX_SHOWN_MEMBERS = 200;
+
+  /** The member list from a join ack: the first names (capped by the server) and the total. */
+  function setMembers(ack) {
+    session.members = Array.isArray(ack.members) ? ack.members.filter((m) => typeof m === 'string') : [];
+    session.memberCount = typeof ack.count === 'number' ? ack.count : session.members.length;
+    renderMembers();
+  }
+
+  /** A joined/left delta: the name that came or went and the new total. */
+  function applyPresence(ev, joined) {
+    if (typeof ev.name === 'string') {
+      const at = session.members.indexOf(ev.name);
+      if (joined && at < 0) session.members.push(ev.name);
+      if (!joined && at >= 0) session.members.splice(at, 1);
+    }
+    if (typeof ev.count === 'number') session.memberCount = ev.count;
+    renderMembers();
+  }
+
+  function renderMembers() {
     const list = $('members');
     list.replaceChildren();
-    const sorted = [...members].sort((a, b) => a.localeCompare(b));
-    for (const m of sorted) {
+    const shown = [...session.members].sort((a, b) => a.localeCompare(b)).slice(0, MAX_SHOWN_MEMBERS);
+    for (const m of shown) {
       const li = el('li', 'member');
       li.append(avatar(m), el('span', 'member-name', m));
-      if (session && m === session.name) li.append(el('span', 'you', 'you'));
+      if (m === session.name) li.append(el('span', 'you', 'you'));
       list.append(li);
     }
-    $('member-count').textContent = String(members.length);
+    const total = Math.max(session.memberCount, session.members.length);
+    if (total > shown.length) list.append(el('li', 'member-more', `and ${total - shown.length} more`));
+    $('member-count').textContent = String(total);
   }
 
   // A stable pastel colour per name, so people are easy to tell apart.
@@ -383,10 +422,14 @@
 
   function addMessage(msg) {
     if (!session || msg.room !== session.room || seenBefore(msg.seq)) return;
-    const mine = msg.name === session.name;
-    const li = el('li', mine ? 'msg mine' : 'msg');
+    // A message posted over the HTTP API is never shown as ours, and is marked: anyone with the
+    // password can post under any name.
+    const viaHttp = msg.via === 'http';
+    const mine = !viaHttp && msg.name === session.name;
+    const li = el('li', mine ? 'msg mine' : viaHttp ? 'msg via-http' : 'msg');
     const head = el('div', 'msg-head');
     head.append(el('span', 'msg-name', msg.name));
+    if (viaHttp) head.append(el('span', 'msg-via', 'via HTTP'));
     const time = el('time', 'msg-time', timeOf(msg.ts));
     time.dateTime = new Date(msg.ts).toISOString();
     time.title = new Date(msg.ts).toLocaleString();
@@ -410,13 +453,13 @@
 
   socket.on('joined', (ev) => {
     if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
-    renderMembers(ev.members);
+    applyPresence(ev, true);
     addNotice(`${ev.name} joined`, 'join', ev.seq);
   });
 
   socket.on('left', (ev) => {
     if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
-    renderMembers(ev.members);
+    applyPresence(ev, false);
     addNotice(`${ev.name} left`, 'leave', ev.seq);
   });
 

@@ -104,7 +104,8 @@ final class BrokerLoop: Sendable {
             gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
             logger: logger)
         let poller = ZMQPoller([.socket(commands), .socket(broadcasts)])
-        var nextTick = WallClock.milliseconds() + Self.tickMilliseconds
+        // Ticks run on the monotonic clock: stepping the wall clock neither drops gateways nor stops timers.
+        var nextTick = MonotonicClock.milliseconds() + Self.tickMilliseconds
         while !stopRequested.load(ordering: .relaxed) {
             do {
                 let readable = try poller.poll(timeoutMilliseconds: 100)
@@ -122,9 +123,9 @@ final class BrokerLoop: Sendable {
                         send(engine.subscribed(topic: Array(frame.dropFirst())), to: nil, commands: commands, broadcasts: broadcasts)
                     }
                 }
-                let now = WallClock.milliseconds()
-                if now >= nextTick {
-                    nextTick = now + Self.tickMilliseconds
+                let now = BrokerClock.now()
+                if now.monotonic >= nextTick {
+                    nextTick = now.monotonic + Self.tickMilliseconds
                     send(engine.tick(now: now), to: nil, commands: commands, broadcasts: broadcasts)
                 }
             } catch {
@@ -137,7 +138,7 @@ final class BrokerLoop: Sendable {
         guard let identity = frames.first else { return }
         let gateway = String(decoding: identity, as: UTF8.self)
         let frame = frames.count == 2 ? frames[1] : []
-        let output = engine.handle(frame: frame, from: gateway, now: WallClock.milliseconds())
+        let output = engine.handle(frame: frame, from: gateway, now: BrokerClock.now())
         send(output, to: identity, commands: commands, broadcasts: broadcasts)
     }
 
@@ -152,8 +153,17 @@ final class BrokerLoop: Sendable {
             }
         }
         if let reply = output.reply, let identity {
+            let frame = reply.encoded()
+            // The engine trims replies to fit; a larger one would be refused by the gateway's
+            // ZMQ_MAXMSGSIZE and disconnect it, so it is never sent.
+            guard frame.count <= WireFormat.maxFrameSize else {
+                logger.error("reply-too-large", metadata: [
+                    "gateway": "\(String(decoding: identity, as: UTF8.self))", "reason": "\(reply.kind): \(frame.count) bytes",
+                ])
+                return
+            }
             do {
-                if try !commands.send([identity, reply.encoded()], dontWait: true) {
+                if try !commands.send([identity, frame], dontWait: true) {
                     logger.warning("reply-dropped", metadata: ["gateway": "\(String(decoding: identity, as: UTF8.self))"])
                 }
             } catch {

@@ -40,11 +40,20 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Wrong passwords allowed per client address per minute, over all its connections.")
     var failuresPerClient = 20
 
-    @Option(help: "Wrong passwords allowed per room per minute, from all addresses (keep it above --failures-per-client).")
-    var failuresPerRoom = 100
-
-    @Option(help: "Rooms one client address may create per minute, over all its connections.")
+    @Option(help: "Rooms one client address (IPv4 address or IPv6 /64) may create per minute, over all its connections.")
     var createsPerClient = 30
+
+    @Option(help: "Live rooms one client address (IPv4 address or IPv6 /64) may have created; freed when a room expires.")
+    var roomsPerAddress = 20
+
+    @Option(help: "KiB of messages kept per room (besides --history messages); the oldest go first.")
+    var historyBudget = 256
+
+    @Option(help: "KiB of encoded events kept per room for gateways that fill a gap (at most 256 events).")
+    var replayBudget = 512
+
+    @Option(help: "MiB of history and replay kept over all rooms together; past it the oldest go first.")
+    var memoryBudget = 512
 
     @Option(help: "Broadcasts queued per gateway before the broker drops (gateways then re-fetch by sequence number).")
     var broadcastHighWaterMark: Int32 = 100_000
@@ -60,8 +69,14 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
         guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
-        guard failuresPerConnection >= 1, failuresPerClient >= 1, failuresPerRoom >= 1, createsPerClient >= 1 else {
-            throw ValidationError("--failures-per-connection, --failures-per-client, --failures-per-room and --creates-per-client must be at least 1")
+        guard failuresPerConnection >= 1, failuresPerClient >= 1, createsPerClient >= 1, roomsPerAddress >= 1 else {
+            throw ValidationError("--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1")
+        }
+        guard historyBudget >= 16, replayBudget >= 80, memoryBudget >= 1 else {
+            throw ValidationError("--history-budget must be at least 16 (KiB), --replay-budget at least 80 (KiB; one event is up to 64 KiB), --memory-budget at least 1 (MiB)")
+        }
+        guard historyBudget <= 1 << 20, replayBudget <= 1 << 20, memoryBudget <= 1 << 20 else {
+            throw ValidationError("--history-budget, --replay-budget (KiB) and --memory-budget (MiB) must be at most 1048576")
         }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
     }
@@ -76,8 +91,11 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         registry.maxRooms = maxRooms
         registry.failuresPerConnection = failuresPerConnection
         registry.failuresPerClient = failuresPerClient
-        registry.failuresPerRoom = failuresPerRoom
         registry.createsPerClient = createsPerClient
+        registry.roomsPerClient = roomsPerAddress
+        registry.historyByteBudget = historyBudget << 10
+        registry.replayByteBudget = replayBudget << 10
+        registry.memoryBudget = memoryBudget << 20
         let service = BrokerService(
             configuration: BrokerConfiguration(
                 commandsEndpoint: commands,

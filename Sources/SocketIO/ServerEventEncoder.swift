@@ -5,23 +5,31 @@
 /// `errorObject` and `writeMessageObject` write bare JSON, with no prefix.
 /// Frames are for the default namespace `/` unless a namespace is passed.
 public enum ServerEventEncoder: Sendable {
-    /// The `message` event: `42["message",{"room":..,"seq":..,"name":..,"text":..,"ts":..}]`.
-    public static func message(room: String, seq: UInt64, name: String, text: String, timestamp: Int64) -> [UInt8] {
-        event("message", capacity: 96 + room.utf8.count + name.utf8.count + text.utf8.count) { writer in
-            writeMessageObject(&writer, room: room, seq: seq, name: name, text: text, timestamp: timestamp)
+    /// Where a message came from, when not from a member over the WebSocket: written as `"via"`.
+    public enum Via: String, Sendable {
+        /// Posted with `POST /api/rooms/{room}/messages` by someone who knows the password but is not
+        /// a member: clients show it marked, so it cannot pass for a member's message.
+        case http
+    }
+
+    /// The `message` event: `42["message",{"room":..,"seq":..,"name":..,"text":..,"ts":..}]`, with
+    /// `,"via":"http"` after `ts` for a message posted over HTTP.
+    public static func message(room: String, seq: UInt64, name: String, text: String, timestamp: Int64, via: Via? = nil) -> [UInt8] {
+        event("message", capacity: 112 + room.utf8.count + name.utf8.count + text.utf8.count) { writer in
+            writeMessageObject(&writer, room: room, seq: seq, name: name, text: text, timestamp: timestamp, via: via)
         }
     }
 
-    /// The `joined` event, sent to the members already in the room:
-    /// `42["joined",{"room":..,"seq":..,"name":..,"members":[..]}]`.
-    public static func joined(room: String, seq: UInt64, name: String, members: [String]) -> [UInt8] {
-        membership("joined", room: room, seq: seq, name: name, members: members)
+    /// The `joined` event, sent to the members already in the room: who joined and how many members
+    /// the room has now (never the member list, which only the join ack carries):
+    /// `42["joined",{"room":..,"seq":..,"name":..,"count":..}]`.
+    public static func joined(room: String, seq: UInt64, name: String, count: Int) -> [UInt8] {
+        presence("joined", room: room, seq: seq, name: name, count: count)
     }
 
-    /// The `left` event, sent to the remaining members:
-    /// `42["left",{"room":..,"seq":..,"name":..,"members":[..]}]`.
-    public static func left(room: String, seq: UInt64, name: String, members: [String]) -> [UInt8] {
-        membership("left", room: room, seq: seq, name: name, members: members)
+    /// The `left` event, sent to the remaining members: `42["left",{"room":..,"seq":..,"name":..,"count":..}]`.
+    public static func left(room: String, seq: UInt64, name: String, count: Int) -> [UInt8] {
+        presence("left", room: room, seq: seq, name: name, count: count)
     }
 
     /// An ack carrying one already-encoded JSON object: `43<id>[<object>]`.
@@ -72,10 +80,10 @@ public enum ServerEventEncoder: Sendable {
         return writer.bytes
     }
 
-    /// Writes a message object `{"room","seq","name","text","ts"}` (bare JSON), as in the
-    /// `message` event and in a join ack's `history`.
+    /// Writes a message object `{"room","seq","name","text","ts"}` (plus `"via"` when given; bare
+    /// JSON), as in the `message` event and in a join ack's `history`.
     public static func writeMessageObject(
-        _ writer: inout JSONWriter, room: String, seq: UInt64, name: String, text: String, timestamp: Int64
+        _ writer: inout JSONWriter, room: String, seq: UInt64, name: String, text: String, timestamp: Int64, via: Via? = nil
     ) {
         writer.beginObject()
         writer.key("room")
@@ -88,15 +96,18 @@ public enum ServerEventEncoder: Sendable {
         writer.string(text)
         writer.key("ts")
         writer.int(timestamp)
+        if let via {
+            writer.key("via")
+            writer.string(via.rawValue)
+        }
         writer.endObject()
     }
 
     /// The Engine.IO message packet type, in front of every Socket.IO packet.
     private static let engineMessage = UInt8(ascii: "4")
 
-    private static func membership(_ event: String, room: String, seq: UInt64, name member: String, members: [String]) -> [UInt8] {
-        let capacity = 96 + room.utf8.count + member.utf8.count + members.reduce(0) { $0 + $1.utf8.count + 3 }
-        return self.event(event, capacity: capacity) { writer in
+    private static func presence(_ event: String, room: String, seq: UInt64, name member: String, count: Int) -> [UInt8] {
+        self.event(event, capacity: 80 + room.utf8.count + member.utf8.count) { writer in
             writer.beginObject()
             writer.key("room")
             writer.string(room)
@@ -104,10 +115,8 @@ public enum ServerEventEncoder: Sendable {
             writer.uint(seq)
             writer.key("name")
             writer.string(member)
-            writer.key("members")
-            writer.beginArray()
-            for each in members { writer.string(each) }
-            writer.endArray()
+            writer.key("count")
+            writer.int(Int64(count))
             writer.endObject()
         }
     }

@@ -16,11 +16,20 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         broadcastsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--gateway-timeout", "1"],
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint]
+                + (Self.extraArguments.first { name.contains($0.key) }?.value ?? []),
             logName: "broker-\(name.filter { $0.isLetter || $0.isNumber })")
         XCTAssertTrue(broker.waitForOutput(containing: "listening"), "broker did not start:\n\(broker.output)")
         context = try ZMQContext()
     }
+
+    /// Broker options for single tests, by test method name.
+    /// (Only where needed: a gateway silent for longer than --gateway-timeout must say hello again.)
+    static let extraArguments: [String: [String]] = [
+        "testSilentGatewaysMembersAreAnnouncedAsLeft": ["--gateway-timeout", "1"],
+        // Room for 300 maximum-size messages, so only the reply trimming keeps the join ack in a frame.
+        "testAJoinWhoseAckWouldBeTooBigGetsATrimmedHistory": ["--history", "300", "--history-budget", "65536", "--replay-budget", "65536"],
+    ]
 
     override func tearDown() {
         broker?.stop()
@@ -170,7 +179,6 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let seq = try gatewayA.request(.join(room: "quiet", password: password, name: "alice"), connection: 1).success().seq
         let last = try gatewayA.request(.message(room: "quiet", text: "last words", key: ""), connection: 1).success().seq
         XCTAssertEqual(last, seq + 1)
-        // (No heartbeats here: with --gateway-timeout 1 the broker drops gw-a about 1 s later.)
         var seen: [WireBroadcast] = []
         while seen.last?.kind != .head, let next = try gatewayA.nextBroadcast(timeout: 2) { seen.append(next) }
         XCTAssertEqual(seen.map(\.kind), [.joined, .message, .head], "after the events, once quiet, the head")
@@ -195,7 +203,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         }
         let event = try XCTUnwrap(left, "bob was never announced as left")
         XCTAssertEqual(event.gateway, "gw-doomed")
-        XCTAssertTrue(String(decoding: event.payload, as: UTF8.self).contains(#""name":"bob","members":["alice"]"#))
+        XCTAssertTrue(String(decoding: event.payload, as: UTF8.self).contains(#""name":"bob","count":1}"#))
     }
 
     func testEveryEventIsOneLogLineAndPasswordsNeverAppear() throws {
@@ -212,5 +220,81 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         }
         XCTAssertTrue(lines.contains { $0.contains(#"text="hello\nworld""#) }, "message text stays on one line")
         XCTAssertFalse(broker.output.contains(password))
+    }
+
+    // MARK: Limits (issue 6)
+
+    func testCommandsFromAGatewayThatNeverSaidHelloAreNotApplied() throws {
+        let stranger = try FakeGateway(context: context, name: "gw-stranger", commandsEndpoint: commandsEndpoint, broadcastsEndpoint: broadcastsEndpoint)
+        let reply = try stranger.request(.create(name: "x", room: "ghost", key: ""), connection: 1)
+        XCTAssertEqual(reply.failure?.code, .unknownGateway)
+        XCTAssertTrue(reply.failure?.message.contains("hello") ?? false)
+        XCTAssertEqual(try stranger.request(.hello(gatewayName: "gw-stranger")).failure, nil)
+        XCTAssertNil(try stranger.request(.create(name: "x", room: "ghost", key: ""), connection: 1).failure, "served after hello")
+        XCTAssertTrue(broker.waitForOutput(containing: "unknown-gateway"))
+    }
+
+    func testCommandsThatWaitedPastTheirDeadlineAreDroppedAndLogged() throws {
+        let gatewayA = try gateway("gw-a")
+        // The gateway's clock reads 1 000 000 now; a command stamped 10 s earlier with a 5 s ttl waited
+        // in queues longer than the gateway waits for its reply.
+        let now: UInt64 = 1_000_000
+        try gatewayA.send(.heartbeat, sentAt: now, ttl: 5_000)
+        let stale = try gatewayA.send(.create(name: "x", room: "stale", key: ""), connection: 1, sentAt: now - 10_000, ttl: 5_000)
+        XCTAssertNil(try gatewayA.nextReply(timeout: 1) { $0.requestID == stale }, "no reply to an expired command")
+        XCTAssertTrue(broker.waitForOutput(containing: " expired "), broker.output)
+        XCTAssertTrue(broker.output.contains("count=1"))
+        let fresh = try gatewayA.send(.create(name: "x", room: "stale", key: ""), connection: 1, sentAt: now + 500, ttl: 5_000)
+        XCTAssertNil(try XCTUnwrap(try gatewayA.nextReply(timeout: 5) { $0.requestID == fresh }).failure, "the stale one was never applied")
+    }
+
+    func testOversizedFieldsAreRefusedAndReachNoOneNorTheLog() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("sizes", on: gatewayA)
+        try subscribeAndSettle([gatewayA], room: "sizes", password: password)
+        XCTAssertNil(try gatewayA.request(.join(room: "sizes", password: password, name: "alice"), connection: 1).failure)
+        _ = try gatewayA.drainBroadcasts(timeout: 0.2)
+        let grapheme = "a" + String(repeating: "\u{0301}", count: 100_000)  // 200 KB, one grapheme
+        let bigName = String(repeating: "n", count: 40_000)
+        let bigText = String(repeating: "t", count: 30_000)
+        let attempts: [(WireCommand.Body, UInt64)] = [
+            (.message(room: "sizes", text: grapheme, key: ""), 1),
+            (.join(room: "sizes", password: password, name: bigName), 2),
+            (.post(room: "sizes", password: password, name: "bot", text: bigText, key: ""), 3),
+        ]
+        for (body, connection) in attempts {
+            XCTAssertEqual(try gatewayA.request(body, connection: connection).failure?.code, .badRequest, "\(body.kind)")
+        }
+        XCTAssertEqual(try gatewayA.drainBroadcasts(timeout: 0.3).filter { $0.kind != .head }, [], "nothing reached the members")
+        XCTAssertTrue(broker.waitForOutput(containing: "post-refused"))
+        XCTAssertFalse(broker.output.contains(String(repeating: "\u{0301}", count: 100)), "no oversized text in the log")
+        XCTAssertFalse(broker.output.contains(String(repeating: "n", count: 100)), "no oversized name in the log")
+        XCTAssertFalse(broker.output.contains(String(repeating: "t", count: 200)), "no oversized text in the log")
+    }
+
+    func testAJoinWhoseAckWouldBeTooBigGetsATrimmedHistory() throws {
+        let gatewayA = try gateway("gw-a")
+        let password = try createRoom("heavy", on: gatewayA)
+        XCTAssertNil(try gatewayA.request(.join(room: "heavy", password: password, name: "alice"), connection: 1).failure)
+        // 150 of the largest messages the validator allows (8 000 bytes each once encoded): 1.2 MB.
+        let text = String(repeating: "😀", count: FieldValidator.maxTextScalars)
+        for _ in 0..<150 {
+            try gatewayA.send(.message(room: "heavy", text: text, key: ""), connection: 1)
+        }
+        var replies = 0
+        while replies < 150, let reply = try gatewayA.nextReply(timeout: 10) {
+            XCTAssertNil(reply.failure)
+            replies += 1
+        }
+        XCTAssertEqual(replies, 150)
+        let join = try gatewayA.request(.join(room: "heavy", password: password, name: "bob"), connection: 2).success()
+        let history = try XCTUnwrap(try JSONValue.parse(join.json)["history"]?.arrayValue)
+        XCTAssertGreaterThan(history.count, 50)
+        XCTAssertLessThan(history.count, 150, "trimmed to fit the frame")
+        XCTAssertEqual(history.last?["seq"], .number(Double(join.seq - 1)), "the newest messages are kept")
+        // Replays come in prefixes that fit, too; the gateway asks again for the rest.
+        let replay = try gatewayA.request(.replay(room: "heavy", from: 2, to: join.seq)).success()
+        XCTAssertEqual(replay.events.first?.seq, 2)
+        XCTAssertLessThan(replay.events.count, Int(join.seq - 1))
     }
 }

@@ -37,8 +37,19 @@ final class BrokerEngineTests: XCTestCase {
         engine = BrokerEngine(logger: recorder.logger)
     }
 
-    func send(_ body: WireCommand.Body, gateway: String = "gw-a", connection: UInt64 = 1, now: UInt64 = 1_000) -> BrokerOutput {
-        let command = WireCommand(requestID: 7, connectionID: connection, body: body)
+    /// Gateways that said hello (the engine refuses any other command from a gateway it does not know).
+    var greeted: Set<String> = []
+
+    override func tearDown() {
+        greeted = []
+    }
+
+    func send(_ body: WireCommand.Body, gateway: String = "gw-a", connection: UInt64 = 1, client: String = "", now: BrokerClock = 1_000) -> BrokerOutput {
+        if !greeted.contains(gateway) {
+            greeted.insert(gateway)
+            _ = engine.handle(frame: WireCommand(requestID: 1, connectionID: 0, body: .hello(gatewayName: gateway)).encoded(), from: gateway, now: now)
+        }
+        let command = WireCommand(requestID: 7, connectionID: connection, client: client, body: body)
         return engine.handle(frame: command.encoded(), from: gateway, now: now)
     }
 
@@ -64,6 +75,7 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertEqual(ack["room"], "lobby")
         XCTAssertEqual(ack["seq"], 3)
         XCTAssertEqual(ack["members"], ["alice", "bob"])
+        XCTAssertEqual(ack["count"], 2)
         XCTAssertEqual(ack["history"]?.arrayValue?.first?["text"], "hi <b>")
         XCTAssertEqual(output.reply?.requestID, 7)
         XCTAssertEqual(output.reply?.connectionID, 9)
@@ -75,7 +87,7 @@ final class BrokerEngineTests: XCTestCase {
         let text = String(decoding: broadcast.payload, as: UTF8.self)
         XCTAssertTrue(text.hasPrefix(#"42["joined",{"#), text)
         let packet = try SocketIOPacket.parse(text.dropFirst())
-        XCTAssertEqual(packet.data, ["joined", ["room": "lobby", "seq": 3, "name": "bob", "members": ["alice", "bob"]]])
+        XCTAssertEqual(packet.data, ["joined", ["room": "lobby", "seq": 3, "name": "bob", "count": 2]])
     }
 
     func testMessageIsEncodedOnceAsTheSocketIOEvent() throws {
@@ -147,7 +159,7 @@ final class BrokerEngineTests: XCTestCase {
         let events = output.broadcasts.filter { $0.kind != .head }
         XCTAssertEqual(events.map(\.kind), [.left])
         XCTAssertEqual(events.first?.gateway, "gw-a")
-        XCTAssertEqual(engine.registry.rooms[room]?.memberNames, ["bob"])
+        XCTAssertEqual(engine.registry.rooms[room]?.memberNames(), ["bob"])
     }
 
     func testListRoomsNeverShowsPasswords() throws {
@@ -181,6 +193,7 @@ final class BrokerEngineTests: XCTestCase {
     }
 
     func testHelloAndHeartbeatNameTheBrokerInstance() throws {
+        greeted.insert("gw-a")
         guard case .success(let hello) = send(.hello(gatewayName: "gw")).reply?.result,
               case .success(let beat) = send(.heartbeat).reply?.result
         else { return XCTFail("hello and heartbeat must succeed") }

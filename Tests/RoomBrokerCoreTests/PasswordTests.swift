@@ -42,9 +42,10 @@ final class PasswordTests: XCTestCase {
         limiter.record("k", now: 0)
         limiter.record("k", now: 10)
         XCTAssertTrue(limiter.isBlocked("k", now: 50))
-        XCTAssertEqual(limiter.retryAfter("k", now: 50), 50)
+        XCTAssertEqual(limiter.retryAfter("k", now: 50), 51)
         XCTAssertFalse(limiter.isBlocked("other", now: 50))
-        XCTAssertFalse(limiter.isBlocked("k", now: 100))
+        XCTAssertTrue(limiter.isBlocked("k", now: 100), "both events are still within the last 100 ms (weighted)")
+        XCTAssertFalse(limiter.isBlocked("k", now: 101))
         limiter.purge(now: 200)
         XCTAssertEqual(limiter.trackedKeys, 0)
     }

@@ -32,12 +32,17 @@ final class ServerEventEncoderTests: XCTestCase {
     }
 
     func testJoinedAndLeft() throws {
-        let joined = ServerEventEncoder.joined(room: "r", seq: 2, name: "Bo", members: ["Ann", "Bo"])
-        XCTAssertEqual(text(joined), #"42["joined",{"room":"r","seq":2,"name":"Bo","members":["Ann","Bo"]}]"#)
+        let joined = ServerEventEncoder.joined(room: "r", seq: 2, name: "Bo", count: 2)
+        XCTAssertEqual(text(joined), #"42["joined",{"room":"r","seq":2,"name":"Bo","count":2}]"#)
 
-        let left = try packet(ServerEventEncoder.left(room: "r", seq: 3, name: "B\"o", members: []))
+        let left = try packet(ServerEventEncoder.left(room: "r", seq: 3, name: "B\"o", count: 0))
         XCTAssertEqual(left.eventName, "left")
-        XCTAssertEqual(left.arguments, [["room": "r", "seq": 3, "name": "B\"o", "members": []]])
+        XCTAssertEqual(left.arguments, [["room": "r", "seq": 3, "name": "B\"o", "count": 0]])
+    }
+
+    func testMessagePostedOverHTTPIsMarked() {
+        let frame = ServerEventEncoder.message(room: "r", seq: 4, name: "alice", text: "hi", timestamp: 9, via: .http)
+        XCTAssertEqual(text(frame), #"42["message",{"room":"r","seq":4,"name":"alice","text":"hi","ts":9,"via":"http"}]"#)
     }
 
     func testAck() throws {

@@ -118,7 +118,7 @@ def _run_cluster(tag, shared_port):
     processes = [_start("RoomBroker", [_binary("RoomBroker"), "--commands", broker_cmd,
                                        "--broadcasts", broker_pub, "--log-level", "debug",
                                        # every test client comes from 127.0.0.1
-                                       "--creates-per-client", "1000"], tag)]
+                                       "--creates-per-client", "1000", "--rooms-per-address", "100000"], tag)]
     try:
         for i, port in enumerate(gateway_ports, start=1):
             processes.append(_start(f"Gateway{i}", [

@@ -112,7 +112,7 @@ def no_horizontal_overflow(driver):
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
-def test_two_users_create_join_and_chat(new_page, screenshot_dir):
+def test_two_users_create_join_and_chat(new_page, chat_server, screenshot_dir):
     alice, bob = new_page(), new_page()
     room_name = unique("book-club-")
 
@@ -163,6 +163,18 @@ def test_two_users_create_join_and_chat(new_page, screenshot_dir):
     wait_until(alice, no_horizontal_overflow, "room view overflows a 375px wide screen")
     alice.save_screenshot(str(screenshot_dir / "phone-room.png"))
     phone_width(alice, False)
+
+    # A message posted over HTTP under Alice's name is marked "via HTTP" and never shown as hers.
+    r = requests.post(f"{chat_server.url}/api/rooms/{room_name}/messages",
+                      json={"name": "Alice", "text": "not really Alice"},
+                      headers={"Authorization": f"Bearer {password}"}, timeout=WAIT)
+    assert r.status_code == 202, r.text
+    forged = "#messages .msg.via-http"
+    wait_until(alice, lambda d: d.find_elements(By.CSS_SELECTOR, forged), "HTTP post not shown")
+    item = alice.find_element(By.CSS_SELECTOR, forged)
+    assert "mine" not in item.get_attribute("class").split()
+    assert item.find_element(By.CSS_SELECTOR, ".msg-via").text == "via HTTP"
+    assert by_id(alice, "member-count").text == "2"
 
     # Bob leaves: he is back in the lobby and Alice is told.
     by_id(bob, "leave-btn").click()

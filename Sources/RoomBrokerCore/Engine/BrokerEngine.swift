@@ -7,15 +7,26 @@ import SocketIO
 public struct BrokerEngine: Sendable {
     /// The rooms.
     public private(set) var registry: RoomRegistry
-    /// The gateways heard from.
+    /// The gateways that said hello and have not gone silent since.
     public private(set) var gateways: GatewayTable
     private let logger: Logger
-    /// Rooms with events not yet followed by a head, and when their last event was.
+    /// Rooms with events not yet followed by a head, and when their last event was (monotonic ms).
     private var unannounced: [String: UInt64] = [:]
     /// How long a room stays quiet before its head is published, ms.
     public static let quietMilliseconds: UInt64 = 500
+    /// The most bytes of JSON (join) or replayed payloads (replay) in one reply: the frame limit the
+    /// gateway enforces less a margin for the reply's other fields.
+    public static let replyByteBudget = WireFormat.maxFrameSize - (64 << 10)
+    /// Most bytes of a gateway's hello name.
+    public static let maxGatewayNameBytes = 128
+    /// Most bytes of a command's client address key (printable ASCII).
+    public static let maxClientBytes = 64
+    /// Most bytes of a field copied from a refused command into its log line.
+    static let logFieldBytes = 64
     /// This broker run's random id, sent in hello and heartbeat replies so gateways notice a restart.
     public let instance: String
+    /// Commands dropped unapplied because they waited past their ttl.
+    public private(set) var expiredCommands = 0
 
     /// An engine over an empty registry.
     public init(configuration: RoomRegistryConfiguration = .init(), gatewayTimeoutMilliseconds: UInt64 = 5_000, logger: Logger) {
@@ -25,16 +36,18 @@ public struct BrokerEngine: Sendable {
         self.instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     }
 
-    /// Handles one command frame from `gateway` (its ZeroMQ routing id) at `now` (ms).
-    public mutating func handle(frame: [UInt8], from gateway: String, now: UInt64) -> BrokerOutput {
-        if gateways.touch(gateway, now: now) {
-            logger.debug("gateway-up", metadata: ["gateway": "\(gateway)"])
-        }
+    /// Handles one command frame from `gateway` (its ZeroMQ routing id) at `now`.
+    ///
+    /// A gateway is known from its `hello` until it falls silent; any other command from an unknown
+    /// gateway is answered with `unknown_gateway` and not applied. A command that waited longer than
+    /// its ttl gets no reply at all (its gateway stopped waiting).
+    public mutating func handle(frame: [UInt8], from gateway: String, now: BrokerClock) -> BrokerOutput {
+        let known = gateways.touch(gateway, now: now.monotonic)
         let command: WireCommand
         do {
             command = try WireCommand.decode(frame)
         } catch {
-            logger.warning("bad-frame", metadata: ["gateway": "\(gateway)", "reason": "\(error)"])
+            logClientTriggered(.badFrame, ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(error)"])
             let ids = WireCommand.ids(ofUndecodable: frame)
             let reply = WireReply(
                 kind: .invalid, requestID: ids.requestID, connectionID: ids.connectionID,
@@ -42,12 +55,25 @@ public struct BrokerEngine: Sendable {
             return BrokerOutput(reply: reply)
         }
         let connection = ConnectionKey(gateway: gateway, connectionID: command.connectionID)
+        if case .hello = command.body {
+            // A hello is never stale: it (re)starts the gateway's clock relation.
+        } else if !known {
+            logClientTriggered(.unknownGateway, ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(command.body.kind)"])
+            return BrokerOutput(reply: WireReply(to: command, result: .failure(unknownGateway(gateway))))
+        } else if case .expired(let report) = gateways.admit(gateway, sentAt: command.sentAt, ttl: command.ttl, now: now.monotonic) {
+            expiredCommands += 1
+            if let report {
+                logClientTriggered(.expired, ["gateway": "\(gateway)", "count": "\(report)"])
+            }
+            return BrokerOutput()
+        }
         do {
+            try Self.validateClient(command.client)
             let output = try apply(command, connection: connection, now: now)
-            for broadcast in output.broadcasts { unannounced[broadcast.room] = now }
+            for broadcast in output.broadcasts { unannounced[broadcast.room] = now.monotonic }
             return output
         } catch {
-            log(refusal: error, of: command, connection: connection)
+            log(refusal: error, of: command, connection: connection, limit: registry.takeLastLimit())
             return BrokerOutput(reply: WireReply(to: command, result: .failure(error)))
         }
     }
@@ -63,21 +89,25 @@ public struct BrokerEngine: Sendable {
         WireBroadcast(kind: .head, room: room, seq: registry.rooms[room]?.lastSeq ?? 0, gateway: "", connectionID: 0, payload: [])
     }
 
-    /// Periodic work: drops silent gateways (announcing their members as left) and expires empty rooms.
-    public mutating func tick(now: UInt64) -> BrokerOutput {
+    /// Periodic work: publishes heads of rooms that fell quiet, drops silent gateways (announcing their
+    /// members as left), reports dropped stale commands and expires empty rooms.
+    public mutating func tick(now: BrokerClock) -> BrokerOutput {
         var output = BrokerOutput()
         // Rooms quiet for a moment after events get their head published: a gateway that lost the
         // last events (past the high-water mark) sees it behind and replays them.
-        let quiet = unannounced.filter { now >= $0.value && now - $0.value >= Self.quietMilliseconds }.keys.sorted()
+        let quiet = unannounced.filter { now.monotonic >= $0.value && now.monotonic - $0.value >= Self.quietMilliseconds }.keys.sorted()
         for room in quiet {
             unannounced[room] = nil
             if registry.rooms[room] != nil { output.broadcasts.append(head(of: room)) }
         }
-        for gateway in gateways.removeSilent(now: now) {
+        for (gateway, count) in gateways.dueExpiryReports(now: now.monotonic) {
+            logClientTriggered(.expired, ["gateway": "\(gateway)", "count": "\(count)"])
+        }
+        for gateway in gateways.removeSilent(now: now.monotonic) {
             let events = registry.dropGateway(gateway, now: now)
             logger.warning("gateway-lost", metadata: ["gateway": "\(gateway)", "members": "\(events.count)"])
             output.broadcasts += events.map { broadcast($0, reason: "gateway lost") }
-            for event in events { unannounced[event.room] = now }
+            for event in events { unannounced[event.room] = now.monotonic }
         }
         for room in registry.expireEmptyRooms(now: now) {
             logger.info("room-expired", metadata: ["room": "\(room)"])
@@ -85,23 +115,31 @@ public struct BrokerEngine: Sendable {
         return output
     }
 
-    private mutating func apply(_ command: WireCommand, connection: ConnectionKey, now: UInt64) throws(ChatError) -> BrokerOutput {
+    private mutating func apply(_ command: WireCommand, connection: ConnectionKey, now: BrokerClock) throws(ChatError) -> BrokerOutput {
         func success(_ value: WireReply.Success, _ broadcasts: [WireBroadcast] = []) -> BrokerOutput {
             BrokerOutput(reply: WireReply(to: command, result: .success(value)), broadcasts: broadcasts)
         }
         switch command.body {
         case .hello(let gatewayName):
-            gateways.name(connection.gateway, gatewayName)
-            logger.info("gateway-hello", metadata: ["gateway": "\(connection.gateway)", "name": "\(gatewayName)"])
+            guard gatewayName.utf8.count <= Self.maxGatewayNameBytes else {
+                throw ChatError(.badRequest, "gateway name must be at most \(Self.maxGatewayNameBytes) bytes")
+            }
+            let isNew = gateways.register(connection.gateway, name: gatewayName, now: now.monotonic)
+            _ = gateways.admit(connection.gateway, sentAt: command.sentAt, ttl: 0, now: now.monotonic)
+            logger.info("gateway-hello", metadata: [
+                "gateway": "\(connection.gateway)", "name": "\(gatewayName)", "reason": "\(isNew ? "new" : "again")",
+            ])
             return success(.init(room: instance))
 
         case .heartbeat:
             return success(.init(room: instance))
 
-        case .create(let name, let requestedRoom, _):
+        case .create(let name, let requestedRoom, let key):
             let created = try registry.create(
-                requestedRoom: requestedRoom, creatorName: name, by: connection, client: command.client, now: now)
-            logger.info("create", metadata: metadata(room: created.room, name: name, connection))
+                requestedRoom: requestedRoom, creatorName: name, key: key, by: connection, client: command.client, now: now)
+            var fields = metadata(room: created.room, name: name, connection)
+            if created.repeated { fields["reason"] = "repeated id: new password" }
+            logger.info("create", metadata: fields)
             var json = JSONWriter(capacity: 64)
             json.beginObject()
             json.key("room")
@@ -114,26 +152,7 @@ public struct BrokerEngine: Sendable {
         case .join(let room, let password, let name):
             let result = try registry.join(room: room, password: password, name: name, by: connection, client: command.client, now: now)
             let joinedRoom = result.event.room
-            var json = JSONWriter(capacity: 128 + result.history.count * 96)
-            json.beginObject()
-            json.key("room")
-            json.string(joinedRoom)
-            json.key("seq")
-            json.uint(result.seq)
-            json.key("members")
-            json.beginArray()
-            for member in result.members { json.string(member) }
-            json.endArray()
-            json.key("history")
-            json.beginArray()
-            for message in result.history {
-                ServerEventEncoder.writeMessageObject(
-                    &json, room: joinedRoom, seq: message.seq, name: message.name, text: message.text,
-                    timestamp: Int64(message.timestamp))
-            }
-            json.endArray()
-            json.endObject()
-            return success(.init(room: joinedRoom, seq: result.seq, json: json.bytes), [broadcast(result.event)])
+            return success(.init(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom)), [broadcast(result.event)])
 
         case .leave(let room):
             let event = try registry.leave(room: room, by: connection, now: now)
@@ -144,20 +163,22 @@ public struct BrokerEngine: Sendable {
             json.endObject()
             return success(.init(room: event.room, seq: event.seq, json: json.bytes), [broadcast(event)])
 
-        case .message(let room, let text, _):
-            let event = try registry.message(room: room, text: text, by: connection, now: now)
-            return success(.init(room: event.room, seq: event.seq, json: seqJSON(event.seq)), [broadcast(event)])
+        case .message(let room, let text, let key):
+            let outcome = try registry.message(room: room, text: text, key: key, by: connection, now: now)
+            return success(.init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)), broadcasts(of: outcome, connection))
 
-        case .post(let room, let password, let name, let text, _):
-            let event = try registry.post(room: room, password: password, name: name, text: text, by: connection, client: command.client, now: now)
-            return success(.init(room: event.room, seq: event.seq, json: seqJSON(event.seq)), [broadcast(event, via: "http")])
+        case .post(let room, let password, let name, let text, let key):
+            let outcome = try registry.post(
+                room: room, password: password, name: name, text: text, key: key, by: connection, client: command.client, now: now)
+            return success(.init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)), broadcasts(of: outcome, connection))
 
-        case .listRooms:
-            var json = JSONWriter(capacity: 256)
+        case .listRooms(let after, let limit):
+            let page = try registry.page(after: after, limit: Int(limit))
+            var json = JSONWriter(capacity: 64 + page.rooms.count * 80)
             json.beginObject()
             json.key("rooms")
             json.beginArray()
-            for summary in registry.summaries() {
+            for summary in page.rooms {
                 json.beginObject()
                 json.key("room")
                 json.string(summary.room)
@@ -168,6 +189,8 @@ public struct BrokerEngine: Sendable {
                 json.endObject()
             }
             json.endArray()
+            json.key("next")
+            if let next = page.next { json.string(next) } else { json.null() }
             json.endObject()
             return success(.init(json: json.bytes))
 
@@ -176,66 +199,139 @@ public struct BrokerEngine: Sendable {
             return success(.init(), events.map { broadcast($0, reason: "disconnected") })
 
         case .replay(let room, let from, let to):
-            let kept = try registry.replay(room: room, from: from, to: to)
-            logger.debug("replay", metadata: ["room": "\(room)", "reason": "\(from)...\(to)", "gateway": "\(connection.gateway)"])
+            let kept = try registry.replay(room: room, from: from, to: to, maxBytes: Self.replyByteBudget)
+            logger.debug("replay", metadata: [
+                "room": "\(room)", "reason": "\(from)...\(to): gave \(kept.count)", "gateway": "\(connection.gateway)",
+            ])
             return success(.init(room: room, events: kept.map { WireReply.ReplayedEvent(seq: $0.seq, payload: $0.payload) }))
         }
     }
 
+    /// The join ack `{room, seq, members, count, history}`: at most 200 member names (with the total in
+    /// `count`) and the newest messages that fit in ``replyByteBudget``, oldest first.
+    static func joinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 256 + result.members.count * 24 + result.history.count * 128)
+        json.beginObject()
+        json.key("room")
+        json.string(room)
+        json.key("seq")
+        json.uint(result.seq)
+        json.key("members")
+        json.beginArray()
+        for member in result.members { json.string(member) }
+        json.endArray()
+        json.key("count")
+        json.int(Int64(result.memberCount))
+        // The newest messages first, each encoded once, until the next would not fit.
+        var budget = replyByteBudget - json.bytes.count - 32
+        var newestFirst: [[UInt8]] = []
+        for message in result.history.reversed() {
+            var object = JSONWriter(capacity: message.byteCount + 64)
+            ServerEventEncoder.writeMessageObject(
+                &object, room: room, seq: message.seq, name: message.name, text: message.text,
+                timestamp: Int64(message.timestamp), via: message.via)
+            let size = object.bytes.count + 1
+            guard size <= budget else { break }
+            budget -= size
+            newestFirst.append(object.bytes)
+        }
+        json.key("history")
+        json.beginArray()
+        for object in newestFirst.reversed() { json.raw(object) }
+        json.endArray()
+        json.endObject()
+        return json.bytes
+    }
+
+    private mutating func broadcasts(of outcome: MessageOutcome, _ connection: ConnectionKey) -> [WireBroadcast] {
+        switch outcome {
+        case .new(let event):
+            return [broadcast(event)]
+        case .repeated(let room, let seq):
+            logger.debug("message-repeated", metadata: [
+                "room": "\(room)", "seq": "\(seq)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+            ])
+            return []
+        }
+    }
+
     /// Encodes `event` once, keeps the bytes for replays, logs it, and returns its broadcast.
-    private mutating func broadcast(_ event: RoomEvent, reason: String? = nil, via: String? = nil) -> WireBroadcast {
+    private mutating func broadcast(_ event: RoomEvent, reason: String? = nil) -> WireBroadcast {
         let wire: WireBroadcast
         switch event {
-        case .joined(let room, let seq, let name, let members, let connection):
-            logger.info("join", metadata: metadata(room: room, name: name, connection, seq: seq, members: members.count))
+        case .joined(let room, let seq, let name, let count, let connection):
+            logger.info("join", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
             wire = WireBroadcast(
                 kind: .joined, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
-                payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, members: members))
-        case .left(let room, let seq, let name, let members, let connection):
-            var fields = metadata(room: room, name: name, connection, seq: seq, members: members.count)
+                payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count))
+        case .left(let room, let seq, let name, let count, let connection):
+            var fields = metadata(room: room, name: name, connection, seq: seq, members: count)
             if let reason { fields["reason"] = "\(reason)" }
             logger.info("leave", metadata: fields)
             wire = WireBroadcast(
                 kind: .left, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
-                payload: ServerEventEncoder.left(room: room, seq: seq, name: name, members: members))
+                payload: ServerEventEncoder.left(room: room, seq: seq, name: name, count: count))
         case .message(let room, let message, let connection):
-            var fields: Logger.Metadata = ["room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)", "text": "\(Self.preview(message.text))"]
+            var fields: Logger.Metadata = [
+                "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)", "text": "\(Self.preview(message.text))",
+            ]
             if let connection {
                 fields["gateway"] = "\(connection.gateway)"
                 fields["conn"] = "\(connection.connectionID)"
             }
-            if let via { fields["reason"] = "\(via)" }
+            if let via = message.via { fields["reason"] = "\(via.rawValue)" }
             logger.info("message", metadata: fields)
             wire = WireBroadcast(
                 kind: .message, room: room, seq: message.seq, gateway: connection?.gateway ?? "",
                 connectionID: connection?.connectionID ?? 0,
                 payload: ServerEventEncoder.message(
-                    room: room, seq: message.seq, name: message.name, text: message.text, timestamp: Int64(message.timestamp)))
+                    room: room, seq: message.seq, name: message.name, text: message.text,
+                    timestamp: Int64(message.timestamp), via: message.via))
         }
         registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
         return wire
     }
 
-    private func log(refusal error: ChatError, of command: WireCommand, connection: ConnectionKey) {
+    private func log(refusal error: ChatError, of command: WireCommand, connection: ConnectionKey, limit: RateLimit?) {
         var fields: Logger.Metadata = ["reason": "\(error.code.code)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)"]
+        if let limit { fields["limit"] = "\(limit.rawValue)" }
+        if !command.client.isEmpty { fields["client"] = "\(command.client.prefix(utf8Bytes: Self.logFieldBytes))" }
+        func cut(_ field: String) -> Logger.MetadataValue { "\(field.prefix(utf8Bytes: Self.logFieldBytes))" }
         switch command.body {
-        case .join(let room, _, let name):
-            fields["room"] = "\(room)"
-            fields["name"] = "\(name)"
-            logger.notice("join-refused", metadata: fields)
+        case .join(let room, _, let name), .post(let room, _, let name, _, _):
+            fields["room"] = cut(room)
+            fields["name"] = cut(name)
         case .create(let name, let room, _):
-            fields["room"] = "\(room)"
-            fields["name"] = "\(name)"
-            logger.notice("create-refused", metadata: fields)
-        case .post(let room, _, let name, _, _):
-            fields["room"] = "\(room)"
-            fields["name"] = "\(name)"
-            logger.notice("post-refused", metadata: fields)
+            fields["room"] = cut(room)
+            fields["name"] = cut(name)
         case .leave(let room), .message(let room, _, _), .replay(let room, _, _):
-            fields["room"] = "\(room)"
-            logger.notice("\(command.body.kind)-refused", metadata: fields)
-        case .hello, .heartbeat, .listRooms, .disconnect:
-            logger.notice("\(command.body.kind)-refused", metadata: fields)
+            fields["room"] = cut(room)
+        case .hello(let name):
+            fields["name"] = cut(name)
+        case .heartbeat, .listRooms, .disconnect:
+            break
+        }
+        logClientTriggered(.refused(command.body.kind), fields)
+    }
+
+    /// The one place where lines that clients can trigger at will are written (refusals, bad frames,
+    /// expired commands, unknown gateways): a shared throttle belongs here.
+    private func logClientTriggered(_ event: ClientLogEvent, _ metadata: Logger.Metadata) {
+        logger.notice("\(event)", metadata: metadata)
+    }
+
+    private func unknownGateway(_ gateway: String) -> ChatError {
+        ChatError(
+            .unknownGateway,
+            "the broker does not know gateway \(gateway.prefix(utf8Bytes: Self.logFieldBytes)): it restarted, or dropped "
+                + "the gateway after \(gateways.timeoutMilliseconds / 1000) s of silence and removed its members; "
+                + "send hello, then have your clients join their rooms again")
+    }
+
+    /// Refuses a client address key that is not 0–64 bytes of printable ASCII (the gateway computes it).
+    static func validateClient(_ client: String) throws(ChatError) {
+        guard client.utf8.count <= maxClientBytes, client.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw ChatError(.badRequest, "client address key must be at most \(maxClientBytes) bytes of printable ASCII")
         }
     }
 
@@ -257,8 +353,8 @@ public struct BrokerEngine: Sendable {
         return json.bytes
     }
 
-    /// The first 120 characters of a message for the log line.
+    /// At most the first 120 bytes of a message for the log line, cut at a scalar boundary.
     static func preview(_ text: String) -> String {
-        text.count <= 120 ? text : String(text.prefix(120)) + "…"
+        text.prefix(utf8Bytes: 120)
     }
 }

@@ -1,3 +1,5 @@
+import ChatWire
+
 /// One room's state in the broker: password hash, members in join order, history and sequence.
 public struct Room: Sendable {
     /// One member of a room.
@@ -8,53 +10,83 @@ public struct Room: Sendable {
         public var name: String
     }
 
-    /// The room's name.
-    public let name: String
-    /// The salted password hash; the plaintext is never stored.
-    let passwordHash: PasswordHash
-    /// When it was created, ms since the Unix epoch.
-    public let created: UInt64
-    /// Members in the order they joined.
-    public private(set) var members: [Member] = []
-    /// The members' names folded for case-insensitive uniqueness.
-    private var foldedNames: Set<String> = []
-    /// The last messages, oldest first.
-    public private(set) var history: RingBuffer<ChatMessage>
-    /// The last encoded broadcasts, for gateways that fill a gap.
-    public private(set) var recentBroadcasts: RingBuffer<RecentBroadcast>
-    /// The sequence number of the last event; the next event gets `lastSeq + 1`.
-    public private(set) var lastSeq: UInt64 = 0
-    /// Since when the room has had no members (ms), or nil while it has some.
-    public private(set) var emptySince: UInt64?
-
     /// One encoded broadcast kept for replay.
-    public struct RecentBroadcast: Sendable {
+    public struct RecentBroadcast: Sendable, BudgetedElement {
         /// Its sequence number.
         public var seq: UInt64
         /// Its exact client text.
         public var payload: [UInt8]
+        /// The payload plus a fixed overhead.
+        public var byteCount: Int { payload.count + 32 }
     }
 
-    init(name: String, passwordHash: PasswordHash, created: UInt64, historySize: Int, replaySize: Int) {
+    /// The two byte-budgeted stores of a room.
+    public enum Store: Sendable {
+        /// The last messages, sent to joining members.
+        case history
+        /// The last encoded broadcasts, for gateways that fill a gap.
+        case replay
+    }
+
+    /// The room's name.
+    public let name: String
+    /// Distinguishes this room from an earlier one of the same name (expired, then created again).
+    public let incarnation: UInt64
+    /// The address key of the client that created it ("" when unknown), for the per-address room cap.
+    public let creator: String
+    /// The salted password hash; the plaintext is never stored.
+    private(set) var passwordHash: PasswordHash
+    /// When it was created, ms since the Unix epoch (wall clock).
+    public let created: UInt64
+    /// Members in the order they joined.
+    public private(set) var members: [Member] = []
+    /// Each member's name by connection, for the lookup every message makes.
+    private var names: [ConnectionKey: String] = [:]
+    /// The members' names as compared for uniqueness (``FieldValidator/nameKey(_:)``).
+    private var nameKeys: Set<String> = []
+    /// The last messages, oldest first.
+    public private(set) var history: BudgetedQueue<ChatMessage>
+    /// The last encoded broadcasts, for gateways that fill a gap.
+    public private(set) var recentBroadcasts: BudgetedQueue<RecentBroadcast>
+    /// The idempotency keys of the last messages.
+    public private(set) var messageKeys = RecentKeys()
+    /// The sequence number of the last event; the next event gets `lastSeq + 1`.
+    public private(set) var lastSeq: UInt64 = 0
+    /// Since when the room has had no members (monotonic ms), or nil while it has some.
+    public private(set) var emptySince: UInt64?
+
+    init(
+        name: String, incarnation: UInt64, creator: String, passwordHash: PasswordHash, now: BrokerClock,
+        configuration: RoomRegistryConfiguration
+    ) {
         self.name = name
+        self.incarnation = incarnation
+        self.creator = creator
         self.passwordHash = passwordHash
-        self.created = created
-        self.history = RingBuffer(capacity: historySize)
-        self.recentBroadcasts = RingBuffer(capacity: replaySize)
-        self.emptySince = created
+        self.created = now.wall
+        self.history = BudgetedQueue(capacity: configuration.historySize, byteBudget: configuration.historyByteBudget)
+        self.recentBroadcasts = BudgetedQueue(capacity: configuration.replaySize, byteBudget: configuration.replayByteBudget)
+        self.emptySince = now.monotonic
     }
 
-    /// The display names of the members, in join order.
-    public var memberNames: [String] { members.map(\.name) }
-
-    /// The member on `connection`, if any.
-    public func member(on connection: ConnectionKey) -> Member? {
-        members.first { $0.connection == connection }
+    /// The display names of the first `limit` members, in join order.
+    public func memberNames(limit: Int = .max) -> [String] {
+        members.prefix(limit).map(\.name)
     }
 
-    /// Whether `name` is taken in this room (case-insensitively).
+    /// The name of the member on `connection`, if any.
+    public func memberName(on connection: ConnectionKey) -> String? {
+        names[connection]
+    }
+
+    /// Whether a member's name equals `name` after NFKC and case folding.
     func isNameTaken(_ name: String) -> Bool {
-        foldedNames.contains(name.lowercased())
+        nameKeys.contains(FieldValidator.nameKey(name))
+    }
+
+    /// Elements kept in history and replay together, and their bytes.
+    var stored: (count: Int, bytes: Int) {
+        (history.count + recentBroadcasts.count, history.bytes + recentBroadcasts.bytes)
     }
 
     mutating func nextSeq() -> UInt64 {
@@ -62,25 +94,57 @@ public struct Room: Sendable {
         return lastSeq
     }
 
+    mutating func replacePassword(_ hash: PasswordHash) {
+        passwordHash = hash
+    }
+
     mutating func add(_ member: Member) {
         members.append(member)
-        foldedNames.insert(member.name.lowercased())
+        names[member.connection] = member.name
+        nameKeys.insert(FieldValidator.nameKey(member.name))
         emptySince = nil
     }
 
     mutating func remove(_ connection: ConnectionKey, now: UInt64) -> Member? {
-        guard let index = members.firstIndex(where: { $0.connection == connection }) else { return nil }
+        guard names.removeValue(forKey: connection) != nil,
+              let index = members.firstIndex(where: { $0.connection == connection })
+        else { return nil }
         let member = members.remove(at: index)
-        foldedNames.remove(member.name.lowercased())
+        nameKeys.remove(FieldValidator.nameKey(member.name))
         if members.isEmpty { emptySince = now }
         return member
     }
 
-    mutating func appendHistory(_ message: ChatMessage) {
+    mutating func appendHistory(_ message: ChatMessage) -> BudgetedQueue<ChatMessage>.Released {
         history.append(message)
     }
 
-    mutating func recordBroadcast(seq: UInt64, payload: [UInt8]) {
+    mutating func recordBroadcast(seq: UInt64, payload: [UInt8]) -> BudgetedQueue<RecentBroadcast>.Released {
         recentBroadcasts.append(RecentBroadcast(seq: seq, payload: payload))
+    }
+
+    mutating func recordKey(_ key: String, seq: UInt64) {
+        messageKeys.record(key, seq: seq)
+    }
+
+    /// Drops the oldest element of `store` if it is numbered `seq`; returns its bytes, or nil when
+    /// that element is no longer kept.
+    mutating func dropOldest(of store: Store, ifSeq seq: UInt64) -> Int? {
+        switch store {
+        case .history:
+            guard history.first?.seq == seq else { return nil }
+            return history.removeFirst()?.byteCount
+        case .replay:
+            guard recentBroadcasts.first?.seq == seq else { return nil }
+            return recentBroadcasts.removeFirst()?.byteCount
+        }
+    }
+
+    /// Whether element `seq` of `store` is still kept (elements leave only from the front).
+    func keeps(_ store: Store, seq: UInt64) -> Bool {
+        switch store {
+        case .history: return history.first.map { $0.seq <= seq } ?? false
+        case .replay: return recentBroadcasts.first.map { $0.seq <= seq } ?? false
+        }
     }
 }

@@ -1,9 +1,9 @@
 /// Something that happened in a room and must be broadcast to its members.
 public enum RoomEvent: Equatable, Sendable {
-    /// `name` joined on `connection`; `members` is the list after the join.
-    case joined(room: String, seq: UInt64, name: String, members: [String], connection: ConnectionKey)
-    /// `name` left from `connection`; `members` is the list after it left.
-    case left(room: String, seq: UInt64, name: String, members: [String], connection: ConnectionKey)
+    /// `name` joined on `connection`; `count` members after the join.
+    case joined(room: String, seq: UInt64, name: String, count: Int, connection: ConnectionKey)
+    /// `name` left from `connection`; `count` members remain.
+    case left(room: String, seq: UInt64, name: String, count: Int, connection: ConnectionKey)
     /// A message, from a member's `connection` or from the HTTP API (nil).
     case message(room: String, message: ChatMessage, connection: ConnectionKey?)
 

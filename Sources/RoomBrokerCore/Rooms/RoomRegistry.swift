@@ -3,110 +3,177 @@ import ChatWire
 /// Every room, member and password of the broker, as plain state driven by commands.
 ///
 /// The registry knows nothing of sockets or encodings: it validates, decides and returns the
-/// ``RoomEvent``s that must be broadcast. Every method takes the current time in ms, so tests
-/// control the clock.
+/// ``RoomEvent``s that must be broadcast. Every method takes the time as a ``BrokerClock``, so tests
+/// control both clocks; limits and expiry use its monotonic reading, `created` and `ts` its wall one.
 public struct RoomRegistry: Sendable {
+    /// Most member names a join reply lists (the first ones, in join order); it always gives the count.
+    public static let maxMembersInJoinReply = 200
+    /// Most rooms one page of the room list holds, and how many a page without a limit holds.
+    public static let maxPageSize = 200
+    /// Rooms on a page when the request gives no limit.
+    public static let defaultPageSize = 100
+    /// How often idle rate-limit keys and create keys are purged, ms.
+    static let purgeIntervalMilliseconds: UInt64 = 10_000
+
     /// The sizes and limits in force.
     public let configuration: RoomRegistryConfiguration
     /// The rooms by name.
     public private(set) var rooms: [String: Room] = [:]
+    /// The room names in sorted order, for the paged room list.
+    private var sortedNames: [String] = []
     /// Rooms each connection is a member of, for disconnect clean-up.
     private var roomsByConnection: [ConnectionKey: Set<String>] = [:]
+    /// Live rooms per creator address key.
+    private var roomsByCreator: [String: Int] = [:]
     private var failuresByConnection: AttemptLimiter
     private var failuresByClient: AttemptLimiter
-    private var failuresByRoom: AttemptLimiter
     private var createsByConnection: AttemptLimiter
     private var createsByClient: AttemptLimiter
+    private var createKeys = CreateKeys()
+    private var ledger = StorageLedger()
+    private var nextIncarnation: UInt64 = 1
+    private var lastPurge: UInt64 = 0
+    /// The limit that refused the last refused command, until ``takeLastLimit()`` reads it.
+    private var lastLimit: RateLimit?
 
     /// An empty registry.
     public init(configuration: RoomRegistryConfiguration = .init()) {
         self.configuration = configuration
-        failuresByConnection = AttemptLimiter(limit: configuration.failuresPerConnection, windowMilliseconds: configuration.limitWindowMilliseconds)
-        failuresByClient = AttemptLimiter(limit: configuration.failuresPerClient, windowMilliseconds: configuration.limitWindowMilliseconds)
-        failuresByRoom = AttemptLimiter(limit: configuration.failuresPerRoom, windowMilliseconds: configuration.limitWindowMilliseconds)
-        createsByConnection = AttemptLimiter(limit: configuration.createsPerConnection, windowMilliseconds: configuration.limitWindowMilliseconds)
-        createsByClient = AttemptLimiter(limit: configuration.createsPerClient, windowMilliseconds: configuration.limitWindowMilliseconds)
+        let window = configuration.limitWindowMilliseconds
+        failuresByConnection = AttemptLimiter(limit: configuration.failuresPerConnection, windowMilliseconds: window)
+        failuresByClient = AttemptLimiter(limit: configuration.failuresPerClient, windowMilliseconds: window)
+        createsByConnection = AttemptLimiter(limit: configuration.createsPerConnection, windowMilliseconds: window)
+        createsByClient = AttemptLimiter(limit: configuration.createsPerClient, windowMilliseconds: window)
+    }
+
+    /// What a successful create returns to the creator.
+    public struct CreateResult: Equatable, Sendable {
+        /// The room's name.
+        public var room: String
+        /// Its plaintext password, which is not kept.
+        public var password: String
+        /// True when this answers a retry with the same idempotency key (a new password for the same,
+        /// still empty room: the first was never seen).
+        public var repeated: Bool
     }
 
     /// What a successful join returns to the joining member.
     public struct JoinResult: Equatable, Sendable {
         /// The joined event, to broadcast to the other members.
         public var event: RoomEvent
-        /// Member names after the join, in join order.
+        /// The first ``RoomRegistry/maxMembersInJoinReply`` member names after the join, in join order.
         public var members: [String]
+        /// How many members the room has after the join.
+        public var memberCount: Int
         /// The last messages, oldest first.
         public var history: [ChatMessage]
         /// The sequence number of the joined event; the member receives every later event.
         public var seq: UInt64 { event.seq }
     }
 
+    /// Bytes of history and replay kept over all rooms (bounded by `memoryBudget`).
+    public var storedBytes: Int { ledger.totalBytes }
+
+    /// The limit behind the last `too_many_attempts` or `rate_limited` refusal, read once (for the log).
+    public mutating func takeLastLimit() -> RateLimit? {
+        defer { lastLimit = nil }
+        return lastLimit
+    }
+
+    // MARK: Commands
+
     /// Creates a room named `requestedRoom` (or a generated name when empty) for `creatorName` on
-    /// `connection` from address `client`. Returns the room name and its plaintext password, which is
-    /// not kept.
+    /// `connection` from address key `client`. Returns the room name and its plaintext password, which
+    /// is not kept. A repeat of a non-empty `key` from the same `client` within 2 minutes answers with
+    /// the same room and a new password while the room has no members, and `room_exists` after.
     public mutating func create(
-        requestedRoom: String, creatorName: String, by connection: ConnectionKey, client: String = "", now: UInt64
-    ) throws(ChatError) -> (room: String, password: String) {
+        requestedRoom: String, creatorName: String, key rawKey: String = "", by connection: ConnectionKey,
+        client: String = "", now: BrokerClock
+    ) throws(ChatError) -> CreateResult {
         _ = try FieldValidator.name(creatorName)
+        let key = try FieldValidator.key(rawKey)
+        // An empty (or blank) room name asks the broker to pick one.
+        let blank = requestedRoom.utf8.count <= FieldValidator.maxRoomLength && requestedRoom.trimmingWhitespace().isEmpty
+        let requested = blank ? "" : try FieldValidator.room(requestedRoom)
+        if !key.isEmpty, let previous = createKeys.room(client: client, key: key, now: now.monotonic) {
+            guard let index = rooms.index(forKey: previous), rooms.values[index].members.isEmpty else {
+                throw ChatError(.roomExists, "room \(previous) was already created with this id and is in use; create another room")
+            }
+            let password = PasswordGenerator.generate()
+            rooms.values[index].replacePassword(PasswordHash(password: password))
+            return CreateResult(room: previous, password: password, repeated: true)
+        }
         let rateKey = "create:\(connection)"
         let clientKey = "create:\(client)"
-        guard !createsByConnection.isBlocked(rateKey, now: now) else {
-            throw ChatError(.rateLimited, "too many rooms created; wait \(seconds(createsByConnection.retryAfter(rateKey, now: now))) s and try again")
+        if createsByConnection.isBlocked(rateKey, now: now.monotonic) {
+            throw limited(.createsPerConnection, ChatError(.rateLimited, "too many rooms created; wait \(seconds(createsByConnection.retryAfter(rateKey, now: now.monotonic))) s and try again"))
         }
-        guard client.isEmpty || !createsByClient.isBlocked(clientKey, now: now) else {
-            throw ChatError(.rateLimited, "too many rooms created from your address; wait \(seconds(createsByClient.retryAfter(clientKey, now: now))) s and try again")
+        if !client.isEmpty, createsByClient.isBlocked(clientKey, now: now.monotonic) {
+            throw limited(.createsPerAddress, ChatError(.rateLimited, "too many rooms created from your address; wait \(seconds(createsByClient.retryAfter(clientKey, now: now.monotonic))) s and try again"))
+        }
+        if !client.isEmpty, roomsByCreator[client, default: 0] >= configuration.roomsPerClient {
+            throw limited(.roomsPerAddress, ChatError(.rateLimited, "your address already has \(configuration.roomsPerClient) rooms; one is freed 5 minutes after its last member leaves"))
         }
         guard rooms.count < configuration.maxRooms else {
-            throw ChatError(.tooManyRooms, "the server holds its maximum of \(configuration.maxRooms) rooms; try again later")
+            throw limited(.maxRooms, ChatError(.tooManyRooms, "the server holds its maximum of \(configuration.maxRooms) rooms; try again later"))
         }
         let room: String
-        if requestedRoom.trimmingWhitespace().isEmpty {
+        if requested.isEmpty {
             var generator = SystemRandomNumberGenerator()
             room = RoomNameGenerator.generate(using: &generator) { rooms[$0] != nil }
         } else {
-            room = try FieldValidator.room(requestedRoom)
+            room = requested
             guard rooms[room] == nil else { throw ChatError(.roomExists, "room \(room) already exists; pick another name") }
         }
-        createsByConnection.record(rateKey, now: now)
-        if !client.isEmpty { createsByClient.record(clientKey, now: now) }
+        createsByConnection.record(rateKey, now: now.monotonic)
+        if !client.isEmpty {
+            createsByClient.record(clientKey, now: now.monotonic)
+            roomsByCreator[client, default: 0] += 1
+        }
+        if !key.isEmpty { createKeys.record(client: client, key: key, room: room, now: now.monotonic) }
         let password = PasswordGenerator.generate()
         rooms[room] = Room(
-            name: room, passwordHash: PasswordHash(password: password), created: now,
-            historySize: configuration.historySize, replaySize: configuration.replaySize)
-        return (room, password)
+            name: room, incarnation: nextIncarnation, creator: client, passwordHash: PasswordHash(password: password),
+            now: now, configuration: configuration)
+        nextIncarnation += 1
+        sortedNames.insert(room, at: insertionIndex(of: room))
+        return CreateResult(room: room, password: password, repeated: false)
     }
 
-    /// Adds `connection` (from address `client`) to `room` as `name` if `password` opens it.
+    /// Adds `connection` (from address key `client`) to `room` as `name` if `password` opens it.
     public mutating func join(
-        room rawRoom: String, password: String, name rawName: String, by connection: ConnectionKey, client: String = "", now: UInt64
+        room rawRoom: String, password: String, name rawName: String, by connection: ConnectionKey, client: String = "",
+        now: BrokerClock
     ) throws(ChatError) -> JoinResult {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
         _ = try FieldValidator.password(password)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
-        let result = try update(roomName) { room throws(ChatError) -> JoinResult in
-            guard room.member(on: connection) == nil else {
+        let result = try update(roomName) { room throws(ChatError) -> JoinResult? in
+            guard room.memberName(on: connection) == nil else {
                 throw ChatError(.badRequest, "this connection is already in room \(roomName)")
             }
             guard !room.isNameTaken(name) else {
                 throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
             }
-            guard room.members.count < maxMembers else {
-                throw ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)")
-            }
+            guard room.members.count < maxMembers else { return nil }
             room.add(Room.Member(connection: connection, name: name))
             let seq = room.nextSeq()
-            let members = room.memberNames
             return JoinResult(
-                event: .joined(room: roomName, seq: seq, name: name, members: members, connection: connection),
-                members: members, history: Array(room.history))
+                event: .joined(room: roomName, seq: seq, name: name, count: room.members.count, connection: connection),
+                members: room.memberNames(limit: Self.maxMembersInJoinReply), memberCount: room.members.count,
+                history: Array(room.history))
+        }
+        guard let result else {
+            throw limited(.membersPerRoom, ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)"))
         }
         roomsByConnection[connection, default: []].insert(roomName)
         return result
     }
 
     /// Removes `connection` from `room`.
-    public mutating func leave(room rawRoom: String, by connection: ConnectionKey, now: UInt64) throws(ChatError) -> RoomEvent {
+    public mutating func leave(room rawRoom: String, by connection: ConnectionKey, now: BrokerClock) throws(ChatError) -> RoomEvent {
         let roomName = try FieldValidator.room(rawRoom)
         guard rooms[roomName] != nil else { throw noSuchRoom(roomName) }
         guard let event = remove(connection, from: roomName, now: now) else {
@@ -115,119 +182,230 @@ public struct RoomRegistry: Sendable {
         return event
     }
 
-    /// Adds a message from member `connection` to `room`.
-    public mutating func message(room rawRoom: String, text rawText: String, by connection: ConnectionKey, now: UInt64) throws(ChatError) -> RoomEvent {
+    /// Adds a message from member `connection` to `room`; a repeat of a non-empty `key` among the
+    /// room's last 1024 keys is not added again but answered with the first seq.
+    public mutating func message(
+        room rawRoom: String, text rawText: String, key rawKey: String = "", by connection: ConnectionKey, now: BrokerClock
+    ) throws(ChatError) -> MessageOutcome {
         let roomName = try FieldValidator.room(rawRoom)
         let text = try FieldValidator.text(rawText)
-        return try update(roomName) { room throws(ChatError) -> RoomEvent in
-            guard let member = room.member(on: connection) else {
+        let key = try FieldValidator.key(rawKey)
+        let added = try update(roomName) { room throws(ChatError) -> Added in
+            guard let name = room.memberName(on: connection) else {
                 throw ChatError(.notMember, "join room \(roomName) before sending to it")
             }
-            let message = ChatMessage(seq: room.nextSeq(), name: member.name, text: text, timestamp: now)
-            room.appendHistory(message)
-            return .message(room: roomName, message: message, connection: connection)
+            return Self.append(ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall), key: key, to: &room, from: connection)
         }
+        return account(added)
     }
 
-    /// Adds a message to `room` from a non-member who proves the password (the HTTP API).
+    /// Adds a message to `room` from a non-member who proves the password (the HTTP API); it is marked
+    /// `via: http`. `key` as for ``message(room:text:key:by:now:)``.
     public mutating func post(
-        room rawRoom: String, password: String, name rawName: String, text rawText: String, by connection: ConnectionKey,
-        client: String = "", now: UInt64
-    ) throws(ChatError) -> RoomEvent {
+        room rawRoom: String, password: String, name rawName: String, text rawText: String, key rawKey: String = "",
+        by connection: ConnectionKey, client: String = "", now: BrokerClock
+    ) throws(ChatError) -> MessageOutcome {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
         let text = try FieldValidator.text(rawText)
+        let key = try FieldValidator.key(rawKey)
         _ = try FieldValidator.password(password)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
-        return try update(roomName) { room in
-            let message = ChatMessage(seq: room.nextSeq(), name: name, text: text, timestamp: now)
-            room.appendHistory(message)
-            return .message(room: roomName, message: message, connection: nil)
+        let added = try update(roomName) { room in
+            Self.append(ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall, via: .http), key: key, to: &room, from: nil)
         }
+        return account(added)
     }
 
     /// Removes `connection` from every room it was in.
-    public mutating func disconnect(_ connection: ConnectionKey, now: UInt64) -> [RoomEvent] {
+    public mutating func disconnect(_ connection: ConnectionKey, now: BrokerClock) -> [RoomEvent] {
         let names = roomsByConnection[connection] ?? []
         return names.sorted().compactMap { remove(connection, from: $0, now: now) }
     }
 
     /// Removes every member connected through `gateway` (it restarted or went silent).
-    public mutating func dropGateway(_ gateway: String, now: UInt64) -> [RoomEvent] {
+    public mutating func dropGateway(_ gateway: String, now: BrokerClock) -> [RoomEvent] {
         let connections = roomsByConnection.keys.filter { $0.gateway == gateway }
         return connections.sorted { $0.connectionID < $1.connectionID }.flatMap { disconnect($0, now: now) }
     }
 
     /// Deletes rooms that have been empty longer than the grace period; returns their names.
-    public mutating func expireEmptyRooms(now: UInt64) -> [String] {
+    public mutating func expireEmptyRooms(now: BrokerClock) -> [String] {
         let grace = configuration.emptyRoomGraceMilliseconds
         let expired = rooms.values.filter { room in
             guard let since = room.emptySince else { return false }
-            return now >= since && now - since >= grace
+            return now.monotonic >= since && now.monotonic - since >= grace
         }.map(\.name).sorted()
-        for name in expired { rooms[name] = nil }
-        failuresByConnection.purge(now: now)
-        failuresByClient.purge(now: now)
-        failuresByRoom.purge(now: now)
-        createsByConnection.purge(now: now)
-        createsByClient.purge(now: now)
+        for name in expired { removeRoom(name) }
+        if now.monotonic - lastPurge >= Self.purgeIntervalMilliseconds || now.monotonic < lastPurge {
+            lastPurge = now.monotonic
+            failuresByConnection.purge(now: now.monotonic)
+            failuresByClient.purge(now: now.monotonic)
+            createsByConnection.purge(now: now.monotonic)
+            createsByClient.purge(now: now.monotonic)
+            createKeys.purge(now: now.monotonic)
+        }
         return expired
     }
 
-    /// The rooms for the room picker, oldest first.
-    public func summaries() -> [RoomSummary] {
-        rooms.values
-            .map { RoomSummary(room: $0.name, members: $0.members.count, created: $0.created) }
-            .sorted { ($0.created, $0.room) < ($1.created, $1.room) }
+    /// At most `limit` rooms (1–200; 0 means 100) whose names sort after `after` ("" for the first
+    /// page), sorted by name, and the cursor of the next page.
+    public func page(after rawAfter: String, limit: Int) throws(ChatError) -> RoomPage {
+        let after = rawAfter.isEmpty ? "" : try FieldValidator.room(rawAfter)
+        guard limit >= 0, limit <= Self.maxPageSize else {
+            throw ChatError(.badRequest, "limit must be between 1 and \(Self.maxPageSize)")
+        }
+        let size = limit == 0 ? Self.defaultPageSize : limit
+        let start = after.isEmpty ? 0 : upperBound(of: after)
+        let end = min(sortedNames.count, start + size)
+        let names = sortedNames[start..<end]
+        let summaries = names.compactMap { name in
+            rooms[name].map { RoomSummary(room: $0.name, members: $0.members.count, created: $0.created) }
+        }
+        return RoomPage(rooms: summaries, next: end < sortedNames.count ? names.last : nil)
     }
 
     /// Keeps the encoded form of broadcast `seq` of `room` for replays.
-    public mutating func recordBroadcast(room: String, seq: UInt64, payload: [UInt8]) {
-        rooms[room]?.recordBroadcast(seq: seq, payload: payload)
+    public mutating func recordBroadcast(room roomName: String, seq: UInt64, payload: [UInt8]) {
+        guard let index = rooms.index(forKey: roomName) else { return }
+        let released = rooms.values[index].recordBroadcast(seq: seq, payload: payload)
+        let entry = StorageLedger.Entry(room: roomName, incarnation: rooms.values[index].incarnation, store: .replay, seq: seq)
+        keep(entry, bytes: payload.count + 32, released: released.count, releasedBytes: released.bytes)
     }
 
-    /// The kept broadcasts of `room` numbered `from...to`, or why they cannot be given.
-    public func replay(room roomName: String, from: UInt64, to: UInt64) throws(ChatError) -> [Room.RecentBroadcast] {
+    /// The kept broadcasts of `room` from `from` on, up to `to` and at most about `maxBytes` of payload
+    /// (always at least one): a prefix of the range, the caller asks again for the rest. Throws
+    /// `replay_unavailable` when `from` is no longer kept.
+    public func replay(room roomName: String, from: UInt64, to: UInt64, maxBytes: Int = .max) throws(ChatError) -> [Room.RecentBroadcast] {
+        let roomName = try FieldValidator.room(roomName)
         guard let room = rooms[roomName] else { throw noSuchRoom(roomName) }
-        guard from <= to, to <= room.lastSeq else {
+        guard from >= 1, from <= to, to <= room.lastSeq else {
             throw ChatError(.badRequest, "replay range \(from)...\(to) is outside 1...\(room.lastSeq)")
         }
-        let kept = room.recentBroadcasts.filter { $0.seq >= from && $0.seq <= to }
-        guard kept.first?.seq == from, kept.count == Int(to - from + 1) else {
+        let kept = room.recentBroadcasts
+        var offset = kept.firstOffset(atOrAfter: from)
+        guard kept[offset]?.seq == from else {
             throw ChatError(.replayUnavailable, "events \(from)...\(to) of room \(roomName) are no longer kept")
         }
-        return kept
+        var events: [Room.RecentBroadcast] = []
+        var bytes = 0
+        while let event = kept[offset], event.seq <= to {
+            let size = event.payload.count + 12
+            if !events.isEmpty, bytes + size > maxBytes { break }
+            events.append(event)
+            bytes += size
+            offset += 1
+        }
+        return events
     }
 
+    // MARK: Internals
+
+    /// A message appended to a room, to account for in the ledger (or a repeat).
+    private struct Added {
+        var outcome: MessageOutcome
+        var entry: StorageLedger.Entry?
+        var bytes = 0
+        var released = BudgetedQueue<ChatMessage>.Released()
+    }
+
+    private static func append(_ message: ChatMessage, key: String, to room: inout Room, from connection: ConnectionKey?) -> Added {
+        if !key.isEmpty, let seq = room.messageKeys.seq(of: key) {
+            return Added(outcome: .repeated(room: room.name, seq: seq))
+        }
+        var message = message
+        message.seq = room.nextSeq()
+        let released = room.appendHistory(message)
+        if !key.isEmpty { room.recordKey(key, seq: message.seq) }
+        return Added(
+            outcome: .new(.message(room: room.name, message: message, connection: connection)),
+            entry: StorageLedger.Entry(room: room.name, incarnation: room.incarnation, store: .history, seq: message.seq),
+            bytes: message.byteCount, released: released)
+    }
+
+    private mutating func account(_ added: Added) -> MessageOutcome {
+        if let entry = added.entry {
+            keep(entry, bytes: added.bytes, released: added.released.count, releasedBytes: added.released.bytes)
+        }
+        return added.outcome
+    }
+
+    /// Accounts a newly kept element (and what its room dropped for it), then enforces the global budget.
+    private mutating func keep(_ entry: StorageLedger.Entry, bytes: Int, released: Int, releasedBytes: Int) {
+        ledger.released(count: released, bytes: releasedBytes)
+        ledger.added(entry, bytes: bytes)
+        while ledger.totalBytes > configuration.memoryBudget, let oldest = ledger.popOldest() {
+            guard let index = rooms.index(forKey: oldest.room), rooms.values[index].incarnation == oldest.incarnation,
+                  let bytes = rooms.values[index].dropOldest(of: oldest.store, ifSeq: oldest.seq)
+            else { continue }
+            ledger.released(count: 1, bytes: bytes)
+        }
+        let rooms = self.rooms
+        ledger.compactIfNeeded { entry in
+            guard let room = rooms[entry.room], room.incarnation == entry.incarnation else { return false }
+            return room.keeps(entry.store, seq: entry.seq)
+        }
+    }
+
+    private mutating func removeRoom(_ name: String) {
+        guard let room = rooms.removeValue(forKey: name) else { return }
+        let stored = room.stored
+        ledger.released(count: stored.count, bytes: stored.bytes)
+        let index = insertionIndex(of: name)
+        if index < sortedNames.count, sortedNames[index] == name { sortedNames.remove(at: index) }
+        if !room.creator.isEmpty, let count = roomsByCreator[room.creator] {
+            roomsByCreator[room.creator] = count > 1 ? count - 1 : nil
+        }
+    }
+
+    /// The index of the first sorted name not less than `name`.
+    private func insertionIndex(of name: String) -> Int {
+        var low = 0
+        var high = sortedNames.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sortedNames[middle] < name { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The index of the first sorted name greater than `name`.
+    private func upperBound(of name: String) -> Int {
+        let index = insertionIndex(of: name)
+        return index < sortedNames.count && sortedNames[index] == name ? index + 1 : index
+    }
+
+    /// Refuses a caller over its own limits, then checks the password. Only the caller's connection and
+    /// address are limited: no count of other people's failures can refuse a right password.
     private mutating func checkPassword(
-        _ password: String, room roomName: String, by connection: ConnectionKey, client: String, now: UInt64
+        _ password: String, room roomName: String, by connection: ConnectionKey, client: String, now: BrokerClock
     ) throws(ChatError) {
         let connectionKey = "conn:\(connection)"
         let clientKey = "client:\(client)"
-        let roomKey = "room:\(roomName)"
-        if failuresByConnection.isBlocked(connectionKey, now: now) {
-            throw ChatError(.tooManyAttempts, "too many wrong passwords; wait \(seconds(failuresByConnection.retryAfter(connectionKey, now: now))) s and try again")
+        if failuresByConnection.isBlocked(connectionKey, now: now.monotonic) {
+            throw limited(.wrongPasswordsPerConnection, ChatError(.tooManyAttempts, "too many wrong passwords; wait \(seconds(failuresByConnection.retryAfter(connectionKey, now: now.monotonic))) s and try again"))
         }
-        if !client.isEmpty, failuresByClient.isBlocked(clientKey, now: now) {
-            throw ChatError(.tooManyAttempts, "too many wrong passwords from your address; wait \(seconds(failuresByClient.retryAfter(clientKey, now: now))) s and try again")
-        }
-        if failuresByRoom.isBlocked(roomKey, now: now) {
-            throw ChatError(.tooManyAttempts, "too many wrong passwords for room \(roomName); wait \(seconds(failuresByRoom.retryAfter(roomKey, now: now))) s and try again")
+        if !client.isEmpty, failuresByClient.isBlocked(clientKey, now: now.monotonic) {
+            throw limited(.wrongPasswordsPerAddress, ChatError(.tooManyAttempts, "too many wrong passwords from your address; wait \(seconds(failuresByClient.retryAfter(clientKey, now: now.monotonic))) s and try again"))
         }
         guard let room = rooms[roomName] else { throw noSuchRoom(roomName) }
         guard room.passwordHash.matches(password) else {
-            failuresByConnection.record(connectionKey, now: now)
-            if !client.isEmpty { failuresByClient.record(clientKey, now: now) }
-            failuresByRoom.record(roomKey, now: now)
+            failuresByConnection.record(connectionKey, now: now.monotonic)
+            if !client.isEmpty { failuresByClient.record(clientKey, now: now.monotonic) }
             throw ChatError(.wrongPassword, "wrong password for room \(roomName)")
         }
     }
 
-    private mutating func remove(_ connection: ConnectionKey, from roomName: String, now: UInt64) -> RoomEvent? {
+    private mutating func limited(_ limit: RateLimit, _ error: ChatError) -> ChatError {
+        lastLimit = limit
+        return error
+    }
+
+    private mutating func remove(_ connection: ConnectionKey, from roomName: String, now: BrokerClock) -> RoomEvent? {
         let event = try? update(roomName) { room throws(ChatError) -> RoomEvent? in
-            guard let member = room.remove(connection, now: now) else { return nil }
+            guard let member = room.remove(connection, now: now.monotonic) else { return nil }
             let seq = room.nextSeq()
-            return .left(room: roomName, seq: seq, name: member.name, members: room.memberNames, connection: connection)
+            return .left(room: roomName, seq: seq, name: member.name, count: room.members.count, connection: connection)
         }
         guard let event else { return nil }
         roomsByConnection[connection]?.remove(roomName)

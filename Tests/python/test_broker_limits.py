@@ -1,0 +1,271 @@
+"""End-to-end tests of the broker's side of issue 6, through the real gateway as a user would see it:
+no per-room lockout, presence as deltas, limits in bytes, replies that never outgrow a frame.
+
+Clients bind their sockets to other loopback source addresses (127.0.0.x; Linux routes 127/8 to lo)
+to act as separate users.
+"""
+import http.client
+import json
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+import websocket
+
+from conftest import _binary, _start, _stop, _wait_healthy, free_port, STATIC_DIR
+
+TIMEOUT = 10
+
+
+def unique(prefix):
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def port_of(url):
+    return int(url.rsplit(":", 1)[1])
+
+
+def broker_log(server):
+    return Path(server.processes[0].log_path).read_text(errors="replace")
+
+
+def http_post(url, path, body, headers, source="127.0.0.1"):
+    """POST from `source` (a loopback address); returns (status, parsed body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port_of(url), timeout=TIMEOUT, source_address=(source, 0))
+    try:
+        data = json.dumps(body).encode()
+        conn.request("POST", path, body=data,
+                     headers={"Content-Type": "application/json", "Content-Length": str(len(data)), **headers})
+        response = conn.getresponse()
+        text = response.read().decode()
+        return response.status, json.loads(text) if text else None
+    finally:
+        conn.close()
+
+
+class RawMember:
+    """A minimal Socket.IO client over one WebSocket, bound to a source address, that keeps the exact
+    text of every frame it receives (python-socketio hides the sizes)."""
+
+    def __init__(self, url, source="127.0.0.1"):
+        sock = socket.create_connection(("127.0.0.1", port_of(url)), timeout=TIMEOUT, source_address=(source, 0))
+        self.ws = websocket.create_connection(
+            f"ws://127.0.0.1:{port_of(url)}/socket.io/?EIO=4&transport=websocket", socket=sock, timeout=TIMEOUT)
+        assert self.ws.recv().startswith("0{")
+        self.ws.send("40")
+        assert self.ws.recv().startswith("40")
+        self.next_ack = 1
+        self.frames = []  # every later text frame, verbatim
+
+    def emit(self, event, data):
+        """Sends an event with an ack id and returns the ack object, or None if the server closed."""
+        ack_id = self.next_ack
+        self.next_ack += 1
+        self.ws.send(f"42{ack_id}" + json.dumps([event, data]))
+        prefix = f"43{ack_id}"
+        while True:
+            try:
+                text = self.ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                return None
+            if not text:
+                return None
+            if text == "2":
+                self.ws.send("3")
+            elif text.startswith(prefix):
+                return json.loads(text[len(prefix):])[0]
+            else:
+                self.frames.append(text)
+
+    def drain(self, quiet=0.3):
+        """Reads what arrives until `quiet` seconds pass without a frame."""
+        self.ws.settimeout(quiet)
+        try:
+            while True:
+                text = self.ws.recv()
+                if text == "2":
+                    self.ws.send("3")
+                elif text:
+                    self.frames.append(text)
+        except (websocket.WebSocketTimeoutException, TimeoutError, socket.timeout):
+            pass
+        finally:
+            self.ws.settimeout(TIMEOUT)
+
+    def events(self, name):
+        prefix = f'42["{name}",'
+        return [frame for frame in self.frames if frame.startswith(prefix)]
+
+    def close(self):
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+
+
+def sio_client(url):
+    client = socketio.SimpleClient()
+    client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
+    return client
+
+
+def create_room(url):
+    r = requests.post(f"{url}/api/rooms", json={"name": "owner", "room": unique("r")}, timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    return r.json()["room"], r.json()["password"]
+
+
+def test_wrong_passwords_from_many_addresses_never_lock_the_right_password_out(chat_server):
+    url = chat_server.url
+    room, password = create_room(url)
+    path = f"/api/rooms/{room}/messages"
+    statuses = []
+    for index in range(175):
+        source = f"127.0.0.{2 + index % 7}"
+        status, _ = http_post(url, path, {"name": "guess", "text": "guess"}, {"Authorization": "Bearer WrongPass123"}, source)
+        statuses.append(status)
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) >= 100, "most guesses reached the password check"
+
+    # A user at 127.0.0.1 with the right password gets in, over HTTP and over the WebSocket.
+    status, body = http_post(url, path, {"name": "bot", "text": "still works"}, {"Authorization": f"Bearer {password}"})
+    assert status == 202, body
+    client = sio_client(url)
+    try:
+        ack = client.call("join", {"room": room, "password": password, "name": "ann"}, timeout=TIMEOUT)
+        assert "error" not in ack, ack
+        assert ack["history"][-1]["text"] == "still works"
+    finally:
+        client.disconnect()
+
+
+def test_presence_events_stay_small_in_a_room_of_300(chat_server):
+    url = chat_server.url
+    room, password = create_room(url)
+    members = []
+    try:
+        for index in range(300):
+            # Ten users per source address, as if from 30 machines.
+            member = RawMember(url, source=f"127.0.1.{10 + index // 10}")
+            members.append(member)
+            ack = member.emit("join", {"room": room, "password": password, "name": f"member-{index:03d}"})
+            assert ack and "error" not in ack, ack
+        assert ack["count"] == 300
+        assert len(ack["members"]) == 200, "the ack lists the first 200 members"
+        assert ack["members"][0] == "member-000"
+        for member in members:
+            member.drain(quiet=0.05)
+        first = members[0].events("joined")
+        assert len(first) == 299, len(first)
+        for member in members:
+            for frame in member.events("joined"):
+                assert len(frame.encode()) < 200, frame
+        assert json.loads(first[-1][2:])[1]["count"] == 300
+    finally:
+        for member in members:
+            member.close()
+
+
+def test_oversized_fields_are_refused_and_reach_nobody(chat_server):
+    url = chat_server.url
+    room, password = create_room(url)
+    alice = RawMember(url)
+    bob = RawMember(url)
+    try:
+        assert "error" not in alice.emit("join", {"room": room, "password": password, "name": "alice"})
+        assert "error" not in bob.emit("join", {"room": room, "password": password, "name": "bob"})
+        alice.drain(quiet=0.2)
+        alice.frames.clear()
+
+        # One grapheme of 10 000 combining marks (20 KB): "1 character", refused by its bytes and scalars.
+        ack = bob.emit("message", {"room": room, "text": "a" + "\u0301" * 10_000})
+        assert ack and ack["code"] == "bad_request", ack
+        # 200 KB in one grapheme: refused, or the connection closed for a frame over maxPayload.
+        big = RawMember(url)
+        assert "error" not in big.emit("join", {"room": room, "password": password, "name": "big"})
+        ack = big.emit("message", {"room": room, "text": "a" + "\u0301" * 100_000})
+        assert ack is None or ack["code"] == "bad_request", ack
+        big.close()
+        # A 40 KB name (and a 16 KB one, which fits in any frame).
+        for size in (16_000, 40_000):
+            client = RawMember(url)
+            ack = client.emit("join", {"room": room, "password": password, "name": "n" * size})
+            assert ack is None or ack["code"] == "bad_request", ack
+            if size == 16_000:
+                assert ack is not None and ack["code"] == "bad_request", ack
+            client.close()
+        # A 30 KB text posted over HTTP.
+        status, body = http_post(url, f"/api/rooms/{room}/messages", {"name": "bot", "text": "t" * 30_000},
+                                 {"Authorization": f"Bearer {password}"})
+        assert status == 400 and body["code"] == "bad_request", (status, body)
+
+        alice.drain(quiet=0.5)
+        assert alice.events("message") == [], "nothing reached the members"
+        time.sleep(0.3)
+        log = broker_log(chat_server)
+        assert "\u0301" * 100 not in log and "n" * 100 not in log and "t" * 100 not in log, "oversized text in the log"
+    finally:
+        alice.close()
+        bob.close()
+
+
+@pytest.fixture(scope="module")
+def roomy_server():
+    """A broker that keeps 300 messages per room with no per-room byte budget to speak of, so that
+    only the trimming of the join reply keeps a join ack of maximum-size messages under 1 MiB."""
+    commands, broadcasts, port = free_port(), free_port(), free_port()
+    broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
+    processes = [_start("RoomBroker", [_binary("RoomBroker"), "--commands", broker_cmd, "--broadcasts", broker_pub,
+                                       "--history", "300", "--history-budget", "65536", "--replay-budget", "65536"],
+                        "roomy")]
+    try:
+        processes.append(_start("Gateway", [
+            _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
+            "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
+            "--static-dir", str(STATIC_DIR)], "roomy"))
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, processes)
+    except BaseException:
+        _stop(processes)
+        raise
+    yield url
+    _stop(processes)
+
+
+def test_a_join_whose_ack_would_be_too_big_gets_a_trimmed_history(roomy_server):
+    url = roomy_server
+    room, password = create_room(url)
+    # As large as the validator allows once encoded: 2000 four-byte scalars (8000 bytes) per message,
+    # sent escaped as surrogate pairs (24 KB per frame). 150 of them make 1.2 MB of history.
+    text = "\U0001F600" * 2000
+    senders = [RawMember(url) for _ in range(5)]
+    try:
+        for index, sender in enumerate(senders):
+            assert "error" not in sender.emit("join", {"room": room, "password": password, "name": f"s{index}"})
+        sent = 0
+        while sent < 150:
+            ack = senders[sent % 5].emit("message", {"room": room, "text": text})
+            assert ack is not None, "connection closed"
+            if ack.get("code") == "rate_limited":
+                time.sleep(0.2)
+                continue
+            assert "seq" in ack, ack
+            last_seq = ack["seq"]
+            sent += 1
+        client = sio_client(url)
+        try:
+            ack = client.call("join", {"room": room, "password": password, "name": "late"}, timeout=TIMEOUT)
+        finally:
+            client.disconnect()
+        assert "error" not in ack, ack
+        history = ack["history"]
+        assert 50 < len(history) < 150, len(history)
+        assert history[-1]["seq"] == last_seq, "the newest messages are kept"
+        assert all(m["text"] == text for m in history)
+    finally:
+        for sender in senders:
+            sender.close()
