@@ -42,7 +42,7 @@ struct EngineHarness {
             XCTFail("expected success, got \(String(describing: output.reply))", file: file, line: line)
             throw ChatError(.internalError, "no success")
         }
-        return try JSONValue.parse(success.json)
+        return try JSONValue.parse(success.json, limits: .trusted)
     }
 
     /// The refusal code of `output`, or nil.
