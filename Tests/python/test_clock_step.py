@@ -8,7 +8,6 @@ With wall-clock timeouts, the forward step made the broker drop the gateway's me
 everyone) and the backward step froze each connection's token bucket (`rate_limited` after its burst).
 """
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -19,7 +18,8 @@ import pytest
 from conftest import LOG_DIR, STATIC_DIR, _binary, _stop, _wait_healthy, free_port
 from test_socketio_client import Member
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
+                   Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"))
 
 pytestmark = pytest.mark.skipif(
     not LIBFAKETIME.exists() and not os.environ.get("CI"),
