@@ -221,7 +221,8 @@ public final class BrokerLink: Sendable {
             }
             drainInbox(sockets)
             if readable[0] { drainReplies(sockets) }
-            if readable.count > 2, readable[2] { drainBroadcasts(sockets) }
+            // Looked at again: the loops may have fallen behind while the poll waited.
+            if readable.count > 2, readable[2], !updateBacklog(sockets) { drainBroadcasts(sockets) }
             flush(sockets)
         }
     }
