@@ -6,7 +6,7 @@ import Synchronization
 import XCTest
 import ZeroMQ
 
-/// The link's socket loop against a broker played by the test (a ROUTER and an XPUB on loopback TCP):
+/// The link's socket loop against a broker played by the test (a ROUTER and an XPUB on IPC endpoints):
 /// what the thread does with the actions of ``BrokerLinkState`` when the sockets are real.
 final class BrokerLinkLoopTests: XCTestCase {
     /// A sink that records what reaches it and whose backlog the test sets.
@@ -42,8 +42,9 @@ final class BrokerLinkLoopTests: XCTestCase {
         router = try context.socket(.router)
         publisher = try context.socket(.xpub)
         try publisher.set(.xpubVerbose(true))
-        let commands = "tcp://127.0.0.1:\(Self.freePort())"
-        let broadcasts = "tcp://127.0.0.1:\(Self.freePort())"
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString.prefix(8))").path
+        let commands = "ipc://\(base)-commands"
+        let broadcasts = "ipc://\(base)-broadcasts"
         try router.bind(commands)
         try publisher.bind(broadcasts)
         link = try BrokerLink(
@@ -63,18 +64,6 @@ final class BrokerLinkLoopTests: XCTestCase {
         publisher?.close()
         link = nil
         context = nil
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The next message on `socket` within `timeout` seconds.

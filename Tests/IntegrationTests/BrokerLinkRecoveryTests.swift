@@ -8,29 +8,29 @@ import XCTest
 /// processes, stopped and continued with SIGSTOP/SIGCONT.
 final class BrokerLinkRecoveryTests: XCTestCase {
     var cluster: ChatCluster!
-    var portA = 0
-    var portB = 0
+    /// The ports of gateways gw-a and gw-b.
+    var ports: [Int] = []
+    var portA: Int { ports[0] }
+    var portB: Int { ports[1] }
 
     override func setUpWithError() throws {
+        // The broker gives a silent gateway up after 1 s instead of 5.
         cluster = try ChatCluster(
             logPrefix: "recovery-" + name.filter { $0.isLetter || $0.isNumber }, brokerArguments: ["--gateway-timeout", "1"])
-        let ports = try cluster.addGateways(["gw-a", "gw-b"])
-        portA = ports[0]
-        portB = ports[1]
+        ports = try cluster.addGateways(["gw-a", "gw-b"])
     }
 
     override func tearDown() {
-        if let run = testRun, run.totalFailureCount > 0, let cluster {
+        guard let cluster else { return }
+        // A test that failed half-way must not leave a stopped process behind.
+        for process in [cluster.broker] + cluster.gateways where process.process.isRunning {
+            kill(process.process.processIdentifier, SIGCONT)
+        }
+        if let run = testRun, run.totalFailureCount > 0 {
             print("server logs:\n\(cluster.logTails)")
         }
-        // A test that failed half-way must not leave a stopped process behind.
-        if let cluster {
-            for process in [cluster.broker] + cluster.gateways where process.process.isRunning {
-                kill(process.process.processIdentifier, SIGCONT)
-            }
-        }
-        cluster?.stop()
-        cluster = nil
+        cluster.stop()
+        self.cluster = nil
     }
 
     /// Alice on gateway A and Bob on gateway B in room `room`; returns them and the password.
