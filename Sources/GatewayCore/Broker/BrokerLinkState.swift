@@ -260,9 +260,9 @@ public struct BrokerLinkState<Caller> {
             actions.append(.notice(.subscriptionUnconfirmed(room: room)))
             sendParked(room, now: now, into: &actions)
         }
-        for requestID in pending.keys.sorted() {
-            guard let request = pending[requestID], request.deadline <= now else { continue }
-            pending[requestID] = nil
+        let expired = pending.compactMap { $0.value.deadline <= now ? $0.key : nil }.sorted()
+        for requestID in expired {
+            guard let request = pending.removeValue(forKey: requestID) else { continue }
             if let join = request.join { joins[join] = nil }
             complete(
                 request.waiter, with: .failure(ChatError(.brokerUnavailable, "the room broker did not answer in time; try again")),
