@@ -114,7 +114,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
-        let id = gatewayID ?? "gw-\(port)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt16.random(in: .min ... .max))"
+        let id = gatewayID ?? BrokerLinkConfiguration.randomGatewayID()
         let logger = Logger(label: "gateway")
         if let limit = FileDescriptorLimit.raiseToMaximum() {
             logger.info("file-descriptors", metadata: ["limit": "\(limit)"])

@@ -2,13 +2,17 @@
 public protocol BroadcastSink: Sendable {
     /// Delivers a batch of events (each the exact client text of one WebSocket frame) to local members.
     func deliver(_ batch: [RoomBroadcastFrame])
-    /// Events of `room` were lost for good, or the room itself (the broker restarted): its local
-    /// members are disconnected with `reason` so that their clients reconnect and re-join.
-    func resync(room: String, reason: String)
+    /// Disconnects the local members of `room` with `reason`, so that their clients reconnect and
+    /// join again.
+    func disconnectMembers(of room: String, reason: RoomDisconnectReason)
+    /// True while the receivers are behind (too many delivered batches not yet written): the link
+    /// stops reading broadcasts until they catch up, so ZeroMQ's high-water marks bound the backlog
+    /// and the gaps are replayed later.
+    var isBacklogged: Bool { get }
 }
 
 /// One room event ready for local members.
-public struct RoomBroadcastFrame: Sendable {
+public struct RoomBroadcastFrame: Sendable, Equatable {
     /// The room.
     public var room: String
     /// The event's room sequence number.

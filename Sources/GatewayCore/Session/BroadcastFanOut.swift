@@ -2,14 +2,21 @@ import NIOCore
 
 /// Hands each batch of room events from the broker link to every event loop: one hop per loop per
 /// batch. Each event's WebSocket frame is built once here and shared (copy-on-write) by every write.
+///
+/// The batches a loop has not run yet are counted; past ``maxQueuedBatches`` on any loop the sink
+/// reports itself backlogged and the link stops reading broadcasts, so a stalled loop's queue stays
+/// bounded (ZeroMQ's high-water marks hold the rest, and what they drop is replayed by sequence number).
 public final class BroadcastFanOut: BroadcastSink {
     private let loops: [LoopRooms]
     private let allocator = ByteBufferAllocator()
     private let metrics: GatewayMetrics
+    /// Most batches queued to one event loop before the link pauses reading broadcasts.
+    public let maxQueuedBatches: Int
 
     /// A fan-out over the event loops of `group`, counting into `metrics`.
-    public init(group: any EventLoopGroup, metrics: GatewayMetrics) {
+    public init(group: any EventLoopGroup, metrics: GatewayMetrics, maxQueuedBatches: Int = 64) {
         self.metrics = metrics
+        self.maxQueuedBatches = maxQueuedBatches
         loops = group.makeIterator().map { LoopRooms(eventLoop: $0, metrics: metrics) }
     }
 
@@ -27,13 +34,22 @@ public final class BroadcastFanOut: BroadcastSink {
             (room: event.room, seq: event.seq, frame: WebSocketFrameBuilder.textFrame(event.payload, allocator: allocator))
         }
         for loop in loops {
-            loop.eventLoop.execute { loop.deliver(frames) }
+            loop.queuedBatches.add(1, ordering: .relaxed)
+            loop.eventLoop.execute {
+                loop.deliver(frames)
+                loop.queuedBatches.subtract(1, ordering: .relaxed)
+            }
         }
     }
 
-    public func resync(room: String, reason: String) {
+    public func disconnectMembers(of room: String, reason: RoomDisconnectReason) {
+        let message = reason.message(room: room)
         for loop in loops {
-            loop.eventLoop.execute { loop.resync(room: room, reason: reason) }
+            loop.eventLoop.execute { loop.resync(room: room, reason: message) }
         }
+    }
+
+    public var isBacklogged: Bool {
+        loops.contains { $0.queuedBatches.load(ordering: .relaxed) >= maxQueuedBatches }
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// The room memberships of the connections on one event loop.
 ///
@@ -9,6 +10,8 @@ final class LoopRooms: @unchecked Sendable {
     static let holdLimit = 4_096
 
     let eventLoop: any EventLoop
+    /// Batches handed to this loop by ``BroadcastFanOut`` and not delivered yet (any thread).
+    let queuedBatches = Atomic<Int>(0)
     private let metrics: GatewayMetrics
     private var rooms: [String: [RoomMembership]] = [:]
     private var toFlush: [SocketIOSession] = []

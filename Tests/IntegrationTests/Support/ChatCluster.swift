@@ -12,16 +12,19 @@ final class ChatCluster {
     let commandsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
     let broadcastsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
     private let logPrefix: String
+    /// Extra arguments of the broker (e.g. `--gateway-timeout 1`), kept for ``restartBroker()``.
+    private let brokerArguments: [String]
 
     /// How long a process may take to start (the machine may be busy building).
     static let startTimeout: TimeInterval = 15
 
-    /// Starts the broker; logs go to `test-output/logs/<logPrefix>-*.log`.
-    init(logPrefix: String) throws {
+    /// Starts the broker with `brokerArguments`; logs go to `test-output/logs/<logPrefix>-*.log`.
+    init(logPrefix: String, brokerArguments: [String] = []) throws {
         self.logPrefix = logPrefix
+        self.brokerArguments = brokerArguments
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint],
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint] + brokerArguments,
             logName: "\(logPrefix)-broker")
         guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
             broker.stop()
@@ -36,7 +39,7 @@ final class ChatCluster {
         broker.stop()
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint],
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint] + brokerArguments,
             logName: "\(logPrefix)-broker-restarted")
         guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
             throw StartFailure(description: "the broker did not restart:\n\(broker.output)")

@@ -1,0 +1,457 @@
+import ChatWire
+
+/// The broker link's logic without sockets or threads: the gateway's counterpart of the broker's
+/// `BrokerEngine`. ``BrokerLink`` feeds it requests from the event loops, replies, broadcasts and
+/// ticks, each with `now` on ``MonotonicClock`` (ms), and executes the ``Action``s it returns in order.
+///
+/// It keeps the requests waiting for replies (with deadlines), the ref-counted follows of rooms and
+/// which of their subscriptions the broker confirmed, the joins parked until then, each room's
+/// ``RoomFeed``, the heartbeat schedule and the broker's instance id. `Caller` is whatever waits for a
+/// command's outcome (the link's completion closures; plain values in tests).
+public struct BrokerLinkState<Caller> {
+    /// A request from an event loop.
+    public enum Request {
+        /// Send `body` for connection `connectionID` (client address key `client`); `caller`, if any,
+        /// gets the outcome.
+        case command(WireCommand.Body, connectionID: UInt64, client: String, caller: Caller?)
+        /// Subscribe to a room (counted: each follow needs one unfollow). Comes before its join.
+        case follow(String)
+        /// Drop one follow of a room; the last one unsubscribes.
+        case unfollow(String)
+    }
+
+    /// What the link must do, in order.
+    public enum Action {
+        /// Send this command on the DEALER socket (on failure, report ``sendFailed(requestID:)``).
+        case send(WireCommand)
+        /// Subscribe the SUB socket to the room's topic.
+        case subscribe(String)
+        /// Unsubscribe the SUB socket from the room's topic.
+        case unsubscribe(String)
+        /// Hand a command's outcome to its caller.
+        case complete(Caller, Result<WireReply.Success, ChatError>)
+        /// Deliver one room event to local members (batch them; keep the order).
+        case deliver(RoomBroadcastFrame)
+        /// Disconnect every local member of the room (after delivering what came before).
+        case disconnectMembers(room: String, reason: RoomDisconnectReason)
+        /// Log a line.
+        case notice(BrokerLinkNotice)
+    }
+
+    /// Where the gateway stands with the broker.
+    public enum Registration: Sendable, Equatable {
+        /// Saying hello; never answered yet.
+        case connecting
+        /// The broker answered a hello or heartbeat.
+        case registered
+        /// The broker said it did not know this gateway: hello is out again, and the members are
+        /// resynchronised once it is answered (see ``BrokerLinkState``).
+        case reregistering
+    }
+
+    /// Who waits for a reply.
+    private enum Waiter {
+        /// A client command (nil: fire and forget).
+        case caller(Caller?)
+        /// The link's own replay of a gap in `room`.
+        case replay(room: String)
+        /// The link's own hello or heartbeat.
+        case link
+    }
+
+    private struct Pending {
+        var kind: CommandKind
+        var deadline: UInt64
+        var waiter: Waiter
+        /// The registration epoch the command was sent in (see ``brokerForgotGateway(epoch:now:into:)``).
+        var epoch: UInt64
+        /// For a join: its room and connection, and the seq of its `joined` broadcast once seen here.
+        var join: JoinKey?
+        var joinedSeqSeen: UInt64?
+    }
+
+    /// A join held back until its room's subscription is live.
+    private struct ParkedJoin {
+        var body: WireCommand.Body
+        var connectionID: UInt64
+        var client: String
+        var caller: Caller?
+        var deadline: UInt64
+    }
+
+    private struct JoinKey: Hashable {
+        var room: String
+        var connectionID: UInt64
+    }
+
+    /// How often hello is repeated until the broker answers, ms.
+    public static var helloRetryMilliseconds: UInt64 { 100 }
+    /// How long a join waits for its room's subscription to be confirmed, ms.
+    public static var subscriptionWaitMilliseconds: UInt64 { 2_000 }
+
+    private let configuration: BrokerLinkConfiguration
+    private var pending: [UInt32: Pending] = [:]
+    private var nextRequestID: UInt32 = 1
+    /// Follow counts per room.
+    private var follows: [String: Int] = [:]
+    /// Followed rooms whose subscription the broker confirmed (its head arrived).
+    private var live: Set<String> = []
+    private var parked: [String: [ParkedJoin]] = [:]
+    /// The request id of each room's replay in flight.
+    private var replays: [String: UInt32] = [:]
+    /// The request id of each join in flight, by room and connection.
+    private var joins: [JoinKey: UInt32] = [:]
+    private var nextHeartbeat: UInt64 = 0
+    /// Bumped each time the members are resynchronised or hello is said again.
+    private var epoch: UInt64 = 0
+    /// Sequence order and gap replay per followed room.
+    public private(set) var feed: RoomFeed
+    /// Where the gateway stands with the broker.
+    public private(set) var registration: Registration = .connecting
+    /// The broker instance that answered the last hello or heartbeat.
+    public private(set) var brokerInstance: String?
+
+    /// A link that has sent nothing yet; its first ``tick(now:)`` says hello.
+    public init(configuration: BrokerLinkConfiguration, feed: RoomFeed = RoomFeed()) {
+        self.configuration = configuration
+        self.feed = feed
+    }
+
+    /// The number of commands waiting for a reply.
+    public var pendingCount: Int { pending.count }
+
+    /// The number of joins parked until their room's subscription is confirmed.
+    public var parkedCount: Int { parked.values.reduce(0) { $0 + $1.count } }
+
+    /// Whether `room`'s subscription is confirmed.
+    public func isLive(_ room: String) -> Bool { live.contains(room) }
+
+    // MARK: Inputs
+
+    /// A request from an event loop.
+    public mutating func handle(_ request: Request, now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        switch request {
+        case .command(let body, let connectionID, let client, let caller):
+            if case .join(let room, _, _) = body, follows[room] != nil, !live.contains(room) {
+                // Send the join only once the subscription is live, so no event after it is missed.
+                parked[room, default: []].append(ParkedJoin(
+                    body: body, connectionID: connectionID, client: client, caller: caller,
+                    deadline: now + Self.subscriptionWaitMilliseconds))
+                return []
+            }
+            if case .disconnect = body {
+                // A join parked for this connection must not reach the broker after its disconnect.
+                failParkedJoins(of: connectionID, into: &actions)
+            }
+            send(body, connectionID: connectionID, client: client, waiter: .caller(caller), now: now, into: &actions)
+        case .follow(let room):
+            follows[room, default: 0] += 1
+            if follows[room] == 1 {
+                feed.follow(room)
+                actions.append(.subscribe(room))
+            }
+        case .unfollow(let room):
+            guard let count = follows[room] else { break }
+            if count > 1 {
+                follows[room] = count - 1
+            } else {
+                follows[room] = nil
+                live.remove(room)
+                replays[room] = nil
+                feed.forget(room)
+                actions.append(.unsubscribe(room))
+            }
+        }
+        return actions
+    }
+
+    /// A reply from the broker.
+    public mutating func received(_ reply: WireReply, now: UInt64) -> [Action] {
+        guard let request = pending.removeValue(forKey: reply.requestID) else { return [] }
+        if let join = request.join {
+            joins[join] = nil
+        }
+        var actions: [Action] = []
+        var result = reply.result
+        if reply.kind == .invalid, case .failure(let error) = result {
+            actions.append(.notice(.commandUnreadable(message: error.message)))
+            result = .failure(ChatError(.internalError, "the broker could not read a command: \(error.message)"))
+        }
+        switch result {
+        case .failure(let error) where error.code == .unknownGateway:
+            brokerForgotGateway(epoch: request.epoch, now: now, into: &actions)
+            if case .replay(let room) = request.waiter {
+                // Asked again at the next gap, if the feed is not reset before.
+                if replays[room] == reply.requestID {
+                    replays[room] = nil
+                    feed.abandonReplay(room)
+                }
+                return actions
+            }
+            result = .failure(ChatError(.brokerUnavailable, "the room broker lost contact with this server; try again in a moment"))
+        case .success(let success) where request.kind == .hello || request.kind == .heartbeat:
+            brokerAnswered(instance: success.room, now: now, into: &actions)
+        case .success(let success) where request.kind == .join:
+            joinConfirmed(room: success.room, seq: success.seq, joinedSeqSeen: request.joinedSeqSeen, now: now, into: &actions)
+        default:
+            break
+        }
+        complete(request.waiter, with: result, requestID: reply.requestID, now: now, into: &actions)
+        return actions
+    }
+
+    /// A broadcast from the broker.
+    public mutating func received(_ broadcast: WireBroadcast, now: UInt64) -> [Action] {
+        let room = broadcast.room
+        guard follows[room] != nil else { return [] }
+        var actions: [Action] = []
+        if broadcast.kind == .head {
+            // The subscription is live: the joins that waited for it go out, and any event up to the
+            // head still missing here is replayed.
+            live.insert(room)
+            sendParked(room, now: now, into: &actions)
+            apply(feed.announced(room: room, lastSeq: broadcast.seq), now: now, into: &actions)
+            return actions
+        }
+        if broadcast.kind == .joined, broadcast.gateway == configuration.gatewayID,
+           let requestID = joins[JoinKey(room: room, connectionID: broadcast.connectionID)]
+        {
+            // The `joined` event of one of this gateway's joins in flight. Being new, it cannot be a
+            // duplicate: numbered below what this gateway already saw, the room started over.
+            pending[requestID]?.joinedSeqSeen = broadcast.seq
+            if let expected = feed.expectedSeq(of: room), broadcast.seq < expected {
+                restartFeed(room, previous: expected, next: broadcast.seq, into: &actions)
+            }
+        }
+        apply(feed.receive(room: room, seq: broadcast.seq, payload: broadcast.payload), now: now, into: &actions)
+        return actions
+    }
+
+    /// The link could not hand the command `requestID` to ZeroMQ (no broker connected, or its queue
+    /// is full).
+    public mutating func sendFailed(requestID: UInt32, now: UInt64) -> [Action] {
+        guard let request = pending.removeValue(forKey: requestID) else { return [] }
+        if let join = request.join { joins[join] = nil }
+        var actions: [Action] = []
+        complete(
+            request.waiter, with: .failure(ChatError(.brokerUnavailable, "the room broker is not reachable; try again in a moment")),
+            requestID: requestID, now: now, into: &actions)
+        return actions
+    }
+
+    /// Periodic work (call at least every 100 ms): hello or heartbeat when due, joins whose
+    /// subscription was never confirmed, and requests past their deadline.
+    public mutating func tick(now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        if now >= nextHeartbeat {
+            if registration == .registered {
+                nextHeartbeat = now + configuration.heartbeatMilliseconds
+                send(.heartbeat, connectionID: 0, waiter: .link, now: now, into: &actions)
+            } else {
+                // Until the broker answers, say hello often, so that /healthz turns green quickly.
+                nextHeartbeat = now + Self.helloRetryMilliseconds
+                sayHello(now: now, into: &actions)
+            }
+        }
+        for room in parked.keys.sorted() where parked[room]?.contains(where: { $0.deadline <= now }) == true {
+            // The confirmation never came (an old broker, or a lost head): join anyway; gaps are
+            // still filled by sequence number.
+            actions.append(.notice(.subscriptionUnconfirmed(room: room)))
+            sendParked(room, now: now, into: &actions)
+        }
+        let expired = pending.compactMap { $0.value.deadline <= now ? $0.key : nil }.sorted()
+        for requestID in expired {
+            guard let request = pending.removeValue(forKey: requestID) else { continue }
+            if let join = request.join { joins[join] = nil }
+            complete(
+                request.waiter, with: .failure(ChatError(.brokerUnavailable, "the room broker did not answer in time; try again")),
+                requestID: requestID, now: now, into: &actions)
+        }
+        return actions
+    }
+
+    /// The link is stopping: `requests` are what the event loops still queued. Disconnects go out
+    /// (so the broker drops those members at once rather than after its gateway timeout); every other
+    /// command, parked join and request waiting for a reply fails.
+    public mutating func shutdown(_ requests: [Request], now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        let stopping = ChatError(.brokerUnavailable, "the server is shutting down; try again in a moment")
+        for (room, joins) in parked.sorted(by: { $0.key < $1.key }) {
+            parked[room] = nil
+            for join in joins { if let caller = join.caller { actions.append(.complete(caller, .failure(stopping))) } }
+        }
+        for requestID in pending.keys.sorted() {
+            guard let request = pending.removeValue(forKey: requestID), case .caller(let caller?) = request.waiter else { continue }
+            actions.append(.complete(caller, .failure(stopping)))
+        }
+        joins = [:]
+        replays = [:]
+        for request in requests {
+            guard case .command(let body, let connectionID, let client, let caller) = request else { continue }
+            if case .disconnect = body {
+                send(body, connectionID: connectionID, client: client, waiter: .caller(nil), now: now, into: &actions)
+            }
+            if let caller { actions.append(.complete(caller, .failure(stopping))) }
+        }
+        return actions
+    }
+
+    // MARK: Commands
+
+    private mutating func send(
+        _ body: WireCommand.Body, connectionID: UInt64, client: String = "", waiter: Waiter, now: UInt64,
+        into actions: inout [Action]
+    ) {
+        let requestID = takeRequestID()
+        var join: JoinKey?
+        if case .join(let room, _, _) = body {
+            let key = JoinKey(room: room, connectionID: connectionID)
+            joins[key] = requestID
+            join = key
+        }
+        if case .replay(let room, _, _) = body {
+            replays[room] = requestID
+        }
+        pending[requestID] = Pending(
+            kind: body.kind, deadline: now + configuration.requestTimeoutMilliseconds, waiter: waiter, epoch: epoch, join: join)
+        actions.append(.send(WireCommand(
+            requestID: requestID, connectionID: connectionID, client: client, sentAt: now,
+            ttl: UInt32(clamping: configuration.requestTimeoutMilliseconds), body: body)))
+    }
+
+    private mutating func takeRequestID() -> UInt32 {
+        repeat {
+            nextRequestID &+= 1
+        } while nextRequestID == 0 || pending[nextRequestID] != nil
+        return nextRequestID
+    }
+
+    private mutating func sayHello(now: UInt64, into actions: inout [Action]) {
+        send(.hello(gatewayName: configuration.gatewayID), connectionID: 0, waiter: .link, now: now, into: &actions)
+    }
+
+    private mutating func sendParked(_ room: String, now: UInt64, into actions: inout [Action]) {
+        guard let waiting = parked.removeValue(forKey: room) else { return }
+        for join in waiting {
+            send(join.body, connectionID: join.connectionID, client: join.client, waiter: .caller(join.caller), now: now, into: &actions)
+        }
+    }
+
+    private mutating func failParkedJoins(of connectionID: UInt64, into actions: inout [Action]) {
+        for room in parked.keys.sorted() {
+            guard let waiting = parked[room], waiting.contains(where: { $0.connectionID == connectionID }) else { continue }
+            let kept = waiting.filter { $0.connectionID != connectionID }
+            parked[room] = kept.isEmpty ? nil : kept
+            for join in waiting where join.connectionID == connectionID {
+                if let caller = join.caller {
+                    actions.append(.complete(caller, .failure(ChatError(.brokerUnavailable, "the connection closed"))))
+                }
+            }
+        }
+    }
+
+    /// Hands an outcome to whoever waits for it.
+    private mutating func complete(
+        _ waiter: Waiter, with result: Result<WireReply.Success, ChatError>, requestID: UInt32, now: UInt64,
+        into actions: inout [Action]
+    ) {
+        switch waiter {
+        case .caller(let caller):
+            if let caller { actions.append(.complete(caller, result)) }
+        case .link:
+            break
+        case .replay(let room):
+            // A reply to a replay the feed no longer waits for (the room was reset since) is stale.
+            guard replays[room] == requestID else { return }
+            replays[room] = nil
+            switch result {
+            case .success(let success):
+                apply(feed.replayed(room: room, events: success.events.map { ($0.seq, $0.payload) }), now: now, into: &actions)
+            case .failure(let error):
+                actions.append(.notice(.replayFailed(room: room, code: error.code)))
+                apply(feed.replayFailed(room: room), now: now, into: &actions)
+            }
+        }
+    }
+
+    // MARK: Rooms
+
+    /// Turns the feed's decisions into actions.
+    private mutating func apply(_ feedActions: [RoomFeed.Action], now: UInt64, into actions: inout [Action]) {
+        for action in feedActions {
+            switch action {
+            case .deliver(let room, let seq, let payload):
+                actions.append(.deliver(RoomBroadcastFrame(room: room, seq: seq, payload: payload)))
+            case .requestReplay(let room, let from, let to):
+                actions.append(.notice(.gap(room: room, from: from, to: to)))
+                send(.replay(room: room, from: from, to: to), connectionID: 0, waiter: .replay(room: room), now: now, into: &actions)
+            case .resync(let room):
+                actions.append(.disconnectMembers(room: room, reason: .eventsLost))
+            }
+        }
+    }
+
+    /// A join reply: the feed learns where the room stands. A seq below what this gateway already
+    /// saw is normal when the join's own `joined` broadcast came first; without it, the room's
+    /// numbering started over (the room was deleted and created again under the same name).
+    private mutating func joinConfirmed(room: String, seq: UInt64, joinedSeqSeen: UInt64?, now: UInt64, into actions: inout [Action]) {
+        if let expected = feed.expectedSeq(of: room), seq < expected, joinedSeqSeen != seq {
+            restartFeed(room, previous: expected, next: seq + 1, into: &actions)
+        }
+        apply(feed.joined(room, seq: seq), now: now, into: &actions)
+    }
+
+    private mutating func restartFeed(_ room: String, previous: UInt64, next: UInt64, into actions: inout [Action]) {
+        actions.append(.notice(.roomRenumbered(room: room, previous: previous, seq: next)))
+        feed.restart(room, expecting: next)
+        replays[room] = nil
+    }
+
+    // MARK: Registration
+
+    /// A hello or heartbeat was answered by broker `instance`. A new instance means the broker
+    /// restarted and lost every room; an answer to the hello said after the broker forgot this
+    /// gateway means its members there are gone. Either way the local members are told.
+    private mutating func brokerAnswered(instance: String, now: UInt64, into actions: inout [Action]) {
+        let restarted = brokerInstance.map { !instance.isEmpty && $0 != instance } ?? false
+        let forgotten = registration == .reregistering
+        if !instance.isEmpty { brokerInstance = instance }
+        registration = .registered
+        if restarted {
+            resynchronise(.brokerRestarted, into: &actions)
+        } else if forgotten {
+            resynchronise(.gatewayForgotten, into: &actions)
+        }
+    }
+
+    /// A reply said the broker does not know this gateway (it restarted, or dropped the gateway
+    /// after a silence). Once per epoch: the replies to the other commands sent before the new hello
+    /// say the same and change nothing more.
+    private mutating func brokerForgotGateway(epoch sentIn: UInt64, now: UInt64, into actions: inout [Action]) {
+        guard sentIn == epoch else { return }
+        epoch += 1
+        registration = .reregistering
+        actions.append(.notice(.gatewayUnknown))
+        nextHeartbeat = now + Self.helloRetryMilliseconds
+        sayHello(now: now, into: &actions)
+    }
+
+    /// Disconnects the local members of every followed room and resets the rooms' feeds: the
+    /// members' clients reconnect and join again, and the next join reply sets each feed afresh.
+    private mutating func resynchronise(_ reason: RoomDisconnectReason, into actions: inout [Action]) {
+        epoch += 1
+        actions.append(.notice(.resynchronising(reason: reason, rooms: follows.count)))
+        for room in follows.keys.sorted() {
+            feed.reset(room)
+            replays[room] = nil
+            // A restarted broker has a new XPUB socket: wait for its head before sending joins.
+            if reason == .brokerRestarted { live.remove(room) }
+            actions.append(.disconnectMembers(room: room, reason: reason))
+        }
+    }
+}
+
+extension BrokerLinkState.Request: Sendable where Caller: Sendable {}
+extension BrokerLinkState.Action: Sendable where Caller: Sendable {}
+extension BrokerLinkState.Action: Equatable where Caller: Equatable {}

@@ -1,0 +1,26 @@
+import Foundation
+@testable import GatewayCore
+import NIOCore
+import NIOPosix
+import XCTest
+
+final class BroadcastFanOutTests: XCTestCase {
+    /// A stalled event loop makes the fan-out report a backlog once it has `maxQueuedBatches` batches
+    /// queued (the link then stops reading broadcasts), and the backlog clears once the loop runs them.
+    func testAStalledEventLoopIsReportedAsBackloggedUntilItCatchesUp() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let fanOut = BroadcastFanOut(group: group, metrics: GatewayMetrics(), maxQueuedBatches: 4)
+        let stall = DispatchSemaphore(value: 0)
+        group.next().execute { stall.wait() }
+        let batch = [RoomBroadcastFrame(room: "r", seq: 1, payload: Array("42[]".utf8))]
+        for _ in 0..<3 { fanOut.deliver(batch) }
+        XCTAssertFalse(fanOut.isBacklogged)
+        fanOut.deliver(batch)
+        XCTAssertTrue(fanOut.isBacklogged)
+        stall.signal()
+        let deadline = Date().addingTimeInterval(5)
+        while fanOut.isBacklogged, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertFalse(fanOut.isBacklogged)
+    }
+}
