@@ -277,6 +277,7 @@ final class GatewayEndToEndTests: XCTestCase {
         try join(carol, "party", password, as: "carol")
         let carolJoined = try alice.waitForEvent("joined", matching: { $0["name"] == "carol" })
         XCTAssertEqual(carolJoined.argument["count"], 3)
+        _ = try bob.waitForEvent("joined", matching: { $0["name"] == "carol" })
 
         let leaveAck = try bob.emit("leave", ["room": "party"])
         XCTAssertEqual(leaveAck, ["room": "party"])

@@ -52,8 +52,8 @@ final class TransportEndToEndTests: XCTestCase {
 
     func testSilentTCPConnectionIsClosedByTheDefaultRequestTimeout() throws {
         let port = try startGateway()
-        XCTAssertTrue(cluster.gateways[0].output.contains("file-descriptors"), "the gateway logs its raised fd limit")
-        XCTAssertTrue(cluster.broker.output.contains("file-descriptors"), "the broker logs its raised fd limit")
+        XCTAssertTrue(cluster.gateways[0].waitForOutput(containing: "file-descriptors"), "the gateway logs its raised fd limit")
+        XCTAssertTrue(cluster.broker.waitForOutput(containing: "file-descriptors"), "the broker logs its raised fd limit")
         let silent = try RawTestClient(port: port)
         let opened = Date()
         XCTAssertTrue(silent.waitForEOF(timeout: 15), "a connection that sends nothing is closed (default: after 10 s)")
