@@ -127,6 +127,23 @@ final class BrokerLinkStateTests: XCTestCase {
         XCTAssertEqual(state.pendingCount, 0)
     }
 
+    func testCommandsBeforeTheBrokerAnswersHelloWaitForItInsteadOfBeingRefused() throws {
+        var state = State(configuration: configuration)
+        let hello = try only(sent(state.tick(now: 0)))
+        XCTAssertTrue(sent(state.handle(
+            .command(.post(room: "r", password: "pw", name: "bot", text: "hi", key: ""), connectionID: 1, client: "", caller: "early"),
+            now: 10)).isEmpty, "not sent before the broker knows this gateway")
+        let flushed = sent(state.received(success(hello, room: "inst-1"), now: 20))
+        XCTAssertEqual(flushed.map(\.body), [.post(room: "r", password: "pw", name: "bot", text: "hi", key: "")])
+        XCTAssertEqual(flushed.first?.sentAt, 20, "stamped when it really leaves")
+
+        var silent = State(configuration: configuration)
+        _ = silent.tick(now: 0)
+        _ = silent.handle(.command(.leave(room: "r"), connectionID: 1, client: "", caller: "late"), now: 0)
+        XCTAssertNil(completions(silent.tick(now: 4_999))["late"])
+        XCTAssertEqual(errorCode(completions(silent.tick(now: 5_000))["late"]), .brokerUnavailable, "fails at its deadline")
+    }
+
     // MARK: Parking
 
     func testAJoinWaitsForItsRoomsHeadThenGoesOut() throws {

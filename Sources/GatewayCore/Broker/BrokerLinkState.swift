@@ -70,7 +70,8 @@ public struct BrokerLinkState<Caller> {
         var joinedSeqSeen: UInt64?
     }
 
-    /// A join held back until its room's subscription is live.
+    /// A command held back until its room's subscription is live (a join), or until the broker
+    /// has answered this gateway's hello (any command but a disconnect).
     private struct ParkedJoin {
         var body: WireCommand.Body
         var connectionID: UInt64
@@ -97,6 +98,9 @@ public struct BrokerLinkState<Caller> {
     /// Followed rooms whose subscription the broker confirmed (its head arrived).
     private var live: Set<String> = []
     private var parked: [String: [ParkedJoin]] = [:]
+    /// Commands that came while the broker did not know this gateway yet (before the answer to its
+    /// hello): sent once it does, so a starting gateway never gets them refused as `unknown_gateway`.
+    private var unregistered: [ParkedJoin] = []
     /// The request id of each room's replay in flight.
     private var replays: [String: UInt32] = [:]
     /// The request id of each join in flight, by room and connection.
@@ -133,6 +137,12 @@ public struct BrokerLinkState<Caller> {
         var actions: [Action] = []
         switch request {
         case .command(let body, let connectionID, let client, let caller):
+            if registration != .registered, body.kind != .disconnect {
+                unregistered.append(ParkedJoin(
+                    body: body, connectionID: connectionID, client: client, caller: caller,
+                    deadline: now + configuration.requestTimeoutMilliseconds))
+                return []
+            }
             if case .join(let room, _, _) = body, follows[room] != nil, !live.contains(room) {
                 // Send the join only once the subscription is live, so no event after it is missed.
                 parked[room, default: []].append(ParkedJoin(
@@ -260,6 +270,11 @@ public struct BrokerLinkState<Caller> {
             actions.append(.notice(.subscriptionUnconfirmed(room: room)))
             sendParked(room, now: now, into: &actions)
         }
+        let unanswered = ChatError(.brokerUnavailable, "the room broker is not reachable; try again in a moment")
+        for held in unregistered where held.deadline <= now {
+            if let caller = held.caller { actions.append(.complete(caller, .failure(unanswered))) }
+        }
+        unregistered.removeAll { $0.deadline <= now }
         let expired = pending.compactMap { $0.value.deadline <= now ? $0.key : nil }.sorted()
         for requestID in expired {
             guard let request = pending.removeValue(forKey: requestID) else { continue }
@@ -285,6 +300,10 @@ public struct BrokerLinkState<Caller> {
             guard let request = pending.removeValue(forKey: requestID), case .caller(let caller?) = request.waiter else { continue }
             actions.append(.complete(caller, .failure(stopping)))
         }
+        for held in unregistered {
+            if let caller = held.caller { actions.append(.complete(caller, .failure(stopping))) }
+        }
+        unregistered = []
         joins = [:]
         replays = [:]
         for request in requests {
@@ -422,6 +441,11 @@ public struct BrokerLinkState<Caller> {
             resynchronise(.brokerRestarted, into: &actions)
         } else if forgotten {
             resynchronise(.gatewayForgotten, into: &actions)
+        }
+        let held = unregistered
+        unregistered = []
+        for command in held {
+            actions += handle(.command(command.body, connectionID: command.connectionID, client: command.client, caller: command.caller), now: now)
         }
     }
 
