@@ -8,45 +8,62 @@ With wall-clock timeouts, the forward step made the broker drop the gateway's me
 everyone) and the backward step froze each connection's token bucket (`rate_limited` after its burst).
 """
 import os
+import signal
+import shutil
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from conftest import LOG_DIR, STATIC_DIR, _binary, _stop, _wait_healthy, free_port
+from conftest import LOG_DIR, STATIC_DIR, _binary, _wait_healthy, free_port
 from test_socketio_client import Member
 
-LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
-                   Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"))
-
 pytestmark = pytest.mark.skipif(
-    not LIBFAKETIME.exists() and not os.environ.get("CI"),
-    reason="libfaketime is not installed (apt-get install faketime); scripts/test installs it")
+    shutil.which("faketime") is None and not os.environ.get("CI"),
+    reason="faketime is not installed (apt-get install faketime); scripts/test installs it")
+
+
+# Started through Debian's `faketime` wrapper (which sets up libfaketime's shared state; a Swift program
+# preloaded with libfaketime without it sees no command-line arguments), with its FAKETIME variable
+# removed again so that libfaketime reads the offset from the timestamp file the test rewrites.
+FAKETIME_WRAPPER = ["faketime", "-m", "--exclude-monotonic", "-f", "+0s",
+                    "sh", "-c", 'unset FAKETIME; exec "$0" "$@"']
 
 
 def _start_faked(name, args, env, tag):
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"{tag}-{name}.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(FAKETIME_WRAPPER + args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
     proc.log_path, proc.log_file, proc.label = log_path, log, name
     return proc
+
+
+def _stop_faked(processes):
+    for p in processes:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in processes:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+        p.log_file.close()
 
 
 @pytest.fixture
 def faked_cluster(tmp_path):
     """A broker and a gateway whose wall clock the test steps through `step(offset)`."""
-    assert LIBFAKETIME.exists(), "libfaketime missing: scripts/test installs Debian's faketime"
+    assert shutil.which("faketime"), "faketime missing: scripts/test installs Debian's faketime"
     stamp = tmp_path / "faketime"
     stamp.write_text("+0s\n")
     env = dict(os.environ,
-               LD_PRELOAD=str(LIBFAKETIME),
                FAKETIME_TIMESTAMP_FILE=str(stamp),
                FAKETIME_NO_CACHE="1",
-               FAKETIME_DONT_FAKE_MONOTONIC="1",
-               FAKETIME_DONT_RESET="1")
+               FAKETIME_DONT_FAKE_MONOTONIC="1")
     port, commands, broadcasts = free_port(), free_port(), free_port()
     broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
     processes = [_start_faked("RoomBroker", [
@@ -60,7 +77,7 @@ def faked_cluster(tmp_path):
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, processes)
     except BaseException:
-        _stop(processes)
+        _stop_faked(processes)
         raise
 
     def step(offset):
@@ -69,7 +86,7 @@ def faked_cluster(tmp_path):
     try:
         yield url, step, processes
     finally:
-        _stop(processes)
+        _stop_faked(processes)
 
 
 def test_faked_clock_really_moves(faked_cluster):
