@@ -65,7 +65,7 @@ class RawMember:
         """Sends an event with an ack id and returns the ack object, or None if the server closed."""
         ack_id = self.next_ack
         self.next_ack += 1
-        self.ws.send(f"42{ack_id}" + json.dumps([event, data]))
+        self.ws.send(f"42{ack_id}" + json.dumps([event, data], ensure_ascii=False))
         prefix = f"43{ack_id}"
         while True:
             try:
