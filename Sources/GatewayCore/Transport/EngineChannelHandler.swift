@@ -59,7 +59,7 @@ final class EngineChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func read(context: ChannelHandlerContext) {
-        if connection.shouldRead() {
+        if connection.readRequested() {
             context.read()
         }
     }

@@ -187,9 +187,9 @@ public final class EngineConnection: @unchecked Sendable {
         delegate.engineConnectionDidOpen(self)
     }
 
-    /// Whether a `read()` from the pipeline may go on to the socket now; if not (paused, or
-    /// closing), it is held back and `resumeReading()` passes it on once the pause ends.
-    func shouldRead() -> Bool {
+    /// The pipeline asks to read from the socket: returns whether the read may go on now. If not
+    /// (paused, or closing) it is held back, and passed on when the pause ends.
+    func readRequested() -> Bool {
         switch state {
         case .idle, .open:
             guard readPause != nil else { return true }
