@@ -10,12 +10,14 @@ import XCTest
 @testable import GatewayCore
 
 /// How a `SocketIOSession` takes in client frames: the per-frame token bucket before parsing, the
-/// closing of flooding and misbehaving connections, and the strict parser's refusals, as a client
-/// sees them (acks and close frames), on an `EmbeddedChannel` with an injected monotonic clock.
+/// closing of flooding and misbehaving connections, the read pause while the bucket is empty, and the
+/// strict parser's refusals, as a client sees them (acks, close frames, reads of its socket), on an
+/// `EmbeddedChannel` with an injected monotonic clock.
 final class SessionIntakeTests: XCTestCase {
-    /// The session's clock, moved by hand.
+    /// The session's clock, moved by hand; it starts at the event loop's time.
     private final class Clock: @unchecked Sendable {
-        var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var now: NIODeadline
+        init(start: NIODeadline) { now = start }
         func advance(_ amount: TimeAmount) { now = now + amount }
     }
 
@@ -23,11 +25,12 @@ final class SessionIntakeTests: XCTestCase {
     private var clientDecoder: EmbeddedChannel!
     private var clock: Clock!
     private var link: BrokerLink!
+    private var connection: EngineConnection!
 
     override func setUpWithError() throws {
-        let clock = Clock()
-        self.clock = clock
         channel = EmbeddedChannel()
+        let clock = Clock(start: channel.embeddedEventLoop.now)
+        self.clock = clock
         // Never started: commands that get this far wait in its inbox, unanswered.
         let link = try BrokerLink(
             configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://none", broadcastsEndpoint: "inproc://none", gatewayID: "t"),
@@ -48,6 +51,7 @@ final class SessionIntakeTests: XCTestCase {
                     now: { clock.now })
             }
         )
+        self.connection = connection
         try channel.pipeline.syncOperations.addHandlers(
             GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10)))
         clientDecoder = EmbeddedChannel()
@@ -158,6 +162,104 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertTrue(channel.isActive, "the first refusal is out of the window")
     }
 
+    // MARK: Read pause
+
+    /// Counts the `read()`s that reach the socket end of the pipeline.
+    private final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = ByteBuffer
+        var count = 0
+        func read(context: ChannelHandlerContext) {
+            count += 1
+            context.read()
+        }
+    }
+
+    /// Puts a `ReadCounter` next to the socket.
+    private func countReads() throws -> ReadCounter {
+        let counter = ReadCounter()
+        try channel.pipeline.syncOperations.addHandler(counter, position: .first)
+        return counter
+    }
+
+    /// Moves the session's clock and the event loop's time (its timers) together.
+    private func elapse(_ amount: TimeAmount) {
+        clock.advance(amount)
+        channel.embeddedEventLoop.advanceTime(by: amount)
+    }
+
+    func testReadingPausesWhenAFrameIsRefusedAndResumesWhenTheBucketHasATokenAgain() throws {
+        let reads = try countReads()
+        try exhaustBurst()
+        channel.read()
+        XCTAssertEqual(reads.count, 1, "the bucket is empty, but nothing was refused yet")
+        try send(leave(ackID: 1))
+        XCTAssertEqual(try ackCodes(), ["rate_limited"])
+        XCTAssertTrue(connection.isReadingPaused)
+        channel.read()
+        XCTAssertEqual(reads.count, 1, "paused: the socket is not read")
+        try send(leave(ackID: 2))
+        XCTAssertEqual(try ackCodes(), ["rate_limited"], "a frame read before the pause held is refused as usual")
+
+        elapse(.milliseconds(49))
+        XCTAssertEqual(reads.count, 1, "no token yet after 49 ms at 20 per second")
+        elapse(.milliseconds(1))
+        XCTAssertEqual(reads.count, 2, "the held-back read goes to the socket as soon as a token is back")
+        XCTAssertFalse(connection.isReadingPaused)
+        try send(leave(ackID: 3))
+        XCTAssertEqual(try ackCodes(), ["not_member"])
+        channel.read()
+        XCTAssertEqual(reads.count, 3)
+        XCTAssertTrue(channel.isActive)
+    }
+
+    func testAPauseIsExtendedByALaterDeadlineOnly() throws {
+        let reads = try countReads()
+        let start = channel.embeddedEventLoop.now
+        connection.pauseReading(until: start)
+        XCTAssertFalse(connection.isReadingPaused, "a deadline that has come is no pause")
+        connection.pauseReading(until: start + .milliseconds(100))
+        connection.pauseReading(until: start + .milliseconds(50))
+        connection.pauseReading(until: start + .milliseconds(200))
+        channel.read()
+        elapse(.milliseconds(199))
+        XCTAssertEqual(reads.count, 0)
+        elapse(.milliseconds(1))
+        XCTAssertEqual(reads.count, 1)
+    }
+
+    func testPingsGoOutWhileReadingIsPausedAndThePongIsReadAfterIt() throws {
+        let reads = try countReads()
+        _ = try sentTexts()
+        connection.pauseReading(until: channel.embeddedEventLoop.now + .seconds(30))
+        channel.read()
+        elapse(.seconds(25))
+        XCTAssertEqual(try sentTexts(), ["2"], "the ping interval is 25 s")
+        XCTAssertEqual(reads.count, 0)
+        elapse(.seconds(5))
+        XCTAssertEqual(reads.count, 1)
+        try send("3")
+        elapse(.seconds(20))
+        XCTAssertTrue(channel.isActive, "the pong read after the pause counts")
+    }
+
+    func testTheFragmentDeadlineHoldsWhileReadingIsPausedAndClosingEndsThePause() throws {
+        let reads = try countReads()
+        try channel.writeInbound(clientFrame(.text, #"42["message",{"room":"r","text":""# + String(repeating: "a", count: 100), fin: false))
+        connection.pauseReading(until: channel.embeddedEventLoop.now + .seconds(60))
+        channel.read()
+        elapse(.seconds(10))
+        try assertClosed(with: .policyViolation, reasonContains: "fragmented message not finished within 10 s")
+        XCTAssertFalse(connection.isReadingPaused, "closing cancels the resume")
+        elapse(.seconds(60))
+        XCTAssertEqual(reads.count, 0, "the held-back read is dropped with the connection")
+    }
+
+    func testThePeerClosingEndsThePause() throws {
+        connection.pauseReading(until: channel.embeddedEventLoop.now + .seconds(1))
+        channel.pipeline.fireChannelInactive()
+        XCTAssertFalse(connection.isReadingPaused)
+    }
+
     // MARK: Malformed and unknown packets
 
     func testTenMalformedOrUnknownWithinAMinuteClose() throws {
@@ -230,6 +332,11 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertTrue(limiter.allow(now: start + .milliseconds(100)))
         XCTAssertFalse(limiter.allow(now: start), "an earlier time adds nothing")
         XCTAssertEqual((0..<4).map { _ in limiter.allow(now: start + .seconds(10)) }, [true, true, true, false], "never more than the burst")
+        XCTAssertEqual(limiter.nextToken, start + .seconds(10) + .milliseconds(100), "empty: one token takes 100 ms at 10/s")
+        XCTAssertTrue(limiter.allow(now: start + .seconds(10) + .milliseconds(130)))
+        XCTAssertEqual(limiter.nextToken, start + .seconds(10) + .milliseconds(200), "0.3 tokens left: 70 ms to the next")
+        _ = limiter.allow(now: start + .seconds(11))
+        XCTAssertEqual(limiter.nextToken, start + .seconds(11), "tokens left: now")
     }
 
     func testOffenceWindowSlides() {

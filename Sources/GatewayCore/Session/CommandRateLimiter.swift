@@ -31,4 +31,13 @@ struct CommandRateLimiter {
         level -= Self.token
         return true
     }
+
+    /// When the bucket holds a whole token again, as of the last `allow(now:)`: that call's `now`
+    /// if it still does, else the moment the refill completes one (at most `1 / perSecond` later).
+    var nextToken: NIODeadline {
+        guard level < Self.token else { return last }
+        let missing = Self.token - level
+        // Rounded up: at the returned moment `allow` succeeds.
+        return last + .nanoseconds((missing + perSecond - 1) / perSecond)
+    }
 }

@@ -119,12 +119,14 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     /// A frame over the rate limit: answered with `rate_limited` if its ack id can be read from its
-    /// first bytes, else dropped; too many within the refusal window close the connection.
+    /// first bytes, else dropped; too many within the refusal window close the connection. Reading
+    /// pauses until the bucket holds a token again: the client's next frames wait in the kernel.
     private func refuseOverLimit(_ payload: Substring, at now: NIODeadline) {
         guard !refusals.record(at: now) else {
             close(.flooding(refused: Self.maxRefused, seconds: Self.refusalWindow.nanoseconds / 1_000_000_000))
             return
         }
+        connection.pauseReading(until: limiter.nextToken)
         ackError(
             Self.leadingAckID(of: payload),
             ChatError(.rateLimited, "too many packets; slow down (at most \(Self.framesPerSecond) per second)"))

@@ -7,9 +7,12 @@ import NIOWebSocket
 /// Inbound it takes whole `WebSocketFrame`s: NIO's `WebSocketFrameDecoder` (which enforces
 /// `maxPayload` per frame), then `WebSocketInboundGuard` (masking, reserved bits, fragment timeout),
 /// then `NIOWebSocketFrameAggregator` (fragments joined, their count, size and total bounded).
-/// Outbound it writes ready-made frame `ByteBuffer`s from `WebSocketFrameBuilder` straight to the socket.
-final class EngineChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// Outbound it writes ready-made frame `ByteBuffer`s from `WebSocketFrameBuilder` straight to the socket,
+/// and holds back the channel's `read()` while the connection's reading is paused or it is closing
+/// (see `EngineConnection.pauseReading(until:)`).
+final class EngineChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Sent through the pipeline by `GatewayServer.shutdown()`.
@@ -38,6 +41,8 @@ final class EngineChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         let frame = Self.unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
+            // A closing connection ignores messages: do not even unmask them.
+            guard connection.acceptsMessages else { return }
             deliver(frame.unmaskedData)
         case .binary:
             connection.closeTransport(
@@ -50,6 +55,12 @@ final class EngineChannelHandler: ChannelInboundHandler, RemovableChannelHandler
             receivedClose(frame.unmaskedData)
         default:
             connection.closeTransport(.protocolError("unexpected WebSocket opcode \(frame.opcode)"))
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if connection.readRequested() {
+            context.read()
         }
     }
 

@@ -15,6 +15,10 @@ import NIOWebSocket
 /// Deadlines (all on the event loop's monotonic clock): the client must send a Socket.IO CONNECT
 /// within `connectTimeout` of the upgrade (the session reports it with `namespaceDidConnect()`), and
 /// answer each ping within `pingTimeout`.
+///
+/// Reading: `pauseReading(until:)` stops taking bytes from the socket for a while (the session does
+/// so when a client's token bucket is empty), and a closing connection reads nothing more. Bytes the
+/// client sends meanwhile wait in the kernel, and TCP flow control slows the client down.
 public final class EngineConnection: @unchecked Sendable {
     /// Process-unique, increasing id of the underlying TCP connection.
     public let id: UInt64
@@ -55,6 +59,10 @@ public final class EngineConnection: @unchecked Sendable {
     private var pingTask: Scheduled<Void>?
     private var pongDeadline: Scheduled<Void>?
     private var closeFallback: Scheduled<Void>?
+    /// The end of the current read pause and the task that ends it.
+    private var readPause: (until: NIODeadline, resume: Scheduled<Void>)?
+    /// A `read()` came down the pipeline while reading was paused; it is passed on when the pause ends.
+    private var readWithheld = false
 
     init(
         id: UInt64,
@@ -124,6 +132,30 @@ public final class EngineConnection: @unchecked Sendable {
         closeTransport(reason)
     }
 
+    /// Stops reading from the socket until `deadline` (on the event loop's monotonic clock, like
+    /// `NIODeadline.now()`): what the client sends meanwhile stays in the kernel and costs nothing.
+    /// Frames already read are still delivered; writes, pings and every deadline go on (a pong that
+    /// waits behind the pause is read after it). A later deadline extends the pause, an earlier or
+    /// past one changes nothing. The pause ends early when the connection closes.
+    public func pauseReading(until deadline: NIODeadline) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .open, deadline > eventLoop.now else { return }
+        if let pause = readPause {
+            guard deadline > pause.until else { return }
+            pause.resume.cancel()
+        }
+        let resume = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] () -> Void in
+            self?.resumeReading()
+        }
+        readPause = (deadline, resume)
+    }
+
+    /// Whether reading is paused by `pauseReading(until:)`.
+    public var isReadingPaused: Bool {
+        eventLoop.preconditionInEventLoop()
+        return readPause != nil
+    }
+
     /// The client connected to a Socket.IO namespace: stops the CONNECT deadline.
     public func namespaceDidConnect() {
         eventLoop.preconditionInEventLoop()
@@ -154,6 +186,23 @@ public final class EngineConnection: @unchecked Sendable {
         self.delegate = delegate
         delegate.engineConnectionDidOpen(self)
     }
+
+    /// The pipeline asks to read from the socket: returns whether the read may go on now. If not
+    /// (paused, or closing) it is held back, and passed on when the pause ends.
+    func readRequested() -> Bool {
+        switch state {
+        case .idle, .open:
+            guard readPause != nil else { return true }
+            readWithheld = true
+            return false
+        case .closing, .closed:
+            return false  // Nothing read now would be used: the connection only waits to close.
+        }
+    }
+
+    /// Whether inbound messages are still handled (the connection is open). A closing connection
+    /// drops them without decoding.
+    var acceptsMessages: Bool { state == .open }
 
     /// Handles one complete inbound text message (an Engine.IO packet).
     func receive(packet: String) {
@@ -204,6 +253,7 @@ public final class EngineConnection: @unchecked Sendable {
         }
         state = .closing
         cancelHeartbeat()
+        cancelReadPause()
         guard let code else {
             context.close(promise: nil)
             return
@@ -223,6 +273,7 @@ public final class EngineConnection: @unchecked Sendable {
         let wasOpen = state != .idle
         state = .closed
         cancelHeartbeat()
+        cancelReadPause()
         closeFallback?.cancel()
         closeFallback = nil
         context = nil
@@ -233,6 +284,21 @@ public final class EngineConnection: @unchecked Sendable {
         let delegate = self.delegate
         self.delegate = nil
         delegate?.engineConnectionDidClose(self, reason: reason)
+    }
+
+    // MARK: Read pause
+
+    private func resumeReading() {
+        readPause = nil
+        guard readWithheld, state == .open, let context else { return }
+        readWithheld = false
+        context.read()
+    }
+
+    private func cancelReadPause() {
+        readPause?.resume.cancel()
+        readPause = nil
+        readWithheld = false
     }
 
     // MARK: Heartbeat

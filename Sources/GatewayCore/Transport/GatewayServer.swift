@@ -92,7 +92,11 @@ public final class GatewayServer: Sendable {
                 value: 1
             )
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            // One read of at most `maxReadBytes` per connection and event-loop tick: a busy socket
+            // cannot hold a loop for long, and little is read past a read pause (see `maxReadBytes`).
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: maxReadBytes))
             .childChannelInitializer { channel in
                 let connectionID = ConnectionIDGenerator.next()
                 children.insert(channel, id: connectionID)
@@ -282,6 +286,10 @@ public final class GatewayServer: Sendable {
         ]
     }
 
+    /// Most bytes taken from one connection per read (one read per event-loop tick): about two frames
+    /// of the largest size, so that little more is decoded after `EngineConnection.pauseReading(until:)`
+    /// before the pause holds.
+    static let maxReadBytes = 65536
     /// Smallest non-final fragment of a fragmented message, in bytes (tiny-fragment floods).
     static let minFragmentBytes = 64
     /// Most fragments one message may have.
