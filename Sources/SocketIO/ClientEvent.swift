@@ -10,8 +10,9 @@ public enum ClientEvent: Sendable, Equatable {
     /// `message {room, text, id?}`: send a message to a room; `id` is the optional idempotency key
     /// (nil when absent or null).
     case message(room: String, text: String, id: String?)
-    /// `rooms` (no argument, or `{}`): list the rooms.
-    case listRooms
+    /// `rooms` (no argument, `{}`, or `{after?, limit?}`): one page of the rooms, sorted by name,
+    /// after the room named `after` (nil: from the first), at most `limit` (nil: the default).
+    case listRooms(after: String?, limit: Int?)
 
     /// Decodes an event from its name and the arguments that follow it (the ack callback is not one).
     ///
@@ -41,9 +42,16 @@ public enum ClientEvent: Sendable, Equatable {
                 text: try string("text", in: fields, event: eventName),
                 id: try idempotencyKey(in: fields, event: eventName))
         case "rooms":
-            if arguments.isEmpty || arguments == [.null] { return .listRooms }
-            _ = try object(eventName, arguments)
-            return .listRooms
+            if arguments.isEmpty || arguments == [.null] { return .listRooms(after: nil, limit: nil) }
+            let fields = try object(eventName, arguments)
+            var limit: Int?
+            if let value = fields["limit"], !value.isNull {
+                guard let number = value.int64Value, let exact = Int(exactly: number) else {
+                    throw .badRequest("The field \"limit\" of the \"rooms\" event must be a whole number.")
+                }
+                limit = exact
+            }
+            return .listRooms(after: try optionalString("after", in: fields, event: eventName), limit: limit)
         default:
             throw .unknownEvent(eventName)
         }

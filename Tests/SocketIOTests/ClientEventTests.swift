@@ -24,9 +24,11 @@ final class ClientEventTests: XCTestCase {
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),
             .message(room: "r1", text: "hi", id: nil))
-        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: []), .listRooms)
-        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [[:]]), .listRooms)
-        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [nil]), .listRooms)
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: []), .listRooms(after: nil, limit: nil))
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [[:]]), .listRooms(after: nil, limit: nil))
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [nil]), .listRooms(after: nil, limit: nil))
+        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [["after": "lobby", "limit": 50]]), .listRooms(after: "lobby", limit: 50))
+        XCTAssertThrowsError(try ClientEvent.decode(eventName: "rooms", arguments: [["limit": 1.5]]))
     }
 
     func testCreateRoomIsOptional() throws {

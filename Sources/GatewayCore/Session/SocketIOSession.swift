@@ -10,6 +10,10 @@ import SocketIO
 final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     /// Most commands one connection may have waiting for the broker.
     static let maxInFlight = 64
+    /// Rooms in one `rooms` page when the client gives no `limit`, and the most it may ask for
+    /// (the same as `GET /api/rooms`).
+    static let defaultRoomsPerPage = 100
+    static let maxRoomsPerPage = 200
     /// Most rooms one connection may be in at once.
     static let maxRooms = 32
     /// Socket.IO frames one connection may send per second on average (the token bucket's refill)…
@@ -196,8 +200,13 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
                     throw ChatError(.notMember, "join room \(room) before sending to it")
                 }
                 request(.message(room: room, text: text, key: key), ackID: ackID)
-            case .listRooms:
-                request(.listRooms(after: "", limit: 0), ackID: ackID)
+            case .listRooms(let after, let limit):
+                let after = try after.map { after throws(ChatError) in try FieldValidator.room(after) } ?? ""
+                let limit = limit ?? Self.defaultRoomsPerPage
+                guard (1...Self.maxRoomsPerPage).contains(limit) else {
+                    throw ChatError(.badRequest, "limit must be 1 to \(Self.maxRoomsPerPage)")
+                }
+                request(.listRooms(after: after, limit: UInt32(limit)), ackID: ackID)
             }
         } catch {
             ackError(ackID, error)
