@@ -326,7 +326,7 @@ final class SessionIntakeTests: XCTestCase {
 
     func testTokenBucketOnTheMonotonicClock() {
         let start = NIODeadline.uptimeNanoseconds(5_000_000_000)
-        var limiter = CommandRateLimiter(perSecond: 10, burst: 3, now: start)
+        var limiter = TokenBucket(perSecond: 10, burst: 3, now: start)
         XCTAssertEqual((0..<5).map { _ in limiter.allow(now: start) }, [true, true, true, false, false])
         XCTAssertFalse(limiter.allow(now: start + .milliseconds(50)), "half a token after 50 ms")
         XCTAssertTrue(limiter.allow(now: start + .milliseconds(100)))

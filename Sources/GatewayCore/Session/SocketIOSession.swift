@@ -41,7 +41,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private var inFlight = 0
     /// The monotonic clock of the rate limit and the offence window (injected by tests).
     private let now: () -> NIODeadline
-    private var limiter: CommandRateLimiter
+    private var limiter: TokenBucket
     private var refusals: OffenceWindow
     private var offences: OffenceWindow
     private var everJoined = false
@@ -62,7 +62,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         self.logger = logger
         self.client = connection.clientAddress.rateLimitKey
         self.now = now
-        self.limiter = CommandRateLimiter(perSecond: Self.framesPerSecond, burst: Self.frameBurst, now: now())
+        self.limiter = TokenBucket(perSecond: Double(Self.framesPerSecond), burst: Self.frameBurst, now: now())
         self.refusals = OffenceWindow(limit: Self.maxRefused, window: Self.refusalWindow)
         self.offences = OffenceWindow(limit: Self.maxOffences, window: Self.offenceWindow)
     }
