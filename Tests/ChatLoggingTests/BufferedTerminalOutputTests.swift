@@ -84,7 +84,7 @@ final class BufferedTerminalOutputTests: XCTestCase {
         for thread in 0..<threads {
             group.enter()
             Thread {
-                let filler = String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(thread))), count: 40 + thread * 13)
+                let filler = Self.filler(thread: thread)
                 for index in 0..<perThread { output.write(line: "t\(thread) \(index) \(filler)") }
                 group.leave()
             }.start()
@@ -105,7 +105,7 @@ final class BufferedTerminalOutputTests: XCTestCase {
             let fields = line.split(separator: " ")
             guard fields.count == 3, fields[0].first == "t", let thread = Int(fields[0].dropFirst()),
                   (0..<threads).contains(thread), let index = Int(fields[1]),
-                  fields[2] == String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(thread))), count: 40 + thread * 13)
+                  fields[2] == Self.filler(thread: thread)
             else {
                 XCTFail("torn line: \(line.prefix(120))")
                 return
@@ -154,6 +154,11 @@ final class BufferedTerminalOutputTests: XCTestCase {
         close(pipe.write)
         XCTAssertEqual(pipe.readToEnd(), "kept\n")
         XCTAssertEqual(output.droppedLines, 1)
+    }
+
+    /// A different letter and length for each writer thread.
+    private static func filler(thread: Int) -> String {
+        String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(thread))), count: 40 + thread * 13)
     }
 
     /// N of a `… WARN  log: dropped N lines …` notice, or nil for any other line.
