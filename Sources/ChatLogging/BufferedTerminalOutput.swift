@@ -1,65 +1,196 @@
+import Dispatch
 import Foundation
 import Synchronization
 
-/// Standard output for log lines, written in batches: lines are appended to a buffer that a
-/// background thread flushes every 50 ms (or at once past 64 KiB), so a busy broker makes one
-/// `write(2)` per batch instead of one per event.
+/// Standard output for log lines that never blocks the thread that logs.
+///
+/// `write(line:)` appends the line to a bounded buffer under a short lock and returns; only the
+/// writer's own background thread calls `write(2)`: every 50 ms, or at once when 64 KiB are waiting.
+/// When the buffer is full (the output is slower than the logging: a blocked terminal, a pipe nobody
+/// reads), whole lines are dropped and counted, and the first batch written after that ends with
+/// one line `log: dropped N lines`. Lines are never torn: each batch holds only whole lines and one
+/// thread writes them in order.
 public final class BufferedTerminalOutput: Sendable {
-    /// The process-wide standard-output writer.
-    public static let standard = BufferedTerminalOutput(fileDescriptor: 1)
+    /// The process-wide standard-output writer; at exit it flushes what is left for at most 2 s.
+    public static let standard: BufferedTerminalOutput = {
+        let output = BufferedTerminalOutput(fileDescriptor: 1)
+        atexit { _ = BufferedTerminalOutput.standard.flush(timeout: .seconds(2)) }
+        return output
+    }()
 
-    private static let flushThreshold = 64 * 1024
+    /// The default bound on buffered bytes: 4 MiB.
+    public static let defaultCapacity = 4 << 20
+    /// The default longest time a line waits before the background thread writes it.
+    public static let defaultFlushInterval = Duration.milliseconds(50)
+
+    private struct State {
+        /// Whole lines not handed to the flusher yet; never more than `capacity` bytes.
+        var pending: [UInt8] = []
+        /// Lines dropped since the last `log: dropped` notice; while non-zero every line is dropped,
+        /// so that the notice stands exactly where the gap is.
+        var droppedSinceNotice = 0
+        /// Whether the flusher was woken for the current batch already.
+        var wakeSent = false
+        /// Bytes appended so far (notices included).
+        var appended: UInt64 = 0
+        /// Bytes the flusher finished with (written, or lost to an output error).
+        var finished: UInt64 = 0
+        /// `flush(timeout:)` calls waiting for `finished` to reach their target.
+        var waiters: [(target: UInt64, done: DispatchSemaphore)] = []
+        var closing = false
+    }
+
     private let fileDescriptor: Int32
-    private let buffer = Mutex<[UInt8]>([])
-    private let started = Atomic<Bool>(false)
+    private let capacity: Int
+    private let wakeThreshold: Int
+    private let flushInterval: Duration
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let dropped = Atomic<Int>(0)
 
-    /// A writer to `fileDescriptor`.
-    public init(fileDescriptor: Int32) {
+    /// A writer to `fileDescriptor` that buffers at most `capacity` bytes and writes at least every
+    /// `flushInterval`. Starts its background thread at once; `close(timeout:)` stops it.
+    public init(fileDescriptor: Int32, capacity: Int = defaultCapacity, flushInterval: Duration = defaultFlushInterval) {
         self.fileDescriptor = fileDescriptor
-    }
-
-    /// Appends one line (a newline is added).
-    public func write(line: String) {
-        startFlusherIfNeeded()
-        let full = buffer.withLock { bytes -> Bool in
-            bytes.append(contentsOf: line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-            return bytes.count >= Self.flushThreshold
-        }
-        if full { flush() }
-    }
-
-    /// Writes out everything buffered so far.
-    public func flush() {
-        let bytes = buffer.withLock { bytes -> [UInt8] in
-            defer { bytes.removeAll(keepingCapacity: true) }
-            return bytes
-        }
-        var offset = 0
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while offset < raw.count {
-                let written = Foundation.write(fileDescriptor, base + offset, raw.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
-    }
-
-    private func startFlusherIfNeeded() {
-        guard !started.load(ordering: .relaxed),
-              started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        else { return }
-        if self === Self.standard {
-            atexit { BufferedTerminalOutput.standard.flush() }
-        }
-        let thread = Thread { [self] in
-            while true {
-                Thread.sleep(forTimeInterval: 0.05)
-                flush()
-            }
-        }
+        self.capacity = max(capacity, 1)
+        self.wakeThreshold = min(64 * 1024, max(capacity / 4, 1))
+        self.flushInterval = flushInterval
+        let thread = Thread { [self] in runFlusher() }
         thread.name = "log-flush"
         thread.start()
+    }
+
+    /// Lines dropped since start because the buffer was full or the output failed (for metrics).
+    public var droppedLines: Int { dropped.load(ordering: .relaxed) }
+
+    /// Appends one line (a newline is added), or drops it when the buffer is full. Never blocks
+    /// on the output.
+    public func write(line: String) {
+        var line = line
+        line.withUTF8 { utf8 in append(utf8) }
+    }
+
+    private func append(_ utf8: UnsafeBufferPointer<UInt8>) {
+        let wakeNow = state.withLock { state -> Bool in
+            if state.closing {
+                dropped.add(1, ordering: .relaxed)
+                return false
+            }
+            guard state.droppedSinceNotice == 0, state.pending.count + utf8.count + 1 <= capacity else {
+                state.droppedSinceNotice += 1
+                dropped.add(1, ordering: .relaxed)
+                return false
+            }
+            state.pending.append(contentsOf: utf8)
+            state.pending.append(UInt8(ascii: "\n"))
+            state.appended += UInt64(utf8.count + 1)
+            guard !state.wakeSent, state.pending.count >= wakeThreshold else { return false }
+            state.wakeSent = true
+            return true
+        }
+        if wakeNow { wake.signal() }
+    }
+
+    /// Asks the background thread to write everything appended so far and waits until it has, for
+    /// at most `timeout`. Returns false when the output did not take it in time (the lines stay
+    /// buffered). For shutdown and tests; logging code never needs it.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(2)) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        let alreadyDone = state.withLock { state -> Bool in
+            if state.finished >= state.appended && state.droppedSinceNotice == 0 { return true }
+            // While lines are being dropped nothing is appended until the notice, which is at
+            // least one byte: waiting for one byte more than now waits for the notice too.
+            let target = state.appended + (state.droppedSinceNotice > 0 ? 1 : 0)
+            state.waiters.append((target: target, done: done))
+            return false
+        }
+        if alreadyDone { return true }
+        wake.signal()
+        return done.wait(timeout: Self.deadline(after: timeout)) == .success
+    }
+
+    /// Writes what is left (waiting at most `timeout`) and stops the background thread; later
+    /// lines are dropped. Returns false when the output did not take everything in time.
+    @discardableResult
+    public func close(timeout: Duration = .seconds(2)) -> Bool {
+        state.withLock { $0.closing = true }
+        wake.signal()
+        return stopped.wait(timeout: Self.deadline(after: timeout)) == .success
+    }
+
+    // MARK: - Background thread
+
+    private func runFlusher() {
+        var batch: [UInt8] = []
+        while true {
+            _ = wake.wait(timeout: Self.deadline(after: flushInterval))
+            let closing = state.withLock { state -> Bool in
+                swap(&batch, &state.pending)
+                if state.droppedSinceNotice > 0 {
+                    let notice = Self.droppedNotice(lines: state.droppedSinceNotice)
+                    batch.append(contentsOf: notice.utf8)
+                    batch.append(UInt8(ascii: "\n"))
+                    state.appended += UInt64(notice.utf8.count + 1)
+                    state.droppedSinceNotice = 0
+                }
+                state.wakeSent = false
+                return state.closing
+            }
+            let lost = writeAll(batch)
+            if lost > 0 { dropped.add(lost, ordering: .relaxed) }
+            let handled = UInt64(batch.count)
+            batch.removeAll(keepingCapacity: batch.capacity <= 2 * wakeThreshold)
+            let (ready, caughtUp) = state.withLock { state -> ([DispatchSemaphore], Bool) in
+                state.finished += handled
+                var ready: [DispatchSemaphore] = []
+                state.waiters.removeAll { waiter in
+                    guard state.finished >= waiter.target else { return false }
+                    ready.append(waiter.done)
+                    return true
+                }
+                return (ready, state.finished >= state.appended && state.droppedSinceNotice == 0)
+            }
+            for done in ready { done.signal() }
+            if closing && caughtUp {
+                stopped.signal()
+                return
+            }
+        }
+    }
+
+    /// Writes `bytes` whole, retrying interrupted and partial writes and waiting on a non-blocking
+    /// descriptor; returns the number of lines lost when the output fails.
+    private func writeAll(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(fileDescriptor, base + offset, raw.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    var request = pollfd(fd: fileDescriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&request, 1, 50)
+                } else {
+                    return raw[offset...].reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+                }
+            }
+            return 0
+        }
+    }
+
+    /// The line written where lines were dropped.
+    static func droppedNotice(lines: Int) -> String {
+        "\(LogTimestamp.now()) WARN  log: dropped \(lines) lines (the log output did not keep up)"
+    }
+
+    private static func deadline(after duration: Duration) -> DispatchTime {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
+        return .now() + .nanoseconds(Int(clamping: nanoseconds))
     }
 }

@@ -25,16 +25,4 @@ final class TerminalLogHandlerTests: XCTestCase {
         XCTAssertFalse(line.contains("\u{1B}"))
         XCTAssertTrue(line.hasSuffix(#"text="hi\n2026-01-01T00:00:00.000Z INFO  broker join room=x \"q\" \u{1b}[31m""#), line)
     }
-
-    func testBufferedOutputWritesEveryLineOnFlush() throws {
-        var fds: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&fds), 0)
-        let output = BufferedTerminalOutput(fileDescriptor: fds[1])
-        output.write(line: "one")
-        output.write(line: "two")
-        output.flush()
-        close(fds[1])
-        let data = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true).readDataToEndOfFile()
-        XCTAssertEqual(String(decoding: data, as: UTF8.self), "one\ntwo\n")
-    }
 }
