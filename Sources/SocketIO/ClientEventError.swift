@@ -17,9 +17,22 @@ public enum ClientEventError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .unknownEvent(let name):
-            "Unknown event \"\(name.prefix(64))\": the events are create, join, leave, message and rooms."
+            "Unknown event \"\(Self.cut(name, bytes: 64))\": the events are create, join, leave, message and rooms."
         case .badRequest(let message):
             message
         }
+    }
+
+    /// At most `bytes` bytes of UTF-8 of `text`, cut at a scalar boundary: an echoed name stays
+    /// short however many combining marks one of its characters carries.
+    private static func cut(_ text: String, bytes: Int) -> String {
+        var result = String.UnicodeScalarView()
+        var used = 0
+        for scalar in text.unicodeScalars {
+            used += UTF8.width(scalar)
+            guard used <= bytes else { break }
+            result.append(scalar)
+        }
+        return String(result)
     }
 }

@@ -21,6 +21,16 @@ final class APIRequestDecoderTests: XCTestCase {
         }
     }
 
+    func testRefusalsEchoAtMostAFewBytesOfWhatWasSent() {
+        let zalgo = "/api/x" + String(repeating: "\u{301}", count: 20_000)
+        let notFound = refusal { try self.endpoint("GET", zalgo) }
+        XCTAssertEqual(notFound?.status, 404)
+        XCTAssertLessThan(notFound?.message.utf8.count ?? .max, 200)
+        let origin = refusal { try self.endpoint("POST", "/api/rooms", origin: "http://e" + String(repeating: "\u{301}", count: 20_000)) }
+        XCTAssertEqual(origin?.status, 403)
+        XCTAssertLessThan(origin?.message.utf8.count ?? .max, 300)
+    }
+
     func testOneRouteDecidesWhichPathsAreAPIPaths() {
         for path in ["/healthz", "/metrics", "/api", "/api/", "/api/rooms", "/api/rooms/x/messages", "/api/whatever"] {
             XCTAssertTrue(APIRoute.isAPIPath(path), path)

@@ -71,6 +71,13 @@ final class ClientEventTests: XCTestCase {
         assertBadRequest("create", [["name": "a", "id": ["k"]]], mentioning: "\"id\"")
     }
 
+    func testAnEchoedEventNameIsCutByBytes() {
+        let zalgo = "a" + String(repeating: "\u{301}", count: 10_000)
+        XCTAssertThrowsError(try ClientEvent.decode(eventName: zalgo, arguments: [])) { error in
+            XCTAssertLessThan("\(error)".utf8.count, 200, "one grapheme of 10 000 marks is not echoed whole")
+        }
+    }
+
     func testUnknownEvent() {
         XCTAssertThrowsError(try ClientEvent.decode(eventName: "dance", arguments: [])) { error in
             XCTAssertEqual(error as? ClientEventError, .unknownEvent("dance"))
