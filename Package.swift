@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "RoomBrokerCore",
             dependencies: [
-                "ChatWire", "SocketIO",
+                "ChatWire", "SocketIO", "ChatLogging",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -106,6 +106,12 @@ final class JSONBombEndToEndTests: XCTestCase {
             steadyRate, 5 * Self.framesPerSecond, "the gateway read the well-formed flood faster than its rate allows: \(summary)")
         XCTAssertEqual(alice.unexpectedFrames + bob.unexpectedFrames, [])
         XCTAssertTrue(ChatCluster.isHealthy(port: port), "the gateway still serves")
+        // Thousands of bad frames cost a few log lines: at most 10 per address and kind per 10 s.
+        let log = cluster.gateways.map(\.output).joined()
+        for kind in ["bad-packet", "bad-event", "closing"] {
+            let lines = log.split(separator: "\n").filter { $0.contains(" \(kind) ") }.count
+            XCTAssertLessThanOrEqual(lines, 20, "\(lines) '\(kind)' lines for one attacking address")
+        }
     }
 }
 

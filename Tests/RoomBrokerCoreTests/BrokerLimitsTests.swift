@@ -5,6 +5,18 @@ import XCTest
 
 /// Names, HTTP-posted messages, rate limits, presence deltas, field validation and log lines.
 final class BrokerLimitsTests: XCTestCase {
+    func testRefusalLinesAClientCanTriggerAreThrottledPerAddress() throws {
+        var harness = EngineHarness()
+        _ = try harness.create("lobby")
+        for attempt in 0..<300 {
+            _ = harness.send(.post(room: "nowhere", password: "pw", name: "bot", text: "x", key: ""), connection: UInt64(attempt), client: "192.0.2.7")
+        }
+        _ = harness.send(.post(room: "nowhere", password: "pw", name: "bot", text: "x", key: ""), client: "198.51.100.9")
+        let refused = harness.lines.filter { $0.contains("post-refused") }
+        XCTAssertEqual(refused.filter { $0.contains("192.0.2.7") }.count, 20, "300 refusals from one address: 20 lines per 10 s")
+        XCTAssertEqual(refused.filter { $0.contains("198.51.100.9") }.count, 1, "another address is not silenced")
+    }
+
     func testNamesAreUniqueAfterNFKCAndCaseFolding() throws {
         var harness = EngineHarness()
         let password = try harness.create("lobby")

@@ -1,3 +1,4 @@
+import ChatLogging
 import ChatWire
 import Foundation
 import Logging
@@ -87,7 +88,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         do {
             packet = try SocketIOPacket.parse(payload)
         } catch {
-            logger.notice("bad-packet", metadata: ["reason": "\(error.code)"])
+            logClientTriggered("bad-packet", ["reason": "\(error.code)"])
             if let ackID = Self.leadingAckID(of: payload) {
                 ackError(ackID, ChatError(.badRequest, error.description))
                 offend()
@@ -155,10 +156,20 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.close(reason: reason, code: code)
     }
 
+    /// Lines a client can trigger at will, at most 10 per client address and kind every 10 s in this
+    /// process; the next one admitted says how many were left out.
+    static let clientLines = LogThrottle<String>(limit: 10, per: .seconds(10))
+
+    private func logClientTriggered(_ event: String, _ metadata: Logger.Metadata) {
+        let verdict = Self.clientLines.check("\(client) \(event)")
+        guard verdict.admitted else { return }
+        logger.notice("\(event)", metadata: metadata.merging(verdict.metadata) { $1 })
+    }
+
     /// Closes the connection for one of the session's own reasons, with its close code.
     private func close(_ reason: SessionCloseReason) {
         guard !closed else { return }
-        logger.notice("closing", metadata: ["reason": "\(reason)"])
+        logClientTriggered("closing", ["reason": "\(reason)"])
         close(reason: reason.description, code: reason.closeCode)
     }
 
@@ -170,7 +181,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         do {
             event = try ClientEvent.decode(eventName: packet.eventName ?? "", arguments: packet.arguments)
         } catch {
-            logger.notice("bad-event", metadata: ["reason": "\(error.code)"])
+            logClientTriggered("bad-event", ["reason": "\(error.code)"])
             switch error {
             case .unknownEvent: ackError(ackID, ChatError(.unknownEvent, error.description))
             case .badRequest: ackError(ackID, ChatError(.badRequest, error.description))

@@ -1,3 +1,4 @@
+import ChatLogging
 import ChatWire
 import Logging
 import SocketIO
@@ -10,6 +11,8 @@ public struct BrokerEngine: Sendable {
     /// The gateways that said hello and have not gone silent since.
     public private(set) var gateways: GatewayTable
     private let logger: Logger
+    /// Keeps lines that clients can trigger at will (refusals, bad frames) from flooding the log.
+    private let clientLines = LogThrottle<String>(limit: 20, per: .seconds(10))
     /// Rooms with events not yet followed by a head, and when their last event was (monotonic ms).
     private var unannounced: [String: UInt64] = [:]
     /// How long a room stays quiet before its head is published, ms.
@@ -47,7 +50,7 @@ public struct BrokerEngine: Sendable {
         do {
             command = try WireCommand.decode(frame)
         } catch {
-            logClientTriggered(.badFrame, ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(error)"])
+            logClientTriggered(.badFrame, key: "gateway \(gateway)", ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(error)"])
             let ids = WireCommand.ids(ofUndecodable: frame)
             let reply = WireReply(
                 kind: .invalid, requestID: ids.requestID, connectionID: ids.connectionID,
@@ -58,12 +61,12 @@ public struct BrokerEngine: Sendable {
         if case .hello = command.body {
             // A hello is never stale: it (re)starts the gateway's clock relation.
         } else if !known {
-            logClientTriggered(.unknownGateway, ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(command.body.kind)"])
+            logClientTriggered(.unknownGateway, key: "gateway \(gateway)", ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(command.body.kind)"])
             return BrokerOutput(reply: WireReply(to: command, result: .failure(unknownGateway(gateway))))
         } else if case .expired(let report) = gateways.admit(gateway, sentAt: command.sentAt, ttl: command.ttl, now: now.monotonic) {
             expiredCommands += 1
             if let report {
-                logClientTriggered(.expired, ["gateway": "\(gateway)", "count": "\(report)"])
+                logClientTriggered(.expired, key: "gateway \(gateway)", ["gateway": "\(gateway)", "count": "\(report)"])
             }
             return BrokerOutput()
         }
@@ -92,6 +95,9 @@ public struct BrokerEngine: Sendable {
     /// Periodic work: publishes heads of rooms that fell quiet, drops silent gateways (announcing their
     /// members as left), reports dropped stale commands and expires empty rooms.
     public mutating func tick(now: BrokerClock) -> BrokerOutput {
+        for summary in clientLines.endedWindows() {
+            logger.notice("suppressed", metadata: summary.metadata)
+        }
         var output = BrokerOutput()
         // Rooms quiet for a moment after events get their head published: a gateway that lost the
         // last events (past the high-water mark) sees it behind and replays them.
@@ -101,7 +107,7 @@ public struct BrokerEngine: Sendable {
             if registry.rooms[room] != nil { output.broadcasts.append(head(of: room)) }
         }
         for (gateway, count) in gateways.dueExpiryReports(now: now.monotonic) {
-            logClientTriggered(.expired, ["gateway": "\(gateway)", "count": "\(count)"])
+            logClientTriggered(.expired, key: "gateway \(gateway)", ["gateway": "\(gateway)", "count": "\(count)"])
         }
         for gateway in gateways.removeSilent(now: now.monotonic) {
             let events = registry.dropGateway(gateway, now: now)
@@ -311,13 +317,20 @@ public struct BrokerEngine: Sendable {
         case .heartbeat, .listRooms, .disconnect:
             break
         }
-        logClientTriggered(.refused(command.body.kind), fields)
+        // Per address and refusal code, so a flood of wrong passwords cannot hide the line saying
+        // that a limit bit.
+        let key = (command.client.isEmpty ? "gateway \(connection.gateway)" : command.client) + " \(error.code.code)"
+        logClientTriggered(.refused(command.body.kind), key: key, fields)
     }
 
     /// The one place where lines that clients can trigger at will are written (refusals, bad frames,
     /// expired commands, unknown gateways): a shared throttle belongs here.
-    private func logClientTriggered(_ event: ClientLogEvent, _ metadata: Logger.Metadata) {
-        logger.notice("\(event)", metadata: metadata)
+    /// At most 20 such lines per key (client address and refusal code, or gateway) every
+    /// 10 s; the next line admitted, or a summary at the window's end, says how many were left out.
+    private func logClientTriggered(_ event: ClientLogEvent, key: String, _ metadata: Logger.Metadata) {
+        let verdict = clientLines.check(key)
+        guard verdict.admitted else { return }
+        logger.notice("\(event)", metadata: metadata.merging(verdict.metadata) { $1 })
     }
 
     private func unknownGateway(_ gateway: String) -> ChatError {
