@@ -47,7 +47,9 @@ public final class ChatGateway: Sendable {
         }
     }
 
-    /// Closes every connection (WebSocket close 1001), stops the broker link and the event loops.
+    /// Drains: stops accepting, closes every connection (WebSocket close 1001 "server restarting:
+    /// reconnect"), whose sessions queue their members' `disconnect`s; then stops the broker link, which
+    /// sends those before its DEALER closes (with linger), and the event loops.
     public func shutdown() async {
         try? await server.shutdown()
         await link.stop()
