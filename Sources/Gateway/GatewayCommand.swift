@@ -83,6 +83,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
     var gatewayID: String?
 
+    @Flag(help: "Bind the port only once the broker has answered (a gateway joining a shared port then never answers a client it cannot serve).")
+    var listenOnceBrokerAnswers = false
+
     @Option(help: "A file created once the gateway listens and the broker has answered it, removed when it starts draining (for supervisors).")
     var readyFile: String?
 
@@ -141,7 +144,8 @@ struct GatewayCommand: AsyncParsableCommand {
         server.httpRequestBurst = httpBurst
         let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
         let service = GatewayService(
-            server: server, broker: broker, threads: threads, metricsText: { registry.emitToBuffer() },
+            server: server, broker: broker, threads: threads, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
+            metricsText: { registry.emitToBuffer() },
             readyFile: readyFile.map(ReadyFile.init(path:)), logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

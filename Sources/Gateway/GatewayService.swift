@@ -13,14 +13,25 @@ struct GatewayService: Service {
     let server: GatewayServerConfiguration
     let broker: BrokerLinkConfiguration
     let threads: Int
+    /// Bind the port only once the broker answered (`--listen-once-broker-answers`).
+    let listenOnceBrokerAnswers: Bool
     let metricsText: @Sendable () -> [UInt8]
     /// Written once the gateway listens and the broker answered it (`--ready-file`).
     let readyFile: ReadyFile?
     let logger: Logger
 
     func run() async throws {
-        let gateway = try await ChatGateway.start(
-            server: server, broker: broker, threads: threads, metricsText: metricsText, logger: logger)
+        let gateway: ChatGateway
+        do {
+            gateway = try await cancelWhenGracefulShutdown {
+                try await ChatGateway.start(
+                    server: server, broker: broker, threads: threads, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
+                    metricsText: metricsText, logger: logger)
+            }
+        } catch is CancellationError {
+            logger.info("stopped", metadata: ["reason": "shut down before the broker answered"])
+            return
+        }
         logger.info("listening", metadata: [
             "url": "http://\(server.host == "0.0.0.0" ? "127.0.0.1" : server.host):\(gateway.server.port)",
             "gateway": "\(broker.gatewayID)", "static": "\(server.staticDirectory ?? "-")",
