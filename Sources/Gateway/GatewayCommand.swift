@@ -18,7 +18,9 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "A chat gateway: Socket.IO (v5, WebSocket transport) and HTTP API in front of the room broker.",
         discussion: """
             Several gateways may listen on the same --port (SO_REUSEPORT): the kernel spreads new \
-            connections among them. Logs one line per connection event on standard output.
+            connections among them. Logs one line per connection event on standard output. \
+            SIGTERM drains: stops accepting, closes every WebSocket with 1001 "server restarting: \
+            reconnect", sends the members' disconnects to the broker and exits within 10 s.
             """)
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
@@ -81,6 +83,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
     var gatewayID: String?
 
+    @Flag(help: "Bind the port only once the broker has answered (a gateway joining a shared port then never answers a client it cannot serve).")
+    var listenOnceBrokerAnswers = false
+
+    @Option(help: "A file created once the gateway listens and the broker has answered it, removed when it starts draining (for supervisors).")
+    var readyFile: String?
+
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -136,7 +144,9 @@ struct GatewayCommand: AsyncParsableCommand {
         server.httpRequestBurst = httpBurst
         let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
         let service = GatewayService(
-            server: server, broker: broker, threads: threads, metricsText: { registry.emitToBuffer() }, logger: logger)
+            server: server, broker: broker, threads: threads, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
+            metricsText: { registry.emitToBuffer() },
+            readyFile: readyFile.map(ReadyFile.init(path:)), logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

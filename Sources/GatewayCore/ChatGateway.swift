@@ -16,11 +16,14 @@ public final class ChatGateway: Sendable {
         self.group = group
     }
 
-    /// Connects to the broker and starts serving with `threads` event loops.
+    /// Connects to the broker and starts serving with `threads` event loops. With `listenOnceBrokerAnswers`
+    /// the port is bound only after the broker answered (polled every 50 ms; cancellable), so a gateway
+    /// that joins a shared port never answers clients it cannot serve yet.
     public static func start(
         server serverConfiguration: GatewayServerConfiguration,
         broker brokerConfiguration: BrokerLinkConfiguration,
         threads: Int,
+        listenOnceBrokerAnswers: Bool = false,
         metricsText: (@Sendable () -> [UInt8])? = nil,
         logger: Logger
     ) async throws -> ChatGateway {
@@ -31,6 +34,9 @@ public final class ChatGateway: Sendable {
         link.setSink(fanOut)
         do {
             try await link.start()
+            while listenOnceBrokerAnswers, !link.isBrokerReachable {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             var configuration = serverConfiguration
             configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText)
             configuration.onLimited = { metrics.limited($0) }
@@ -47,7 +53,9 @@ public final class ChatGateway: Sendable {
         }
     }
 
-    /// Closes every connection (WebSocket close 1001), stops the broker link and the event loops.
+    /// Drains: stops accepting, closes every connection (WebSocket close 1001 "server restarting:
+    /// reconnect"), whose sessions queue their members' `disconnect`s; then stops the broker link, which
+    /// sends those before its DEALER closes (with linger), and the event loops.
     public func shutdown() async {
         try? await server.shutdown()
         await link.stop()

@@ -335,7 +335,7 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(close.opcode, .connectionClose)
         XCTAssertEqual(Array(close.payload.prefix(2)), [0x03, 0xE9])
         XCTAssertTrue(client.waitForEOF())
-        XCTAssertEqual(events.closeReasons, ["server shutting down"])
+        XCTAssertEqual(events.closeReasons, ["server restarting: reconnect"])
     }
 
     func testConnectionsOverTheProcessTotalGet503() async throws {

@@ -39,7 +39,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case messageTooLarge(limit: Int)
     /// The client broke the WebSocket or Engine.IO protocol; the text says how.
     case protocolError(String)
-    /// The gateway is shutting down.
+    /// The gateway is shutting down (a drain): the close (1001, "server restarting: reconnect") tells
+    /// Socket.IO clients to reconnect, which reaches another gateway on the same port.
     case serverShutdown
     /// The Socket.IO session closed the connection; the text is the session's own reason.
     case session(String)
@@ -60,7 +61,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
             return "fragmented message not finished within \(Self.seconds(limit))"
         case .messageTooLarge(let limit): return "message larger than maxPayload (\(limit) bytes)"
         case .protocolError(let text): return text
-        case .serverShutdown: return "server shutting down"
+        case .serverShutdown: return "server restarting: reconnect"
         case .session(let text): return text
         case .transportClosed: return "transport closed"
         case .transportError(let text): return "transport error: \(text)"

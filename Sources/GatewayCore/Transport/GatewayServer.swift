@@ -142,20 +142,24 @@ public final class GatewayServer: Sendable {
         )
     }
 
-    /// Stops accepting, closes every connection (WebSockets get a 1001 close frame and their delegates
-    /// `engineConnectionDidClose(reason: .serverShutdown)`), waits up to `gracePeriod` for them,
+    /// Drains the server: stops accepting at once (other gateways on the port take new clients), closes
+    /// every connection (WebSockets get a 1001 "server restarting: reconnect" close frame, never a
+    /// Socket.IO `41`, so clients reconnect; their delegates get `engineConnectionDidClose(reason:
+    /// .serverShutdown)`), force-closes those still open after `gracePeriod` (one deadline for all),
     /// then shuts the event loop group down if the server made it.
     public func shutdown(gracePeriod: TimeAmount = .seconds(2)) async throws {
         try? await channel.close()
         let open = children.all()
+        let deadline = NIODeadline.now() + gracePeriod
+        var forceCloses: [Scheduled<Void>] = []
         for child in open {
             child.pipeline.fireUserInboundEventTriggered(EngineChannelHandler.ShutdownEvent())
+            forceCloses.append(child.eventLoop.scheduleTask(deadline: deadline) { child.close(promise: nil) })
         }
         for child in open {
-            let forceClose = child.eventLoop.scheduleTask(in: gracePeriod) { child.close(promise: nil) }
             try? await child.closeFuture.get()
-            forceClose.cancel()
         }
+        for forceClose in forceCloses { forceClose.cancel() }
         logger.debug("gateway stopped", metadata: ["address": "\(Self.describe(localAddress))"])
         if ownsGroup {
             try await group.shutdownGracefully()

@@ -66,6 +66,9 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.idle
     private var keepAlive = true
     private var shuttingDown = false
+    /// Whether a request head arrived on this connection: a drain closes an idle keep-alive connection
+    /// at once but answers the first request of one it accepted just before (then closes it).
+    private var hasReceivedRequest = false
     private var requestDeadline: Scheduled<Void>?
 
     init(environment: Environment, connectionID: UInt64, remoteAddress: String, admission: ConnectionAdmission) {
@@ -96,6 +99,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
+            hasReceivedRequest = true
             receivedHead(head, context: context)
         case .body(var chunk):
             guard case .readingAPIBody(let head, let endpoint, let client, var body) = state else { return }
@@ -116,7 +120,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         if event is EngineChannelHandler.ShutdownEvent {
             shuttingDown = true
             keepAlive = false
-            if case .idle = state {
+            if case .idle = state, hasReceivedRequest {
                 context.close(promise: nil)
             }
         } else {
