@@ -19,11 +19,11 @@ GRACE = 2  # seconds of --session-grace for these tests
 
 @pytest.fixture(scope="module")
 def short_grace_server():
-    """A broker with a 2 s session grace and a 1 s gateway timeout, and two gateways on two ports."""
+    """A broker with a 2 s session grace, and two gateways on two ports."""
     if os.environ.get("CHAT_URL"):
         pytest.skip("needs its own broker options")
     server = _run_cluster("sessions", shared_port=False,
-                          broker_args=["--session-grace", str(GRACE), "--gateway-timeout", "1"])
+                          broker_args=["--session-grace", str(GRACE)])
     try:
         yield server
     finally:
@@ -57,8 +57,10 @@ def test_a_dropped_member_resumes_with_exactly_the_messages_it_missed(members):
     room, password = create_room(alice)
     join(alice, room, password, "alice")
     join(bob, room, password, "bob")
+    alice.wait_for("joined", lambda d: d["room"] == room and d["name"] == "bob")
     seen = alice.call("message", {"room": room, "text": "before"})["seq"]
     bob.wait_for("message", lambda d: d["seq"] == seen)
+    alice.drain(0.1)
 
     bob.close()  # the socket just goes: no leave
     missed = [f"missed {i}" for i in range(5)]
@@ -121,9 +123,10 @@ def test_since_is_validated(members):
 def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace():
     if os.environ.get("CHAT_URL"):
         pytest.skip("kills a gateway of its own cluster")
-    # A long grace here: the gateway timeout (1 s) passes, the grace does not.
+    # A long grace here: the gateway timeout (2 s, twice the heartbeat interval) passes, the grace
+    # does not.
     server = _run_cluster("sessions-kill", shared_port=False,
-                          broker_args=["--session-grace", "30", "--gateway-timeout", "1"])
+                          broker_args=["--session-grace", "30", "--gateway-timeout", "2"])
     made = []
     try:
         alice = Member(server.urls[0])
