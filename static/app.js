@@ -279,7 +279,10 @@
   }
 
   function enterRoom(ack, password, name) {
-    session = { room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq, members: [], memberCount: 0 };
+    session = {
+      room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq, contiguousSeq: ack.seq,
+      rejoinTries: 0, members: [], memberCount: 0,
+    };
     $('messages').replaceChildren();
     $('room-title').textContent = ack.room;
     $('room-title').title = ack.room;
@@ -295,24 +298,52 @@
     autosize();
   }
 
-  /** After a reconnect: join again and fill in what we missed from history. */
+  /** How often, and how many times, a rejoin refused with name_in_use is tried again. */
+  const REJOIN_RETRY_MS = 3000;
+  const REJOIN_TRIES = 20;
+
+  /**
+   * After a reconnect: join again with `since`, the last seq up to which we saw every event. The
+   * server kept our membership (session grace), so the join takes it over and its history holds
+   * exactly the messages we missed; merged by seq, none is shown twice.
+   */
   async function rejoin() {
-    const { room, password, name } = session;
+    const { room, password, name, contiguousSeq } = session;
     try {
-      const ack = await socket.emit('join', { room, password, name });
+      const ack = await socket.emit('join', { room, password, name, since: contiguousSeq });
       if (!session || session.room !== room) return;
+      if (ack && ack.code === 'name_in_use' && session.rejoinTries < REJOIN_TRIES) {
+        // Our old connection is not closed on the server yet (e.g. after a network change): it
+        // will be within its ping timeout, then the join resumes it.
+        if (session.rejoinTries++ === 0) addNotice('Waiting for the server to release your old connection…', 'warn');
+        setTimeout(() => { if (session && session.room === room && socket.connected) rejoin(); }, REJOIN_RETRY_MS);
+        return;
+      }
       if (!ack || ack.error) {
         exitRoom();
         showError(`Could not rejoin ${room}: ${describe(ack)}`);
         return;
       }
+      session.rejoinTries = 0;
       setMembers(ack);
       for (const msg of ack.history || []) addMessage(msg);
       session.lastSeq = Math.max(session.lastSeq, ack.seq);
+      // The history holds every message up to the ack's seq; presence events in between are covered
+      // by the member list.
+      advanceContiguous(ack.seq);
+      if (ack.complete === false) {
+        addNotice('Some messages from while you were away could not be recovered.', 'warn gap');
+      }
       addNotice('Reconnected.');
     } catch (err) {
       // The connection dropped again; the next 'connect' retries.
     }
+  }
+
+  /** Everything up to `seq` is accounted for; then move past every seq seen after it. */
+  function advanceContiguous(seq) {
+    session.contiguousSeq = Math.max(session.contiguousSeq, seq);
+    while (session.seen.has(session.contiguousSeq + 1)) session.contiguousSeq += 1;
   }
 
   function exitRoom() {
@@ -417,6 +448,7 @@
     if (session.seen.has(seq)) return true;
     session.seen.add(seq);
     session.lastSeq = Math.max(session.lastSeq, seq);
+    advanceContiguous(session.contiguousSeq);
     return false;
   }
 
@@ -455,6 +487,12 @@
     if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
     applyPresence(ev, true);
     addNotice(`${ev.name} joined`, 'join', ev.seq);
+  });
+
+  // A member who lost its connection came back and took its membership over: not an arrival.
+  socket.on('resumed', (ev) => {
+    if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
+    applyPresence(ev, true);
   });
 
   socket.on('left', (ev) => {

@@ -15,7 +15,8 @@ enum WireSeeds {
         let commands: [(String, WireCommand.Body)] = [
             ("hello", .hello(gatewayName: "gw-1")), ("heartbeat", .heartbeat),
             ("create", .create(name: "ann", room: "", key: "")), ("create-room", .create(name: "ann", room: "lobby", key: "c:1")),
-            ("join", .join(room: "lobby", password: "Abc23456789x", name: "ann")), ("leave", .leave(room: "lobby")),
+            ("join", .join(room: "lobby", password: "Abc23456789x", name: "ann")),
+            ("join-since", .join(room: "lobby", password: "Abc23456789x", name: "ann", since: 41)), ("leave", .leave(room: "lobby")),
             ("message", .message(room: "lobby", text: "héllo 👋", key: "m-1.a")),
             ("post", .post(room: "lobby", password: "Abc23456789x", name: "bot", text: "deploy finished", key: "")),
             ("rooms", .listRooms(after: "", limit: 100)), ("rooms-after", .listRooms(after: "lobby", limit: 7)), ("disconnect", .disconnect), ("replay", .replay(room: "lobby", from: 3, to: 9)),
@@ -27,6 +28,8 @@ enum WireSeeds {
         let replies: [(String, WireReply)] = [
             ("join", WireReply(kind: .join, requestID: 7, connectionID: 42, result: .success(.init(
                 room: "lobby", seq: 8, json: Array(#"{"room":"lobby","seq":8,"members":["ann"],"count":1,"history":[]}"#.utf8))))),
+            ("join-complete", WireReply(kind: .join, requestID: 8, connectionID: 42, result: .success(.init(
+                room: "lobby", seq: 9, json: Array(#"{"room":"lobby","seq":9,"members":["ann"],"count":1,"history":[],"complete":false}"#.utf8))))),
             ("create", WireReply(kind: .create, requestID: 1, connectionID: 2, result: .success(.init(
                 room: "r1", json: Array(#"{"room":"r1","password":"Abc23456789x"}"#.utf8))))),
             ("replay", WireReply(kind: .replay, requestID: 3, connectionID: 0, result: .success(.init(

@@ -9,8 +9,9 @@ public struct WireCommand: Equatable, Sendable {
         /// Create a room for `name`; an empty `room` lets the broker pick one. A repeated `key`
         /// (idempotency key, "" for none) from the same client address is applied once.
         case create(name: String, room: String, key: String)
-        /// Join `room` with `password` as `name`.
-        case join(room: String, password: String, name: String)
+        /// Join `room` with `password` as `name`; `since`, the last seq the client saw (nil: none), asks
+        /// for the messages after it. On the wire `since` is a u64, ``WireCommand/noSince`` for nil.
+        case join(room: String, password: String, name: String, since: UInt64? = nil)
         /// Leave `room`.
         case leave(room: String)
         /// Send `text` to `room` as a member; a repeated `key` (idempotency key, "" for none) in the
@@ -41,6 +42,9 @@ public struct WireCommand: Equatable, Sendable {
             }
         }
     }
+
+    /// The wire value of a join without `since`.
+    public static let noSince = UInt64.max
 
     /// Chosen by the gateway; echoed in the reply so the gateway can match it.
     public var requestID: UInt32
@@ -90,10 +94,11 @@ public struct WireCommand: Equatable, Sendable {
             writer.write(name)
             writer.write(room)
             writer.write(key)
-        case .join(let room, let password, let name):
+        case .join(let room, let password, let name, let since):
             writer.write(room)
             writer.write(password)
             writer.write(name)
+            writer.write(since ?? Self.noSince)
         case .leave(let room):
             writer.write(room)
         case .message(let room, let text, let key):
@@ -148,10 +153,11 @@ public struct WireCommand: Equatable, Sendable {
         case .create:
             body = .create(name: try reader.readString("name"), room: try reader.readString("room"), key: try reader.readString("key"))
         case .join:
-            body = .join(
-                room: try reader.readString("room"),
-                password: try reader.readString("password"),
-                name: try reader.readString("name"))
+            let room = try reader.readString("room")
+            let password = try reader.readString("password")
+            let name = try reader.readString("name")
+            let since = try reader.readUInt64("since")
+            body = .join(room: room, password: password, name: name, since: since == noSince ? nil : since)
         case .leave:
             body = .leave(room: try reader.readString("room"))
         case .message:

@@ -28,8 +28,11 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a room with no members is kept before it is deleted.")
     var emptyRoomGrace = 300
 
-    @Option(help: "Seconds of silence after which a gateway's members are removed and announced as left.")
+    @Option(help: "Seconds of silence after which a gateway is dropped and its members are disconnected (kept for --session-grace).")
     var gatewayTimeout = 5
+
+    @Option(help: "Seconds a member whose connection dropped is kept (name taken, resumable by a join with its name and the password) before it is announced as left; 0: at once.")
+    var sessionGrace = 120
 
     @Option(help: "Most rooms the broker holds at once.")
     var maxRooms = 10_000
@@ -68,6 +71,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         guard history >= 1, history <= 10_000 else { throw ValidationError("--history must be between 1 and 10000") }
         guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
         guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
+        guard sessionGrace >= 0, sessionGrace <= 86_400 else { throw ValidationError("--session-grace must be 0 to 86400 seconds") }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
         guard failuresPerConnection >= 1, failuresPerClient >= 1, createsPerClient >= 1, roomsPerAddress >= 1 else {
             throw ValidationError("--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1")
@@ -89,6 +93,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         registry.historySize = history
         registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000
         registry.maxRooms = maxRooms
+        registry.sessionGraceMilliseconds = UInt64(sessionGrace) * 1000
         registry.failuresPerConnection = failuresPerConnection
         registry.failuresPerClient = failuresPerClient
         registry.createsPerClient = createsPerClient

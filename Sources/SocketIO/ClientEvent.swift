@@ -3,8 +3,9 @@ public enum ClientEvent: Sendable, Equatable {
     /// `create {name, room?, id?}`: make a room; `room` is nil when absent, null or empty;
     /// `id` is the optional idempotency key (nil when absent or null).
     case create(name: String, room: String?, id: String?)
-    /// `join {room, password, name}`: become a member of a room.
-    case join(room: String, password: String, name: String)
+    /// `join {room, password, name, since?}`: become a member of a room (or resume a disconnected
+    /// membership of that name); `since` is the last seq the client saw (nil when absent or null).
+    case join(room: String, password: String, name: String, since: UInt64? = nil)
     /// `leave {room}`: stop being a member of a room.
     case leave(room: String)
     /// `message {room, text, id?}`: send a message to a room; `id` is the optional idempotency key
@@ -31,7 +32,8 @@ public enum ClientEvent: Sendable, Equatable {
             return .join(
                 room: try string("room", in: fields, event: eventName),
                 password: try string("password", in: fields, event: eventName),
-                name: try string("name", in: fields, event: eventName))
+                name: try string("name", in: fields, event: eventName),
+                since: try since(in: fields))
         case "leave":
             let fields = try object(eventName, arguments)
             return .leave(room: try string("room", in: fields, event: eventName))
@@ -55,6 +57,18 @@ public enum ClientEvent: Sendable, Equatable {
         default:
             throw .unknownEvent(eventName)
         }
+    }
+
+    /// Largest `since` accepted: 2^53, the largest integer every JSON client represents exactly.
+    public static let maxSince: UInt64 = 1 << 53
+
+    /// The optional `since` of a join: absent or null is nil, else a whole number 0…2^53.
+    private static func since(in fields: [String: JSONValue]) throws(ClientEventError) -> UInt64? {
+        guard let value = fields["since"], !value.isNull else { return nil }
+        guard let number = value.int64Value, number >= 0, UInt64(number) <= maxSince else {
+            throw .badRequest("The field \"since\" of the \"join\" event must be a whole number from 0 to \(maxSince) (the last seq you saw).")
+        }
+        return UInt64(number)
     }
 
     /// The single object argument of an event.

@@ -32,6 +32,12 @@ public enum ServerEventEncoder: Sendable {
         presence("left", room: room, seq: seq, name: name, count: count)
     }
 
+    /// The `resumed` event, sent to the other members when a disconnected member's session is taken
+    /// over by a new connection (not a new arrival): `42["resumed",{"room":..,"seq":..,"name":..,"count":..}]`.
+    public static func resumed(room: String, seq: UInt64, name: String, count: Int) -> [UInt8] {
+        presence("resumed", room: room, seq: seq, name: name, count: count)
+    }
+
     /// An ack carrying one already-encoded JSON object: `43<id>[<object>]`.
     public static func ack(id: UInt64, objectJSON: [UInt8]) -> [UInt8] {
         var writer = JSONWriter(capacity: 24 + objectJSON.count)

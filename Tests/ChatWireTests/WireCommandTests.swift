@@ -8,6 +8,8 @@ final class WireCommandTests: XCTestCase {
         .create(name: "alice", room: "", key: ""),
         .create(name: "Zoë 🚀", room: "lobby", key: "k-1"),
         .join(room: "lobby", password: "Abc123def456", name: "bob"),
+        .join(room: "lobby", password: "Abc123def456", name: "bob", since: 0),
+        .join(room: "lobby", password: "Abc123def456", name: "bob", since: 1 << 53),
         .leave(room: "lobby"),
         .message(room: "lobby", text: "hello\n\"world\"", key: "m:1.a"),
         .post(room: "lobby", password: "pw", name: "api", text: "from curl", key: ""),
@@ -37,6 +39,12 @@ final class WireCommandTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testAJoinWithoutSinceCarriesTheNoSinceValue() throws {
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "r", password: "p", name: "n")).encoded()
+        XCTAssertEqual(Array(frame.suffix(8)), [UInt8](repeating: 0xFF, count: 8))
+        XCTAssertEqual(try WireCommand.decode(frame).body, .join(room: "r", password: "p", name: "n", since: nil))
     }
 
     func testTrailingBytesAreRefused() {

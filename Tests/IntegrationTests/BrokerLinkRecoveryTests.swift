@@ -15,9 +15,10 @@ final class BrokerLinkRecoveryTests: XCTestCase {
 
     override func setUpWithError() throws {
         // The broker gives a silent gateway up after 2 s instead of 5 (twice the heartbeat interval, so
-        // that the gateway that keeps running is not dropped by a late heartbeat).
+        // that the gateway that keeps running is not dropped by a late heartbeat), and announces its
+        // members as left at once (no session grace), which these tests wait for.
         cluster = try ChatCluster(
-            logPrefix: "recovery-" + name.filter { $0.isLetter || $0.isNumber }, brokerArguments: ["--gateway-timeout", "2"])
+            logPrefix: "recovery-" + name.filter { $0.isLetter || $0.isNumber }, brokerArguments: ["--gateway-timeout", "2", "--session-grace", "0"])
         ports = try cluster.addGateways(["gw-a", "gw-b"])
     }
 

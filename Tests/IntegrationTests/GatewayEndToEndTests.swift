@@ -12,7 +12,10 @@ final class GatewayEndToEndTests: XCTestCase {
     var portB = 0
 
     override func setUpWithError() throws {
-        cluster = try ChatCluster(logPrefix: "e2e-" + name.filter { $0.isLetter || $0.isNumber })
+        // No session grace: these tests watch a closed socket's member leave at once (the grace and
+        // the resume are tested in Tests/python/test_sessions.py).
+        cluster = try ChatCluster(
+            logPrefix: "e2e-" + name.filter { $0.isLetter || $0.isNumber }, brokerArguments: ["--session-grace", "0"])
         let ports = try cluster.addGateways(["gw-a", "gw-b"])
         portA = ports[0]
         portB = ports[1]

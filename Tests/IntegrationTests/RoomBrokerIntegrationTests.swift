@@ -26,7 +26,8 @@ final class RoomBrokerIntegrationTests: XCTestCase {
     /// Broker options for single tests, by test method name.
     /// (Only where needed: a gateway silent for longer than --gateway-timeout must say hello again.)
     static let extraArguments: [String: [String]] = [
-        "testSilentGatewaysMembersAreAnnouncedAsLeft": ["--gateway-timeout", "1"],
+        // The silent gateway's members are kept for the session grace (1 s here), then announced as left.
+        "testSilentGatewaysMembersAreAnnouncedAsLeft": ["--gateway-timeout", "1", "--session-grace", "1"],
         // Room for 300 maximum-size messages, so only the reply trimming keeps the join ack in a frame.
         "testAJoinWhoseAckWouldBeTooBigGetsATrimmedHistory": ["--history", "300", "--history-budget", "65536", "--replay-budget", "65536"],
     ]

@@ -35,6 +35,7 @@ final class BrokerBudgetTests: XCTestCase {
         configuration.memoryBudget = 1 << 20
         configuration.createsPerConnection = 1_000
         configuration.emptyRoomGraceMilliseconds = 0
+        configuration.sessionGraceMilliseconds = 0
         var harness = EngineHarness(configuration: configuration)
         for index in 0..<8 {
             let room = "room\(index)"

@@ -150,7 +150,10 @@ final class BrokerEngineTests: XCTestCase {
         }
     }
 
-    func testSilentGatewayMembersAreAnnouncedAsLeft() throws {
+    func testSilentGatewayMembersAreAnnouncedAsLeftWithoutGrace() throws {
+        var configuration = RoomRegistryConfiguration()
+        configuration.sessionGraceMilliseconds = 0
+        engine = BrokerEngine(configuration: configuration, logger: recorder.logger)
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"), gateway: "gw-a", now: 1_000)
         _ = send(.join(room: room, password: password, name: "bob"), gateway: "gw-b", now: 1_000)
@@ -172,7 +175,10 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertFalse(text.contains(password))
     }
 
-    func testDisconnectBroadcastsLeftForEveryRoom() throws {
+    func testDisconnectBroadcastsLeftForEveryRoomWithoutGrace() throws {
+        var configuration = RoomRegistryConfiguration()
+        configuration.sessionGraceMilliseconds = 0
+        engine = BrokerEngine(configuration: configuration, logger: recorder.logger)
         let (room, password) = try createRoom()
         _ = send(.join(room: room, password: password, name: "alice"))
         let output = send(.disconnect)

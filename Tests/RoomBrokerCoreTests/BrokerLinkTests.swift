@@ -23,7 +23,9 @@ final class BrokerLinkTests: XCTestCase {
     }
 
     func testAGatewayDroppedAfterSilenceMustSayHelloAgain() throws {
-        var harness = EngineHarness(gatewayTimeoutMilliseconds: 5_000)
+        var configuration = RoomRegistryConfiguration()
+        configuration.sessionGraceMilliseconds = 0
+        var harness = EngineHarness(configuration: configuration, gatewayTimeoutMilliseconds: 5_000)
         let password = try harness.create("lobby", now: 1_000)
         _ = harness.send(.join(room: "lobby", password: password, name: "alice"), now: 1_000)
         let lost = harness.engine.tick(now: 6_500)

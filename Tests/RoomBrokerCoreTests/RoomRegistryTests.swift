@@ -93,8 +93,15 @@ final class RoomRegistryTests: XCTestCase {
         XCTAssertEqual(joined.history.map(\.text), ["m3", "m4", "m5"])
     }
 
-    func testDisconnectLeavesEveryRoom() throws {
-        var registry = RoomRegistry()
+    /// With no session grace a dropped connection leaves at once.
+    var noGrace: RoomRegistry {
+        var configuration = RoomRegistryConfiguration()
+        configuration.sessionGraceMilliseconds = 0
+        return RoomRegistry(configuration: configuration)
+    }
+
+    func testDisconnectWithoutGraceLeavesEveryRoom() throws {
+        var registry = noGrace
         let lobby = try makeRoom(&registry, named: "lobby")
         let games = try makeRoom(&registry, named: "games")
         _ = try registry.join(room: "lobby", password: lobby, name: "a", by: alice, now: 1)
@@ -107,8 +114,8 @@ final class RoomRegistryTests: XCTestCase {
         XCTAssertEqual(registry.disconnect(alice, now: 3), [], "a second disconnect has nothing to do")
     }
 
-    func testGatewayLossRemovesOnlyThatGatewaysMembers() throws {
-        var registry = RoomRegistry()
+    func testGatewayLossWithoutGraceRemovesOnlyThatGatewaysMembers() throws {
+        var registry = noGrace
         let password = try makeRoom(&registry)
         _ = try registry.join(room: "lobby", password: password, name: "a", by: alice, now: 1)
         _ = try registry.join(room: "lobby", password: password, name: "b", by: bob, now: 1)

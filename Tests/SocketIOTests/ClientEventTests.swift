@@ -20,6 +20,15 @@ final class ClientEventTests: XCTestCase {
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann"]]),
             .join(room: "r1", password: "pw", name: "Ann"))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": 41]]),
+            .join(room: "r1", password: "pw", name: "Ann", since: 41))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": nil]]),
+            .join(room: "r1", password: "pw", name: "Ann", since: nil))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": 9_007_199_254_740_992]]),
+            .join(room: "r1", password: "pw", name: "Ann", since: 1 << 53))
         XCTAssertEqual(try ClientEvent.decode(eventName: "leave", arguments: [["room": "r1"]]), .leave(room: "r1"))
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),
@@ -103,6 +112,9 @@ final class ClientEventTests: XCTestCase {
         assertBadRequest("create", [["name": "a", "room": false]], mentioning: "\"room\"")
         assertBadRequest("join", [["room": "r", "password": nil, "name": "n"]], mentioning: "\"password\"")
         assertBadRequest("leave", [["room": ["r"]]], mentioning: "\"room\"")
+        for since: JSONValue in [-1, 1.5, "3", 9_007_199_254_740_994, true] {
+            assertBadRequest("join", [["room": "r", "password": "p", "name": "n", "since": since]], mentioning: "\"since\"")
+        }
         assertBadRequest("message", [["room": "r", "text": ["t": 1]]], mentioning: "\"text\"")
     }
 

@@ -104,8 +104,9 @@ def _stop(processes):
         p.log_file.close()
 
 
-def _run_cluster(tag, shared_port):
-    """Start a broker and two gateways: both on one port (SO_REUSEPORT) or on two ports."""
+def _run_cluster(tag, shared_port, broker_args=()):
+    """Start a broker (with extra `broker_args`) and two gateways: both on one port (SO_REUSEPORT)
+    or on two ports."""
     ports = [free_port()] if shared_port else [free_port(), free_port()]
     gateway_ports = [ports[0], ports[0]] if shared_port else ports
     commands, broadcasts = free_port(), free_port()
@@ -118,7 +119,8 @@ def _run_cluster(tag, shared_port):
     processes = [_start("RoomBroker", [_binary("RoomBroker"), "--commands", broker_cmd,
                                        "--broadcasts", broker_pub, "--log-level", "debug",
                                        # every test client comes from 127.0.0.1
-                                       "--creates-per-client", "1000", "--rooms-per-address", "100000"], tag)]
+                                       "--creates-per-client", "1000", "--rooms-per-address", "100000",
+                                       *broker_args], tag)]
     try:
         for i, port in enumerate(gateway_ports, start=1):
             processes.append(_start(f"Gateway{i}", [

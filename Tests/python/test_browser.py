@@ -27,10 +27,10 @@ def unique(prefix):
 
 @pytest.fixture
 def new_page(chat_server):
-    """new_page() -> a fresh Chromium (own profile, so own localStorage) at the chat page."""
+    """new_page(url=None) -> a fresh Chromium (own profile, so own localStorage) at the chat page."""
     drivers = []
 
-    def _new_page(width=1280, height=800):
+    def _new_page(width=1280, height=800, url=None):
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -39,7 +39,7 @@ def new_page(chat_server):
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         drivers.append(driver)
-        driver.get(chat_server.url + "/")
+        driver.get((url or chat_server.url) + "/")
         wait_until(driver, lambda d: d.find_element(By.ID, "conn-state").get_attribute("data-state") == "connected",
                    "page never connected")
         return driver
@@ -253,3 +253,64 @@ def test_page_runs_under_its_content_security_policy(new_page, chat_server, scre
     by_id(page, "create-btn").click()
     wait_until(page, lambda d: shown(d, "created-password"), "no password shown after create")
     page.save_screenshot(str(screenshot_dir / "desktop-lobby-csp.png"))
+
+
+def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(new_page):
+    """Bob's gateway is killed and comes back: his page rejoins with `since`, shows exactly the
+    messages he missed, once, and Alice never sees him leave. When more were sent than the room keeps
+    (--history 3), his page says some could not be recovered."""
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("kills a gateway of its own cluster")
+    from conftest import _run_cluster, _start, _stop, _wait_healthy
+    server = _run_cluster("browser-resume", shared_port=False,
+                          broker_args=["--history", "3", "--gateway-timeout", "2"])
+    try:
+        r = requests.post(f"{server.urls[0]}/api/rooms", json={"name": "owner"}, timeout=WAIT)
+        room, password = r.json()["room"], r.json()["password"]
+        alice, bob = new_page(url=server.urls[0]), new_page(url=server.urls[1])
+        join_via_form(alice, "Alice", room, password)
+        join_via_form(bob, "Bob", room, password)
+        wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Bob never joined")
+
+        def say(text):
+            by_id(alice, "message-input").send_keys(text, Keys.ENTER)
+            wait_until(alice, lambda d: ("Alice", text) in messages(d), f"{text!r} not sent")
+
+        def outage(texts):
+            gateway = server.processes[2]
+            gateway.kill()
+            gateway.wait(timeout=5)
+            wait_until(bob, lambda d: by_id(d, "conn-state").get_attribute("data-state") != "connected",
+                       "Bob's page did not notice the lost connection")
+            for text in texts:
+                say(text)
+            restarted = _start("Gateway2", gateway.args, "browser-resume-again")
+            server.processes[2] = restarted
+            _wait_healthy(server.urls[1], [restarted])
+            by_id(bob, "conn-state").click()  # retry now instead of after the backoff
+
+        say("before")
+        wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
+        outage(["while away 1", "while away 2"])
+        wait_until(bob, lambda d: messages(d) == messages(alice), "Bob's page did not catch up exactly",
+                   timeout=3 * WAIT)
+        assert shown(bob, "room-view")
+        assert not any("could not be recovered" in n for n in notices(bob)), notices(bob)
+        assert sum("Bob joined" in n for n in notices(alice)) == 1, notices(alice)
+        assert not any("Bob left" in n for n in notices(alice)), notices(alice)
+        assert members(alice) == ["Alice", "Bob"]
+
+        outage([f"gone {i}" for i in range(5)])
+        wait_until(bob, lambda d: any("could not be recovered" in n for n in notices(d)),
+                   "no notice that messages were lost", timeout=3 * WAIT)
+        wait_until(bob, lambda d: messages(d)[-3:] == [("Alice", f"gone {i}") for i in (2, 3, 4)],
+                   "Bob's page lacks the kept tail")
+        texts = [t for _, t in messages(bob)]
+        assert len(texts) == len(set(texts)), f"duplicated messages: {texts}"
+        assert not any("Bob left" in n for n in notices(alice)), notices(alice)
+        # Bob's page logged its refused reconnects while the gateway was down, and nothing else.
+        errors = [e for e in bob.get_log("browser") if e["level"] == "SEVERE"
+                  and "ERR_CONNECTION_REFUSED" not in e["message"] and "favicon" not in e["message"]]
+        assert not errors, f"JavaScript errors in the page: {errors}"
+    finally:
+        _stop(server.processes)

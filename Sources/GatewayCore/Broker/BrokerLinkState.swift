@@ -143,7 +143,7 @@ public struct BrokerLinkState<Caller> {
                     deadline: now + configuration.requestTimeoutMilliseconds))
                 return []
             }
-            if case .join(let room, _, _) = body, follows[room] != nil, !live.contains(room) {
+            if case .join(let room, _, _, _) = body, follows[room] != nil, !live.contains(room) {
                 // Send the join only once the subscription is live, so no event after it is missed.
                 parked[room, default: []].append(ParkedJoin(
                     body: body, connectionID: connectionID, client: client, caller: caller,
@@ -324,7 +324,7 @@ public struct BrokerLinkState<Caller> {
     ) {
         let requestID = takeRequestID()
         var join: JoinKey?
-        if case .join(let room, _, _) = body {
+        if case .join(let room, _, _, _) = body {
             let key = JoinKey(room: room, connectionID: connectionID)
             joins[key] = requestID
             join = key

@@ -199,8 +199,10 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
                 let name = try FieldValidator.name(name)
                 let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
                                 request(.create(name: name, room: room, key: try Self.idempotencyKey(id) ?? ""), ackID: ackID)
-            case .join(let room, let password, let name):
-                try join(room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name), ackID: ackID)
+            case .join(let room, let password, let name, let since):
+                try join(
+                    room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name),
+                    since: since, ackID: ackID)
             case .leave(let room):
                 try leave(room: FieldValidator.room(room), ackID: ackID)
             case .message(let room, let text, let id):
@@ -224,7 +226,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    private func join(room: String, password: String, name: String, ackID: UInt64?) throws(ChatError) {
+    private func join(room: String, password: String, name: String, since: UInt64?, ackID: UInt64?) throws(ChatError) {
         guard memberships[room] == nil else { throw ChatError(.badRequest, "you are already in room \(room)") }
         guard memberships.count < Self.maxRooms else {
             throw ChatError(.rateLimited, "one connection may be in at most \(Self.maxRooms) rooms; leave one first")
@@ -235,7 +237,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         everJoined = true
         // Subscribe before the join goes out, so no event after the join can be missed (PROTOCOL.md).
         link.follow(room)
-        request(.join(room: room, password: password, name: name), ackID: ackID) { [self] result in
+        request(.join(room: room, password: password, name: name, since: since), ackID: ackID) { [self] result in
             switch result {
             case .success(let success):
                 if memberships[room] === membership {

@@ -110,10 +110,17 @@ public struct BrokerEngine: Sendable {
             logClientTriggered(.expired, key: "gateway \(gateway)", ["gateway": "\(gateway)", "count": "\(count)"])
         }
         for gateway in gateways.removeSilent(now: now.monotonic) {
+            let inGrace = registry.sessionsInGrace
             let events = registry.dropGateway(gateway, now: now)
-            logger.warning("gateway-lost", metadata: ["gateway": "\(gateway)", "members": "\(events.count)"])
+            logger.warning("gateway-lost", metadata: [
+                "gateway": "\(gateway)", "members": "\(events.count + registry.sessionsInGrace - inGrace)",
+            ])
             output.broadcasts += events.map { broadcast($0, reason: "gateway lost") }
             for event in events { unannounced[event.room] = now.monotonic }
+        }
+        for event in registry.expireSessions(now: now) {
+            output.broadcasts.append(broadcast(event, reason: "session grace ended"))
+            unannounced[event.room] = now.monotonic
         }
         for room in registry.expireEmptyRooms(now: now) {
             logger.info("room-expired", metadata: ["room": "\(room)"])
@@ -155,8 +162,9 @@ public struct BrokerEngine: Sendable {
             json.endObject()
             return success(.init(room: created.room, json: json.bytes))
 
-        case .join(let room, let password, let name):
-            let result = try registry.join(room: room, password: password, name: name, by: connection, client: command.client, now: now)
+        case .join(let room, let password, let name, let since):
+            let result = try registry.join(
+                room: room, password: password, name: name, since: since, by: connection, client: command.client, now: now)
             let joinedRoom = result.event.room
             return success(.init(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom)), [broadcast(result.event)])
 
@@ -202,6 +210,11 @@ public struct BrokerEngine: Sendable {
 
         case .disconnect:
             let events = registry.disconnect(connection, now: now)
+            if events.isEmpty {
+                logger.debug("disconnect", metadata: [
+                    "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)", "reason": "kept for the session grace",
+                ])
+            }
             return success(.init(), events.map { broadcast($0, reason: "disconnected") })
 
         case .replay(let room, let from, let to):
@@ -213,8 +226,9 @@ public struct BrokerEngine: Sendable {
         }
     }
 
-    /// The join ack `{room, seq, members, count, history}`: at most 200 member names (with the total in
-    /// `count`) and the newest messages that fit in ``replyByteBudget``, oldest first.
+    /// The join ack `{room, seq, members, count, history, complete?}`: at most 200 member names (with the
+    /// total in `count`) and the newest messages that fit in ``replyByteBudget``, oldest first; `complete`
+    /// only for a join with `since`, false when a message after it is missing (dropped, or cut here).
     static func joinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
         var json = JSONWriter(capacity: 256 + result.members.count * 24 + result.history.count * 128)
         json.beginObject()
@@ -245,6 +259,10 @@ public struct BrokerEngine: Sendable {
         json.beginArray()
         for object in newestFirst.reversed() { json.raw(object) }
         json.endArray()
+        if let complete = result.complete {
+            json.key("complete")
+            json.bool(complete && newestFirst.count == result.history.count)
+        }
         json.endObject()
         return json.bytes
     }
@@ -270,6 +288,13 @@ public struct BrokerEngine: Sendable {
             wire = WireBroadcast(
                 kind: .joined, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
                 payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count))
+        case .resumed(let room, let seq, let name, let count, let connection):
+            logger.info("resume", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
+            // Numbered and sent as kind `joined`, so the joining gateway matches it to its join like any
+            // other; the clients see a `resumed` event, not an arrival.
+            wire = WireBroadcast(
+                kind: .joined, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
+                payload: ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count))
         case .left(let room, let seq, let name, let count, let connection):
             var fields = metadata(room: room, name: name, connection, seq: seq, members: count)
             if let reason { fields["reason"] = "\(reason)" }
@@ -304,7 +329,7 @@ public struct BrokerEngine: Sendable {
         if !command.client.isEmpty { fields["client"] = "\(command.client.prefix(utf8Bytes: Self.logFieldBytes))" }
         func cut(_ field: String) -> Logger.MetadataValue { "\(field.prefix(utf8Bytes: Self.logFieldBytes))" }
         switch command.body {
-        case .join(let room, _, let name), .post(let room, _, let name, _, _):
+        case .join(let room, _, let name, _), .post(let room, _, let name, _, _):
             fields["room"] = cut(room)
             fields["name"] = cut(name)
         case .create(let name, let room, _):

@@ -23,6 +23,8 @@ public struct BudgetedQueue<Element: BudgetedElement>: Sequence, Sendable {
     public private(set) var count = 0
     /// The bytes of the kept elements.
     public private(set) var bytes = 0
+    /// The seq of the newest element ever dropped (0 while none was): every element after it is kept.
+    public private(set) var lastDroppedSeq: UInt64 = 0
     /// The most elements kept.
     public let capacity: Int
     /// The most bytes kept (exceeded only by a single newest element larger than it).
@@ -71,6 +73,7 @@ public struct BudgetedQueue<Element: BudgetedElement>: Sequence, Sendable {
         head = (head + 1) % slots.count
         count -= 1
         bytes -= element.byteCount
+        lastDroppedSeq = element.seq
         if count == 0 { head = 0 }
         return element
     }

@@ -8,6 +8,16 @@ public struct Room: Sendable {
         public var connection: ConnectionKey
         /// The member's display name in this room.
         public var name: String
+        /// Since when its connection is gone (monotonic ms), or nil while connected. A disconnected
+        /// member keeps its name and still counts until its session grace ends or it is replaced.
+        public var disconnectedSince: UInt64?
+
+        /// A connected member.
+        public init(connection: ConnectionKey, name: String, disconnectedSince: UInt64? = nil) {
+            self.connection = connection
+            self.name = name
+            self.disconnectedSince = disconnectedSince
+        }
     }
 
     /// One encoded broadcast kept for replay.
@@ -40,7 +50,7 @@ public struct Room: Sendable {
     public let created: UInt64
     /// Members in the order they joined.
     public private(set) var members: [Member] = []
-    /// Each member's name by connection, for the lookup every message makes.
+    /// Each connected member's name by connection, for the lookup every message makes.
     private var names: [ConnectionKey: String] = [:]
     /// The members' names as compared for uniqueness (``FieldValidator/nameKey(_:)``).
     private var nameKeys: Set<String> = []
@@ -74,7 +84,10 @@ public struct Room: Sendable {
         members.prefix(limit).map(\.name)
     }
 
-    /// The name of the member on `connection`, if any.
+    /// The highest seq of a message dropped from the history (0 while none was).
+    public var lastDroppedMessageSeq: UInt64 { history.lastDroppedSeq }
+
+    /// The name of the connected member on `connection`, if any.
     public func memberName(on connection: ConnectionKey) -> String? {
         names[connection]
     }
@@ -105,10 +118,46 @@ public struct Room: Sendable {
         emptySince = nil
     }
 
+    /// Whether the member named like `name` (``FieldValidator/nameKey(_:)``) is disconnected; its index.
+    func disconnectedMember(named name: String) -> Int? {
+        let key = FieldValidator.nameKey(name)
+        return members.firstIndex { $0.disconnectedSince != nil && FieldValidator.nameKey($0.name) == key }
+    }
+
+    /// Marks the connected member on `connection` disconnected at `now`; it keeps its name and place.
+    mutating func markDisconnected(_ connection: ConnectionKey, now: UInt64) -> Member? {
+        guard names.removeValue(forKey: connection) != nil,
+              let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })
+        else { return nil }
+        members[index].disconnectedSince = now
+        return members[index]
+    }
+
+    /// Hands the disconnected member at `index` to `connection` (a resume); returns its old connection.
+    mutating func replace(at index: Int, with connection: ConnectionKey) -> ConnectionKey {
+        let old = members[index].connection
+        members[index].connection = connection
+        members[index].disconnectedSince = nil
+        names[connection] = members[index].name
+        return old
+    }
+
+    /// Removes the member still disconnected on `connection` since at most `before` (its grace ended).
+    mutating func removeDisconnected(_ connection: ConnectionKey, before: UInt64, now: UInt64) -> Member? {
+        guard let index = members.firstIndex(where: {
+            $0.connection == connection && $0.disconnectedSince.map { $0 <= before } == true
+        }) else { return nil }
+        return removeMember(at: index, now: now)
+    }
+
     mutating func remove(_ connection: ConnectionKey, now: UInt64) -> Member? {
         guard names.removeValue(forKey: connection) != nil,
-              let index = members.firstIndex(where: { $0.connection == connection })
+              let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })
         else { return nil }
+        return removeMember(at: index, now: now)
+    }
+
+    private mutating func removeMember(at index: Int, now: UInt64) -> Member {
         let member = members.remove(at: index)
         nameKeys.remove(FieldValidator.nameKey(member.name))
         if members.isEmpty { emptySince = now }

@@ -23,6 +23,8 @@ public struct RoomRegistry: Sendable {
     private var sortedNames: [String] = []
     /// Rooms each connection is a member of, for disconnect clean-up.
     private var roomsByConnection: [ConnectionKey: Set<String>] = [:]
+    /// Memberships whose connection dropped, in the order they did, until their session grace ends.
+    private var inGrace = FIFOQueue<GraceEntry>()
     /// Live rooms per creator address key.
     private var roomsByCreator: [String: Int] = [:]
     private var failuresByConnection: AttemptLimiter
@@ -57,16 +59,27 @@ public struct RoomRegistry: Sendable {
         public var repeated: Bool
     }
 
+    /// A membership kept after its connection dropped.
+    private struct GraceEntry: Sendable {
+        var room: String
+        var connection: ConnectionKey
+        /// When it dropped, monotonic ms.
+        var since: UInt64
+    }
+
     /// What a successful join returns to the joining member.
     public struct JoinResult: Equatable, Sendable {
-        /// The joined event, to broadcast to the other members.
+        /// The joined event (or ``RoomEvent/resumed(room:seq:name:count:connection:)`` when the join took
+        /// over a disconnected member), to broadcast to the other members.
         public var event: RoomEvent
         /// The first ``RoomRegistry/maxMembersInJoinReply`` member names after the join, in join order.
         public var members: [String]
         /// How many members the room has after the join.
         public var memberCount: Int
-        /// The last messages, oldest first.
+        /// The last messages, oldest first (with `since`: the kept ones numbered after it).
         public var history: [ChatMessage]
+        /// With `since`: whether `history` holds every message numbered after it; nil without.
+        public var complete: Bool?
         /// The sequence number of the joined event; the member receives every later event.
         public var seq: UInt64 { event.seq }
     }
@@ -140,10 +153,12 @@ public struct RoomRegistry: Sendable {
         return CreateResult(room: room, password: password, repeated: false)
     }
 
-    /// Adds `connection` (from address key `client`) to `room` as `name` if `password` opens it.
+    /// Adds `connection` (from address key `client`) to `room` as `name` if `password` opens it. A
+    /// disconnected member of that name (``FieldValidator/nameKey(_:)``) is taken over instead (a resume).
+    /// With `since` (the last seq the client saw), the history is the kept messages numbered after it.
     public mutating func join(
-        room rawRoom: String, password: String, name rawName: String, by connection: ConnectionKey, client: String = "",
-        now: BrokerClock
+        room rawRoom: String, password: String, name rawName: String, since: UInt64? = nil, by connection: ConnectionKey,
+        client: String = "", now: BrokerClock
     ) throws(ChatError) -> JoinResult {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
@@ -154,16 +169,32 @@ public struct RoomRegistry: Sendable {
             guard room.memberName(on: connection) == nil else {
                 throw ChatError(.badRequest, "this connection is already in room \(roomName)")
             }
-            guard !room.isNameTaken(name) else {
-                throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
+            let event: RoomEvent
+            if room.isNameTaken(name) {
+                guard let index = room.disconnectedMember(named: name) else {
+                    throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
+                }
+                // A resume: the kept membership moves to this connection; its grace entry lapses.
+                _ = room.replace(at: index, with: connection)
+                let kept = room.members[index].name
+                event = .resumed(room: roomName, seq: room.nextSeq(), name: kept, count: room.members.count, connection: connection)
+            } else {
+                guard room.members.count < maxMembers else { return nil }
+                room.add(Room.Member(connection: connection, name: name))
+                event = .joined(room: roomName, seq: room.nextSeq(), name: name, count: room.members.count, connection: connection)
             }
-            guard room.members.count < maxMembers else { return nil }
-            room.add(Room.Member(connection: connection, name: name))
-            let seq = room.nextSeq()
+            var history = Array(room.history)
+            var complete: Bool?
+            if let since {
+                // Numbered past the room's last event (before this join), `since` is from an earlier room
+                // of the same name: what it saw is unknown, so it gets the whole kept history.
+                let known = since < event.seq
+                if known { history = history.filter { $0.seq > since } }
+                complete = known && since >= room.lastDroppedMessageSeq
+            }
             return JoinResult(
-                event: .joined(room: roomName, seq: seq, name: name, count: room.members.count, connection: connection),
-                members: room.memberNames(limit: Self.maxMembersInJoinReply), memberCount: room.members.count,
-                history: Array(room.history))
+                event: event, members: room.memberNames(limit: Self.maxMembersInJoinReply), memberCount: room.members.count,
+                history: history, complete: complete)
         }
         guard let result else {
             throw limited(.membersPerRoom, ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)"))
@@ -217,13 +248,44 @@ public struct RoomRegistry: Sendable {
         return account(added)
     }
 
-    /// Removes `connection` from every room it was in.
+    /// The connection is gone: each of its memberships is kept as disconnected for the session grace
+    /// (announced as left by ``expireSessions(now:)``), or removed at once when the grace is 0.
     public mutating func disconnect(_ connection: ConnectionKey, now: BrokerClock) -> [RoomEvent] {
-        let names = roomsByConnection[connection] ?? []
-        return names.sorted().compactMap { remove(connection, from: $0, now: now) }
+        let names = (roomsByConnection[connection] ?? []).sorted()
+        guard configuration.sessionGraceMilliseconds > 0 else {
+            return names.compactMap { remove(connection, from: $0, now: now) }
+        }
+        roomsByConnection[connection] = nil
+        for name in names {
+            guard let index = rooms.index(forKey: name),
+                  rooms.values[index].markDisconnected(connection, now: now.monotonic) != nil
+            else { continue }
+            inGrace.append(GraceEntry(room: name, connection: connection, since: now.monotonic))
+        }
+        return []
     }
 
-    /// Removes every member connected through `gateway` (it restarted or went silent).
+    /// Members disconnected (and not resumed) for the whole session grace leave now: their `left` events.
+    public mutating func expireSessions(now: BrokerClock) -> [RoomEvent] {
+        let grace = configuration.sessionGraceMilliseconds
+        var events: [RoomEvent] = []
+        while let entry = inGrace.first, now.monotonic >= entry.since, now.monotonic - entry.since >= grace {
+            _ = inGrace.popFirst()
+            let event = try? update(entry.room) { room throws(ChatError) -> RoomEvent? in
+                guard let member = room.removeDisconnected(entry.connection, before: entry.since, now: now.monotonic) else { return nil }
+                return .left(room: entry.room, seq: room.nextSeq(), name: member.name, count: room.members.count, connection: entry.connection)
+            }
+            if let event { events.append(event) }
+        }
+        return events
+    }
+
+    /// Memberships kept as disconnected, waiting for a resume or the end of their grace (an upper bound:
+    /// resumed ones count until their grace would have ended).
+    public var sessionsInGrace: Int { inGrace.count }
+
+    /// Disconnects every member connected through `gateway` (it restarted or went silent): they are
+    /// kept for the session grace like any dropped connection.
     public mutating func dropGateway(_ gateway: String, now: BrokerClock) -> [RoomEvent] {
         let connections = roomsByConnection.keys.filter { $0.gateway == gateway }
         return connections.sorted { $0.connectionID < $1.connectionID }.flatMap { disconnect($0, now: now) }

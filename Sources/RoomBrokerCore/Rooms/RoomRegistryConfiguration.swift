@@ -12,6 +12,9 @@ public struct RoomRegistryConfiguration: Sendable {
     public var memoryBudget: Int = 512 << 20
     /// How long a room with no members lives on, in ms.
     public var emptyRoomGraceMilliseconds: UInt64 = 5 * 60 * 1000
+    /// How long a member whose connection dropped is kept as disconnected before `left` is announced,
+    /// in ms; a join with its name and the room's password resumes it meanwhile. 0: `left` at once.
+    public var sessionGraceMilliseconds: UInt64 = 120 * 1000
     /// Most rooms at once.
     public var maxRooms: Int = 10_000
     /// Most members in one room.

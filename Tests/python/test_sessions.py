@@ -1,0 +1,166 @@
+"""Sessions that outlive a connection, through the real processes (python-socketio clients).
+
+A member whose connection drops stays in its rooms as "disconnected" for the broker's
+`--session-grace`: nobody sees it leave, its name stays taken, and a `join` with the same name, the
+room's password and `since` (the last seq it saw) takes the membership over and returns exactly the
+messages it missed. Only when the grace ends is `left` announced.
+"""
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import _run_cluster, _stop
+from test_socketio_client import Member, QUIET, TIMEOUT, assert_error, create_room, join
+
+GRACE = 2  # seconds of --session-grace for these tests
+
+
+@pytest.fixture(scope="module")
+def short_grace_server():
+    """A broker with a 2 s session grace, and two gateways on two ports."""
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("needs its own broker options")
+    server = _run_cluster("sessions", shared_port=False,
+                          broker_args=["--session-grace", str(GRACE)])
+    try:
+        yield server
+    finally:
+        _stop(server.processes)
+
+
+@pytest.fixture
+def members(short_grace_server):
+    """members(index=0) -> Member connected to gateway `index`; all closed after the test."""
+    made = []
+
+    def _connect(index=0):
+        m = Member(short_grace_server.urls[index])
+        made.append(m)
+        return m
+
+    yield _connect
+    for m in made:
+        try:
+            m.close()
+        except Exception:
+            pass
+
+
+def texts(history):
+    return [m["text"] for m in history]
+
+
+def test_a_dropped_member_resumes_with_exactly_the_messages_it_missed(members):
+    alice, bob = members(0), members(1)
+    room, password = create_room(alice)
+    join(alice, room, password, "alice")
+    join(bob, room, password, "bob")
+    alice.wait_for("joined", lambda d: d["room"] == room and d["name"] == "bob")
+    seen = alice.call("message", {"room": room, "text": "before"})["seq"]
+    bob.wait_for("message", lambda d: d["seq"] == seen)
+    alice.drain(0.1)
+
+    bob.close()  # the socket just goes: no leave
+    missed = [f"missed {i}" for i in range(5)]
+    for text in missed:
+        assert "seq" in alice.call("message", {"room": room, "text": text})
+
+    bob2 = members(0)  # back, on the other gateway
+    ack = bob2.call("join", {"room": room, "password": password, "name": "bob", "since": seen})
+    assert "error" not in ack, f"resume refused: {ack}"
+    assert texts(ack["history"]) == missed, ack["history"]
+    assert [m["seq"] for m in ack["history"]] == sorted(m["seq"] for m in ack["history"])
+    assert ack["complete"] is True
+    assert ack["count"] == 2 and sorted(ack["members"]) == ["alice", "bob"]
+
+    # Live messages follow the history, none twice.
+    after = alice.call("message", {"room": room, "text": "welcome back"})["seq"]
+    got = bob2.wait_for("message", lambda d: d["seq"] == after)
+    assert got["text"] == "welcome back"
+    assert [d for ev, d in bob2.drain() if ev == "message"] == []
+
+    # Alice never saw bob leave nor arrive again; she saw the resume.
+    events = [ev for ev, d in alice.drain(GRACE + 1.5) if d and d.get("room") == room]
+    assert "left" not in events and "joined" not in events, events
+    assert "resumed" in events, events
+
+
+def test_an_abandoned_member_is_announced_as_left_after_the_grace(members):
+    alice, bob = members(0), members(1)
+    room, password = create_room(alice)
+    join(alice, room, password, "alice")
+    join(bob, room, password, "bob")
+    bob.close()
+    dropped = time.monotonic()
+    # Within the grace nobody sees bob leave.
+    events = [ev for ev, d in alice.drain(GRACE / 2) if d and d.get("room") == room]
+    assert "left" not in events, events
+    left = alice.wait_for("left", lambda d: d["room"] == room, timeout=GRACE + 5)
+    assert time.monotonic() - dropped >= GRACE - 0.5, "left came before the grace ended"
+    assert left["name"] == "bob" and left["count"] == 1
+    # After it, the name is free for a new member (a normal join, announced as joined).
+    stranger = members(0)
+    join(stranger, room, password, "bob")
+    assert alice.wait_for("joined", lambda d: d["room"] == room)["name"] == "bob"
+
+
+def test_a_connected_members_name_is_still_refused(members):
+    alice, other = members(0), members(1)
+    room, password = create_room(alice)
+    join(alice, room, password, "alice")
+    assert_error(other.call("join", {"room": room, "password": password, "name": "Alice", "since": 0}), "name_in_use")
+
+
+def test_since_is_validated(members):
+    alice = members(0)
+    room, password = create_room(alice)
+    for since in (-1, 1.5, "3", 2 ** 53 + 2):
+        assert_error(alice.call("join", {"room": room, "password": password, "name": "a", "since": since}), "bad_request")
+
+
+def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace():
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("kills a gateway of its own cluster")
+    # A long grace here: the gateway timeout (2 s, twice the heartbeat interval) passes, the grace
+    # does not.
+    server = _run_cluster("sessions-kill", shared_port=False,
+                          broker_args=["--session-grace", "30", "--gateway-timeout", "2"])
+    made = []
+    try:
+        alice = Member(server.urls[0])
+        bob = Member(server.urls[1])
+        made += [alice, bob]
+        room, password = create_room(alice)
+        join(alice, room, password, "alice")
+        join(bob, room, password, "bob")
+        seen = alice.call("message", {"room": room, "text": "before the crash"})["seq"]
+        bob.wait_for("message", lambda d: d["seq"] == seen)
+
+        gateway = server.processes[2]
+        os.kill(gateway.pid, signal.SIGKILL)
+        gateway.wait(timeout=5)
+        after = alice.call("message", {"room": room, "text": "during the outage"})["seq"]
+        # Wait until the broker has given the dead gateway up (its log says so), then a bit more.
+        broker_log = server.processes[0].log_path
+        deadline = time.monotonic() + 10
+        while "gateway-lost" not in broker_log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the broker never dropped the killed gateway"
+            time.sleep(0.2)
+        events = [ev for ev, d in alice.drain(1.0) if d and d.get("room") == room]
+        assert "left" not in events, f"bob was announced as left within the grace: {events}"
+
+        bob2 = Member(server.urls[0])
+        made.append(bob2)
+        ack = bob2.call("join", {"room": room, "password": password, "name": "bob", "since": seen})
+        assert "error" not in ack, f"resume refused: {ack}"
+        assert [m["seq"] for m in ack["history"]] == [after]
+        assert ack["complete"] is True
+    finally:
+        for m in made:
+            try:
+                m.close()
+            except Exception:
+                pass
+        _stop(server.processes)
