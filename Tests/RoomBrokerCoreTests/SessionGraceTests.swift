@@ -29,6 +29,8 @@ final class SessionGraceTests: XCTestCase {
         _ = harness.send(.join(room: "lobby", password: password, name: "bob"), connection: 2)
         let dropped = harness.send(.disconnect, connection: 1, now: 2_000)
         XCTAssertEqual(try events(dropped), [], "no left within the grace")
+        XCTAssertTrue(harness.lines.contains { $0.contains("away") && $0.contains("lobby") && $0.contains("alice") && $0.contains("session grace") },
+                      "one readable line says who is away: \(harness.lines.suffix(3))")
         XCTAssertEqual(harness.engine.registry.rooms["lobby"]?.memberNames(), ["alice", "bob"], "still counts")
         XCTAssertEqual(EngineHarness.failure(harness.send(.join(room: "lobby", password: password, name: "ALICE"), connection: 3, now: 2_100)),
                        nil, "its name is resumable")

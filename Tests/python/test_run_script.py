@@ -352,7 +352,7 @@ def test_sigterm_drains_a_lone_gateway(tmp_path):
         # keeps the membership for the session grace, so that the client can resume elsewhere).
         while time.monotonic() - started < 3:
             log = broker.log_path.read_text(errors="replace")
-            if any(" disconnect " in line and "kept for the session grace" in line for line in log.splitlines()):
+            if any(" away " in line and name in line and "kept for the session grace" in line for line in log.splitlines()):
                 break
             time.sleep(0.1)
         else:

@@ -115,6 +115,9 @@ public struct BrokerEngine: Sendable {
             logger.warning("gateway-lost", metadata: [
                 "gateway": "\(gateway)", "members": "\(events.count + registry.sessionsInGrace - inGrace)",
             ])
+            for member in registry.takeAway() {
+                logger.info("away", metadata: ["room": "\(member.room)", "name": "\(member.name)", "reason": "gateway lost", "gateway": "\(gateway)"])
+            }
             output.broadcasts += events.map { broadcast($0, reason: "gateway lost") }
             for event in events { unannounced[event.room] = now.monotonic }
         }
@@ -210,11 +213,7 @@ public struct BrokerEngine: Sendable {
 
         case .disconnect:
             let events = registry.disconnect(connection, now: now)
-            if events.isEmpty {
-                logger.debug("disconnect", metadata: [
-                    "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)", "reason": "kept for the session grace",
-                ])
-            }
+            logAway(connection, reason: "disconnected")
             return success(.init(), events.map { broadcast($0, reason: "disconnected") })
 
         case .replay(let room, let from, let to):
@@ -350,6 +349,16 @@ public struct BrokerEngine: Sendable {
 
     /// The one place where lines that clients can trigger at will are written (refusals, bad frames,
     /// expired commands, unknown gateways): a shared throttle belongs here.
+    /// One line per membership a dropped connection keeps for the session grace.
+    private mutating func logAway(_ connection: ConnectionKey, reason: String) {
+        for member in registry.takeAway() {
+            logger.info("away", metadata: [
+                "room": "\(member.room)", "name": "\(member.name)", "reason": "\(reason): kept for the session grace",
+                "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+            ])
+        }
+    }
+
     /// At most 20 such lines per key (client address and refusal code, or gateway) every
     /// 10 s; the next line admitted, or a summary at the window's end, says how many were left out.
     private func logClientTriggered(_ event: ClientLogEvent, key: String, _ metadata: Logger.Metadata) {

@@ -37,6 +37,8 @@ public struct RoomRegistry: Sendable {
     private var lastPurge: UInt64 = 0
     /// The limit that refused the last refused command, until ``takeLastLimit()`` reads it.
     private var lastLimit: RateLimit?
+    /// Members the last disconnects kept for the session grace, until ``takeAway()`` reads them.
+    private var away: [(room: String, name: String)] = []
 
     /// An empty registry.
     public init(configuration: RoomRegistryConfiguration = .init()) {
@@ -86,6 +88,13 @@ public struct RoomRegistry: Sendable {
 
     /// Bytes of history and replay kept over all rooms (bounded by `memoryBudget`).
     public var storedBytes: Int { ledger.totalBytes }
+
+    /// The rooms and names of the members that disconnects since the last call kept for the
+    /// session grace (for the log: one line each).
+    public mutating func takeAway() -> [(room: String, name: String)] {
+        defer { away = [] }
+        return away
+    }
 
     /// The limit behind the last `too_many_attempts` or `rate_limited` refusal, read once (for the log).
     public mutating func takeLastLimit() -> RateLimit? {
@@ -258,9 +267,10 @@ public struct RoomRegistry: Sendable {
         roomsByConnection[connection] = nil
         for name in names {
             guard let index = rooms.index(forKey: name),
-                  rooms.values[index].markDisconnected(connection, now: now.monotonic) != nil
+                  let member = rooms.values[index].markDisconnected(connection, now: now.monotonic)
             else { continue }
             inGrace.append(GraceEntry(room: name, connection: connection, since: now.monotonic))
+            away.append((room: name, name: member.name))
         }
         return []
     }
