@@ -249,6 +249,25 @@ def test_a_killed_gateway_is_restarted_while_the_other_serves(run_script):
                 pass
 
 
+def test_gateways_killed_together_are_all_restarted(run_script):
+    """bash's `wait -n` names one of several children that die at once: the others must not be lost."""
+    before = run_script.pids()
+    for label in ("gw-1", "gw-2"):
+        os.kill(before[label], signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    after = run_script.pids()
+    while time.monotonic() < deadline and any(after.get(label) == before[label] for label in ("gw-1", "gw-2")):
+        after = run_script.pids()
+    assert all(after.get(label) != before[label] for label in ("gw-1", "gw-2")), "not every gateway came back:\n" + run_script.text()
+    for label in ("gw-1", "gw-2"):
+        assert after[label] != before[label]
+        os.kill(after[label], 0)
+    deadline = time.monotonic() + 20
+    while not _healthy(run_script.url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _healthy(run_script.url), run_script.text()
+
+
 def test_a_killed_broker_is_restarted_and_new_rooms_work(run_script):
     url = run_script.url
     victim = run_script.pids()["broker"]
