@@ -42,7 +42,7 @@ final class ClientLimitsTests: XCTestCase {
         logger.logLevel = .trace
         let counted = Counted()
         let reporter = LimitReporter(logger: logger, window: .seconds(10), onLimited: { _ in counted.add() })
-        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        let start = ContinuousClock.now
         for second in 0..<25 {
             reporter.limited(.httpRequestsPerAddress, client: "192.0.2.1", now: start + .seconds(Int64(second)))
         }
