@@ -29,6 +29,9 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
     /// Only between gateway and broker: the broker does not know the gateway (it restarted, or dropped
     /// the gateway after a long silence); the gateway says hello again and resynchronises its members.
     case unknownGateway = 14
+    /// Only between gateway and broker: this broker is the standby of a pair (docs/ARCHITECTURE.md,
+    /// "Standby broker"); the gateway sends its commands to the other one.
+    case notActive = 15
 
     /// The stable snake_case code clients see in `{"error": ..., "code": ...}`.
     public var code: String {
@@ -46,7 +49,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .replayUnavailable: return "replay_unavailable"
         case .internalError: return "internal"
         case .rateLimited: return "rate_limited"
-        case .unknownGateway: return "broker_unavailable"
+        case .unknownGateway, .notActive: return "broker_unavailable"
         }
     }
 
@@ -59,7 +62,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .noSuchRoom: return 404
         case .nameInUse, .roomExists: return 409
         case .tooManyAttempts, .rateLimited: return 429
-        case .tooManyRooms, .brokerUnavailable, .replayUnavailable, .unknownGateway: return 503
+        case .tooManyRooms, .brokerUnavailable, .replayUnavailable, .unknownGateway, .notActive: return 503
         case .internalError: return 500
         }
     }
