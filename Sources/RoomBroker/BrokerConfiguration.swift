@@ -12,4 +12,10 @@ struct BrokerConfiguration: Sendable {
     var gatewayTimeoutMilliseconds: UInt64
     /// Broadcasts queued per gateway before the XPUB socket drops (gateways then replay by sequence number).
     var broadcastHighWaterMark: Int32
+    /// The pair this broker is one half of; nil for a broker alone.
+    var pair: PairConfiguration?
+    /// Endpoint of this broker's peer ROUTER (the other broker's updates and heartbeats arrive there).
+    var peerBind: String?
+    /// The other broker's peer endpoint.
+    var peerConnect: String?
 }

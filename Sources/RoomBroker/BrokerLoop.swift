@@ -5,7 +5,8 @@ import RoomBrokerCore
 import Synchronization
 import ZeroMQ
 
-/// The broker's ZeroMQ thread: owns the ROUTER and XPUB sockets and the ``BrokerEngine``.
+/// The broker's ZeroMQ thread: owns the ROUTER and XPUB sockets (and the peer link of a pair) and the
+/// ``BrokerNode``, and carries out what the node decides.
 ///
 /// libzmq sockets belong to one thread, so everything happens on one dedicated thread that
 /// blocks in `zmq_poll`; the engine is plain state touched only there.
@@ -15,8 +16,6 @@ final class BrokerLoop: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let hasFinished = Atomic<Bool>(false)
-    /// How often silent gateways and empty rooms are checked, ms.
-    private static let tickMilliseconds: UInt64 = 250
 
     init(configuration: BrokerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -61,115 +60,154 @@ final class BrokerLoop: Sendable {
             continuation?.resume()
         }
         let context: ZMQContext
-        let commands: ZMQSocket
-        let broadcasts: ZMQSocket
+        let sockets: Sockets
         do {
             context = try ZMQContext()
-            commands = try context.socket(.router)
-            try commands.set(.routerMandatory(true))
-            try commands.set(.routerHandover(true))
-            // Queue up to 100k commands and replies per gateway instead of libzmq's default 1000,
-            // so a burst from many clients is not refused or dropped.
-            try commands.set(.sendHighWaterMark(100_000))
-            try commands.set(.receiveHighWaterMark(100_000))
-            // A gateway sending a larger command is disconnected by libzmq before it is buffered.
-            try commands.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
-            try commands.bind(configuration.commandsEndpoint)
-            // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
-            // one, not only the first per topic), which it answers with a marker on that topic.
-            broadcasts = try context.socket(.xpub)
-            try broadcasts.set(.xpubVerbose(true))
-            try broadcasts.set(.sendHighWaterMark(configuration.broadcastHighWaterMark))
-            // Inbound on an XPUB are only subscriptions: a flag byte and a room topic.
-            try broadcasts.set(.maxMessageSize(256))
-            try broadcasts.bind(configuration.broadcastsEndpoint)
+            sockets = try openSockets(context)
         } catch {
             ready.resume(throwing: error)
             return
         }
-        logger.info("listening", metadata: [
+        var fields: Logger.Metadata = [
             "commands": "\(configuration.commandsEndpoint)", "broadcasts": "\(configuration.broadcastsEndpoint)",
-        ])
+        ]
+        if let pair = configuration.pair {
+            fields["role"] = "\(pair.role.rawValue)"
+            fields["peer"] = "\(configuration.peerConnect ?? "")"
+        }
+        logger.info("listening", metadata: fields)
         ready.resume()
-        serve(commands: commands, broadcasts: broadcasts)
-        commands.close()
-        broadcasts.close()
+        serve(sockets)
+        sockets.close()
         logger.info("stopped")
         _ = context
     }
 
-    private func serve(commands: ZMQSocket, broadcasts: ZMQSocket) {
-        var engine = BrokerEngine(
-            configuration: configuration.registry,
-            gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
-            logger: logger)
-        let poller = ZMQPoller([.socket(commands), .socket(broadcasts)])
-        // Ticks run on the monotonic clock: stepping the wall clock neither drops gateways nor stops timers.
-        var nextTick = MonotonicClock.milliseconds() + Self.tickMilliseconds
-        while !stopRequested.load(ordering: .relaxed) {
+    /// The loop's sockets: the gateways' ROUTER and XPUB, and in a pair the peer link (a ROUTER bound
+    /// here that the peer's DEALER sends to, and a DEALER to the peer's ROUTER).
+    private struct Sockets {
+        var commands: ZMQSocket
+        var broadcasts: ZMQSocket
+        var peerIn: ZMQSocket?
+        var peerOut: ZMQSocket?
+
+        func close() {
+            commands.close()
+            broadcasts.close()
+            peerIn?.close()
+            peerOut?.close()
+        }
+    }
+
+    private func openSockets(_ context: ZMQContext) throws -> Sockets {
+        let commands = try context.socket(.router)
+        try commands.set(.routerMandatory(true))
+        try commands.set(.routerHandover(true))
+        // Queue up to 100k commands and replies per gateway instead of libzmq's default 1000,
+        // so a burst from many clients is not refused or dropped.
+        try commands.set(.sendHighWaterMark(100_000))
+        try commands.set(.receiveHighWaterMark(100_000))
+        // A gateway sending a larger command is disconnected by libzmq before it is buffered.
+        try commands.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
+        try commands.bind(configuration.commandsEndpoint)
+        // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
+        // one, not only the first per topic), which it answers with a marker on that topic.
+        let broadcasts = try context.socket(.xpub)
+        try broadcasts.set(.xpubVerbose(true))
+        try broadcasts.set(.sendHighWaterMark(configuration.broadcastHighWaterMark))
+        // Inbound on an XPUB are only subscriptions: a flag byte and a room topic.
+        try broadcasts.set(.maxMessageSize(256))
+        try broadcasts.bind(configuration.broadcastsEndpoint)
+        var sockets = Sockets(commands: commands, broadcasts: broadcasts)
+        if let bind = configuration.peerBind, let connect = configuration.peerConnect {
+            let peerIn = try context.socket(.router)
+            try peerIn.set(.maxMessageSize(Int64(PeerMessage.maxSize)))
+            try peerIn.set(.receiveHighWaterMark(1_000_000))
+            try peerIn.bind(bind)
+            let peerOut = try context.socket(.dealer)
+            // Nothing is queued for a peer that is not connected: it catches up from a snapshot.
+            try peerOut.set(.immediate(true))
+            try peerOut.set(.sendHighWaterMark(1_000_000))
+            try peerOut.set(.linger(milliseconds: 0))
+            try peerOut.connect(connect)
+            sockets.peerIn = peerIn
+            sockets.peerOut = peerOut
+        }
+        return sockets
+    }
+
+    private func serve(_ sockets: Sockets) {
+        var node = BrokerNode(
+            configuration: configuration.registry, gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
+            pair: configuration.pair, logger: logger, now: BrokerClock.now())
+        var items: [ZMQPoller.Item] = [.socket(sockets.commands), .socket(sockets.broadcasts)]
+        if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
+        let poller = ZMQPoller(items)
+        var stopDeadline: UInt64?
+        while true {
+            if stopDeadline == nil, stopRequested.load(ordering: .relaxed) {
+                let (actions, handingOver) = node.leave()
+                perform(actions, sockets)
+                // Wait (at most 2 s) for the standby to say it is active and for held replies to go out.
+                stopDeadline = MonotonicClock.milliseconds() + (handingOver ? 2_000 : 0)
+            }
+            if let stopDeadline, MonotonicClock.milliseconds() >= stopDeadline || (node.handedOver && node.heldCount == 0) {
+                break
+            }
             do {
-                let readable = try poller.poll(timeoutMilliseconds: 100)
+                let readable = try poller.poll(timeoutMilliseconds: 50)
+                // The peer first: a broker resumed after a pause learns it was deposed before it serves.
+                if readable.count > 2, readable[2], let peerIn = sockets.peerIn {
+                    for _ in 0..<100_000 {
+                        guard let frames = try peerIn.receive(dontWait: true) else { break }
+                        guard frames.count == 2 else { continue }
+                        perform(node.peer(frame: frames[1], now: BrokerClock.now()), sockets)
+                    }
+                }
                 if readable[0] {
                     // Drain what is waiting, then tick: a busy broker still expires gateways and rooms.
                     for _ in 0..<10_000 {
-                        guard let frames = try commands.receive(dontWait: true) else { break }
-                        handle(frames, engine: &engine, commands: commands, broadcasts: broadcasts)
+                        guard let frames = try sockets.commands.receive(dontWait: true) else { break }
+                        guard let identity = frames.first else { continue }
+                        let frame = frames.count == 2 ? frames[1] : []
+                        perform(node.command(identity: identity, frame: frame, now: BrokerClock.now()), sockets)
                     }
                 }
                 if readable[1] {
                     // Subscription messages: 0x01 + topic (subscribe) or 0x00 + topic (unsubscribe).
-                    while let message = try broadcasts.receive(dontWait: true) {
+                    while let message = try sockets.broadcasts.receive(dontWait: true) {
                         guard let frame = message.first, frame.first == 1 else { continue }
-                        send(engine.subscribed(topic: Array(frame.dropFirst())), to: nil, commands: commands, broadcasts: broadcasts)
+                        perform(node.subscribed(topic: Array(frame.dropFirst())), sockets)
                     }
                 }
-                let now = BrokerClock.now()
-                if now.monotonic >= nextTick {
-                    nextTick = now.monotonic + Self.tickMilliseconds
-                    send(engine.tick(now: now), to: nil, commands: commands, broadcasts: broadcasts)
-                }
+                perform(node.tick(now: BrokerClock.now()), sockets)
             } catch {
                 logger.error("zmq-error", metadata: ["reason": "\(error)"])
             }
         }
     }
 
-    private func handle(_ frames: [[UInt8]], engine: inout BrokerEngine, commands: ZMQSocket, broadcasts: ZMQSocket) {
-        guard let identity = frames.first else { return }
-        let gateway = String(decoding: identity, as: UTF8.self)
-        let frame = frames.count == 2 ? frames[1] : []
-        let output = engine.handle(frame: frame, from: gateway, now: BrokerClock.now())
-        send(output, to: identity, commands: commands, broadcasts: broadcasts)
-    }
-
-    private func send(_ output: BrokerOutput, to identity: [UInt8]?, commands: ZMQSocket, broadcasts: ZMQSocket) {
-        // Publish before replying: a gateway that subscribed before forwarding a join then sees the
-        // joined event no later than the reply that tells it the join's sequence number.
-        for broadcast in output.broadcasts {
-            do {
-                try broadcasts.send(broadcast.encoded())
-            } catch {
-                logger.error("publish-failed", metadata: ["room": "\(broadcast.room)", "reason": "\(error)"])
-            }
-        }
-        if let reply = output.reply, let identity {
-            let frame = reply.encoded()
-            // The engine trims replies to fit; a larger one would be refused by the gateway's
-            // ZMQ_MAXMSGSIZE and disconnect it, so it is never sent.
-            guard frame.count <= WireFormat.maxFrameSize else {
-                logger.error("reply-too-large", metadata: [
-                    "gateway": "\(String(decoding: identity, as: UTF8.self))", "reason": "\(reply.kind): \(frame.count) bytes",
-                ])
-                return
-            }
-            do {
-                if try !commands.send([identity, frame], dontWait: true) {
-                    logger.warning("reply-dropped", metadata: ["gateway": "\(String(decoding: identity, as: UTF8.self))"])
+    private func perform(_ actions: [NodeAction], _ sockets: Sockets) {
+        for action in actions {
+            switch action {
+            case .publish(let frames):
+                do {
+                    try sockets.broadcasts.send(frames)
+                } catch {
+                    logger.error("publish-failed", metadata: ["reason": "\(error)"])
                 }
-            } catch {
-                logger.error("reply-failed", metadata: ["reason": "\(error)"])
+            case .reply(let identity, let frame):
+                do {
+                    if try !sockets.commands.send([identity, frame], dontWait: true) {
+                        logger.warning("reply-dropped", metadata: ["gateway": "\(String(decoding: identity, as: UTF8.self))"])
+                    }
+                } catch {
+                    logger.error("reply-failed", metadata: ["reason": "\(error)"])
+                }
+            case .toPeer(let frame):
+                // Dropped when the peer is not connected or far behind: it notices the gap and reloads.
+                _ = try? sockets.peerOut?.send([frame], dontWait: true)
             }
         }
     }
-
 }

@@ -61,6 +61,18 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Broadcasts queued per gateway before the broker drops (gateways then re-fetch by sequence number).")
     var broadcastHighWaterMark: Int32 = 100_000
 
+    @Option(help: "In a pair of brokers: primary (active when both start together) or backup. Needs --peer-bind and --peer.")
+    var pairRole: PairRole?
+
+    @Option(help: "In a pair: the ZeroMQ endpoint this broker binds for its peer's updates and heartbeats.")
+    var peerBind: String?
+
+    @Option(help: "In a pair: the other broker's --peer-bind endpoint.")
+    var peer: String?
+
+    @Option(help: "In a pair: milliseconds of silence after which the peer counts as gone (a gateway's vote then makes the standby take over).")
+    var peerTimeout = 1_000
+
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -82,7 +94,19 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         guard historyBudget <= 1 << 20, replayBudget <= 1 << 20, memoryBudget <= 1 << 20 else {
             throw ValidationError("--history-budget, --replay-budget (KiB) and --memory-budget (MiB) must be at most 1048576")
         }
+        guard (pairRole == nil) == (peerBind == nil), (pairRole == nil) == (peer == nil) else {
+            throw ValidationError("a broker pair needs all of --pair-role, --peer-bind and --peer (or none of them for a broker alone)")
+        }
+        guard peerTimeout >= 200, peerTimeout <= 60_000 else { throw ValidationError("--peer-timeout must be 200 to 60000 ms") }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
+    }
+
+    private var pairConfiguration: PairConfiguration? {
+        guard let pairRole else { return nil }
+        var pair = PairConfiguration(role: pairRole)
+        pair.peerTimeoutMilliseconds = UInt64(peerTimeout)
+        pair.heartbeatMilliseconds = UInt64(max(50, peerTimeout / 4))
+        return pair
     }
 
     func run() async throws {
@@ -107,10 +131,15 @@ struct RoomBrokerCommand: AsyncParsableCommand {
                 broadcastsEndpoint: broadcasts,
                 registry: registry,
                 gatewayTimeoutMilliseconds: UInt64(gatewayTimeout) * 1000,
-                broadcastHighWaterMark: broadcastHighWaterMark),
+                broadcastHighWaterMark: broadcastHighWaterMark,
+                pair: pairConfiguration,
+                peerBind: peerBind,
+                peerConnect: peer),
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
+
+extension PairRole: ExpressibleByArgument {}

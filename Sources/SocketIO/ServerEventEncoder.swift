@@ -6,7 +6,7 @@
 /// Frames are for the default namespace `/` unless a namespace is passed.
 public enum ServerEventEncoder: Sendable {
     /// Where a message came from, when not from a member over the WebSocket: written as `"via"`.
-    public enum Via: String, Sendable {
+    public enum Via: String, Sendable, Codable {
         /// Posted with `POST /api/rooms/{room}/messages` by someone who knows the password but is not
         /// a member: clients show it marked, so it cannot pass for a member's message.
         case http

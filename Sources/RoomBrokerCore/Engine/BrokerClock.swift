@@ -4,7 +4,7 @@ import ChatWire
 ///
 /// Every timeout, window and deadline uses ``monotonic``, which never jumps; ``wall`` only stamps what
 /// users see (`ts` of a message, `created` of a room), so stepping the system clock changes no timer.
-public struct BrokerClock: Equatable, Sendable {
+public struct BrokerClock: Equatable, Sendable, Codable {
     /// Milliseconds on ``MonotonicClock`` (this process's origin): for timeouts and rate-limit windows.
     public var monotonic: UInt64
     /// Milliseconds since the Unix epoch on ``WallClock``: only for `ts` and `created`.

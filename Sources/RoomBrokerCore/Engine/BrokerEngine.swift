@@ -10,7 +10,8 @@ public struct BrokerEngine: Sendable {
     public private(set) var registry: RoomRegistry
     /// The gateways that said hello and have not gone silent since.
     public private(set) var gateways: GatewayTable
-    private let logger: Logger
+    /// Where the event lines go (a standby quiets it until it takes over).
+    public var logger: Logger
     /// Keeps lines that clients can trigger at will (refusals, bad frames) from flooding the log.
     private let clientLines = LogThrottle<String>(limit: 20, per: .seconds(10))
     /// Rooms with events not yet followed by a head, and when their last event was (monotonic ms).
@@ -27,7 +28,11 @@ public struct BrokerEngine: Sendable {
     /// Most bytes of a field copied from a refused command into its log line.
     static let logFieldBytes = 64
     /// This broker run's random id, sent in hello and heartbeat replies so gateways notice a restart.
-    public let instance: String
+    /// It names the state, not the process: a standby that takes over keeps it (the rooms are the same).
+    public private(set) var instance: String
+    /// The fencing term of the pair when this state was last made active (1 for a broker alone), sent
+    /// in hello and heartbeat replies: gateways ignore a broker answering with a lower one.
+    public var term: UInt64 = 1
     /// Commands dropped unapplied because they waited past their ttl.
     public private(set) var expiredCommands = 0
 
@@ -37,6 +42,51 @@ public struct BrokerEngine: Sendable {
         self.gateways = GatewayTable(timeoutMilliseconds: gatewayTimeoutMilliseconds)
         self.logger = logger
         self.instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+    }
+
+    /// An engine over the state in `snapshot` (a standby catching up with the active).
+    public init(snapshot: BrokerSnapshot, logger: Logger) {
+        self.registry = snapshot.registry
+        self.gateways = snapshot.gateways
+        self.unannounced = snapshot.unannounced
+        self.instance = snapshot.instance
+        self.expiredCommands = snapshot.expiredCommands
+        self.term = snapshot.term
+        self.logger = logger
+    }
+
+    /// The whole state, for a standby to start from.
+    public func snapshot() -> BrokerSnapshot {
+        BrokerSnapshot(
+            registry: registry, gateways: gateways, unannounced: unannounced, instance: instance,
+            expiredCommands: expiredCommands, term: term)
+    }
+
+    /// The random values the last live ``handle(frame:from:now:)`` drew, to replicate with its input.
+    public mutating func takeEntropy() -> [UInt64] {
+        registry.random.takeRecorded()
+    }
+
+    /// Applies an input the active applied (a standby): the same draws, the same clock, so the same
+    /// state and output. `overdrawn` says whether it asked for more random values than the active did.
+    public mutating func apply(_ input: BrokerInput) -> (output: BrokerOutput, overdrawn: Bool) {
+        switch input {
+        case .command(let gateway, let frame, let now, let entropy):
+            let before = registry.random.overdrawn
+            registry.random.replay(entropy)
+            let output = handle(frame: frame, from: gateway, now: now)
+            let overdrawn = registry.random.overdrawn != before
+            _ = registry.random.takeRecorded()
+            return (output, overdrawn)
+        case .tick(let now):
+            return (tick(now: now), false)
+        }
+    }
+
+    /// A head for every room, in name order: published by a standby that just took over, so every
+    /// gateway checks it has each room's last event (and replays what it lacks).
+    public func heads() -> [WireBroadcast] {
+        registry.rooms.keys.sorted().map { head(of: $0) }
     }
 
     /// Handles one command frame from `gateway` (its ZeroMQ routing id) at `now`.
@@ -145,10 +195,10 @@ public struct BrokerEngine: Sendable {
             logger.info("gateway-hello", metadata: [
                 "gateway": "\(connection.gateway)", "name": "\(gatewayName)", "reason": "\(isNew ? "new" : "again")",
             ])
-            return success(.init(room: instance))
+            return success(.init(room: instance, seq: term))
 
         case .heartbeat:
-            return success(.init(room: instance))
+            return success(.init(room: instance, seq: term))
 
         case .create(let name, let requestedRoom, let key):
             let created = try registry.create(
@@ -169,7 +219,9 @@ public struct BrokerEngine: Sendable {
             let result = try registry.join(
                 room: room, password: password, name: name, since: since, by: connection, client: command.client, now: now)
             let joinedRoom = result.event.room
-            return success(.init(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom)), [broadcast(result.event)])
+            let reply = WireReply.Success(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom))
+            // A retried join changed nothing: no event to announce.
+            return success(reply, result.repeated ? [] : [broadcast(result.event)])
 
         case .leave(let room):
             let event = try registry.leave(room: room, by: connection, now: now)

@@ -1,8 +1,8 @@
 /// The gateways the broker knows (registered by `hello`), when each was last heard from, and how its
 /// monotonic clock relates to the broker's, for dropping commands that waited past their deadline.
-public struct GatewayTable: Sendable {
+public struct GatewayTable: Sendable, Codable {
     /// One known gateway.
-    public struct Entry: Equatable, Sendable {
+    public struct Entry: Equatable, Sendable, Codable {
         /// The name it gave in its hello.
         public var name: String
         /// When it was last heard from, broker monotonic ms.

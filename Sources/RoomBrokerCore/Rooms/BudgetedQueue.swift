@@ -8,7 +8,7 @@ public protocol BudgetedElement: Sendable {
 
 /// A FIFO kept within a number of elements and a number of bytes: appending drops the oldest elements
 /// until both hold again (the newest element is always kept). Removed elements are released at once.
-public struct BudgetedQueue<Element: BudgetedElement>: Sequence, Sendable {
+public struct BudgetedQueue<Element: BudgetedElement & Codable>: Sequence, Sendable, Codable {
     /// What an append or a trim released.
     public struct Released: Equatable, Sendable {
         /// Elements dropped.

@@ -1,7 +1,7 @@
 import SocketIO
 
 /// A message as the room keeps it in its history.
-public struct ChatMessage: Equatable, Sendable, BudgetedElement {
+public struct ChatMessage: Equatable, Sendable, Codable, BudgetedElement {
     /// The room's sequence number of the message.
     public var seq: UInt64
     /// The sender's display name.

@@ -1,5 +1,5 @@
 /// One client connection anywhere: its gateway and the gateway-local connection id.
-public struct ConnectionKey: Hashable, Sendable, CustomStringConvertible {
+public struct ConnectionKey: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The gateway's routing id.
     public var gateway: String
     /// The connection id on that gateway.

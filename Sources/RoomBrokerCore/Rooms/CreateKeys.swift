@@ -2,20 +2,25 @@
 /// key, so that a retried `create` names the same room instead of making a second one.
 ///
 /// Bounded: at most ``capacity`` entries, the oldest forgotten first. Times are monotonic ms.
-struct CreateKeys: Sendable {
+struct CreateKeys: Sendable, Codable {
     /// How long a key is remembered.
     static let lifetimeMilliseconds: UInt64 = 2 * 60 * 1000
     /// Most keys remembered over all addresses.
     static let capacity = 10_000
 
-    private struct Entry: Sendable {
+    private struct Entry: Sendable, Codable {
         var room: String
+        var at: UInt64
+    }
+
+    private struct Recorded: Sendable, Codable {
+        var key: String
         var at: UInt64
     }
 
     private var entries: [String: Entry] = [:]
     /// Keys in the order they were recorded, for expiry.
-    private var order = FIFOQueue<(key: String, at: UInt64)>()
+    private var order = FIFOQueue<Recorded>()
 
     /// The room created with `key` from `client` within the lifetime, if any.
     func room(client: String, key: String, now: UInt64) -> String? {
@@ -27,7 +32,7 @@ struct CreateKeys: Sendable {
     mutating func record(client: String, key: String, room: String, now: UInt64) {
         let composed = Self.compose(client, key)
         entries[composed] = Entry(room: room, at: now)
-        order.append((composed, now))
+        order.append(Recorded(key: composed, at: now))
         while entries.count > Self.capacity, let oldest = order.popFirst() {
             if entries[oldest.key]?.at == oldest.at { entries[oldest.key] = nil }
         }

@@ -1,6 +1,6 @@
 /// A first-in first-out queue on an array: popping advances a head index, and the consumed front is
 /// released once it is at least half of the storage (amortised O(1) per element).
-struct FIFOQueue<Element: Sendable>: Sendable {
+struct FIFOQueue<Element: Sendable & Codable>: Sendable, Codable {
     private var storage: [Element] = []
     private var head = 0
 

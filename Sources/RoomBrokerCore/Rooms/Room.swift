@@ -1,9 +1,9 @@
 import ChatWire
 
 /// One room's state in the broker: password hash, members in join order, history and sequence.
-public struct Room: Sendable {
+public struct Room: Sendable, Codable {
     /// One member of a room.
-    public struct Member: Equatable, Sendable {
+    public struct Member: Equatable, Sendable, Codable {
         /// Where the member is connected.
         public var connection: ConnectionKey
         /// The member's display name in this room.
@@ -21,7 +21,7 @@ public struct Room: Sendable {
     }
 
     /// One encoded broadcast kept for replay.
-    public struct RecentBroadcast: Sendable, BudgetedElement {
+    public struct RecentBroadcast: Sendable, Codable, BudgetedElement {
         /// Its sequence number.
         public var seq: UInt64
         /// Its exact client text.
@@ -31,7 +31,7 @@ public struct Room: Sendable {
     }
 
     /// The two byte-budgeted stores of a room.
-    public enum Store: Sendable {
+    public enum Store: Sendable, Codable {
         /// The last messages, sent to joining members.
         case history
         /// The last encoded broadcasts, for gateways that fill a gap.

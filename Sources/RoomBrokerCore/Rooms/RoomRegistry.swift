@@ -5,7 +5,7 @@ import ChatWire
 /// The registry knows nothing of sockets or encodings: it validates, decides and returns the
 /// ``RoomEvent``s that must be broadcast. Every method takes the time as a ``BrokerClock``, so tests
 /// control both clocks; limits and expiry use its monotonic reading, `created` and `ts` its wall one.
-public struct RoomRegistry: Sendable {
+public struct RoomRegistry: Sendable, Codable {
     /// Most member names a join reply lists (the first ones, in join order); it always gives the count.
     public static let maxMembersInJoinReply = 200
     /// Most rooms one page of the room list holds, and how many a page without a limit holds.
@@ -38,7 +38,9 @@ public struct RoomRegistry: Sendable {
     /// The limit that refused the last refused command, until ``takeLastLimit()`` reads it.
     private var lastLimit: RateLimit?
     /// Members the last disconnects kept for the session grace, until ``takeAway()`` reads them.
-    private var away: [(room: String, name: String)] = []
+    private var away: [AwayMember] = []
+    /// An entropy source whose draws a standby can replay (``ReplayableRandom``).
+    public var random = ReplayableRandom()
 
     /// An empty registry.
     public init(configuration: RoomRegistryConfiguration = .init()) {
@@ -62,7 +64,7 @@ public struct RoomRegistry: Sendable {
     }
 
     /// A membership kept after its connection dropped.
-    private struct GraceEntry: Sendable {
+    private struct GraceEntry: Sendable, Codable {
         var room: String
         var connection: ConnectionKey
         /// When it dropped, monotonic ms.
@@ -82,6 +84,9 @@ public struct RoomRegistry: Sendable {
         public var history: [ChatMessage]
         /// With `since`: whether `history` holds every message numbered after it; nil without.
         public var complete: Bool?
+        /// True when the connection was a member already under that name (a retried join): nothing
+        /// changed and `event` is not to be broadcast; its seq is the room's last.
+        public var repeated = false
         /// The sequence number of the joined event; the member receives every later event.
         public var seq: UInt64 { event.seq }
     }
@@ -91,7 +96,7 @@ public struct RoomRegistry: Sendable {
 
     /// The rooms and names of the members that disconnects since the last call kept for the
     /// session grace (for the log: one line each).
-    public mutating func takeAway() -> [(room: String, name: String)] {
+    public mutating func takeAway() -> [AwayMember] {
         defer { away = [] }
         return away
     }
@@ -121,8 +126,8 @@ public struct RoomRegistry: Sendable {
             guard let index = rooms.index(forKey: previous), rooms.values[index].members.isEmpty else {
                 throw ChatError(.roomExists, "room \(previous) was already created with this id and is in use; create another room")
             }
-            let password = PasswordGenerator.generate()
-            rooms.values[index].replacePassword(PasswordHash(password: password))
+            let password = PasswordGenerator.generate(using: &random)
+            rooms.values[index].replacePassword(PasswordHash(password: password, using: &random))
             return CreateResult(room: previous, password: password, repeated: true)
         }
         let rateKey = "create:\(connection)"
@@ -141,8 +146,8 @@ public struct RoomRegistry: Sendable {
         }
         let room: String
         if requested.isEmpty {
-            var generator = SystemRandomNumberGenerator()
-            room = RoomNameGenerator.generate(using: &generator) { rooms[$0] != nil }
+            let taken = rooms
+            room = RoomNameGenerator.generate(using: &random) { taken[$0] != nil }
         } else {
             room = requested
             guard rooms[room] == nil else { throw ChatError(.roomExists, "room \(room) already exists; pick another name") }
@@ -153,9 +158,9 @@ public struct RoomRegistry: Sendable {
             roomsByCreator[client, default: 0] += 1
         }
         if !key.isEmpty { createKeys.record(client: client, key: key, room: room, now: now.monotonic) }
-        let password = PasswordGenerator.generate()
+        let password = PasswordGenerator.generate(using: &random)
         rooms[room] = Room(
-            name: room, incarnation: nextIncarnation, creator: client, passwordHash: PasswordHash(password: password),
+            name: room, incarnation: nextIncarnation, creator: client, passwordHash: PasswordHash(password: password, using: &random),
             now: now, configuration: configuration)
         nextIncarnation += 1
         sortedNames.insert(room, at: insertionIndex(of: room))
@@ -175,8 +180,17 @@ public struct RoomRegistry: Sendable {
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
         let result = try update(roomName) { room throws(ChatError) -> JoinResult? in
-            guard room.memberName(on: connection) == nil else {
-                throw ChatError(.badRequest, "this connection is already in room \(roomName)")
+            if let existing = room.memberName(on: connection) {
+                // A retried join (the gateway resends commands after a broker failover): the same name
+                // succeeds again without a second event; another name is a client error.
+                guard FieldValidator.nameKey(existing) == FieldValidator.nameKey(name) else {
+                    throw ChatError(.badRequest, "this connection is already in room \(roomName)")
+                }
+                return JoinResult(
+                    event: .joined(room: roomName, seq: room.lastSeq, name: existing, count: room.members.count, connection: connection),
+                    members: room.memberNames(limit: Self.maxMembersInJoinReply), memberCount: room.members.count,
+                    history: since.map { since in room.history.filter { $0.seq > since } } ?? Array(room.history),
+                    complete: since.map { $0 >= room.lastDroppedMessageSeq }, repeated: true)
             }
             let event: RoomEvent
             if room.isNameTaken(name) {
@@ -270,7 +284,7 @@ public struct RoomRegistry: Sendable {
                   let member = rooms.values[index].markDisconnected(connection, now: now.monotonic)
             else { continue }
             inGrace.append(GraceEntry(room: name, connection: connection, since: now.monotonic))
-            away.append((room: name, name: member.name))
+            away.append(AwayMember(room: name, name: member.name))
         }
         return []
     }

@@ -1,5 +1,5 @@
 /// Limits and sizes of a ``RoomRegistry``.
-public struct RoomRegistryConfiguration: Sendable {
+public struct RoomRegistryConfiguration: Sendable, Codable {
     /// Messages kept per room and sent to a joining member.
     public var historySize: Int = 100
     /// Bytes of messages kept per room (text and name plus overhead; oldest dropped first).

@@ -1,8 +1,8 @@
 /// The broker-wide account of bytes kept in every room's history and replay stores, in the order they
 /// were added, so that over the global budget the oldest are dropped first, whichever room holds them.
-struct StorageLedger: Sendable {
+struct StorageLedger: Sendable, Codable {
     /// One kept element: which room (and incarnation), which store, which seq.
-    struct Entry: Sendable {
+    struct Entry: Sendable, Codable {
         var room: String
         var incarnation: UInt64
         var store: Room.Store

@@ -3,8 +3,8 @@
 /// A sliding-window counter: the count of the previous fixed window, weighted by how much of it still
 /// lies inside the last `windowMilliseconds`, plus the current window's count. Unlike plain fixed
 /// windows it does not allow twice the limit across a window boundary. Times are monotonic ms.
-public struct AttemptLimiter: Sendable {
-    private struct Counts: Sendable {
+public struct AttemptLimiter: Sendable, Codable {
+    private struct Counts: Sendable, Codable {
         /// Start of the current fixed window (a multiple of the window length).
         var start: UInt64
         var current: Int

@@ -4,7 +4,7 @@ import Crypto
 ///
 /// Passwords are server-generated with ~70 bits of entropy, so a single salted SHA-256 already puts
 /// brute force out of reach; a deliberately slow KDF would only slow down every join.
-public struct PasswordHash: Sendable {
+public struct PasswordHash: Sendable, Codable {
     /// Length of the random salt, in bytes.
     public static let saltLength = 16
 

@@ -1,5 +1,5 @@
 /// A limit the broker enforces; named in the log line when it refuses something.
-public enum RateLimit: String, Sendable, CaseIterable {
+public enum RateLimit: String, Sendable, Codable, CaseIterable {
     /// Wrong passwords per connection per window.
     case wrongPasswordsPerConnection = "wrong-passwords-per-connection"
     /// Wrong passwords per client address key per window.

@@ -1,0 +1,18 @@
+/// How a broker works in a pair (absent: a broker alone, always active).
+public struct PairConfiguration: Sendable {
+    /// Primary or backup.
+    public var role: PairRole
+    /// Heartbeats to the peer, ms.
+    public var heartbeatMilliseconds: UInt64 = 250
+    /// Silence after which the peer counts as gone, ms.
+    public var peerTimeoutMilliseconds: UInt64 = 1_000
+    /// How often a standby without state asks the active for a snapshot, ms.
+    public var syncRetryMilliseconds: UInt64 = 2_000
+    /// Most bytes of updates a loading standby buffers before it starts over.
+    public var maxBufferedBytes = 256 << 20
+
+    /// A pair configuration for `role`.
+    public init(role: PairRole) {
+        self.role = role
+    }
+}
