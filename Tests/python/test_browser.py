@@ -131,6 +131,23 @@ def assert_only_refused_reconnects(driver):
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
+def create_room(url):
+    """(room, password) of a new room made over HTTP."""
+    r = requests.post(f"{url}/api/rooms", json={"name": "owner"}, timeout=WAIT)
+    assert r.status_code == 201, r.text
+    return r.json()["room"], r.json()["password"]
+
+
+def alice_and_bob_in_a_room(new_page, alice_url, bob_url):
+    """Alice's and Bob's pages, each at its gateway's URL, both members of a new room."""
+    room, password = create_room(alice_url)
+    alice, bob = new_page(url=alice_url), new_page(url=bob_url)
+    join_via_form(alice, "Alice", room, password)
+    join_via_form(bob, "Bob", room, password)
+    wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Bob never joined")
+    return alice, bob
+
+
 def join_via_form(driver, name, room, password):
     set_value(driver, "name", name)
     set_value(driver, "join-room", room)
@@ -304,12 +321,7 @@ def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(new_page):
     server = _run_cluster("browser-resume", shared_port=False,
                           broker_args=["--history", "3", "--gateway-timeout", "2"])
     try:
-        r = requests.post(f"{server.urls[0]}/api/rooms", json={"name": "owner"}, timeout=WAIT)
-        room, password = r.json()["room"], r.json()["password"]
-        alice, bob = new_page(url=server.urls[0]), new_page(url=server.urls[1])
-        join_via_form(alice, "Alice", room, password)
-        join_via_form(bob, "Bob", room, password)
-        wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Bob never joined")
+        alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[0], bob_url=server.urls[1])
 
         def say(text):
             by_id(alice, "message-input").send_keys(text, Keys.ENTER)
@@ -356,12 +368,7 @@ def test_messages_typed_offline_are_sent_once_in_order(new_page, screenshot_dir)
     server = _run_cluster("browser-outbox", shared_port=False)
     broker = server.processes[0]
     try:
-        r = requests.post(f"{server.urls[0]}/api/rooms", json={"name": "owner"}, timeout=WAIT)
-        room, password = r.json()["room"], r.json()["password"]
-        bob, alice = new_page(url=server.urls[0]), new_page(url=server.urls[1])
-        join_via_form(alice, "Alice", room, password)
-        join_via_form(bob, "Bob", room, password)
-        wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Bob never joined")
+        alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[1], bob_url=server.urls[0])
         by_id(alice, "message-input").send_keys("before", Keys.ENTER)
         wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
 
@@ -411,8 +418,7 @@ def test_the_offline_queue_is_bounded(new_page, screenshot_dir):
     from conftest import _run_cluster, _stop
     server = _run_cluster("browser-outbox-full", shared_port=False)
     try:
-        r = requests.post(f"{server.urls[0]}/api/rooms", json={"name": "owner"}, timeout=WAIT)
-        room, password = r.json()["room"], r.json()["password"]
+        room, password = create_room(server.urls[0])
         page = new_page(url=server.urls[0])
         join_via_form(page, "Quinn", room, password)
         wait_until(page, lambda d: shown(d, "room-view"), "Quinn not in the room")
