@@ -544,7 +544,7 @@
   const OUTBOX_LIMIT = 100;
   const RESEND_DELAY_MS = 1000;
   /** Refusals worth sending again later with the same id; any other error drops the message. */
-  const TRANSIENT_CODES = new Set(['rate_limited', 'broker_unavailable', 'internal']);
+  const TRANSIENT_CODES = new Set(['rate_limited', 'broker_unavailable']);
 
   /** 128 random bits in hex: within the protocol's id rules (1–64 bytes of A-Z a-z 0-9 _ - . :). */
   function newMessageId() {
