@@ -25,7 +25,9 @@
 
   // Current room session: null while in the lobby.
   // {room, password, name, seen: Set of seq already rendered, lastSeq,
-  //  members: names known (the ack's first ones, then joined/left deltas), memberCount: the server's total}
+  //  members: names known (the ack's first ones, then joined/left deltas), memberCount: the server's total,
+  //  ready: the room's (re)join is acknowledged on the current connection,
+  //  outbox: the room's messages not acknowledged yet, oldest first (see "sending")}
   let session = null;
   let lastCreated = null; // {room, password} from the last create
 
@@ -51,8 +53,9 @@
     render();
     if (state === 'reconnecting') countdownTimer = setInterval(render, 500);
     const online = state === 'connected';
-    for (const id of ['send-btn', 'create-btn', 'join-btn', 'join-created-btn']) $(id).disabled = !online;
-    $('message-input').placeholder = online ? 'Write a message…' : 'Waiting for the connection…';
+    // Sending stays possible offline: messages wait in the room's outbox.
+    for (const id of ['create-btn', 'join-btn', 'join-created-btn']) $(id).disabled = !online;
+    $('message-input').placeholder = online ? 'Write a message…' : 'Offline: messages are sent once reconnected';
   }
 
   socket.on('state', showConnState);
@@ -67,7 +70,9 @@
   });
 
   socket.on('disconnect', () => {
-    if (session) addNotice('Connection lost. Reconnecting…', 'warn');
+    if (!session) return;
+    session.ready = false;
+    addNotice('Connection lost. Reconnecting…', 'warn');
   });
 
   // ---- errors -----------------------------------------------------------
@@ -281,7 +286,7 @@
   function enterRoom(ack, password, name) {
     session = {
       room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq, contiguousSeq: ack.seq,
-      rejoinTries: 0, members: [], memberCount: 0,
+      rejoinTries: 0, members: [], memberCount: 0, ready: true, outbox: [], flushing: false,
     };
     $('messages').replaceChildren();
     $('room-title').textContent = ack.room;
@@ -320,11 +325,14 @@
         return;
       }
       if (!ack || ack.error) {
+        const unsent = session.outbox.length;
         exitRoom();
-        showError(`Could not rejoin ${room}: ${describe(ack)}`);
+        showError(`Could not rejoin ${room}: ${describe(ack)}` +
+          (unsent ? ` (${unsent} unsent ${unsent === 1 ? 'message was' : 'messages were'} discarded)` : ''));
         return;
       }
       session.rejoinTries = 0;
+      session.ready = true;
       setMembers(ack);
       for (const msg of ack.history || []) addMessage(msg);
       session.lastSeq = Math.max(session.lastSeq, ack.seq);
@@ -335,6 +343,7 @@
         addNotice('Some messages from while you were away could not be recovered.', 'warn gap');
       }
       addNotice('Reconnected.');
+      flushOutbox();
     } catch (err) {
       // The connection dropped again; the next 'connect' retries.
     }
@@ -452,26 +461,31 @@
     return false;
   }
 
+  /** A message's list item; `status` (an element) replaces the time, e.g. for a pending message. */
+  function messageNode(className, name, text, status) {
+    const li = el('li', className);
+    const head = el('div', 'msg-head');
+    head.append(el('span', 'msg-name', name), status);
+    const row = el('div', 'msg-row');
+    row.append(avatar(name));
+    const bubble = el('div', 'msg-bubble');
+    bubble.append(head, el('div', 'msg-text', text));
+    row.append(bubble);
+    li.append(row);
+    return li;
+  }
+
   function addMessage(msg) {
     if (!session || msg.room !== session.room || seenBefore(msg.seq)) return;
     // A message posted over the HTTP API is never shown as ours, and is marked: anyone with the
     // password can post under any name.
     const viaHttp = msg.via === 'http';
     const mine = !viaHttp && msg.name === session.name;
-    const li = el('li', mine ? 'msg mine' : viaHttp ? 'msg via-http' : 'msg');
-    const head = el('div', 'msg-head');
-    head.append(el('span', 'msg-name', msg.name));
-    if (viaHttp) head.append(el('span', 'msg-via', 'via HTTP'));
     const time = el('time', 'msg-time', timeOf(msg.ts));
     time.dateTime = new Date(msg.ts).toISOString();
     time.title = new Date(msg.ts).toLocaleString();
-    head.append(time);
-    const row = el('div', 'msg-row');
-    row.append(avatar(msg.name));
-    const bubble = el('div', 'msg-bubble');
-    bubble.append(head, el('div', 'msg-text', msg.text));
-    row.append(bubble);
-    li.append(row);
+    const li = messageNode(mine ? 'msg mine' : viaHttp ? 'msg via-http' : 'msg', msg.name, msg.text, time);
+    if (viaHttp) li.querySelector('.msg-name').after(el('span', 'msg-via', 'via HTTP'));
     insertBySeq(li, msg.seq);
   }
 
@@ -521,24 +535,92 @@
     }
   });
 
-  $('send-form').addEventListener('submit', async (e) => {
+  // Every message goes through the room's outbox: it is shown at once as pending, gets an
+  // idempotency id once, and is sent in order, one at a time, while the connection is up and the
+  // room's (re)join is acknowledged. A resend (after a drop, a timeout or a transient refusal) carries
+  // the same id, so the broker applies it once and answers with the first seq. The pending item goes
+  // when the ack gives the seq; the message is then shown by seq like any other (the broadcast may
+  // have shown it already).
+  const OUTBOX_LIMIT = 100;
+  const RESEND_DELAY_MS = 1000;
+  /** Refusals worth sending again later with the same id; any other error drops the message. */
+  const TRANSIENT_CODES = new Set(['rate_limited', 'broker_unavailable']);
+
+  /** 128 random bits in hex: within the protocol's id rules (1–64 bytes of A-Z a-z 0-9 _ - . :). */
+  function newMessageId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function pendingLabel() {
+    return socket.connected ? 'Sending…' : 'Waiting for the connection';
+  }
+
+  /** Queue a message; false (with a visible error) when the outbox is full. */
+  function enqueue(text) {
+    if (session.outbox.length >= OUTBOX_LIMIT) {
+      showError(`${OUTBOX_LIMIT} messages are already waiting to be sent: ` +
+        'wait until the connection is back and they are sent, then send this one.');
+      return false;
+    }
+    const status = el('span', 'msg-status', pendingLabel());
+    const node = messageNode('msg mine pending', session.name, text, status);
+    node.setAttribute('aria-busy', 'true');
+    session.outbox.push({ id: newMessageId(), text, node, status });
+    insertBySeq(node, Infinity); // after every confirmed message, in the order typed
+    return true;
+  }
+
+  function refreshPendingLabels() {
+    if (!session) return;
+    const label = pendingLabel();
+    for (const entry of session.outbox) entry.status.textContent = label;
+  }
+  socket.on('state', refreshPendingLabels);
+
+  /** Send the outbox in order, each message after the previous one's ack. */
+  async function flushOutbox() {
+    const current = session;
+    if (!current || current.flushing || !current.ready || !socket.connected) return;
+    current.flushing = true;
+    let retryLater = false;
+    try {
+      while (session === current && current.ready && socket.connected && current.outbox.length > 0) {
+        const entry = current.outbox[0];
+        let ack;
+        try {
+          ack = await socket.emit('message', { room: current.room, text: entry.text, id: entry.id });
+        } catch (err) {
+          // Dropped connection: the rejoin flushes again. Timeout: try again soon, same id.
+          retryLater = socket.connected;
+          break;
+        }
+        if (ack && ack.error && TRANSIENT_CODES.has(ack.code)) { retryLater = true; break; }
+        current.outbox.shift();
+        entry.node.remove();
+        if (session !== current) break;
+        if (!ack || ack.error) {
+          showError(`Not sent: “${entry.text.slice(0, 40)}”: ${describe(ack)}`);
+          continue;
+        }
+        clearError();
+        addMessage({ room: current.room, seq: ack.seq, name: current.name, text: entry.text, ts: Date.now() });
+      }
+    } finally {
+      current.flushing = false;
+    }
+    if (retryLater) setTimeout(flushOutbox, RESEND_DELAY_MS);
+  }
+
+  $('send-form').addEventListener('submit', (e) => {
     e.preventDefault();
     if (!session) return;
     const text = input.value;
     if (!text.trim()) return;
-    const room = session.room;
+    if (!enqueue(text)) return;
     input.value = '';
     autosize();
-    try {
-      const ack = await socket.emit('message', { room, text });
-      if (!ack || ack.error) throw ack || new Error('No answer');
-      clearError();
-      // Show our own message right away; the broadcast with the same seq is ignored.
-      addMessage({ room, seq: ack.seq, name: session.name, text, ts: Date.now() });
-    } catch (err) {
-      if (session && session.room === room && !input.value) { input.value = text; autosize(); }
-      showError(describe(err));
-    }
+    flushOutbox();
   });
 
   // ---- start ------------------------------------------------------------

@@ -143,13 +143,29 @@ struct GatewayCommand: AsyncParsableCommand {
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
         let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
-        let service = GatewayService(
-            server: server, broker: broker, threads: threads, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
-            metricsText: { registry.emitToBuffer() },
-            readyFile: readyFile.map(ReadyFile.init(path:)), logger: logger)
+        let gateway = try ChatGateway(broker: broker, threads: threads, logger: logger)
+        let http = HTTPServerService(
+            gateway: gateway, gatewayID: id, configuration: server, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
+            metricsText: { registry.emitToBuffer() }, logger: logger)
+        // Started together; on SIGTERM/SIGINT told to stop in reverse order, each once the one after it
+        // returned: the watchdog is armed, the ready file goes, the server drains (the sessions queue
+        // their members' disconnects), then the link sends those and closes. The event loops go last.
+        var services: [any Service] = [BrokerLinkService(link: gateway.link), http]
+        if let readyFile {
+            let link = gateway.link
+            services.append(ReadyFile(path: readyFile, isReady: { http.isListening && link.isBrokerReachable }, logger: logger))
+        }
+        services.append(DrainWatchdog(logger: logger))
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await gateway.shutdownEventLoops()
+            throw error
+        }
+        await gateway.shutdownEventLoops()
+        logger.info("stopped")
     }
 
     private static func timeAmount(seconds: Double) -> TimeAmount {

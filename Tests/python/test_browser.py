@@ -4,6 +4,8 @@ Screenshots go to <repo>/test-output/screenshots/.
 """
 import os
 import re
+import signal
+import time
 import uuid
 
 import pytest
@@ -90,6 +92,60 @@ def notices(driver):
 
 def members(driver):
     return sorted(m.text for m in driver.find_elements(By.CSS_SELECTOR, "#members .member-name"))
+
+
+def pending(driver):
+    """Texts of the messages the user typed that are not acknowledged yet, in order."""
+    return [li.find_element(By.CSS_SELECTOR, ".msg-text").text
+            for li in driver.find_elements(By.CSS_SELECTOR, "#messages .msg.pending")]
+
+
+def conn_state(driver):
+    return by_id(driver, "conn-state").get_attribute("data-state")
+
+
+def kill_gateway(server, index, page):
+    """kill -9 the gateway serving server.urls[index] (two-port cluster) and wait until `page` notices."""
+    gateway = server.processes[index + 1]
+    gateway.kill()
+    gateway.wait(timeout=5)
+    wait_until(page, lambda d: conn_state(d) != "connected", "the page did not notice the lost connection")
+
+
+def restart_gateway(server, index, page):
+    """Start the killed gateway again on its port and make `page` reconnect now (not after its backoff)."""
+    from conftest import _start, _wait_healthy
+    old = server.processes[index + 1]
+    tag = old.log_path.stem.removesuffix(f"-{old.label}") + "-again"
+    restarted = _start(old.label, old.args, tag)
+    server.processes[index + 1] = restarted
+    _wait_healthy(server.urls[index], [restarted])
+    by_id(page, "conn-state").click()
+
+
+def assert_only_refused_reconnects(driver):
+    """The page logged its refused reconnects while its gateway was down, and no other error (this
+    reads the log, so the fixture's check after the test sees only what comes later)."""
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
+              and "ERR_CONNECTION_REFUSED" not in e["message"] and "favicon" not in e["message"]]
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def create_room(url):
+    """(room, password) of a new room made over HTTP."""
+    r = requests.post(f"{url}/api/rooms", json={"name": "owner"}, timeout=WAIT)
+    assert r.status_code == 201, r.text
+    return r.json()["room"], r.json()["password"]
+
+
+def alice_and_bob_in_a_room(new_page, alice_url, bob_url):
+    """Alice's and Bob's pages, each at its gateway's URL, both members of a new room."""
+    room, password = create_room(alice_url)
+    alice, bob = new_page(url=alice_url), new_page(url=bob_url)
+    join_via_form(alice, "Alice", room, password)
+    join_via_form(bob, "Bob", room, password)
+    wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Bob never joined")
+    return alice, bob
 
 
 def join_via_form(driver, name, room, password):
@@ -261,33 +317,21 @@ def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(new_page):
     (--history 3), his page says some could not be recovered."""
     if os.environ.get("CHAT_URL"):
         pytest.skip("kills a gateway of its own cluster")
-    from conftest import _run_cluster, _start, _stop, _wait_healthy
+    from conftest import _run_cluster, _stop
     server = _run_cluster("browser-resume", shared_port=False,
                           broker_args=["--history", "3", "--gateway-timeout", "2"])
     try:
-        r = requests.post(f"{server.urls[0]}/api/rooms", json={"name": "owner"}, timeout=WAIT)
-        room, password = r.json()["room"], r.json()["password"]
-        alice, bob = new_page(url=server.urls[0]), new_page(url=server.urls[1])
-        join_via_form(alice, "Alice", room, password)
-        join_via_form(bob, "Bob", room, password)
-        wait_until(alice, lambda d: members(d) == ["Alice", "Bob"], "Bob never joined")
+        alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[0], bob_url=server.urls[1])
 
         def say(text):
             by_id(alice, "message-input").send_keys(text, Keys.ENTER)
             wait_until(alice, lambda d: ("Alice", text) in messages(d), f"{text!r} not sent")
 
         def outage(texts):
-            gateway = server.processes[2]
-            gateway.kill()
-            gateway.wait(timeout=5)
-            wait_until(bob, lambda d: by_id(d, "conn-state").get_attribute("data-state") != "connected",
-                       "Bob's page did not notice the lost connection")
+            kill_gateway(server, 1, bob)
             for text in texts:
                 say(text)
-            restarted = _start("Gateway2", gateway.args, "browser-resume-again")
-            server.processes[2] = restarted
-            _wait_healthy(server.urls[1], [restarted])
-            by_id(bob, "conn-state").click()  # retry now instead of after the backoff
+            restart_gateway(server, 1, bob)
 
         say("before")
         wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
@@ -308,9 +352,94 @@ def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(new_page):
         texts = [t for _, t in messages(bob)]
         assert len(texts) == len(set(texts)), f"duplicated messages: {texts}"
         assert not any("Bob left" in n for n in notices(alice)), notices(alice)
-        # Bob's page logged its refused reconnects while the gateway was down, and nothing else.
-        errors = [e for e in bob.get_log("browser") if e["level"] == "SEVERE"
-                  and "ERR_CONNECTION_REFUSED" not in e["message"] and "favicon" not in e["message"]]
-        assert not errors, f"JavaScript errors in the page: {errors}"
+        assert_only_refused_reconnects(bob)
+    finally:
+        _stop(server.processes)
+
+
+def test_messages_typed_offline_are_sent_once_in_order(new_page, screenshot_dir):
+    """Alice's gateway dies while the broker holds her first message (so it is applied but its ack is
+    lost) and she types two more while offline. They wait as pending; after the reconnect the page
+    resends all three with their idempotency ids: each appears exactly once, in order, for her and for
+    Bob, whose own message from meanwhile sits between them by seq."""
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("kills a gateway of its own cluster")
+    from conftest import _run_cluster, _stop
+    server = _run_cluster("browser-outbox", shared_port=False)
+    broker = server.processes[0]
+    try:
+        alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[1], bob_url=server.urls[0])
+        by_id(alice, "message-input").send_keys("before", Keys.ENTER)
+        wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
+
+        # The broker stops before it answers "lost ack": the gateway forwards it, then dies.
+        broker.send_signal(signal.SIGSTOP)
+        try:
+            by_id(alice, "message-input").send_keys("lost ack", Keys.ENTER)
+            wait_until(alice, lambda d: pending(d) == ["lost ack"], "no pending message while waiting")
+            time.sleep(0.5)  # the gateway hands it to the broker's socket
+            kill_gateway(server, 1, alice)
+            for text in ("offline <b>1</b>", "offline 2"):
+                by_id(alice, "message-input").send_keys(text, Keys.ENTER)
+        finally:
+            broker.send_signal(signal.SIGCONT)
+        wait_until(alice, lambda d: pending(d) == ["lost ack", "offline <b>1</b>", "offline 2"],
+                   "messages typed offline not shown as pending")
+        assert alice.find_elements(By.CSS_SELECTOR, "#messages b") == []
+        alice.save_screenshot(str(screenshot_dir / "desktop-room-pending.png"))
+
+        # The broker applied the message whose ack was lost: Bob sees it, then says something.
+        wait_until(bob, lambda d: ("Alice", "lost ack") in messages(d), "the held message never arrived")
+        by_id(bob, "message-input").send_keys("meanwhile", Keys.ENTER)
+        wait_until(bob, lambda d: ("Bob", "meanwhile") in messages(d), "Bob's message not sent")
+
+        restart_gateway(server, 1, alice)
+        expected = [("Alice", "before"), ("Alice", "lost ack"), ("Bob", "meanwhile"),
+                    ("Alice", "offline <b>1</b>"), ("Alice", "offline 2")]
+        wait_until(alice, lambda d: not pending(d) and messages(d) == expected,
+                   "Alice's page does not show each message once, in order", timeout=3 * WAIT)
+        wait_until(bob, lambda d: messages(d) == expected,
+                   "Bob's page does not show each message once, in order")
+        time.sleep(1)  # nothing more arrives (a late resend would be a duplicate)
+        assert messages(alice) == expected and messages(bob) == expected
+        assert not any("could not be recovered" in n for n in notices(alice)), notices(alice)
+        assert_only_refused_reconnects(alice)
+    finally:
+        if broker.poll() is None:
+            broker.send_signal(signal.SIGCONT)
+        _stop(server.processes)
+
+
+def test_the_offline_queue_is_bounded(new_page, screenshot_dir):
+    """While offline a room queues at most 100 messages; the next is refused with a visible error and
+    stays in the input. After the reconnect all 100 go out, in order."""
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("kills a gateway of its own cluster")
+    from conftest import _run_cluster, _stop
+    server = _run_cluster("browser-outbox-full", shared_port=False)
+    try:
+        room, password = create_room(server.urls[0])
+        page = new_page(url=server.urls[0])
+        join_via_form(page, "Quinn", room, password)
+        wait_until(page, lambda d: shown(d, "room-view"), "Quinn not in the room")
+        kill_gateway(server, 0, page)
+        page.execute_script("""
+            const input = document.getElementById('message-input');
+            for (let i = 0; i < 100; i++) {
+              input.value = 'queued ' + i;
+              document.getElementById('send-form').requestSubmit();
+            }""")
+        assert pending(page) == [f"queued {i}" for i in range(100)]
+        assert not shown(page, "error")
+        by_id(page, "message-input").send_keys("one too many", Keys.ENTER)
+        wait_until(page, lambda d: shown(d, "error") and "100 messages are already waiting" in by_id(d, "error").text,
+                   "no error when the queue is full")
+        assert by_id(page, "message-input").get_attribute("value") == "one too many"
+        assert len(pending(page)) == 100
+
+        restart_gateway(server, 0, page)
+        wait_until(page, lambda d: not pending(d), "the queue was not sent", timeout=6 * WAIT)
+        assert [t for _, t in messages(page)] == [f"queued {i}" for i in range(100)]
+        assert_only_refused_reconnects(page)
     finally:
         _stop(server.processes)

@@ -1,0 +1,20 @@
+import GatewayCore
+import ServiceLifecycle
+
+/// The gateway's link to the broker as a service: connects at start; on graceful shutdown, which
+/// reaches it after the HTTP server drained (the sessions have queued their members' `disconnect`s),
+/// sends what is queued and closes its sockets (``BrokerLink/stop()``).
+struct BrokerLinkService: Service {
+    let link: BrokerLink
+
+    func run() async throws {
+        do {
+            try await link.start()
+        } catch {
+            await link.stop()
+            throw error
+        }
+        try? await gracefulShutdown()
+        await link.stop()
+    }
+}
