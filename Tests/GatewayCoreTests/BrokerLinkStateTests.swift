@@ -12,7 +12,7 @@ final class BrokerLinkStateTests: XCTestCase {
     // MARK: Helpers
 
     func sent(_ actions: [State.Action]) -> [WireCommand] {
-        actions.compactMap { if case .send(let command) = $0 { return command } else { return nil } }
+        actions.compactMap { if case .send(let command, _) = $0 { return command } else { return nil } }
     }
 
     func completions(_ actions: [State.Action]) -> [String: Result<WireReply.Success, ChatError>] {
