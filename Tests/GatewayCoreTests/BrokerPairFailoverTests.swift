@@ -130,7 +130,8 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(Set(sends(followed).map(\.broker)), [1])
         XCTAssertTrue(state.received(success(first.command, room: "r", seq: 3), from: 0, now: 1_090).isEmpty,
                       "the old broker's late reply to a resent command is not its answer")
-        XCTAssertNotNil(completions(state.received(success(sends(followed)[0].command, room: "r", seq: 3), from: 1, now: 1_100))["a"])
+        let resent = try XCTUnwrap(sends(followed).first?.command)
+        XCTAssertNotNil(completions(state.received(success(resent, room: "r", seq: 3), from: 1, now: 1_100))["a"])
     }
 
     func testAResentCommandStillFailsAtItsFirstDeadline() throws {
@@ -167,25 +168,24 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
 
     func testAnAnswerOfADeposedActiveAtALowerTermIsIgnored() throws {
         var state = try following(0, term: 1)
-        let first = sends(failOverOnSilence(&state, since: 0))
-        let second = sends(state.tick(now: 1_100))
-        XCTAssertEqual(first.map(\.broker) + second.map(\.broker), [1, 0])
-        _ = state.received(success(first[0].command, room: instance, seq: 2), from: 1, now: 1_150)
+        let first = try only(sent(failOverOnSilence(&state, since: 0)))
+        let second = try only(sent(state.tick(now: 1_100)))
+        _ = state.received(success(first, room: instance, seq: 2), from: 1, now: 1_150)
         // Broker 0 comes back from a pause still believing it is active.
-        let late = state.received(success(second[0].command, room: instance, seq: 1), from: 0, now: 1_200)
+        let late = state.received(success(second, room: instance, seq: 1), from: 0, now: 1_200)
         XCTAssertEqual(notices(late), [.fencedReplyIgnored(index: 0, term: 1, highestTerm: 2)])
         XCTAssertEqual(state.followedBroker, 1)
     }
 
     func testAnActiveAtAHigherTermIsFollowedAndTheCommandsSentToTheDeposedOneGoThere() throws {
         var state = try following(0, term: 1)
-        let first = sends(failOverOnSilence(&state, since: 0))
-        let second = sends(state.tick(now: 1_100))
-        _ = state.received(success(second[0].command, room: instance, seq: 2), from: 0, now: 1_150)
+        let first = try only(sent(failOverOnSilence(&state, since: 0)))
+        let second = try only(sent(state.tick(now: 1_100)))
+        _ = state.received(success(second, room: instance, seq: 2), from: 0, now: 1_150)
         XCTAssertEqual(state.followedBroker, 0)
         let command = try message(&state, now: 1_160)
         XCTAssertEqual(command.broker, 0)
-        let actions = state.received(success(first[0].command, room: instance, seq: 3), from: 1, now: 1_170)
+        let actions = state.received(success(first, room: instance, seq: 3), from: 1, now: 1_170)
         XCTAssertEqual(notices(actions), [.followingBroker(index: 1, term: 3)])
         XCTAssertEqual(sends(actions).map(\.broker), [1])
         XCTAssertEqual(sends(actions).first?.command.body, command.command.body)
