@@ -29,11 +29,23 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "TCP port to listen on; gateways on one machine may share it.")
     var port = 8080
 
-    @Option(help: "The broker's command endpoint (its ROUTER socket).")
-    var brokerCommands = "tcp://127.0.0.1:5555"
+    @Option(help: ArgumentHelp(
+        "The broker's command endpoint (its ROUTER socket); give it twice for the two brokers of a pair.",
+        discussion: "Default: tcp://127.0.0.1:5555."))
+    var brokerCommands: [String] = []
 
-    @Option(help: "The broker's broadcast endpoint (its PUB socket).")
-    var brokerBroadcasts = "tcp://127.0.0.1:5556"
+    @Option(help: ArgumentHelp(
+        "The broker's broadcast endpoint (its XPUB socket); twice for a pair, in the order of --broker-commands.",
+        discussion: "Default: tcp://127.0.0.1:5556."))
+    var brokerBroadcasts: [String] = []
+
+    /// The brokers of --broker-commands and --broker-broadcasts, paired by order.
+    private var brokers: [BrokerEndpoints] {
+        guard !brokerCommands.isEmpty || !brokerBroadcasts.isEmpty else {
+            return [BrokerEndpoints(commands: "tcp://127.0.0.1:5555", broadcasts: "tcp://127.0.0.1:5556")]
+        }
+        return zip(brokerCommands, brokerBroadcasts).map { BrokerEndpoints(commands: $0, broadcasts: $1) }
+    }
 
     @Option(help: "Folder of the browser client served at /.")
     var staticDir = "static"
@@ -96,6 +108,10 @@ struct GatewayCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard brokerCommands.count == brokerBroadcasts.count, brokerCommands.count <= BrokerLinkConfiguration.maxBrokers else {
+            throw ValidationError(
+                "give --broker-commands and --broker-broadcasts once each (one broker) or twice each (the two brokers of a pair, in the same order); got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
         guard pingInterval >= 1, pingTimeout >= 1 else { throw ValidationError("--ping-interval and --ping-timeout must be at least 1 second") }
@@ -142,7 +158,7 @@ struct GatewayCommand: AsyncParsableCommand {
         server.maxConnections = maxConnections
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
-        let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
+        let broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
         let gateway = try ChatGateway(broker: broker, threads: threads, logger: logger)
         let http = HTTPServerService(
             gateway: gateway, gatewayID: id, configuration: server, listenOnceBrokerAnswers: listenOnceBrokerAnswers,

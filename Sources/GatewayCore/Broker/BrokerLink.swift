@@ -10,7 +10,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The gateway's ZeroMQ side: one thread owning a DEALER (commands) and a SUB (room broadcasts).
+/// The gateway's ZeroMQ side: one thread owning a DEALER (commands) and a SUB (room broadcasts) per
+/// broker (one, or the two of a pair; subscriptions go to both SUB sockets, so they are live on the
+/// standby before it takes over, and the state machine drops what the broker it does not follow sends).
 ///
 /// Event loops hand it requests through a locked inbox and a pipe that wakes its `zmq_poll`. The
 /// thread feeds requests, replies, broadcasts and ticks to a ``BrokerLinkState`` and executes the
@@ -33,7 +35,7 @@ public final class BrokerLink: Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let stopRequested = Atomic<Bool>(false)
-    /// When the broker last answered (``MonotonicClock``, ms; 0: never).
+    /// When the followed broker last answered (``MonotonicClock``, ms; 0: never, or failing over).
     private let lastReplyAt = Atomic<UInt64>(0)
     private let sink = Mutex<(any BroadcastSink)?>(nil)
     private let stopped = Mutex<[CheckedContinuation<Void, Never>]>([])
@@ -62,7 +64,7 @@ public final class BrokerLink: Sendable {
         self.sink.withLock { $0 = sink }
     }
 
-    /// Whether the broker answered recently (for `/healthz`).
+    /// Whether the followed broker answered recently (for `/healthz`).
     public var isBrokerReachable: Bool {
         let last = lastReplyAt.load(ordering: .relaxed)
         return last != 0 && MonotonicClock.milliseconds() &- last <= configuration.healthWindowMilliseconds
@@ -126,8 +128,9 @@ public final class BrokerLink: Sendable {
 
     /// What the thread owns.
     private final class Sockets {
-        let dealer: ZMQSocket
-        let subscriber: ZMQSocket
+        /// One DEALER and one SUB per broker, in the configuration's order.
+        let dealers: [ZMQSocket]
+        let subscribers: [ZMQSocket]
         var state: State
         /// Events to hand to the sink at the end of this round (or before a disconnect action).
         var batch: [RoomBroadcastFrame] = []
@@ -136,9 +139,9 @@ public final class BrokerLink: Sendable {
         var pauses = 0
         var lastPauseLog: UInt64?
 
-        init(dealer: ZMQSocket, subscriber: ZMQSocket, state: State) {
-            self.dealer = dealer
-            self.subscriber = subscriber
+        init(dealers: [ZMQSocket], subscribers: [ZMQSocket], state: State) {
+            self.dealers = dealers
+            self.subscribers = subscribers
             self.state = state
         }
     }
@@ -159,30 +162,36 @@ public final class BrokerLink: Sendable {
         let sockets: Sockets
         do {
             context = try ZMQContext()
-            let dealer = try context.socket(.dealer)
-            try dealer.set(.routingID(Array(configuration.gatewayID.utf8)))
-            // Fail commands at once while the broker is not connected, instead of queueing them.
-            try dealer.set(.immediate(true))
-            // Many clients' commands may be in flight at once: do not refuse them at libzmq's default of 1000.
-            try dealer.set(.sendHighWaterMark(100_000))
-            try dealer.set(.receiveHighWaterMark(100_000))
-            try dealer.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
-            // On stop, the last disconnects get this long to leave.
-            try dealer.set(.linger(milliseconds: Int32(clamping: configuration.lingerMilliseconds)))
-            try dealer.connect(configuration.commandsEndpoint)
-            let subscriber = try context.socket(.sub)
-            try subscriber.set(.receiveHighWaterMark(100_000))
-            try subscriber.set(.maxMessageSize(Int64(WireFormat.maxPayloadSize)))
-            try subscriber.connect(configuration.broadcastsEndpoint)
-            sockets = Sockets(dealer: dealer, subscriber: subscriber, state: State(configuration: configuration))
+            var dealers: [ZMQSocket] = []
+            var subscribers: [ZMQSocket] = []
+            for broker in configuration.brokers {
+                let dealer = try context.socket(.dealer)
+                try dealer.set(.routingID(Array(configuration.gatewayID.utf8)))
+                // Fail commands at once while the broker is not connected, instead of queueing them.
+                try dealer.set(.immediate(true))
+                // Many clients' commands may be in flight at once: do not refuse them at libzmq's default of 1000.
+                try dealer.set(.sendHighWaterMark(100_000))
+                try dealer.set(.receiveHighWaterMark(100_000))
+                try dealer.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
+                // On stop, the last disconnects get this long to leave.
+                try dealer.set(.linger(milliseconds: Int32(clamping: configuration.lingerMilliseconds)))
+                try dealer.connect(broker.commands)
+                dealers.append(dealer)
+                let subscriber = try context.socket(.sub)
+                try subscriber.set(.receiveHighWaterMark(100_000))
+                try subscriber.set(.maxMessageSize(Int64(WireFormat.maxPayloadSize)))
+                try subscriber.connect(broker.broadcasts)
+                subscribers.append(subscriber)
+            }
+            sockets = Sockets(dealers: dealers, subscribers: subscribers, state: State(configuration: configuration))
         } catch {
             ready.resume(throwing: error)
             return
         }
         ready.resume()
         logger.info("broker-link", metadata: [
-            "gateway": "\(configuration.gatewayID)", "commands": "\(configuration.commandsEndpoint)",
-            "broadcasts": "\(configuration.broadcastsEndpoint)",
+            "gateway": "\(configuration.gatewayID)", "commands": "\(configuration.brokers.map(\.commands).joined(separator: " "))",
+            "broadcasts": "\(configuration.brokers.map(\.broadcasts).joined(separator: " "))",
         ])
         run(sockets)
         // Graceful stop: what the event loops queued last (their members' disconnects) still goes out.
@@ -192,14 +201,16 @@ public final class BrokerLink: Sendable {
         }
         execute(sockets.state.shutdown(requests, now: MonotonicClock.milliseconds()), sockets)
         flush(sockets)
-        sockets.dealer.close()
-        sockets.subscriber.close()
+        for socket in sockets.dealers + sockets.subscribers { socket.close() }
         _ = context
     }
 
     private func run(_ sockets: Sockets) {
-        let everything = ZMQPoller([.socket(sockets.dealer), .fileDescriptor(wakeRead), .socket(sockets.subscriber)])
-        let commandsOnly = ZMQPoller([.socket(sockets.dealer), .fileDescriptor(wakeRead)])
+        // Items: the DEALERs, the wake pipe, then the SUBs (left out while the event loops are behind).
+        let brokers = sockets.dealers.count
+        let commands = sockets.dealers.map { ZMQPoller.Item.socket($0) } + [.fileDescriptor(wakeRead)]
+        let everything = ZMQPoller(commands + sockets.subscribers.map { .socket($0) })
+        let commandsOnly = ZMQPoller(commands)
         while !stopRequested.load(ordering: .relaxed) {
             execute(sockets.state.tick(now: MonotonicClock.milliseconds()), sockets)
             flush(sockets)
@@ -215,15 +226,18 @@ public final class BrokerLink: Sendable {
                 logger.error("zmq-error", metadata: ["reason": "\(error)"])
                 continue
             }
-            if readable[1] {
+            if readable[brokers] {
                 var scratch = [UInt8](repeating: 0, count: 256)
                 while read(wakeRead, &scratch, scratch.count) > 0 {}
             }
             drainInbox(sockets)
-            if readable[0] { drainReplies(sockets) }
+            for broker in 0..<brokers where readable[broker] { drainReplies(sockets, from: broker) }
             // Looked at again: the loops may have fallen behind while the poll waited.
-            if readable.count > 2, readable[2], !updateBacklog(sockets) { drainBroadcasts(sockets) }
+            if readable.count > brokers + 1, !updateBacklog(sockets) {
+                for broker in 0..<brokers where readable[brokers + 1 + broker] { drainBroadcasts(sockets, from: broker) }
+            }
             flush(sockets)
+            lastReplyAt.store(sockets.state.followedAnsweredAt.map { max($0, 1) } ?? 0, ordering: .relaxed)
         }
     }
 
@@ -258,39 +272,39 @@ public final class BrokerLink: Sendable {
         }
     }
 
-    private func drainReplies(_ sockets: Sockets) {
+    private func drainReplies(_ sockets: Sockets, from broker: Int) {
         for _ in 0..<Self.readBudget {
             let frames: [[UInt8]]
             do {
-                guard let received = try sockets.dealer.receive(dontWait: true) else { return }
+                guard let received = try sockets.dealers[broker].receive(dontWait: true) else { return }
                 frames = received
             } catch {
                 logger.error("receive-failed", metadata: ["reason": "\(error)"])
                 return
             }
             let now = MonotonicClock.milliseconds()
-            lastReplyAt.store(max(now, 1), ordering: .relaxed)
             guard frames.count == 1, let reply = try? WireReply.decode(frames[0]) else {
-                logger.warning("bad-reply", metadata: ["reason": "undecodable reply from the broker"])
+                sockets.state.heard(from: broker, now: now)
+                logger.warning("bad-reply", metadata: ["reason": "undecodable reply from the broker", "broker": "\(broker)"])
                 continue
             }
-            execute(sockets.state.received(reply, now: now), sockets)
+            execute(sockets.state.received(reply, from: broker, now: now), sockets)
         }
     }
 
-    private func drainBroadcasts(_ sockets: Sockets) {
+    private func drainBroadcasts(_ sockets: Sockets, from broker: Int) {
         let now = MonotonicClock.milliseconds()
         for _ in 0..<Self.readBudget {
             let frames: [[UInt8]]
             do {
-                guard let received = try sockets.subscriber.receive(dontWait: true) else { return }
+                guard let received = try sockets.subscribers[broker].receive(dontWait: true) else { return }
                 frames = received
             } catch {
                 logger.error("receive-failed", metadata: ["reason": "\(error)"])
                 return
             }
             do {
-                execute(sockets.state.received(try WireBroadcast.decode(frames), now: now), sockets)
+                execute(sockets.state.received(try WireBroadcast.decode(frames), from: broker, now: now), sockets)
             } catch {
                 logger.warning("bad-broadcast", metadata: ["reason": "\(error)"])
             }
@@ -300,10 +314,10 @@ public final class BrokerLink: Sendable {
     private func execute(_ actions: [State.Action], _ sockets: Sockets) {
         for action in actions {
             switch action {
-            case .send(let command):
+            case .send(let command, let broker):
                 let sent: Bool
                 do {
-                    sent = try sockets.dealer.send([command.encoded()], dontWait: true)
+                    sent = try sockets.dealers[broker].send([command.encoded()], dontWait: true)
                 } catch {
                     logger.error("send-failed", metadata: ["reason": "\(error)"])
                     sent = false
@@ -312,13 +326,15 @@ public final class BrokerLink: Sendable {
                     execute(sockets.state.sendFailed(requestID: command.requestID, now: MonotonicClock.milliseconds()), sockets)
                 }
             case .subscribe(let room):
-                do {
-                    try sockets.subscriber.subscribe(WireFormat.topic(room: room))
-                } catch {
-                    logger.error("subscribe-failed", metadata: ["room": "\(room)", "reason": "\(error)"])
+                for subscriber in sockets.subscribers {
+                    do {
+                        try subscriber.subscribe(WireFormat.topic(room: room))
+                    } catch {
+                        logger.error("subscribe-failed", metadata: ["room": "\(room)", "reason": "\(error)"])
+                    }
                 }
             case .unsubscribe(let room):
-                try? sockets.subscriber.unsubscribe(WireFormat.topic(room: room))
+                for subscriber in sockets.subscribers { try? subscriber.unsubscribe(WireFormat.topic(room: room)) }
             case .complete(let completion, let result):
                 completion(result)
             case .deliver(let frame):

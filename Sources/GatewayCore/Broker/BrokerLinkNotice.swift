@@ -3,6 +3,16 @@ import Logging
 
 /// Something the broker link's state machine noticed that is worth a log line.
 public enum BrokerLinkNotice: Sendable, Equatable {
+    /// Why the link stopped following a broker of a pair.
+    public enum FailoverReason: Sendable, Equatable {
+        /// It answered nothing for ``BrokerLinkConfiguration/failoverAfterMilliseconds``.
+        case silent
+        /// It answered `not_active`: it is (now) the standby.
+        case notActive
+        /// A command could not be handed to it (no connection).
+        case unreachable
+    }
+
     /// Broadcasts `from...to` of `room` are missing here: they are being replayed.
     case gap(room: String, from: UInt64, to: UInt64)
     /// The broker could not replay what `room` is missing (`code` says why).
@@ -18,6 +28,14 @@ public enum BrokerLinkNotice: Sendable, Equatable {
     case resynchronising(reason: RoomDisconnectReason, rooms: Int)
     /// The broker could not read a command (a bug on one side).
     case commandUnreadable(message: String)
+    /// The link now follows broker `index` (0-based, in the order given) of a pair, the active at `term`.
+    case followingBroker(index: Int, term: UInt64)
+    /// The followed broker `index` of a pair is given up for `reason`: the link says hello to both,
+    /// holding new commands and resending those that wait for a reply once an active answers.
+    case failingOver(from: Int, reason: FailoverReason)
+    /// Broker `index` answered at `term`, below the highest term seen for the same broker state
+    /// (`highestTerm`): a deposed active, whose answer is ignored.
+    case fencedReplyIgnored(index: Int, term: UInt64, highestTerm: UInt64)
 
     /// The log event name.
     public var event: String {
@@ -29,14 +47,17 @@ public enum BrokerLinkNotice: Sendable, Equatable {
         case .gatewayUnknown: return "gateway-unknown"
         case .resynchronising: return "resynchronising"
         case .commandUnreadable: return "broker-refused-frame"
+        case .followingBroker: return "following-broker"
+        case .failingOver: return "failing-over"
+        case .fencedReplyIgnored: return "fenced-reply-ignored"
         }
     }
 
     /// How loud the line is.
     public var level: Logger.Level {
         switch self {
-        case .gap, .subscriptionUnconfirmed: return .notice
-        case .replayFailed, .roomRenumbered, .gatewayUnknown, .resynchronising: return .warning
+        case .gap, .subscriptionUnconfirmed, .followingBroker: return .notice
+        case .replayFailed, .roomRenumbered, .gatewayUnknown, .resynchronising, .failingOver, .fencedReplyIgnored: return .warning
         case .commandUnreadable: return .error
         }
     }
@@ -58,6 +79,12 @@ public enum BrokerLinkNotice: Sendable, Equatable {
             return ["reason": "\(reason)", "rooms": "\(rooms)"]
         case .commandUnreadable(let message):
             return ["reason": "\(message)"]
+        case .followingBroker(let index, let term):
+            return ["broker": "\(index)", "term": "\(term)"]
+        case .failingOver(let index, let reason):
+            return ["broker": "\(index)", "reason": "\(reason)"]
+        case .fencedReplyIgnored(let index, let term, let highestTerm):
+            return ["broker": "\(index)", "term": "\(term)", "reason": "a higher term \(highestTerm) is active"]
         }
     }
 }
