@@ -1,5 +1,6 @@
-"""scripts/run, as a user starts it: one broker, N gateways on one port, a clean stop on SIGTERM;
-supervision (a killed process is restarted), rolling restart on SIGHUP, and a gateway's drain on SIGTERM."""
+"""scripts/run, as a user starts it: a broker pair, N gateways on one port, a clean stop on SIGTERM;
+supervision (a killed process is restarted; a killed active broker's standby takes over with the rooms),
+rolling restart on SIGHUP, and a gateway's drain on SIGTERM."""
 import os
 import queue
 import re
@@ -20,18 +21,23 @@ from conftest import REPO, STATIC_DIR, _binary, _start, _stop, _wait_healthy, fr
 START_TIMEOUT = float(os.environ.get("CHAT_RUN_TIMEOUT", "300"))  # may include a build
 
 
-def _two_free_consecutive_ports():
+def _free_consecutive_ports(count=6):
+    """The first of `count` consecutive free ports (a broker pair uses 6)."""
     for _ in range(50):
         first = free_port()
-        if first < 65535:
-            with socket.socket() as a, socket.socket() as b:
-                try:
-                    a.bind(("127.0.0.1", first))
-                    b.bind(("127.0.0.1", first + 1))
-                    return first
-                except OSError:
-                    continue
-    pytest.fail("no two consecutive free ports")
+        if first + count - 1 > 65535:
+            continue
+        sockets = [socket.socket() for _ in range(count)]
+        try:
+            for offset, s in enumerate(sockets):
+                s.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    pytest.fail(f"no {count} consecutive free ports")
 
 
 def _port_is_closed(port):
@@ -42,7 +48,7 @@ def _port_is_closed(port):
 
 @pytest.mark.skipif(bool(os.environ.get("CHAT_URL")), reason="tests the start script, not a running server")
 def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
-    port, broker_port = free_port(), _two_free_consecutive_ports()
+    port, broker_port = free_port(), _free_consecutive_ports()
     proc = subprocess.Popen(
         [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(port),
          "--host", "127.0.0.1", "--broker-port", str(broker_port)],
@@ -73,7 +79,7 @@ def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
         # Every process's lines are prefixed with its name; both gateways listen on the one port.
         read_until("no such line", 1.0)
         text = "".join(output)
-        for name in ("broker | ", "gw-1   | ", "gw-2   | "):
+        for name in ("broker-a | ", "broker-b | ", "gw-1     | ", "gw-2     | "):
             assert any(line.startswith(name) for line in output), f"no lines from {name!r}:\n{text}"
         assert sum(1 for line in output if line.startswith("gw-") and " listening " in line) == 2, text
     finally:
@@ -86,7 +92,7 @@ def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
     read_until("no such line", 1.0)
     text = "".join(output)
     assert "Stopped" in text, text
-    assert text.count(" stopped") >= 3, f"broker and both gateways report a clean stop:\n{text}"
+    assert text.count(" stopped") >= 4, f"both brokers and both gateways report a clean stop:\n{text}"
     assert _port_is_closed(port), "a gateway is still listening after scripts/run stopped"
     assert _port_is_closed(broker_port), "the broker is still listening after scripts/run stopped"
 
@@ -100,7 +106,7 @@ class RunScript:
     """scripts/run with 2 gateways, its output read line by line."""
 
     def __init__(self):
-        self.port, self.broker_port = free_port(), _two_free_consecutive_ports()
+        self.port, self.broker_port = free_port(), _free_consecutive_ports()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(self.port),
@@ -127,6 +133,10 @@ class RunScript:
             if predicate(line):
                 return line
         return None
+
+    def seen(self, predicate, timeout):
+        """Whether a line read so far, or one arriving within `timeout`, satisfies `predicate`."""
+        return any(predicate(line) for line in self.output) or self.read_until(predicate, timeout)
 
     def pids(self):
         """label -> pid of the current process, from the "started" and "replacement ready" lines."""
@@ -236,7 +246,7 @@ def test_a_killed_gateway_is_restarted_while_the_other_serves(run_script):
         others.append(late)
         assert _acked_within(late, room, "after the crash", 2.0) < 2.0
         assert run_script.read_until(lambda line: re.search(r"==> gw-1 started \(pid \d+\)", line), 10), run_script.text()
-        assert run_script.read_until(lambda line: line.startswith("gw-1   |") and " listening " in line, 30), run_script.text()
+        assert run_script.read_until(lambda line: line.startswith("gw-1     |") and " listening " in line, 30), run_script.text()
         after = run_script.pids()
         assert after["gw-1"] != victim and after["gw-2"] == before["gw-2"]
         os.kill(after["gw-1"], 0)
@@ -268,29 +278,38 @@ def test_gateways_killed_together_are_all_restarted(run_script):
     assert _healthy(run_script.url), run_script.text()
 
 
-def test_a_killed_broker_is_restarted_and_new_rooms_work(run_script):
+def test_a_killed_active_broker_is_replaced_by_its_standby_with_the_rooms(run_script):
     url = run_script.url
-    victim = run_script.pids()["broker"]
-    os.kill(victim, signal.SIGKILL)
-    line = run_script.read_until(lambda line: "broker exited" in line, 10)
-    assert line and "killed by signal 9" in line, run_script.text()
-    assert run_script.read_until(lambda line: re.search(r"==> broker started \(pid \d+\)", line), 10), run_script.text()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            sio, room, _ = _chatter(url, "after")
-        except Exception:
-            time.sleep(0.2)
-            continue
-        try:
-            assert _acked_within(sio, room, "the broker is back", 2.0) < 2.0
-        finally:
-            sio.disconnect()
-        break
-    else:
-        pytest.fail("no new room works after the broker restarted:\n" + run_script.text())
-    assert run_script.proc.poll() is None
-    assert run_script.pids()["broker"] != victim
+    run_script.read_until(lambda line: "standby-in-sync" in line, 10)
+    owner, room, password = _chatter(url, "owner")
+    members = [_chatter(url, f"user{i}", room, password)[0] for i in range(3)]
+    try:
+        assert _acked_within(owner, room, "before", 2.0) < 2.0
+        victim = run_script.pids()["broker-a"]  # the primary is active after a normal start
+        os.kill(victim, signal.SIGKILL)
+        line = run_script.read_until(lambda line: "broker-a exited" in line, 10)
+        assert line and "killed by signal 9" in line, run_script.text()
+        assert run_script.read_until(lambda line: line.startswith("broker-b") and "broker active" in line, 10), run_script.text()
+        # The same room, by its old password, on the standby: within 2 s /healthz is OK and new messages
+        # are acked.
+        deadline = time.monotonic() + 2
+        while not _healthy(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _healthy(url), run_script.text()
+        assert _acked_within(owner, room, "after", 2.0) < 2.0
+        late, _, _ = _chatter(url, "late", room, password)
+        members.append(late)
+        # broker-a is restarted and comes back as the standby with the state.
+        assert run_script.seen(lambda line: re.search(r"==> broker-a started \(pid \d+\)", line), 10), run_script.text()
+        assert run_script.seen(lambda line: line.startswith("broker-a") and "standby-loaded" in line, 10), run_script.text()
+        assert run_script.proc.poll() is None
+        assert run_script.pids()["broker-a"] != victim
+    finally:
+        for sio in [owner, *members]:
+            try:
+                sio.disconnect()
+            except Exception:
+                pass
 
 
 def test_sighup_replaces_the_gateways_one_by_one_without_downtime(run_script):
@@ -324,7 +343,7 @@ def test_sighup_replaces_the_gateways_one_by_one_without_downtime(run_script):
     after = run_script.pids()
     assert after["gw-1"] not in (before["gw-1"], before["gw-2"]), text
     assert after["gw-2"] not in (before["gw-1"], before["gw-2"], after["gw-1"]), text
-    assert after["broker"] == before["broker"]
+    assert after["broker-a"] == before["broker-a"] and after["broker-b"] == before["broker-b"]
     # One after the other: gw-2's replacement starts only after gw-1's old gateway exited.
     assert text.index(f"old gateway (pid {before['gw-1']}) exited") < text.index("gw-2: started a replacement"), text
     assert not failures, f"/healthz failed during the rolling restart: {failures}\n{text}"

@@ -69,15 +69,20 @@ class Pair:
             time.sleep(0.05)
         pytest.fail(f"broker {side} never logged /{pattern}/ within {timeout} s:\n{self.log(side)[-3000:]}")
 
-    def active(self):
-        """The side whose last state line says active."""
-        last = {}
-        for side in ("a", "b"):
-            states = re.findall(r"broker (active|standby) ", self.log(side))
-            last[side] = states[-1] if states else None
-        actives = [side for side, state in last.items() if state == "active" and self.brokers[side].poll() is None]
-        assert len(actives) == 1, f"expected one active broker, got {last}"
-        return actives[0]
+    def active(self, timeout=3):
+        """The side whose last state line says active (log lines are flushed by a thread: wait a moment)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            last = {}
+            for side in ("a", "b"):
+                states = re.findall(r"broker (active|standby) ", self.log(side))
+                last[side] = states[-1] if states else None
+            actives = [side for side, state in last.items() if state == "active" and self.brokers[side].poll() is None]
+            if len(actives) == 1:
+                return actives[0]
+            if time.monotonic() > deadline:
+                pytest.fail(f"expected one active broker, got {last}")
+            time.sleep(0.05)
 
     def stop(self):
         _stop(self.processes)
@@ -141,7 +146,7 @@ def test_the_standby_takes_over_when_the_active_is_killed(pair, members):
     got = bob.wait_for("message", lambda d: d["text"] == "after the crash")
     assert got["seq"] == ack["seq"]
     survivor = "b" if victim == "a" else "a"
-    assert re.search(r"broker active .*gateway voted", pair.log(survivor)), pair.log(survivor)[-2000:]
+    pair.wait_log(survivor, r"broker active .*gateway voted", 3)
     assert requests.get(f"{pair.url}/healthz", timeout=2).status_code == 200
 
     # The old password still opens the room, and the history is complete.
@@ -191,5 +196,5 @@ def test_sigterm_on_the_active_hands_over_at_once(pair, members):
     pair.brokers[victim].send_signal(signal.SIGTERM)
     assert pair.brokers[victim].wait(timeout=5) == 0
     survivor = "b" if victim == "a" else "a"
-    assert re.search(r"broker active .*handed over", pair.log(survivor)), pair.log(survivor)[-2000:]
+    pair.wait_log(survivor, r"broker active .*handed over", 3)
     acked_within(alice, room, "two", TAKEOVER)
