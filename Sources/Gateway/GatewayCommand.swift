@@ -86,6 +86,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Bind the port only once the broker has answered (a gateway joining a shared port then never answers a client it cannot serve).")
     var listenOnceBrokerAnswers = false
 
+    @Flag(help: "Socket.IO connection-state recovery: CONNECT answers a pid, every room event carries its offset as an extra last argument (handlers written for one argument must accept it), and a client reconnecting with {pid, offset} gets its rooms back and every event it missed.")
+    var connectionStateRecovery = false
+
     @Option(help: "A file created once the gateway listens and the broker has answered it, removed when it starts draining (for supervisors).")
     var readyFile: String?
 
@@ -143,10 +146,11 @@ struct GatewayCommand: AsyncParsableCommand {
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
         let broker = BrokerLinkConfiguration(commandsEndpoint: brokerCommands, broadcastsEndpoint: brokerBroadcasts, gatewayID: id)
-        let service = GatewayService(
+        var service = GatewayService(
             server: server, broker: broker, threads: threads, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
             metricsText: { registry.emitToBuffer() },
             readyFile: readyFile.map(ReadyFile.init(path:)), logger: logger)
+        service.connectionStateRecovery = connectionStateRecovery
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

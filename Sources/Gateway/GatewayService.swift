@@ -15,6 +15,8 @@ struct GatewayService: Service {
     let threads: Int
     /// Bind the port only once the broker answered (`--listen-once-broker-answers`).
     let listenOnceBrokerAnswers: Bool
+    /// Socket.IO connection-state recovery (`--connection-state-recovery`).
+    var connectionStateRecovery = false
     let metricsText: @Sendable () -> [UInt8]
     /// Written once the gateway listens and the broker answered it (`--ready-file`).
     let readyFile: ReadyFile?
@@ -26,7 +28,7 @@ struct GatewayService: Service {
             gateway = try await cancelWhenGracefulShutdown {
                 try await ChatGateway.start(
                     server: server, broker: broker, threads: threads, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
-                    metricsText: metricsText, logger: logger)
+                    connectionStateRecovery: connectionStateRecovery, metricsText: metricsText, logger: logger)
             }
         } catch is CancellationError {
             logger.info("stopped", metadata: ["reason": "shut down before the broker answered"])

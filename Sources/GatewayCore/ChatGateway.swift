@@ -16,7 +16,8 @@ public final class ChatGateway: Sendable {
         self.group = group
     }
 
-    /// Connects to the broker and starts serving with `threads` event loops. With `listenOnceBrokerAnswers`
+    /// Connects to the broker and starts serving with `threads` event loops; `connectionStateRecovery`
+    /// turns on Socket.IO connection-state recovery (docs/PROTOCOL.md). With `listenOnceBrokerAnswers`
     /// the port is bound only after the broker answered (polled every 50 ms; cancellable), so a gateway
     /// that joins a shared port never answers clients it cannot serve yet.
     public static func start(
@@ -24,13 +25,14 @@ public final class ChatGateway: Sendable {
         broker brokerConfiguration: BrokerLinkConfiguration,
         threads: Int,
         listenOnceBrokerAnswers: Bool = false,
+        connectionStateRecovery: Bool = false,
         metricsText: (@Sendable () -> [UInt8])? = nil,
         logger: Logger
     ) async throws -> ChatGateway {
         let metrics = GatewayMetrics()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let link = try BrokerLink(configuration: brokerConfiguration, logger: logger)
-        let fanOut = BroadcastFanOut(group: group, metrics: metrics)
+        let fanOut = BroadcastFanOut(group: group, metrics: metrics, appendsOffsets: connectionStateRecovery)
         link.setSink(fanOut)
         do {
             try await link.start()
@@ -42,7 +44,8 @@ public final class ChatGateway: Sendable {
             configuration.onLimited = { metrics.limited($0) }
             configuration.makeEngineDelegate = { connection in
                 SocketIOSession(
-                    connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger)
+                    connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger,
+                    recovery: connectionStateRecovery)
             }
             let server = try await GatewayServer.start(configuration: configuration, logger: logger, group: group)
             return ChatGateway(server: server, link: link, group: group)
