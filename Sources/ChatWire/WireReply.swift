@@ -19,7 +19,7 @@ public struct WireReply: Equatable, Sendable {
 
     /// Where a room stands for a resumed session: its `resumed` event's seq (the member receives
     /// every later event of the room).
-    public struct RoomPosition: Equatable, Sendable {
+    public struct RoomPosition: Equatable, Sendable, Codable {
         /// The room.
         public var room: String
         /// The seq of the session's `resumed` event in it.

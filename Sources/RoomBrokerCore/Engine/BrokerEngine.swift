@@ -247,7 +247,7 @@ public struct BrokerEngine: Sendable {
         let reply = WireReply.Success(
             room: instance,
             events: result.missed.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) },
-            rooms: result.rooms.map { WireReply.RoomPosition(room: $0.room, seq: $0.seq) })
+            rooms: result.rooms)
         return BrokerOutput(reply: WireReply(to: command, result: .success(reply)), broadcasts: broadcasts)
     }
 

@@ -1,16 +1,10 @@
+import ChatWire
+
 /// What a successful ``RoomRegistry/resume(pid:since:by:now:maxBytes:)`` returns: the rooms of the
 /// session, the `resumed` events to broadcast, and the events its client missed.
 public struct ResumeResult: Equatable, Sendable {
-    /// One room of the resumed session.
-    public struct Position: Equatable, Sendable, Codable {
-        /// The room.
-        public var room: String
-        /// The seq of the session's `resumed` event there: the member receives every later event.
-        public var seq: UInt64
-    }
-
     /// The session's rooms, sorted by name.
-    public var rooms: [Position]
+    public var rooms: [WireReply.RoomPosition]
     /// The `resumed` events (one per room whose member moved to this connection), sorted by room.
     public var events: [RoomEvent]
     /// The kept broadcasts of those rooms the client missed, in broker-wide (gseq) order.

@@ -258,7 +258,7 @@ public struct RoomRegistry: Sendable {
             }
             missed += events
         }
-        var positions: [ResumeResult.Position] = []
+        var positions: [WireReply.RoomPosition] = []
         var resumed: [RoomEvent] = []
         for name in names {
             guard let roomIndex = rooms.index(forKey: name), let index = rooms.values[roomIndex].member(ofSession: pid) else { continue }
