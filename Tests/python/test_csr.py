@@ -307,3 +307,39 @@ def test_without_the_flag_events_carry_no_offset_and_with_it_one(cluster):
         finally:
             alice.close()
             bob.close()
+
+
+def test_scripts_run_passes_the_flag_on_to_every_gateway():
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("tests the start script, not a running server")
+    from test_run_script import _two_free_consecutive_ports
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(port), "--host", "127.0.0.1",
+         "--broker-port", str(_two_free_consecutive_ports()), "--connection-state-recovery"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = []
+    try:
+        for line in proc.stdout:
+            output.append(line)
+            if "Chat server ready" in line:
+                break
+        assert proc.poll() is None, "".join(output[-40:])
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+        members = [Member(f"http://127.0.0.1:{port}") for _ in range(6)]  # spread over both gateways
+        try:
+            room, password = create_room(members[0])
+            for index, member in enumerate(members):
+                join(member, room, password, f"m{index}")
+            members[0].call("message", {"room": room, "text": "hi"})
+            for member in members:
+                event = member.sio.receive(timeout=TIMEOUT)
+                while event[0] != "message":
+                    event = member.sio.receive(timeout=TIMEOUT)
+                assert len(event) == 3 and offset_number(event[2]) > 0, f"every gateway appends the offset: {event}"
+        finally:
+            for member in members:
+                member.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
