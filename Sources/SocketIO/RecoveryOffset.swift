@@ -19,6 +19,8 @@ public struct RecoveryOffset: Equatable, Sendable {
     /// Reads `"<instance>.<gseq>"`; nil for anything else (an unknown instance form, a gseq that is
     /// not a decimal `UInt64`).
     public init?(text: String) {
+        // Checked before any other work: the instance, the dot and at most 20 digits.
+        guard text.utf8.count <= Self.maxInstanceBytes + 21 else { return nil }
         let utf8 = Array(text.utf8)
         guard let dot = utf8.lastIndex(of: UInt8(ascii: ".")), dot > 0, dot <= Self.maxInstanceBytes,
               utf8[..<dot].allSatisfy(Self.isInstanceByte),

@@ -8,7 +8,7 @@ final class RecoveryOffsetTests: XCTestCase {
         XCTAssertEqual(RecoveryOffset(instance: "a-b_C", gseq: UInt64.max).text, "a-b_C.18446744073709551615")
         XCTAssertEqual(RecoveryOffset(text: "a.b.7")?.instance, nil, "the instance holds no dot")
         for bad in ["", ".4", "k3x9.", "k3x9", "k3x9.-1", "k3x9.+1", "k3x9.18446744073709551616", "k 3.1", "é.1", "k3x9.1 ",
-                    String(repeating: "a", count: 65) + ".1", "MzUPkW0"] {
+                    String(repeating: "a", count: 65) + ".1", "MzUPkW0", "k." + String(repeating: "0", count: 30_000) + "1"] {
             XCTAssertNil(RecoveryOffset(text: bad), bad)
         }
     }

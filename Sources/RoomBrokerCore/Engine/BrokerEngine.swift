@@ -235,6 +235,9 @@ public struct BrokerEngine: Sendable {
     private mutating func resume(
         pid: String, instance resumeInstance: String, since: UInt64?, command: WireCommand, connection: ConnectionKey, now: BrokerClock
     ) throws(ChatError) -> BrokerOutput {
+        guard resumeInstance.utf8.count <= RecoveryOffset.maxInstanceBytes else {
+            throw ChatError(.badRequest, "instance must be at most \(RecoveryOffset.maxInstanceBytes) bytes")
+        }
         guard since == nil || resumeInstance == instance else {
             throw ChatError(.replayUnavailable, "the offset is from another broker state; join your rooms again")
         }
