@@ -60,6 +60,7 @@ let package = Package(
             name: "GatewayCore",
             dependencies: [
                 "ChatWire", "SocketIO", "ChatAPI", "ZeroMQ", "ChatLogging",
+                .product(name: "Crypto", package: "swift-crypto"),  // the Socket.IO sid derived from a recovery pid
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

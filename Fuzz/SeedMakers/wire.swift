@@ -20,6 +20,9 @@ enum WireSeeds {
             ("message", .message(room: "lobby", text: "héllo 👋", key: "m-1.a")),
             ("post", .post(room: "lobby", password: "Abc23456789x", name: "bot", text: "deploy finished", key: "")),
             ("rooms", .listRooms(after: "", limit: 100)), ("rooms-after", .listRooms(after: "lobby", limit: 7)), ("disconnect", .disconnect), ("replay", .replay(room: "lobby", from: 3, to: 9)),
+            ("join-pid", .join(room: "lobby", password: "Abc23456789x", name: "ann", pid: "0123456789abcdef0123456789abcdef")),
+            ("resume", .resume(pid: "0123456789abcdef0123456789abcdef", instance: "k3x9", since: 57)),
+            ("resume-no-offset", .resume(pid: "0123456789abcdef0123456789abcdef", instance: "", since: nil)),
         ]
         for (name, body) in commands {
             let command = WireCommand(requestID: 7, connectionID: 42, client: "127.0.0.1", sentAt: 123_456, ttl: 5_000, body: body)
@@ -33,8 +36,11 @@ enum WireSeeds {
             ("create", WireReply(kind: .create, requestID: 1, connectionID: 2, result: .success(.init(
                 room: "r1", json: Array(#"{"room":"r1","password":"Abc23456789x"}"#.utf8))))),
             ("replay", WireReply(kind: .replay, requestID: 3, connectionID: 0, result: .success(.init(
-                room: "lobby", seq: 9, events: [.init(seq: 8, payload: Array(#"42["message",{}]"#.utf8)),
-                                                .init(seq: 9, payload: Array(#"42["left",{}]"#.utf8))])))),
+                room: "lobby", seq: 9, events: [.init(seq: 8, gseq: 20, payload: Array(#"42["message",{}]"#.utf8)),
+                                                .init(seq: 9, gseq: 23, payload: Array(#"42["left",{}]"#.utf8))])))),
+            ("resume", WireReply(kind: .resume, requestID: 4, connectionID: 42, result: .success(.init(
+                room: "k3x9", events: [.init(seq: 8, gseq: 58, payload: Array(#"42["message",{}]"#.utf8))],
+                rooms: [.init(room: "lobby", seq: 10), .init(room: "other", seq: 3)])))),
             ("refused", WireReply(kind: .join, requestID: 7, connectionID: 42, result: .failure(
                 ChatError(.wrongPassword, "The password does not open room lobby.")))),
             ("invalid", WireReply(kind: .invalid, requestID: 0, connectionID: 0, result: .failure(
@@ -42,7 +48,7 @@ enum WireSeeds {
         ]
         for (name, reply) in replies { try save("reply-\(name)", 1, reply.encoded()) }
         let broadcasts: [(String, WireBroadcast)] = [
-            ("message", WireBroadcast(kind: .message, room: "lobby", seq: 8, gateway: "gw-1", connectionID: 42,
+            ("message", WireBroadcast(kind: .message, room: "lobby", seq: 8, gseq: 77, gateway: "gw-1", connectionID: 42,
                 payload: Array(#"42["message",{"room":"lobby","seq":8,"name":"ann","text":"hi","ts":1}]"#.utf8))),
             ("joined", WireBroadcast(kind: .joined, room: "a-b_9", seq: 1, gateway: "gw-2", connectionID: 1,
                 payload: Array(#"42["joined",{"room":"a-b_9","seq":1,"name":"bob","members":2}]"#.utf8))),

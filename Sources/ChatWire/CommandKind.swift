@@ -22,4 +22,7 @@ public enum CommandKind: UInt8, Sendable, CaseIterable {
     case disconnect = 9
     /// Resend a room's broadcasts in a sequence range (a gateway filling a gap).
     case replay = 10
+    /// Move a Socket.IO session's memberships (by its private id) to this connection and get the events
+    /// it missed (connection-state recovery).
+    case resume = 11
 }

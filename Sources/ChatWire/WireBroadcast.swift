@@ -7,6 +7,9 @@ public struct WireBroadcast: Equatable, Sendable {
     public var room: String
     /// The room's sequence number of this event.
     public var seq: UInt64
+    /// The broker-wide sequence number of this event (0 for a head): one counter over all rooms, the
+    /// offset Socket.IO clients resume from (docs/PROTOCOL.md, "Connection-state recovery").
+    public var gseq: UInt64
     /// The gateway of the member the event is about (empty for HTTP-posted messages).
     public var gateway: String
     /// That member's connection id on its gateway (0 for HTTP-posted messages).
@@ -15,10 +18,13 @@ public struct WireBroadcast: Equatable, Sendable {
     public var payload: [UInt8]
 
     /// A broadcast of `payload` as event `seq` of `room`.
-    public init(kind: BroadcastKind, room: String, seq: UInt64, gateway: String, connectionID: UInt64, payload: [UInt8]) {
+    public init(
+        kind: BroadcastKind, room: String, seq: UInt64, gseq: UInt64 = 0, gateway: String, connectionID: UInt64, payload: [UInt8]
+    ) {
         self.kind = kind
         self.room = room
         self.seq = seq
+        self.gseq = gseq
         self.gateway = gateway
         self.connectionID = connectionID
         self.payload = payload
@@ -30,6 +36,7 @@ public struct WireBroadcast: Equatable, Sendable {
         writer.write(WireFormat.version)
         writer.write(kind.rawValue)
         writer.write(seq)
+        writer.write(gseq)
         writer.write(room)
         writer.write(gateway)
         writer.write(connectionID)
@@ -45,11 +52,12 @@ public struct WireBroadcast: Equatable, Sendable {
         let kindByte = try reader.readByte("kind")
         guard let kind = BroadcastKind(rawValue: kindByte) else { throw .unknownKind(kindByte) }
         let seq = try reader.readUInt64("seq")
+        let gseq = try reader.readUInt64("gseq")
         let room = try reader.readString("room")
         let gateway = try reader.readString("gateway")
         let connectionID = try reader.readUInt64("connection id")
         try reader.finish()
         guard frames[0] == WireFormat.topic(room: room) else { throw .topicMismatch }
-        return WireBroadcast(kind: kind, room: room, seq: seq, gateway: gateway, connectionID: connectionID, payload: frames[2])
+        return WireBroadcast(kind: kind, room: room, seq: seq, gseq: gseq, gateway: gateway, connectionID: connectionID, payload: frames[2])
     }
 }

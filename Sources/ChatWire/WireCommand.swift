@@ -11,7 +11,9 @@ public struct WireCommand: Equatable, Sendable {
         case create(name: String, room: String, key: String)
         /// Join `room` with `password` as `name`; `since`, the last seq the client saw (nil: none), asks
         /// for the messages after it. On the wire `since` is a u64, ``WireCommand/noSince`` for nil.
-        case join(room: String, password: String, name: String, since: UInt64? = nil)
+        /// `pid` is the Socket.IO session's private id with connection-state recovery ("" without): the
+        /// member keeps it, so a later ``resume(pid:instance:since:)`` finds it.
+        case join(room: String, password: String, name: String, since: UInt64? = nil, pid: String = "")
         /// Leave `room`.
         case leave(room: String)
         /// Send `text` to `room` as a member; a repeated `key` (idempotency key, "" for none) in the
@@ -25,6 +27,10 @@ public struct WireCommand: Equatable, Sendable {
         case disconnect
         /// Resend the broadcasts of `room` with sequence numbers `from...to`.
         case replay(room: String, from: UInt64, to: UInt64)
+        /// Connection-state recovery: move every membership of session `pid` to this connection and
+        /// answer the room events after `since` (a broker-wide gseq; nil: the client saw none since its
+        /// joins) if all are still kept and `instance` is the broker's state id.
+        case resume(pid: String, instance: String, since: UInt64?)
 
         /// The kind byte of this body.
         public var kind: CommandKind {
@@ -39,6 +45,7 @@ public struct WireCommand: Equatable, Sendable {
             case .listRooms: return .listRooms
             case .disconnect: return .disconnect
             case .replay: return .replay
+            case .resume: return .resume
             }
         }
     }
@@ -94,11 +101,12 @@ public struct WireCommand: Equatable, Sendable {
             writer.write(name)
             writer.write(room)
             writer.write(key)
-        case .join(let room, let password, let name, let since):
+        case .join(let room, let password, let name, let since, let pid):
             writer.write(room)
             writer.write(password)
             writer.write(name)
             writer.write(since ?? Self.noSince)
+            writer.write(pid)
         case .leave(let room):
             writer.write(room)
         case .message(let room, let text, let key):
@@ -115,6 +123,10 @@ public struct WireCommand: Equatable, Sendable {
             writer.write(room)
             writer.write(from)
             writer.write(to)
+        case .resume(let pid, let instance, let since):
+            writer.write(pid)
+            writer.write(instance)
+            writer.write(since ?? Self.noSince)
         }
         return writer.bytes
     }
@@ -157,7 +169,8 @@ public struct WireCommand: Equatable, Sendable {
             let password = try reader.readString("password")
             let name = try reader.readString("name")
             let since = try reader.readUInt64("since")
-            body = .join(room: room, password: password, name: name, since: since == noSince ? nil : since)
+            let pid = try reader.readString("pid")
+            body = .join(room: room, password: password, name: name, since: since == noSince ? nil : since, pid: pid)
         case .leave:
             body = .leave(room: try reader.readString("room"))
         case .message:
@@ -178,6 +191,11 @@ public struct WireCommand: Equatable, Sendable {
                 room: try reader.readString("room"),
                 from: try reader.readUInt64("from"),
                 to: try reader.readUInt64("to"))
+        case .resume:
+            let pid = try reader.readString("pid")
+            let instance = try reader.readString("instance")
+            let since = try reader.readUInt64("since")
+            body = .resume(pid: pid, instance: instance, since: since == noSince ? nil : since)
         }
         try reader.finish()
         return WireCommand(requestID: requestID, connectionID: connectionID, client: client, sentAt: sentAt, ttl: ttl, body: body)

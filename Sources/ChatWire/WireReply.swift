@@ -1,16 +1,34 @@
 /// The broker's answer to one ``WireCommand``: a single ZeroMQ frame (docs/PROTOCOL.md, "Replies").
 public struct WireReply: Equatable, Sendable {
-    /// One broadcast resent by a replay.
+    /// One broadcast resent by a replay or a resume.
     public struct ReplayedEvent: Equatable, Sendable {
         /// The event's room sequence number.
         public var seq: UInt64
+        /// The event's broker-wide sequence number (see ``WireBroadcast/gseq``).
+        public var gseq: UInt64
         /// The exact client frame text of the event.
         public var payload: [UInt8]
 
-        /// An event numbered `seq` whose client text is `payload`.
-        public init(seq: UInt64, payload: [UInt8]) {
+        /// An event numbered `seq` (`gseq` over all rooms) whose client text is `payload`.
+        public init(seq: UInt64, gseq: UInt64 = 0, payload: [UInt8]) {
             self.seq = seq
+            self.gseq = gseq
             self.payload = payload
+        }
+    }
+
+    /// Where a room stands for a resumed session: its `resumed` event's seq (the member receives
+    /// every later event of the room).
+    public struct RoomPosition: Equatable, Sendable, Codable {
+        /// The room.
+        public var room: String
+        /// The seq of the session's `resumed` event in it.
+        public var seq: UInt64
+
+        /// Room `room` at `seq`.
+        public init(room: String, seq: UInt64) {
+            self.room = room
+            self.seq = seq
         }
     }
 
@@ -23,15 +41,22 @@ public struct WireReply: Equatable, Sendable {
         public var seq: UInt64
         /// The JSON object the client is answered with: the Socket.IO ack argument and the HTTP body.
         public var json: [UInt8]
-        /// For `replay`: the resent events, in order.
+        /// For `replay`: the resent events, in order; for `resume`: the missed events of every room, in
+        /// gseq order.
         public var events: [ReplayedEvent]
+        /// For `resume`: the session's rooms (sorted by name) and where each stands.
+        public var rooms: [RoomPosition]
 
         /// A success result.
-        public init(room: String = "", seq: UInt64 = 0, json: [UInt8] = Array("{}".utf8), events: [ReplayedEvent] = []) {
+        public init(
+            room: String = "", seq: UInt64 = 0, json: [UInt8] = Array("{}".utf8), events: [ReplayedEvent] = [],
+            rooms: [RoomPosition] = []
+        ) {
             self.room = room
             self.seq = seq
             self.json = json
             self.events = events
+            self.rooms = rooms
         }
     }
 
@@ -73,7 +98,13 @@ public struct WireReply: Equatable, Sendable {
             writer.write(UInt32(success.events.count))
             for event in success.events {
                 writer.write(event.seq)
+                writer.write(event.gseq)
                 writer.write(blob: event.payload)
+            }
+            writer.write(UInt32(success.rooms.count))
+            for position in success.rooms {
+                writer.write(position.room)
+                writer.write(position.seq)
             }
         case .failure(let error):
             writer.write(error.code.rawValue)
@@ -98,13 +129,23 @@ public struct WireReply: Equatable, Sendable {
             let seq = try reader.readUInt64("seq")
             let json = try reader.readBlob("json")
             let count = Int(try reader.readUInt32("event count"))
-            guard count <= reader.remaining / 12 else { throw .truncated(field: "events") }
+            // Each event takes at least 20 bytes, each room 12: refuse counts the frame cannot hold.
+            guard count <= reader.remaining / 20 else { throw .truncated(field: "events") }
             var events: [ReplayedEvent] = []
             events.reserveCapacity(count)
             for _ in 0..<count {
-                events.append(ReplayedEvent(seq: try reader.readUInt64("event seq"), payload: try reader.readBlob("event payload")))
+                events.append(ReplayedEvent(
+                    seq: try reader.readUInt64("event seq"), gseq: try reader.readUInt64("event gseq"),
+                    payload: try reader.readBlob("event payload")))
             }
-            result = .success(Success(room: room, seq: seq, json: json, events: events))
+            let roomCount = Int(try reader.readUInt32("room count"))
+            guard roomCount <= reader.remaining / 12 else { throw .truncated(field: "rooms") }
+            var rooms: [RoomPosition] = []
+            rooms.reserveCapacity(roomCount)
+            for _ in 0..<roomCount {
+                rooms.append(RoomPosition(room: try reader.readString("room"), seq: try reader.readUInt64("room seq")))
+            }
+            result = .success(Success(room: room, seq: seq, json: json, events: events, rooms: rooms))
         } else {
             guard let code = ChatErrorCode(rawValue: status) else { throw .unknownErrorCode(status) }
             result = .failure(ChatError(code, try reader.readString("message")))

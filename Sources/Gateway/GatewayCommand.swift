@@ -98,6 +98,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Bind the port only once the broker has answered (a gateway joining a shared port then never answers a client it cannot serve).")
     var listenOnceBrokerAnswers = false
 
+    @Flag(help: "Socket.IO connection-state recovery: CONNECT answers a pid, every room event carries its offset as an extra last argument (handlers written for one argument must accept it), and a client reconnecting with {pid, offset} gets its rooms back and every event it missed.")
+    var connectionStateRecovery = false
+
     @Option(help: "A file created once the gateway listens and the broker has answered it, removed when it starts draining (for supervisors).")
     var readyFile: String?
 
@@ -159,7 +162,8 @@ struct GatewayCommand: AsyncParsableCommand {
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
         let broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
-        let gateway = try ChatGateway(broker: broker, threads: threads, logger: logger)
+        let gateway = try ChatGateway(
+            broker: broker, threads: threads, connectionStateRecovery: connectionStateRecovery, logger: logger)
         let http = HTTPServerService(
             gateway: gateway, gatewayID: id, configuration: server, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
             metricsText: { registry.emitToBuffer() }, logger: logger)

@@ -13,13 +13,17 @@ public final class ChatGateway: Sendable {
     private let fanOut: BroadcastFanOut
     private let metrics: GatewayMetrics
     private let logger: Logger
+    /// Socket.IO connection-state recovery (docs/PROTOCOL.md).
+    private let connectionStateRecovery: Bool
 
-    /// Makes the link (without connecting it) and `threads` event loops.
-    public init(broker: BrokerLinkConfiguration, threads: Int, logger: Logger) throws {
+    /// Makes the link (without connecting it) and `threads` event loops; `connectionStateRecovery`
+    /// turns on Socket.IO connection-state recovery.
+    public init(broker: BrokerLinkConfiguration, threads: Int, connectionStateRecovery: Bool = false, logger: Logger) throws {
         link = try BrokerLink(configuration: broker, logger: logger)
         metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        fanOut = BroadcastFanOut(group: group, metrics: metrics)
+        fanOut = BroadcastFanOut(group: group, metrics: metrics, appendsOffsets: connectionStateRecovery)
+        self.connectionStateRecovery = connectionStateRecovery
         link.setSink(fanOut)
         self.logger = logger
     }
@@ -30,13 +34,14 @@ public final class ChatGateway: Sendable {
         configuration serverConfiguration: GatewayServerConfiguration,
         metricsText: (@Sendable () -> [UInt8])? = nil
     ) async throws -> GatewayServer {
-        let link = link, fanOut = fanOut, metrics = metrics, logger = logger
+        let link = link, fanOut = fanOut, metrics = metrics, logger = logger, recovery = connectionStateRecovery
         var configuration = serverConfiguration
         configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText)
         configuration.onLimited = { metrics.limited($0) }
         configuration.makeEngineDelegate = { connection in
             SocketIOSession(
-                connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger)
+                connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger,
+                recovery: recovery)
         }
         return try await GatewayServer.start(configuration: configuration, logger: logger, group: group)
     }

@@ -123,6 +123,11 @@ public struct JSONWriter: Sendable {
         bytes.append(byte)
     }
 
+    /// Appends bytes as they are, outside the JSON structure.
+    mutating func appendVerbatim(contentsOf more: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: more)
+    }
+
     /// Appends the decimal digits of `value` as is, outside the JSON structure.
     mutating func appendDigits(_ value: UInt64) {
         let start = bytes.count

@@ -61,15 +61,33 @@ public enum ServerEventEncoder: Sendable {
         return writer.bytes
     }
 
-    /// The answer to a namespace connect: `40{"sid":<sid>}`.
-    public static func connectAck(sid: String) -> [UInt8] {
-        var writer = JSONWriter(capacity: 16 + sid.utf8.count)
+    /// The answer to a namespace connect: `40{"sid":<sid>}`, or `40{"sid":<sid>,"pid":<pid>}` with
+    /// connection-state recovery (`pid`: the session's private id, which the client sends back to resume).
+    public static func connectAck(sid: String, pid: String? = nil) -> [UInt8] {
+        var writer = JSONWriter(capacity: 24 + sid.utf8.count + (pid?.utf8.count ?? 0))
         writer.appendVerbatim(engineMessage)
         SocketIOPacket.writeHeader(type: .connect, namespace: "/", ackID: nil, into: &writer)
         writer.beginObject()
         writer.key("sid")
         writer.string(sid)
+        if let pid {
+            writer.key("pid")
+            writer.string(pid)
+        }
         writer.endObject()
+        return writer.bytes
+    }
+
+    /// An event frame with connection-state recovery's `offset` appended as its last argument:
+    /// `42["message",{…}]` becomes `42["message",{…},"<offset>"]`. A payload that does not end with
+    /// `]` (not an event) is returned unchanged.
+    public static func appendingOffset(_ offset: RecoveryOffset, to payload: [UInt8]) -> [UInt8] {
+        guard payload.last == ASCII.closeBracket else { return payload }
+        var writer = JSONWriter(capacity: payload.count + 32)
+        writer.appendVerbatim(contentsOf: payload.dropLast())
+        writer.appendVerbatim(ASCII.comma)
+        writer.string(offset.text)
+        writer.appendVerbatim(ASCII.closeBracket)
         return writer.bytes
     }
 

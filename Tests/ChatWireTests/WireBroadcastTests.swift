@@ -4,7 +4,8 @@ import XCTest
 final class WireBroadcastTests: XCTestCase {
     func testEveryKindRoundTripsWithItsTopic() throws {
         for kind in BroadcastKind.allCases {
-            let broadcast = WireBroadcast(kind: kind, room: "lobby", seq: 12, gateway: "gw-a", connectionID: 5, payload: Array(#"42["message",{}]"#.utf8))
+            let broadcast = WireBroadcast(
+                kind: kind, room: "lobby", seq: 12, gseq: 1 << 40 | 7, gateway: "gw-a", connectionID: 5, payload: Array(#"42["message",{}]"#.utf8))
             let frames = broadcast.encoded()
             XCTAssertEqual(frames[0], Array("room/lobby/".utf8))
             XCTAssertEqual(frames[2], broadcast.payload, "the payload travels untouched")

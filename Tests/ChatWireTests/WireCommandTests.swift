@@ -10,6 +10,7 @@ final class WireCommandTests: XCTestCase {
         .join(room: "lobby", password: "Abc123def456", name: "bob"),
         .join(room: "lobby", password: "Abc123def456", name: "bob", since: 0),
         .join(room: "lobby", password: "Abc123def456", name: "bob", since: 1 << 53),
+        .join(room: "lobby", password: "Abc123def456", name: "bob", pid: "0123456789abcdef0123456789abcdef"),
         .leave(room: "lobby"),
         .message(room: "lobby", text: "hello\n\"world\"", key: "m:1.a"),
         .post(room: "lobby", password: "pw", name: "api", text: "from curl", key: ""),
@@ -17,6 +18,8 @@ final class WireCommandTests: XCTestCase {
         .listRooms(after: "lobby", limit: 7),
         .disconnect,
         .replay(room: "lobby", from: 7, to: UInt64.max),
+        .resume(pid: "0123456789abcdef0123456789abcdef", instance: "k3x9", since: 1234),
+        .resume(pid: "0123456789abcdef0123456789abcdef", instance: "", since: nil),
     ]
 
     func testEveryCommandRoundTrips() throws {
@@ -41,10 +44,16 @@ final class WireCommandTests: XCTestCase {
         }
     }
 
-    func testAJoinWithoutSinceCarriesTheNoSinceValue() throws {
+    func testAJoinWithoutSinceCarriesTheNoSinceValueThenAnEmptyPid() throws {
         let frame = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "r", password: "p", name: "n")).encoded()
-        XCTAssertEqual(Array(frame.suffix(8)), [UInt8](repeating: 0xFF, count: 8))
-        XCTAssertEqual(try WireCommand.decode(frame).body, .join(room: "r", password: "p", name: "n", since: nil))
+        XCTAssertEqual(Array(frame.suffix(12)), [UInt8](repeating: 0xFF, count: 8) + [0, 0, 0, 0])
+        XCTAssertEqual(try WireCommand.decode(frame).body, .join(room: "r", password: "p", name: "n", since: nil, pid: ""))
+    }
+
+    func testAResumeWithoutOffsetCarriesTheNoSinceValue() throws {
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .resume(pid: "ab", instance: "", since: nil)).encoded()
+        XCTAssertEqual(frame[1], 11)
+        XCTAssertEqual(Array(frame.suffix(18)), [0, 0, 0, 2, 0x61, 0x62, 0, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8))
     }
 
     func testTrailingBytesAreRefused() {

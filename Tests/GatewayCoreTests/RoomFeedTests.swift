@@ -13,7 +13,7 @@ final class RoomFeedTests: XCTestCase {
     }
 
     func delivered(_ actions: [RoomFeed.Action]) -> [UInt64] {
-        actions.compactMap { if case .deliver(_, let seq, _) = $0 { return seq } else { return nil } }
+        actions.compactMap { if case .deliver(_, let seq, _, _) = $0 { return seq } else { return nil } }
     }
 
     func testHoldsUntilTheJoinReplyThenDeliversWhatFollowsIt() {
@@ -30,7 +30,7 @@ final class RoomFeedTests: XCTestCase {
         XCTAssertEqual(delivered(feed.receive(room: "r", seq: 2, payload: payload(2))), [2])
         XCTAssertEqual(feed.receive(room: "r", seq: 5, payload: payload(5)), [.requestReplay(room: "r", from: 3, to: 4)])
         XCTAssertEqual(feed.receive(room: "r", seq: 6, payload: payload(6)), [], "one replay at a time")
-        let actions = feed.replayed(room: "r", events: [(3, payload(3)), (4, payload(4))])
+        let actions = feed.replayed(room: "r", events: [(3, 0, payload(3)), (4, 0, payload(4))])
         XCTAssertEqual(actions, [3, 4, 5, 6].map { .deliver(room: "r", seq: $0, payload: payload($0)) })
         XCTAssertEqual(feed.expectedSeq(of: "r"), 7)
     }
@@ -76,23 +76,23 @@ final class RoomFeedTests: XCTestCase {
         XCTAssertEqual(feed.announced(room: "r", lastSeq: 4), [], "caught up")
         XCTAssertEqual(feed.announced(room: "r", lastSeq: 6), [.requestReplay(room: "r", from: 5, to: 6)])
         XCTAssertEqual(feed.announced(room: "r", lastSeq: 6), [], "one replay at a time")
-        XCTAssertEqual(delivered(feed.replayed(room: "r", events: [(5, payload(5)), (6, payload(6))])), [5, 6])
+        XCTAssertEqual(delivered(feed.replayed(room: "r", events: [(5, 0, payload(5)), (6, 0, payload(6))])), [5, 6])
     }
 
     func testAReplayAnsweredWithAPrefixAsksForTheRestAndKeepsHolding() {
         var feed = self.feed(joinedAt: 1)
         XCTAssertEqual(feed.receive(room: "r", seq: 10, payload: payload(10)), [.requestReplay(room: "r", from: 2, to: 9)])
         XCTAssertEqual(feed.receive(room: "r", seq: 11, payload: payload(11)), [])
-        let first = feed.replayed(room: "r", events: [(2, payload(2)), (3, payload(3))])
+        let first = feed.replayed(room: "r", events: [(2, 0, payload(2)), (3, 0, payload(3))])
         XCTAssertEqual(first, [.deliver(room: "r", seq: 2, payload: payload(2)), .deliver(room: "r", seq: 3, payload: payload(3)), .requestReplay(room: "r", from: 4, to: 9)])
-        XCTAssertEqual(delivered(feed.replayed(room: "r", events: (4...9).map { ($0, payload($0)) })), [4, 5, 6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(delivered(feed.replayed(room: "r", events: (4...9).map { ($0, 0, payload($0)) })), [4, 5, 6, 7, 8, 9, 10, 11])
     }
 
     func testAnAnnouncedTailReplayedInChunksIsAskedForUntilComplete() {
         var feed = self.feed(joinedAt: 4)
         XCTAssertEqual(feed.announced(room: "r", lastSeq: 9), [.requestReplay(room: "r", from: 5, to: 9)])
-        XCTAssertEqual(feed.replayed(room: "r", events: [(5, payload(5)), (6, payload(6))]).last, .requestReplay(room: "r", from: 7, to: 9))
-        XCTAssertEqual(delivered(feed.replayed(room: "r", events: [(7, payload(7)), (8, payload(8)), (9, payload(9))])), [7, 8, 9])
+        XCTAssertEqual(feed.replayed(room: "r", events: [(5, 0, payload(5)), (6, 0, payload(6))]).last, .requestReplay(room: "r", from: 7, to: 9))
+        XCTAssertEqual(delivered(feed.replayed(room: "r", events: [(7, 0, payload(7)), (8, 0, payload(8)), (9, 0, payload(9))])), [7, 8, 9])
         XCTAssertFalse(feed.isReplaying("r"))
         XCTAssertEqual(delivered(feed.receive(room: "r", seq: 10, payload: payload(10))), [10])
     }
@@ -105,7 +105,7 @@ final class RoomFeedTests: XCTestCase {
         XCTAssertEqual(delivered(actions), [5])
         XCTAssertEqual(feed.expectedSeq(of: "r"), 6)
         _ = feed.receive(room: "r", seq: 9, payload: payload(9))
-        let partial = feed.replayed(room: "r", events: [(7, payload(7)), (8, payload(8))])
+        let partial = feed.replayed(room: "r", events: [(7, 0, payload(7)), (8, 0, payload(8))])
         XCTAssertEqual(partial.first, .resync(room: "r"), "seq 6 is gone")
         XCTAssertEqual(delivered(partial), [7, 8, 9])
     }

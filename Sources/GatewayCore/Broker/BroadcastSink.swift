@@ -17,13 +17,20 @@ public struct RoomBroadcastFrame: Sendable, Equatable {
     public var room: String
     /// The event's room sequence number.
     public var seq: UInt64
+    /// The event's broker-wide sequence number (0 when unknown).
+    public var gseq: UInt64
+    /// The broker state it was numbered in (its instance id; "" when unknown). With `gseq`, the
+    /// Socket.IO offset `"<instance>.<gseq>"` of connection-state recovery.
+    public var instance: String
     /// The exact Engine.IO text the broker encoded.
     public var payload: [UInt8]
 
-    /// Event `seq` of `room` with client text `payload`.
-    public init(room: String, seq: UInt64, payload: [UInt8]) {
+    /// Event `seq` (broker-wide `gseq` of broker state `instance`) of `room` with client text `payload`.
+    public init(room: String, seq: UInt64, gseq: UInt64 = 0, instance: String = "", payload: [UInt8]) {
         self.room = room
         self.seq = seq
+        self.gseq = gseq
+        self.instance = instance
         self.payload = payload
     }
 }

@@ -194,7 +194,7 @@ public struct BrokerLinkState<Caller> {
                     deadline: now + configuration.requestTimeoutMilliseconds))
                 return []
             }
-            if case .join(let room, _, _, _) = body, follows[room] != nil, !live.contains(room) {
+            if case .join(let room, _, _, _, _) = body, follows[room] != nil, !live.contains(room) {
                 // Send the join only once the subscription is live, so no event after it is missed.
                 parked[room, default: []].append(ParkedJoin(
                     body: body, connectionID: connectionID, client: client, caller: caller,
@@ -289,6 +289,13 @@ public struct BrokerLinkState<Caller> {
             }
         case .success(let success) where request.kind == .join:
             joinConfirmed(room: success.room, seq: success.seq, joinedSeqSeen: request.joinedSeqSeen, now: now, into: &actions)
+        case .success(let success) where request.kind == .resume:
+            // Connection-state recovery: the session is a member of these rooms again; follow each on
+            // its behalf (the session unfollows when it drops the membership) from its resumed seq.
+            for position in success.rooms {
+                actions += handle(.follow(position.room), now: now)
+                apply(feed.joined(position.room, seq: position.seq), now: now, into: &actions)
+            }
         default:
             break
         }
@@ -321,7 +328,7 @@ public struct BrokerLinkState<Caller> {
                 restartFeed(room, previous: expected, next: broadcast.seq, into: &actions)
             }
         }
-        apply(feed.receive(room: room, seq: broadcast.seq, payload: broadcast.payload), now: now, into: &actions)
+        apply(feed.receive(room: room, seq: broadcast.seq, gseq: broadcast.gseq, payload: broadcast.payload), now: now, into: &actions)
         return actions
     }
 
@@ -425,7 +432,7 @@ public struct BrokerLinkState<Caller> {
     ) {
         let requestID = takeRequestID()
         var join: JoinKey?
-        if case .join(let room, _, _, _) = body {
+        if case .join(let room, _, _, _, _) = body {
             let key = JoinKey(room: room, connectionID: connectionID)
             joins[key] = requestID
             join = key
@@ -557,7 +564,7 @@ public struct BrokerLinkState<Caller> {
             replays[room] = nil
             switch result {
             case .success(let success):
-                apply(feed.replayed(room: room, events: success.events.map { ($0.seq, $0.payload) }), now: now, into: &actions)
+                apply(feed.replayed(room: room, events: success.events.map { ($0.seq, $0.gseq, $0.payload) }), now: now, into: &actions)
             case .failure(let error):
                 actions.append(.notice(.replayFailed(room: room, code: error.code)))
                 apply(feed.replayFailed(room: room), now: now, into: &actions)
@@ -579,8 +586,8 @@ public struct BrokerLinkState<Caller> {
     private mutating func apply(_ feedActions: [RoomFeed.Action], now: UInt64, into actions: inout [Action]) {
         for action in feedActions {
             switch action {
-            case .deliver(let room, let seq, let payload):
-                actions.append(.deliver(RoomBroadcastFrame(room: room, seq: seq, payload: payload)))
+            case .deliver(let room, let seq, let gseq, let payload):
+                actions.append(.deliver(RoomBroadcastFrame(room: room, seq: seq, gseq: gseq, instance: brokerInstance ?? "", payload: payload)))
             case .requestReplay(let room, let from, let to):
                 guard let followed = followedBroker else {
                     feed.abandonReplay(room)

@@ -9,17 +9,23 @@
 public struct RoomFeed: Sendable {
     /// What the broker link must do next.
     public enum Action: Equatable, Sendable {
-        /// Deliver event `seq` of `room` to its local members.
-        case deliver(room: String, seq: UInt64, payload: [UInt8])
+        /// Deliver event `seq` (broker-wide `gseq`) of `room` to its local members.
+        case deliver(room: String, seq: UInt64, gseq: UInt64 = 0, payload: [UInt8])
         /// Ask the broker to resend `from...to` of `room`.
         case requestReplay(room: String, from: UInt64, to: UInt64)
         /// Events of `room` are lost for good: local members must re-join.
         case resync(room: String)
     }
 
+    /// A held event: its broker-wide number and client text.
+    private struct Held: Sendable {
+        var gseq: UInt64
+        var payload: [UInt8]
+    }
+
     private struct State: Sendable {
         var expected: UInt64?
-        var held: [UInt64: [UInt8]] = [:]
+        var held: [UInt64: Held] = [:]
         /// The range asked for by the replay in flight, if any.
         var replaying: ClosedRange<UInt64>?
         /// The room's last seq as announced by a head, while events up to it are still missing here.
@@ -80,10 +86,10 @@ public struct RoomFeed: Sendable {
     }
 
     /// A broadcast arrived.
-    public mutating func receive(room: String, seq: UInt64, payload: [UInt8]) -> [Action] {
+    public mutating func receive(room: String, seq: UInt64, gseq: UInt64 = 0, payload: [UInt8]) -> [Action] {
         guard var state = rooms[room] else { return [] }
         guard let expected = state.expected else {
-            state.held[seq] = payload
+            state.held[seq] = Held(gseq: gseq, payload: payload)
             rooms[room] = state
             return state.held.count > holdLimit ? overflow(room) : []
         }
@@ -93,9 +99,9 @@ public struct RoomFeed: Sendable {
             state.expected = seq + 1
             if let tail = state.announcedTail, tail <= seq { state.announcedTail = nil }
             rooms[room] = state
-            return [.deliver(room: room, seq: seq, payload: payload)]
+            return [.deliver(room: room, seq: seq, gseq: gseq, payload: payload)]
         }
-        state.held[seq] = payload
+        state.held[seq] = Held(gseq: gseq, payload: payload)
         rooms[room] = state
         if state.held.count > holdLimit { return overflow(room) }
         return drain(room)
@@ -113,11 +119,11 @@ public struct RoomFeed: Sendable {
 
     /// The broker resent events of `room`: all of the range asked for, or a prefix of it. What is
     /// still missing is asked for again; a reply that fills nothing counts as a failed replay.
-    public mutating func replayed(room: String, events: [(seq: UInt64, payload: [UInt8])]) -> [Action] {
+    public mutating func replayed(room: String, events: [(seq: UInt64, gseq: UInt64, payload: [UInt8])]) -> [Action] {
         guard var state = rooms[room], let range = state.replaying, let expected = state.expected else { return [] }
         state.replaying = nil
         for event in events where range.contains(event.seq) && event.seq >= expected {
-            state.held[event.seq] = event.payload
+            state.held[event.seq] = Held(gseq: event.gseq, payload: event.payload)
         }
         rooms[room] = state
         guard state.held[expected] != nil else { return skipGap(room) }
@@ -155,8 +161,8 @@ public struct RoomFeed: Sendable {
     private mutating func drain(_ room: String) -> [Action] {
         guard var state = rooms[room], var expected = state.expected else { return [] }
         var actions: [Action] = []
-        while let payload = state.held.removeValue(forKey: expected) {
-            actions.append(.deliver(room: room, seq: expected, payload: payload))
+        while let event = state.held.removeValue(forKey: expected) {
+            actions.append(.deliver(room: room, seq: expected, gseq: event.gseq, payload: event.payload))
             expected += 1
         }
         state.expected = expected

@@ -1,4 +1,5 @@
 import NIOCore
+import SocketIO
 
 /// Hands each batch of room events from the broker link to every event loop: one hop per loop per
 /// batch. Each event's WebSocket frame is built once here and shared (copy-on-write) by every write.
@@ -12,11 +13,15 @@ public final class BroadcastFanOut: BroadcastSink {
     private let metrics: GatewayMetrics
     /// Most batches queued to one event loop before the link pauses reading broadcasts.
     public let maxQueuedBatches: Int
+    /// Connection-state recovery: each event gets its offset `"<instance>.<gseq>"` as last argument.
+    public let appendsOffsets: Bool
 
-    /// A fan-out over the event loops of `group`, counting into `metrics`.
-    public init(group: any EventLoopGroup, metrics: GatewayMetrics, maxQueuedBatches: Int = 64) {
+    /// A fan-out over the event loops of `group`, counting into `metrics`; with `appendsOffsets`
+    /// (connection-state recovery) each room event carries its offset as last argument.
+    public init(group: any EventLoopGroup, metrics: GatewayMetrics, maxQueuedBatches: Int = 64, appendsOffsets: Bool = false) {
         self.metrics = metrics
         self.maxQueuedBatches = maxQueuedBatches
+        self.appendsOffsets = appendsOffsets
         loops = group.makeIterator().map { LoopRooms(eventLoop: $0, metrics: metrics) }
     }
 
@@ -30,8 +35,9 @@ public final class BroadcastFanOut: BroadcastSink {
 
     public func deliver(_ batch: [RoomBroadcastFrame]) {
         metrics.broadcasts.increment(by: batch.count)
+        // Each event's frame is built once here, its offset included, and shared by every recipient.
         let frames = batch.map { event in
-            (room: event.room, seq: event.seq, frame: WebSocketFrameBuilder.textFrame(event.payload, allocator: allocator))
+            (room: event.room, seq: event.seq, frame: WebSocketFrameBuilder.textFrame(text(of: event), allocator: allocator))
         }
         for loop in loops {
             loop.queuedBatches.add(1, ordering: .relaxed)
@@ -40,6 +46,12 @@ public final class BroadcastFanOut: BroadcastSink {
                 loop.queuedBatches.subtract(1, ordering: .relaxed)
             }
         }
+    }
+
+    /// The client text of `event`: the broker's bytes, plus the offset with connection-state recovery.
+    func text(of event: RoomBroadcastFrame) -> [UInt8] {
+        guard appendsOffsets, event.gseq > 0 else { return event.payload }
+        return ServerEventEncoder.appendingOffset(RecoveryOffset(instance: event.instance, gseq: event.gseq), to: event.payload)
     }
 
     public func disconnectMembers(of room: String, reason: RoomDisconnectReason) {

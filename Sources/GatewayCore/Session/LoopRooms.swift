@@ -15,6 +15,8 @@ final class LoopRooms: @unchecked Sendable {
     private let metrics: GatewayMetrics
     private var rooms: [String: [RoomMembership]] = [:]
     private var toFlush: [SocketIOSession] = []
+    /// Sessions' resumes in flight on this loop: each keeps the frames delivered meanwhile.
+    private var windows: [ResumeWindow] = []
 
     init(eventLoop: any EventLoop, metrics: GatewayMetrics) {
         self.eventLoop = eventLoop
@@ -49,10 +51,42 @@ final class LoopRooms: @unchecked Sendable {
         if wrote { membership.session.connection.flush() }
     }
 
+    /// Starts keeping the frames delivered from now on, for a session whose `resume` is about to go out.
+    func openWindow() -> ResumeWindow {
+        eventLoop.preconditionInEventLoop()
+        let window = ResumeWindow()
+        windows.append(window)
+        return window
+    }
+
+    /// Stops keeping frames for `window`.
+    func closeWindow(_ window: ResumeWindow) {
+        eventLoop.preconditionInEventLoop()
+        windows.removeAll { $0 === window }
+    }
+
+    /// Registers the memberships of a resumed session (each with `joinSeq` = its `resumed` event's seq),
+    /// after writing to them the frames of their rooms that `window` kept with a later seq, in order.
+    /// Later frames reach them by ``deliver(_:)``. The caller flushes.
+    func attachResumed(_ memberships: [RoomMembership], window: ResumeWindow) {
+        eventLoop.preconditionInEventLoop()
+        var byRoom: [String: RoomMembership] = [:]
+        for membership in memberships {
+            byRoom[membership.room] = membership
+            add(membership)
+        }
+        for (room, seq, frame) in window.frames {
+            guard let membership = byRoom[room], let joinSeq = membership.joinSeq, seq > joinSeq else { continue }
+            membership.session.connection.write(frame: frame)
+            membership.joinSeq = seq
+        }
+    }
+
     /// Writes each frame to every member of its room that joined before it, then flushes each
     /// touched connection once.
     func deliver(_ frames: [(room: String, seq: UInt64, frame: ByteBuffer)]) {
         eventLoop.preconditionInEventLoop()
+        for window in windows { window.record(frames) }
         var written = 0
         for (room, seq, frame) in frames {
             guard let members = rooms[room] else { continue }

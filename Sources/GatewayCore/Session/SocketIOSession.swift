@@ -47,14 +47,21 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private var offences: OffenceWindow
     private var everJoined = false
     private var closed = false
+    /// Connection-state recovery is on: CONNECT answers a pid and may resume a session.
+    private let recovery: Bool
+    /// With recovery: the session's private id once the namespace is connected (fresh or resumed).
+    private var pid: String?
+    /// With recovery: a `resume` is in flight (the namespace connects when it is answered).
+    private var resuming = false
     /// Set by ``LoopRooms`` while a batch has written to this connection without flushing.
     var needsFlush = false
 
     init(
         connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,
-        now: @escaping () -> NIODeadline = NIODeadline.now
+        recovery: Bool = false, now: @escaping () -> NIODeadline = NIODeadline.now
     ) {
         self.metrics = metrics
+        self.recovery = recovery
         self.connection = connection
         self.link = link
         self.rooms = rooms
@@ -104,9 +111,18 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
                 offend()
                 return
             }
-            namespaceConnected = true
+            guard recovery else {
+                namespaceConnected = true
+                connection.namespaceDidConnect()
+                sendRaw(ServerEventEncoder.connectAck(sid: connection.sid))
+                return
+            }
+            guard !namespaceConnected, !resuming else {
+                offend()  // One connect per connection with recovery: its pid is settled.
+                return
+            }
             connection.namespaceDidConnect()
-            sendRaw(ServerEventEncoder.connectAck(sid: connection.sid))
+            connectRecovering(auth: packet.data)
         case .disconnect:
             namespaceConnected = false
             leaveEverything()
@@ -237,7 +253,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         everJoined = true
         // Subscribe before the join goes out, so no event after the join can be missed (PROTOCOL.md).
         link.follow(room)
-        request(.join(room: room, password: password, name: name, since: since), ackID: ackID) { [self] result in
+        request(.join(room: room, password: password, name: name, since: since, pid: pid ?? ""), ackID: ackID) { [self] result in
             switch result {
             case .success(let success):
                 if memberships[room] === membership {
@@ -249,6 +265,94 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    // MARK: Connection-state recovery
+
+    /// A CONNECT with recovery on: `{"pid","offset"}` (the offset may be missing when the client saw no
+    /// event yet) asks to resume that session; anything else, or a failed resume, starts a fresh one.
+    private func connectRecovering(auth: JSONValue?) {
+        guard let fields = auth?.objectValue, let pid = fields["pid"]?.stringValue, RecoveryIDs.isPid(pid) else {
+            startFresh()
+            return
+        }
+        let offset: RecoveryOffset?
+        switch fields["offset"] {
+        case nil, .null?:
+            offset = nil
+        case .string(let text)?:
+            guard let read = RecoveryOffset(text: text) else {
+                startFresh()
+                return
+            }
+            offset = read
+        case _?:
+            startFresh()
+            return
+        }
+        resume(pid: pid, offset: offset)
+    }
+
+    /// A new session: a new pid, announced in the CONNECT answer (the client's `recovered` is false).
+    private func startFresh() {
+        let pid = RecoveryIDs.newPid()
+        self.pid = pid
+        namespaceConnected = true
+        sendRaw(ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid))
+    }
+
+    /// Asks the broker to move session `pid` here. On success the CONNECT answer repeats the same sid
+    /// and pid (the client's `recovered` is true), then come the missed events in order, then what this
+    /// loop delivered for those rooms meanwhile, then live events.
+    private func resume(pid: String, offset: RecoveryOffset?) {
+        resuming = true
+        // The broker may move memberships to this connection: closing must tell it.
+        everJoined = true
+        let loop = connection.eventLoop
+        let window = NIOLoopBound(rooms.openWindow(), eventLoop: loop)
+        inFlight += 1
+        link.send(.resume(pid: pid, instance: offset?.instance ?? "", since: offset?.gseq), connectionID: connection.id, client: client) {
+            [self] result in
+            loop.execute { [self] in
+                inFlight -= 1
+                resuming = false
+                rooms.closeWindow(window.value)
+                resumed(pid: pid, result: result, window: window.value)
+            }
+        }
+    }
+
+    private func resumed(pid: String, result: Result<WireReply.Success, ChatError>, window: ResumeWindow) {
+        guard case .success(let success) = result else {
+            if case .failure(let error) = result {
+                logger.info("recover", metadata: ["reason": "not recovered: \(error.code.code)"])
+            }
+            if !closed { startFresh() }
+            return
+        }
+        // The link follows each room on this session's behalf; the memberships below unfollow.
+        guard !closed, !window.overflowed else {
+            for position in success.rooms { link.unfollow(position.room) }
+            close(reason: "too many events while recovering; reconnect")
+            return
+        }
+        self.pid = pid
+        namespaceConnected = true
+        connection.write(frame: WebSocketFrameBuilder.textFrame(ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid)))
+        for event in success.events {
+            let text = ServerEventEncoder.appendingOffset(RecoveryOffset(instance: success.room, gseq: event.gseq), to: event.payload)
+            connection.write(frame: WebSocketFrameBuilder.textFrame(text))
+        }
+        let resumed = success.rooms.map { position in
+            let membership = RoomMembership(session: self, room: position.room)
+            membership.joinSeq = position.seq
+            memberships[position.room] = membership
+            return membership
+        }
+        rooms.attachResumed(resumed, window: window)
+        connection.flush()
+        metrics.deliveries.increment(by: success.events.count)
+        logger.info("recover", metadata: ["members": "\(success.rooms.count)", "reason": "recovered: replayed \(success.events.count) events"])
     }
 
     private func leave(room: String, ackID: UInt64?) throws(ChatError) {

@@ -215,9 +215,9 @@ public struct BrokerEngine: Sendable {
             json.endObject()
             return success(.init(room: created.room, json: json.bytes))
 
-        case .join(let room, let password, let name, let since):
+        case .join(let room, let password, let name, let since, let pid):
             let result = try registry.join(
-                room: room, password: password, name: name, since: since, by: connection, client: command.client, now: now)
+                room: room, password: password, name: name, since: since, pid: pid, by: connection, client: command.client, now: now)
             let joinedRoom = result.event.room
             let reply = WireReply.Success(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom))
             // A retried join changed nothing: no event to announce.
@@ -273,8 +273,37 @@ public struct BrokerEngine: Sendable {
             logger.debug("replay", metadata: [
                 "room": "\(room)", "reason": "\(from)...\(to): gave \(kept.count)", "gateway": "\(connection.gateway)",
             ])
-            return success(.init(room: room, events: kept.map { WireReply.ReplayedEvent(seq: $0.seq, payload: $0.payload) }))
+            return success(.init(room: room, events: kept.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) }))
+
+        case .resume(let pid, let resumeInstance, let since):
+            return try resume(pid: pid, instance: resumeInstance, since: since, command: command, connection: connection, now: now)
         }
+    }
+
+    /// Connection-state recovery (``WireCommand/Body/resume(pid:instance:since:)``): an offset from
+    /// another broker state (`instance`) cannot be resumed; otherwise the registry moves the session's
+    /// memberships here, each room hears `resumed`, and the reply holds the broker's instance (in `room`),
+    /// the rooms and the missed events.
+    private mutating func resume(
+        pid: String, instance resumeInstance: String, since: UInt64?, command: WireCommand, connection: ConnectionKey, now: BrokerClock
+    ) throws(ChatError) -> BrokerOutput {
+        guard resumeInstance.utf8.count <= RecoveryOffset.maxInstanceBytes else {
+            throw ChatError(.badRequest, "instance must be at most \(RecoveryOffset.maxInstanceBytes) bytes")
+        }
+        guard since == nil || resumeInstance == instance else {
+            throw ChatError(.replayUnavailable, "the offset is from another broker state; join your rooms again")
+        }
+        let result = try registry.resume(pid: pid, since: since, by: connection, now: now, maxBytes: Self.replyByteBudget)
+        let broadcasts = result.events.map { broadcast($0) }
+        logger.info("recover", metadata: [
+            "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)", "members": "\(result.rooms.count)",
+            "reason": "replayed \(result.missed.count) events",
+        ])
+        let reply = WireReply.Success(
+            room: instance,
+            events: result.missed.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) },
+            rooms: result.rooms)
+        return BrokerOutput(reply: WireReply(to: command, result: .success(reply)), broadcasts: broadcasts)
     }
 
     /// The join ack `{room, seq, members, count, history, complete?}`: at most 200 member names (with the
@@ -370,8 +399,9 @@ public struct BrokerEngine: Sendable {
                     room: room, seq: message.seq, name: message.name, text: message.text,
                     timestamp: Int64(message.timestamp), via: message.via))
         }
-        registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
-        return wire
+        var numbered = wire
+        numbered.gseq = registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
+        return numbered
     }
 
     private func log(refusal error: ChatError, of command: WireCommand, connection: ConnectionKey, limit: RateLimit?) {
@@ -380,7 +410,7 @@ public struct BrokerEngine: Sendable {
         if !command.client.isEmpty { fields["client"] = "\(command.client.prefix(utf8Bytes: Self.logFieldBytes))" }
         func cut(_ field: String) -> Logger.MetadataValue { "\(field.prefix(utf8Bytes: Self.logFieldBytes))" }
         switch command.body {
-        case .join(let room, _, let name, _), .post(let room, _, let name, _, _):
+        case .join(let room, _, let name, _, _), .post(let room, _, let name, _, _):
             fields["room"] = cut(room)
             fields["name"] = cut(name)
         case .create(let name, let room, _):
@@ -390,7 +420,7 @@ public struct BrokerEngine: Sendable {
             fields["room"] = cut(room)
         case .hello(let name):
             fields["name"] = cut(name)
-        case .heartbeat, .listRooms, .disconnect:
+        case .heartbeat, .listRooms, .disconnect, .resume:
             break
         }
         // Per address and refusal code, so a flood of wrong passwords cannot hide the line saying

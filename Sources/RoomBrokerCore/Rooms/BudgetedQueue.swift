@@ -4,6 +4,13 @@ public protocol BudgetedElement: Sendable {
     var seq: UInt64 { get }
     /// The bytes the element holds (payload plus a fixed overhead), counted against the budgets.
     var byteCount: Int { get }
+    /// The broker-wide sequence number, for elements that have one (kept broadcasts); else 0.
+    var globalSeq: UInt64 { get }
+}
+
+extension BudgetedElement {
+    /// Elements without a broker-wide number report 0.
+    public var globalSeq: UInt64 { 0 }
 }
 
 /// A FIFO kept within a number of elements and a number of bytes: appending drops the oldest elements
@@ -25,6 +32,8 @@ public struct BudgetedQueue<Element: BudgetedElement & Codable>: Sequence, Senda
     public private(set) var bytes = 0
     /// The seq of the newest element ever dropped (0 while none was): every element after it is kept.
     public private(set) var lastDroppedSeq: UInt64 = 0
+    /// The ``BudgetedElement/globalSeq`` of that element (0 while none was dropped).
+    public private(set) var lastDroppedGlobalSeq: UInt64 = 0
     /// The most elements kept.
     public let capacity: Int
     /// The most bytes kept (exceeded only by a single newest element larger than it).
@@ -74,6 +83,7 @@ public struct BudgetedQueue<Element: BudgetedElement & Codable>: Sequence, Senda
         count -= 1
         bytes -= element.byteCount
         lastDroppedSeq = element.seq
+        lastDroppedGlobalSeq = element.globalSeq
         if count == 0 { head = 0 }
         return element
     }

@@ -11,23 +11,41 @@ public struct Room: Sendable, Codable {
         /// Since when its connection is gone (monotonic ms), or nil while connected. A disconnected
         /// member keeps its name and still counts until its session grace ends or it is replaced.
         public var disconnectedSince: UInt64?
+        /// The private id of the Socket.IO session it belongs to ("" without connection-state recovery).
+        public var pid: String
+        /// The seq of the event that gave the membership to `pid` (a join, or a resume by name): its
+        /// client learnt the room up to it from the join ack.
+        public var joinSeq: UInt64
+        /// The seqs of the `resumed` events of its resumes by `pid` (at most ``Room/maxOwnResumes``, the
+        /// newest): never replayed to its own client.
+        public var ownResumes: [UInt64]
 
         /// A connected member.
-        public init(connection: ConnectionKey, name: String, disconnectedSince: UInt64? = nil) {
+        public init(
+            connection: ConnectionKey, name: String, disconnectedSince: UInt64? = nil, pid: String = "", joinSeq: UInt64 = 0,
+            ownResumes: [UInt64] = []
+        ) {
             self.connection = connection
             self.name = name
             self.disconnectedSince = disconnectedSince
+            self.pid = pid
+            self.joinSeq = joinSeq
+            self.ownResumes = ownResumes
         }
     }
 
     /// One encoded broadcast kept for replay.
-    public struct RecentBroadcast: Sendable, Codable, BudgetedElement {
+    public struct RecentBroadcast: Equatable, Sendable, Codable, BudgetedElement {
         /// Its sequence number.
         public var seq: UInt64
+        /// Its broker-wide sequence number.
+        public var gseq: UInt64
         /// Its exact client text.
         public var payload: [UInt8]
         /// The payload plus a fixed overhead.
         public var byteCount: Int { payload.count + 32 }
+        /// The broker-wide number, so the queue remembers the newest one it dropped.
+        public var globalSeq: UInt64 { gseq }
     }
 
     /// The two byte-budgeted stores of a room.
@@ -142,6 +160,35 @@ public struct Room: Sendable, Codable {
         return old
     }
 
+    /// The index of the member of Socket.IO session `pid` (not empty).
+    func member(ofSession pid: String) -> Int? {
+        members.firstIndex { $0.pid == pid }
+    }
+
+    /// Most `resumed` events of one member that are remembered so as not to replay them to it.
+    static let maxOwnResumes = 32
+
+    /// Moves the member at `index`, disconnected or still on an old connection, to `connection` (a
+    /// resume by its session's pid) by the `resumed` event `seq`; returns its old connection.
+    mutating func move(at index: Int, to connection: ConnectionKey, seq: UInt64) -> ConnectionKey {
+        let old = members[index].connection
+        if members[index].disconnectedSince == nil { names.removeValue(forKey: old) }
+        // Only resumes whose event is still kept for replay matter.
+        let dropped = recentBroadcasts.lastDroppedSeq
+        members[index].ownResumes.removeAll { $0 <= dropped }
+        members[index].ownResumes.append(seq)
+        if members[index].ownResumes.count > Self.maxOwnResumes { members[index].ownResumes.removeFirst() }
+        _ = replace(at: index, with: connection)
+        return old
+    }
+
+    /// Gives the member at `index` to session `pid` (a resume by name) at event `seq`.
+    mutating func attach(at index: Int, pid: String, seq: UInt64) {
+        members[index].pid = pid
+        members[index].joinSeq = seq
+        members[index].ownResumes = []
+    }
+
     /// Removes the member still disconnected on `connection` since at most `before` (its grace ended).
     mutating func removeDisconnected(_ connection: ConnectionKey, before: UInt64, now: UInt64) -> Member? {
         guard let index = members.firstIndex(where: {
@@ -168,8 +215,25 @@ public struct Room: Sendable, Codable {
         history.append(message)
     }
 
-    mutating func recordBroadcast(seq: UInt64, payload: [UInt8]) -> BudgetedQueue<RecentBroadcast>.Released {
-        recentBroadcasts.append(RecentBroadcast(seq: seq, payload: payload))
+    mutating func recordBroadcast(seq: UInt64, gseq: UInt64, payload: [UInt8]) -> BudgetedQueue<RecentBroadcast>.Released {
+        recentBroadcasts.append(RecentBroadcast(seq: seq, gseq: gseq, payload: payload))
+    }
+
+    /// The kept broadcasts the client of the member at `index` missed: numbered after its `joinSeq` in
+    /// the room and after `since` over all rooms, but for its own `resumed` events. Nil when one of them
+    /// is no longer kept.
+    func missed(by index: Int, since: UInt64) -> [RecentBroadcast]? {
+        let member = members[index]
+        let kept = recentBroadcasts
+        // Everything dropped is numbered up to lastDroppedSeq (drops leave from the front).
+        guard kept.lastDroppedSeq <= member.joinSeq || kept.lastDroppedGlobalSeq <= since else { return nil }
+        var events: [RecentBroadcast] = []
+        var offset = kept.firstOffset(atOrAfter: member.joinSeq + 1)
+        while let event = kept[offset] {
+            if event.gseq > since, !member.ownResumes.contains(event.seq) { events.append(event) }
+            offset += 1
+        }
+        return events
     }
 
     mutating func recordKey(_ key: String, seq: UInt64) {

@@ -23,6 +23,10 @@ public struct RoomRegistry: Sendable, Codable {
     private var sortedNames: [String] = []
     /// Rooms each connection is a member of, for disconnect clean-up.
     private var roomsByConnection: [ConnectionKey: Set<String>] = [:]
+    /// The rooms (sorted) of each Socket.IO session with connection-state recovery, by its private id.
+    private var roomsBySession: [String: [String]] = [:]
+    /// The broker-wide number of the last room event (over all rooms): the offset clients resume from.
+    public private(set) var gseq: UInt64 = 0
     /// Memberships whose connection dropped, in the order they did, until their session grace ends.
     private var inGrace = FIFOQueue<GraceEntry>()
     /// Live rooms per creator address key.
@@ -170,15 +174,18 @@ public struct RoomRegistry: Sendable, Codable {
     /// Adds `connection` (from address key `client`) to `room` as `name` if `password` opens it. A
     /// disconnected member of that name (``FieldValidator/nameKey(_:)``) is taken over instead (a resume).
     /// With `since` (the last seq the client saw), the history is the kept messages numbered after it.
+    /// `pid` (not empty with connection-state recovery) is the connection's Socket.IO session.
     public mutating func join(
-        room rawRoom: String, password: String, name rawName: String, since: UInt64? = nil, by connection: ConnectionKey,
-        client: String = "", now: BrokerClock
+        room rawRoom: String, password: String, name rawName: String, since: UInt64? = nil, pid rawPid: String = "",
+        by connection: ConnectionKey, client: String = "", now: BrokerClock
     ) throws(ChatError) -> JoinResult {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
         _ = try FieldValidator.password(password)
+        let pid = try Self.sessionID(rawPid, allowEmpty: true)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
+        var previousPid = ""
         let result = try update(roomName) { room throws(ChatError) -> JoinResult? in
             if let existing = room.memberName(on: connection) {
                 // A retried join (the gateway resends commands after a broker failover): the same name
@@ -200,11 +207,15 @@ public struct RoomRegistry: Sendable, Codable {
                 // A resume: the kept membership moves to this connection; its grace entry lapses.
                 _ = room.replace(at: index, with: connection)
                 let kept = room.members[index].name
-                event = .resumed(room: roomName, seq: room.nextSeq(), name: kept, count: room.members.count, connection: connection)
+                previousPid = room.members[index].pid
+                let seq = room.nextSeq()
+                room.attach(at: index, pid: pid, seq: seq)
+                event = .resumed(room: roomName, seq: seq, name: kept, count: room.members.count, connection: connection)
             } else {
                 guard room.members.count < maxMembers else { return nil }
-                room.add(Room.Member(connection: connection, name: name))
-                event = .joined(room: roomName, seq: room.nextSeq(), name: name, count: room.members.count, connection: connection)
+                let seq = room.nextSeq()
+                room.add(Room.Member(connection: connection, name: name, pid: pid, joinSeq: seq))
+                event = .joined(room: roomName, seq: seq, name: name, count: room.members.count, connection: connection)
             }
             var history = Array(room.history)
             var complete: Bool?
@@ -223,7 +234,63 @@ public struct RoomRegistry: Sendable, Codable {
             throw limited(.membersPerRoom, ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)"))
         }
         roomsByConnection[connection, default: []].insert(roomName)
+        unindex(session: previousPid, room: roomName)
+        index(session: pid, room: roomName)
         return result
+    }
+
+    /// Connection-state recovery: moves every membership of Socket.IO session `pid` (disconnected, or
+    /// still on an old connection) to `connection`, and returns the kept events its client missed: those
+    /// after the membership's join and after `since` (the last broker-wide gseq the client saw; nil:
+    /// none since it joined), but for the session's own `resumed` events, merged in gseq order. All or
+    /// nothing: throws `replay_unavailable` (and changes nothing) when the session is unknown, when one
+    /// missed event is no longer kept, or when they exceed `maxBytes`. A repeat from the same connection
+    /// answers the same way without new `resumed` events.
+    public mutating func resume(
+        pid rawPid: String, since: UInt64?, by connection: ConnectionKey, now: BrokerClock, maxBytes: Int = .max
+    ) throws(ChatError) -> ResumeResult {
+        let pid = try Self.sessionID(rawPid, allowEmpty: false)
+        guard let names = roomsBySession[pid], !names.isEmpty else {
+            throw ChatError(.replayUnavailable, "no session to recover (it ended, or it had no rooms); join your rooms again")
+        }
+        let after = since ?? 0
+        var missed: [Room.RecentBroadcast] = []
+        var bytes = 0
+        for name in names {
+            guard let room = rooms[name], let index = room.member(ofSession: pid) else { continue }
+            let member = room.members[index]
+            let repeated = member.connection == connection && member.disconnectedSince == nil
+            if !repeated, room.memberName(on: connection) != nil {
+                throw ChatError(.badRequest, "this connection is already in room \(name)")
+            }
+            guard let events = room.missed(by: index, since: after) else {
+                throw ChatError(.replayUnavailable, "events of room \(name) after your offset are no longer kept; join it again")
+            }
+            for event in events { bytes += event.payload.count + 20 }
+            guard bytes <= maxBytes else {
+                throw ChatError(.replayUnavailable, "too many events were missed to replay them; join your rooms again")
+            }
+            missed += events
+        }
+        var positions: [WireReply.RoomPosition] = []
+        var resumed: [RoomEvent] = []
+        for name in names {
+            guard let roomIndex = rooms.index(forKey: name), let index = rooms.values[roomIndex].member(ofSession: pid) else { continue }
+            let member = rooms.values[roomIndex].members[index]
+            if member.connection == connection, member.disconnectedSince == nil {
+                positions.append(.init(room: name, seq: rooms.values[roomIndex].lastSeq))
+                continue
+            }
+            let seq = rooms.values[roomIndex].nextSeq()
+            let old = rooms.values[roomIndex].move(at: index, to: connection, seq: seq)
+            if roomsByConnection[old]?.remove(name) != nil, roomsByConnection[old]?.isEmpty == true { roomsByConnection[old] = nil }
+            roomsByConnection[connection, default: []].insert(name)
+            positions.append(.init(room: name, seq: seq))
+            resumed.append(.resumed(
+                room: name, seq: seq, name: member.name, count: rooms.values[roomIndex].members.count, connection: connection))
+        }
+        missed.sort { $0.gseq < $1.gseq }
+        return ResumeResult(rooms: positions, events: resumed, missed: missed)
     }
 
     /// Removes `connection` from `room`.
@@ -295,10 +362,13 @@ public struct RoomRegistry: Sendable, Codable {
         var events: [RoomEvent] = []
         while let entry = inGrace.first, now.monotonic >= entry.since, now.monotonic - entry.since >= grace {
             _ = inGrace.popFirst()
+            var pid = ""
             let event = try? update(entry.room) { room throws(ChatError) -> RoomEvent? in
                 guard let member = room.removeDisconnected(entry.connection, before: entry.since, now: now.monotonic) else { return nil }
+                pid = member.pid
                 return .left(room: entry.room, seq: room.nextSeq(), name: member.name, count: room.members.count, connection: entry.connection)
             }
+            unindex(session: pid, room: entry.room)
             if let event { events.append(event) }
         }
         return events
@@ -351,12 +421,15 @@ public struct RoomRegistry: Sendable, Codable {
         return RoomPage(rooms: summaries, next: end < sortedNames.count ? names.last : nil)
     }
 
-    /// Keeps the encoded form of broadcast `seq` of `room` for replays.
-    public mutating func recordBroadcast(room roomName: String, seq: UInt64, payload: [UInt8]) {
-        guard let index = rooms.index(forKey: roomName) else { return }
-        let released = rooms.values[index].recordBroadcast(seq: seq, payload: payload)
+    /// Numbers broadcast `seq` of `room` with the next broker-wide gseq, which it returns, and keeps its
+    /// encoded form for replays and resumes.
+    public mutating func recordBroadcast(room roomName: String, seq: UInt64, payload: [UInt8]) -> UInt64 {
+        gseq += 1
+        guard let index = rooms.index(forKey: roomName) else { return gseq }
+        let released = rooms.values[index].recordBroadcast(seq: seq, gseq: gseq, payload: payload)
         let entry = StorageLedger.Entry(room: roomName, incarnation: rooms.values[index].incarnation, store: .replay, seq: seq)
         keep(entry, bytes: payload.count + 32, released: released.count, releasedBytes: released.bytes)
+        return gseq
     }
 
     /// The kept broadcasts of `room` from `from` on, up to `to` and at most about `maxBytes` of payload
@@ -488,15 +561,49 @@ public struct RoomRegistry: Sendable, Codable {
     }
 
     private mutating func remove(_ connection: ConnectionKey, from roomName: String, now: BrokerClock) -> RoomEvent? {
+        var pid = ""
         let event = try? update(roomName) { room throws(ChatError) -> RoomEvent? in
             guard let member = room.remove(connection, now: now.monotonic) else { return nil }
+            pid = member.pid
             let seq = room.nextSeq()
             return .left(room: roomName, seq: seq, name: member.name, count: room.members.count, connection: connection)
         }
+        unindex(session: pid, room: roomName)
         guard let event else { return nil }
         roomsByConnection[connection]?.remove(roomName)
         if roomsByConnection[connection]?.isEmpty == true { roomsByConnection[connection] = nil }
         return event
+    }
+
+    /// Records that session `pid` ("" for none) has a member in `room`.
+    private mutating func index(session pid: String, room: String) {
+        guard !pid.isEmpty else { return }
+        var names = roomsBySession[pid] ?? []
+        let at = names.firstIndex { $0 >= room } ?? names.endIndex
+        guard at == names.endIndex || names[at] != room else { return }
+        names.insert(room, at: at)
+        roomsBySession[pid] = names
+    }
+
+    /// Forgets that session `pid` ("" for none) has a member in `room`.
+    private mutating func unindex(session pid: String, room: String) {
+        guard !pid.isEmpty, var names = roomsBySession[pid] else { return }
+        names.removeAll { $0 == room }
+        roomsBySession[pid] = names.isEmpty ? nil : names
+    }
+
+    /// Most bytes of a Socket.IO session's private id (gateways make 32 hex digits).
+    public static let maxSessionIDBytes = 64
+
+    /// Checks a session's private id: 1–64 bytes of ASCII letters and digits ("" allowed for a join
+    /// without connection-state recovery).
+    static func sessionID(_ pid: String, allowEmpty: Bool) throws(ChatError) -> String {
+        guard (allowEmpty || !pid.isEmpty), pid.utf8.count <= maxSessionIDBytes,
+              pid.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        else {
+            throw ChatError(.badRequest, "pid must be 1-\(maxSessionIDBytes) ASCII letters and digits")
+        }
+        return pid
     }
 
     /// Mutates room `name` in place (no copy of its members or history), or throws `no_such_room`.
