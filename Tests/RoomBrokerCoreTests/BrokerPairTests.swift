@@ -226,7 +226,10 @@ final class BrokerPairTests: XCTestCase {
                 rooms.append((try XCTUnwrap(json["room"]?.stringValue), try XCTUnwrap(json["password"]?.stringValue)))
             case 1, 2 where !rooms.isEmpty:
                 let (room, password) = rooms[Int.random(in: 0..<rooms.count, using: &generator)]
-                pair.send(.join(room: room, password: password, name: "user\(connection % 7)", since: WireCommand.noSince), to: 0, connection: connection)
+                pair.send(.join(room: room, password: password, name: "user\(connection % 7)", since: WireCommand.noSince, pid: "p\(connection % 5)"), to: 0, connection: connection)
+            case 3 where step % 2 == 0:
+                let instance = pair.nodes[0].engine.instance
+                pair.send(.resume(pid: "p\(connection % 5)", instance: instance, since: WireCommand.noSince), to: 0, connection: connection + 100)
             case 3:
                 pair.send(.disconnect, to: 0, connection: connection)
             case 4:
