@@ -21,6 +21,9 @@ public struct BrokerEngine: Sendable {
     /// The most bytes of JSON (join) or replayed payloads (replay) in one reply: the frame limit the
     /// gateway enforces less a margin for the reply's other fields.
     public static let replyByteBudget = WireFormat.maxFrameSize - (64 << 10)
+    /// A member whose gateway has been silent this long (two missed heartbeats: likely dead) may be taken
+    /// over by a join with its name and the password, before the gateway timeout drops it.
+    public static let supplantAfterSilenceMilliseconds: UInt64 = 2_000
     /// Most bytes of a gateway's hello name.
     public static let maxGatewayNameBytes = 128
     /// Most bytes of a command's client address key (printable ASCII).
@@ -216,8 +219,10 @@ public struct BrokerEngine: Sendable {
             return success(.init(room: created.room, json: json.bytes))
 
         case .join(let room, let password, let name, let since, let pid):
+            let gateways = gateways
             let result = try registry.join(
-                room: room, password: password, name: name, since: since, pid: pid, by: connection, client: command.client, now: now)
+                room: room, password: password, name: name, since: since, pid: pid, by: connection, client: command.client, now: now,
+                isGone: { gateways.silence(of: $0.gateway, now: now.monotonic) >= Self.supplantAfterSilenceMilliseconds })
             let joinedRoom = result.event.room
             let reply = WireReply.Success(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom))
             // A retried join changed nothing: no event to announce.

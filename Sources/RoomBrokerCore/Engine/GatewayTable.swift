@@ -49,6 +49,12 @@ public struct GatewayTable: Sendable, Codable {
         return !known
     }
 
+    /// How long `gateway` has been silent at `now`, ms (`UInt64.max` for one not known).
+    public func silence(of gateway: String, now: UInt64) -> UInt64 {
+        guard let entry = entries[gateway] else { return .max }
+        return now >= entry.lastSeen ? now - entry.lastSeen : 0
+    }
+
     /// Whether `gateway` is known.
     public func isKnown(_ gateway: String) -> Bool {
         entries[gateway] != nil

@@ -142,6 +142,12 @@ public struct Room: Sendable, Codable {
         return members.firstIndex { $0.disconnectedSince != nil && FieldValidator.nameKey($0.name) == key }
     }
 
+    /// Whether the member named like `name` is connected; its index.
+    func connectedMember(named name: String) -> Int? {
+        let key = FieldValidator.nameKey(name)
+        return members.firstIndex { $0.disconnectedSince == nil && FieldValidator.nameKey($0.name) == key }
+    }
+
     /// Marks the connected member on `connection` disconnected at `now`; it keeps its name and place.
     mutating func markDisconnected(_ connection: ConnectionKey, now: UInt64) -> Member? {
         guard names.removeValue(forKey: connection) != nil,

@@ -175,9 +175,11 @@ public struct RoomRegistry: Sendable, Codable {
     /// disconnected member of that name (``FieldValidator/nameKey(_:)``) is taken over instead (a resume).
     /// With `since` (the last seq the client saw), the history is the kept messages numbered after it.
     /// `pid` (not empty with connection-state recovery) is the connection's Socket.IO session.
+    /// A member still counted as connected whose gateway `isGone` (it fell silent: likely dead) is taken
+    /// over like a disconnected one, rather than refusing the name until the gateway timeout.
     public mutating func join(
         room rawRoom: String, password: String, name rawName: String, since: UInt64? = nil, pid rawPid: String = "",
-        by connection: ConnectionKey, client: String = "", now: BrokerClock
+        by connection: ConnectionKey, client: String = "", now: BrokerClock, isGone: (ConnectionKey) -> Bool = { _ in false }
     ) throws(ChatError) -> JoinResult {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
@@ -186,6 +188,7 @@ public struct RoomRegistry: Sendable, Codable {
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
         var previousPid = ""
+        var supplanted: ConnectionKey?
         let result = try update(roomName) { room throws(ChatError) -> JoinResult? in
             if let existing = room.memberName(on: connection) {
                 // A retried join (the gateway resends commands after a broker failover): the same name
@@ -201,7 +204,14 @@ public struct RoomRegistry: Sendable, Codable {
             }
             let event: RoomEvent
             if room.isNameTaken(name) {
-                guard let index = room.disconnectedMember(named: name) else {
+                var found = room.disconnectedMember(named: name)
+                if found == nil, let index = room.connectedMember(named: name), isGone(room.members[index].connection) {
+                    let old = room.members[index].connection
+                    _ = room.markDisconnected(old, now: now.monotonic)
+                    supplanted = old
+                    found = index
+                }
+                guard let index = found else {
                     throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
                 }
                 // A resume: the kept membership moves to this connection; its grace entry lapses.
@@ -234,6 +244,10 @@ public struct RoomRegistry: Sendable, Codable {
             throw limited(.membersPerRoom, ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)"))
         }
         roomsByConnection[connection, default: []].insert(roomName)
+        if let supplanted {
+            roomsByConnection[supplanted]?.remove(roomName)
+            if roomsByConnection[supplanted]?.isEmpty == true { roomsByConnection[supplanted] = nil }
+        }
         unindex(session: previousPid, room: roomName)
         index(session: pid, room: roomName)
         return result
