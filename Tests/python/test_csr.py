@@ -312,11 +312,11 @@ def test_without_the_flag_events_carry_no_offset_and_with_it_one(cluster):
 def test_scripts_run_passes_the_flag_on_to_every_gateway():
     if os.environ.get("CHAT_URL"):
         pytest.skip("tests the start script, not a running server")
-    from test_run_script import _two_free_consecutive_ports
+    from test_run_script import _free_consecutive_ports
     port = free_port()
     proc = subprocess.Popen(
         [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(port), "--host", "127.0.0.1",
-         "--broker-port", str(_two_free_consecutive_ports()), "--connection-state-recovery"],
+         "--broker-port", str(_free_consecutive_ports()), "--connection-state-recovery"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output = []
     try:
