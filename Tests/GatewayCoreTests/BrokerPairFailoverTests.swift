@@ -256,7 +256,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertThrowsError(try BrokerLinkConfiguration(brokers: [broker, broker, broker], gatewayID: "gw")) {
             XCTAssertEqual($0 as? BrokerLinkConfiguration.Invalid, .brokerCount(3))
         }
-        XCTAssertEqual(try BrokerLinkConfiguration(brokers: [broker], gatewayID: "gw").heartbeatMilliseconds, 1_000)
+        XCTAssertEqual(try BrokerLinkConfiguration(brokers: [broker], gatewayID: "gw").heartbeatMilliseconds, 250)
         XCTAssertEqual(try BrokerLinkConfiguration(brokers: [broker, broker], gatewayID: "gw").heartbeatMilliseconds, 250)
     }
 

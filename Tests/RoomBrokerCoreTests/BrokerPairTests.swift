@@ -224,7 +224,7 @@ final class BrokerPairTests: XCTestCase {
                 let request = pair.send(.create(name: "owner", room: "", key: "c\(step)"), to: 0)
                 let json = try JSONValue.parse(try pair.success(request).json, limits: .trusted)
                 rooms.append((try XCTUnwrap(json["room"]?.stringValue), try XCTUnwrap(json["password"]?.stringValue)))
-            case 1, 2 where !rooms.isEmpty:
+            case 1 where !rooms.isEmpty, 2 where !rooms.isEmpty:
                 let (room, password) = rooms[Int.random(in: 0..<rooms.count, using: &generator)]
                 pair.send(.join(room: room, password: password, name: "user\(connection % 7)", since: WireCommand.noSince, pid: "p\(connection % 5)"), to: 0, connection: connection)
             case 3 where step % 2 == 0:

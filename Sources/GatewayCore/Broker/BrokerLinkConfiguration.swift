@@ -23,8 +23,10 @@ public struct BrokerLinkConfiguration: Sendable {
     /// How long a command waits for its reply before failing with `broker_unavailable`, ms. Also sent
     /// as the command's `ttl`: the broker drops a command that waited longer.
     public var requestTimeoutMilliseconds: UInt64 = 5_000
-    /// How often the gateway says it is alive, ms (1000 with one broker, 250 with a pair).
-    public var heartbeatMilliseconds: UInt64 = 1_000
+    /// How often the gateway says it is alive, ms: 250, so that the broker can tell a dead gateway
+    /// after 1 s (four missed heartbeats) and let its members be taken over (docs/ARCHITECTURE.md, Sessions),
+    /// and a pair's standby is voted for quickly.
+    public var heartbeatMilliseconds: UInt64 = 250
     /// With a pair: how long the followed broker may stay silent before the link fails over, ms.
     public var failoverAfterMilliseconds: UInt64 = 1_000
     /// The broker counts as reachable while it answered within this many ms.
@@ -50,7 +52,6 @@ public struct BrokerLinkConfiguration: Sendable {
         self.brokers = brokers
         self.gatewayID = gatewayID
         self.generatedKeyPrefix = Self.randomKeyPrefix(gatewayID: gatewayID)
-        if brokers.count > 1 { heartbeatMilliseconds = 250 }
     }
 
     /// Whether the link follows the active broker of a pair.

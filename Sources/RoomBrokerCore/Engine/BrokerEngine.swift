@@ -21,9 +21,9 @@ public struct BrokerEngine: Sendable {
     /// The most bytes of JSON (join) or replayed payloads (replay) in one reply: the frame limit the
     /// gateway enforces less a margin for the reply's other fields.
     public static let replyByteBudget = WireFormat.maxFrameSize - (64 << 10)
-    /// A member whose gateway has been silent this long (two missed heartbeats: likely dead) may be taken
+    /// A member whose gateway has been silent this long (four missed heartbeats: likely dead) may be taken
     /// over by a join with its name and the password, before the gateway timeout drops it.
-    public static let supplantAfterSilenceMilliseconds: UInt64 = 2_000
+    public static let supplantAfterSilenceMilliseconds: UInt64 = 1_000
     /// Most bytes of a gateway's hello name.
     public static let maxGatewayNameBytes = 128
     /// Most bytes of a command's client address key (printable ASCII).
