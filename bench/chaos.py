@@ -183,7 +183,7 @@ class Client:
                     self.counter += 1
                     self.unacked = (f"{self.name}-{self.counter}", time.monotonic())
                 message_id, first = self.unacked
-                reply = sio.call("message", {"room": self.room, "text": message_id, "id": message_id}, timeout=3)
+                reply = sio.call("message", {"room": self.room, "text": message_id, "id": message_id}, timeout=1.5)
                 if "seq" in reply:
                     now = time.monotonic()
                     with self.lock:
