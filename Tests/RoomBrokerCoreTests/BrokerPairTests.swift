@@ -19,13 +19,15 @@ final class BrokerPairTests: XCTestCase {
         var replies: [UInt32: WireReply] = [:]
         var published: [WireBroadcast] = []
 
-        init(sessionGrace: UInt64 = 120_000) {
+        init(sessionGrace: UInt64 = 120_000, maxHeldOutputs: Int = 100_000) {
             var configuration = RoomRegistryConfiguration()
             configuration.sessionGraceMilliseconds = sessionGrace
             let logger = recorder.logger
             nodes = [PairRole.primary, .backup].map { role in
-                BrokerNode(
-                    configuration: configuration, gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: role),
+                var pair = PairConfiguration(role: role)
+                pair.maxHeldOutputs = maxHeldOutputs
+                return BrokerNode(
+                    configuration: configuration, gatewayTimeoutMilliseconds: 5_000, pair: pair,
                     logger: logger, now: BrokerClock(integerLiteral: 1_000))
             }
         }
@@ -95,8 +97,8 @@ final class BrokerPairTests: XCTestCase {
     }
 
     /// Starts the pair and lets the backup catch up; returns it with room "lobby" and its password.
-    func startedPair() throws -> (Pair, String) {
-        var pair = Pair()
+    func startedPair(maxHeldOutputs: Int = 100_000) throws -> (Pair, String) {
+        var pair = Pair(maxHeldOutputs: maxHeldOutputs)
         pair.advance(600)
         XCTAssertEqual(pair.nodes[0].star?.state, .active)
         XCTAssertEqual(pair.nodes[1].star?.state, .passive)
@@ -251,5 +253,18 @@ final class BrokerPairTests: XCTestCase {
             XCTAssertEqual(room.members, standby[name]?.members, name)
             XCTAssertEqual(Array(room.history), standby[name].map { Array($0.history) }, name)
         }
+    }
+
+    /// A standby that is alive but does not ack cannot make the active hold replies without bound.
+    func testAStandbyThatFallsBehindIsDroppedInsteadOfHoldingRepliesWithoutBound() throws {
+        var (pair, password) = try startedPair(maxHeldOutputs: 5)
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        // The standby stops acking (its updates go nowhere) while staying alive.
+        pair.linked = false
+        var requests: [UInt32] = []
+        for index in 0..<8 { requests.append(pair.send(.message(room: "lobby", text: "m\(index)", key: "k\(index)"), to: 0, settle: nil)) }
+        XCTAssertEqual(pair.nodes[0].standby, .absent)
+        XCTAssertTrue(requests.allSatisfy { pair.replies[$0] != nil }, "every reply went out once the standby was dropped")
+        XCTAssertTrue(pair.lines.contains { $0.contains("standby-lost") && $0.contains("too slow") })
     }
 }

@@ -238,6 +238,14 @@ public struct BrokerNode {
         actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: digest.value).encoded()))
         if standby == .inSync {
             if !encoded.isEmpty { held.append(HeldOutput(seq: updateSeq, actions: encoded)) }
+            if held.count > pair?.maxHeldOutputs ?? .max {
+                logger.warning("standby-lost", metadata: [
+                    "reason": "\(held.count) replies wait for its acks: too slow; acknowledging alone until it reloads",
+                    "term": "\(term)",
+                ])
+                standby = .absent
+                release(upTo: .max, into: &actions)
+            }
         } else {
             actions += encoded.map(\.action)
         }

@@ -10,6 +10,9 @@ public struct PairConfiguration: Sendable {
     public var syncRetryMilliseconds: UInt64 = 2_000
     /// Most bytes of updates a loading standby buffers before it starts over.
     public var maxBufferedBytes = 256 << 20
+    /// Most outputs an active holds for a standby that is alive but does not keep up; past it the
+    /// standby is dropped (it reloads) and the active acknowledges alone meanwhile.
+    public var maxHeldOutputs = 100_000
 
     /// A pair configuration for `role`.
     public init(role: PairRole) {
