@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "RoomBroker", targets: ["RoomBroker"]),
         .executable(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "ChatBench", targets: ["ChatBench"]),
+        .executable(name: "BrokerBench", targets: ["BrokerBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),  // below 2.101.0 one malformed frame length crashes WSParser
@@ -92,6 +93,14 @@ let package = Package(
             path: "Tests/ChatTestSupport"
         ),
         // Load benchmark client: many Socket.IO clients, latency and loss (scripts/bench).
+        // Broker-only benchmark: drives a RoomBroker over ZeroMQ as gateways would (scripts/bench broker).
+        .executableTarget(
+            name: "BrokerBench",
+            dependencies: [
+                "ZeroMQ", "ChatWire", "ProcessLimits",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "ChatBench",
             dependencies: [

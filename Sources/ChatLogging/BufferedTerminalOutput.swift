@@ -24,8 +24,12 @@ public final class BufferedTerminalOutput: Sendable {
     public static let defaultFlushInterval = Duration.milliseconds(50)
 
     private struct State {
-        /// Whole lines not handed to the flusher yet; never more than `capacity` bytes.
+        /// Whole lines not handed to the flusher yet; with `records`, never more than `capacity` bytes.
         var pending: [UInt8] = []
+        /// Events to format on the flusher thread, each after the bytes of `pending` before it
+        /// (`after`: the count of `pending` when it came), and the bytes reserved for them.
+        var records: [(after: Int, record: TerminalLogRecord)] = []
+        var recordBytes = 0
         /// Lines dropped since the last `log: dropped` notice; while non-zero every line is dropped,
         /// so that the notice stands exactly where the gap is.
         var droppedSinceNotice = 0
@@ -71,13 +75,37 @@ public final class BufferedTerminalOutput: Sendable {
         line.withUTF8 { utf8 in append(utf8) }
     }
 
+    /// Queues one event whose line is formatted on the background thread (the hot thread only copies
+    /// references), or drops it when the buffer is full. Never blocks on the output.
+    public func write(record: TerminalLogRecord) {
+        let size = record.reservedBytes
+        let wakeNow = state.withLock { state -> Bool in
+            if state.closing {
+                dropped.add(1, ordering: .relaxed)
+                return false
+            }
+            guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + size <= capacity else {
+                state.droppedSinceNotice += 1
+                dropped.add(1, ordering: .relaxed)
+                return false
+            }
+            state.records.append((after: state.pending.count, record: record))
+            state.recordBytes += size
+            state.appended += UInt64(size)
+            guard !state.wakeSent, state.pending.count + state.recordBytes >= wakeThreshold else { return false }
+            state.wakeSent = true
+            return true
+        }
+        if wakeNow { wake.signal() }
+    }
+
     private func append(_ utf8: UnsafeBufferPointer<UInt8>) {
         let wakeNow = state.withLock { state -> Bool in
             if state.closing {
                 dropped.add(1, ordering: .relaxed)
                 return false
             }
-            guard state.droppedSinceNotice == 0, state.pending.count + utf8.count + 1 <= capacity else {
+            guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + utf8.count + 1 <= capacity else {
                 state.droppedSinceNotice += 1
                 dropped.add(1, ordering: .relaxed)
                 return false
@@ -85,7 +113,7 @@ public final class BufferedTerminalOutput: Sendable {
             state.pending.append(contentsOf: utf8)
             state.pending.append(UInt8(ascii: "\n"))
             state.appended += UInt64(utf8.count + 1)
-            guard !state.wakeSent, state.pending.count >= wakeThreshold else { return false }
+            guard !state.wakeSent, state.pending.count + state.recordBytes >= wakeThreshold else { return false }
             state.wakeSent = true
             return true
         }
@@ -124,10 +152,15 @@ public final class BufferedTerminalOutput: Sendable {
 
     private func runFlusher() {
         var batch: [UInt8] = []
+        var records: [(after: Int, record: TerminalLogRecord)] = []
         while true {
             _ = wake.wait(timeout: Self.deadline(after: flushInterval))
+            var reserved = 0
             let closing = state.withLock { state -> Bool in
                 swap(&batch, &state.pending)
+                swap(&records, &state.records)
+                reserved = state.recordBytes
+                state.recordBytes = 0
                 if state.droppedSinceNotice > 0 {
                     let notice = Self.droppedNotice(lines: state.droppedSinceNotice)
                     batch.append(contentsOf: notice.utf8)
@@ -138,9 +171,14 @@ public final class BufferedTerminalOutput: Sendable {
                 state.wakeSent = false
                 return state.closing
             }
+            // Accounted as reserved when queued, whatever the formatted lines weigh.
+            let handled = UInt64(batch.count + reserved)
+            if !records.isEmpty {
+                batch = Self.merging(records, into: batch)
+                records.removeAll(keepingCapacity: records.capacity <= 4096)
+            }
             let lost = writeAll(batch)
             if lost > 0 { dropped.add(lost, ordering: .relaxed) }
-            let handled = UInt64(batch.count)
             batch.removeAll(keepingCapacity: batch.capacity <= 2 * wakeThreshold)
             let (ready, caughtUp) = state.withLock { state -> ([DispatchSemaphore], Bool) in
                 state.finished += handled
@@ -181,6 +219,23 @@ public final class BufferedTerminalOutput: Sendable {
             }
             return 0
         }
+    }
+
+    /// `bytes` with each record's formatted line put at its place.
+    private static func merging(_ records: [(after: Int, record: TerminalLogRecord)], into bytes: [UInt8]) -> [UInt8] {
+        var merged: [UInt8] = []
+        merged.reserveCapacity(bytes.count + records.count * 160)
+        var copied = 0
+        for (after, record) in records {
+            if after > copied {
+                merged.append(contentsOf: bytes[copied..<after])
+                copied = after
+            }
+            merged.append(contentsOf: record.formatted().utf8)
+            merged.append(UInt8(ascii: "\n"))
+        }
+        merged.append(contentsOf: bytes[copied...])
+        return merged
     }
 
     /// The line written where lines were dropped.

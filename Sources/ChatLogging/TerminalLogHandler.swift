@@ -11,23 +11,34 @@ public struct TerminalLogHandler: LogHandler {
     static let preferredOrder = ["room", "name", "seq", "members", "reason", "text", "gateway", "conn", "peer"]
 
     private let label: String
-    private let output: @Sendable (String) -> Void
+    /// Where lines go: formatted here (tests), or as records formatted by the output's thread.
+    private let output: Output
+
+    private enum Output: Sendable {
+        case lines(@Sendable (String) -> Void)
+        case records(BufferedTerminalOutput)
+    }
     /// The lowest level printed.
     public var logLevel: Logger.Level = .info
     /// Metadata added to every line of this logger.
     public var metadata: Logger.Metadata = [:]
 
-    /// A handler for `label` writing to standard output in batches (``BufferedTerminalOutput``).
+    /// A handler for `label` writing to standard output in batches (``BufferedTerminalOutput``); the
+    /// lines are formatted on the output's thread, not on the logging one.
     public init(label: String) {
-        self.init(label: label) { line in
-            BufferedTerminalOutput.standard.write(line: line)
-        }
+        self.init(label: label, buffer: BufferedTerminalOutput.standard)
     }
 
-    /// A handler for `label` giving each line to `output` (for tests).
+    /// A handler for `label` queuing its events on `buffer`, which formats and writes them.
+    public init(label: String, buffer: BufferedTerminalOutput) {
+        self.label = label
+        self.output = .records(buffer)
+    }
+
+    /// A handler for `label` giving each formatted line to `output` (for tests).
     public init(label: String, output: @escaping @Sendable (String) -> Void) {
         self.label = label
-        self.output = output
+        self.output = .lines(output)
     }
 
     /// Sets up swift-log so every logger prints through this handler at `level`.
@@ -47,10 +58,15 @@ public struct TerminalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = self.metadata
         if let extra = event.metadata {
-            merged.merge(extra) { _, new in new }
+            if merged.isEmpty { merged = extra } else { merged.merge(extra) { _, new in new } }
         }
-        output(Self.format(
-            timestamp: LogTimestamp.now(), level: event.level, label: label, message: "\(event.message)", metadata: merged))
+        switch output {
+        case .lines(let write):
+            write(Self.format(
+                timestamp: LogTimestamp.now(), level: event.level, label: label, message: "\(event.message)", metadata: merged))
+        case .records(let buffer):
+            buffer.write(record: TerminalLogRecord(level: event.level, label: label, message: event.message, metadata: merged))
+        }
     }
 
     /// The line for one event (exposed for tests).
@@ -95,7 +111,11 @@ public struct TerminalLogHandler: LogHandler {
             case "\\" where quoteIfSpaced: result += "\\\\"
             case " ": result += " "; needsQuotes = quoteIfSpaced
             default:
-                if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                // ASCII (most of every line) without the Unicode property lookup.
+                let isControl = scalar.value < 0x80
+                    ? scalar.value < 0x20 || scalar.value == 0x7F
+                    : scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+                if isControl {
                     result += "\\u{\(String(scalar.value, radix: 16))}"
                     needsQuotes = quoteIfSpaced
                 } else {

@@ -38,6 +38,11 @@ public enum FieldValidator {
         }
         var combiningRun = 0
         for (index, scalar) in name.unicodeScalars.enumerated() {
+            // Printable ASCII is neither a control, a format character nor a combining mark.
+            if (0x20...0x7E).contains(scalar.value) {
+                combiningRun = 0
+                continue
+            }
             switch scalar.properties.generalCategory {
             case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
                 throw ChatError(.badRequest, "name must not contain control, invisible or formatting characters (such as zero-width or bidi marks)")

@@ -1,6 +1,7 @@
 import ChatLogging
 import Dispatch
 import Foundation
+import Logging
 import XCTest
 
 final class BufferedTerminalOutputTests: XCTestCase {
@@ -14,6 +15,29 @@ final class BufferedTerminalOutputTests: XCTestCase {
         close(pipe.write)
         XCTAssertEqual(pipe.readToEnd(), "one\ntwo\n")
         XCTAssertEqual(output.droppedLines, 0)
+    }
+
+    /// Events logged through the handler are formatted on the output's thread, in their place among
+    /// plain lines, escaped as always.
+    func testRecordsAreFormattedByTheOutputThreadInOrder() throws {
+        let pipe = try Pipe.make()
+        let output = BufferedTerminalOutput(fileDescriptor: pipe.write)
+        var handler = TerminalLogHandler(label: "broker", buffer: output)
+        handler.logLevel = .info
+        let logger = Logger(label: "broker") { _ in handler }
+        output.write(line: "first")
+        logger.info("message", metadata: ["room": "lobby", "text": "hi\nforged line"])
+        output.write(line: "between")
+        logger.notice("active", metadata: ["term": "2"])
+        XCTAssertTrue(output.flush(timeout: .seconds(10)))
+        XCTAssertTrue(output.close(timeout: .seconds(10)))
+        close(pipe.write)
+        let lines = pipe.readToEnd().split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4, "\(lines)")
+        XCTAssertEqual(lines[0], "first")
+        XCTAssertTrue(lines[1].hasSuffix(" INFO  broker message room=lobby text=\"hi\\nforged line\""), lines[1])
+        XCTAssertEqual(lines[2], "between")
+        XCTAssertTrue(lines[3].hasSuffix(" NOTE  broker active term=2"), lines[3])
     }
 
     func testTheBackgroundThreadWritesWithoutAFlushCall() throws {
