@@ -98,31 +98,51 @@ public struct TerminalLogHandler: LogHandler {
     }
 
     /// Escapes control characters; quotes values that contain spaces, quotes or are empty.
+    ///
+    /// Works on UTF-8 bytes: the control characters (general category Cc: U+0000–001F, U+007F–009F)
+    /// and U+2028/U+2029 are recognisable byte by byte, and a value with none of them, no space and no
+    /// quote (most values) is returned as it is.
     static func escape(_ value: String, quoteIfSpaced: Bool) -> String {
         var needsQuotes = quoteIfSpaced && value.isEmpty
-        var result = ""
-        result.reserveCapacity(value.utf8.count)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\n": result += "\\n"; needsQuotes = quoteIfSpaced
-            case "\r": result += "\\r"; needsQuotes = quoteIfSpaced
-            case "\t": result += "\\t"; needsQuotes = quoteIfSpaced
-            case "\"" where quoteIfSpaced: result += "\\\""; needsQuotes = true
-            case "\\" where quoteIfSpaced: result += "\\\\"
-            case " ": result += " "; needsQuotes = quoteIfSpaced
-            default:
-                // ASCII (most of every line) without the Unicode property lookup.
-                let isControl = scalar.value < 0x80
-                    ? scalar.value < 0x20 || scalar.value == 0x7F
-                    : scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
-                if isControl {
-                    result += "\\u{\(String(scalar.value, radix: 16))}"
-                    needsQuotes = quoteIfSpaced
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
+        var clean = true
+        for byte in value.utf8 where byte < 0x21 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xC2 || byte == 0xE2 {
+            if byte == 0x20 {
+                needsQuotes = needsQuotes || quoteIfSpaced
+                continue
             }
+            clean = false
+            break
         }
-        return needsQuotes ? "\"" + result + "\"" : result
+        if clean { return needsQuotes ? "\"" + value + "\"" : value }
+        let bytes = Array(value.utf8)
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count + 16)
+        func appendEscaped(_ scalar: UInt32) {
+            result.append(contentsOf: "\\u{\(String(scalar, radix: 16))}".utf8)
+            needsQuotes = quoteIfSpaced
+        }
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case 0x0A: result += [0x5C, UInt8(ascii: "n")]; needsQuotes = quoteIfSpaced
+            case 0x0D: result += [0x5C, UInt8(ascii: "r")]; needsQuotes = quoteIfSpaced
+            case 0x09: result += [0x5C, UInt8(ascii: "t")]; needsQuotes = quoteIfSpaced
+            case 0x22 where quoteIfSpaced: result += [0x5C, 0x22]; needsQuotes = true
+            case 0x5C where quoteIfSpaced: result += [0x5C, 0x5C]
+            case 0x20: result.append(byte); needsQuotes = quoteIfSpaced
+            case 0x00...0x1F, 0x7F: appendEscaped(UInt32(byte))
+            case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):
+                appendEscaped(UInt32(bytes[index + 1]))
+                index += 1
+            case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
+                appendEscaped(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029)
+                index += 2
+            default: result.append(byte)
+            }
+            index += 1
+        }
+        let escaped = String(decoding: result, as: UTF8.self)
+        return needsQuotes ? "\"" + escaped + "\"" : escaped
     }
 }

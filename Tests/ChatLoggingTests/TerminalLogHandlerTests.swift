@@ -25,4 +25,13 @@ final class TerminalLogHandlerTests: XCTestCase {
         XCTAssertFalse(line.contains("\u{1B}"))
         XCTAssertTrue(line.hasSuffix(#"text="hi\n2026-01-01T00:00:00.000Z INFO  broker join room=x \"q\" \u{1b}[31m""#), line)
     }
+
+    /// The escaper works on UTF-8 bytes: C1 controls and the Unicode line separators are escaped too,
+    /// other non-ASCII text passes unchanged, and a backslash cannot fake an escape.
+    func testNonASCIIControlsAndSeparatorsAreEscapedAndOtherTextKept() {
+        let line = TerminalLogHandler.format(
+            timestamp: "T", level: .info, label: "broker", message: "message",
+            metadata: ["text": "é\u{85}x\u{2028}y\u{2029}z😀\\n\u{9F}", "name": "Zoë"])
+        XCTAssertEqual(line, #"T INFO  broker message name=Zoë text="é\u{85}x\u{2028}y\u{2029}z😀\\n\u{9f}""#)
+    }
 }
