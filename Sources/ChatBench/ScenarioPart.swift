@@ -53,7 +53,7 @@ final class ScenarioPart: @unchecked Sendable {
         clients = try await BoundedConcurrency.map(count: clientCount, limit: plan.setupConcurrency) { i in
             try await BenchClient.connect(
                 index: first + i, host: plan.host, port: plan.port, source: plan.sourceAddresses.address(for: first + i),
-                stats: stats[i % stats.count], timeout: timeout)
+                stats: stats[Self.loopIndex(ofClient: i, members: plan.members, loops: stats.count)], timeout: timeout)
         }
         return Self.seconds(since: start)
     }
@@ -100,7 +100,10 @@ final class ScenarioPart: @unchecked Sendable {
         // Senders: the first `sendersPerRoom` members of each room, grouped by their loop.
         let pacers = loops.enumerated().map { index, loop in
             let mine = clients.enumerated()
-                .filter { $0.offset % loops.count == index && $0.element.index % plan.members < plan.sendersPerRoom }
+                .filter {
+                    Self.loopIndex(ofClient: $0.offset, members: plan.members, loops: loops.count) == index
+                        && $0.element.index % plan.members < plan.sendersPerRoom
+                }
                 .map(\.element)
             return SendPacer(
                 senders: mine, eventLoop: loop, ratePerSecond: plan.perSenderRate * Double(mine.count), start: start, end: end,
@@ -132,6 +135,12 @@ final class ScenarioPart: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// The loop of the part's client `index`: round robin, shifted by one per room so that the
+    /// rooms' senders (their first members) spread over the loops whatever the room size.
+    static func loopIndex(ofClient index: Int, members: Int, loops: Int) -> Int {
+        (index + index / members) % loops
+    }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start

@@ -28,6 +28,13 @@ enum WorkerMessage: Sendable {
         }
     }
 
+    /// One line of JSON, its keys in a fixed order.
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
     /// The message as one line (no newline).
     var line: String {
         switch self {
@@ -35,7 +42,7 @@ enum WorkerMessage: Sendable {
         case .joined(let missing): "joined \(missing)"
         case .send(let start, let end): "send \(start) \(end)"
         case .result(let result):
-            "result " + ((try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
+            "result " + ((try? Self.encoder.encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
         }
     }
 
