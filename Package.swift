@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "ChatBench",
             dependencies: [
-                "SocketIO",
+                "SocketIO", "ProcessLimits",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -54,9 +54,14 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Opens a client on `stats.eventLoop` and returns once its Socket.IO namespace is connected.
-    static func connect(index: Int, host: String, port: Int, stats: LoopStats, timeout: TimeAmount) async throws -> BenchClient {
+    /// With `source`, the connection is made from that local address.
+    static func connect(
+        index: Int, host: String, port: Int, source: SocketAddress?, stats: LoopStats, timeout: TimeAmount
+    ) async throws -> BenchClient {
         let client = BenchClient(index: index, eventLoop: stats.eventLoop, stats: stats, host: host, port: port)
-        let channel = try await ClientBootstrap(group: stats.eventLoop)
+        var bootstrap = ClientBootstrap(group: stats.eventLoop)
+        if let source { bootstrap = bootstrap.bind(to: source) }
+        let channel = try await bootstrap
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(timeout)
             .channelInitializer { channel in

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import ProcessLimits
 import SocketIO
 
 /// `ChatBench`: opens many Socket.IO clients against a running gateway, fills rooms, sends
@@ -67,6 +68,27 @@ struct ChatBench: AsyncParsableCommand {
     @Flag(help: "No per-second progress lines.")
     var quiet = false
 
+    @Option(help: "Connect from this many source addresses, round robin: 127.0.0.2, 127.0.0.3, … (0: 127.0.0.1 only). Each reaches the gateway port through ~28,000 ephemeral ports at most.")
+    var sourceAddresses = 0
+
+    @Option(help: "Client processes (default: as few as the file-descriptor limit allows; each takes whole rooms).")
+    var processes: Int?
+
+    @Option(help: "Seconds to hold all clients connected and idle before the rooms are created.")
+    var idleSeconds: Double = 0
+
+    @Option(help: "Write '<clients> <connect seconds>' to this file once every client is connected (before the idle hold).")
+    var readyFile: String?
+
+    @Option(help: "Comma-separated pids of the servers (gateways): report their RSS before connecting and after the idle hold, and the RSS per connection.")
+    var serverPids: String?
+
+    @Option(help: .hidden)
+    var part: Int?
+
+    @Option(help: .hidden)
+    var parts: Int?
+
     /// Senders per room after defaults.
     var sendersPerRoom: Int {
         senders ?? min(members, max(1, Int((rate / Double(rooms) / 10).rounded(.up))))
@@ -77,7 +99,7 @@ struct ChatBench: AsyncParsableCommand {
             throw ValidationError("--host must be a loopback address (127.0.0.0/8 or ::1)")
         }
         guard rooms >= 1, members >= 1 else { throw ValidationError("--rooms and --members must be at least 1") }
-        guard rooms * members <= 50_000 else { throw ValidationError("at most 50000 clients (rooms × members)") }
+        guard rooms * members <= Self.maxClients else { throw ValidationError("at most \(Self.maxClients) clients (rooms × members)") }
         guard (1...members).contains(sendersPerRoom) else { throw ValidationError("--senders must be 1...members") }
         guard rate > 0, duration > 0, duration <= 600 else { throw ValidationError("--rate must be > 0 and --duration 0...600 s") }
         let perSender = rate / Double(rooms * sendersPerRoom)
@@ -87,18 +109,59 @@ struct ChatBench: AsyncParsableCommand {
         guard messageBytes >= 24, messageBytes <= 2000 else { throw ValidationError("--message-bytes must be 24...2000") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
         guard setupConcurrency >= 1 else { throw ValidationError("--setup-concurrency must be at least 1") }
+        guard (0...SourceAddresses.maximum).contains(sourceAddresses) else {
+            throw ValidationError("--source-addresses must be 0...\(SourceAddresses.maximum)")
+        }
+        let capacity = SourceAddresses(count: sourceAddresses).connectionCapacity
+        guard rooms * members <= capacity else {
+            throw ValidationError(
+                "\(rooms * members) clients need more than the \(capacity) ephemeral ports of \(max(1, sourceAddresses)) source address(es): raise --source-addresses")
+        }
+        guard processes.map({ (1...Self.maxProcesses).contains($0) }) ?? true else {
+            throw ValidationError("--processes must be 1...\(Self.maxProcesses)")
+        }
+        guard idleSeconds >= 0, idleSeconds <= 3600 else { throw ValidationError("--idle-seconds must be 0...3600") }
+        _ = try serverMemory()
+        if let part, let parts {
+            guard (0..<parts).contains(part), parts <= rooms else { throw ValidationError("bad --part/--parts") }
+        }
+    }
+
+    /// Most clients of one run.
+    static let maxClients = 200_000
+    /// Most client processes of one run.
+    static let maxProcesses = 64
+    /// File descriptors each process keeps for itself (event loops, pipes, stdio) besides its connections.
+    static let reservedDescriptors = 64
+
+    /// The servers named by `--server-pids`, or `nil`.
+    func serverMemory() throws -> ServerMemory? {
+        guard let serverPids else { return nil }
+        let pids = serverPids.split(separator: ",").map { Int32($0.trimmingCharacters(in: .whitespaces)) }
+        guard !pids.isEmpty, pids.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--server-pids must be a comma-separated list of process ids")
+        }
+        return ServerMemory(pids: pids.compactMap { $0 })
     }
 
     func run() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let summary: BenchSummary
-        do {
-            summary = try await runScenario(group: group)
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
+        let limit = FileDescriptorLimit.raiseToMaximum()
+        if let part, let parts {
+            try await runWorker(part: part, of: parts)
+            return
         }
-        try await group.shutdownGracefully()
+        let clientCount = rooms * members
+        let perProcess = max(1, Int(limit?.current ?? 1024) - Self.reservedDescriptors)
+        let processCount = processes ?? min(rooms, (clientCount + perProcess - 1) / perProcess)
+        guard processCount <= rooms else {
+            throw BenchError.badOptions("\(processCount) processes need at least as many rooms (each process takes whole rooms)")
+        }
+        let largestPart = (rooms + processCount - 1) / processCount * members
+        guard largestPart <= perProcess else {
+            throw BenchError.badOptions(
+                "\(largestPart) connections in one process are over its file-descriptor limit (\(limit?.description ?? "unknown")): raise --processes")
+        }
+        let summary = try await coordinate(processCount: processCount)
         FileHandle.standardOutput.write(Data((summary.table + "\n").utf8))
         if let json {
             try summary.write(toJSON: json)
@@ -111,142 +174,143 @@ struct ChatBench: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("[ChatBench] \(text)\n".utf8))
     }
 
-    private func runScenario(group: MultiThreadedEventLoopGroup) async throws -> BenchSummary {
-        let loops = Array(group.makeIterator())
-        let stats = loops.map { LoopStats(eventLoop: $0) }
+    /// The rooms of part `index` of `count`: contiguous, as even as can be.
+    func rooms(ofPart index: Int, of count: Int) -> Range<Int> {
+        (index * rooms / count)..<((index + 1) * rooms / count)
+    }
+
+    private func plan(rooms partRooms: Range<Int>) -> ScenarioPart.Plan {
+        ScenarioPart.Plan(
+            host: host, port: port, rooms: partRooms, members: members, sendersPerRoom: sendersPerRoom,
+            perSenderRate: rate / Double(rooms * sendersPerRoom), messageBytes: messageBytes,
+            setupConcurrency: setupConcurrency, setupTimeout: setupTimeout, settleTimeout: settleTimeout,
+            drainTimeout: drainTimeout, sourceAddresses: SourceAddresses(count: sourceAddresses), quiet: quiet)
+    }
+
+    /// Runs the scenario in this process (one part) or in `processCount` worker processes, phase by
+    /// phase: connect all, (ready file, idle hold, RSS), join all, send from one common start time.
+    private func coordinate(processCount: Int) async throws -> BenchSummary {
+        let memory = try serverMemory()
+        let rssBefore = try memory?.residentKiB()
         let clientCount = rooms * members
-        let sendersPerRoom = self.sendersPerRoom
-        let timeout = TimeAmount.seconds(Int64(setupTimeout))
-        let (host, port, members) = (self.host, self.port, self.members)
-        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-
-        log("connecting \(clientCount) clients to \(host):\(port) (\(setupConcurrency) at a time)")
-        let connectStart = Date()
-        let clients = try await BoundedConcurrency.map(count: clientCount, limit: setupConcurrency) { i in
-            try await BenchClient.connect(index: i, host: host, port: port, stats: stats[i % stats.count], timeout: timeout)
-        }
-        let connectSeconds = Date().timeIntervalSince(connectStart)
-
-        log("creating \(rooms) room(s) and joining \(members) members each")
-        let joinStart = Date()
-        let roomNames = (0..<rooms).map { "bench-\(tag)-\($0)" }
-        let passwords = try await BoundedConcurrency.map(count: rooms, limit: setupConcurrency) { r in
-            let argument = "{\"name\":\"creator\",\"room\":\(BenchClient.jsonString(roomNames[r]))}"
-            let ack = try await clients[r * members].emitOnLoop("create", argument)
-            guard let password = (try? JSONValue.parse(ack))?[0]?["password"]?.stringValue else {
-                throw BenchError.protocolError("create \(roomNames[r]) refused: \(ack)")
+        let connectStart = ContinuousClock.now
+        let results: [PartResult]
+        let connectSeconds: Double
+        var joinSeconds = 0.0
+        var rssConnected: Int?
+        var sendStart: UInt64 = 0
+        if processCount == 1 {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            do {
+                let part = ScenarioPart(plan: plan(rooms: 0..<rooms), group: group) { text in
+                    FileHandle.standardOutput.write(Data("[ChatBench] \(text)\n".utf8))
+                }
+                _ = try await part.connect()
+                connectSeconds = ScenarioPart.seconds(since: connectStart)
+                rssConnected = try await allConnected(clientCount, seconds: connectSeconds, memory: memory)
+                joinSeconds = try await part.join().seconds
+                let (start, end) = sendingWindow()
+                sendStart = start
+                try await part.send(start: start, end: end)
+                results = [try await part.finish()]
+            } catch {
+                try? await group.shutdownGracefully()
+                throw error
             }
-            return password
-        }
-        _ = try await BoundedConcurrency.map(count: clientCount, limit: setupConcurrency) { i in
-            let room = i / members
-            return try await clients[i].joinOnLoop(room: roomNames[room], password: passwords[room], name: "m\(i % members)")
-        }
-        let expectedMembership = rooms * members * (members - 1) / 2
-        let joinSeconds = Date().timeIntervalSince(joinStart)
-        try await waitUntil(seconds: settleTimeout, stats: stats) { $0.membershipEvents >= expectedMembership }
-        let settled = try await merged(stats)
-        let missingJoined = max(0, expectedMembership - settled.membershipEvents)
-        log(String(format: "setup done: connect %.2f s, join %.2f s, %d of %d joined events", connectSeconds, joinSeconds, settled.membershipEvents, expectedMembership))
-        if missingJoined > 0 {
-            log(String(format: "%d joined events had not arrived %.1f s after the last join ack; sending anyway (seq checks catch real loss)", missingJoined, settleTimeout))
-        }
-
-        // Senders: the first `sendersPerRoom` members of each room, grouped by their loop.
-        let perSender = rate / Double(rooms * sendersPerRoom)
-        let padding = String(repeating: "x", count: messageBytes - 21)
-        let start = NIODeadline.now().uptimeNanoseconds + 100_000_000
-        let end = start + UInt64(duration * 1e9)
-        let pacers = loops.enumerated().map { index, loop in
-            let mine = clients.filter { $0.index % loops.count == index && $0.index % members < sendersPerRoom }
-            return SendPacer(senders: mine, eventLoop: loop, ratePerSecond: perSender * Double(mine.count), start: start, end: end, padding: padding)
-        }
-        log(String(format: "sending %.0f msg/s for %.0f s from %d senders (%.1f msg/s each)", rate, duration, rooms * sendersPerRoom, perSender))
-
-        let before = settled
-        let progress = Task { try await self.reportProgress(stats: stats, start: start, baseline: before) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for pacer in pacers { group.addTask { try await pacer.run() } }
-            try await group.waitForAll()
-        }
-        let sentTotal = try await merged(stats).sent
-        try await waitUntil(seconds: drainTimeout, stats: stats) {
-            $0.acked + $0.ackErrors >= sentTotal && $0.delivered >= $0.acked * members
-        }
-        progress.cancel()
-        _ = await progress.result
-        let final = try await merged(stats)
-        await withTaskGroup(of: Void.self) { group in
-            for client in clients { group.addTask { await client.closeOnLoop() } }
-        }
-
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        #endif
-        let cpuSeconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        let expected = final.sent * members
-        let lost = max(0, expected - final.delivered)
-        let activeNanos = final.lastDeliveryNanos > start ? final.lastDeliveryNanos - start : 1
-        let latency = final.latency
-        let ok = lost == 0 && final.gaps == 0 && final.outOfOrder == 0 && final.ackErrors == 0
-            && final.disconnects == 0 && final.acked == final.sent
-        return BenchSummary(
-            label: label, rooms: rooms, membersPerRoom: members, sendersPerRoom: sendersPerRoom,
-            clients: clientCount, targetRate: rate, durationSeconds: duration, messageBytes: messageBytes,
-            clientThreads: threads, clientCPUSeconds: cpuSeconds, connectSeconds: connectSeconds, joinSeconds: joinSeconds,
-            sent: final.sent, acked: final.acked, ackErrors: final.ackErrors,
-            expectedDeliveries: expected, delivered: final.delivered, lost: lost,
-            gaps: final.gaps, outOfOrder: final.outOfOrder, disconnects: final.disconnects,
-            eventsBeforeJoinAck: final.eventsBeforeJoin, joinedEventsLateAtStart: missingJoined,
-            sendRate: Double(final.sent) / duration,
-            deliveriesPerSecond: Double(final.delivered) / (Double(activeNanos) / 1e9),
-            latencyP50Ms: Double(latency.value(atQuantile: 0.50)) / 1000,
-            latencyP90Ms: Double(latency.value(atQuantile: 0.90)) / 1000,
-            latencyP99Ms: Double(latency.value(atQuantile: 0.99)) / 1000,
-            latencyP999Ms: Double(latency.value(atQuantile: 0.999)) / 1000,
-            latencyMaxMs: Double(latency.max) / 1000,
-            latencyMeanMs: latency.mean / 1000,
-            firstAckError: final.firstAckError, firstCloseReason: final.firstCloseReason,
-            firstSeqProblem: final.firstSeqProblem, ok: ok)
-    }
-
-    /// All loops' counters added up.
-    private func merged(_ stats: [LoopStats]) async throws -> StatsSnapshot {
-        var total = StatsSnapshot()
-        for loopStats in stats { total.merge(try await loopStats.snapshot()) }
-        return total
-    }
-
-    /// Polls every 50 ms until `condition` holds or `seconds` pass (then returns anyway).
-    /// After sending, refused messages are never delivered, so the drain waits for acked ones only.
-    private func waitUntil(seconds: Double, stats: [LoopStats], _ condition: (StatsSnapshot) -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition(try await merged(stats)) { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    /// Prints one line a second: elapsed, sent, delivered, current delivery rate and p99 so far.
-    private func reportProgress(stats: [LoopStats], start: UInt64, baseline: StatsSnapshot) async throws {
-        var previous = baseline.delivered
-        var previousSent = baseline.sent
-        while true {
-            try await Task.sleep(for: .seconds(1))
-            let now = try await merged(stats)
-            let elapsed = Double(Int64(NIODeadline.now().uptimeNanoseconds) - Int64(start)) / 1e9
-            if !quiet {
-                log(String(
-                    format: "%5.1f s  sent %8d (%6d/s)  delivered %10d (%8d/s)  p99 so far %7.2f ms",
-                    elapsed, now.sent, now.sent - previousSent, now.delivered, now.delivered - previous,
-                    Double(now.latency.value(atQuantile: 0.99)) / 1000))
+            try await group.shutdownGracefully()
+        } else {
+            log("running \(clientCount) clients in \(processCount) processes (each takes whole rooms)")
+            let workers = try WorkerProcesses(count: processCount, arguments: Array(CommandLine.arguments.dropFirst()))
+            do {
+                _ = try await workers.next(.connected)
+                connectSeconds = ScenarioPart.seconds(since: connectStart)
+                rssConnected = try await allConnected(clientCount, seconds: connectSeconds, memory: memory)
+                let joinStart = ContinuousClock.now
+                workers.sendAll(.join)
+                _ = try await workers.next(.joined)
+                joinSeconds = ScenarioPart.seconds(since: joinStart)
+                let (start, end) = sendingWindow()
+                sendStart = start
+                workers.sendAll(.send(start: start, end: end))
+                results = try await workers.next(.result).compactMap { message in
+                    if case .result(let result) = message { return result }
+                    return nil
+                }
+                await workers.waitForExit()
+            } catch {
+                workers.terminate()
+                throw error
             }
-            previous = now.delivered
-            previousSent = now.sent
         }
+        var total = PartResult.merged(results)
+        if processCount > 1 { total.cpuSeconds += PartResult.processCPUSeconds() }
+        var summary = BenchSummary(
+            scenario: self, processes: processCount, result: total, connectSeconds: connectSeconds, joinSeconds: joinSeconds,
+            sendStart: sendStart)
+        if let rssBefore, let rssConnected {
+            summary.serverRSSBeforeKiB = rssBefore
+            summary.serverRSSConnectedKiB = rssConnected
+            summary.serverRSSPerConnectionBytes = Double(rssConnected - rssBefore) * 1024 / Double(clientCount)
+        }
+        return summary
+    }
+
+    /// Every client is connected: writes the ready file, holds `--idle-seconds`, then reads the servers' RSS.
+    private func allConnected(_ clientCount: Int, seconds: Double, memory: ServerMemory?) async throws -> Int? {
+        log(String(format: "all %d clients connected in %.2f s (%.0f/s)", clientCount, seconds, Double(clientCount) / seconds))
+        if let readyFile {
+            try Data(String(format: "%d %.3f\n", clientCount, seconds).utf8).write(to: URL(fileURLWithPath: readyFile))
+        }
+        if idleSeconds > 0 {
+            log(String(format: "holding them idle for %.0f s", idleSeconds))
+            try await Task.sleep(for: .milliseconds(Int64(idleSeconds * 1000)))
+        }
+        guard let memory else { return nil }
+        let kib = try memory.residentKiB()
+        log("servers' RSS with \(clientCount) idle connections: \(kib / 1024) MiB")
+        return kib
+    }
+
+    /// Sending starts a moment from now (every process reads the same monotonic clock) and lasts `--duration`.
+    private func sendingWindow() -> (start: UInt64, end: UInt64) {
+        let start = NIODeadline.now().uptimeNanoseconds + 200_000_000
+        log(String(format: "sending %.0f msg/s for %.0f s from %d senders", rate, duration, rooms * sendersPerRoom))
+        return (start, start + UInt64(duration * 1e9))
+    }
+
+    /// A worker process: part `index` of `count`, driven over stdin/stdout by the coordinating process.
+    private func runWorker(part index: Int, of count: Int) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        do {
+            try await runWorker(part: index, of: count, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private func runWorker(part index: Int, of count: Int, group: MultiThreadedEventLoopGroup) async throws {
+        let prefix = "[ChatBench \(index + 1)/\(count)] "
+        let part = ScenarioPart(plan: plan(rooms: rooms(ofPart: index, of: count)), group: group) { text in
+            FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
+        }
+        var commands = LineReader.lines(of: 0).makeAsyncIterator()
+        func reply(_ message: WorkerMessage) {
+            FileHandle.standardOutput.write(Data((message.line + "\n").utf8))
+        }
+        func expect(_ kind: WorkerMessage.Kind) async throws -> WorkerMessage {
+            guard let line = await commands.next(), let message = WorkerMessage(line: line), message.kind == kind else {
+                throw BenchError.protocolError("worker \(index): expected \(kind) from the coordinating process")
+            }
+            return message
+        }
+        _ = try await part.connect()
+        reply(.connected)
+        _ = try await expect(.join)
+        reply(.joined(missing: try await part.join().missingJoined))
+        guard case .send(let start, let end) = try await expect(.send) else { return }
+        try await part.send(start: start, end: end)
+        reply(.result(try await part.finish()))
     }
 }

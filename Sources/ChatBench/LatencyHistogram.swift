@@ -1,6 +1,6 @@
 /// A log-linear histogram of latencies in microseconds: exact below 128 µs, then 64 sub-buckets per
 /// power of two (≤ 1.6 % error). Mergeable, so each event loop keeps its own.
-struct LatencyHistogram: Sendable {
+struct LatencyHistogram: Sendable, Codable {
     private static let linear: UInt64 = 128
     private static let subBuckets = 64
     private static let bucketCount = 128 + 58 * 64

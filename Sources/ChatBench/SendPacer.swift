@@ -30,7 +30,10 @@ final class SendPacer: @unchecked Sendable {
 
     /// Starts the pacer and waits until its time is up.
     func run() async throws {
-        guard !senders.isEmpty, ratePerSecond > 0 else { return }
+        guard !senders.isEmpty, ratePerSecond > 0 else {
+            done.succeed()  // A loop without senders (all of a room's senders may share one loop).
+            return
+        }
         try await eventLoop.flatSubmit {
             let now = NIODeadline.now().uptimeNanoseconds
             let delay = TimeAmount.nanoseconds(Int64(self.start > now ? self.start - now : 0))

@@ -1,5 +1,5 @@
 /// Counters of one event loop's clients (or, merged, of all of them).
-struct StatsSnapshot: Sendable {
+struct StatsSnapshot: Sendable, Codable {
     /// `message` events written by senders.
     var sent = 0
     /// Message acks `{seq}` received.

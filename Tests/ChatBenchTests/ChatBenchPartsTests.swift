@@ -65,4 +65,79 @@ final class ChatBenchPartsTests: XCTestCase {
             XCTAssertEqual(buffer.readableBytes, 0)
         }
     }
+
+    func testWorkerMessagesReadBackAsWritten() throws {
+        var stats = StatsSnapshot()
+        stats.sent = 3
+        stats.delivered = 30
+        stats.latency.record(1_500)
+        stats.firstAckError = "[{\"error\":\"x y\"}]"
+        let result = PartResult(stats: stats, missingJoined: 2, cpuSeconds: 1.5)
+        for message in [WorkerMessage.connected, .join, .joined(missing: 7), .send(start: 12, end: 34), .result(result)] {
+            let line = message.line
+            XCTAssertFalse(line.contains("\n"), "one line: \(line)")
+            let read = try XCTUnwrap(WorkerMessage(line: line), line)
+            XCTAssertEqual(read.kind, message.kind)
+            XCTAssertEqual(read.line, line)
+        }
+        guard case .result(let back)? = WorkerMessage(line: WorkerMessage.result(result).line) else { return XCTFail("no result") }
+        XCTAssertEqual(back.stats.delivered, 30)
+        XCTAssertEqual(back.stats.latency.count, 1)
+        XCTAssertEqual(back.stats.latency.value(atQuantile: 0.5), 1_500, accuracy: 30)
+        XCTAssertEqual(back.stats.firstAckError, stats.firstAckError)
+        for garbage in ["", "joined", "joined x", "send 1", "result {", "hello"] {
+            XCTAssertNil(WorkerMessage(line: garbage), garbage)
+        }
+    }
+
+    func testPartsTakeEveryRoomOnce() throws {
+        let bench = try ChatBench.parse(["--rooms", "10", "--members", "3", "--rate", "10"])
+        for count in 1...10 {
+            let parts = (0..<count).map { bench.rooms(ofPart: $0, of: count) }
+            XCTAssertEqual(parts.flatMap { Array($0) }, Array(0..<10), "\(count) parts")
+            XCTAssertLessThanOrEqual(parts.map(\.count).max()! - parts.map(\.count).min()!, 1)
+        }
+    }
+
+    func testMergedResultsAddUp() {
+        var a = StatsSnapshot()
+        a.sent = 2
+        a.latency.record(10)
+        var b = StatsSnapshot()
+        b.sent = 5
+        b.gaps = 1
+        b.latency.record(20)
+        let total = PartResult.merged([
+            PartResult(stats: a, missingJoined: 1, cpuSeconds: 1), PartResult(stats: b, missingJoined: 2, cpuSeconds: 2),
+        ])
+        XCTAssertEqual(total.stats.sent, 7)
+        XCTAssertEqual(total.stats.gaps, 1)
+        XCTAssertEqual(total.stats.latency.count, 2)
+        XCTAssertEqual(total.missingJoined, 3)
+        XCTAssertEqual(total.cpuSeconds, 3)
+    }
+
+    func testSourceAddressesGoRoundRobinFrom127002() throws {
+        let three = SourceAddresses(count: 3)
+        XCTAssertEqual((0..<6).map { three.address(for: $0)?.ipAddress }, ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.2", "127.0.0.3", "127.0.0.4"])
+        XCTAssertEqual(three.address(for: 0)?.port, 0)
+        XCTAssertNil(SourceAddresses(count: 0).address(for: 5))
+        XCTAssertEqual(three.connectionCapacity, 3 * SourceAddresses.ephemeralPorts())
+        XCTAssertEqual(SourceAddresses(count: 0).connectionCapacity, SourceAddresses.ephemeralPorts())
+    }
+
+    func testMoreClientsThanOneAddressesPortsNeedSourceAddresses() throws {
+        let ports = SourceAddresses.ephemeralPorts()
+        let rooms = ports / 10 + 1  // × 10 members: just over one address's ports
+        XCTAssertThrowsError(try ChatBench.parse(["--rooms", "\(rooms)", "--members", "10", "--rate", "\(rooms)"]))
+        XCTAssertNoThrow(try ChatBench.parse(["--rooms", "\(rooms)", "--members", "10", "--rate", "\(rooms)", "--source-addresses", "2"]))
+    }
+
+    func testEachLoopGetsSomeRoomsSenders() {
+        // The first member of each room sends; with rooms of an even size they must not all share loop 0.
+        for members in [2, 10, 20] {
+            let loopsOfSenders = Set((0..<8).map { ScenarioPart.loopIndex(ofClient: $0 * members, members: members, loops: 2) })
+            XCTAssertEqual(loopsOfSenders, [0, 1], "rooms of \(members)")
+        }
+    }
 }

@@ -65,8 +65,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         self.connection = connection
         self.link = link
         self.rooms = rooms
-        var logger = logger
-        logger[metadataKey: "conn"] = "\(connection.id)"
+        // The shared logger, not a copy with a `conn` metadata value (~250 bytes per connection):
+        // ``logMetadata(_:)`` adds it to each line printed.
         self.logger = logger
         self.client = connection.clientAddress.rateLimitKey
         self.now = now
@@ -80,7 +80,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     func engineConnectionDidOpen(_ connection: EngineConnection) {
         metrics.connections.increment()
         metrics.openConnections.increment()
-        logger.info("connect", metadata: ["peer": "\(connection.remoteAddress)"])
+        logger.info("connect", metadata: logMetadata(["peer": "\(connection.remoteAddress)"]))
     }
 
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
@@ -162,7 +162,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason) {
         closed = true
         metrics.closed(reason: reason)
-        logger.info("disconnect", metadata: ["peer": "\(connection.remoteAddress)", "reason": "\(reason)"])
+        logger.info("disconnect", metadata: logMetadata(["peer": "\(connection.remoteAddress)", "reason": "\(reason)"]))
         leaveEverything()
     }
 
@@ -172,6 +172,11 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.close(reason: reason, code: code)
     }
 
+    /// `extra` and the connection's `conn` (built only for lines that are printed).
+    private func logMetadata(_ extra: Logger.Metadata) -> Logger.Metadata {
+        extra.merging(["conn": "\(connection.id)"]) { line, _ in line }
+    }
+
     /// Lines a client can trigger at will, at most 10 per client address and kind every 10 s in this
     /// process; the next one admitted says how many were left out.
     static let clientLines = LogThrottle<String>(limit: 10, per: .seconds(10))
@@ -179,7 +184,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private func logClientTriggered(_ event: String, _ metadata: Logger.Metadata) {
         let verdict = Self.clientLines.check("\(client) \(event)")
         guard verdict.admitted else { return }
-        logger.notice("\(event)", metadata: metadata.merging(verdict.metadata) { $1 })
+        logger.notice("\(event)", metadata: logMetadata(metadata.merging(verdict.metadata) { $1 }))
     }
 
     /// Closes the connection for one of the session's own reasons, with its close code.
@@ -325,7 +330,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private func resumed(pid: String, result: Result<WireReply.Success, ChatError>, window: ResumeWindow) {
         guard case .success(let success) = result else {
             if case .failure(let error) = result {
-                logger.info("recover", metadata: ["reason": "not recovered: \(error.code.code)"])
+                logger.info("recover", metadata: logMetadata(["reason": "not recovered: \(error.code.code)"]))
             }
             if !closed { startFresh() }
             return
@@ -352,7 +357,9 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         rooms.attachResumed(resumed, window: window)
         connection.flush()
         metrics.deliveries.increment(by: success.events.count)
-        logger.info("recover", metadata: ["members": "\(success.rooms.count)", "reason": "recovered: replayed \(success.events.count) events"])
+        logger.info(
+            "recover",
+            metadata: logMetadata(["members": "\(success.rooms.count)", "reason": "recovered: replayed \(success.events.count) events"]))
     }
 
     private func leave(room: String, ackID: UInt64?) throws(ChatError) {
@@ -414,7 +421,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private func ackError(_ ackID: UInt64?, _ error: ChatError) {
         metrics.refused(error.code)
         guard let ackID else {
-            logger.debug("refused", metadata: ["reason": "\(error.code.code)"])
+            logger.debug("refused", metadata: logMetadata(["reason": "\(error.code.code)"]))
             return
         }
         ack(ackID, ServerEventEncoder.errorObject(code: error.code.code, message: error.message))

@@ -79,10 +79,8 @@ public final class EngineConnection: @unchecked Sendable {
         self.clientAddress = clientAddress
         self.eventLoop = eventLoop
         self.settings = settings
-        var logger = logger
-        logger[metadataKey: "connection"] = "\(id)"
-        logger[metadataKey: "remote"] = "\(remoteAddress)"
-        logger[metadataKey: "client"] = "\(clientAddress)"
+        // The shared logger, not a copy with this connection's metadata: a copy costs ~500 bytes per
+        // connection for lines that are rarely printed. ``logMetadata(_:)`` adds it per line instead.
         self.logger = logger
         self.makeDelegate = makeDelegate
     }
@@ -174,7 +172,7 @@ public final class EngineConnection: @unchecked Sendable {
         let packet = "0{\"sid\":\"\(sid)\",\"upgrades\":[],\"pingInterval\":\(settings.pingInterval.nanoseconds / 1_000_000),"
             + "\"pingTimeout\":\(settings.pingTimeout.nanoseconds / 1_000_000),\"maxPayload\":\(settings.maxPayload)}"
         context.writeAndFlush(NIOAny(WebSocketFrameBuilder.textFrame(packet, allocator: context.channel.allocator)), promise: nil)
-        logger.debug("connection opened", metadata: ["sid": "\(sid)"])
+        logger.debug("connection opened", metadata: logMetadata(["sid": "\(sid)"]))
         schedulePing()
         let connectTimeout = settings.connectTimeout
         connectDeadline = eventLoop.assumeIsolated().scheduleTask(in: connectTimeout) { [weak self] in
@@ -280,10 +278,15 @@ public final class EngineConnection: @unchecked Sendable {
         let reason = closeReason ?? fallbackReason
         closeReason = reason
         guard wasOpen else { return }
-        logger.debug("connection closed", metadata: ["sid": "\(sid)", "reason": "\(reason)"])
+        logger.debug("connection closed", metadata: logMetadata(["sid": "\(sid)", "reason": "\(reason)"]))
         let delegate = self.delegate
         self.delegate = nil
         delegate?.engineConnectionDidClose(self, reason: reason)
+    }
+
+    /// `extra` and the connection's own log metadata (built only for lines that are printed).
+    private func logMetadata(_ extra: Logger.Metadata) -> Logger.Metadata {
+        extra.merging(["connection": "\(id)", "remote": "\(remoteAddress)", "client": "\(clientAddress)"]) { line, _ in line }
     }
 
     // MARK: Read pause

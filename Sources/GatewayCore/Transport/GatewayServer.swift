@@ -95,8 +95,11 @@ public final class GatewayServer: Sendable {
             // One read of at most `maxReadBytes` per connection and event-loop tick: a busy socket
             // cannot hold a loop for long, and little is read past a read pause (see `maxReadBytes`).
             .childChannelOption(.maxMessagesPerRead, value: 1)
+            // The channel keeps its last receive buffer for good (NIO pools it), so every idle
+            // connection holds one: start small (`initialReadBytes`); a busy one doubles it per full read.
             .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: maxReadBytes))
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initialReadBytes, maximum: maxReadBytes))
             .childChannelInitializer { channel in
                 let connectionID = ConnectionIDGenerator.next()
                 children.insert(channel, id: connectionID)
@@ -294,6 +297,9 @@ public final class GatewayServer: Sendable {
     /// of the largest size, so that little more is decoded after `EngineConnection.pauseReading(until:)`
     /// before the pause holds.
     static let maxReadBytes = 65536
+    /// The first read's size: a chat frame or a WebSocket upgrade request usually fits; larger input
+    /// doubles it per full read up to `maxReadBytes`. Each idle connection keeps a buffer of this size.
+    static let initialReadBytes = 512
     /// Smallest non-final fragment of a fragmented message, in bytes (tiny-fragment floods).
     static let minFragmentBytes = 64
     /// Most fragments one message may have.
