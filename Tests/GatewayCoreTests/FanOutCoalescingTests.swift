@@ -168,8 +168,9 @@ final class FanOutCoalescingTests: XCTestCase {
         XCTAssertEqual(counts.flushes, 1)
     }
 
-    /// With a coalescing window the first event after a quiet spell goes out at once, and later ones
-    /// wait until the window since the last pass has passed, then go out together.
+    /// With a coalescing window an event of a quiet room goes out at once; events of a busy room (its
+    /// previous event within the window) wait until the window since the last pass has passed, then go
+    /// out together.
     func testTheCoalescingWindowSpacesPassesOfALoop() throws {
         let fanOut = BroadcastFanOut(group: loop, metrics: metrics, coalescingWindow: .milliseconds(5))
         let client = try member(of: ["r"], joinSeq: 0, in: fanOut.rooms(on: loop))
@@ -183,7 +184,11 @@ final class FanOutCoalescingTests: XCTestCase {
         XCTAssertEqual(try client.received(), [], "within the window: waiting")
         loop.advanceTime(by: .milliseconds(3))
         XCTAssertEqual(try client.received(), texts(["r2", "r3"]))
-        _ = client.counts()
+        XCTAssertEqual(client.counts().writes, 2, "r1, then r2 r3 in one write")
+        let quiet = try member(of: ["s"], joinSeq: 0, in: fanOut.rooms(on: loop))
+        fanOut.deliver([event("s", 1)])
+        loop.run()
+        XCTAssertEqual(try quiet.received(), texts(["s1"]), "a quiet room's event: at once, though the last pass was just now")
         loop.advanceTime(by: .milliseconds(20))
         fanOut.deliver([event("r", 4)])
         loop.run()
@@ -203,5 +208,17 @@ final class FanOutCoalescingTests: XCTestCase {
         XCTAssertEqual(try client.received(), [])
         rooms.activate(membership, joinSeq: 1)
         XCTAssertEqual(try client.received(), texts(["r2", "r3"]))
+    }
+
+    /// The busy-room table stays bounded: entries older than the window go when it has doubled.
+    func testBusyRoomsForgetsQuietRooms() {
+        var rooms = BusyRooms(window: 1_000)
+        XCTAssertFalse(rooms.recordEvent(of: "a", now: 10_000), "first event: quiet")
+        XCTAssertTrue(rooms.recordEvent(of: "a", now: 10_500))
+        XCTAssertFalse(rooms.recordEvent(of: "a", now: 12_000), "1.5 windows later: quiet again")
+        for index in 0..<(10 * BusyRooms.minimumSweepSize) {
+            _ = rooms.recordEvent(of: "room\(index)", now: 20_000 + UInt64(index) * 10)
+        }
+        XCTAssertLessThanOrEqual(rooms.count, 2 * BusyRooms.minimumSweepSize)
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import SocketIO
+import Synchronization
 
 /// Hands the room events from the broker link to every event loop.
 ///
@@ -7,8 +8,10 @@ import SocketIO
 /// ``FanOutBatch``), so a loop's writes share storage only with its own thread. A loop gets one hop
 /// per pass, not per batch: while a pass is scheduled and has not started, later batches join it, so
 /// a busy loop writes more frames per connection per flush instead of queueing more passes. With a
-/// ``coalescingWindow``, passes of one loop also start at least that far apart (the first event
-/// after a quiet spell still goes out at once): up to that much latency buys fewer, larger writes.
+/// ``coalescingWindow``, a batch whose rooms all had an event within the window (busy rooms: their
+/// members are due several frames per window) waits until the window since the loop's last pass has
+/// passed; an event of a quiet room goes out at once. Up to that much latency, in busy rooms only,
+/// buys fewer and larger writes: the cost of a write to a socket hardly depends on its size.
 ///
 /// The bytes waiting for a loop are counted; past ``maxQueuedBytes`` on any loop the sink reports
 /// itself backlogged and the link stops reading broadcasts, so a stalled loop's queue stays bounded
@@ -19,6 +22,8 @@ public final class BroadcastFanOut: BroadcastSink {
 
     private let loops: [LoopRooms]
     private let metrics: GatewayMetrics
+    /// Rooms with events closer together than the window (only the link's thread uses it).
+    private let busyRooms: Mutex<BusyRooms>
     /// Most bytes of frames waiting for one event loop before the link pauses reading broadcasts.
     public let maxQueuedBytes: Int
     /// Least time between the starts of two passes of one loop (zero: a pass as soon as the loop is free).
@@ -36,6 +41,7 @@ public final class BroadcastFanOut: BroadcastSink {
         self.maxQueuedBytes = maxQueuedBytes
         self.coalescingWindow = max(.zero, coalescingWindow)
         self.appendsOffsets = appendsOffsets
+        busyRooms = Mutex(BusyRooms(window: UInt64(max(0, coalescingWindow.nanoseconds))))
         loops = group.makeIterator().map { LoopRooms(eventLoop: $0, metrics: metrics) }
     }
 
@@ -51,6 +57,7 @@ public final class BroadcastFanOut: BroadcastSink {
         guard !batch.isEmpty else { return }
         metrics.broadcasts.increment(by: batch.count)
         let texts = appendsOffsets ? batch.map(text(of:)) : nil
+        let mayWait = coalescingWindow > .zero && onlyBusyRooms(in: batch)
         for loop in loops {
             var appended = 0
             let schedule = loop.inbox.withLock { inbox in
@@ -64,13 +71,27 @@ public final class BroadcastFanOut: BroadcastSink {
                 return !wasScheduled
             }
             loop.queuedBytes.add(appended, ordering: .relaxed)
-            if schedule { schedulePass(of: loop) }
+            if schedule { schedulePass(of: loop, mayWait: mayWait) }
         }
     }
 
-    /// Starts a pass of `loop` now, or once ``coalescingWindow`` has passed since its last one.
-    private func schedulePass(of loop: LoopRooms) {
-        if coalescingWindow > .zero {
+    /// Whether every event of `batch` is of a room whose previous event came within the window
+    /// (recording them all).
+    private func onlyBusyRooms(in batch: [RoomBroadcastFrame]) -> Bool {
+        let now = (loops.first?.eventLoop.now ?? .now()).uptimeNanoseconds
+        return busyRooms.withLock { rooms in
+            var allBusy = true
+            for event in batch where !rooms.recordEvent(of: event.room, now: now) {
+                allBusy = false
+            }
+            return allBusy
+        }
+    }
+
+    /// Starts a pass of `loop` now or, with `mayWait`, once ``coalescingWindow`` has passed since its
+    /// last one.
+    private func schedulePass(of loop: LoopRooms, mayWait: Bool) {
+        if mayWait {
             let due = NIODeadline.uptimeNanoseconds(loop.lastPassNanoseconds.load(ordering: .relaxed)) + coalescingWindow
             if due > loop.eventLoop.now {
                 loop.eventLoop.scheduleTask(deadline: due) { loop.runPass() }
