@@ -53,11 +53,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "An Origin allowed to open WebSockets, e.g. https://chat.example.com (repeatable; '*' allows any). Default: the gateway's own origin.")
     var allowedOrigin: [String] = []
 
-    @Option(help: "Event-loop threads of this gateway (run one gateway per core rather than raising this).")
+    @Option(help: "Event-loop threads of this gateway. One gateway with one loop per core costs less CPU and memory per delivery than one gateway per core (scripts/run does that).")
     var threads = 1
 
-    @Option(help: "Fan-out: least milliseconds between two write passes of one event loop (0: write as soon as the loop is free). Up to this much added latency, under load only, for fewer and larger writes.")
-    var fanOutWindow = 0.0
+    @Option(help: "Fan-out: least milliseconds between two write passes of one event loop for events of busy rooms (rooms with another event within this time; 0: write as soon as the loop is free). Up to this much latency in busy rooms buys fewer, larger writes.")
+    var fanOutWindow = 4.0
 
     @Option(help: "Seconds between Engine.IO pings.")
     var pingInterval = 20
