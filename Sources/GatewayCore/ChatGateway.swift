@@ -16,13 +16,18 @@ public final class ChatGateway: Sendable {
     /// Socket.IO connection-state recovery (docs/PROTOCOL.md).
     private let connectionStateRecovery: Bool
 
-    /// Makes the link (without connecting it) and `threads` event loops; `connectionStateRecovery`
+    /// Makes the link (without connecting it) and `threads` event loops, each writing room events at
+    /// most once per `fanOutWindow` (``BroadcastFanOut/coalescingWindow``); `connectionStateRecovery`
     /// turns on Socket.IO connection-state recovery.
-    public init(broker: BrokerLinkConfiguration, threads: Int, connectionStateRecovery: Bool = false, logger: Logger) throws {
+    public init(
+        broker: BrokerLinkConfiguration, threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
+        logger: Logger
+    ) throws {
         link = try BrokerLink(configuration: broker, logger: logger)
         metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        fanOut = BroadcastFanOut(group: group, metrics: metrics, appendsOffsets: connectionStateRecovery)
+        fanOut = BroadcastFanOut(
+            group: group, metrics: metrics, coalescingWindow: fanOutWindow, appendsOffsets: connectionStateRecovery)
         self.connectionStateRecovery = connectionStateRecovery
         link.setSink(fanOut)
         self.logger = logger

@@ -5,15 +5,17 @@ import NIOPosix
 import XCTest
 
 final class BroadcastFanOutTests: XCTestCase {
-    /// A stalled event loop makes the fan-out report a backlog once it has `maxQueuedBatches` batches
-    /// queued (the link then stops reading broadcasts), and the backlog clears once the loop runs them.
+    /// A stalled event loop makes the fan-out report a backlog once `maxQueuedBytes` of frames wait
+    /// for it (the link then stops reading broadcasts), and the backlog clears once the loop runs.
     func testAStalledEventLoopIsReportedAsBackloggedUntilItCatchesUp() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
-        let fanOut = BroadcastFanOut(group: group, metrics: GatewayMetrics(), maxQueuedBatches: 4)
+        let payload = Array("42[]".utf8)
+        let frameBytes = WebSocketFrameBuilder.textFrame(payload).readableBytes
+        let fanOut = BroadcastFanOut(group: group, metrics: GatewayMetrics(), maxQueuedBytes: 4 * frameBytes)
         let stall = DispatchSemaphore(value: 0)
         group.next().execute { stall.wait() }
-        let batch = [RoomBroadcastFrame(room: "r", seq: 1, payload: Array("42[]".utf8))]
+        let batch = [RoomBroadcastFrame(room: "r", seq: 1, payload: payload)]
         for _ in 0..<3 { fanOut.deliver(batch) }
         XCTAssertFalse(fanOut.isBacklogged)
         fanOut.deliver(batch)

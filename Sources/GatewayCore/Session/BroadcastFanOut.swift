@@ -1,27 +1,47 @@
 import NIOCore
 import SocketIO
+import Synchronization
 
-/// Hands each batch of room events from the broker link to every event loop: one hop per loop per
-/// batch. Each event's WebSocket frame is built once here and shared (copy-on-write) by every write.
+/// Hands the room events from the broker link to every event loop.
 ///
-/// The batches a loop has not run yet are counted; past ``maxQueuedBatches`` on any loop the sink
-/// reports itself backlogged and the link stops reading broadcasts, so a stalled loop's queue stays
-/// bounded (ZeroMQ's high-water marks hold the rest, and what they drop is replayed by sequence number).
+/// Each event's WebSocket frame is built once per loop, straight into that loop's inbox buffer (see
+/// ``FanOutBatch``), so a loop's writes share storage only with its own thread. A loop gets one hop
+/// per pass, not per batch: while a pass is scheduled and has not started, later batches join it, so
+/// a busy loop writes more frames per connection per flush instead of queueing more passes. With a
+/// ``coalescingWindow``, a batch whose rooms all had an event within the window (busy rooms: their
+/// members are due several frames per window) waits until the window since the loop's last pass has
+/// passed; an event of a quiet room goes out at once. Up to that much latency, in busy rooms only,
+/// buys fewer and larger writes: the cost of a write to a socket hardly depends on its size.
+///
+/// The bytes waiting for a loop are counted; past ``maxQueuedBytes`` on any loop the sink reports
+/// itself backlogged and the link stops reading broadcasts, so a stalled loop's queue stays bounded
+/// (ZeroMQ's high-water marks hold the rest, and what they drop is replayed by sequence number).
 public final class BroadcastFanOut: BroadcastSink {
+    /// The default of ``maxQueuedBytes``: about 2,000 chat messages.
+    public static let defaultMaxQueuedBytes = 256 * 1024
+
     private let loops: [LoopRooms]
-    private let allocator = ByteBufferAllocator()
     private let metrics: GatewayMetrics
-    /// Most batches queued to one event loop before the link pauses reading broadcasts.
-    public let maxQueuedBatches: Int
+    /// Rooms with events closer together than the window (only the link's thread uses it).
+    private let busyRooms: Mutex<BusyRooms>
+    /// Most bytes of frames waiting for one event loop before the link pauses reading broadcasts.
+    public let maxQueuedBytes: Int
+    /// Least time between the starts of two passes of one loop (zero: a pass as soon as the loop is free).
+    public let coalescingWindow: TimeAmount
     /// Connection-state recovery: each event gets its offset `"<instance>.<gseq>"` as last argument.
     public let appendsOffsets: Bool
 
     /// A fan-out over the event loops of `group`, counting into `metrics`; with `appendsOffsets`
     /// (connection-state recovery) each room event carries its offset as last argument.
-    public init(group: any EventLoopGroup, metrics: GatewayMetrics, maxQueuedBatches: Int = 64, appendsOffsets: Bool = false) {
+    public init(
+        group: any EventLoopGroup, metrics: GatewayMetrics, maxQueuedBytes: Int = defaultMaxQueuedBytes,
+        coalescingWindow: TimeAmount = .zero, appendsOffsets: Bool = false
+    ) {
         self.metrics = metrics
-        self.maxQueuedBatches = maxQueuedBatches
+        self.maxQueuedBytes = maxQueuedBytes
+        self.coalescingWindow = max(.zero, coalescingWindow)
         self.appendsOffsets = appendsOffsets
+        busyRooms = Mutex(BusyRooms(window: UInt64(max(0, coalescingWindow.nanoseconds))))
         loops = group.makeIterator().map { LoopRooms(eventLoop: $0, metrics: metrics) }
     }
 
@@ -34,18 +54,51 @@ public final class BroadcastFanOut: BroadcastSink {
     }
 
     public func deliver(_ batch: [RoomBroadcastFrame]) {
+        guard !batch.isEmpty else { return }
         metrics.broadcasts.increment(by: batch.count)
-        // Each event's frame is built once here, its offset included, and shared by every recipient.
-        let frames = batch.map { event in
-            (room: event.room, seq: event.seq, frame: WebSocketFrameBuilder.textFrame(text(of: event), allocator: allocator))
-        }
+        let texts = appendsOffsets ? batch.map(text(of:)) : nil
+        let mayWait = coalescingWindow > .zero && onlyBusyRooms(in: batch)
         for loop in loops {
-            loop.queuedBatches.add(1, ordering: .relaxed)
-            loop.eventLoop.execute {
-                loop.deliver(frames)
-                loop.queuedBatches.subtract(1, ordering: .relaxed)
+            var appended = 0
+            let schedule = loop.inbox.withLock { inbox in
+                let before = inbox.batch.bytes.writerIndex
+                for (index, event) in batch.enumerated() {
+                    inbox.batch.append(room: event.room, seq: event.seq, payload: texts?[index] ?? event.payload)
+                }
+                appended = inbox.batch.bytes.writerIndex - before
+                let wasScheduled = inbox.passScheduled
+                inbox.passScheduled = true
+                return !wasScheduled
+            }
+            loop.queuedBytes.add(appended, ordering: .relaxed)
+            if schedule { schedulePass(of: loop, mayWait: mayWait) }
+        }
+    }
+
+    /// Whether every event of `batch` is of a room whose previous event came within the window
+    /// (recording them all).
+    private func onlyBusyRooms(in batch: [RoomBroadcastFrame]) -> Bool {
+        let now = (loops.first?.eventLoop.now ?? .now()).uptimeNanoseconds
+        return busyRooms.withLock { rooms in
+            var allBusy = true
+            for event in batch where !rooms.recordEvent(of: event.room, now: now) {
+                allBusy = false
+            }
+            return allBusy
+        }
+    }
+
+    /// Starts a pass of `loop` now or, with `mayWait`, once ``coalescingWindow`` has passed since its
+    /// last one.
+    private func schedulePass(of loop: LoopRooms, mayWait: Bool) {
+        if mayWait {
+            let due = NIODeadline.uptimeNanoseconds(loop.lastPassNanoseconds.load(ordering: .relaxed)) + coalescingWindow
+            if due > loop.eventLoop.now {
+                loop.eventLoop.scheduleTask(deadline: due) { loop.runPass() }
+                return
             }
         }
+        loop.eventLoop.execute { loop.runPass() }
     }
 
     /// The client text of `event`: the broker's bytes, plus the offset with connection-state recovery.
@@ -62,6 +115,6 @@ public final class BroadcastFanOut: BroadcastSink {
     }
 
     public var isBacklogged: Bool {
-        loops.contains { $0.queuedBatches.load(ordering: .relaxed) >= maxQueuedBatches }
+        loops.contains { $0.queuedBytes.load(ordering: .relaxed) >= maxQueuedBytes }
     }
 }

@@ -1,26 +1,59 @@
 import NIOCore
 import Synchronization
 
-/// The room memberships of the connections on one event loop.
+/// The room memberships of the connections on one event loop, and the room events waiting for it.
 ///
-/// Confined to its event loop: the fan-out hops here once per batch and writes the shared frame
-/// buffers to each member without locks or per-recipient hops.
+/// The broker link's thread appends events to ``inbox`` (one buffer per loop, see ``FanOutBatch``) and
+/// hops here only when no pass is scheduled yet; a pass takes everything that arrived meanwhile,
+/// writes each member its due frames as slices of that one buffer (adjacent frames as one slice) and
+/// flushes each touched connection once. Everything else is confined to the event loop: no locks and
+/// no per-recipient hops or copies.
 final class LoopRooms: @unchecked Sendable {
     /// Events held for one pending join before the member is disconnected.
     static let holdLimit = 4_096
 
+    /// What the link appended and the loop did not take yet, and whether a pass is scheduled.
+    struct Inbox: Sendable {
+        var batch: FanOutBatch
+        var passScheduled = false
+    }
+
     let eventLoop: any EventLoop
-    /// Batches handed to this loop by ``BroadcastFanOut`` and not delivered yet (any thread).
-    let queuedBatches = Atomic<Int>(0)
+    /// Events waiting for the next pass (the link's thread appends, the loop takes).
+    let inbox: Mutex<Inbox>
+    /// Bytes in ``inbox`` (any thread): the fan-out's backlog measure.
+    let queuedBytes = Atomic<Int>(0)
+    /// The loop's monotonic time (`eventLoop.now`) at the start of the last pass, in nanoseconds (any thread).
+    let lastPassNanoseconds = Atomic<UInt64>(0)
+    private let allocator = ByteBufferAllocator()
     private let metrics: GatewayMetrics
     private var rooms: [String: [RoomMembership]] = [:]
-    private var toFlush: [SocketIOSession] = []
+    /// Sessions written to in the current pass, flushed at its end.
+    private var touched: [SocketIOSession] = []
     /// Sessions' resumes in flight on this loop: each keeps the frames delivered meanwhile.
     private var windows: [ResumeWindow] = []
 
     init(eventLoop: any EventLoop, metrics: GatewayMetrics) {
         self.eventLoop = eventLoop
         self.metrics = metrics
+        inbox = Mutex(Inbox(batch: FanOutBatch(allocator: allocator)))
+    }
+
+    /// Takes what waits in the inbox and delivers it. A pass scheduled by the fan-out, or run early
+    /// by anything that must come after the events already received.
+    func runPass() {
+        eventLoop.preconditionInEventLoop()
+        lastPassNanoseconds.store(eventLoop.now.uptimeNanoseconds, ordering: .relaxed)
+        let empty = FanOutBatch(allocator: allocator)
+        let batch = inbox.withLock { inbox in
+            inbox.passScheduled = false
+            var taken = empty
+            swap(&taken, &inbox.batch)
+            return taken
+        }
+        guard !batch.isEmpty else { return }
+        queuedBytes.subtract(batch.bytes.readableBytes, ordering: .relaxed)
+        deliver(batch)
     }
 
     /// Registers a membership (pending until ``activate(_:joinSeq:)``).
@@ -82,45 +115,69 @@ final class LoopRooms: @unchecked Sendable {
         }
     }
 
-    /// Writes each frame to every member of its room that joined before it, then flushes each
-    /// touched connection once.
-    func deliver(_ frames: [(room: String, seq: UInt64, frame: ByteBuffer)]) {
+    /// Writes each frame of `batch` to every member of its room that joined before it: a member's
+    /// due frames that lie next to each other in the batch go out as one slice, and each touched
+    /// connection is flushed once at the end.
+    func deliver(_ batch: FanOutBatch) {
         eventLoop.preconditionInEventLoop()
-        for window in windows { window.record(frames) }
+        if !windows.isEmpty {
+            let frames = batch.events.map { (room: $0.room, seq: $0.seq, frame: batch.copiedFrame(of: $0)) }
+            for window in windows { window.record(frames) }
+        }
         var written = 0
-        for (room, seq, frame) in frames {
-            guard let members = rooms[room] else { continue }
+        var lastRoom: String?
+        var members: [RoomMembership] = []
+        for event in batch.events {
+            if event.room != lastRoom {
+                lastRoom = event.room
+                members = rooms[event.room] ?? []
+            }
             for membership in members where !membership.leaving {
                 guard let joinSeq = membership.joinSeq else {
-                    if membership.held.count < Self.holdLimit {
-                        membership.held.append((seq, frame))
-                    } else {
-                        membership.session.close(reason: "too many events while joining; reconnect")
-                    }
+                    hold(event, of: batch, for: membership)
                     continue
                 }
-                guard seq > joinSeq else { continue }
-                let session = membership.session
-                session.connection.write(frame: frame)
+                guard event.seq > joinSeq else { continue }
                 written += 1
-                if !session.needsFlush {
-                    session.needsFlush = true
-                    toFlush.append(session)
+                let session = membership.session
+                guard let run = session.pendingRun else {
+                    session.pendingRun = event.start..<event.end
+                    touched.append(session)
+                    continue
+                }
+                if run.upperBound == event.start {
+                    session.pendingRun = run.lowerBound..<event.end
+                } else {
+                    session.connection.write(frame: batch.slice(run.lowerBound, run.upperBound))
+                    session.pendingRun = event.start..<event.end
                 }
             }
         }
-        for session in toFlush {
-            session.needsFlush = false
-            session.connection.flush()
+        for session in touched {
+            if let run = session.pendingRun {
+                session.pendingRun = nil
+                session.connection.writeAndFlush(frame: batch.slice(run.lowerBound, run.upperBound))
+            }
         }
-        toFlush.removeAll(keepingCapacity: true)
+        touched.removeAll(keepingCapacity: true)
         if written > 0 { metrics.deliveries.increment(by: written) }
+    }
+
+    /// Keeps `event` for a member whose join is not confirmed yet (a copy: the batch's buffer is
+    /// not kept alive by it), or disconnects the member past ``holdLimit``.
+    private func hold(_ event: FanOutBatch.Event, of batch: FanOutBatch, for membership: RoomMembership) {
+        if membership.held.count < Self.holdLimit {
+            membership.held.append((event.seq, batch.copiedFrame(of: event)))
+        } else {
+            membership.session.close(reason: "too many events while joining; reconnect")
+        }
     }
 
     /// The room's events (or the room) were lost: its members here are disconnected with `reason`
     /// so their clients re-join.
     func resync(room: String, reason: String) {
         eventLoop.preconditionInEventLoop()
+        runPass()  // Whatever came before the disconnect is delivered first.
         for membership in rooms[room] ?? [] {
             membership.session.close(reason: reason)
         }

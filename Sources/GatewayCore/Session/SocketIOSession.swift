@@ -53,8 +53,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     private var pid: String?
     /// With recovery: a `resume` is in flight (the namespace connects when it is answered).
     private var resuming = false
-    /// Set by ``LoopRooms`` while a batch has written to this connection without flushing.
-    var needsFlush = false
+    /// The bytes of the current fan-out pass due to this connection and not written yet (``LoopRooms``).
+    var pendingRun: Range<Int>?
 
     init(
         connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,

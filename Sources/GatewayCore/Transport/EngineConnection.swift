@@ -9,8 +9,9 @@ import NIOWebSocket
 /// may be read anywhere, every other member must be used on `eventLoop` only (checked with a precondition).
 /// To reach it from another thread, hop first: `connection.eventLoop.execute { connection.send(...) }`.
 ///
-/// Fan-out: build a frame once with `WebSocketFrameBuilder.textFrame(_:)`, then per connection call
-/// `write(frame:)`, and `flush()` once per connection after the batch.
+/// Fan-out: build a frame once with `WebSocketFrameBuilder.textFrame(_:)` (or a batch of frames into one
+/// buffer with `writeTextFrame(_:into:)`), then per connection `write(frame:)` each slice due and
+/// `writeAndFlush(frame:)` the last one (or `flush()`): one flush, so one gathered write, per batch.
 ///
 /// Deadlines (all on the event loop's monotonic clock): the client must send a Socket.IO CONNECT
 /// within `connectTimeout` of the upgrade (the session reports it with `namespaceDidConnect()`), and
@@ -108,6 +109,14 @@ public final class EngineConnection: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard state == .open, let context else { return }
         context.write(NIOAny(frame), promise: nil)
+    }
+
+    /// Queues a complete frame like `write(frame:)` and flushes it with every frame queued before:
+    /// the last write of a fan-out pass to this connection.
+    public func writeAndFlush(frame: ByteBuffer) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .open, let context else { return }
+        context.writeAndFlush(NIOAny(frame), promise: nil)
     }
 
     /// Flushes frames queued with `write(frame:)`.

@@ -15,9 +15,15 @@ public enum WebSocketFrameBuilder {
         allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) -> ByteBuffer where Bytes.Element == UInt8 {
         var buffer = allocator.buffer(capacity: headerLength(payloadLength: payload.count) + payload.count)
+        writeTextFrame(payload, into: &buffer)
+        return buffer
+    }
+
+    /// Appends a final text frame whose payload is the given UTF-8 bytes to `buffer`: the fan-out
+    /// writes a batch's frames back to back into one buffer and hands out slices of it.
+    public static func writeTextFrame<Bytes: Collection>(_ payload: Bytes, into buffer: inout ByteBuffer) where Bytes.Element == UInt8 {
         writeHeader(opcode: .text, payloadLength: payload.count, into: &buffer)
         buffer.writeBytes(payload)
-        return buffer
     }
 
     /// Builds a final text frame whose payload is the UTF-8 encoding of `text`.

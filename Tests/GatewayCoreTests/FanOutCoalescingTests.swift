@@ -1,0 +1,224 @@
+import ChatAPI
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import XCTest
+
+@testable import GatewayCore
+
+/// How the fan-out writes room events to the connections of one event loop: every frame due, in
+/// order, with as few writes as the frames' order allows and one flush per connection per pass; and
+/// batches that arrive while a pass waits join it. Observed on `EmbeddedChannel`s through a handler
+/// next to the socket that counts the writes and flushes reaching it.
+final class FanOutCoalescingTests: XCTestCase {
+    /// Counts what reaches the socket end of the pipeline.
+    private final class SocketCounter: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = ByteBuffer
+        var writes = 0
+        var flushes = 0
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            writes += 1
+            context.write(data, promise: promise)
+        }
+        func flush(context: ChannelHandlerContext) {
+            flushes += 1
+            context.flush()
+        }
+    }
+
+    /// One client connection on the shared embedded loop, with its session once opened.
+    private final class Client: @unchecked Sendable {
+        let channel: EmbeddedChannel
+        let counter = SocketCounter()
+        var session: SocketIOSession?
+        let decoder = EmbeddedChannel()
+
+        init(loop: EmbeddedEventLoop) {
+            channel = EmbeddedChannel(loop: loop)
+        }
+
+        /// The text frames written since the last call, decoded as the client sees them.
+        func received() throws -> [String] {
+            while let bytes = try channel.readOutbound(as: ByteBuffer.self) {
+                try decoder.writeInbound(bytes)
+            }
+            var texts: [String] = []
+            while let frame = try decoder.readInbound(as: WebSocketFrame.self) { texts.append(String(buffer: frame.data)) }
+            return texts
+        }
+
+        /// Writes and flushes counted since the last call.
+        func counts() -> (writes: Int, flushes: Int) {
+            defer { counter.writes = 0; counter.flushes = 0 }
+            return (counter.writes, counter.flushes)
+        }
+    }
+
+    private var loop: EmbeddedEventLoop!
+    private var link: BrokerLink!
+    private var metrics: GatewayMetrics!
+    private var clients: [Client] = []
+
+    override func setUpWithError() throws {
+        loop = EmbeddedEventLoop()
+        // Never started: nothing here talks to a broker.
+        link = try BrokerLink(
+            configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://none", broadcastsEndpoint: "inproc://none", gatewayID: "t"),
+            logger: Logger(label: "test"))
+        metrics = GatewayMetrics()
+    }
+
+    override func tearDown() {
+        for client in clients {
+            _ = try? client.channel.finish()
+            _ = try? client.decoder.finish()
+        }
+        clients = []
+    }
+
+    /// An open connection whose session is a confirmed member of `rooms` (each joined at `joinSeq`).
+    private func member(of rooms: [String], joinSeq: UInt64, in loopRooms: LoopRooms) throws -> Client {
+        let client = Client(loop: loop)
+        let link = link!, metrics = metrics!
+        let connection = EngineConnection(
+            id: UInt64(clients.count + 1),
+            remoteAddress: "127.0.0.1:5000",
+            clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
+            eventLoop: loop,
+            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: 32768, connectTimeout: .seconds(20)),
+            logger: Logger(label: "test"),
+            makeDelegate: { connection in
+                let session = SocketIOSession(connection: connection, link: link, rooms: loopRooms, metrics: metrics, logger: Logger(label: "test"))
+                client.session = session
+                return session
+            }
+        )
+        try client.channel.pipeline.syncOperations.addHandler(client.counter)
+        try client.channel.pipeline.syncOperations.addHandlers(
+            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10)))
+        try client.decoder.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
+        try client.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
+        XCTAssertEqual(try client.received().count, 1, "the open packet")
+        _ = client.counts()
+        let session = try XCTUnwrap(client.session)
+        for room in rooms {
+            let membership = RoomMembership(session: session, room: room)
+            membership.joinSeq = joinSeq
+            loopRooms.add(membership)
+        }
+        clients.append(client)
+        return client
+    }
+
+    private func event(_ room: String, _ seq: UInt64) -> RoomBroadcastFrame {
+        RoomBroadcastFrame(room: room, seq: seq, payload: Array("42[\"message\",\"\(room)\(seq)\"]".utf8))
+    }
+
+    private func texts(_ names: [String]) -> [String] {
+        names.map { "42[\"message\",\"\($0)\"]" }
+    }
+
+    /// Each connection gets exactly its due frames in order; frames next to each other in the batch
+    /// go out as one write, and each connection is flushed once.
+    func testEachConnectionGetsItsDueFramesInOrderWithOneFlushAndAdjacentFramesInOneWrite() throws {
+        let fanOut = BroadcastFanOut(group: loop, metrics: metrics)
+        let rooms = fanOut.rooms(on: loop)
+        let early = try member(of: ["r"], joinSeq: 0, in: rooms)
+        let late = try member(of: ["r"], joinSeq: 2, in: rooms)
+        let other = try member(of: ["s"], joinSeq: 0, in: rooms)
+        let both = try member(of: ["r", "s"], joinSeq: 0, in: rooms)
+
+        fanOut.deliver([event("r", 1), event("r", 2), event("s", 1), event("r", 3), event("r", 4)])
+        loop.run()
+
+        XCTAssertEqual(try early.received(), texts(["r1", "r2", "r3", "r4"]))
+        XCTAssertEqual(try late.received(), texts(["r3", "r4"]))
+        XCTAssertEqual(try other.received(), texts(["s1"]))
+        XCTAssertEqual(try both.received(), texts(["r1", "r2", "s1", "r3", "r4"]), "the order across rooms is kept")
+        let expected = [(early, 2, "r1 r2, then r3 r4 (s1 lies between)"), (late, 1, "r3 r4"), (other, 1, "s1"), (both, 1, "all five")]
+        for (client, writes, what) in expected {
+            let counts = client.counts()
+            XCTAssertEqual(counts.writes, writes, what)
+            XCTAssertEqual(counts.flushes, 1, "one flush per connection per pass")
+        }
+
+        fanOut.deliver([event("r", 5), event("r", 6), event("r", 7)])
+        loop.run()
+        for client in [early, late, both] {
+            XCTAssertEqual(try client.received(), texts(["r5", "r6", "r7"]))
+            let counts = client.counts()
+            XCTAssertEqual(counts.writes, 1, "three frames due, one write")
+            XCTAssertEqual(counts.flushes, 1, "one flush per connection per pass")
+        }
+        XCTAssertEqual(try other.received(), [])
+        XCTAssertEqual(other.counts().flushes, 0, "nothing due, nothing flushed")
+    }
+
+    /// Batches handed to a loop before its pass runs join that pass: one write and one flush per
+    /// connection for all of them.
+    func testBatchesThatArriveBeforeThePassRunsGoOutTogether() throws {
+        let fanOut = BroadcastFanOut(group: loop, metrics: metrics)
+        let client = try member(of: ["r"], joinSeq: 0, in: fanOut.rooms(on: loop))
+        for seq in UInt64(1)...4 { fanOut.deliver([event("r", seq)]) }
+        loop.run()
+        XCTAssertEqual(try client.received(), texts(["r1", "r2", "r3", "r4"]))
+        let counts = client.counts()
+        XCTAssertEqual(counts.writes, 1)
+        XCTAssertEqual(counts.flushes, 1)
+    }
+
+    /// With a coalescing window an event of a quiet room goes out at once; events of a busy room (its
+    /// previous event within the window) wait until the window since the last pass has passed, then go
+    /// out together.
+    func testTheCoalescingWindowSpacesPassesOfALoop() throws {
+        let fanOut = BroadcastFanOut(group: loop, metrics: metrics, coalescingWindow: .milliseconds(5))
+        let client = try member(of: ["r"], joinSeq: 0, in: fanOut.rooms(on: loop))
+        loop.advanceTime(by: .seconds(1))
+        fanOut.deliver([event("r", 1)])
+        loop.run()
+        XCTAssertEqual(try client.received(), texts(["r1"]), "after a quiet spell: at once")
+        fanOut.deliver([event("r", 2)])
+        loop.advanceTime(by: .milliseconds(2))
+        fanOut.deliver([event("r", 3)])
+        XCTAssertEqual(try client.received(), [], "within the window: waiting")
+        loop.advanceTime(by: .milliseconds(3))
+        XCTAssertEqual(try client.received(), texts(["r2", "r3"]))
+        XCTAssertEqual(client.counts().writes, 2, "r1, then r2 r3 in one write")
+        let quiet = try member(of: ["s"], joinSeq: 0, in: fanOut.rooms(on: loop))
+        fanOut.deliver([event("s", 1)])
+        loop.run()
+        XCTAssertEqual(try quiet.received(), texts(["s1"]), "a quiet room's event: at once, though the last pass was just now")
+        loop.advanceTime(by: .milliseconds(20))
+        fanOut.deliver([event("r", 4)])
+        loop.run()
+        XCTAssertEqual(try client.received(), texts(["r4"]), "the window has passed: at once")
+    }
+
+    /// Frames that reach a member whose join is still pending are held, then written after the join
+    /// is confirmed (only those after its seq), even though the batch they came in is gone.
+    func testFramesForAPendingJoinAreHeldAndWrittenOnceConfirmed() throws {
+        let fanOut = BroadcastFanOut(group: loop, metrics: metrics)
+        let rooms = fanOut.rooms(on: loop)
+        let client = try member(of: [], joinSeq: 0, in: rooms)
+        let membership = RoomMembership(session: try XCTUnwrap(client.session), room: "r")
+        rooms.add(membership)
+        fanOut.deliver([event("r", 1), event("r", 2), event("r", 3)])
+        loop.run()
+        XCTAssertEqual(try client.received(), [])
+        rooms.activate(membership, joinSeq: 1)
+        XCTAssertEqual(try client.received(), texts(["r2", "r3"]))
+    }
+
+    /// The busy-room table stays bounded: entries older than the window go when it has doubled.
+    func testBusyRoomsForgetsQuietRooms() {
+        var rooms = BusyRooms(window: 1_000)
+        XCTAssertFalse(rooms.recordEvent(of: "a", now: 10_000), "first event: quiet")
+        XCTAssertTrue(rooms.recordEvent(of: "a", now: 10_500))
+        XCTAssertFalse(rooms.recordEvent(of: "a", now: 12_000), "1.5 windows later: quiet again")
+        for index in 0..<(10 * BusyRooms.minimumSweepSize) {
+            _ = rooms.recordEvent(of: "room\(index)", now: 20_000 + UInt64(index) * 10)
+        }
+        XCTAssertLessThanOrEqual(rooms.count, 2 * BusyRooms.minimumSweepSize)
+    }
+}
