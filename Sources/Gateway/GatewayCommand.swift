@@ -53,11 +53,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "An Origin allowed to open WebSockets, e.g. https://chat.example.com (repeatable; '*' allows any). Default: the gateway's own origin.")
     var allowedOrigin: [String] = []
 
-    @Option(help: "Event-loop threads of this gateway. One gateway with one loop per core costs less CPU and memory per delivery than one gateway per core (scripts/run does that).")
+    @Option(help: "Event-loop threads of this gateway. More loops per gateway cost a little less CPU and memory per delivery than more gateways; scripts/run starts two gateways (one serves while the other restarts) with cores/2 loops each.")
     var threads = 1
 
-    @Option(help: "Fan-out: least milliseconds between two write passes of one event loop for events of busy rooms (rooms with another event within this time; 0: write as soon as the loop is free). Up to this much latency in busy rooms buys fewer, larger writes.")
-    var fanOutWindow = 4.0
+    @Option(help: "Fan-out: least milliseconds between two write passes of one event loop for events of busy rooms (rooms with another event within this time; 0: write as soon as the loop is free). Up to this much latency in busy rooms buys fewer, larger writes: 4 halves the gateway CPU per delivery at 1000 msg/s in a room of 200, for ~2 ms more at p50 (docs/BENCHMARKS.md). Default 0: no added latency; batches that arrive while a loop is busy are still written together.")
+    var fanOutWindow = 0.0
 
     @Option(help: "Seconds between Engine.IO pings.")
     var pingInterval = 20
