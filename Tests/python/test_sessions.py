@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import _run_cluster, _stop
-from test_socketio_client import Member, QUIET, TIMEOUT, assert_error, create_room, join
+from test_socketio_client import Member, QUIET, member_pool, TIMEOUT, assert_error, create_room, join
 
 GRACE = 2  # seconds of --session-grace for these tests
 
@@ -33,19 +33,7 @@ def short_grace_server():
 @pytest.fixture
 def members(short_grace_server):
     """members(index=0) -> Member connected to gateway `index`; all closed after the test."""
-    made = []
-
-    def _connect(index=0):
-        m = Member(short_grace_server.urls[index])
-        made.append(m)
-        return m
-
-    yield _connect
-    for m in made:
-        try:
-            m.close()
-        except Exception:
-            pass
+    yield from member_pool(lambda index=0: short_grace_server.urls[index])
 
 
 def texts(history):

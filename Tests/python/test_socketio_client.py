@@ -69,6 +69,23 @@ class Member:
         self.sio.disconnect()
 
 
+def member_pool(url_of):
+    """For fixtures: yields connect(*args) -> Member at url_of(*args); closes them all afterwards."""
+    made = []
+
+    def _connect(*args):
+        m = Member(url_of(*args))
+        made.append(m)
+        return m
+
+    yield _connect
+    for m in made:
+        try:
+            m.close()
+        except Exception:
+            pass
+
+
 @pytest.fixture
 def connect(chat_server):
     """connect(url=None) -> Member; all are disconnected after the test."""

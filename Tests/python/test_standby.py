@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conftest import STATIC_DIR, _binary, _start, _stop, _wait_healthy, free_port
-from test_socketio_client import Member, TIMEOUT, create_room, join
+from test_socketio_client import Member, TIMEOUT, create_room, join, member_pool
 
 TAKEOVER = 5  # seconds allowed for a takeover here (the design: ~1.5 s; a loaded CI machine is slower)
 
@@ -99,19 +99,7 @@ def pair(request):
 
 @pytest.fixture
 def members(pair):
-    made = []
-
-    def _connect():
-        m = Member(pair.url)
-        made.append(m)
-        return m
-
-    yield _connect
-    for m in made:
-        try:
-            m.close()
-        except Exception:
-            pass
+    yield from member_pool(lambda: pair.url)
 
 
 def acked_within(member, room, text, seconds):

@@ -44,20 +44,7 @@ public struct BrokerNode {
 
     private struct HeldOutput: Sendable, Codable {
         var seq: UInt64
-        var actions: [HeldAction]
-    }
-
-    /// ``NodeAction`` without the Equatable baggage, for the held queue.
-    private enum HeldAction: Sendable, Codable {
-        case reply(identity: [UInt8], frame: [UInt8])
-        case publish([[UInt8]])
-
-        var action: NodeAction {
-            switch self {
-            case .reply(let identity, let frame): return .reply(identity: identity, frame: frame)
-            case .publish(let frames): return .publish(frames)
-            }
-        }
+        var actions: [NodeAction]
     }
 
     /// A node at `now`: active at once when alone, else in the pair's starting state.
@@ -120,7 +107,7 @@ public struct BrokerNode {
     public mutating func subscribed(topic: [UInt8]) -> [NodeAction] {
         guard isActive else { return [] }
         let encoded = encode(engine.subscribed(topic: topic), identity: nil)
-        guard held.count > 0 else { return encoded.map(\.action) }
+        guard held.count > 0 else { return encoded }
         held.append(HeldOutput(seq: updateSeq, actions: encoded))
         return []
     }
@@ -219,23 +206,16 @@ public struct BrokerNode {
     private mutating func emit(_ input: BrokerInput, output: BrokerOutput, identity: [UInt8]?, into actions: inout [NodeAction]) {
         let encoded = encode(output, identity: identity)
         guard pair != nil else {
-            actions += encoded.map(\.action)
+            actions += encoded
             return
         }
         // Numbered even when no standby listens: one that comes back sees the gap and reloads.
         updateSeq += 1
         guard standby != .absent else {
-            actions += encoded.map(\.action)
+            actions += encoded
             return
         }
-        var digest = OutputDigest()
-        for action in encoded {
-            switch action {
-            case .reply(_, let frame): digest.add(frame)
-            case .publish(let frames): frames.forEach { digest.add($0) }
-            }
-        }
-        actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: digest.value).encoded()))
+        actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
         if standby == .inSync {
             if !encoded.isEmpty { held.append(HeldOutput(seq: updateSeq, actions: encoded)) }
             if held.count > pair?.maxHeldOutputs ?? .max {
@@ -247,21 +227,21 @@ public struct BrokerNode {
                 release(upTo: .max, into: &actions)
             }
         } else {
-            actions += encoded.map(\.action)
+            actions += encoded
         }
     }
 
     private mutating func release(upTo seq: UInt64, into actions: inout [NodeAction]) {
         while let first = held.first, first.seq <= seq {
             _ = held.popFirst()
-            actions += first.actions.map(\.action)
+            actions += first.actions
         }
     }
 
     /// Broadcasts first, then the reply: a gateway that subscribed before forwarding a join then sees
     /// the joined event no later than the reply that tells it the join's sequence number.
-    private func encode(_ output: BrokerOutput, identity: [UInt8]?) -> [HeldAction] {
-        var actions = output.broadcasts.map { HeldAction.publish($0.encoded()) }
+    private func encode(_ output: BrokerOutput, identity: [UInt8]?) -> [NodeAction] {
+        var actions = output.broadcasts.map { NodeAction.publish($0.encoded()) }
         if let reply = output.reply, let identity {
             let frame = reply.encoded()
             // The engine trims replies to fit; a larger one would be refused by the gateway's
@@ -364,14 +344,7 @@ public struct BrokerNode {
             }
             let (output, overdrawn) = engine.apply(input)
             lastEngineMonotonic = max(lastEngineMonotonic, input.now.monotonic)
-            var mine = OutputDigest()
-            for action in encode(output, identity: []) {
-                switch action {
-                case .reply(_, let frame): mine.add(frame)
-                case .publish(let frames): frames.forEach { mine.add($0) }
-                }
-            }
-            guard mine.value == digest, !overdrawn else {
+            guard Self.digest(of: encode(output, identity: [])) == digest, !overdrawn else {
                 logger.error("standby-diverged", metadata: [
                     "seq": "\(seq)", "reason": "update gave other output than on the active; reloading the state",
                 ])
@@ -439,6 +412,18 @@ public struct BrokerNode {
         let monotonic = max(lastEngineMonotonic, UInt64(bitPattern: max(shifted, 0)))
         lastEngineMonotonic = monotonic
         return BrokerClock(monotonic: monotonic, wall: now.wall)
+    }
+
+    /// The digest of the frames an input produced (replies and broadcasts; routing ids left out).
+    private static func digest(of actions: [NodeAction]) -> UInt64 {
+        var digest = OutputDigest()
+        for action in actions {
+            switch action {
+            case .reply(_, let frame), .toPeer(let frame): digest.add(frame)
+            case .publish(let frames): frames.forEach { digest.add($0) }
+            }
+        }
+        return digest.value
     }
 
     private func notActive(identity: [UInt8], frame: [UInt8]) -> NodeAction {

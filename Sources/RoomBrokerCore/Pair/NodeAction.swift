@@ -1,5 +1,5 @@
 /// What the broker's socket loop must do for a ``BrokerNode``, in order.
-public enum NodeAction: Equatable, Sendable {
+public enum NodeAction: Equatable, Sendable, Codable {
     /// Send `frame` to the gateway with ZeroMQ routing id `identity` (ROUTER socket).
     case reply(identity: [UInt8], frame: [UInt8])
     /// Publish these frames (topic, header, payload) on the XPUB socket.
