@@ -13,8 +13,10 @@ final class BroadcastFanOutTests: XCTestCase {
         let payload = Array("42[]".utf8)
         let frameBytes = WebSocketFrameBuilder.textFrame(payload).readableBytes
         let fanOut = BroadcastFanOut(group: group, metrics: GatewayMetrics(), maxQueuedBytes: 4 * frameBytes)
+        let loop = group.next()
+        _ = fanOut.rooms(on: loop).inbox.withLock { $0.rooms.insert("r") }  // as if a member of r were on it
         let stall = DispatchSemaphore(value: 0)
-        group.next().execute { stall.wait() }
+        loop.execute { stall.wait() }
         let batch = [RoomBroadcastFrame(room: "r", seq: 1, payload: payload)]
         for _ in 0..<3 { fanOut.deliver(batch) }
         XCTAssertFalse(fanOut.isBacklogged)

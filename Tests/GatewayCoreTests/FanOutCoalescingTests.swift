@@ -210,6 +210,39 @@ final class FanOutCoalescingTests: XCTestCase {
         XCTAssertEqual(try client.received(), texts(["r2", "r3"]))
     }
 
+    /// A loop queues only the events of rooms it has members of (pending joins included, and every
+    /// room while a resume is in flight); after its last member of a room leaves, that room's events
+    /// are no longer built for it.
+    func testALoopQueuesOnlyTheEventsOfRoomsItHasMembersOf() throws {
+        let fanOut = BroadcastFanOut(group: loop, metrics: metrics)
+        let rooms = fanOut.rooms(on: loop)
+        let client = try member(of: ["r"], joinSeq: 0, in: rooms)
+        let queued = { rooms.inbox.withLock { $0.batch.events.map { "\($0.room)\($0.seq)" } } }
+
+        fanOut.deliver([event("s", 1), event("r", 1), event("t", 1)])
+        XCTAssertEqual(queued(), ["r1"], "s and t have no member on this loop")
+        loop.run()
+        XCTAssertEqual(try client.received(), texts(["r1"]))
+
+        let window = rooms.openWindow()
+        fanOut.deliver([event("s", 2)])
+        XCTAssertEqual(queued(), ["s2"], "a resume in flight needs every room")
+        loop.run()
+        rooms.closeWindow(window)
+        fanOut.deliver([event("s", 3)])
+        XCTAssertEqual(queued(), [], "window closed: s is not wanted again")
+
+        let session = try XCTUnwrap(client.session)
+        for membership in [RoomMembership(session: session, room: "r")] {
+            rooms.add(membership)
+            rooms.remove(membership)
+        }
+        fanOut.deliver([event("r", 2)])
+        XCTAssertEqual(queued(), ["r2"], "r still has its first member")
+        loop.run()
+        XCTAssertEqual(rooms.queuedBytes.load(ordering: .relaxed), 0)
+    }
+
     /// The busy-room table stays bounded: entries older than the window go when it has doubled.
     func testBusyRoomsForgetsQuietRooms() {
         var rooms = BusyRooms(window: 1_000)

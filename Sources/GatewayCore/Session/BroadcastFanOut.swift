@@ -4,8 +4,9 @@ import Synchronization
 
 /// Hands the room events from the broker link to every event loop.
 ///
-/// Each event's WebSocket frame is built once per loop, straight into that loop's inbox buffer (see
-/// ``FanOutBatch``), so a loop's writes share storage only with its own thread. A loop gets one hop
+/// Each event's WebSocket frame is built once per loop that has members of its room, straight into
+/// that loop's inbox buffer (see ``FanOutBatch``), so a loop's writes share storage only with its own
+/// thread; a loop without members of the room gets nothing. A loop gets one hop
 /// per pass, not per batch: while a pass is scheduled and has not started, later batches join it, so
 /// a busy loop writes more frames per connection per flush instead of queueing more passes. With a
 /// ``coalescingWindow``, a batch whose rooms all had an event within the window (busy rooms: their
@@ -62,10 +63,11 @@ public final class BroadcastFanOut: BroadcastSink {
             var appended = 0
             let schedule = loop.inbox.withLock { inbox in
                 let before = inbox.batch.bytes.writerIndex
-                for (index, event) in batch.enumerated() {
+                for (index, event) in batch.enumerated() where inbox.wants(event.room) {
                     inbox.batch.append(room: event.room, seq: event.seq, payload: texts?[index] ?? event.payload)
                 }
                 appended = inbox.batch.bytes.writerIndex - before
+                guard appended > 0 else { return false }
                 let wasScheduled = inbox.passScheduled
                 inbox.passScheduled = true
                 return !wasScheduled

@@ -12,10 +12,19 @@ final class LoopRooms: @unchecked Sendable {
     /// Events held for one pending join before the member is disconnected.
     static let holdLimit = 4_096
 
-    /// What the link appended and the loop did not take yet, and whether a pass is scheduled.
+    /// What the link appended and the loop did not take yet, whether a pass is scheduled, and which
+    /// rooms' events the loop wants.
     struct Inbox: Sendable {
         var batch: FanOutBatch
         var passScheduled = false
+        /// Rooms with at least one membership (pending or active) on this loop: the link appends only
+        /// their events, so a loop without members of a room neither builds nor queues its frames.
+        var rooms: Set<String> = []
+        /// A resume is in flight on this loop: its window needs every event, of any room.
+        var wantsEveryRoom = false
+
+        /// Whether the loop wants the events of `room`.
+        func wants(_ room: String) -> Bool { wantsEveryRoom || rooms.contains(room) }
     }
 
     let eventLoop: any EventLoop
@@ -59,6 +68,10 @@ final class LoopRooms: @unchecked Sendable {
     /// Registers a membership (pending until ``activate(_:joinSeq:)``).
     func add(_ membership: RoomMembership) {
         eventLoop.preconditionInEventLoop()
+        if rooms[membership.room] == nil {
+            // Before the join goes to the broker: every event after the join's seq finds the room here.
+            _ = inbox.withLock { $0.rooms.insert(membership.room) }
+        }
         rooms[membership.room, default: []].append(membership)
     }
 
@@ -68,6 +81,9 @@ final class LoopRooms: @unchecked Sendable {
         guard var members = rooms[membership.room] else { return }
         members.removeAll { $0 === membership }
         rooms[membership.room] = members.isEmpty ? nil : members
+        if members.isEmpty {
+            _ = inbox.withLock { $0.rooms.remove(membership.room) }
+        }
     }
 
     /// The broker confirmed the join at `joinSeq`: deliver what was held after it.
@@ -89,6 +105,7 @@ final class LoopRooms: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         let window = ResumeWindow()
         windows.append(window)
+        inbox.withLock { $0.wantsEveryRoom = true }
         return window
     }
 
@@ -96,6 +113,9 @@ final class LoopRooms: @unchecked Sendable {
     func closeWindow(_ window: ResumeWindow) {
         eventLoop.preconditionInEventLoop()
         windows.removeAll { $0 === window }
+        if windows.isEmpty {
+            inbox.withLock { $0.wantsEveryRoom = false }
+        }
     }
 
     /// Registers the memberships of a resumed session (each with `joinSeq` = its `resumed` event's seq),
