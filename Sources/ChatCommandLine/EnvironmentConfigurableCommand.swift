@@ -50,7 +50,9 @@ extension EnvironmentConfigurableCommand {
             } catch {
                 let text = fullMessage(for: error)
                 let code = exitCode(for: error)
-                return .exit(text: code == .success ? text + "\n\n" + options.helpSection() : text, code: code)
+                guard code == .success else { return .exit(text: text, code: code) }
+                let help = text.hasSuffix("\n") ? String(text.dropLast()) : text
+                return .exit(text: help + "\n\n" + options.helpSection(), code: code)
             }
         } catch {
             if let environmentError { return .exit(text: fullMessage(for: ValidationError("\(environmentError)")), code: .validationFailure) }

@@ -2,4 +2,4 @@ import ArgumentParser
 import ChatLogging
 
 /// `--log-format text|json` on both commands.
-extension LogFormat: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}

@@ -157,6 +157,13 @@ def start_with_env(name, binary, variables, tag):
     return proc
 
 
+def wait_until(condition, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.05)
+
+
 def test_the_example_env_files_alone_run_a_pair_and_a_gateway_with_json_logs(tmp_path):
     run = tmp_path / "run"  # stands for /run/chat, the units' RuntimeDirectory parent
     for instance in ("broker-a", "broker-b", "gateway-1"):
@@ -178,14 +185,13 @@ def test_the_example_env_files_alone_run_a_pair_and_a_gateway_with_json_logs(tmp
             "gateway-1", CHAT_HOST="127.0.0.1", CHAT_PORT=str(port), CHAT_STATIC_DIR=str(STATIC_DIR),
             CHAT_ALLOWED_ORIGIN=url), "deploy"))
         _wait_healthy(url, processes)
-        assert (run / "gateway-1" / "ready").exists(), "CHAT_READY_FILE was not applied"
-        deadline = time.monotonic() + 10
-        while '"message":"standby-in-sync"' not in processes[0].log_path.read_text(errors="replace"):
-            assert time.monotonic() < deadline, processes[0].log_path.read_text(errors="replace")[-3000:]
-            time.sleep(0.05)
+        wait_until(lambda: (run / "gateway-1" / "ready").exists(), "the ready file of CHAT_READY_FILE")
+        wait_until(lambda: '"message":"standby-in-sync"' in processes[0].log_path.read_text(errors="replace"),
+                   "broker-a's standby-in-sync line")
 
         ann, bob = Member(url), Member(url)
         room, password = create_room(ann, "ann")
+        join(ann, room, password, "ann")
         join(bob, room, password, "bob")
         assert "seq" in ann.call("message", {"room": room, "text": "over ipc, set up by CHAT_* alone"})
         got = bob.wait_for("message", lambda m: m["room"] == room)
