@@ -31,17 +31,17 @@ extension EnvironmentConfigurableCommand {
             return .exit(text: "Error: \(error)", code: .failure)
         }
         var completed = CompletedCommandLine(arguments: commandLine, fromEnvironment: [])
-        var environmentError: EnvironmentValueError?
+        // A malformed variable is reported once the command line is known not to ask for help.
+        var environmentFailure: CommandLineOutcome<Self>?
         do {
             completed = try options.completing(commandLine, from: environment)
         } catch {
-            environmentError = error  // reported below, unless the command line asks for help
+            environmentFailure = .exit(text: fullMessage(for: ValidationError("\(error)")), code: .validationFailure)
         }
         do {
             var parsed = try parseAsRoot(completed.arguments)
             if let command = parsed as? Self {
-                if let environmentError { return .exit(text: fullMessage(for: ValidationError("\(environmentError)")), code: .validationFailure) }
-                return .run(command, completed: completed)
+                return environmentFailure ?? .run(command, completed: completed)
             }
             // A built-in command of the argument parser: help. Its run() throws the help text.
             do {
@@ -55,8 +55,7 @@ extension EnvironmentConfigurableCommand {
                 return .exit(text: help + "\n\n" + options.helpSection(), code: code)
             }
         } catch {
-            if let environmentError { return .exit(text: fullMessage(for: ValidationError("\(environmentError)")), code: .validationFailure) }
-            return .exit(text: message(for: error, completed: completed), code: exitCode(for: error))
+            return environmentFailure ?? .exit(text: message(for: error, completed: completed), code: exitCode(for: error))
         }
     }
 
