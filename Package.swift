@@ -38,6 +38,11 @@ let package = Package(
         .target(name: "ProcessLimits"),
         // One-line terminal logging shared by both executables.
         .target(name: "ChatLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Every option of both executables also settable by a CHAT_* environment variable; --log-format.
+        .target(
+            name: "ChatCommandLine",
+            dependencies: ["ChatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Rooms, passwords, membership and ordering: plain types, no sockets.
         .target(
             name: "RoomBrokerCore",
@@ -50,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "RoomBroker",
             dependencies: [
-                "RoomBrokerCore", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits",
+                "RoomBrokerCore", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits", "ChatCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "ChatAPI", "ChatLogging", "ProcessLimits",
+                "GatewayCore", "ChatAPI", "ChatLogging", "ProcessLimits", "ChatCommandLine",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -120,6 +125,10 @@ let package = Package(
             dependencies: ["ChatBench", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
+        .testTarget(
+            name: "ChatCommandLineTests",
+            dependencies: ["ChatCommandLine", "ChatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
         .testTarget(name: "ChatAPITests", dependencies: ["ChatAPI", "ChatWire", "SocketIO"]),
         .testTarget(name: "ProcessLimitsTests", dependencies: ["ProcessLimits"]),

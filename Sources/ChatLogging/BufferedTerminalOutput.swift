@@ -33,6 +33,8 @@ public final class BufferedTerminalOutput: Sendable {
         /// Lines dropped since the last `log: dropped` notice; while non-zero every line is dropped,
         /// so that the notice stands exactly where the gap is.
         var droppedSinceNotice = 0
+        /// The format of the `log: dropped` notice: that of the latest record (text until one came).
+        var noticeFormat = LogFormat.text
         /// Whether the flusher was woken for the current batch already.
         var wakeSent = false
         /// Bytes appended so far (notices included).
@@ -84,6 +86,7 @@ public final class BufferedTerminalOutput: Sendable {
                 dropped.add(1, ordering: .relaxed)
                 return false
             }
+            state.noticeFormat = record.format
             guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + size <= capacity else {
                 state.droppedSinceNotice += 1
                 dropped.add(1, ordering: .relaxed)
@@ -162,7 +165,7 @@ public final class BufferedTerminalOutput: Sendable {
                 reserved = state.recordBytes
                 state.recordBytes = 0
                 if state.droppedSinceNotice > 0 {
-                    let notice = Self.droppedNotice(lines: state.droppedSinceNotice)
+                    let notice = Self.droppedNotice(lines: state.droppedSinceNotice, format: state.noticeFormat)
                     batch.append(contentsOf: notice.utf8)
                     batch.append(UInt8(ascii: "\n"))
                     state.appended += UInt64(notice.utf8.count + 1)
@@ -238,9 +241,16 @@ public final class BufferedTerminalOutput: Sendable {
         return merged
     }
 
-    /// The line written where lines were dropped.
-    static func droppedNotice(lines: Int) -> String {
-        "\(LogTimestamp.now()) WARN  log: dropped \(lines) lines (the log output did not keep up)"
+    /// The line written where lines were dropped, in the format of the lines around it.
+    static func droppedNotice(lines: Int, format: LogFormat) -> String {
+        switch format {
+        case .text:
+            return "\(LogTimestamp.now()) WARN  log: dropped \(lines) lines (the log output did not keep up)"
+        case .json:
+            return JSONLogLine.format(
+                timestamp: LogTimestamp.now(), level: .warning, label: "log", message: "dropped lines (the log output did not keep up)",
+                metadata: ["lines": "\(lines)"])
+        }
     }
 
     private static func deadline(after duration: Duration) -> DispatchTime {

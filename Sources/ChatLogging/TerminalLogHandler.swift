@@ -2,7 +2,8 @@ import Foundation
 import Logging
 
 /// A swift-log handler that prints each event as one readable terminal line:
-/// `2026-11-25T11:24:03.120Z INFO  broker join room=lobby name=alice gateway=gw-1 conn=7`.
+/// `2026-11-25T11:24:03.120Z INFO  broker join room=lobby name=alice gateway=gw-1 conn=7`,
+/// or with ``format`` `.json` as one JSON object per line (``JSONLogLine``).
 ///
 /// Metadata values are quoted and escaped when they contain spaces, quotes or control
 /// characters, so user text can never break a line or forge another one.
@@ -22,6 +23,8 @@ public struct TerminalLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     /// Metadata added to every line of this logger.
     public var metadata: Logger.Metadata = [:]
+    /// Readable lines (the default) or JSON objects.
+    public var format: LogFormat = .text
 
     /// A handler for `label` writing to standard output in batches (``BufferedTerminalOutput``); the
     /// lines are formatted on the output's thread, not on the logging one.
@@ -41,11 +44,12 @@ public struct TerminalLogHandler: LogHandler {
         self.output = .lines(output)
     }
 
-    /// Sets up swift-log so every logger prints through this handler at `level`.
-    public static func bootstrap(level: Logger.Level) {
+    /// Sets up swift-log so every logger prints through this handler at `level`, in `format`.
+    public static func bootstrap(level: Logger.Level, format: LogFormat = .text) {
         LoggingSystem.bootstrap { label in
             var handler = TerminalLogHandler(label: label)
             handler.logLevel = level
+            handler.format = format
             return handler
         }
     }
@@ -62,10 +66,9 @@ public struct TerminalLogHandler: LogHandler {
         }
         switch output {
         case .lines(let write):
-            write(Self.format(
-                timestamp: LogTimestamp.now(), level: event.level, label: label, message: "\(event.message)", metadata: merged))
+            write(TerminalLogRecord(format: format, level: event.level, label: label, message: event.message, metadata: merged).formatted())
         case .records(let buffer):
-            buffer.write(record: TerminalLogRecord(level: event.level, label: label, message: event.message, metadata: merged))
+            buffer.write(record: TerminalLogRecord(format: format, level: event.level, label: label, message: event.message, metadata: merged))
         }
     }
 
@@ -73,16 +76,21 @@ public struct TerminalLogHandler: LogHandler {
     public static func format(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
         var line = timestamp
         line += " " + levelName(level) + " " + label + " " + escape(message, quoteIfSpaced: false)
-        let keys = metadata.keys.sorted { lhs, rhs in
-            let left = preferredOrder.firstIndex(of: lhs) ?? Int.max
-            let right = preferredOrder.firstIndex(of: rhs) ?? Int.max
-            return left == right ? lhs < rhs : left < right
-        }
-        for key in keys {
+        for key in orderedKeys(of: metadata) {
             guard let value = metadata[key] else { continue }
             line += " \(key)=" + escape("\(value)", quoteIfSpaced: true)
         }
         return line
+    }
+
+    /// The metadata keys in the order both formats print them: ``preferredOrder`` first, the rest
+    /// alphabetically.
+    static func orderedKeys(of metadata: Logger.Metadata) -> [String] {
+        metadata.keys.sorted { lhs, rhs in
+            let left = preferredOrder.firstIndex(of: lhs) ?? Int.max
+            let right = preferredOrder.firstIndex(of: rhs) ?? Int.max
+            return left == right ? lhs < rhs : left < right
+        }
     }
 
     private static func levelName(_ level: Logger.Level) -> String {

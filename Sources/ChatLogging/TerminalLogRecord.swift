@@ -7,6 +7,7 @@ public struct TerminalLogRecord: Sendable {
     /// Wall-clock time of the event.
     var seconds: Int
     var milliseconds: Int
+    var format: LogFormat
     var level: Logger.Level
     var label: String
     var message: Logger.Message
@@ -17,21 +18,26 @@ public struct TerminalLogRecord: Sendable {
     var reservedBytes: Int { 96 + metadata.count * 48 }
 
     /// The event at the current wall-clock time.
-    init(level: Logger.Level, label: String, message: Logger.Message, metadata: Logger.Metadata) {
+    init(format: LogFormat, level: Logger.Level, label: String, message: Logger.Message, metadata: Logger.Metadata) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         self.seconds = Int(spec.tv_sec)
         self.milliseconds = Int(spec.tv_nsec / 1_000_000)
+        self.format = format
         self.level = level
         self.label = label
         self.message = message
         self.metadata = metadata
     }
 
-    /// The terminal line (without its newline).
+    /// The line in its format (without its newline).
     func formatted() -> String {
-        TerminalLogHandler.format(
-            timestamp: LogTimestamp.format(seconds: seconds, milliseconds: milliseconds), level: level, label: label,
-            message: "\(message)", metadata: metadata)
+        let timestamp = LogTimestamp.format(seconds: seconds, milliseconds: milliseconds)
+        switch format {
+        case .text:
+            return TerminalLogHandler.format(timestamp: timestamp, level: level, label: label, message: "\(message)", metadata: metadata)
+        case .json:
+            return JSONLogLine.format(timestamp: timestamp, level: level, label: label, message: "\(message)", metadata: metadata)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatAPI
+import ChatCommandLine
 import ChatLogging
 import Foundation
 import GatewayCore
@@ -12,7 +13,7 @@ import ServiceLifecycle
 
 /// `Gateway`: terminates Socket.IO clients and the HTTP API, and forwards to the room broker.
 @main
-struct GatewayCommand: AsyncParsableCommand {
+struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by CHAT_* (see --help)
     static let configuration = CommandConfiguration(
         commandName: "Gateway",
         abstract: "A chat gateway: Socket.IO (v5, WebSocket transport) and HTTP API in front of the room broker.",
@@ -110,6 +111,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors).")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -144,7 +148,7 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
         let id = gatewayID ?? BrokerLinkConfiguration.randomGatewayID()
         let logger = Logger(label: "gateway")
         if let limit = FileDescriptorLimit.raiseToMaximum() {

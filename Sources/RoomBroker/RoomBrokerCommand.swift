@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatCommandLine
 import ChatLogging
 import Logging
 import ProcessLimits
@@ -7,7 +8,7 @@ import ServiceLifecycle
 
 /// `RoomBroker`: the one process that owns rooms, passwords, membership and message order.
 @main
-struct RoomBrokerCommand: AsyncParsableCommand {
+struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also by CHAT_* (see --help)
     static let configuration = CommandConfiguration(
         commandName: "RoomBroker",
         abstract: "The chat room broker: owns rooms, passwords and message order for every gateway.",
@@ -76,6 +77,9 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors).")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -110,7 +114,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
         let logger = Logger(label: "broker")
         if let limit = FileDescriptorLimit.raiseToMaximum() { logger.info("file-descriptors", metadata: ["limit": "\(limit)"]) }
         var registry = RoomRegistryConfiguration()

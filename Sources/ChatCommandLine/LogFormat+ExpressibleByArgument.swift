@@ -1,0 +1,5 @@
+import ArgumentParser
+import ChatLogging
+
+/// `--log-format text|json` on both commands.
+extension LogFormat: ExpressibleByArgument {}
