@@ -20,6 +20,9 @@ from test_socketio_client import join
 from tls_support import (Cluster, MemberFrom, closed_by_peer, make_certificate, private_dir, tcp_from,
                          tls_from, upgrade)
 
+# The test certificate is self-signed: not verifying it is the point.
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
 REQUEST_TIMEOUT = 2  # the gateway's --request-timeout here, in seconds
 
 

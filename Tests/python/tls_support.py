@@ -3,6 +3,7 @@ ipc:// links, https health checks, and clients whose TCP connections come from a
 address (all of 127.0.0.0/8 is local on Linux, so 127.0.0.2 and 127.0.0.3 are two different clients).
 """
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -93,6 +94,16 @@ class Cluster:
 
     def log(self, process):
         return process.log_path.read_text(errors="replace")
+
+    def wait_log(self, processes, pattern, timeout=TIMEOUT):
+        """The joined logs of `processes` once /pattern/ is in them (lines are written by a log thread)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = "".join(self.log(p) for p in processes)
+            if re.search(pattern, text) or time.monotonic() > deadline:
+                assert re.search(pattern, text), f"no /{pattern}/ in the logs within {timeout} s:\n{text[-3000:]}"
+                return text
+            time.sleep(0.05)
 
     def stop(self):
         _stop(self.processes)
