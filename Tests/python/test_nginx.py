@@ -6,7 +6,6 @@ choose their address by sending X-Forwarded-For or Forwarded themselves.
 """
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -14,8 +13,8 @@ import requests
 import socketio
 
 from conftest import REPO, free_port
-from test_socketio_client import TIMEOUT, create_room, join
-from tls_support import Cluster, MemberFrom, make_certificate, nginx_binary, private_dir, tcp_from, tls_from, upgrade
+from test_socketio_client import TIMEOUT, create_room, join, member_pool
+from tls_support import MemberFrom, cluster_in_private_dir, make_certificate, nginx_binary, tcp_from, tls_from, upgrade
 
 # The test certificate is self-signed: not verifying it is the point.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -51,15 +50,15 @@ def render_nginx_conf(directory, https_port, http_port, gateway_ports, cert, key
 class Proxied:
     """A broker, two gateways on loopback (one port each) and nginx in front of them."""
 
-    def __init__(self, directory, nginx):
+    def __init__(self, cluster, nginx):
+        self.cluster = cluster
+        directory = cluster.directory
         self.cert, self.key = make_certificate(directory)
-        self.cluster = Cluster("nginx", directory)
         self.gateway_ports = [free_port(), free_port()]
         for port in self.gateway_ports:
-            self.cluster.add_gateway(port, "--trusted-proxy", "127.0.0.1",
-                                     "--max-connections-per-address", PER_ADDRESS)
+            cluster.add_gateway(port, "--trusted-proxy", "127.0.0.1", "--max-connections-per-address", PER_ADDRESS)
         for port in self.gateway_ports:
-            self.cluster.wait_healthy(f"http://127.0.0.1:{port}")
+            cluster.wait_healthy(f"http://127.0.0.1:{port}")
 
         self.https_port, self.http_port = free_port(), free_port()
         conf = directory / "nginx.conf"
@@ -69,9 +68,9 @@ class Proxied:
                 "-g", f"daemon off; pid {directory}/nginx.pid;"]
         check = subprocess.run([str(a) for a in args] + ["-t"], capture_output=True, text=True, timeout=30)
         assert check.returncode == 0, f"nginx -t refused the rendered deploy/nginx.conf:\n{check.stderr}"
-        self.cluster.start("nginx", args)
+        cluster.start("nginx", args)
         self.url = f"https://127.0.0.1:{self.https_port}"
-        self.cluster.wait_healthy(self.url)
+        cluster.wait_healthy(self.url)
 
 
 @pytest.fixture(scope="module")
@@ -79,33 +78,14 @@ def proxied():
     nginx = nginx_binary()
     if not nginx:
         pytest.skip("nginx is not installed (scripts/test installs Debian's nginx)")
-    directory = private_dir("chat-nginx-")
-    server = None
-    try:
-        server = Proxied(directory, nginx)
-        yield server
-    finally:
-        if server:
-            server.cluster.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+    with cluster_in_private_dir("nginx") as cluster:
+        yield Proxied(cluster, nginx)
 
 
 @pytest.fixture
 def member_from(proxied):
     """member_from(source) -> a python-socketio client through nginx (wss://) from `source`."""
-    made = []
-
-    def _connect(source, port=None):
-        m = MemberFrom(port or proxied.https_port, source)
-        made.append(m)
-        return m
-
-    yield _connect
-    for m in made:
-        try:
-            m.close()
-        except Exception:
-            pass
+    yield from member_pool(lambda source: source, make=lambda source: MemberFrom(proxied.https_port, source))
 
 
 def refused_upgrade(sock, host, headers=()):

@@ -4,20 +4,18 @@ finishes is bounded by --request-timeout; bad flags stop the gateway with an err
 """
 import json
 import re
-import shutil
 import subprocess
 import uuid
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.keys import Keys
 
 from conftest import REPO, _binary, free_port
-from test_browser import CHROMEDRIVER, CHROMIUM, WAIT, by_id, members, messages, set_value, shown, wait_until
+from test_browser import (WAIT, by_id, members, messages, open_chat_page, quit_checking_errors, set_value, shown,
+                          wait_until)
 from test_socketio_client import join
-from tls_support import (Cluster, MemberFrom, closed_by_peer, make_certificate, private_dir, tcp_from,
+from tls_support import (MemberFrom, closed_by_peer, cluster_in_private_dir, make_certificate, tcp_from,
                          tls_from, upgrade)
 
 # The test certificate is self-signed: not verifying it is the point.
@@ -27,54 +25,34 @@ REQUEST_TIMEOUT = 2  # the gateway's --request-timeout here, in seconds
 
 
 class TLSGateway:
-    def __init__(self, directory):
-        self.directory = directory
-        self.cert, self.key = make_certificate(directory)
-        self.cluster = Cluster("tls", directory)
+    """A broker and one gateway with --tls-cert and --tls-key (a certificate made for the test)."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.cert, self.key = make_certificate(cluster.directory)
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
-        self.gateway = self.cluster.add_gateway(
-            self.port, "--tls-cert", self.cert, "--tls-key", self.key, "--request-timeout", REQUEST_TIMEOUT)
-        self.cluster.wait_healthy(self.url)
+        cluster.add_gateway(self.port, "--tls-cert", self.cert, "--tls-key", self.key, "--request-timeout", REQUEST_TIMEOUT)
+        cluster.wait_healthy(self.url)
 
 
 @pytest.fixture(scope="module")
 def tls_gateway():
-    directory = private_dir("chat-tls-")
-    server = None
-    try:
-        server = TLSGateway(directory)
-        yield server
-    finally:
-        if server:
-            server.cluster.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+    with cluster_in_private_dir("tls") as cluster:
+        yield TLSGateway(cluster)
 
 
 @pytest.fixture
 def browser():
+    """browser(url) -> a headless Chromium at the chat page of `url`, taking the test certificate."""
     drivers = []
 
     def _open(url):
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--window-size=1280,800", "--lang=en-US", "--force-color-profile=srgb",
-                    "--ignore-certificate-errors"):
-            options.add_argument(arg)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        drivers.append(driver)
-        driver.get(url + "/")
-        wait_until(driver, lambda d: by_id(d, "conn-state").get_attribute("data-state") == "connected",
-                   "page never connected")
-        return driver
+        drivers.append(open_chat_page(url, extra_args=["--ignore-certificate-errors"]))
+        return drivers[-1]
 
     yield _open
-    for d in drivers:
-        errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
-        d.quit()
-        assert not errors, f"JavaScript errors in the page: {errors}"
+    quit_checking_errors(drivers)
 
 
 def test_a_page_served_over_https_chats_with_a_wss_client(tls_gateway, browser, screenshot_dir):
@@ -167,14 +145,11 @@ def test_bad_tls_flags_stop_the_gateway_with_an_error_that_names_the_fix(case, t
         "not-a-certificate": (["--tls-cert", key, "--tls-key", key], r"holds no PEM certificate"),
         "wrong-key": (["--tls-cert", cert, "--tls-key", other_key], r"is not the private key of the first certificate"),
     }[case]
-    directory = private_dir("chat-tlsbad-")
-    try:
-        result = subprocess.run(
-            [_binary("Gateway"), "--port", "0", "--broker-commands", f"ipc://{directory}/c",
-             "--broker-broadcasts", f"ipc://{directory}/b", *map(str, args)],
-            capture_output=True, text=True, timeout=30, cwd=REPO)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    # It stops before it would reach the broker, so the ipc:// endpoints need not exist.
+    result = subprocess.run(
+        [_binary("Gateway"), "--port", "0", "--broker-commands", f"ipc://{tmp_path}/c",
+         "--broker-broadcasts", f"ipc://{tmp_path}/b", *map(str, args)],
+        capture_output=True, text=True, timeout=30, cwd=REPO)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert re.search(expected, output), output

@@ -10,14 +10,13 @@ import ssl
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-import requests
 import socketio
 import urllib3
 
-from conftest import START_TIMEOUT, STATIC_DIR, _binary, _log_tail, _start, _stop
+from conftest import STATIC_DIR, _binary, _start, _stop, _wait_healthy
 from test_socketio_client import TIMEOUT, Member
 
 # The test certificate is self-signed: clients here do not verify it, on purpose.
@@ -50,6 +49,7 @@ class Cluster:
 
     def __init__(self, tag, directory):
         self.tag = tag
+        self.directory = directory
         self.commands = f"ipc://{directory}/commands"
         self.broadcasts = f"ipc://{directory}/broadcasts"
         self.processes = [_start("RoomBroker", [
@@ -74,23 +74,8 @@ class Cluster:
         return process
 
     def wait_healthy(self, url):
-        """Waits for GET `url`/healthz == 200 (certificate not verified)."""
-        deadline = time.monotonic() + START_TIMEOUT
-        last = None
-        while time.monotonic() < deadline:
-            for p in self.processes:
-                if p.poll() is not None:
-                    pytest.fail(f"{p.label} exited with {p.returncode} during startup:\n{_log_tail(p.log_path)}")
-            try:
-                r = requests.get(f"{url}/healthz", timeout=1, verify=False)
-                if r.status_code == 200:
-                    return
-                last = f"HTTP {r.status_code}"
-            except requests.RequestException as exc:
-                last = repr(exc)
-            time.sleep(0.1)
-        logs = "\n".join(f"--- {p.label}\n{_log_tail(p.log_path)}" for p in self.processes)
-        pytest.fail(f"{url}/healthz not 200 after {START_TIMEOUT}s (last: {last})\n{logs}")
+        """Waits for GET `url`/healthz == 200 (an https certificate is not verified)."""
+        _wait_healthy(url, self.processes, verify=False)
 
     def log(self, process):
         return process.log_path.read_text(errors="replace")
@@ -107,6 +92,20 @@ class Cluster:
 
     def stop(self):
         _stop(self.processes)
+
+
+@contextmanager
+def cluster_in_private_dir(tag):
+    """A `Cluster` in a new private folder; stopped and the folder removed afterwards."""
+    directory = private_dir(f"chat-{tag}-")
+    cluster = None
+    try:
+        cluster = Cluster(tag, directory)
+        yield cluster
+    finally:
+        if cluster:
+            cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def tcp_from(source, port, host="127.0.0.1"):
