@@ -114,6 +114,14 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors).")
     var logFormat: LogFormat = .text
 
+    @Option(help: ArgumentHelp(
+        "PEM certificate chain (the server's certificate first, then its intermediates, e.g. fullchain.pem): the port then serves https:// and wss:// only. Needs --tls-key.",
+        valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert, unencrypted (keep it mode 0600).", valueName: "file"))
+    var tlsKey: String?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -140,6 +148,9 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         }
         guard httpRequestsPerSecond > 0, httpBurst >= 1 else {
             throw ValidationError("--http-requests-per-second must be positive and --http-burst at least 1")
+        }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("give --tls-cert and --tls-key together (a PEM certificate chain and its private key) for https://, or neither for plain http://")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -169,6 +180,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         server.maxConnections = maxConnections
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
+        server.tls = try loadTLS(logger: logger)
         let broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
         let gateway = try ChatGateway(
             broker: broker, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
@@ -195,6 +207,20 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         }
         await gateway.shutdownEventLoops()
         logger.info("stopped")
+    }
+
+    /// The certificate and key of --tls-cert and --tls-key, loaded now so that a bad file stops the start.
+    private func loadTLS(logger: Logger) throws -> GatewayTLS? {
+        guard let tlsCert, let tlsKey else { return nil }
+        let tls = try GatewayTLS(certificatePath: tlsCert, keyPath: tlsKey)
+        logger.info("tls", metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"])
+        if tls.notValidAfter < Date() {
+            logger.warning("tls-certificate-expired", metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"])
+        }
+        if tls.isKeyReadableByOthers {
+            logger.warning("tls-key-readable-by-others", metadata: ["key": "\(tlsKey)", "fix": "chmod 600 \(tlsKey)"])
+        }
+        return tls
     }
 
     private static func timeAmount(seconds: Double) -> TimeAmount {

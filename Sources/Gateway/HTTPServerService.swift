@@ -48,7 +48,7 @@ final class HTTPServerService: Service, Sendable {
         let server = try await gateway.startServer(configuration: configuration, metricsText: metricsText)
         listening.store(true, ordering: .releasing)
         logger.info("listening", metadata: [
-            "url": "http://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(server.port)",
+            "url": "\(configuration.tls == nil ? "http" : "https")://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(server.port)",
             "gateway": "\(gatewayID)", "static": "\(configuration.staticDirectory ?? "-")",
         ])
         try? await gracefulShutdown()

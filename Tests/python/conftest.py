@@ -72,7 +72,8 @@ def _start(name, args, tag):
     return proc
 
 
-def _wait_healthy(url, processes):
+def _wait_healthy(url, processes, verify=True):
+    """Waits for GET `url`/healthz == 200; `verify=False` takes a self-signed https certificate."""
     deadline = time.monotonic() + START_TIMEOUT
     last = None
     while time.monotonic() < deadline:
@@ -80,7 +81,7 @@ def _wait_healthy(url, processes):
             if p.poll() is not None:
                 pytest.fail(f"{p.label} exited with {p.returncode} during startup:\n{_log_tail(p.log_path)}")
         try:
-            r = requests.get(f"{url}/healthz", timeout=1)
+            r = requests.get(f"{url}/healthz", timeout=1, verify=verify)
             if r.status_code == 200:
                 return
             last = f"HTTP {r.status_code}"

@@ -33,22 +33,37 @@ def new_page(chat_server):
     drivers = []
 
     def _new_page(width=1280, height=800, url=None):
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    f"--window-size={width},{height}", "--lang=en-US", "--force-color-profile=srgb"):
-            options.add_argument(arg)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = open_chat_page(url or chat_server.url, width, height)
         drivers.append(driver)
-        driver.get((url or chat_server.url) + "/")
-        wait_until(driver, lambda d: d.find_element(By.ID, "conn-state").get_attribute("data-state") == "connected",
-                   "page never connected")
         return driver
 
     yield _new_page
+    quit_checking_errors(drivers)
+
+
+def open_chat_page(url, width=1280, height=800, extra_args=()):
+    """A fresh headless Chromium (own profile, browser log kept) at the chat page of `url`, connected."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                f"--window-size={width},{height}", "--lang=en-US", "--force-color-profile=srgb", *extra_args):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.get(url + "/")
+        wait_until(driver, lambda d: d.find_element(By.ID, "conn-state").get_attribute("data-state") == "connected",
+                   "page never connected")
+    except BaseException:
+        driver.quit()
+        raise
+    return driver
+
+
+def quit_checking_errors(drivers):
+    """Quits each browser; fails when a page logged a JavaScript error (a page that throws is broken
+    even if it looks fine)."""
     for d in drivers:
-        # Surface JavaScript errors: a page that throws is broken even if it looks fine.
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
         d.quit()
         assert not errors, f"JavaScript errors in the page: {errors}"

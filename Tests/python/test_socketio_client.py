@@ -69,12 +69,12 @@ class Member:
         self.sio.disconnect()
 
 
-def member_pool(url_of):
-    """For fixtures: yields connect(*args) -> Member at url_of(*args); closes them all afterwards."""
+def member_pool(url_of, make=Member):
+    """For fixtures: yields connect(*args) -> make(url_of(*args)), a Member; closes them all afterwards."""
     made = []
 
     def _connect(*args):
-        m = Member(url_of(*args))
+        m = make(url_of(*args))
         made.append(m)
         return m
 

@@ -80,7 +80,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     func engineConnectionDidOpen(_ connection: EngineConnection) {
         metrics.connections.increment()
         metrics.openConnections.increment()
-        logger.info("connect", metadata: logMetadata(["peer": "\(connection.remoteAddress)"]))
+        // `peer` is the TCP peer (a proxy's address behind one), `client` whom the limits count.
+        logger.info("connect", metadata: logMetadata(["peer": "\(connection.remoteAddress)", "client": "\(connection.clientAddress)"]))
     }
 
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import NIOWebSocket
 
 /// The WebSocket layer under an `EngineConnection`: hands complete text messages on, answers pings
@@ -114,6 +115,9 @@ final class EngineChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
         case let error as NIOWebSocketError:
             return .protocolError("WebSocket protocol error: \(error)")
+        case NIOSSLError.uncleanShutdown:
+            // TCP ended without TLS's close_notify: as a plain connection that ended without a close frame.
+            return .transportClosed
         default:
             return .transportError("\(error)")
         }

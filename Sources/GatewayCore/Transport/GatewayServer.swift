@@ -6,7 +6,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 
-/// The gateway's listening socket: HTTP (static files, API) and Engine.IO over WebSocket on one port.
+/// The gateway's listening socket: HTTP (static files, API) and Engine.IO over WebSocket on one port,
+/// in clear or, with `configuration.tls`, over TLS only.
 ///
 /// Several processes may listen on the same host and port at once (`SO_REUSEPORT`): the kernel
 /// spreads new connections across them.
@@ -77,7 +78,7 @@ public final class GatewayServer: Sendable {
         let environment = HTTPServerHandler.Environment(
             staticFiles: staticFiles,
             apiHandler: configuration.apiHandler,
-            policy: SocketIOUpgradePolicy(allowedOrigins: configuration.allowedOrigins),
+            policy: SocketIOUpgradePolicy(allowedOrigins: configuration.allowedOrigins, isTLS: configuration.tls != nil),
             maxBodyBytes: configuration.maxHTTPBodyBytes,
             requestTimeout: configuration.requestTimeout,
             limits: limits,
@@ -179,6 +180,12 @@ public final class GatewayServer: Sendable {
         configuration: GatewayServerConfiguration,
         logger: Logger
     ) throws {
+        let sync = channel.pipeline.syncOperations
+        if let tls = configuration.tls {
+            // First, nearest the socket: everything after it sees plain HTTP and WebSocket bytes. Its
+            // handshake is bounded by HTTPServerHandler's request deadline, which starts at accept.
+            try sync.addHandler(tls.makeServerHandler())
+        }
         let remoteAddress = describe(channel.remoteAddress)
         let policy = environment.policy
         let boundAdmission = NIOLoopBound(admission, eventLoop: channel.eventLoop)
@@ -205,7 +212,6 @@ public final class GatewayServer: Sendable {
                 }
             }
         )
-        let sync = channel.pipeline.syncOperations
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (
                 upgraders: [upgrader],

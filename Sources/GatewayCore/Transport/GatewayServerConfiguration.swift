@@ -13,8 +13,12 @@ public struct GatewayServerConfiguration: Sendable {
     public var staticDirectory: String?
     /// Origins allowed to open a WebSocket, e.g. `"http://chat.example:8080"` (`"*"` allows any).
     /// Empty means same origin: a request is accepted when `Origin` is absent or equals
-    /// `http://<Host header>` (or `https://<Host header>`).
+    /// `https://<Host header>`, or also `http://<Host header>` when the server has no `tls` (behind a
+    /// TLS proxy the page's origin is https).
     public var allowedOrigins: [String]
+    /// The certificate and key with which the port serves `https://` and `wss://` only; `nil` serves
+    /// plain `http://` and `ws://`.
+    public var tls: GatewayTLS?
     /// How often the server sends an Engine.IO ping (`pingInterval` of the open packet).
     public var pingInterval: TimeAmount
     /// How long the server waits for the pong before closing (`pingTimeout` of the open packet).

@@ -17,9 +17,12 @@ struct SocketIOUpgradePolicy: Sendable {
     static let path = "/socket.io/"
 
     let allowedOrigins: [String]
+    /// Whether the server speaks TLS itself: then its own origin can only be `https://<Host>`.
+    let isTLS: Bool
 
-    init(allowedOrigins: [String]) {
+    init(allowedOrigins: [String], isTLS: Bool = false) {
         self.allowedOrigins = allowedOrigins.map { Self.trimSlash($0.lowercased()) }
+        self.isTLS = isTLS
     }
 
     /// Whether `path` (without query) is the Engine.IO endpoint.
@@ -72,7 +75,7 @@ struct SocketIOUpgradePolicy: Sendable {
         let origin = Self.trimSlash(origin.lowercased())
         if allowedOrigins.isEmpty {
             guard let host = host?.lowercased() else { return false }
-            return origin == "http://\(host)" || origin == "https://\(host)"
+            return origin == "https://\(host)" || (!isTLS && origin == "http://\(host)")
         }
         return allowedOrigins.contains("*") || allowedOrigins.contains(origin)
     }

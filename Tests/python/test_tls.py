@@ -1,0 +1,155 @@
+"""TLS on the gateway (--tls-cert / --tls-key): the page over https://, chat over wss://, with a
+certificate that openssl makes for the test; nothing in clear on that port; a TLS handshake that never
+finishes is bounded by --request-timeout; bad flags stop the gateway with an error naming the fix.
+"""
+import json
+import re
+import subprocess
+import uuid
+
+import pytest
+import requests
+from selenium.webdriver.common.keys import Keys
+
+from conftest import REPO, _binary, free_port
+from test_browser import (WAIT, by_id, members, messages, open_chat_page, quit_checking_errors, set_value, shown,
+                          wait_until)
+from test_socketio_client import join
+from tls_support import (MemberFrom, closed_by_peer, cluster_in_private_dir, make_certificate, tcp_from,
+                         tls_from, upgrade)
+
+# The test certificate is self-signed: not verifying it is the point.
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
+REQUEST_TIMEOUT = 2  # the gateway's --request-timeout here, in seconds
+
+
+class TLSGateway:
+    """A broker and one gateway with --tls-cert and --tls-key (a certificate made for the test)."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.cert, self.key = make_certificate(cluster.directory)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        cluster.add_gateway(self.port, "--tls-cert", self.cert, "--tls-key", self.key, "--request-timeout", REQUEST_TIMEOUT)
+        cluster.wait_healthy(self.url)
+
+
+@pytest.fixture(scope="module")
+def tls_gateway():
+    with cluster_in_private_dir("tls") as cluster:
+        yield TLSGateway(cluster)
+
+
+@pytest.fixture
+def browser():
+    """browser(url) -> a headless Chromium at the chat page of `url`, taking the test certificate."""
+    drivers = []
+
+    def _open(url):
+        drivers.append(open_chat_page(url, extra_args=["--ignore-certificate-errors"]))
+        return drivers[-1]
+
+    yield _open
+    quit_checking_errors(drivers)
+
+
+def test_a_page_served_over_https_chats_with_a_wss_client(tls_gateway, browser, screenshot_dir):
+    page = browser(tls_gateway.url)
+    assert page.execute_script("return location.protocol") == "https:"
+
+    # Alice creates a room in the page and joins it.
+    room = f"tls-{uuid.uuid4().hex[:8]}"
+    set_value(page, "name", "Alice")
+    set_value(page, "create-room", room)
+    by_id(page, "create-btn").click()
+    wait_until(page, lambda d: shown(d, "created-password"), "no password shown after create")
+    password = by_id(page, "created-password").text
+    by_id(page, "join-created-btn").click()
+    wait_until(page, lambda d: shown(d, "room-view") and members(d) == ["Alice"], "Alice not in the room")
+
+    # Bob, the python-socketio client, joins over wss:// with the password the page showed.
+    bob = MemberFrom(tls_gateway.port)
+    try:
+        assert bob.sio.client.eio.current_transport == "websocket"
+        assert bob.sio.client.connection_url.startswith("https://")
+        join(bob, room, password, "Bob")
+        wait_until(page, lambda d: members(d) == ["Alice", "Bob"], "the page does not show Bob")
+
+        bob.call("message", {"room": room, "text": "hello over wss"})
+        wait_until(page, lambda d: ("Bob", "hello over wss") in messages(d), "the page did not show Bob's message")
+        by_id(page, "message-input").send_keys("hi Bob, over https", Keys.ENTER)
+        got = bob.wait_for("message", lambda m: m["text"] == "hi Bob, over https")
+        assert got["name"] == "Alice" and got["room"] == room
+    finally:
+        bob.close()
+    page.save_screenshot(str(screenshot_dir / "tls-room.png"))
+
+
+def test_the_page_and_api_answer_over_https_and_plain_http_gets_no_page(tls_gateway):
+    r = requests.get(tls_gateway.url + "/", timeout=WAIT, verify=False)
+    assert r.status_code == 200 and "<html" in r.text.lower()
+
+    # The same port in clear: the TLS layer refuses the bytes and closes; no page, no API.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{tls_gateway.port}/", timeout=WAIT)
+    with tcp_from("127.0.0.1", tls_gateway.port) as sock:
+        sock.sendall(f"GET /api/rooms HTTP/1.1\r\nHost: 127.0.0.1:{tls_gateway.port}\r\n\r\n".encode())
+        sock.settimeout(WAIT)
+        data = b""
+        try:
+            while chunk := sock.recv(4096):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    assert b"HTTP/1." not in data and b"rooms" not in data, data
+
+
+def test_the_default_origin_check_takes_the_https_origin_only(tls_gateway):
+    host = f"127.0.0.1:{tls_gateway.port}"
+    with tls_from("127.0.0.1", tls_gateway.port) as sock:
+        status, _ = upgrade(sock, host, [f"Origin: https://{host}"])
+        assert status == 101
+    with tls_from("127.0.0.1", tls_gateway.port) as sock:
+        status, body = upgrade(sock, host, [f"Origin: http://{host}"])
+        assert status == 403 and json.loads(body)["code"] == "origin_not_allowed", body
+
+
+def test_a_tls_handshake_that_never_finishes_is_closed_by_the_request_timeout(tls_gateway):
+    silent = tcp_from("127.0.0.1", tls_gateway.port)
+    # A TLS record header announcing a 512-byte ClientHello, and 3 bytes of it.
+    partial = tcp_from("127.0.0.1", tls_gateway.port)
+    partial.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01]))
+    try:
+        # Generous: the gateway closes each after --request-timeout (2 s); without that bound, never.
+        assert closed_by_peer(silent, within=5 * REQUEST_TIMEOUT + 5), "a silent TCP connection stayed open"
+        assert closed_by_peer(partial, within=5 * REQUEST_TIMEOUT + 5), "a half-sent ClientHello stayed open"
+    finally:
+        silent.close()
+        partial.close()
+    # The port still serves.
+    assert requests.get(tls_gateway.url + "/healthz", timeout=WAIT, verify=False).status_code == 200
+
+
+@pytest.mark.parametrize("case", ["cert-only", "key-only", "missing-cert", "not-a-certificate", "wrong-key"])
+def test_bad_tls_flags_stop_the_gateway_with_an_error_that_names_the_fix(case, tmp_path):
+    cert, key = make_certificate(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    _, other_key = make_certificate(other)
+    args, expected = {
+        "cert-only": (["--tls-cert", cert], r"give --tls-cert and --tls-key together"),
+        "key-only": (["--tls-key", key], r"give --tls-cert and --tls-key together"),
+        "missing-cert": (["--tls-cert", tmp_path / "nope.pem", "--tls-key", key], r"--tls-cert \S+nope.pem cannot be read"),
+        "not-a-certificate": (["--tls-cert", key, "--tls-key", key], r"holds no PEM certificate"),
+        "wrong-key": (["--tls-cert", cert, "--tls-key", other_key], r"is not the private key of the first certificate"),
+    }[case]
+    # It stops before it would reach the broker, so the ipc:// endpoints need not exist.
+    result = subprocess.run(
+        [_binary("Gateway"), "--port", "0", "--broker-commands", f"ipc://{tmp_path}/c",
+         "--broker-broadcasts", f"ipc://{tmp_path}/b", *map(str, args)],
+        capture_output=True, text=True, timeout=30, cwd=REPO)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert re.search(expected, output), output
