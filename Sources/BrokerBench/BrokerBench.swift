@@ -58,12 +58,10 @@ struct BrokerBench: ParsableCommand {
             throw ValidationError("--curve-secret-key and --broker-public-key go together")
         }
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
-        for endpoint in [commands, broadcasts] {
-            do {
-                try policy.check(endpoint)
-            } catch {
-                throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
-            }
+        do {
+            try policy.check([commands, broadcasts])
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
         }
     }
 

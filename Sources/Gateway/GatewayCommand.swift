@@ -224,12 +224,10 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)")
         }
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
-        for endpoint in brokers.flatMap({ [$0.commands, $0.broadcasts] }) {
-            do {
-                try policy.check(endpoint)
-            } catch {
-                throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
-            }
+        do {
+            try policy.check(brokers.flatMap { [$0.commands, $0.broadcasts] })
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
         }
     }
 

@@ -133,12 +133,10 @@ struct RoomBrokerCommand: AsyncParsableCommand {
             throw ValidationError("--peer-public-key is for a broker pair with CURVE: add --curve-secret-key, --authorized-keys and the pair options, or leave it out")
         }
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
-        for endpoint in [commands, broadcasts] + [peerBind, peer].compactMap({ $0 }) {
-            do {
-                try policy.check(endpoint)
-            } catch {
-                throw ValidationError(error.message(keyFlags: "--curve-secret-key and --authorized-keys"))
-            }
+        do {
+            try policy.check([commands, broadcasts] + [peerBind, peer].compactMap { $0 })
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --authorized-keys"))
         }
     }
 

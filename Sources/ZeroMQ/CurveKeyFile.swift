@@ -82,8 +82,9 @@ public enum CurveKeyFile {
     static func parse(_ text: String, path: String) throws(CurveKeyFileError) -> [CurveKeyFileError.Field: String] {
         var section = ""
         var fields: [CurveKeyFileError.Field: String] = [:]
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let line = rawLine.trimmingWhitespace()
+        // "\r\n" is one Character in Swift: split on both.
+        for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let line = trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 // A section name starts at the left margin; a deeper name opens a subsection.
@@ -91,9 +92,9 @@ public enum CurveKeyFile {
                 continue
             }
             guard section == "curve" else { continue }
-            let name = line[..<equals].trimmingWhitespace()
+            let name = trimmed(line[..<equals])
             guard let field = CurveKeyFileError.Field(rawValue: name) else { continue }
-            var value = line[line.index(after: equals)...].trimmingWhitespace()
+            var value = trimmed(line[line.index(after: equals)...])
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = String(value.dropFirst().dropLast())
             }
@@ -180,14 +181,12 @@ public enum CurveKeyFile {
     }
 }
 
-extension StringProtocol {
-    /// The text without leading and trailing spaces, tabs and carriage returns.
-    fileprivate func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !($0 == " " || $0 == "\t" || $0 == "\r") }) else { return "" }
-        let end = scalars.lastIndex(where: { !($0 == " " || $0 == "\t" || $0 == "\r") }) ?? start
-        return String(scalars[start...end])
-    }
+/// `text` without leading and trailing spaces, tabs and carriage returns.
+private func trimmed(_ text: some StringProtocol) -> String {
+    var rest = Substring(String(text))
+    while let first = rest.first, first == " " || first == "\t" || first == "\r" { rest = rest.dropFirst() }
+    while let last = rest.last, last == " " || last == "\t" || last == "\r" { rest = rest.dropLast() }
+    return String(rest)
 }
 
 /// `read(2)` into `buffer` from `offset` on (outside ``CurveKeyFile``, whose own `read` would shadow it).

@@ -39,6 +39,11 @@ public struct EndpointPolicy: Sendable, Equatable {
         }
     }
 
+    /// Returns when the process may use every one of `endpoints`; throws for the first it may not.
+    public func check(_ endpoints: [String]) throws(EndpointRefusal) {
+        for endpoint in endpoints { try check(endpoint) }
+    }
+
     /// The transport of `endpoint` (`tcp://…`), or nil for one the policy does not allow.
     public static func transport(of endpoint: String) -> Transport? {
         guard let separator = endpoint.firstRange(of: "://") else { return nil }

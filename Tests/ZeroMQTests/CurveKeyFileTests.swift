@@ -82,6 +82,8 @@ final class CurveKeyFileTests: XCTestCase {
 
             """
         XCTAssertEqual(try CurveKeyFile.readKeyPair(path: try write("client.key_secret", text)), pair)
+        let windows = text.replacingOccurrences(of: "\n", with: "\r\n")
+        XCTAssertEqual(try CurveKeyFile.readKeyPair(path: try write("windows.key_secret", windows)), pair, "CRLF line ends")
     }
 
     func testBrokenKeyFilesAreRefusedWithTheReason() throws {

@@ -144,7 +144,7 @@ def test_a_gateway_with_an_unknown_key_gets_no_service_and_the_broker_logs_it(cl
             assert requests.get(f"{url}/healthz", timeout=1).status_code != 200, "the broker served an unknown key"
         except requests.ConnectionError:
             pass  # not listening yet
-        refused = re.search(rf"link-refused .*key={re.escape(prefix)}", cluster.broker_log())
+        refused = re.search(rf"link-refused .*key={re.escape(prefix)}.*", cluster.broker_log())
         time.sleep(0.2)
     log = cluster.broker_log()
     assert refused, f"no refusal of key {prefix}… in the broker's log:\n{log[-3000:]}"
@@ -193,13 +193,13 @@ def test_a_subscriber_without_an_allowed_key_receives_nothing(cluster, keys):
         allowed = _subscriber(context, cluster.broadcasts, topic, (folder / "gateway-2.key_secret", server))
         keyless = _subscriber(context, cluster.broadcasts, topic)
         stranger = _subscriber(context, cluster.broadcasts, topic, (intruder, server))
-        # Messages until the allowed subscriber sees them (its subscription takes a moment to arrive).
-        seen, deadline = [], time.monotonic() + WAIT
+        # Messages until the allowed subscriber sees one (its subscription takes a moment to arrive).
+        seen, deadline = False, time.monotonic() + WAIT
         while not seen and time.monotonic() < deadline:
             assert "error" not in alice.call("message", {"room": room, "text": "secret plans"})
             time.sleep(0.2)
-            seen = _received(allowed)
-        assert seen and any(b"secret plans" in b"".join(frames) for frames in seen), "the allowed subscriber got nothing"
+            seen = any(b"secret plans" in b"".join(frames) for frames in _received(allowed))
+        assert seen, "the subscriber with an allowed key got none of the room's messages"
         for _ in range(5):
             assert "error" not in alice.call("message", {"room": room, "text": "secret plans"})
         time.sleep(1)
