@@ -2,7 +2,7 @@ import CZMQ
 
 /// A CURVE key pair (libzmq's `zmq_curve_keypair`): the public key others pin or allow, and the secret
 /// key that never leaves this process. Printing it shows the public key only.
-public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible {
+public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
     /// The public half.
     public let publicKey: CurvePublicKey
     /// The secret half, 32 bytes; only the ZeroMQ module reads it (socket options, key files).
@@ -40,4 +40,7 @@ public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible {
     var secretZ85: String { Z85.encode(secretKey) ?? "" }
 
     public var description: String { "CurveKeyPair(public: \(publicKey.z85))" }
+
+    /// `dump` and debuggers see the public key only.
+    public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKey]) }
 }

@@ -29,9 +29,12 @@ final class CurveKeyTests: XCTestCase {
 
     func testPrintingAPairShowsOnlyItsPublicKey() throws {
         let pair = try CurveKeyPair.generate()
-        let printed = "\(pair) \(String(reflecting: pair.publicKey)) \([pair])"
+        var dumped = ""
+        dump(pair, to: &dumped)
+        let printed = "\(pair) \(String(reflecting: pair)) \([pair]) \(dumped)"
         XCTAssertTrue(printed.contains(pair.publicKey.z85))
         XCTAssertFalse(printed.contains(pair.secretZ85), printed)
+        XCTAssertFalse(dumped.contains("secretKey"), dumped)
         XCTAssertEqual(pair.publicKey.prefix, String(pair.publicKey.z85.prefix(8)))
     }
 
