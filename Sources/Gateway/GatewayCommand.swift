@@ -10,6 +10,7 @@ import NIOCore
 import ProcessLimits
 import Prometheus
 import ServiceLifecycle
+import ZeroMQ
 
 /// `Gateway`: terminates Socket.IO clients and the HTTP API, and forwards to the room broker.
 @main
@@ -122,6 +123,19 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: ArgumentHelp("PEM private key of --tls-cert, unencrypted (keep it mode 0600).", valueName: "file"))
     var tlsKey: String?
 
+    @Option(help: ArgumentHelp(
+        "This gateway's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): the links to the brokers are encrypted, and the brokers let in only keys of their --authorized-keys. Needs --broker-public-key.",
+        valueName: "file"))
+    var curveSecretKey: String?
+
+    @Option(help: ArgumentHelp(
+        "A broker's public key file (its NAME.key), pinned: the link talks only to the broker holding its secret. Once for all brokers, or once per --broker-commands, in the same order.",
+        valueName: "file"))
+    var brokerPublicKey: [String] = []
+
+    @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
+    var insecureLoopback = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -152,6 +166,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw ValidationError("give --tls-cert and --tls-key together (a PEM certificate chain and its private key) for https://, or neither for plain http://")
         }
+        try validateLinks()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--static-dir \(staticDir) is not a folder; run from the repository root or pass its path")
@@ -181,7 +196,13 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
         server.tls = try loadTLS(logger: logger)
-        let broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+        var broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+        broker.curve = try loadCurve()
+        if let curve = broker.curve {
+            logger.info("link-keys", metadata: [
+                "curve": "\(curve.keyPair.publicKey.z85)", "pinned": "\(curve.serverKeys.map(\.prefix).joined(separator: " "))",
+            ])
+        }
         let gateway = try ChatGateway(
             broker: broker, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
             connectionStateRecovery: connectionStateRecovery, logger: logger)
@@ -192,6 +213,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         // returned: the watchdog is armed, the ready file goes, the server drains (the sessions queue
         // their members' disconnects), then the link sends those and closes. The event loops go last.
         var services: [any Service] = [BrokerLinkService(link: gateway.link), http]
+        Self.hintIfTheBrokerIsSilent(link: gateway.link, curve: broker.curve, logger: logger)
         if let readyFile {
             let link = gateway.link
             services.append(ReadyFile(path: readyFile, isReady: { http.isListening && link.isBrokerReachable }, logger: logger))
@@ -221,6 +243,46 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             logger.warning("tls-key-readable-by-others", metadata: ["key": "\(tlsKey)", "fix": "chmod 600 \(tlsKey)"])
         }
         return tls
+    }
+
+    /// The CURVE options go together, and every broker endpoint passes the ``EndpointPolicy``.
+    private func validateLinks() throws {
+        guard (curveSecretKey == nil) == brokerPublicKey.isEmpty else {
+            throw ValidationError("--curve-secret-key and --broker-public-key go together: the gateway's key pair and the brokers' public keys it pins (scripts/keys writes both into keys/)")
+        }
+        let brokerCount = max(brokerCommands.count, 1)
+        guard brokerPublicKey.count <= 1 || brokerPublicKey.count == brokerCount else {
+            throw ValidationError("give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)")
+        }
+        let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
+        do {
+            try policy.check(brokers.flatMap { [$0.commands, $0.broadcasts] })
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
+        }
+    }
+
+    /// Logs once what to check when no broker has answered 5 s after the start: a refused CURVE key
+    /// shows nothing else on this side (the broker logs `link-refused`).
+    private static func hintIfTheBrokerIsSilent(link: BrokerLink, curve: CurveClientKeys?, logger: Logger) {
+        Task {
+            try await Task.sleep(for: .seconds(5))
+            guard !link.isBrokerReachable else { return }
+            var fields: Logger.Metadata = ["reason": "check --broker-commands and --broker-broadcasts, and that the broker runs"]
+            if let curve {
+                fields["reason"] = "check the endpoints, that the broker's --authorized-keys folder holds this gateway's public key, and that --broker-public-key is the broker's NAME.key"
+                fields["curve"] = "\(curve.keyPair.publicKey.z85)"
+            }
+            logger.warning("broker-silent", metadata: fields)
+        }
+    }
+
+    /// The keys of the CURVE options, loaded; nil without them. Its errors say what to do.
+    private func loadCurve() throws(CurveKeyFileError) -> CurveClientKeys? {
+        guard let curveSecretKey else { return nil }
+        var serverKeys: [CurvePublicKey] = []
+        for path in brokerPublicKey { serverKeys.append(try CurveKeyFile.readPublicKey(path: path)) }
+        return CurveClientKeys(keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey), serverKeys: serverKeys)
     }
 
     private static func timeAmount(seconds: Double) -> TimeAmount {
