@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "ChatBench", targets: ["ChatBench"]),
         .executable(name: "BrokerBench", targets: ["BrokerBench"]),
+        .executable(name: "ChatKeys", targets: ["ChatKeys"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),  // below 2.101.0 one malformed frame length crashes WSParser
@@ -73,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "ChatAPI", "ChatLogging", "ProcessLimits",
+                "GatewayCore", "ChatAPI", "ChatLogging", "ProcessLimits", "ZeroMQ",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -109,6 +110,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // Writes CURVE key pairs for the ZeroMQ links (scripts/keys).
+        .executableTarget(
+            name: "ChatKeys",
+            dependencies: ["ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(

@@ -44,15 +44,44 @@ struct BrokerBench: ParsableCommand {
     @Option(help: "Also write the summary as JSON to this file.")
     var json: String?
 
+    @Option(help: "A CURVE secret key file (NAME.key_secret) whose public key the broker allows: the links use CURVE. Needs --broker-public-key.")
+    var curveSecretKey: String?
+
+    @Option(help: "The broker's public key file (NAME.key), pinned.")
+    var brokerPublicKey: String?
+
+    @Flag(help: "Allow plain tcp:// to a loopback address (without CURVE keys).")
+    var insecureLoopback = false
+
+    func validate() throws {
+        guard (curveSecretKey == nil) == (brokerPublicKey == nil) else {
+            throw ValidationError("--curve-secret-key and --broker-public-key go together")
+        }
+        let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
+        do {
+            try policy.check([commands, broadcasts])
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
+        }
+    }
+
     mutating func run() throws {
         _ = FileDescriptorLimit.raiseToMaximum()
+        var curve: ZMQSocketOption?
+        if let curveSecretKey, let brokerPublicKey {
+            curve = .curveClient(
+                try CurveKeyFile.readKeyPair(path: curveSecretKey), serverKey: try CurveKeyFile.readPublicKey(path: brokerPublicKey))
+        }
         let context = try ZMQContext()
         let subscriber = try context.socket(.sub)
+        if let curve { try subscriber.set(curve) }
         try subscriber.set(.receiveHighWaterMark(0))
+        try subscriber.set(.maxMessageSize(Int64(WireFormat.maxPayloadSize)))
         try subscriber.connect(broadcasts)
         var links: [Link] = []
         for index in 0..<gateways {
-            links.append(try Link(context: context, endpoint: commands, name: "bench-\(ProcessInfo.processInfo.processIdentifier)-\(index)"))
+            links.append(try Link(
+                context: context, endpoint: commands, name: "bench-\(ProcessInfo.processInfo.processIdentifier)-\(index)", curve: curve))
         }
         // Setup: hello, rooms, members (waiting for each answer).
         var roomNames: [[String]] = []
@@ -157,10 +186,12 @@ final class Link {
     let name: String
     private var requestID: UInt32 = 0
 
-    init(context: ZMQContext, endpoint: String, name: String) throws {
+    init(context: ZMQContext, endpoint: String, name: String, curve: ZMQSocketOption?) throws {
         self.name = name
         socket = try context.socket(.dealer)
+        if let curve { try socket.set(curve) }
         try socket.set(.routingID(Array(name.utf8)))
+        try socket.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
         try socket.set(.sendHighWaterMark(0))
         try socket.set(.receiveHighWaterMark(0))
         try socket.set(.linger(milliseconds: 0))

@@ -9,6 +9,7 @@ import NIOCore
 import ProcessLimits
 import Prometheus
 import ServiceLifecycle
+import ZeroMQ
 
 /// `Gateway`: terminates Socket.IO clients and the HTTP API, and forwards to the room broker.
 @main
@@ -110,6 +111,19 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: ArgumentHelp(
+        "This gateway's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): the links to the brokers are encrypted, and the brokers let in only keys of their --authorized-keys. Needs --broker-public-key.",
+        valueName: "file"))
+    var curveSecretKey: String?
+
+    @Option(help: ArgumentHelp(
+        "A broker's public key file (its NAME.key), pinned: the link talks only to the broker holding its secret. Once for all brokers, or once per --broker-commands, in the same order.",
+        valueName: "file"))
+    var brokerPublicKey: [String] = []
+
+    @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
+    var insecureLoopback = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -137,6 +151,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard httpRequestsPerSecond > 0, httpBurst >= 1 else {
             throw ValidationError("--http-requests-per-second must be positive and --http-burst at least 1")
         }
+        try validateLinks()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--static-dir \(staticDir) is not a folder; run from the repository root or pass its path")
@@ -165,7 +180,13 @@ struct GatewayCommand: AsyncParsableCommand {
         server.maxConnections = maxConnections
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
-        let broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+        var broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+        broker.curve = try loadCurve()
+        if let curve = broker.curve {
+            logger.info("link-keys", metadata: [
+                "curve": "\(curve.keyPair.publicKey.z85)", "pinned": "\(curve.serverKeys.map(\.prefix).joined(separator: " "))",
+            ])
+        }
         let gateway = try ChatGateway(
             broker: broker, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
             connectionStateRecovery: connectionStateRecovery, logger: logger)
@@ -191,6 +212,31 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         await gateway.shutdownEventLoops()
         logger.info("stopped")
+    }
+
+    /// The CURVE options go together, and every broker endpoint passes the ``EndpointPolicy``.
+    private func validateLinks() throws {
+        guard (curveSecretKey == nil) == brokerPublicKey.isEmpty else {
+            throw ValidationError("--curve-secret-key and --broker-public-key go together: the gateway's key pair and the brokers' public keys it pins (scripts/keys writes both into keys/)")
+        }
+        let brokerCount = max(brokerCommands.count, 1)
+        guard brokerPublicKey.count <= 1 || brokerPublicKey.count == brokerCount else {
+            throw ValidationError("give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)")
+        }
+        let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
+        do {
+            try policy.check(brokers.flatMap { [$0.commands, $0.broadcasts] })
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
+        }
+    }
+
+    /// The keys of the CURVE options, loaded; nil without them. Its errors say what to do.
+    private func loadCurve() throws(CurveKeyFileError) -> CurveClientKeys? {
+        guard let curveSecretKey else { return nil }
+        var serverKeys: [CurvePublicKey] = []
+        for path in brokerPublicKey { serverKeys.append(try CurveKeyFile.readPublicKey(path: path)) }
+        return CurveClientKeys(keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey), serverKeys: serverKeys)
     }
 
     private static func timeAmount(seconds: Double) -> TimeAmount {

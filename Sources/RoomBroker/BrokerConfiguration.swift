@@ -18,4 +18,7 @@ struct BrokerConfiguration: Sendable {
     var peerBind: String?
     /// The other broker's peer endpoint.
     var peerConnect: String?
+    /// CURVE on every socket (`--curve-secret-key`, `--authorized-keys`, `--peer-public-key`); nil:
+    /// plain links (ipc://, or tcp:// on loopback with `--insecure-loopback`).
+    var curve: BrokerCurve?
 }

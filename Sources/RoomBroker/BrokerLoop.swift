@@ -75,6 +75,12 @@ final class BrokerLoop: Sendable {
             fields["role"] = "\(pair.role.rawValue)"
             fields["peer"] = "\(configuration.peerConnect ?? "")"
         }
+        if let curve = configuration.curve {
+            fields["curve"] = "\(curve.keyPair.publicKey.z85)"
+            fields["authorized-keys"] = "\(curve.authorizedKeys.count)"
+        } else {
+            fields["curve"] = "off"
+        }
         logger.info("listening", metadata: fields)
         ready.resume()
         serve(sockets)
@@ -90,17 +96,25 @@ final class BrokerLoop: Sendable {
         var broadcasts: ZMQSocket
         var peerIn: ZMQSocket?
         var peerOut: ZMQSocket?
+        /// With CURVE: the context's ZAP handler, which decides who may connect.
+        var zap: ZAPHandler?
 
         func close() {
             commands.close()
             broadcasts.close()
             peerIn?.close()
             peerOut?.close()
+            zap?.close()
         }
     }
 
     private func openSockets(_ context: ZMQContext) throws -> Sockets {
+        let curve = configuration.curve
+        // The ZAP handler is bound before any CURVE socket: libzmq lets every client in while there is none.
+        var zap: ZAPHandler?
+        if let curve { zap = try ZAPHandler(context: context, authorizer: curve.authorizer) }
         let commands = try context.socket(.router)
+        try curve?.serve(on: commands, domain: .gateways)
         try commands.set(.routerMandatory(true))
         try commands.set(.routerHandover(true))
         // Queue up to 100k commands and replies per gateway instead of libzmq's default 1000,
@@ -113,14 +127,16 @@ final class BrokerLoop: Sendable {
         // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
         // one, not only the first per topic), which it answers with a marker on that topic.
         let broadcasts = try context.socket(.xpub)
+        try curve?.serve(on: broadcasts, domain: .gateways)
         try broadcasts.set(.xpubVerbose(true))
         try broadcasts.set(.sendHighWaterMark(configuration.broadcastHighWaterMark))
         // Inbound on an XPUB are only subscriptions: a flag byte and a room topic.
         try broadcasts.set(.maxMessageSize(256))
         try broadcasts.bind(configuration.broadcastsEndpoint)
-        var sockets = Sockets(commands: commands, broadcasts: broadcasts)
+        var sockets = Sockets(commands: commands, broadcasts: broadcasts, zap: zap)
         if let bind = configuration.peerBind, let connect = configuration.peerConnect {
             let peerIn = try context.socket(.router)
+            try curve?.serve(on: peerIn, domain: .peer)
             try peerIn.set(.maxMessageSize(Int64(PeerMessage.maxSize)))
             try peerIn.set(.receiveHighWaterMark(1_000_000))
             try peerIn.bind(bind)
@@ -129,6 +145,11 @@ final class BrokerLoop: Sendable {
             try peerOut.set(.immediate(true))
             try peerOut.set(.sendHighWaterMark(1_000_000))
             try peerOut.set(.linger(milliseconds: 0))
+            // Nothing but the peer's ROUTER talks to it, and that sends nothing back; bounded all the same.
+            try peerOut.set(.maxMessageSize(Int64(PeerMessage.maxSize)))
+            if let curve, let peerKey = curve.peerPublicKey {
+                try peerOut.set(.curveClient(curve.keyPair, serverKey: peerKey))
+            }
             try peerOut.connect(connect)
             sockets.peerIn = peerIn
             sockets.peerOut = peerOut
@@ -142,6 +163,9 @@ final class BrokerLoop: Sendable {
             pair: configuration.pair, logger: logger, now: BrokerClock.now())
         var items: [ZMQPoller.Item] = [.socket(sockets.commands), .socket(sockets.broadcasts)]
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
+        let zapIndex = items.count
+        if let zap = sockets.zap { items.append(.socket(zap.socket)) }
+        let zapLog = ZAPLog()
         let poller = ZMQPoller(items)
         var stopDeadline: UInt64?
         while true {
@@ -163,6 +187,10 @@ final class BrokerLoop: Sendable {
                         guard frames.count == 2 else { continue }
                         perform(node.peer(frame: frames[1], now: BrokerClock.now()), sockets)
                     }
+                }
+                // Handshakes wait for these answers (CURVE: the client's key against the allow-list).
+                if let zap = sockets.zap, readable[zapIndex] {
+                    zapLog.record(try zap.answerPending(), logger: logger)
                 }
                 if readable[0] {
                     // Drain what is waiting, then tick: a busy broker still expires gateways and rooms.

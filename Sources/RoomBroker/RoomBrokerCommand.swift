@@ -4,6 +4,7 @@ import Logging
 import ProcessLimits
 import RoomBrokerCore
 import ServiceLifecycle
+import ZeroMQ
 
 /// `RoomBroker`: the one process that owns rooms, passwords, membership and message order.
 @main
@@ -76,6 +77,24 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp(
+        "This broker's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): every ZeroMQ socket becomes a CURVE server, and only the keys of --authorized-keys may connect. Needs --authorized-keys.",
+        valueName: "file"))
+    var curveSecretKey: String?
+
+    @Option(help: ArgumentHelp(
+        "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start.",
+        valueName: "dir"))
+    var authorizedKeys: String?
+
+    @Option(help: ArgumentHelp(
+        "In a pair with CURVE: the peer broker's public key file (its NAME.key), pinned by the link to it and the only key allowed on --peer-bind.",
+        valueName: "file"))
+    var peerPublicKey: String?
+
+    @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
+    var insecureLoopback = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -99,6 +118,36 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         }
         guard peerTimeout >= 200, peerTimeout <= 60_000 else { throw ValidationError("--peer-timeout must be 200 to 60000 ms") }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
+        try validateLinks()
+    }
+
+    /// The CURVE options go together, and every endpoint passes the ``EndpointPolicy``.
+    private func validateLinks() throws {
+        guard (curveSecretKey == nil) == (authorizedKeys == nil) else {
+            throw ValidationError("--curve-secret-key and --authorized-keys go together: the broker's key pair, and the public keys of the gateways allowed to connect (scripts/keys writes both into keys/)")
+        }
+        if curveSecretKey != nil, pairRole != nil, peerPublicKey == nil {
+            throw ValidationError("a broker pair with CURVE needs --peer-public-key: the other broker's NAME.key (e.g. keys/broker-b.key for broker-a)")
+        }
+        if peerPublicKey != nil, curveSecretKey == nil || pairRole == nil {
+            throw ValidationError("--peer-public-key is for a broker pair with CURVE: add --curve-secret-key, --authorized-keys and the pair options, or leave it out")
+        }
+        let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
+        do {
+            try policy.check([commands, broadcasts] + [peerBind, peer].compactMap { $0 })
+        } catch {
+            throw ValidationError(error.message(keyFlags: "--curve-secret-key and --authorized-keys"))
+        }
+    }
+
+    /// Loads the key files of the CURVE options; nil without them. Its errors say what to do.
+    private func loadCurve() throws(CurveKeyFileError) -> BrokerCurve? {
+        guard let curveSecretKey, let authorizedKeys else { return nil }
+        var curve = BrokerCurve(
+            keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey),
+            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys))
+        if let peerPublicKey { curve.peerPublicKey = try CurveKeyFile.readPublicKey(path: peerPublicKey) }
+        return curve
     }
 
     private var pairConfiguration: PairConfiguration? {
@@ -112,6 +161,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     func run() async throws {
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "broker")
+        let curve = try loadCurve()
         if let limit = FileDescriptorLimit.raiseToMaximum() { logger.info("file-descriptors", metadata: ["limit": "\(limit)"]) }
         var registry = RoomRegistryConfiguration()
         registry.historySize = history
@@ -134,7 +184,8 @@ struct RoomBrokerCommand: AsyncParsableCommand {
                 broadcastHighWaterMark: broadcastHighWaterMark,
                 pair: pairConfiguration,
                 peerBind: peerBind,
-                peerConnect: peer),
+                peerConnect: peer,
+                curve: curve),
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -21,6 +21,14 @@ public enum ZMQSocketOption: Sendable, Equatable {
     case maxMessageSize(Int64)
     /// `ZMQ_LINGER`: how long closing waits to send queued messages, ms (-1: forever).
     case linger(milliseconds: Int32)
+    /// `ZMQ_CURVE_SERVER` with `ZMQ_CURVE_SECRETKEY`: every connection is encrypted and its client's
+    /// key is checked by the context's ZAP handler (``ZAPHandler``). Set before `bind`.
+    case curveServer(CurveKeyPair)
+    /// `ZMQ_CURVE_PUBLICKEY`, `ZMQ_CURVE_SECRETKEY` and `ZMQ_CURVE_SERVERKEY`: connect only to the
+    /// server holding the secret of `serverKey` (pinned), as `keyPair`. Set before `connect`.
+    case curveClient(CurveKeyPair, serverKey: CurvePublicKey)
+    /// `ZMQ_ZAP_DOMAIN`: the domain a CURVE server names in its ZAP requests (which allow-list applies).
+    case zapDomain(String)
 
     /// Applies the option to `handle`.
     func apply(to socket: ZMQSocket) throws(ZMQError) {
@@ -34,6 +42,14 @@ public enum ZMQSocketOption: Sendable, Equatable {
         case .xpubVerbose(let on): try socket.setOption(ZMQ_XPUB_VERBOSE, on ? 1 : 0)
         case .maxMessageSize(let bytes): try socket.setOption(ZMQ_MAXMSGSIZE, int64: bytes)
         case .linger(let milliseconds): try socket.setOption(ZMQ_LINGER, milliseconds)
+        case .curveServer(let pair):
+            try socket.setOption(ZMQ_CURVE_SERVER, 1)
+            try socket.setOption(ZMQ_CURVE_SECRETKEY, bytes: pair.secretKey)
+        case .curveClient(let pair, let serverKey):
+            try socket.setOption(ZMQ_CURVE_SERVERKEY, bytes: serverKey.bytes)
+            try socket.setOption(ZMQ_CURVE_PUBLICKEY, bytes: pair.publicKey.bytes)
+            try socket.setOption(ZMQ_CURVE_SECRETKEY, bytes: pair.secretKey)
+        case .zapDomain(let domain): try socket.setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8))
         }
     }
 }

@@ -22,7 +22,7 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
     override func setUpWithError() throws {
         for (index, broker) in endpoints.enumerated() {
             let process = try ServerProcess(
-                executable: "RoomBroker", arguments: ["--commands", broker.commands, "--broadcasts", broker.broadcasts],
+                executable: "RoomBroker", arguments: ["--commands", broker.commands, "--broadcasts", broker.broadcasts, "--insecure-loopback"],
                 logName: "\(logPrefix)-broker-\(index)")
             brokers.append(process)
             guard process.waitForOutput(containing: "listening", timeout: ChatCluster.startTimeout) else {
@@ -49,7 +49,7 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
         let process = try ServerProcess(
             executable: "Gateway",
             arguments: [
-                "--port", "\(port)", "--host", "127.0.0.1", "--gateway-id", "gw-pair",
+                "--port", "\(port)", "--host", "127.0.0.1", "--gateway-id", "gw-pair", "--insecure-loopback",
                 "--broker-commands", endpoints[0].commands, "--broker-commands", endpoints[1].commands,
                 "--broker-broadcasts", endpoints[0].broadcasts, "--broker-broadcasts", endpoints[1].broadcasts,
                 "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,

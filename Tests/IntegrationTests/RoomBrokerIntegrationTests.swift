@@ -16,7 +16,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         broadcastsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint]
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"]
                 + (Self.extraArguments.first { name.contains($0.key) }?.value ?? []),
             logName: "broker-\(name.filter { $0.isLetter || $0.isNumber })")
         XCTAssertTrue(broker.waitForOutput(containing: "listening"), "broker did not start:\n\(broker.output)")

@@ -120,13 +120,13 @@ def _run_cluster(tag, shared_port, broker_args=()):
                                        "--broadcasts", broker_pub, "--log-level", "debug",
                                        # every test client comes from 127.0.0.1
                                        "--creates-per-client", "1000", "--rooms-per-address", "100000",
-                                       *broker_args], tag)]
+                                       "--insecure-loopback", *broker_args], tag)]
     try:
         for i, port in enumerate(gateway_ports, start=1):
             processes.append(_start(f"Gateway{i}", [
                 _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
                 "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
-                "--static-dir", str(STATIC_DIR), "--log-level", "debug", *origins], tag))
+                "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--insecure-loopback", *origins], tag))
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url in urls:
             _wait_healthy(url, processes)

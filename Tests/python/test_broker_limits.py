@@ -220,13 +220,14 @@ def roomy_server():
     commands, broadcasts, port = free_port(), free_port(), free_port()
     broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
     processes = [_start("RoomBroker", [_binary("RoomBroker"), "--commands", broker_cmd, "--broadcasts", broker_pub,
-                                       "--history", "300", "--history-budget", "65536", "--replay-budget", "65536"],
+                                       "--history", "300", "--history-budget", "65536", "--replay-budget", "65536",
+                                       "--insecure-loopback"],
                         "roomy")]
     try:
         processes.append(_start("Gateway", [
             _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
             "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
-            "--static-dir", str(STATIC_DIR)], "roomy"))
+            "--static-dir", str(STATIC_DIR), "--insecure-loopback"], "roomy"))
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, processes)
     except BaseException:

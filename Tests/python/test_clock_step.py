@@ -68,12 +68,12 @@ def faked_cluster(tmp_path):
     broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
     processes = [_start_faked("RoomBroker", [
         _binary("RoomBroker"), "--commands", broker_cmd, "--broadcasts", broker_pub,
-        "--log-level", "debug", "--creates-per-client", "1000"], env, "clock-step")]
+        "--log-level", "debug", "--creates-per-client", "1000", "--insecure-loopback"], env, "clock-step")]
     try:
         processes.append(_start_faked("Gateway", [
             _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
             "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
-            "--static-dir", str(STATIC_DIR), "--log-level", "debug"], env, "clock-step"))
+            "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--insecure-loopback"], env, "clock-step"))
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, processes)
     except BaseException:

@@ -121,7 +121,8 @@ class Cluster:
         self.broadcasts = f"tcp://127.0.0.1:{broadcasts}"
         self.processes = [_start("RoomBroker", [
             _binary("RoomBroker"), "--commands", self.commands, "--broadcasts", self.broadcasts,
-            "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000", *broker_args], tag)]
+            "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000", "--insecure-loopback",
+            *broker_args], tag)]
         self.gateways = []
 
     def start_gateway(self):
@@ -132,7 +133,7 @@ class Cluster:
         process = _start(f"Gateway{index}", [
             _binary("Gateway"), "--port", str(self.port), "--host", "127.0.0.1",
             "--broker-commands", self.commands, "--broker-broadcasts", self.broadcasts,
-            "--static-dir", str(STATIC_DIR), "--log-level", "debug",
+            "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--insecure-loopback",
             "--allowed-origin", self.origin, "--allowed-origin", self.url, "--listen-once-broker-answers", "--ready-file", str(ready),
             *(["--connection-state-recovery"] if self.recovery else [])], self.tag)
         self.processes.append(process)

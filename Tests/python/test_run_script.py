@@ -48,10 +48,10 @@ def _port_is_closed(port):
 
 @pytest.mark.skipif(bool(os.environ.get("CHAT_URL")), reason="tests the start script, not a running server")
 def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
-    port, broker_port = free_port(), _free_consecutive_ports()
+    port = free_port()
     proc = subprocess.Popen(
         [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(port),
-         "--host", "127.0.0.1", "--broker-port", str(broker_port)],
+         "--host", "127.0.0.1"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -82,6 +82,12 @@ def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
         for name in ("broker-a | ", "broker-b | ", "gw-1     | ", "gw-2     | "):
             assert any(line.startswith(name) for line in output), f"no lines from {name!r}:\n{text}"
         assert sum(1 for line in output if line.startswith("gw-") and " listening " in line) == 2, text
+        # The ZeroMQ links are ipc:// sockets in a folder only this user may enter (no tcp port, no keys).
+        links = re.search(r"ipc://(\S+)/broker-a-commands", text)
+        assert links, f"the brokers do not listen on ipc:// sockets:\n{text}"
+        folder = links.group(1)
+        assert os.stat(folder).st_mode & 0o777 == 0o700, oct(os.stat(folder).st_mode)
+        assert "tcp://" not in text, f"a ZeroMQ link over tcp://:\n{text}"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -94,7 +100,7 @@ def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
     assert "Stopped" in text, text
     assert text.count(" stopped") >= 4, f"both brokers and both gateways report a clean stop:\n{text}"
     assert _port_is_closed(port), "a gateway is still listening after scripts/run stopped"
-    assert _port_is_closed(broker_port), "the broker is still listening after scripts/run stopped"
+    assert not os.path.exists(folder), "the private folder of the ipc:// sockets stays after scripts/run stopped"
 
 
 # ---- supervision, rolling restart, drain ----------------------------------
@@ -106,11 +112,11 @@ class RunScript:
     """scripts/run with 2 gateways, its output read line by line."""
 
     def __init__(self):
-        self.port, self.broker_port = free_port(), _free_consecutive_ports()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(self.port),
-             "--host", "127.0.0.1", "--broker-port", str(self.broker_port)],
+             "--host", "127.0.0.1"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines = queue.Queue()
         self.output = []
@@ -366,12 +372,12 @@ def test_sigterm_drains_a_lone_gateway(tmp_path):
     port = free_port()
     commands, broadcasts = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     broker = _start("RoomBroker", [_binary("RoomBroker"), "--commands", commands, "--broadcasts", broadcasts,
-                                   "--log-level", "debug"], "drain")
+                                   "--log-level", "debug", "--insecure-loopback"], "drain")
     ready = tmp_path / "gateway.ready"
     gateway = _start("Gateway", [_binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
                                  "--broker-commands", commands, "--broker-broadcasts", broadcasts,
                                  "--static-dir", str(STATIC_DIR), "--log-level", "debug",
-                                 "--ready-file", str(ready)], "drain")
+                                 "--ready-file", str(ready), "--insecure-loopback"], "drain")
     processes = [broker, gateway]
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", processes)

@@ -37,7 +37,7 @@ class Pair:
         for i in (1, 2):
             self.gateways.append(_start(f"Gateway{i}", [
                 _binary("Gateway"), "--port", str(self.port), "--host", "127.0.0.1", *links,
-                "--static-dir", str(STATIC_DIR), "--log-level", "debug",
+                "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--insecure-loopback",
                 "--allowed-origin", self.url], f"{tag}"))
         _wait_healthy(self.url, self.processes)
         self.wait_log("a", r"standby-in-sync", TIMEOUT)
@@ -52,7 +52,8 @@ class Pair:
         self.brokers[side] = _start(f"RoomBroker-{side}{generation or ''}", [
             _binary("RoomBroker"), "--commands", self.endpoint(f"{side}-cmd"), "--broadcasts", self.endpoint(f"{side}-pub"),
             "--pair-role", role, "--peer-bind", self.endpoint(f"{side}-peer"), "--peer", self.endpoint(f"{other}-peer"),
-            "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000"], self.tag)
+            "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000",
+            "--insecure-loopback"], self.tag)
 
     @property
     def processes(self):

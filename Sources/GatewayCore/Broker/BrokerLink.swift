@@ -164,8 +164,10 @@ public final class BrokerLink: Sendable {
             context = try ZMQContext()
             var dealers: [ZMQSocket] = []
             var subscribers: [ZMQSocket] = []
-            for broker in configuration.brokers {
+            for (index, broker) in configuration.brokers.enumerated() {
+                let curve = try configuration.curve?.option(forServer: index)
                 let dealer = try context.socket(.dealer)
+                if let curve { try dealer.set(curve) }
                 try dealer.set(.routingID(Array(configuration.gatewayID.utf8)))
                 // Fail commands at once while the broker is not connected, instead of queueing them.
                 try dealer.set(.immediate(true))
@@ -178,6 +180,7 @@ public final class BrokerLink: Sendable {
                 try dealer.connect(broker.commands)
                 dealers.append(dealer)
                 let subscriber = try context.socket(.sub)
+                if let curve { try subscriber.set(curve) }
                 try subscriber.set(.receiveHighWaterMark(100_000))
                 try subscriber.set(.maxMessageSize(Int64(WireFormat.maxPayloadSize)))
                 try subscriber.connect(broker.broadcasts)

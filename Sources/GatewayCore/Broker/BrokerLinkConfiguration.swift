@@ -1,3 +1,5 @@
+import ZeroMQ
+
 /// How a gateway reaches the broker: one broker, or the two brokers of an active/standby pair.
 public struct BrokerLinkConfiguration: Sendable {
     /// A broker list the link cannot use.
@@ -38,6 +40,10 @@ public struct BrokerLinkConfiguration: Sendable {
     /// (a client could otherwise send a message under a key the link will use), at most 40 bytes of
     /// `A-Z a-z 0-9 _ - . :`.
     public var generatedKeyPrefix: String
+    /// CURVE on the link (the ZeroMQ guide's Ironhouse): the gateway's key pair and the brokers' public
+    /// keys it pins (one for all brokers, or one per broker in order). Nil: plain sockets (ipc://, or
+    /// tcp:// on loopback with `--insecure-loopback`).
+    public var curve: CurveClientKeys?
 
     /// A configuration for the single broker at `commandsEndpoint`/`broadcastsEndpoint`.
     public init(commandsEndpoint: String, broadcastsEndpoint: String, gatewayID: String) {

@@ -24,7 +24,7 @@ final class ChatCluster {
         self.brokerArguments = brokerArguments
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint] + brokerArguments,
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"] + brokerArguments,
             logName: "\(logPrefix)-broker")
         guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
             broker.stop()
@@ -39,7 +39,7 @@ final class ChatCluster {
         broker.stop()
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint] + brokerArguments,
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"] + brokerArguments,
             logName: "\(logPrefix)-broker-restarted")
         guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
             throw StartFailure(description: "the broker did not restart:\n\(broker.output)")
@@ -65,7 +65,7 @@ final class ChatCluster {
                     "--port", "\(port)", "--host", "127.0.0.1",
                     "--broker-commands", commandsEndpoint, "--broker-broadcasts", broadcastsEndpoint,
                     "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,
-                    "--gateway-id", id,
+                    "--gateway-id", id, "--insecure-loopback",
                 ] + arguments,
                 logName: "\(logPrefix)-\(id)")
             gateways.append(gateway)

@@ -1,0 +1,64 @@
+import Foundation
+import XCTest
+@testable import ZeroMQ
+
+/// CURVE and the ZAP handler on real sockets (ipc://, as between processes): only a client whose key
+/// the handler allows, and that pins the server's real key, gets through.
+final class CurveSocketTests: XCTestCase {
+    func testOnlyAnAllowedClientThatPinsTheServersKeyGetsThrough() throws {
+        let endpoint = "ipc://" + NSTemporaryDirectory() + "curve-\(UUID().uuidString.prefix(8))"
+        let server = try CurveKeyPair.generate(), allowed = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+
+        let serverContext = try ZMQContext()
+        let zap = try ZAPHandler(context: serverContext, authorizer: ZAPAuthorizer(allowLists: ["test": [allowed.publicKey: "allowed"]]))
+        let router = try serverContext.socket(.router)
+        try router.set(.curveServer(server))
+        try router.set(.zapDomain("test"))
+        try router.bind(endpoint)
+
+        let clientContext = try ZMQContext()
+        var clients: [ZMQSocket] = []
+        func client(_ name: String, _ security: ZMQSocketOption?) throws {
+            let dealer = try clientContext.socket(.dealer)
+            if let security { try dealer.set(security) }
+            try dealer.set(.routingID(Array(name.utf8)))
+            try dealer.connect(endpoint)
+            try dealer.send([Array("hello from \(name)".utf8)])
+            clients.append(dealer)
+        }
+        try client("allowed", .curveClient(allowed, serverKey: server.publicKey))
+        try client("stranger", .curveClient(stranger, serverKey: server.publicKey))
+        try client("plain", nil)
+        try client("wrong-pin", .curveClient(allowed, serverKey: stranger.publicKey))
+
+        var received: [String] = []
+        var decisions: [ZAPDecision] = []
+        let poller = ZMQPoller([.socket(router), .socket(zap.socket)])
+        let deadline = Date().addingTimeInterval(10)
+        var settleUntil: Date?
+        while Date() < (settleUntil ?? deadline) {
+            let readable = try poller.poll(timeoutMilliseconds: 50)
+            if readable[1] { decisions += try zap.answerPending() }
+            if readable[0] {
+                while let frames = try router.receive(dontWait: true) {
+                    received.append(String(decoding: frames[0], as: UTF8.self))
+                    try router.send([frames[0], Array("welcome".utf8)])
+                }
+            }
+            // Once the allowed client is through, give the others a while to (fail to) get in.
+            if settleUntil == nil, !received.isEmpty, decisions.contains(where: { $0.refusal == .unknownKey }) {
+                settleUntil = Date().addingTimeInterval(1)
+            }
+        }
+        XCTAssertEqual(received, ["allowed"], "only the allowed client's message arrives")
+        XCTAssertTrue(decisions.contains { $0.allowed && $0.name == "allowed" }, "\(decisions)")
+        XCTAssertTrue(decisions.contains { $0.refusal == .unknownKey && $0.key == stranger.publicKey }, "\(decisions)")
+        XCTAssertFalse(decisions.contains { $0.allowed && $0.key != allowed.publicKey }, "\(decisions)")
+        let answer = try ZMQPoller([.socket(clients[0])]).poll(timeoutMilliseconds: 5_000)[0] ? try clients[0].receive() : nil
+        XCTAssertEqual(answer, [Array("welcome".utf8)])
+
+        for socket in clients { socket.close() }
+        router.close()
+        zap.close()
+    }
+}
