@@ -9,6 +9,17 @@ public final class ZMQSocket {
     private let context: ZMQContext
     /// The pattern of this socket.
     public let type: ZMQSocketType
+    /// The largest inbound message part asked for (``ZMQSocketOption/maxMessageSize(_:)``), if any.
+    private var maxMessageSize: Int64?
+    /// Whether the socket uses CURVE (the limit then counts the encrypted frame: see ``curveMessageOverhead``).
+    private var usesCurve = false
+
+    /// Bytes CURVE adds to each message part on the wire (`\x07MESSAGE`, an 8-byte nonce, a flags byte
+    /// and a 16-byte MAC): libzmq checks `ZMQ_MAXMSGSIZE` against that frame, not the plaintext.
+    static let curveMessageOverhead: Int64 = 33
+    /// The least `ZMQ_MAXMSGSIZE` of a CURVE socket: the handshake's commands (INITIATE carries the
+    /// client's vouch and metadata, a routing id of up to 255 bytes among them) pass the same check.
+    static let curveHandshakeBytes: Int64 = 2_048
 
     init(context: ZMQContext, type: ZMQSocketType) throws(ZMQError) {
         guard let handle = zmq_socket(context.rawHandle, type.rawValue) else {
@@ -61,6 +72,16 @@ public final class ZMQSocket {
         if zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) != 0 {
             throw ZMQError.last("setsockopt(\(option))")
         }
+    }
+
+    /// Sets `ZMQ_MAXMSGSIZE` to `bytes` of payload per part (-1: no limit), allowing for CURVE's framing
+    /// on a CURVE socket, whichever of the two options was set first.
+    func setMaxMessageSize(_ bytes: Int64?, curve: Bool) throws(ZMQError) {
+        maxMessageSize = bytes ?? maxMessageSize
+        usesCurve = usesCurve || curve
+        guard let limit = maxMessageSize else { return }
+        let wire = limit < 0 || !usesCurve ? limit : max(limit + Self.curveMessageOverhead, Self.curveHandshakeBytes)
+        try setOption(ZMQ_MAXMSGSIZE, int64: wire)
     }
 
     /// Sets a binary option (`ZMQ_SUBSCRIBE`, `ZMQ_ROUTING_ID`, ...).

@@ -17,7 +17,8 @@ public enum ZMQSocketOption: Sendable, Equatable {
     /// `ZMQ_XPUB_VERBOSE`: an XPUB passes on every subscription, not only the first per topic.
     case xpubVerbose(Bool)
     /// `ZMQ_MAXMSGSIZE`: the largest inbound message part in bytes; a peer sending a larger one is
-    /// disconnected before its bytes are buffered (-1: no limit).
+    /// disconnected before its bytes are buffered (-1: no limit). On a CURVE socket libzmq counts the
+    /// encrypted frame, so the limit set is larger by CURVE's framing, and at least its handshake.
     case maxMessageSize(Int64)
     /// `ZMQ_LINGER`: how long closing waits to send queued messages, ms (-1: forever).
     case linger(milliseconds: Int32)
@@ -40,15 +41,17 @@ public enum ZMQSocketOption: Sendable, Equatable {
         case .routerMandatory(let on): try socket.setOption(ZMQ_ROUTER_MANDATORY, on ? 1 : 0)
         case .routerHandover(let on): try socket.setOption(ZMQ_ROUTER_HANDOVER, on ? 1 : 0)
         case .xpubVerbose(let on): try socket.setOption(ZMQ_XPUB_VERBOSE, on ? 1 : 0)
-        case .maxMessageSize(let bytes): try socket.setOption(ZMQ_MAXMSGSIZE, int64: bytes)
+        case .maxMessageSize(let bytes): try socket.setMaxMessageSize(bytes, curve: false)
         case .linger(let milliseconds): try socket.setOption(ZMQ_LINGER, milliseconds)
         case .curveServer(let pair):
             try socket.setOption(ZMQ_CURVE_SERVER, 1)
             try socket.setOption(ZMQ_CURVE_SECRETKEY, bytes: pair.secretKey)
+            try socket.setMaxMessageSize(nil, curve: true)
         case .curveClient(let pair, let serverKey):
             try socket.setOption(ZMQ_CURVE_SERVERKEY, bytes: serverKey.bytes)
             try socket.setOption(ZMQ_CURVE_PUBLICKEY, bytes: pair.publicKey.bytes)
             try socket.setOption(ZMQ_CURVE_SECRETKEY, bytes: pair.secretKey)
+            try socket.setMaxMessageSize(nil, curve: true)
         case .zapDomain(let domain): try socket.setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8))
         }
     }

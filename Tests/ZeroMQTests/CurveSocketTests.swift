@@ -61,4 +61,66 @@ final class CurveSocketTests: XCTestCase {
         router.close()
         zap.close()
     }
+
+    /// A CURVE server socket with its ZAP handler allowing `allowed`, bound to a fresh ipc:// endpoint.
+    private func server(_ type: ZMQSocketType, maxMessageSize: Int64, allowed: CurveKeyPair, in context: ZMQContext)
+        throws -> (socket: ZMQSocket, zap: ZAPHandler, keys: CurveKeyPair, endpoint: String)
+    {
+        let keys = try CurveKeyPair.generate()
+        let zap = try ZAPHandler(context: context, authorizer: ZAPAuthorizer(allowLists: ["test": [allowed.publicKey: "allowed"]]))
+        let socket = try context.socket(type)
+        try socket.set(.curveServer(keys))
+        try socket.set(.zapDomain("test"))
+        try socket.set(.maxMessageSize(maxMessageSize))
+        let endpoint = "ipc://" + NSTemporaryDirectory() + "curve-\(UUID().uuidString.prefix(8))"
+        try socket.bind(endpoint)
+        return (socket, zap, keys, endpoint)
+    }
+
+    /// Polls `socket` (answering ZAP requests) until a message arrives or `seconds` pass.
+    private func nextMessage(_ socket: ZMQSocket, zap: ZAPHandler, within seconds: TimeInterval) throws -> [[UInt8]]? {
+        let poller = ZMQPoller([.socket(socket), .socket(zap.socket)])
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let readable = try poller.poll(timeoutMilliseconds: 20)
+            if readable[1] { _ = try zap.answerPending() }
+            if readable[0], let frames = try socket.receive(dontWait: true) { return frames }
+        }
+        return nil
+    }
+
+    func testTheSizeLimitCountsThePlaintextOfACurveMessage() throws {
+        let limit: Int64 = 4_096
+        let client = try CurveKeyPair.generate()
+        let context = try ZMQContext()
+        let server = try server(.router, maxMessageSize: limit, allowed: client, in: context)
+        let dealer = try context.socket(.dealer)
+        try dealer.set(.maxMessageSize(limit))
+        try dealer.set(.curveClient(client, serverKey: server.keys.publicKey))
+        try dealer.connect(server.endpoint)
+        try dealer.send([[UInt8](repeating: 1, count: Int(limit))])
+        XCTAssertEqual(try nextMessage(server.socket, zap: server.zap, within: 10)?.last?.count, Int(limit), "a part of exactly the limit passes")
+        try dealer.send([[UInt8](repeating: 2, count: Int(limit) + 1)])
+        XCTAssertNil(try nextMessage(server.socket, zap: server.zap, within: 1), "a part one byte over the limit is refused")
+        dealer.close()
+        server.socket.close()
+        server.zap.close()
+    }
+
+    func testASmallLimitStillLetsTheHandshakeThrough() throws {
+        // The broker's XPUB takes only subscriptions (256 bytes); CURVE's INITIATE command is larger than
+        // a limit that small plus CURVE's framing.
+        let client = try CurveKeyPair.generate()
+        let context = try ZMQContext()
+        let server = try server(.xpub, maxMessageSize: 16, allowed: client, in: context)
+        let subscriber = try context.socket(.sub)
+        try subscriber.set(.curveClient(client, serverKey: server.keys.publicKey))
+        try subscriber.set(.routingID([UInt8](repeating: 0x41, count: 255)))
+        try subscriber.connect(server.endpoint)
+        try subscriber.subscribe(Array("room/lobby/".utf8))
+        XCTAssertEqual(try nextMessage(server.socket, zap: server.zap, within: 10), [[1] + Array("room/lobby/".utf8)])
+        subscriber.close()
+        server.socket.close()
+        server.zap.close()
+    }
 }
