@@ -10,9 +10,7 @@ the network see: chat across the two gateways; a gateway whose key is not on the
 the active broker's link makes the standby take over and the chat goes on.
 
 Needs root and `ip netns` (CI runs as root); skipped with the reason otherwise (under CI=true it fails
-instead). CHAT_MULTIHOST_CURVE: `auto` (default: CURVE when RoomBroker --help has --curve-secret-key,
-else plain tcp:// and the key tests skip), `1` (always CURVE), `0` (plain tcp://: the key tests then run
-and must fail, which shows what they guard).
+instead).
 """
 import os
 import shutil
@@ -49,19 +47,6 @@ def say(message):
     print(f"[multihost] {message}", flush=True)
 
 
-def curve_choice():
-    """(use CURVE, why) from CHAT_MULTIHOST_CURVE and what the built RoomBroker offers."""
-    switch = os.environ.get("CHAT_MULTIHOST_CURVE", "auto").strip().lower()
-    if switch in ("1", "true", "yes"):
-        return True, "CHAT_MULTIHOST_CURVE=1"
-    if switch in ("0", "false", "no"):
-        return False, "CHAT_MULTIHOST_CURVE=0 (plain tcp://)"
-    help_text = subprocess.run([_binary("RoomBroker"), "--help"], capture_output=True, text=True, timeout=30).stdout
-    if "--curve-secret-key" in help_text:
-        return True, "RoomBroker has --curve-secret-key"
-    return False, "this RoomBroker has no CURVE flags (--curve-secret-key) yet: plain tcp://"
-
-
 class Keys:
     """CURVE key pairs as scripts/keys writes them: NAME.key (public) and NAME.key_secret (0600) in
     `folder`, the allowed public keys copied into folder/authorized; gateway-x's pair is kept apart."""
@@ -89,7 +74,7 @@ class Keys:
         return str(self.files[name][1])
 
     def z85(self, name):
-        """The public key as its 40 Z85 characters (as logs may name it)."""
+        """The public key as its 40 Z85 characters (the broker's log names the first 8)."""
         return zmq.auth.load_certificate(self.public(name))[0].decode()
 
     def client(self, socket, name, server):
@@ -100,10 +85,10 @@ class Keys:
 
 
 class Cluster(Pair):
-    """The broker pair and gateways 1 and 2 of `net`, each in its own namespace; CURVE with `keys`
-    (None: plain tcp://). Reuses Pair's log reading (`active`, `wait_log`, `stop`); not its loopback set-up."""
+    """The broker pair and gateways 1 and 2 of `net`, each in its own namespace; CURVE with `keys`.
+    Reuses Pair's log reading (`active`, `wait_log`, `stop`); not its loopback set-up."""
 
-    def __init__(self, net, keys):  # noqa: not Pair.__init__, which starts its own processes on loopback
+    def __init__(self, net, keys):  # Pair.__init__ is not called: it starts its processes on loopback
         self.net, self.keys, self.tag = net, keys, TAG
         self.brokers, self.gateways = {}, []
         try:
@@ -137,10 +122,9 @@ class Cluster(Pair):
                 "--broadcasts", self.endpoint(f"{side}-pub"),
                 "--pair-role", "primary" if side == "a" else "backup",
                 "--peer-bind", self.endpoint(f"{side}-peer"), "--peer", self.endpoint(f"{other}-peer"),
-                "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000"]
-        if self.keys:
-            args += ["--curve-secret-key", self.keys.secret(name), "--authorized-keys", str(self.keys.authorized),
-                     "--peer-public-key", self.keys.public(f"broker-{other}")]
+                "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000",
+                "--curve-secret-key", self.keys.secret(name), "--authorized-keys", str(self.keys.authorized),
+                "--peer-public-key", self.keys.public(f"broker-{other}")]
         self.brokers[side] = _start(name, self.host(name).command(*args), TAG)
         say(f"{name} started in {self.host(name).netns} ({self.endpoint(f'{side}-cmd')})")
 
@@ -149,29 +133,21 @@ class Cluster(Pair):
         for side in ("a", "b"):
             links += ["--broker-commands", self.endpoint(f"{side}-cmd"), "--broker-broadcasts", self.endpoint(f"{side}-pub")]
         args = [_binary("Gateway"), "--host", self.host(name).address, "--port", str(HTTP_PORT), *links,
-                "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--allowed-origin", self.url(name)]
-        if self.keys:
-            args += ["--curve-secret-key", self.keys.secret(name),
-                     "--broker-public-key", self.keys.public("broker-a"), "--broker-public-key", self.keys.public("broker-b")]
+                "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--allowed-origin", self.url(name),
+                "--curve-secret-key", self.keys.secret(name),
+                "--broker-public-key", self.keys.public("broker-a"), "--broker-public-key", self.keys.public("broker-b")]
         process = _start(name, self.host(name).command(*args), TAG)
         say(f"{name} started in {self.host(name).netns} ({self.url(name)})")
         return process
 
 
 @pytest.fixture(scope="module")
-def curve():
-    return curve_choice()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, curve):
+def cluster(tmp_path_factory):
     if os.environ.get("CHAT_URL"):
         pytest.skip("starts its own hosts (network namespaces)")
     if UNAVAILABLE:
         pytest.fail(f"CI is set, so the multi-host test does not skip: {UNAVAILABLE}")
-    use_curve, why = curve
-    say(f"CURVE {'on' if use_curve else 'off'}: {why}")
-    keys = Keys(tmp_path_factory.mktemp("keys")) if use_curve else None
+    keys = Keys(tmp_path_factory.mktemp("keys"))
     with Network(HOSTS.values(), log=say) as net:
         running = Cluster(net, keys)
         try:
@@ -184,15 +160,6 @@ def cluster(tmp_path_factory, curve):
 def members(cluster):
     """members(gateway name) -> Member connected from the root namespace to that gateway."""
     yield from member_pool(cluster.url)
-
-
-@pytest.fixture
-def key_tests(cluster, curve):
-    """For the tests of what CURVE guards: skip when CURVE is off by default (the binaries lack it);
-    run when it was switched off on purpose, to watch them fail."""
-    use_curve, why = curve
-    if not use_curve and os.environ.get("CHAT_MULTIHOST_CURVE", "auto").strip().lower() == "auto":
-        pytest.skip(f"needs CURVE: {why}")
 
 
 def test_leftovers_of_a_killed_run_are_removed():
@@ -244,7 +211,7 @@ def _frames(sockets, seconds):
     return got
 
 
-def test_a_subscriber_without_keys_receives_nothing(cluster, members, key_tests):
+def test_a_subscriber_without_keys_receives_nothing(cluster, members):
     alice, bob = members("gateway-1"), members("gateway-2")
     room, password = create_room(alice)
     join(alice, room, password, "alice")
@@ -264,8 +231,7 @@ def test_a_subscriber_without_keys_receives_nothing(cluster, members, key_tests)
         # the room, so silence on the keyless ones means refused, not a wrong topic or endpoint.
         control = context.socket(zmq.SUB)
         control.linger = 0
-        if cluster.keys:
-            cluster.keys.client(control, "gateway-2", f"broker-{side}")
+        cluster.keys.client(control, "gateway-2", f"broker-{side}")
         control.setsockopt(zmq.SUBSCRIBE, f"room/{room}/".encode())
         control.connect(cluster.endpoint(f"{side}-pub"))
         assert _frames([control], TIMEOUT), "the keyed SUB got the room's head marker (its subscription is live)"
@@ -284,7 +250,7 @@ def test_a_subscriber_without_keys_receives_nothing(cluster, members, key_tests)
         context.destroy(linger=0)
 
 
-def test_a_gateway_with_an_unknown_key_is_refused(cluster, members, key_tests):
+def test_a_gateway_with_an_unknown_key_is_refused(cluster, members):
     alice = members("gateway-1")
     room, password = create_room(alice)
     join(alice, room, password, "alice")
@@ -312,7 +278,7 @@ def test_a_gateway_with_an_unknown_key_is_refused(cluster, members, key_tests):
         say("gateway-x's client got broker_unavailable for join and create")
 
         # The brokers log the refusal with the gateway's address and the start of its key.
-        names = [cluster.host("gateway-x").address, cluster.keys.z85("gateway-x")[:8] if cluster.keys else "no key"]
+        names = [cluster.host("gateway-x").address, cluster.keys.z85("gateway-x")[:8]]
         deadline = time.monotonic() + 10
         while True:
             lines = [line for side in ("a", "b") for line in cluster.log(side).splitlines()
