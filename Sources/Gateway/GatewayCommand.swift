@@ -197,6 +197,7 @@ struct GatewayCommand: AsyncParsableCommand {
         // returned: the watchdog is armed, the ready file goes, the server drains (the sessions queue
         // their members' disconnects), then the link sends those and closes. The event loops go last.
         var services: [any Service] = [BrokerLinkService(link: gateway.link), http]
+        Self.hintIfTheBrokerIsSilent(link: gateway.link, curve: broker.curve, logger: logger)
         if let readyFile {
             let link = gateway.link
             services.append(ReadyFile(path: readyFile, isReady: { http.isListening && link.isBrokerReachable }, logger: logger))
@@ -228,6 +229,21 @@ struct GatewayCommand: AsyncParsableCommand {
             try policy.check(brokers.flatMap { [$0.commands, $0.broadcasts] })
         } catch {
             throw ValidationError(error.message(keyFlags: "--curve-secret-key and --broker-public-key"))
+        }
+    }
+
+    /// Logs once what to check when no broker has answered 5 s after the start: a refused CURVE key
+    /// shows nothing else on this side (the broker logs `link-refused`).
+    private static func hintIfTheBrokerIsSilent(link: BrokerLink, curve: CurveClientKeys?, logger: Logger) {
+        Task {
+            try await Task.sleep(for: .seconds(5))
+            guard !link.isBrokerReachable else { return }
+            var fields: Logger.Metadata = ["reason": "check --broker-commands and --broker-broadcasts, and that the broker runs"]
+            if let curve {
+                fields["reason"] = "check the endpoints, that the broker's --authorized-keys folder holds this gateway's public key, and that --broker-public-key is the broker's NAME.key"
+                fields["curve"] = "\(curve.keyPair.publicKey.z85)"
+            }
+            logger.warning("broker-silent", metadata: fields)
         }
     }
 

@@ -154,7 +154,13 @@ def test_a_gateway_with_an_unknown_key_gets_no_service_and_the_broker_logs_it(cl
     assert requests.get(f"{url}/healthz", timeout=2).status_code != 200
     for secret in _secrets(keys):
         assert secret not in log, "a secret key appears in the broker's log"
+    # The gateway's side says what to check, naming its own public key (5 s after its start).
+    hint = rf"broker-silent .*curve={re.escape(zmq.auth.load_certificate(str(intruder))[0].decode())}"
+    deadline = time.monotonic() + WAIT
+    while not re.search(hint, gateway.log_path.read_text(errors="replace")) and time.monotonic() < deadline:
+        time.sleep(0.2)
     gateway_log = gateway.log_path.read_text(errors="replace")
+    assert re.search(hint, gateway_log), f"the gateway does not say what to check:\n{gateway_log[-2000:]}"
     for secret in _secrets(keys):
         assert secret not in gateway_log, "a secret key appears in the gateway's log"
 
