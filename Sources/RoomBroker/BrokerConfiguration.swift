@@ -18,4 +18,6 @@ struct BrokerConfiguration: Sendable {
     var peerBind: String?
     /// The other broker's peer endpoint.
     var peerConnect: String?
+    /// What the loop counts for `--metrics` (nil: nothing is counted).
+    var metrics: BrokerMetrics? = nil
 }
