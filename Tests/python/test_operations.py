@@ -138,7 +138,7 @@ def test_metrics_and_status_show_what_the_chat_did(cluster, members):
     assert active['chat_broker_replies_total{code="ok"}'] >= 6
     assert active['chat_broker_replies_total{code="wrong_password"}'] == 0
     assert 0 <= active["chat_broker_replication_since_last_milliseconds"] < 2_000
-    bad = alice.call("join", {"room": room, "password": "wrong-password", "name": "eve"})
+    bad = members(1).call("join", {"room": room, "password": "wrong-password", "name": "eve"})
     assert bad["code"] == "wrong_password"
     cluster.wait_metrics("a", {'chat_broker_replies_total{code="wrong_password"}': 1})
 
