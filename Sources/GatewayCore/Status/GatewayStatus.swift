@@ -96,7 +96,7 @@ public final class GatewayStatus: Sendable {
     /// The report as `/status.json` serves it.
     public static func json(_ report: GatewayStatusReport) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? Array(encoder.encode(report))) ?? Array("{}".utf8)
     }
 

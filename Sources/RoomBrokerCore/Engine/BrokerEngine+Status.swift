@@ -23,7 +23,7 @@ extension BrokerEngine {
         let bytes: [UInt8]
         do {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             bytes = Array(try encoder.encode(report))
         } catch {
             throw ChatError(.internalError, "the status report could not be encoded: \(error)")
