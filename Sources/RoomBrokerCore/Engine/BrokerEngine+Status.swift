@@ -8,7 +8,7 @@ extension BrokerEngine {
     public func statusReport(role: BrokerRole, now: UInt64, listing limit: Int = BrokerStatusReport.maxGateways) -> BrokerStatusReport {
         let members = registry.connectedMembersByGateway
         // Ids are cut 3 bytes short of the limit: a cut one ends in "…".
-        let listed = gateways.entries.keys.sorted().prefix(max(0, limit)).map { id in
+        let listed = (limit > 0 ? gateways.entries.keys.sorted() : []).prefix(max(0, limit)).map { id in
             BrokerStatusReport.Gateway(
                 id: id.prefix(utf8Bytes: BrokerStatusReport.maxGatewayIDBytes - 3), members: members[id] ?? 0,
                 silentMs: gateways.silence(of: id, now: now))
