@@ -52,6 +52,7 @@ let package = Package(
                 "ChatWire", "SocketIO", "ChatLogging",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),  // BrokerMetrics
             ]
         ),
         .executableTarget(
@@ -61,6 +62,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // --metrics: Prometheus text on a small HTTP listener of its own.
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Socket.IO sessions, HTTP API and broker link of a gateway.
@@ -150,7 +156,10 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "RoomBrokerCoreTests", dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO"]),
+        .testTarget(
+            name: "RoomBrokerCoreTests",
+            dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ZeroMQ", "ChatWire", "SocketIO", "ChatTestSupport", "RoomBroker", "Gateway"]

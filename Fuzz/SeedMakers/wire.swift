@@ -23,6 +23,7 @@ enum WireSeeds {
             ("join-pid", .join(room: "lobby", password: "Abc23456789x", name: "ann", pid: "0123456789abcdef0123456789abcdef")),
             ("resume", .resume(pid: "0123456789abcdef0123456789abcdef", instance: "k3x9", since: 57)),
             ("resume-no-offset", .resume(pid: "0123456789abcdef0123456789abcdef", instance: "", since: nil)),
+            ("status", .status),
         ]
         for (name, body) in commands {
             let command = WireCommand(requestID: 7, connectionID: 42, client: "127.0.0.1", sentAt: 123_456, ttl: 5_000, body: body)

@@ -30,7 +30,7 @@ public func fuzzHTTPAPI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             method: fields[0], path: path, query: query, contentType: header(2), origin: header(3),
             authorization: header(4), body: rest, isAllowedOrigin: { $0 == "http://127.0.0.1:8080" })
         switch request {
-        case .health, .metrics:
+        case .health, .metrics, .status:
             break
         case .listRooms(let page):
             require((1...200).contains(page.limit), "page limit \(page.limit)")

@@ -4,6 +4,8 @@ public enum APIEndpoint: Sendable, Equatable {
     case health
     /// `GET /metrics`
     case metrics
+    /// `GET /status` or `GET /status.json`
+    case status(StatusFormat)
     /// `GET /api/rooms?limit=&after=`
     case listRooms(RoomsPage)
     /// `POST /api/rooms` with a body `{name, room?, id?}`
@@ -15,7 +17,7 @@ public enum APIEndpoint: Sendable, Equatable {
     public var hasBody: Bool {
         switch self {
         case .createRoom, .postMessage: return true
-        case .health, .metrics, .listRooms: return false
+        case .health, .metrics, .status, .listRooms: return false
         }
     }
 }

@@ -4,6 +4,8 @@ public enum APIRequest: Sendable, Equatable {
     case health
     /// `GET /metrics`
     case metrics
+    /// `GET /status` or `GET /status.json`
+    case status(StatusFormat)
     /// `GET /api/rooms`
     case listRooms(RoomsPage)
     /// `POST /api/rooms`: create a room (`room` nil: the broker picks a name).

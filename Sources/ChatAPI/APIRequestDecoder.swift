@@ -50,6 +50,7 @@ public enum APIRequestDecoder {
             switch route {
             case .health: return .health
             case .metrics: return .metrics
+            case .status(let format): return .status(format)
             case .rooms: return known == .post ? .createRoom : .listRooms(try RoomsPage(query: query))
             case .roomMessages(let room): return .postMessage(room: try FieldValidator.room(room))
             case .unknown: break
@@ -70,6 +71,7 @@ public enum APIRequestDecoder {
             switch endpoint {
             case .health: return .health
             case .metrics: return .metrics
+            case .status(let format): return .status(format)
             case .listRooms(let page): return .listRooms(page)
             case .createRoom:
                 let object = try jsonObject(body)

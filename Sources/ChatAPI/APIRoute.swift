@@ -5,6 +5,8 @@ public enum APIRoute: Sendable, Equatable {
     case health
     /// `/metrics`
     case metrics
+    /// `/status` (HTML) and `/status.json`: the gateway's read-only status page
+    case status(StatusFormat)
     /// `/api/rooms`
     case rooms
     /// `/api/rooms/{room}/messages` (the room segment as sent, not yet validated)
@@ -18,6 +20,8 @@ public enum APIRoute: Sendable, Equatable {
         switch path {
         case "/healthz": self = .health
         case "/metrics": self = .metrics
+        case "/status": self = .status(.html)
+        case "/status.json": self = .status(.json)
         case "/api", "/api/": self = .unknown
         default:
             guard path.hasPrefix("/api/") else { return nil }
@@ -46,7 +50,7 @@ public enum APIRoute: Sendable, Equatable {
     /// The methods the route answers, for `Allow` headers.
     public var allowedMethods: [APIMethod] {
         switch self {
-        case .health, .metrics: return [.get, .head]
+        case .health, .metrics, .status: return [.get, .head]
         case .rooms: return [.get, .head, .post]
         case .roomMessages: return [.post]
         case .unknown: return []

@@ -25,4 +25,7 @@ public enum CommandKind: UInt8, Sendable, CaseIterable {
     /// Move a Socket.IO session's memberships (by its private id) to this connection and get the events
     /// it missed (connection-state recovery).
     case resume = 11
+    /// Ask a broker how it stands (role, term, rooms, gateways, replication) for the gateways' status
+    /// page; answered by the standby too, never replicated (docs/PROTOCOL.md, "Status").
+    case status = 12
 }

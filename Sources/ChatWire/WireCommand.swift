@@ -31,6 +31,8 @@ public struct WireCommand: Equatable, Sendable {
         /// answer the room events after `since` (a broker-wide gseq; nil: the client saw none since its
         /// joins) if all are still kept and `instance` is the broker's state id.
         case resume(pid: String, instance: String, since: UInt64?)
+        /// How the broker stands: answered with a ``BrokerStatusReport`` as the reply's JSON.
+        case status
 
         /// The kind byte of this body.
         public var kind: CommandKind {
@@ -46,6 +48,7 @@ public struct WireCommand: Equatable, Sendable {
             case .disconnect: return .disconnect
             case .replay: return .replay
             case .resume: return .resume
+            case .status: return .status
             }
         }
     }
@@ -92,7 +95,7 @@ public struct WireCommand: Equatable, Sendable {
         switch body {
         case .hello(let gatewayName):
             writer.write(gatewayName)
-        case .heartbeat, .disconnect:
+        case .heartbeat, .disconnect, .status:
             break
         case .listRooms(let after, let limit):
             writer.write(after)
@@ -196,6 +199,8 @@ public struct WireCommand: Equatable, Sendable {
             let instance = try reader.readString("instance")
             let since = try reader.readUInt64("since")
             body = .resume(pid: pid, instance: instance, since: since == noSince ? nil : since)
+        case .status:
+            body = .status
         }
         try reader.finish()
         return WireCommand(requestID: requestID, connectionID: connectionID, client: client, sentAt: sentAt, ttl: ttl, body: body)

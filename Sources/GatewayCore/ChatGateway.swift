@@ -9,6 +9,8 @@ import NIOPosix
 public final class ChatGateway: Sendable {
     /// The link to the broker (not started yet).
     public let link: BrokerLink
+    /// What `/status` and `/status.json` show.
+    public let status: GatewayStatus
     private let group: MultiThreadedEventLoopGroup
     private let fanOut: BroadcastFanOut
     private let metrics: GatewayMetrics
@@ -23,13 +25,22 @@ public final class ChatGateway: Sendable {
         broker: BrokerLinkConfiguration, threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
         logger: Logger
     ) throws {
-        link = try BrokerLink(configuration: broker, logger: logger)
-        metrics = GatewayMetrics()
+        let link = try BrokerLink(configuration: broker, logger: logger)
+        let metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        fanOut = BroadcastFanOut(
+        let fanOut = BroadcastFanOut(
             group: group, metrics: metrics, coalescingWindow: fanOutWindow, appendsOffsets: connectionStateRecovery)
+        let status = GatewayStatus(sources: .init(
+            gatewayID: broker.gatewayID, brokerEndpoints: broker.brokers.map(\.commands),
+            connections: { metrics.openConnections.value }, localRooms: { await fanOut.memberCounts() },
+            askBrokers: { link.requestStatus() }))
+        self.link = link
+        self.metrics = metrics
+        self.fanOut = fanOut
+        self.status = status
         self.connectionStateRecovery = connectionStateRecovery
         link.setSink(fanOut)
+        link.setStatusHandler { status.brokerAnswered($0, $1) }
         self.logger = logger
     }
 
@@ -41,7 +52,7 @@ public final class ChatGateway: Sendable {
     ) async throws -> GatewayServer {
         let link = link, fanOut = fanOut, metrics = metrics, logger = logger, recovery = connectionStateRecovery
         var configuration = serverConfiguration
-        configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText)
+        configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText, status: status)
         configuration.onLimited = { metrics.limited($0) }
         configuration.makeEngineDelegate = { connection in
             SocketIOSession(

@@ -6,8 +6,8 @@ import Metrics
 ///
 /// Make it after `MetricsSystem.bootstrap`, since metrics bind to the back end when made.
 public final class GatewayMetrics: Sendable {
-    /// WebSocket connections open now.
-    let openConnections = Meter(label: "chat_gateway_open_connections")
+    /// WebSocket connections open now (also read by `/status`).
+    let openConnections = ReadableMeter(label: "chat_gateway_open_connections")
     /// WebSocket connections accepted since start.
     let connections = Counter(label: "chat_gateway_connections_total")
     /// Connections closed because their outbound buffer passed its cap.

@@ -21,4 +21,6 @@ struct BrokerConfiguration: Sendable {
     /// CURVE on every socket (`--curve-secret-key`, `--authorized-keys`, `--peer-public-key`); nil:
     /// plain links (ipc://, or tcp:// on loopback with `--insecure-loopback`).
     var curve: BrokerCurve?
+    /// What the loop counts for `--metrics` (nil: nothing is counted).
+    var metrics: BrokerMetrics? = nil
 }

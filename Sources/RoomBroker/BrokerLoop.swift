@@ -16,6 +16,8 @@ final class BrokerLoop: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let hasFinished = Atomic<Bool>(false)
+    /// How often the metrics' gauges are set from the node's status, ms.
+    static let metricsUpdateMilliseconds: UInt64 = 500
 
     init(configuration: BrokerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -168,6 +170,8 @@ final class BrokerLoop: Sendable {
         let zapLog = ZAPLog()
         let poller = ZMQPoller(items)
         var stopDeadline: UInt64?
+        let metrics = configuration.metrics
+        var nextMetricsUpdate: UInt64 = 0
         while true {
             if stopDeadline == nil, stopRequested.load(ordering: .relaxed) {
                 let (actions, handingOver) = node.leave()
@@ -198,6 +202,7 @@ final class BrokerLoop: Sendable {
                         guard let frames = try sockets.commands.receive(dontWait: true) else { break }
                         guard let identity = frames.first else { continue }
                         let frame = frames.count == 2 ? frames[1] : []
+                        metrics?.command(frame)
                         perform(node.command(identity: identity, frame: frame, now: BrokerClock.now()), sockets)
                     }
                 }
@@ -209,6 +214,11 @@ final class BrokerLoop: Sendable {
                     }
                 }
                 perform(node.tick(now: BrokerClock.now()), sockets)
+                if let metrics, MonotonicClock.milliseconds() >= nextMetricsUpdate {
+                    // The gauges (rooms, members, role, term, replication lag) a few times a second.
+                    nextMetricsUpdate = MonotonicClock.milliseconds() + Self.metricsUpdateMilliseconds
+                    metrics.update(node.statusReport(now: BrokerClock.now(), listing: 0))
+                }
             } catch {
                 logger.error("zmq-error", metadata: ["reason": "\(error)"])
             }
@@ -221,6 +231,7 @@ final class BrokerLoop: Sendable {
             case .publish(let frames):
                 do {
                     try sockets.broadcasts.send(frames)
+                    configuration.metrics?.published(frames)
                 } catch {
                     logger.error("publish-failed", metadata: ["reason": "\(error)"])
                 }
@@ -228,6 +239,8 @@ final class BrokerLoop: Sendable {
                 do {
                     if try !sockets.commands.send([identity, frame], dontWait: true) {
                         logger.warning("reply-dropped", metadata: ["gateway": "\(String(decoding: identity, as: UTF8.self))"])
+                    } else {
+                        configuration.metrics?.reply(frame)
                     }
                 } catch {
                     logger.error("reply-failed", metadata: ["reason": "\(error)"])

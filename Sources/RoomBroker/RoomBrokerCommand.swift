@@ -3,6 +3,7 @@ import ChatCommandLine
 import ChatLogging
 import Logging
 import ProcessLimits
+import Prometheus
 import RoomBrokerCore
 import ServiceLifecycle
 import ZeroMQ
@@ -99,6 +100,11 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
     var insecureLoopback = false
 
+    @Option(help: ArgumentHelp(
+        "Serve Prometheus metrics at http://HOST:PORT/metrics on a listener of their own, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6).",
+        discussion: "Rooms, members, commands by kind, replies by code, broadcasts, role, term, gateways and the replication lag. Default: off."))
+    var metrics: String?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -122,6 +128,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         }
         guard peerTimeout >= 200, peerTimeout <= 60_000 else { throw ValidationError("--peer-timeout must be 200 to 60000 ms") }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
+        if let metrics, ListenAddress(metrics) == nil {
+            throw ValidationError("--metrics must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got '\(metrics)')")
+        }
         try validateLinks()
     }
 
@@ -179,6 +188,13 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         registry.historyByteBudget = historyBudget << 10
         registry.replayByteBudget = replayBudget << 10
         registry.memoryBudget = memoryBudget << 20
+        var services: [any Service] = []
+        var brokerMetrics: BrokerMetrics?
+        if let address = metrics.flatMap(ListenAddress.init) {
+            let prometheus = PrometheusCollectorRegistry()
+            brokerMetrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: prometheus))
+            services.append(MetricsListener(address: address, text: { prometheus.emitToBuffer() }, logger: logger))
+        }
         let service = BrokerService(
             configuration: BrokerConfiguration(
                 commandsEndpoint: commands,
@@ -189,10 +205,12 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 pair: pairConfiguration,
                 peerBind: peerBind,
                 peerConnect: peer,
-                curve: curve),
+                curve: curve,
+                metrics: brokerMetrics),
             logger: logger)
+        services.insert(service, at: 0)
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

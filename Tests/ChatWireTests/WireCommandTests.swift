@@ -20,6 +20,7 @@ final class WireCommandTests: XCTestCase {
         .replay(room: "lobby", from: 7, to: UInt64.max),
         .resume(pid: "0123456789abcdef0123456789abcdef", instance: "k3x9", since: 1234),
         .resume(pid: "0123456789abcdef0123456789abcdef", instance: "", since: nil),
+        .status,
     ]
 
     func testEveryCommandRoundTrips() throws {

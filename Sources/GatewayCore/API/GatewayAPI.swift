@@ -9,11 +9,14 @@ import SocketIO
 public struct GatewayAPI: HTTPAPIHandler {
     private let link: BrokerLink
     private let metricsText: (@Sendable () -> [UInt8])?
+    private let status: GatewayStatus?
 
-    /// An API that forwards to `link` and serves `metricsText()` at `GET /metrics` (404 when nil).
-    public init(link: BrokerLink, metricsText: (@Sendable () -> [UInt8])? = nil) {
+    /// An API that forwards to `link`, serves `metricsText()` at `GET /metrics` and `status` at
+    /// `GET /status` and `/status.json` (404 when nil).
+    public init(link: BrokerLink, metricsText: (@Sendable () -> [UInt8])? = nil, status: GatewayStatus? = nil) {
         self.link = link
         self.metricsText = metricsText
+        self.status = status
     }
 
     public func handle(_ request: HTTPAPIRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
@@ -35,12 +38,33 @@ public struct GatewayAPI: HTTPAPIHandler {
             var response = HTTPAPIResponse(status: .ok, body: ByteBuffer(bytes: metricsText()))
             response.contentType = "text/plain; version=0.0.4; charset=utf-8"
             return eventLoop.makeSucceededFuture(response)
+        case .status(let format):
+            guard let status else { return eventLoop.makeSucceededFuture(HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))) }
+            let promise = eventLoop.makePromise(of: HTTPAPIResponse.self)
+            promise.completeWithTask { Self.statusResponse(await status.report(), format: format) }
+            return promise.futureResult
         case .listRooms(let page):
             return forward(.listRooms(after: page.after ?? "", limit: UInt32(page.limit)), request, status: .ok, on: eventLoop)
         case .createRoom(let name, let room, let key):
             return forward(.create(name: name, room: room ?? "", key: key ?? ""), request, status: .created, on: eventLoop)
         case .postMessage(let room, let password, let name, let text, let key):
             return forward(.post(room: room, password: password, name: name, text: text, key: key ?? ""), request, status: .accepted, on: eventLoop)
+        }
+    }
+
+    /// `/status` (HTML: no script, nothing loaded but its own style sheet) or `/status.json`.
+    static func statusResponse(_ report: GatewayStatusReport, format: StatusFormat) -> HTTPAPIResponse {
+        var headers: HTTPHeaders = ["Cache-Control": "no-store"]
+        switch format {
+        case .json:
+            return HTTPAPIResponse(status: .ok, body: ByteBuffer(bytes: GatewayStatus.json(report)), headers: headers)
+        case .html:
+            headers.add(name: "Content-Security-Policy", value: GatewayStatusPage.contentSecurityPolicy)
+            headers.add(name: "Referrer-Policy", value: "no-referrer")
+            headers.add(name: "X-Frame-Options", value: "DENY")
+            var response = HTTPAPIResponse(status: .ok, body: ByteBuffer(string: GatewayStatusPage.html(report)), headers: headers)
+            response.contentType = "text/html; charset=utf-8"
+            return response
         }
     }
 

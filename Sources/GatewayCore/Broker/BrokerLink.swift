@@ -21,6 +21,9 @@ import Darwin
 public final class BrokerLink: Sendable {
     /// The outcome of one command.
     public typealias Completion = @Sendable (Result<WireReply.Success, ChatError>) -> Void
+    /// Where the brokers' answers to ``requestStatus()`` go: the broker's index and its reply, or the
+    /// failure to send it the request.
+    public typealias StatusHandler = @Sendable (_ broker: Int, _ result: Result<WireReply.Success, ChatError>) -> Void
     private typealias State = BrokerLinkState<Completion>
 
     /// Most replies and broadcasts read per wake-up before the link looks at its inbox and timers again.
@@ -40,6 +43,8 @@ public final class BrokerLink: Sendable {
     private let sink = Mutex<(any BroadcastSink)?>(nil)
     private let stopped = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let hasStopped = Atomic<Bool>(false)
+    private let statusHandler = Mutex<StatusHandler?>(nil)
+    private let statusWanted = Atomic<Bool>(false)
 
     /// A link that is not started yet.
     public init(configuration: BrokerLinkConfiguration, logger: Logger) throws(ZMQError) {
@@ -99,6 +104,19 @@ public final class BrokerLink: Sendable {
     /// with the outcome. The idempotency key of `create`, `message` and `post` travels in `body`.
     public func send(_ body: WireCommand.Body, connectionID: UInt64, client: String = "", completion: Completion?) {
         enqueue(.command(body, connectionID: connectionID, client: client, caller: completion))
+    }
+
+    /// Sets where the answers to ``requestStatus()`` go; call before ``start()``.
+    public func setStatusHandler(_ handler: @escaping StatusHandler) {
+        statusHandler.withLock { $0 = handler }
+    }
+
+    /// Sends a `status` command to every broker, followed or not (docs/PROTOCOL.md, "Status"); each
+    /// answer, or the failure to send it, goes to the status handler on the link's thread. Outside the
+    /// state machine: a broker that does not answer is only not heard from.
+    public func requestStatus() {
+        statusWanted.store(true, ordering: .relaxed)
+        wake()
     }
 
     /// Subscribes to `room` (counted: each follow needs one unfollow). Call before sending its join.
@@ -234,6 +252,7 @@ public final class BrokerLink: Sendable {
                 while read(wakeRead, &scratch, scratch.count) > 0 {}
             }
             drainInbox(sockets)
+            if statusWanted.exchange(false, ordering: .relaxed) { sendStatusRequests(sockets) }
             for broker in 0..<brokers where readable[broker] { drainReplies(sockets, from: broker) }
             // Looked at again: the loops may have fallen behind while the poll waited.
             if readable.count > brokers + 1, !updateBacklog(sockets) {
@@ -291,7 +310,23 @@ public final class BrokerLink: Sendable {
                 logger.warning("bad-reply", metadata: ["reason": "undecodable reply from the broker", "broker": "\(broker)"])
                 continue
             }
+            if reply.kind == .status {
+                statusHandler.withLock { $0 }?(broker, reply.result)
+                continue
+            }
             execute(sockets.state.received(reply, from: broker, now: now), sockets)
+        }
+    }
+
+    /// One `status` command to each broker (request id 0: its reply is known by its kind).
+    private func sendStatusRequests(_ sockets: Sockets) {
+        let handler = statusHandler.withLock { $0 }
+        let frame = WireCommand(
+            requestID: 0, connectionID: 0, sentAt: MonotonicClock.milliseconds(),
+            ttl: UInt32(clamping: configuration.requestTimeoutMilliseconds), body: .status
+        ).encoded()
+        for (broker, dealer) in sockets.dealers.enumerated() where (try? dealer.send([frame], dontWait: true)) != true {
+            handler?(broker, .failure(ChatError(.brokerUnavailable, "not connected to this broker")))
         }
     }
 

@@ -109,6 +109,16 @@ public final class BroadcastFanOut: BroadcastSink {
         return ServerEventEncoder.appendingOffset(RecoveryOffset(instance: event.instance, gseq: event.gseq), to: event.payload)
     }
 
+    /// The members of each room over every event loop (one hop to each loop), for `/status`.
+    public func memberCounts() async -> [String: Int] {
+        var total: [String: Int] = [:]
+        for loop in loops {
+            let counts = (try? await loop.eventLoop.submit { loop.memberCounts() }.get()) ?? [:]
+            total.merge(counts, uniquingKeysWith: +)
+        }
+        return total
+    }
+
     public func disconnectMembers(of room: String, reason: RoomDisconnectReason) {
         let message = reason.message(room: room)
         for loop in loops {

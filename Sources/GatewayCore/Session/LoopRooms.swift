@@ -75,6 +75,17 @@ final class LoopRooms: @unchecked Sendable {
         rooms[membership.room, default: []].append(membership)
     }
 
+    /// The members of each room on this loop (those leaving left out), for `/status`.
+    func memberCounts() -> [String: Int] {
+        eventLoop.preconditionInEventLoop()
+        var counts: [String: Int] = [:]
+        for (room, members) in rooms {
+            let count = members.count(where: { !$0.leaving })
+            if count > 0 { counts[room] = count }
+        }
+        return counts
+    }
+
     /// Removes a membership.
     func remove(_ membership: RoomMembership) {
         eventLoop.preconditionInEventLoop()

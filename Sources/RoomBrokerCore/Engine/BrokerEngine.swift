@@ -282,6 +282,10 @@ public struct BrokerEngine: Sendable {
 
         case .resume(let pid, let resumeInstance, let since):
             return try resume(pid: pid, instance: resumeInstance, since: since, command: command, connection: connection, now: now)
+
+        case .status:
+            // A broker's node answers status before its engine (unreplicated); an engine alone answers itself.
+            return success(.init(json: try Self.json(of: statusReport(role: .alone, now: now.monotonic))))
         }
     }
 
@@ -425,7 +429,7 @@ public struct BrokerEngine: Sendable {
             fields["room"] = cut(room)
         case .hello(let name):
             fields["name"] = cut(name)
-        case .heartbeat, .listRooms, .disconnect, .resume:
+        case .heartbeat, .listRooms, .disconnect, .resume, .status:
             break
         }
         // Per address and refusal code, so a flood of wrong passwords cannot hide the line saying

@@ -41,6 +41,15 @@ public struct BrokerNode {
     private var leftInTerm: UInt64 = 0
     /// How often the engine ticks, ms.
     public static let engineTickMilliseconds: UInt64 = 250
+    /// How long a built status reply is reused (same role and term), ms: however many gateways ask.
+    public static let statusCacheMilliseconds: UInt64 = 1_000
+    /// When the standby last acknowledged an update (active), and which one.
+    private var lastAckAt: UInt64?
+    private var acknowledgedUpdate: UInt64 = 0
+    /// When the last update arrived from the active (standby).
+    private var lastUpdateAt: UInt64?
+    /// The last status report's JSON, when it was built, and the role and term it was built in.
+    private var statusCache: (builtAt: UInt64, role: BrokerRole, term: UInt64, json: [UInt8])?
 
     private struct HeldOutput: Sendable, Codable {
         var seq: UInt64
@@ -86,6 +95,10 @@ public struct BrokerNode {
 
     /// A command frame from the gateway with routing id `identity`.
     public mutating func command(identity: [UInt8], frame: [UInt8], now: BrokerClock) -> [NodeAction] {
+        // One byte compared per command: status is answered here, by either broker, and not replicated.
+        if frame.count > 1, frame[1] == CommandKind.status.rawValue, let reply = statusReply(frame: frame, now: now) {
+            return [.reply(identity: identity, frame: reply)]
+        }
         var actions: [NodeAction] = []
         if !isActive {
             guard !leaving, var star, Self.isHello(frame) else { return [notActive(identity: identity, frame: frame)] }
@@ -169,9 +182,12 @@ public struct BrokerNode {
         case .snapshot(let sync, let base, let index, let last, let bytes):
             receiveSnapshot(sync: sync, base: base, index: index, last: last, bytes: bytes, into: &actions)
         case .update(let seq, let input, let digest):
+            lastUpdateAt = now.monotonic
             receiveUpdate(seq: seq, input: input, digest: digest, into: &actions)
         case .ack(let seq):
             guard isActive || leaving else { return [] }
+            lastAckAt = now.monotonic
+            acknowledgedUpdate = seq
             if case .syncing(let base) = standby, seq >= base {
                 standby = .inSync
                 logger.info("standby-in-sync", metadata: ["seq": "\(seq)", "term": "\(term)"])
@@ -399,6 +415,65 @@ public struct BrokerNode {
             lastEngineMonotonic = 0
             logger.notice("standby", metadata: ["reason": "\(reason?.rawValue ?? "peer is active")", "term": "\(term)"])
         }
+    }
+
+    // MARK: Status
+
+    /// How this node serves now.
+    public var role: BrokerRole {
+        guard let star else { return .alone }
+        if leaving { return .standby }
+        switch star.state {
+        case .active: return .active
+        case .passive: return .standby
+        case .primary, .backup: return .starting
+        }
+    }
+
+    /// What this node says of itself at `now`: the engine's rooms, members and first `limit` gateways
+    /// (a standby's are its copy of the active's), its role, term and replication lag.
+    public func statusReport(now: BrokerClock, listing limit: Int = BrokerStatusReport.maxGateways) -> BrokerStatusReport {
+        var report = engine.statusReport(role: role, now: now.monotonic, listing: limit)
+        report.term = term
+        report.updates = updateSeq
+        guard pair != nil else { return report }
+        func since(_ time: UInt64?) -> UInt64? { time.map { now.monotonic >= $0 ? now.monotonic - $0 : 0 } }
+        if isActive || leaving {
+            switch standby {
+            case .absent:
+                report.replication = .init(state: .standbyAbsent)
+            case .syncing:
+                report.replication = .init(state: .standbySyncing, sinceLastMs: since(lastAckAt))
+            case .inSync:
+                report.replication = .init(
+                    state: .standbyInSync, heldOutputs: held.count,
+                    unacknowledged: updateSeq >= acknowledgedUpdate ? updateSeq - acknowledgedUpdate : 0, sinceLastMs: since(lastAckAt))
+            }
+        } else {
+            let state: ReplicationState
+            switch replica {
+            case .waiting: state = .waitingForSnapshot
+            case .loading: state = .loadingSnapshot
+            case .following: state = .following
+            }
+            report.replication = .init(state: state, sinceLastMs: since(lastUpdateAt))
+        }
+        return report
+    }
+
+    /// The reply to a status command frame, built at most once per ``statusCacheMilliseconds`` while
+    /// the role and term stay the same; nil when the frame does not decode (the engine refuses it).
+    private mutating func statusReply(frame: [UInt8], now: BrokerClock) -> [UInt8]? {
+        guard let command = try? WireCommand.decode(frame) else { return nil }
+        let role = role
+        if statusCache.map({ $0.role != role || $0.term != term || now.monotonic >= $0.builtAt + Self.statusCacheMilliseconds }) ?? true {
+            do throws(ChatError) {
+                statusCache = (now.monotonic, role, term, try BrokerEngine.json(of: statusReport(now: now)))
+            } catch {
+                return WireReply(to: command, result: .failure(error)).encoded()
+            }
+        }
+        return WireReply(to: command, result: .success(.init(json: statusCache?.json ?? []))).encoded()
     }
 
     // MARK: Helpers

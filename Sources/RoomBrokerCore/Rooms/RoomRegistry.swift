@@ -21,8 +21,8 @@ public struct RoomRegistry: Sendable, Codable {
     public private(set) var rooms: [String: Room] = [:]
     /// The room names in sorted order, for the paged room list.
     private var sortedNames: [String] = []
-    /// Rooms each connection is a member of, for disconnect clean-up.
-    private var roomsByConnection: [ConnectionKey: Set<String>] = [:]
+    /// Rooms each connection is a connected member of, for disconnect clean-up, counted per gateway.
+    private var memberships = MembershipIndex()
     /// The rooms (sorted) of each Socket.IO session with connection-state recovery, by its private id.
     private var roomsBySession: [String: [String]] = [:]
     /// The broker-wide number of the last room event (over all rooms): the offset clients resume from.
@@ -97,6 +97,15 @@ public struct RoomRegistry: Sendable, Codable {
 
     /// Bytes of history and replay kept over all rooms (bounded by `memoryBudget`).
     public var storedBytes: Int { ledger.totalBytes }
+
+    /// Connected members over all rooms (disconnected ones in their session grace not counted).
+    public var connectedMembers: Int { memberships.total }
+
+    /// Connected members by the gateway they are connected through (gateways without any left out).
+    public var connectedMembersByGateway: [String: Int] { memberships.countsByGateway }
+
+    /// Members over all rooms, disconnected ones kept for their session grace included: O(rooms).
+    public var memberCount: Int { rooms.values.reduce(0) { $0 + $1.members.count } }
 
     /// The rooms and names of the members that disconnects since the last call kept for the
     /// session grace (for the log: one line each).
@@ -243,11 +252,8 @@ public struct RoomRegistry: Sendable, Codable {
         guard let result else {
             throw limited(.membersPerRoom, ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)"))
         }
-        roomsByConnection[connection, default: []].insert(roomName)
-        if let supplanted {
-            roomsByConnection[supplanted]?.remove(roomName)
-            if roomsByConnection[supplanted]?.isEmpty == true { roomsByConnection[supplanted] = nil }
-        }
+        memberships.insert(roomName, for: connection)
+        if let supplanted { memberships.remove(roomName, for: supplanted) }
         unindex(session: previousPid, room: roomName)
         index(session: pid, room: roomName)
         return result
@@ -297,8 +303,8 @@ public struct RoomRegistry: Sendable, Codable {
             }
             let seq = rooms.values[roomIndex].nextSeq()
             let old = rooms.values[roomIndex].move(at: index, to: connection, seq: seq)
-            if roomsByConnection[old]?.remove(name) != nil, roomsByConnection[old]?.isEmpty == true { roomsByConnection[old] = nil }
-            roomsByConnection[connection, default: []].insert(name)
+            memberships.remove(name, for: old)
+            memberships.insert(name, for: connection)
             positions.append(.init(room: name, seq: seq))
             resumed.append(.resumed(
                 room: name, seq: seq, name: member.name, count: rooms.values[roomIndex].members.count, connection: connection))
@@ -355,11 +361,11 @@ public struct RoomRegistry: Sendable, Codable {
     /// The connection is gone: each of its memberships is kept as disconnected for the session grace
     /// (announced as left by ``expireSessions(now:)``), or removed at once when the grace is 0.
     public mutating func disconnect(_ connection: ConnectionKey, now: BrokerClock) -> [RoomEvent] {
-        let names = (roomsByConnection[connection] ?? []).sorted()
+        let names = memberships.rooms(of: connection).sorted()
         guard configuration.sessionGraceMilliseconds > 0 else {
             return names.compactMap { remove(connection, from: $0, now: now) }
         }
-        roomsByConnection[connection] = nil
+        memberships.removeAll(for: connection)
         for name in names {
             guard let index = rooms.index(forKey: name),
                   let member = rooms.values[index].markDisconnected(connection, now: now.monotonic)
@@ -395,7 +401,7 @@ public struct RoomRegistry: Sendable, Codable {
     /// Disconnects every member connected through `gateway` (it restarted or went silent): they are
     /// kept for the session grace like any dropped connection.
     public mutating func dropGateway(_ gateway: String, now: BrokerClock) -> [RoomEvent] {
-        let connections = roomsByConnection.keys.filter { $0.gateway == gateway }
+        let connections = memberships.connections.filter { $0.gateway == gateway }
         return connections.sorted { $0.connectionID < $1.connectionID }.flatMap { disconnect($0, now: now) }
     }
 
@@ -584,8 +590,7 @@ public struct RoomRegistry: Sendable, Codable {
         }
         unindex(session: pid, room: roomName)
         guard let event else { return nil }
-        roomsByConnection[connection]?.remove(roomName)
-        if roomsByConnection[connection]?.isEmpty == true { roomsByConnection[connection] = nil }
+        memberships.remove(roomName, for: connection)
         return event
     }
 

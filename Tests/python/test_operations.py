@@ -1,0 +1,230 @@
+"""Operations through the real processes: the brokers' Prometheus /metrics and the gateways' /status.
+
+A broker pair (each with --metrics on its own listener) and two gateways on two ports, each given both
+brokers. python-socketio members chat; the test then reads what an operator would: the numbers on each
+broker's /metrics, and /status.json and /status on a gateway (the active and the standby, the rooms and
+members here, the gateways the active broker knows). Hammering /status costs the brokers at most one
+`status` command per second per gateway, and stays within the per-address HTTP limits.
+"""
+import os
+import re
+import signal
+import socket
+import time
+
+import pytest
+import requests
+
+from conftest import STATIC_DIR, _binary, _start, _stop, _wait_healthy, free_port
+from test_socketio_client import TIMEOUT, create_room, join, member_pool
+
+
+class Cluster:
+    """broker-a (primary) and broker-b (backup), each with --metrics, and gateways gw-1, gw-2."""
+
+    def __init__(self, tag):
+        self.ports = {f"{side}-{what}": free_port() for side in "ab" for what in ("cmd", "pub", "peer", "metrics")}
+        self.brokers = {side: self.start_broker(side, tag) for side in "ab"}
+        links = []
+        for side in "ab":
+            links += ["--broker-commands", self.endpoint(f"{side}-cmd"), "--broker-broadcasts", self.endpoint(f"{side}-pub")]
+        self.urls = []
+        self.gateways = []
+        for index in (1, 2):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            self.urls.append(url)
+            self.gateways.append(_start(f"Gateway{index}", [
+                _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1", *links, "--gateway-id", f"gw-{index}",
+                "--static-dir", str(STATIC_DIR), "--allowed-origin", url], tag))
+        for url in self.urls:
+            _wait_healthy(url, self.processes)
+
+    def endpoint(self, name):
+        return f"tcp://127.0.0.1:{self.ports[name]}"
+
+    def start_broker(self, side, tag):
+        other = "b" if side == "a" else "a"
+        return _start(f"RoomBroker-{side}", [
+            _binary("RoomBroker"), "--commands", self.endpoint(f"{side}-cmd"), "--broadcasts", self.endpoint(f"{side}-pub"),
+            "--pair-role", "primary" if side == "a" else "backup", "--peer-bind", self.endpoint(f"{side}-peer"),
+            "--peer", self.endpoint(f"{other}-peer"), "--metrics", f"127.0.0.1:{self.ports[side + '-metrics']}",
+            "--creates-per-client", "1000", "--rooms-per-address", "100000"], tag)
+
+    @property
+    def processes(self):
+        return list(self.brokers.values()) + self.gateways
+
+    def metrics_url(self, side):
+        return f"http://127.0.0.1:{self.ports[side + '-metrics']}/metrics"
+
+    def metrics(self, side):
+        """Broker `side`'s samples: {'name{label="value"}': float}."""
+        response = requests.get(self.metrics_url(side), timeout=2)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        samples = {}
+        for line in response.text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        return samples
+
+    def wait_metrics(self, side, expected, timeout=TIMEOUT):
+        """Waits until every sample of `expected` has its value (gauges are set twice a second)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            samples = self.metrics(side)
+            wrong = {name: samples.get(name) for name, value in expected.items() if samples.get(name) != value}
+            if not wrong:
+                return samples
+            if time.monotonic() > deadline:
+                pytest.fail(f"broker {side}: expected {expected}, got {wrong}")
+            time.sleep(0.1)
+
+    def status(self, index, predicate=lambda s: True, timeout=TIMEOUT):
+        """Gateway `index`'s /status.json once `predicate` holds for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = requests.get(f"{self.urls[index]}/status.json", timeout=3)
+            assert response.status_code == 200, response.text
+            status = response.json()
+            if predicate(status):
+                return status
+            if time.monotonic() > deadline:
+                pytest.fail(f"gateway {index + 1}'s status never matched: {status}")
+            time.sleep(0.2)
+
+    def stop(self):
+        _stop(self.processes)
+
+
+@pytest.fixture
+def cluster(request):
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("starts its own broker pair")
+    c = Cluster("ops-" + request.node.name[:40])
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def members(cluster):
+    yield from member_pool(lambda index: cluster.urls[index])
+
+
+def states(status):
+    return [broker["state"] for broker in status["brokers"]]
+
+
+def test_metrics_and_status_show_what_the_chat_did(cluster, members):
+    alice, bob = members(0), members(1)
+    room, password = create_room(alice)
+    join(alice, room, password, "alice")
+    join(bob, room, password, "bob")
+    for n in range(3):
+        assert "seq" in alice.call("message", {"room": room, "text": f"hello {n}"})
+
+    active = cluster.wait_metrics("a", {
+        'chat_broker_role{role="active"}': 1, 'chat_broker_role{role="standby"}': 0, "chat_broker_term": 1,
+        "chat_broker_rooms": 1, "chat_broker_members": 2, "chat_broker_connected_members": 2, "chat_broker_gateways": 2,
+        'chat_broker_replication{state="standby_in_sync"}': 1, "chat_broker_replication_held_outputs": 0,
+    })
+    assert active['chat_broker_commands_total{kind="message"}'] == 3
+    assert active['chat_broker_commands_total{kind="join"}'] == 2
+    assert active['chat_broker_commands_total{kind="create"}'] == 1
+    assert active['chat_broker_broadcasts_total{kind="message"}'] == 3
+    assert active['chat_broker_broadcasts_total{kind="joined"}'] == 2
+    assert active['chat_broker_replies_total{code="ok"}'] >= 6
+    assert active['chat_broker_replies_total{code="wrong_password"}'] == 0
+    assert 0 <= active["chat_broker_replication_since_last_milliseconds"] < 2_000
+    bad = members(1).call("join", {"room": room, "password": "wrong-password", "name": "eve"})
+    assert bad["code"] == "wrong_password"
+    cluster.wait_metrics("a", {'chat_broker_replies_total{code="wrong_password"}': 1})
+
+    # The standby holds a copy of the rooms, serves nobody, and counts no chat.
+    standby = cluster.wait_metrics("b", {
+        'chat_broker_role{role="standby"}': 1, 'chat_broker_role{role="active"}': 0, "chat_broker_rooms": 1,
+        "chat_broker_members": 2, 'chat_broker_replication{state="following"}': 1,
+    })
+    assert standby['chat_broker_commands_total{kind="message"}'] == 0
+
+    # Each gateway shows itself, both brokers and the gateways the active broker knows.
+    status = cluster.status(0, lambda s: states(s) == ["active", "standby"] and s["gatewayCount"] == 2)
+    assert status["gateway"]["id"] == "gw-1"
+    assert status["gateway"]["connections"] == 1
+    assert status["gateway"]["rooms"] == [{"room": room, "members": 1}]
+    assert [b["endpoint"] for b in status["brokers"]] == [cluster.endpoint("a-cmd"), cluster.endpoint("b-cmd")]
+    assert [b["term"] for b in status["brokers"]] == [1, 1]
+    assert status["brokers"][0]["replication"]["state"] == "standby_in_sync"
+    assert status["brokers"][1]["replication"]["state"] == "following"
+    assert all(b["lastHeardMs"] < 3_000 for b in status["brokers"])
+    assert [(g["id"], g["members"]) for g in status["gateways"]] == [("gw-1", 1), ("gw-2", 1)]
+
+    page = requests.get(f"{cluster.urls[1]}/status", timeout=3)
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["content-security-policy"].startswith("default-src 'none'; style-src 'sha256-")
+    assert "<script" not in page.text.lower()
+    assert '<span class="state active">active</span>' in page.text
+    assert '<span class="state standby">standby</span>' in page.text
+    assert f"<code>{room}</code>" in page.text
+
+
+def test_hammering_status_costs_the_brokers_one_request_per_second_and_hits_the_http_limit(cluster):
+    cluster.status(0, lambda s: states(s) == ["active", "standby"])
+    before = {side: cluster.metrics(side)['chat_broker_commands_total{kind="status"}'] for side in "ab"}
+    started = time.monotonic()
+    for _ in range(30):
+        assert requests.get(f"{cluster.urls[0]}/status.json", timeout=3).status_code == 200
+    seconds = time.monotonic() - started
+    for side in "ab":
+        asked = cluster.metrics(side)['chat_broker_commands_total{kind="status"}'] - before[side]
+        assert asked <= seconds + 2, f"broker {side} was asked {asked} times in {seconds:.1f} s"
+
+    # /status is an API path: the per-address request limit (burst 50, 10/s) applies.
+    codes = [requests.get(f"{cluster.urls[0]}/status", timeout=3).status_code for _ in range(60)]
+    assert 429 in codes, codes
+    assert set(codes) <= {200, 429}
+
+
+def test_a_killed_active_shows_as_unreachable_and_the_standby_takes_over(cluster, members):
+    alice = members(0)
+    room, password = create_room(alice)
+    join(alice, room, password, "alice")
+    cluster.status(0, lambda s: states(s) == ["active", "standby"])
+    cluster.brokers["a"].send_signal(signal.SIGKILL)
+    cluster.brokers["a"].wait(timeout=5)
+    deadline = time.monotonic() + 10
+    while "seq" not in (ack := alice.call("message", {"room": room, "text": "after", "id": "after-1"})):
+        assert time.monotonic() < deadline, ack
+        time.sleep(0.2)
+    cluster.wait_metrics("b", {'chat_broker_role{role="active"}': 1, "chat_broker_term": 2,
+                               'chat_broker_replication{state="standby_absent"}': 1, "chat_broker_rooms": 1})
+    status = cluster.status(0, lambda s: states(s) == ["unreachable", "active"], timeout=10)
+    assert status["brokers"][1]["term"] == 2
+    assert status["gatewayCount"] == 2
+
+
+def test_the_metrics_listener_answers_only_get_metrics_and_bounds_requests(cluster):
+    base = cluster.metrics_url("a").rsplit("/", 1)[0]
+    assert requests.get(f"{base}/", timeout=2).status_code == 404
+    assert requests.get(f"{base}/metrics/x", timeout=2).status_code == 404
+    refused = requests.post(f"{base}/metrics", data=b"", timeout=2)
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET"
+
+    # A request head larger than any scraper sends is cut off, not parsed.
+    with socket.create_connection(("127.0.0.1", cluster.ports["a-metrics"]), timeout=3) as raw:
+        try:
+            raw.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 20_000 + b"\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = b""
+        try:
+            while chunk := raw.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    assert not answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    # The listener still serves.
+    assert "chat_broker_rooms" in requests.get(cluster.metrics_url("a"), timeout=2).text
