@@ -36,7 +36,7 @@ class Cluster:
             self.urls.append(url)
             self.gateways.append(_start(f"Gateway{index}", [
                 _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1", *links, "--gateway-id", f"gw-{index}",
-                "--static-dir", str(STATIC_DIR), "--allowed-origin", url], tag))
+                "--static-dir", str(STATIC_DIR), "--allowed-origin", url, "--insecure-loopback"], tag))
         for url in self.urls:
             _wait_healthy(url, self.processes)
 
@@ -49,7 +49,7 @@ class Cluster:
             _binary("RoomBroker"), "--commands", self.endpoint(f"{side}-cmd"), "--broadcasts", self.endpoint(f"{side}-pub"),
             "--pair-role", "primary" if side == "a" else "backup", "--peer-bind", self.endpoint(f"{side}-peer"),
             "--peer", self.endpoint(f"{other}-peer"), "--metrics", f"127.0.0.1:{self.ports[side + '-metrics']}",
-            "--creates-per-client", "1000", "--rooms-per-address", "100000"], tag)
+            "--creates-per-client", "1000", "--rooms-per-address", "100000", "--insecure-loopback"], tag)
 
     @property
     def processes(self):
