@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatAPI
 import ChatLogging
+import ChatWire
 import Foundation
 import GatewayCore
 import Logging
@@ -110,13 +111,30 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: ArgumentHelp(
+        "Rooms are sharded over this many brokers (or pairs), each started with --shard I/N.",
+        discussion: "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (FNV-1a 64 of its name mod N), new rooms to the shards in turn; not with --connection-state-recovery."))
+    var shards = 1
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        guard brokerCommands.count == brokerBroadcasts.count, brokerCommands.count <= BrokerLinkConfiguration.maxBrokers else {
+        guard (1...Shard.maxCount).contains(shards) else { throw ValidationError("--shards must be 1...\(Shard.maxCount)") }
+        guard shards > 1 || (brokerCommands.count == brokerBroadcasts.count && brokerCommands.count <= BrokerLinkConfiguration.maxBrokers) else {
             throw ValidationError(
                 "give --broker-commands and --broker-broadcasts once each (one broker) or twice each (the two brokers of a pair, in the same order); got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+        }
+        if shards > 1 {
+            guard brokerCommands.count == brokerBroadcasts.count else {
+                throw ValidationError("give --broker-commands and --broker-broadcasts equally often, in the same shard order; got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+            }
+            do {
+                _ = try ShardRouter.split(brokers, shards: shards)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard !connectionStateRecovery else { throw ValidationError("\(ShardRouter.Invalid.connectionStateRecovery(shards: shards))") }
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
@@ -165,9 +183,11 @@ struct GatewayCommand: AsyncParsableCommand {
         server.maxConnections = maxConnections
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
-        let broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+        let shardBrokers = try ShardRouter.split(brokers, shards: shards).map { brokers in
+            try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+        }
         let gateway = try ChatGateway(
-            broker: broker, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
+            shards: shardBrokers, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
             connectionStateRecovery: connectionStateRecovery, logger: logger)
         let http = HTTPServerService(
             gateway: gateway, gatewayID: id, configuration: server, listenOnceBrokerAnswers: listenOnceBrokerAnswers,

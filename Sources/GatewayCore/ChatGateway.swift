@@ -7,8 +7,8 @@ import NIOPosix
 /// service): ``link`` (`start()` first, `stop()` after the server drained), ``startServer(configuration:metricsText:)``,
 /// and ``shutdownEventLoops()`` once both are stopped.
 public final class ChatGateway: Sendable {
-    /// The link to the broker (not started yet).
-    public let link: BrokerLink
+    /// The links to the brokers, one per shard, behind the router that picks a room's (not started yet).
+    public let link: ShardRouter
     private let group: MultiThreadedEventLoopGroup
     private let fanOut: BroadcastFanOut
     private let metrics: GatewayMetrics
@@ -19,11 +19,22 @@ public final class ChatGateway: Sendable {
     /// Makes the link (without connecting it) and `threads` event loops, each writing room events at
     /// most once per `fanOutWindow` (``BroadcastFanOut/coalescingWindow``); `connectionStateRecovery`
     /// turns on Socket.IO connection-state recovery.
-    public init(
+    public convenience init(
         broker: BrokerLinkConfiguration, threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
         logger: Logger
     ) throws {
-        link = try BrokerLink(configuration: broker, logger: logger)
+        try self.init(
+            shards: [broker], threads: threads, fanOutWindow: fanOutWindow, connectionStateRecovery: connectionStateRecovery, logger: logger)
+    }
+
+    /// As above with the rooms sharded over `shards` (one broker or pair each, in shard order: docs/PROTOCOL.md,
+    /// "Shards"). Connection-state recovery needs a single shard.
+    public init(
+        shards: [BrokerLinkConfiguration], threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
+        logger: Logger
+    ) throws {
+        guard !connectionStateRecovery || shards.count == 1 else { throw ShardRouter.Invalid.connectionStateRecovery(shards: shards.count) }
+        link = try ShardRouter(shards: shards, logger: logger)
         metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         fanOut = BroadcastFanOut(

@@ -75,6 +75,7 @@ final class BrokerLoop: Sendable {
             fields["role"] = "\(pair.role.rawValue)"
             fields["peer"] = "\(configuration.peerConnect ?? "")"
         }
+        if configuration.registry.shard.count > 1 { fields["shard"] = "\(configuration.registry.shard)" }
         logger.info("listening", metadata: fields)
         ready.resume()
         serve(sockets)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatLogging
+import ChatWire
 import Logging
 import ProcessLimits
 import RoomBrokerCore
@@ -76,6 +77,11 @@ struct RoomBrokerCommand: AsyncParsableCommand {
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp(
+        "I/N: this broker (and its pair) owns the rooms of shard I of N; commands about other rooms are refused with wrong_shard.",
+        discussion: "A room's shard is FNV-1a 64 of its name mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."))
+    var shard = "0/1"
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -99,6 +105,11 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         }
         guard peerTimeout >= 200, peerTimeout <= 60_000 else { throw ValidationError("--peer-timeout must be 200 to 60000 ms") }
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
+        do {
+            _ = try Shard(parsing: shard)
+        } catch {
+            throw ValidationError("--shard: \(error)")
+        }
     }
 
     private var pairConfiguration: PairConfiguration? {
@@ -125,6 +136,7 @@ struct RoomBrokerCommand: AsyncParsableCommand {
         registry.historyByteBudget = historyBudget << 10
         registry.replayByteBudget = replayBudget << 10
         registry.memoryBudget = memoryBudget << 20
+        registry.shard = try Shard(parsing: shard)
         let service = BrokerService(
             configuration: BrokerConfiguration(
                 commandsEndpoint: commands,

@@ -103,14 +103,15 @@ DRAIN_REASON = "server restarting: reconnect"
 
 
 class RunScript:
-    """scripts/run with 2 gateways, its output read line by line."""
+    """scripts/run with 2 gateways and `extra` options (`broker_ports` consecutive free ports from
+    --broker-port), its output read line by line."""
 
-    def __init__(self):
-        self.port, self.broker_port = free_port(), _free_consecutive_ports()
+    def __init__(self, extra=(), broker_ports=6):
+        self.port, self.broker_port = free_port(), _free_consecutive_ports(broker_ports)
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(self.port),
-             "--host", "127.0.0.1", "--broker-port", str(self.broker_port)],
+             "--host", "127.0.0.1", "--broker-port", str(self.broker_port), *extra],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines = queue.Queue()
         self.output = []

@@ -7,11 +7,11 @@ import SocketIO
 /// The HTTP API of a gateway (`/api/...`, `/healthz`, `/metrics`): `ChatAPI.APIRequestDecoder`
 /// decodes each request, which becomes one broker command; the broker's JSON becomes the body.
 public struct GatewayAPI: HTTPAPIHandler {
-    private let link: BrokerLink
+    private let link: any BrokerClient
     private let metricsText: (@Sendable () -> [UInt8])?
 
     /// An API that forwards to `link` and serves `metricsText()` at `GET /metrics` (404 when nil).
-    public init(link: BrokerLink, metricsText: (@Sendable () -> [UInt8])? = nil) {
+    public init(link: any BrokerClient, metricsText: (@Sendable () -> [UInt8])? = nil) {
         self.link = link
         self.metricsText = metricsText
     }

@@ -151,7 +151,10 @@ public struct RoomRegistry: Sendable, Codable {
         let room: String
         if requested.isEmpty {
             let taken = rooms
-            room = RoomNameGenerator.generate(using: &random) { taken[$0] != nil }
+            guard let generated = RoomNameGenerator.generate(using: &random, in: configuration.shard, isTaken: { taken[$0] != nil }) else {
+                throw ChatError(.internalError, "no free room name of this broker's shard \(configuration.shard) was found; try again, or name the room")
+            }
+            room = generated
         } else {
             room = requested
             guard rooms[room] == nil else { throw ChatError(.roomExists, "room \(room) already exists; pick another name") }
