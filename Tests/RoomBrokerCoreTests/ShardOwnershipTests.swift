@@ -101,3 +101,48 @@ final class ShardOwnershipTests: XCTestCase {
         XCTAssertEqual(constant.draws, 3 * RoomNameGenerator.drawsPerShard * 2, "64 names per shard, then it gives up")
     }
 }
+
+/// A pair serving one shard: the standby computes the same generated names and refusals.
+final class ShardedPairTests: XCTestCase {
+    func startedPair(shards: [Shard]) -> BrokerPairTests.Pair {
+        var pair = BrokerPairTests.Pair(shards: shards)
+        pair.advance(900)
+        XCTAssertEqual(pair.nodes[0].standby, .inSync, "\(pair.lines.suffix(5))")
+        pair.send(.hello(gatewayName: "gw"), to: 0)
+        return pair
+    }
+
+    func testTheStandbyOfAShardKeepsItsRoomsAndItsRefusalsAfterATakeover() throws {
+        let shard = try Shard(index: 1, count: 2)
+        var pair = startedPair(shards: [shard, shard])
+        var rooms: [String] = []
+        for connection in UInt64(1)...6 {
+            let create = pair.send(.create(name: "owner", room: "", key: ""), to: 0, connection: connection)
+            rooms.append(try XCTUnwrap(pair.success(create).room))
+        }
+        XCTAssertTrue(rooms.allSatisfy(shard.owns(room:)), "\(rooms)")
+        let foreign = pair.send(.create(name: "owner", room: "random", key: ""), to: 0)
+        XCTAssertEqual(pair.failure(foreign), .wrongShard)
+        XCTAssertFalse(pair.lines.contains { $0.contains("standby-diverged") }, "\(pair.lines.suffix(5))")
+        // The active dies; the standby takes over with the same rooms and the same shard.
+        pair.advance(1_100, alive: [false, true])
+        let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertNotNil(try? pair.success(hello))
+        let list = pair.send(.listRooms(after: "", limit: 0), to: 1, settle: [false, true])
+        let page = try RoomListPage(json: pair.success(list).json)
+        XCTAssertEqual(page.rooms.map(\.room), rooms.sorted())
+        let join = pair.send(.join(room: "random", password: "x", name: "n"), to: 1, settle: [false, true])
+        XCTAssertEqual(pair.failure(join), .wrongShard)
+        let own = pair.send(.create(name: "o", room: "lobby", key: ""), to: 1, settle: [false, true])
+        XCTAssertNotNil(try? pair.success(own))
+    }
+
+    func testAStandbyStartedWithAnotherShardSaysSoAndFollowsTheActive() throws {
+        var pair = startedPair(shards: [try Shard(index: 1, count: 2), try Shard(index: 0, count: 2)])
+        XCTAssertTrue(pair.lines.contains { $0.contains("shard-mismatch") && $0.contains("--shard 0/2") }, "\(pair.lines.suffix(5))")
+        pair.advance(1_100, alive: [false, true])
+        pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        let create = pair.send(.create(name: "o", room: "random", key: ""), to: 1, settle: [false, true])
+        XCTAssertEqual(pair.failure(create), .wrongShard)
+    }
+}
