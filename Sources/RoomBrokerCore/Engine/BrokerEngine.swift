@@ -248,10 +248,7 @@ public struct BrokerEngine: Sendable {
             return success(.init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)), broadcasts(of: outcome, connection))
 
         case .listRooms(let after, let limit):
-            let page = try registry.page(after: after, limit: Int(limit))
-            let listing = RoomListPage(
-                rooms: page.rooms.map { RoomListPage.Entry(room: $0.room, members: $0.members, created: $0.created) }, next: page.next)
-            return success(.init(json: listing.json))
+            return success(.init(json: try registry.page(after: after, limit: Int(limit)).json))
 
         case .disconnect:
             let events = registry.disconnect(connection, now: now)
