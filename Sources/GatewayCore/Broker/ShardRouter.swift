@@ -94,15 +94,19 @@ public final class ShardRouter: BrokerClient {
         case .refused(let error):
             completion?(.failure(error))
         case .everyShard:
-            let combine: @Sendable ([Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError>
-            if case .listRooms(_, let limit) = body {
-                combine = { Self.mergeRoomLists($0, limit: limit) }
-            } else {
-                combine = { results in results.first { if case .failure = $0 { true } else { false } } ?? results[0] }
+            guard let completion else {
+                for link in links { link.send(body, connectionID: connectionID, client: client, completion: nil) }
+                return
             }
-            let answers = completion.map { Answers(count: links.count, combine: combine, completion: $0) }
+            let combine: Answers.Combine
+            if case .listRooms(_, let limit) = body {
+                combine = { results in Self.mergeRoomLists(results, limit: limit) }
+            } else {
+                combine = Self.firstFailure
+            }
+            let answers = Answers(count: links.count, combine: combine, completion: completion)
             for (index, link) in links.enumerated() {
-                let recorded: BrokerLink.Completion? = answers.map { answers in { result in answers.record(result, from: index) } }
+                let recorded: BrokerLink.Completion = { result in answers.record(result, from: index) }
                 link.send(body, connectionID: connectionID, client: client, completion: recorded)
             }
         }
@@ -176,6 +180,15 @@ public final class ShardRouter: BrokerClient {
         return candidates[Int(turn % UInt(candidates.count))]
     }
 
+    /// The first failure among `results`, else the first success.
+    @Sendable
+    static func firstFailure(_ results: [Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError> {
+        for result in results {
+            if case .failure = result { return result }
+        }
+        return results[0]
+    }
+
     /// One page of the room list from every shard's page: the first `limit` rooms of their union
     /// (``RoomListPage/merging(_:limit:)``); any shard's failure fails the whole.
     static func mergeRoomLists(_ results: [Result<WireReply.Success, ChatError>], limit: UInt32) -> Result<WireReply.Success, ChatError> {
@@ -199,14 +212,13 @@ public final class ShardRouter: BrokerClient {
     /// Collects the answers of every shard to one command and completes it once, with `combine`'s
     /// result, when the last one arrives (on that link's thread).
     private final class Answers: Sendable {
+        typealias Combine = @Sendable ([Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError>
+
         private let results: Mutex<[Result<WireReply.Success, ChatError>?]>
-        private let combine: @Sendable ([Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError>
+        private let combine: Combine
         private let completion: BrokerLink.Completion
 
-        init(
-            count: Int, combine: @escaping @Sendable ([Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError>,
-            completion: @escaping BrokerLink.Completion
-        ) {
+        init(count: Int, combine: @escaping Combine, completion: @escaping BrokerLink.Completion) {
             results = Mutex(Array(repeating: nil, count: count))
             self.combine = combine
             self.completion = completion
