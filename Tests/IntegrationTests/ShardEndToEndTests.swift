@@ -62,12 +62,19 @@ final class ShardEndToEndTests: XCTestCase {
         brokers = []
     }
 
-    /// Whether `broker` logged the creation of `room`.
-    func logsCreation(_ broker: ServerProcess, of room: String) -> Bool {
-        broker.output.split(separator: "\n").contains { line in
-            let words = line.split(separator: " ")
-            return words.contains("create") && words.contains(Substring("room=\(room)"))
-        }
+    /// Whether `broker` logged the creation of `room` (within `timeout`: log lines are written by their
+    /// own thread).
+    func logsCreation(_ broker: ServerProcess, of room: String, timeout: TimeInterval = 0) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            let logged = broker.output.split(separator: "\n").contains { line in
+                let words = line.split(separator: " ")
+                return words.contains("create") && words.contains(Substring("room=\(room)"))
+            }
+            if logged { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        } while Date() < deadline
+        return false
     }
 
     func join(_ client: SocketIOTestClient, _ room: String, _ password: String, as name: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -94,7 +101,7 @@ final class ShardEndToEndTests: XCTestCase {
         XCTAssertEqual(Set(generated.map { Shard.index(ofRoom: $0, count: 2) }), [0, 1], "both shards got new rooms: \(generated)")
         for room in ["random", "lobby"] + generated {
             let shard = Shard.index(ofRoom: room, count: 2)
-            XCTAssertTrue(logsCreation(brokers[shard], of: room), "broker \(shard) did not create \(room)")
+            XCTAssertTrue(logsCreation(brokers[shard], of: room, timeout: 5), "broker \(shard) did not create \(room)")
             XCTAssertFalse(logsCreation(brokers[1 - shard], of: room), "broker \(1 - shard) created \(room)")
         }
 
