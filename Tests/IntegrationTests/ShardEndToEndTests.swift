@@ -166,19 +166,26 @@ final class ShardEndToEndTests: XCTestCase {
         XCTAssertEqual(lobby?["members"], 1, list.jsonText)
     }
 
+    /// Starts a gateway with `arguments` and asserts that it exits at once (within 10 s) saying `reason`.
+    func assertRefused(_ arguments: [String], saying reason: String, logName: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let gateway = try ServerProcess(executable: "Gateway", arguments: arguments, logName: "\(logPrefix)-\(logName)")
+        let deadline = Date().addingTimeInterval(10)
+        while gateway.process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        guard !gateway.process.isRunning else {
+            gateway.stop()
+            return XCTFail("the gateway started instead of refusing: \(gateway.output)", file: file, line: line)
+        }
+        XCTAssertNotEqual(gateway.process.terminationStatus, 0, file: file, line: line)
+        XCTAssertTrue(gateway.output.contains(reason), gateway.output, file: file, line: line)
+    }
+
     func testAGatewayRefusesBrokerListsThatDoNotFitTheShards() throws {
         let port = ServerProcess.freePort()
-        var arguments = gatewayArguments(id: "gw-bad", port: port)
-        arguments += ["--broker-commands", endpoints[0].commands, "--broker-broadcasts", endpoints[0].broadcasts]
-        let odd = try ServerProcess(executable: "Gateway", arguments: arguments, logName: "\(logPrefix)-odd")
-        odd.process.waitUntilExit()
-        XCTAssertNotEqual(odd.process.terminationStatus, 0)
-        XCTAssertTrue(odd.output.contains("with --shards 2 give 2 brokers (one per shard) or 4 (a pair per shard)"), odd.output)
-        let recovering = try ServerProcess(
-            executable: "Gateway", arguments: gatewayArguments(id: "gw-csr", port: port) + ["--connection-state-recovery"],
-            logName: "\(logPrefix)-csr")
-        recovering.process.waitUntilExit()
-        XCTAssertNotEqual(recovering.process.terminationStatus, 0)
-        XCTAssertTrue(recovering.output.contains("--connection-state-recovery works with one shard only"), recovering.output)
+        try assertRefused(
+            gatewayArguments(id: "gw-odd", port: port) + ["--broker-commands", endpoints[0].commands, "--broker-broadcasts", endpoints[0].broadcasts],
+            saying: "with --shards 2 give 2 brokers (one per shard) or 4 (a pair per shard)", logName: "odd")
+        try assertRefused(
+            gatewayArguments(id: "gw-csr", port: port) + ["--connection-state-recovery"],
+            saying: "--connection-state-recovery works with one shard only", logName: "csr")
     }
 }
