@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import REPO
+from conftest import REPO, free_port
 from test_run_script import RunScript, _chatter
 
 
@@ -63,7 +63,7 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
 
 def test_shards_with_connection_state_recovery_are_refused_at_once():
     result = subprocess.run(
-        [str(REPO / "scripts" / "run"), "--shards", "2", "--connection-state-recovery"],
+        [str(REPO / "scripts" / "run"), "--debug", "--shards", "2", "--connection-state-recovery", "--port", str(free_port())],
         cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "--connection-state-recovery works with one shard only" in result.stderr, result.stderr
