@@ -32,6 +32,9 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
     /// Only between gateway and broker: this broker is the standby of a pair (docs/ARCHITECTURE.md,
     /// "Standby broker"); the gateway sends its commands to the other one.
     case notActive = 15
+    /// The broker does not own the room: it belongs to another shard (docs/PROTOCOL.md, "Shards"). The
+    /// servers are misconfigured: a gateway's broker order or `--shards` disagrees with a broker's `--shard`.
+    case wrongShard = 16
 
     /// The stable snake_case code clients see in `{"error": ..., "code": ...}`.
     public var code: String {
@@ -50,6 +53,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .internalError: return "internal"
         case .rateLimited: return "rate_limited"
         case .unknownGateway, .notActive: return "broker_unavailable"
+        case .wrongShard: return "wrong_shard"
         }
     }
 
@@ -63,7 +67,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .nameInUse, .roomExists: return 409
         case .tooManyAttempts, .rateLimited: return 429
         case .tooManyRooms, .brokerUnavailable, .replayUnavailable, .unknownGateway, .notActive: return 503
-        case .internalError: return 500
+        case .internalError, .wrongShard: return 500
         }
     }
 }

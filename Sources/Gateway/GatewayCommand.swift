@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatAPI
 import ChatCommandLine
 import ChatLogging
+import ChatWire
 import Foundation
 import GatewayCore
 import Logging
@@ -136,13 +137,30 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
     var insecureLoopback = false
 
+    @Option(help: ArgumentHelp(
+        "Rooms are sharded over this many brokers (or pairs), each started with --shard I/N.",
+        discussion: "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (FNV-1a 64 of its name mod N), new rooms to the shards in turn; not with --connection-state-recovery."))
+    var shards = 1
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        guard brokerCommands.count == brokerBroadcasts.count, brokerCommands.count <= BrokerLinkConfiguration.maxBrokers else {
+        guard (1...Shard.maxCount).contains(shards) else { throw ValidationError("--shards must be 1...\(Shard.maxCount)") }
+        guard shards > 1 || (brokerCommands.count == brokerBroadcasts.count && brokerCommands.count <= BrokerLinkConfiguration.maxBrokers) else {
             throw ValidationError(
                 "give --broker-commands and --broker-broadcasts once each (one broker) or twice each (the two brokers of a pair, in the same order); got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+        }
+        if shards > 1 {
+            guard brokerCommands.count == brokerBroadcasts.count else {
+                throw ValidationError("give --broker-commands and --broker-broadcasts equally often, in the same shard order; got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+            }
+            do {
+                _ = try ShardRouter.split(brokers, shards: shards)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard !connectionStateRecovery else { throw ValidationError("\(ShardRouter.Invalid.connectionStateRecovery(shards: shards))") }
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
@@ -196,15 +214,26 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
         server.tls = try loadTLS(logger: logger)
-        var broker = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
-        broker.curve = try loadCurve()
-        if let curve = broker.curve {
+        let curve = try loadCurve()
+        if let curve {
             logger.info("link-keys", metadata: [
                 "curve": "\(curve.keyPair.publicKey.z85)", "pinned": "\(curve.serverKeys.map(\.prefix).joined(separator: " "))",
             ])
         }
+        // One server key for all brokers, or one per broker: then split by shard like the brokers.
+        let serverKeysByShard = try curve.map { curve in
+            curve.serverKeys.count <= 1
+                ? Array(repeating: curve.serverKeys, count: shards) : try ShardRouter.split(curve.serverKeys, shards: shards)
+        }
+        let shardBrokers = try ShardRouter.split(brokers, shards: shards).enumerated().map { index, brokers in
+            var configuration = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
+            if let curve, let serverKeysByShard {
+                configuration.curve = CurveClientKeys(keyPair: curve.keyPair, serverKeys: serverKeysByShard[index])
+            }
+            return configuration
+        }
         let gateway = try ChatGateway(
-            broker: broker, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
+            shards: shardBrokers, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
             connectionStateRecovery: connectionStateRecovery, logger: logger)
         let http = HTTPServerService(
             gateway: gateway, gatewayID: id, configuration: server, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
@@ -213,7 +242,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         // returned: the watchdog is armed, the ready file goes, the server drains (the sessions queue
         // their members' disconnects), then the link sends those and closes. The event loops go last.
         var services: [any Service] = [BrokerLinkService(link: gateway.link), http]
-        Self.hintIfTheBrokerIsSilent(link: gateway.link, curve: broker.curve, logger: logger)
+        Self.hintIfTheBrokerIsSilent(link: gateway.link, curve: curve, logger: logger)
         if let readyFile {
             let link = gateway.link
             services.append(ReadyFile(path: readyFile, isReady: { http.isListening && link.isBrokerReachable }, logger: logger))
@@ -264,7 +293,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
 
     /// Logs once what to check when no broker has answered 5 s after the start: a refused CURVE key
     /// shows nothing else on this side (the broker logs `link-refused`).
-    private static func hintIfTheBrokerIsSilent(link: BrokerLink, curve: CurveClientKeys?, logger: Logger) {
+    private static func hintIfTheBrokerIsSilent(link: any BrokerClient, curve: CurveClientKeys?, logger: Logger) {
         Task {
             try await Task.sleep(for: .seconds(5))
             guard !link.isBrokerReachable else { return }

@@ -7,8 +7,8 @@ import NIOPosix
 /// service): ``link`` (`start()` first, `stop()` after the server drained), ``startServer(configuration:metricsText:)``,
 /// and ``shutdownEventLoops()`` once both are stopped.
 public final class ChatGateway: Sendable {
-    /// The link to the broker (not started yet).
-    public let link: BrokerLink
+    /// The links to the brokers, one per shard, behind the router that picks a room's (not started yet).
+    public let link: ShardRouter
     /// What `/status` and `/status.json` show.
     public let status: GatewayStatus
     private let group: MultiThreadedEventLoopGroup
@@ -21,26 +21,50 @@ public final class ChatGateway: Sendable {
     /// Makes the link (without connecting it) and `threads` event loops, each writing room events at
     /// most once per `fanOutWindow` (``BroadcastFanOut/coalescingWindow``); `connectionStateRecovery`
     /// turns on Socket.IO connection-state recovery.
-    public init(
+    public convenience init(
         broker: BrokerLinkConfiguration, threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
         logger: Logger
     ) throws {
-        let link = try BrokerLink(configuration: broker, logger: logger)
+        try self.init(
+            shards: [broker], threads: threads, fanOutWindow: fanOutWindow, connectionStateRecovery: connectionStateRecovery, logger: logger)
+    }
+
+    /// As above with the rooms sharded over `shards` (one broker or pair each, in shard order: docs/PROTOCOL.md,
+    /// "Shards"). Connection-state recovery needs a single shard.
+    public init(
+        shards: [BrokerLinkConfiguration], threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
+        logger: Logger
+    ) throws {
+        guard !connectionStateRecovery || shards.count == 1 else { throw ShardRouter.Invalid.connectionStateRecovery(shards: shards.count) }
+        var links: [BrokerLink] = []
+        for (index, configuration) in shards.enumerated() {
+            var shardLogger = logger
+            if shards.count > 1 { shardLogger[metadataKey: "shard"] = "\(index)/\(shards.count)" }
+            links.append(try BrokerLink(configuration: configuration, logger: shardLogger))
+        }
+        let shardLinks = links
+        let link = ShardRouter(links: links)
         let metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let fanOut = BroadcastFanOut(
             group: group, metrics: metrics, coalescingWindow: fanOutWindow, appendsOffsets: connectionStateRecovery)
+        // The status lists every shard's brokers in shard order: broker `i` of shard `k` is number
+        // (brokers of the shards before k) + i.
+        let firstIndex = links.indices.map { k in shards[..<k].reduce(0) { $0 + $1.brokers.count } }
         let status = GatewayStatus(sources: .init(
-            gatewayID: broker.gatewayID, brokerEndpoints: broker.brokers.map(\.commands),
+            gatewayID: shards.first?.gatewayID ?? "", brokerEndpoints: shards.flatMap { $0.brokers.map(\.commands) },
             connections: { metrics.openConnections.value }, localRooms: { await fanOut.memberCounts() },
-            askBrokers: { link.requestStatus() }))
+            askBrokers: { for link in shardLinks { link.requestStatus() } }))
         self.link = link
         self.metrics = metrics
         self.fanOut = fanOut
         self.status = status
         self.connectionStateRecovery = connectionStateRecovery
         link.setSink(fanOut)
-        link.setStatusHandler { status.brokerAnswered($0, $1) }
+        for (k, shardLink) in shardLinks.enumerated() {
+            let offset = firstIndex[k]
+            shardLink.setStatusHandler { status.brokerAnswered(offset + $0, $1) }
+        }
         self.logger = logger
     }
 

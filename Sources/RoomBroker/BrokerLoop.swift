@@ -83,6 +83,7 @@ final class BrokerLoop: Sendable {
         } else {
             fields["curve"] = "off"
         }
+        if configuration.registry.shard.count > 1 { fields["shard"] = "\(configuration.registry.shard)" }
         logger.info("listening", metadata: fields)
         ready.resume()
         serve(sockets)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatCommandLine
 import ChatLogging
+import ChatWire
 import Logging
 import ProcessLimits
 import Prometheus
@@ -105,6 +106,11 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         discussion: "Rooms, members, commands by kind, replies by code, broadcasts, role, term, gateways and the replication lag. Default: off."))
     var metrics: String?
 
+    @Option(help: ArgumentHelp(
+        "I/N: this broker (and its pair) owns the rooms of shard I of N; commands about other rooms are refused with wrong_shard.",
+        discussion: "A room's shard is FNV-1a 64 of its name mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."))
+    var shard = "0/1"
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -130,6 +136,11 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
         if let metrics, ListenAddress(metrics) == nil {
             throw ValidationError("--metrics must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got '\(metrics)')")
+        }
+        do {
+            _ = try Shard(parsing: shard)
+        } catch {
+            throw ValidationError("--shard: \(error)")
         }
         try validateLinks()
     }
@@ -195,6 +206,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
             brokerMetrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: prometheus))
             services.append(MetricsListener(address: address, text: { prometheus.emitToBuffer() }, logger: logger))
         }
+        registry.shard = try Shard(parsing: shard)
         let service = BrokerService(
             configuration: BrokerConfiguration(
                 commandsEndpoint: commands,

@@ -19,11 +19,13 @@ final class BrokerPairTests: XCTestCase {
         var replies: [UInt32: WireReply] = [:]
         var published: [WireBroadcast] = []
 
-        init(sessionGrace: UInt64 = 120_000, maxHeldOutputs: Int = 100_000) {
+        init(sessionGrace: UInt64 = 120_000, maxHeldOutputs: Int = 100_000, shards: [Shard] = [.whole, .whole]) {
             var configuration = RoomRegistryConfiguration()
             configuration.sessionGraceMilliseconds = sessionGrace
             let logger = recorder.logger
-            nodes = [PairRole.primary, .backup].map { role in
+            nodes = zip([PairRole.primary, .backup], shards).map { role, shard in
+                var configuration = configuration
+                configuration.shard = shard
                 var pair = PairConfiguration(role: role)
                 pair.maxHeldOutputs = maxHeldOutputs
                 return BrokerNode(

@@ -1,5 +1,6 @@
 import ChatWire
 import RoomBrokerCore
+import SocketIO
 import XCTest
 
 final class RoomRegistryTests: XCTestCase {
@@ -17,7 +18,7 @@ final class RoomRegistryTests: XCTestCase {
         XCTAssertTrue(created.room.range(of: #"^[a-z]+-[a-z]+-\d+$"#, options: .regularExpression) != nil, created.room)
         XCTAssertEqual(created.password.count, 12)
         XCTAssertEqual(registry.rooms[created.room]?.members, [])
-        XCTAssertEqual(try registry.page(after: "", limit: 0), RoomPage(rooms: [RoomSummary(room: created.room, members: 0, created: 10)], next: nil))
+        XCTAssertEqual(try registry.page(after: "", limit: 0), RoomListPage(rooms: [.init(room: created.room, members: 0, created: 10)], next: nil))
         XCTAssertThrowsError(try registry.create(requestedRoom: created.room, creatorName: "x", by: bob, now: 11)) {
             XCTAssertEqual(($0 as? ChatError)?.code, .roomExists)
         }

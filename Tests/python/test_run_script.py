@@ -109,14 +109,17 @@ DRAIN_REASON = "server restarting: reconnect"
 
 
 class RunScript:
-    """scripts/run with 2 gateways, its output read line by line."""
+    """scripts/run with 2 gateways and `extra` options, its output read line by line; with `broker_ports`,
+    the brokers are linked over that many consecutive loopback ports from --broker-port (else ipc://)."""
 
-    def __init__(self):
+    def __init__(self, extra=(), broker_ports=0):
         self.port = free_port()
+        self.broker_port = _free_consecutive_ports(broker_ports) if broker_ports else None
         self.url = f"http://127.0.0.1:{self.port}"
+        links = ["--broker-port", str(self.broker_port)] if self.broker_port else []  # default: ipc:// sockets
         self.proc = subprocess.Popen(
             [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(self.port),
-             "--host", "127.0.0.1"],
+             "--host", "127.0.0.1", *links, *extra],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines = queue.Queue()
         self.output = []

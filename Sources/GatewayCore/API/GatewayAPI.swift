@@ -7,13 +7,13 @@ import SocketIO
 /// The HTTP API of a gateway (`/api/...`, `/healthz`, `/metrics`): `ChatAPI.APIRequestDecoder`
 /// decodes each request, which becomes one broker command; the broker's JSON becomes the body.
 public struct GatewayAPI: HTTPAPIHandler {
-    private let link: BrokerLink
+    private let link: any BrokerClient
     private let metricsText: (@Sendable () -> [UInt8])?
     private let status: GatewayStatus?
 
     /// An API that forwards to `link`, serves `metricsText()` at `GET /metrics` and `status` at
     /// `GET /status` and `/status.json` (404 when nil).
-    public init(link: BrokerLink, metricsText: (@Sendable () -> [UInt8])? = nil, status: GatewayStatus? = nil) {
+    public init(link: any BrokerClient, metricsText: (@Sendable () -> [UInt8])? = nil, status: GatewayStatus? = nil) {
         self.link = link
         self.metricsText = metricsText
         self.status = status

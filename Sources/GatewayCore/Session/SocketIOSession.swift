@@ -31,7 +31,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     static let offenceWindow = TimeAmount.seconds(60)
 
     let connection: EngineConnection
-    private let link: BrokerLink
+    private let link: any BrokerClient
     private let rooms: LoopRooms
     private let logger: Logger
     private let metrics: GatewayMetrics
@@ -57,7 +57,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     var pendingRun: Range<Int>?
 
     init(
-        connection: EngineConnection, link: BrokerLink, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,
+        connection: EngineConnection, link: any BrokerClient, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,
         recovery: Bool = false, now: @escaping () -> NIODeadline = NIODeadline.now
     ) {
         self.metrics = metrics

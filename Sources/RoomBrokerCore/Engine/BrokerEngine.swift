@@ -125,6 +125,7 @@ public struct BrokerEngine: Sendable {
         }
         do {
             try Self.validateClient(command.client)
+            try checkShard(command.body)
             let output = try apply(command, connection: connection, now: now)
             for broadcast in output.broadcasts { unannounced[broadcast.room] = now.monotonic }
             return output
@@ -247,26 +248,7 @@ public struct BrokerEngine: Sendable {
             return success(.init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)), broadcasts(of: outcome, connection))
 
         case .listRooms(let after, let limit):
-            let page = try registry.page(after: after, limit: Int(limit))
-            var json = JSONWriter(capacity: 64 + page.rooms.count * 80)
-            json.beginObject()
-            json.key("rooms")
-            json.beginArray()
-            for summary in page.rooms {
-                json.beginObject()
-                json.key("room")
-                json.string(summary.room)
-                json.key("members")
-                json.int(Int64(summary.members))
-                json.key("created")
-                json.uint(summary.created)
-                json.endObject()
-            }
-            json.endArray()
-            json.key("next")
-            if let next = page.next { json.string(next) } else { json.null() }
-            json.endObject()
-            return success(.init(json: json.bytes))
+            return success(.init(json: try registry.page(after: after, limit: Int(limit)).json))
 
         case .disconnect:
             let events = registry.disconnect(connection, now: now)
@@ -464,6 +446,21 @@ public struct BrokerEngine: Sendable {
             "the broker does not know gateway \(gateway.prefix(utf8Bytes: Self.logFieldBytes)): it restarted, or dropped "
                 + "the gateway after \(gateways.timeoutMilliseconds / 1000) s of silence and removed its members; "
                 + "send hello, then have your clients join their rooms again")
+    }
+
+    /// Refuses a command about a room of another shard (docs/PROTOCOL.md, "Shards") before it changes
+    /// anything. Costs nothing when the rooms are not sharded.
+    private func checkShard(_ body: WireCommand.Body) throws(ChatError) {
+        let shard = registry.configuration.shard
+        guard shard.count > 1, let raw = body.room else { return }
+        let room = try FieldValidator.room(raw)
+        guard shard.owns(room: room) else {
+            throw ChatError(
+                .wrongShard,
+                "room \(room) belongs to shard \(Shard.index(ofRoom: room, count: shard.count))/\(shard.count), not to this broker's "
+                    + "shard \(shard): the servers are misconfigured (each gateway must list the brokers in shard order with "
+                    + "--shards \(shard.count)); please report it")
+        }
     }
 
     /// Refuses a client address key that is not 0–64 bytes of printable ASCII (the gateway computes it).

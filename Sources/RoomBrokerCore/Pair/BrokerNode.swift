@@ -329,6 +329,11 @@ public struct BrokerNode {
         logger.info("standby-loaded", metadata: [
             "rooms": "\(engine.registry.rooms.count)", "reason": "\(chunks.count) bytes", "seq": "\(base)",
         ])
+        if engine.registry.configuration.shard != configuration.shard {
+            logger.warning("shard-mismatch", metadata: [
+                "reason": "the active serves shard \(engine.registry.configuration.shard), this broker was started with --shard \(configuration.shard): give both brokers of a pair the same; following the active's",
+            ])
+        }
         for (seq, input, digest) in updates {
             receiveUpdate(seq: seq, input: input, digest: digest, into: &actions)
         }

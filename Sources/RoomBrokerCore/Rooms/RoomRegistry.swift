@@ -1,4 +1,5 @@
 import ChatWire
+import SocketIO
 
 /// Every room, member and password of the broker, as plain state driven by commands.
 ///
@@ -160,7 +161,10 @@ public struct RoomRegistry: Sendable, Codable {
         let room: String
         if requested.isEmpty {
             let taken = rooms
-            room = RoomNameGenerator.generate(using: &random) { taken[$0] != nil }
+            guard let generated = RoomNameGenerator.generate(using: &random, in: configuration.shard, isTaken: { taken[$0] != nil }) else {
+                throw ChatError(.internalError, "no free room name of this broker's shard \(configuration.shard) was found; try again, or name the room")
+            }
+            room = generated
         } else {
             room = requested
             guard rooms[room] == nil else { throw ChatError(.roomExists, "room \(room) already exists; pick another name") }
@@ -426,7 +430,7 @@ public struct RoomRegistry: Sendable, Codable {
 
     /// At most `limit` rooms (1–200; 0 means 100) whose names sort after `after` ("" for the first
     /// page), sorted by name, and the cursor of the next page.
-    public func page(after rawAfter: String, limit: Int) throws(ChatError) -> RoomPage {
+    public func page(after rawAfter: String, limit: Int) throws(ChatError) -> RoomListPage {
         let after = rawAfter.isEmpty ? "" : try FieldValidator.room(rawAfter)
         guard limit >= 0, limit <= Self.maxPageSize else {
             throw ChatError(.badRequest, "limit must be between 1 and \(Self.maxPageSize)")
@@ -436,9 +440,9 @@ public struct RoomRegistry: Sendable, Codable {
         let end = min(sortedNames.count, start + size)
         let names = sortedNames[start..<end]
         let summaries = names.compactMap { name in
-            rooms[name].map { RoomSummary(room: $0.name, members: $0.members.count, created: $0.created) }
+            rooms[name].map { RoomListPage.Entry(room: $0.name, members: $0.members.count, created: $0.created) }
         }
-        return RoomPage(rooms: summaries, next: end < sortedNames.count ? names.last : nil)
+        return RoomListPage(rooms: summaries, next: end < sortedNames.count ? names.last : nil)
     }
 
     /// Numbers broadcast `seq` of `room` with the next broker-wide gseq, which it returns, and keeps its

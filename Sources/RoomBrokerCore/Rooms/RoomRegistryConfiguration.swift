@@ -1,3 +1,5 @@
+import ChatWire
+
 /// Limits and sizes of a ``RoomRegistry``.
 public struct RoomRegistryConfiguration: Sendable, Codable {
     /// Messages kept per room and sent to a joining member.
@@ -32,6 +34,10 @@ public struct RoomRegistryConfiguration: Sendable, Codable {
     public var createsPerClient: Int = 30
     /// The window of the four limits above, in ms.
     public var limitWindowMilliseconds: UInt64 = 60 * 1000
+    /// The rooms this broker owns when rooms are spread over several brokers (`RoomBroker --shard I/N`):
+    /// commands about other rooms are refused with `wrong_shard`, and generated names are drawn until
+    /// one is this shard's. Both brokers of a pair have the same.
+    public var shard: Shard = .whole
 
     /// The defaults used by `RoomBroker`.
     public init() {}

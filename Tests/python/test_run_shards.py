@@ -1,0 +1,69 @@
+"""scripts/run --shards 2: two broker pairs, each owning the rooms of its shard (FNV-1a 64 of the name,
+mod 2: "random" is shard 0's, "lobby" shard 1's), behind two gateways on one port."""
+import os
+import signal
+import subprocess
+
+import pytest
+import requests
+
+from conftest import REPO, free_port
+from test_run_script import RunScript, _chatter
+
+
+@pytest.fixture
+def sharded():
+    if os.environ.get("CHAT_URL"):
+        pytest.skip("tests the start script, not a running server")
+    script = RunScript(extra=["--shards", "2"])
+    try:
+        yield script
+    finally:
+        script.stop()
+
+
+def _created_by(script, label, room):
+    """Whether the broker `label` logged the creation of `room`."""
+    return any(line.startswith(f"{label} |") and " create " in line and f" room={room} " in line + " "
+               for line in script.output)
+
+
+def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
+    url = sharded.url
+    for label in ("broker-0a", "broker-0b", "broker-1a", "broker-1b"):
+        assert sharded.seen(lambda line, label=label: line.startswith(f"{label} |") and " listening " in line, 10), sharded.text()
+    clients, passwords = [], {}
+    try:
+        for room in ("random", "lobby"):
+            created = requests.post(f"{url}/api/rooms", json={"name": "owner", "room": room}, timeout=5)
+            assert created.status_code == 201, created.text
+            passwords[room] = created.json()["password"]
+            clients.append(_chatter(url, f"owner-{room}", room, passwords[room])[0])
+        assert sharded.seen(lambda line: _created_by(sharded, "broker-0a", "random"), 5), sharded.text()
+        assert sharded.seen(lambda line: _created_by(sharded, "broker-1a", "lobby"), 5), sharded.text()
+        assert not _created_by(sharded, "broker-1a", "random") and not _created_by(sharded, "broker-0a", "lobby")
+        listed = requests.get(f"{url}/api/rooms", timeout=5).json()
+        assert {"random", "lobby"} <= {entry["room"] for entry in listed["rooms"]}, listed
+
+        # Shard 1's active broker dies: its standby takes over with lobby; shard 0 goes on.
+        assert sharded.seen(lambda line: line.startswith("broker-1a") and "standby-in-sync" in line, 10), sharded.text()
+        os.kill(sharded.pids()["broker-1a"], signal.SIGKILL)
+        assert sharded.read_until(lambda line: line.startswith("broker-1b") and "broker active" in line, 10), sharded.text()
+        late, _, _ = _chatter(url, "late", "lobby", passwords["lobby"])
+        clients.append(late)
+        assert "seq" in late.call("message", {"room": "lobby", "text": "after the takeover"}, timeout=5)
+        assert "seq" in clients[0].call("message", {"room": "random", "text": "shard 0 goes on"}, timeout=5)
+    finally:
+        for sio in clients:
+            try:
+                sio.disconnect()
+            except Exception:
+                pass
+
+
+def test_shards_with_connection_state_recovery_are_refused_at_once():
+    result = subprocess.run(
+        [str(REPO / "scripts" / "run"), "--debug", "--shards", "2", "--connection-state-recovery", "--port", str(free_port())],
+        cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "--connection-state-recovery works with one shard only" in result.stderr, result.stderr
