@@ -21,7 +21,7 @@ final class ShardEndToEndTests: XCTestCase {
         for (index, endpoint) in endpoints.enumerated() {
             let broker = try ServerProcess(
                 executable: "RoomBroker",
-                arguments: ["--commands", endpoint.commands, "--broadcasts", endpoint.broadcasts, "--shard", "\(index)/2", "--session-grace", "0"],
+                arguments: ["--commands", endpoint.commands, "--broadcasts", endpoint.broadcasts, "--shard", "\(index)/2", "--session-grace", "0", "--insecure-loopback"],
                 logName: "\(logPrefix)-broker-\(index)")
             brokers.append(broker)
             guard broker.waitForOutput(containing: "listening", timeout: ChatCluster.startTimeout) else {
@@ -46,7 +46,7 @@ final class ShardEndToEndTests: XCTestCase {
 
     /// A gateway over both shards: shard 0's broker first.
     func gatewayArguments(id: String, port: Int) -> [String] {
-        ["--port", "\(port)", "--host", "127.0.0.1", "--shards", "2", "--gateway-id", id,
+        ["--port", "\(port)", "--host", "127.0.0.1", "--shards", "2", "--gateway-id", id, "--insecure-loopback",
          "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path]
             + endpoints.flatMap { ["--broker-commands", $0.commands, "--broker-broadcasts", $0.broadcasts] }
     }

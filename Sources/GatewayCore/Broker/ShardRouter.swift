@@ -161,7 +161,7 @@ public final class ShardRouter: BrokerClient {
         switch body {
         case .create(_, _, let key):
             return .shard(key.isEmpty ? nextShardForNewRoom() : Shard.index(ofRoom: key, count: count))
-        case .listRooms, .disconnect, .hello, .heartbeat:
+        case .listRooms, .disconnect, .hello, .heartbeat, .status:  // status: the links ask their brokers themselves
             return .everyShard
         case .resume:
             return count == 1
