@@ -203,7 +203,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         var brokerMetrics: BrokerMetrics?
         if let address = metrics.flatMap(ListenAddress.init) {
             let prometheus = PrometheusCollectorRegistry()
-            brokerMetrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: prometheus))
+            brokerMetrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: prometheus), shard: try Shard(parsing: shard))
             services.append(MetricsListener(address: address, text: { prometheus.emitToBuffer() }, logger: logger))
         }
         registry.shard = try Shard(parsing: shard)

@@ -71,6 +71,16 @@ final class BrokerMetricsTests: XCTestCase {
         XCTAssertEqual(value("chat_broker_replication_since_last_milliseconds", in: text)?.isNaN, true)
     }
 
+    /// The shard a broker owns is a labelled gauge of value 1 (the whole set of rooms: 0 of 1).
+    func testTheShardIsALabelledGauge() throws {
+        let registry = PrometheusCollectorRegistry()
+        _ = BrokerMetrics(factory: PrometheusMetricsFactory(registry: registry), shard: try Shard(parsing: "1/3"))
+        XCTAssertEqual(value(#"chat_broker_shard{index="1",count="3"}"#, in: text(registry)), 1, text(registry))
+        let whole = PrometheusCollectorRegistry()
+        _ = BrokerMetrics(factory: PrometheusMetricsFactory(registry: whole))
+        XCTAssertEqual(value(#"chat_broker_shard{index="0",count="1"}"#, in: text(whole)), 1)
+    }
+
     func testListenAddresses() {
         XCTAssertEqual(ListenAddress("127.0.0.1:9464"), ListenAddress("127.0.0.1:9464"))
         XCTAssertEqual(ListenAddress("127.0.0.1:9464")?.host, "127.0.0.1")

@@ -24,9 +24,11 @@ public final class BrokerMetrics: Sendable {
     private let heldOutputs: Gauge
     private let unacknowledged: Gauge
     private let sinceReplication: Gauge
+    /// `chat_broker_shard{index,count}` = 1: which shard of the rooms this broker owns (`--shard I/N`).
+    private let shard: Gauge
 
-    /// Metrics made by `factory` (a `PrometheusMetricsFactory` in the broker).
-    public init(factory: any MetricsFactory) {
+    /// Metrics made by `factory` (a `PrometheusMetricsFactory` in the broker), for a broker of `shard`.
+    public init(factory: any MetricsFactory, shard: Shard = .whole) {
         func counters(_ label: String, _ dimension: String, _ name: (UInt8) -> String) -> [Counter] {
             var made: [String: Counter] = [:]
             return (0...255).map { (byte: Int) in
@@ -54,6 +56,9 @@ public final class BrokerMetrics: Sendable {
         heldOutputs = Gauge(label: "chat_broker_replication_held_outputs", factory: factory)
         unacknowledged = Gauge(label: "chat_broker_replication_unacknowledged_updates", factory: factory)
         sinceReplication = Gauge(label: "chat_broker_replication_since_last_milliseconds", factory: factory)
+        self.shard = Gauge(
+            label: "chat_broker_shard", dimensions: [("index", "\(shard.index)"), ("count", "\(shard.count)")], factory: factory)
+        self.shard.record(1)
     }
 
     /// Counts a command frame by its kind byte (`invalid` when it has none or an unknown one).
