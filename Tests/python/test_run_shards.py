@@ -1,21 +1,25 @@
 """scripts/run --shards 2: two broker pairs, each owning the rooms of its shard (FNV-1a 64 of the name,
-mod 2: "random" is shard 0's, "lobby" shard 1's), behind two gateways on one port."""
+mod 2: "random" is shard 0's, "lobby" shard 1's), behind two gateways on one port; with --metrics-port,
+each broker's Prometheus metrics name its shard and role."""
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 import requests
 
 from conftest import REPO, free_port
-from test_run_script import RunScript, _chatter
+from test_run_script import RunScript, _chatter, _free_consecutive_ports
 
 
 @pytest.fixture
 def sharded():
     if os.environ.get("CHAT_URL"):
         pytest.skip("tests the start script, not a running server")
-    script = RunScript(extra=["--shards", "2"])
+    metrics_port = _free_consecutive_ports(4)
+    script = RunScript(extra=["--shards", "2", "--metrics-port", str(metrics_port)])
+    script.metrics_port = metrics_port
     try:
         yield script
     finally:
@@ -26,6 +30,20 @@ def _created_by(script, label, room):
     """Whether the broker `label` logged the creation of `room`."""
     return any(line.startswith(f"{label} |") and " create " in line and f" room={room} " in line + " "
                for line in script.output)
+
+
+def _wait_metric(port, sample, value=1.0, timeout=10):
+    """Waits until broker metrics on `port` show `sample` (with its labels) at `value`; returns whether."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            if any(line == f"{sample} {value}" or line == f"{sample} {int(value)}" for line in text.splitlines()):
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
@@ -45,6 +63,13 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
         listed = requests.get(f"{url}/api/rooms", timeout=5).json()
         assert {"random", "lobby"} <= {entry["room"] for entry in listed["rooms"]}, listed
 
+        # --metrics-port P: broker-0a on P, broker-0b on P+1, broker-1a on P+2, broker-1b on P+3.
+        port = sharded.metrics_port
+        assert _wait_metric(port, 'chat_broker_shard{index="0",count="2"}'), "broker-0a's metrics"
+        assert _wait_metric(port + 2, 'chat_broker_shard{index="1",count="2"}'), "broker-1a's metrics"
+        assert _wait_metric(port + 2, 'chat_broker_role{role="active"}'), "broker-1a active"
+        assert _wait_metric(port + 3, 'chat_broker_role{role="standby"}'), "broker-1b standby"
+
         # Shard 1's active broker dies: its standby takes over with lobby; shard 0 goes on.
         assert sharded.seen(lambda line: line.startswith("broker-1a") and "standby-in-sync" in line, 10), sharded.text()
         os.kill(sharded.pids()["broker-1a"], signal.SIGKILL)
@@ -53,6 +78,7 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
         clients.append(late)
         assert "seq" in late.call("message", {"room": "lobby", "text": "after the takeover"}, timeout=5)
         assert "seq" in clients[0].call("message", {"room": "random", "text": "shard 0 goes on"}, timeout=5)
+        assert _wait_metric(port + 3, 'chat_broker_role{role="active"}'), "broker-1b active after the takeover"
     finally:
         for sio in clients:
             try:
