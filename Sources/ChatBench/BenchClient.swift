@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SocketIO
 
 /// One benchmark WebSocket client: its own HTTP upgrade, WebSocket framing, Engine.IO pongs,
@@ -54,9 +55,10 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Opens a client on `stats.eventLoop` and returns once its Socket.IO namespace is connected.
-    /// With `source`, the connection is made from that local address.
+    /// With `source`, the connection is made from that local address; with `tls`, over TLS (wss://).
     static func connect(
-        index: Int, host: String, port: Int, source: SocketAddress?, stats: LoopStats, timeout: TimeAmount
+        index: Int, host: String, port: Int, source: SocketAddress?, tls: NIOSSLContext? = nil, stats: LoopStats,
+        timeout: TimeAmount
     ) async throws -> BenchClient {
         let client = BenchClient(index: index, eventLoop: stats.eventLoop, stats: stats, host: host, port: port)
         var bootstrap = ClientBootstrap(group: stats.eventLoop)
@@ -65,7 +67,10 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(timeout)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(client) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil)) }
+                    try channel.pipeline.syncOperations.addHandler(client)
+                }
             }
             .connect(host: host, port: port)
             .get()

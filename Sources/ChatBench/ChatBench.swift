@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ProcessLimits
 import SocketIO
 
@@ -64,6 +65,9 @@ struct ChatBench: AsyncParsableCommand {
 
     @Option(help: "Also write the summary as JSON to this file.")
     var json: String?
+
+    @Flag(help: "Connect over TLS (wss://), as to a gateway started with --tls-cert/--tls-key; the server's certificate is not verified (a benchmark on this machine).")
+    var tls = false
 
     @Flag(help: "No per-second progress lines.")
     var quiet = false
@@ -179,12 +183,18 @@ struct ChatBench: AsyncParsableCommand {
         (index * rooms / count)..<((index + 1) * rooms / count)
     }
 
-    private func plan(rooms partRooms: Range<Int>) -> ScenarioPart.Plan {
-        ScenarioPart.Plan(
+    private func plan(rooms partRooms: Range<Int>) throws -> ScenarioPart.Plan {
+        var tlsContext: NIOSSLContext?
+        if tls {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            tlsContext = try NIOSSLContext(configuration: configuration)
+        }
+        return ScenarioPart.Plan(
             host: host, port: port, rooms: partRooms, members: members, sendersPerRoom: sendersPerRoom,
             perSenderRate: rate / Double(rooms * sendersPerRoom), messageBytes: messageBytes,
             setupConcurrency: setupConcurrency, setupTimeout: setupTimeout, settleTimeout: settleTimeout,
-            drainTimeout: drainTimeout, sourceAddresses: SourceAddresses(count: sourceAddresses), quiet: quiet)
+            drainTimeout: drainTimeout, sourceAddresses: SourceAddresses(count: sourceAddresses), tls: tlsContext, quiet: quiet)
     }
 
     /// Runs the scenario in this process (one part) or in `processCount` worker processes, phase by
@@ -202,7 +212,7 @@ struct ChatBench: AsyncParsableCommand {
         if processCount == 1 {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             do {
-                let part = ScenarioPart(plan: plan(rooms: 0..<rooms), group: group) { text in
+                let part = ScenarioPart(plan: try plan(rooms: 0..<rooms), group: group) { text in
                     FileHandle.standardOutput.write(Data("[ChatBench] \(text)\n".utf8))
                 }
                 _ = try await part.connect()
@@ -292,7 +302,7 @@ struct ChatBench: AsyncParsableCommand {
 
     private func runWorker(part index: Int, of count: Int, group: MultiThreadedEventLoopGroup) async throws {
         let prefix = "[ChatBench \(index + 1)/\(count)] "
-        let part = ScenarioPart(plan: plan(rooms: rooms(ofPart: index, of: count)), group: group) { text in
+        let part = ScenarioPart(plan: try plan(rooms: rooms(ofPart: index, of: count)), group: group) { text in
             FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
         }
         var commands = LineReader.lines(of: 0).makeAsyncIterator()

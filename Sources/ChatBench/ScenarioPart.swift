@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SocketIO
 
 /// One process's share of a run: the clients of a range of rooms, taken phase by phase from
@@ -22,6 +23,8 @@ final class ScenarioPart: @unchecked Sendable {
         var settleTimeout: Double
         var drainTimeout: Double
         var sourceAddresses: SourceAddresses
+        /// TLS for every connection (wss://), or nil for plain WebSocket.
+        var tls: NIOSSLContext?
         var quiet: Bool
     }
 
@@ -52,7 +55,7 @@ final class ScenarioPart: @unchecked Sendable {
         log("connecting \(clientCount) clients to \(plan.host):\(plan.port) (\(plan.setupConcurrency) at a time, \(plan.sourceAddresses))")
         clients = try await BoundedConcurrency.map(count: clientCount, limit: plan.setupConcurrency) { i in
             try await BenchClient.connect(
-                index: first + i, host: plan.host, port: plan.port, source: plan.sourceAddresses.address(for: first + i),
+                index: first + i, host: plan.host, port: plan.port, source: plan.sourceAddresses.address(for: first + i), tls: plan.tls,
                 stats: stats[Self.loopIndex(ofClient: i, members: plan.members, loops: stats.count)], timeout: timeout)
         }
         return Self.seconds(since: start)
