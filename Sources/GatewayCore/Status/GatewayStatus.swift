@@ -68,10 +68,8 @@ public final class GatewayStatus: Sendable {
     public func brokerAnswered(_ broker: Int, _ result: Result<WireReply.Success, ChatError>) {
         let report: BrokerStatusReport?
         switch result {
-        case .success(let success) where success.json.count <= BrokerStatusReport.maxBytes:
-            report = try? JSONDecoder().decode(BrokerStatusReport.self, from: Data(success.json))
-        case .success, .failure:
-            report = nil
+        case .success(let success): report = BrokerStatusReport(json: success.json)
+        case .failure: report = nil
         }
         let now = clock()
         state.withLock { $0.board.record(report, from: broker, now: now) }
