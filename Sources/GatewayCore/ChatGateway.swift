@@ -36,21 +36,15 @@ public final class ChatGateway: Sendable {
         logger: Logger
     ) throws {
         guard !connectionStateRecovery || shards.count == 1 else { throw ShardRouter.Invalid.connectionStateRecovery(shards: shards.count) }
-        var links: [BrokerLink] = []
-        for (index, configuration) in shards.enumerated() {
-            var shardLogger = logger
-            if shards.count > 1 { shardLogger[metadataKey: "shard"] = "\(index)/\(shards.count)" }
-            links.append(try BrokerLink(configuration: configuration, logger: shardLogger))
-        }
-        let shardLinks = links
-        let link = ShardRouter(links: links)
+        let shardLinks = try ShardRouter.makeLinks(shards: shards, logger: logger)
+        let link = ShardRouter(links: shardLinks)
         let metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let fanOut = BroadcastFanOut(
             group: group, metrics: metrics, coalescingWindow: fanOutWindow, appendsOffsets: connectionStateRecovery)
         // The status lists every shard's brokers in shard order: broker `i` of shard `k` is number
         // (brokers of the shards before k) + i.
-        let firstIndex = links.indices.map { k in shards[..<k].reduce(0) { $0 + $1.brokers.count } }
+        let firstIndex = shardLinks.indices.map { k in shards[..<k].reduce(0) { $0 + $1.brokers.count } }
         let status = GatewayStatus(sources: .init(
             gatewayID: shards.first?.gatewayID ?? "", brokerEndpoints: shards.flatMap { $0.brokers.map(\.commands) },
             connections: { metrics.openConnections.value }, localRooms: { await fanOut.memberCounts() },

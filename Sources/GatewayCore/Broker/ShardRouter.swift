@@ -59,16 +59,14 @@ public final class ShardRouter: BrokerClient {
         self.links = links
     }
 
-    /// A router with one new ``BrokerLink`` per configuration, in shard order; with several, each
+    /// One new ``BrokerLink`` per configuration, in shard order (not started); with several, each
     /// link's log lines carry `shard=I/N`.
-    public convenience init(shards: [BrokerLinkConfiguration], logger: Logger) throws {
-        var links: [any BrokerClient] = []
-        for (index, configuration) in shards.enumerated() {
+    public static func makeLinks(shards: [BrokerLinkConfiguration], logger: Logger) throws -> [BrokerLink] {
+        try shards.enumerated().map { index, configuration in
             var shardLogger = logger
             if shards.count > 1 { shardLogger[metadataKey: "shard"] = "\(index)/\(shards.count)" }
-            links.append(try BrokerLink(configuration: configuration, logger: shardLogger))
+            return try BrokerLink(configuration: configuration, logger: shardLogger)
         }
-        self.init(links: links)
     }
 
     /// Splits `brokers` (as given to the gateway: shard 0's broker or pair first, then shard 1's, ...)
