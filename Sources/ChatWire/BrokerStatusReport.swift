@@ -30,13 +30,19 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
         /// On an active: ms since the standby's last ack; on a standby: since the last update arrived.
         /// Nil when none came yet.
         public var sinceLastMs: UInt64?
+        /// Why this broker last became active (nil: it never did since it started).
+        public var takeover: TakeoverKind?
 
         /// A replication `state` with its lag figures.
-        public init(state: ReplicationState, heldOutputs: Int = 0, unacknowledged: UInt64 = 0, sinceLastMs: UInt64? = nil) {
+        public init(
+            state: ReplicationState, heldOutputs: Int = 0, unacknowledged: UInt64 = 0, sinceLastMs: UInt64? = nil,
+            takeover: TakeoverKind? = nil
+        ) {
             self.state = state
             self.heldOutputs = heldOutputs
             self.unacknowledged = unacknowledged
             self.sinceLastMs = sinceLastMs
+            self.takeover = takeover
         }
     }
 

@@ -16,6 +16,8 @@ final class BrokerLoop: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let hasFinished = Atomic<Bool>(false)
+    /// Encodes and decodes snapshots off the loop thread.
+    private let snapshotWorker = SnapshotWorker()
     /// How often the metrics' gauges are set from the node's status, ms.
     static let metricsUpdateMilliseconds: UInt64 = 500
 
@@ -214,6 +216,9 @@ final class BrokerLoop: Sendable {
                         perform(node.subscribed(topic: Array(frame.dropFirst())), sockets)
                     }
                 }
+                for outcome in snapshotWorker.takeFinished() {
+                    perform(node.finished(outcome, now: BrokerClock.now()), sockets)
+                }
                 perform(node.tick(now: BrokerClock.now()), sockets)
                 if let metrics, MonotonicClock.milliseconds() >= nextMetricsUpdate {
                     // The gauges (rooms, members, role, term, replication lag) a few times a second.
@@ -229,6 +234,8 @@ final class BrokerLoop: Sendable {
     private func perform(_ actions: [NodeAction], _ sockets: Sockets) {
         for action in actions {
             switch action {
+            case .snapshotWork(let work):
+                snapshotWorker.start(work)
             case .publish(let frames):
                 do {
                     try sockets.broadcasts.send(frames)

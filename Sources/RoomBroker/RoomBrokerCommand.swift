@@ -74,8 +74,11 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Option(help: "In a pair: the other broker's --peer-bind endpoint.")
     var peer: String?
 
-    @Option(help: "In a pair: milliseconds of silence after which the peer counts as gone (a gateway's vote then makes the standby take over).")
+    @Option(help: "In a pair: milliseconds of silence after which the peer counts as gone (a quorum of gateway votes then makes the standby take over).")
     var peerTimeout = 1_000
+
+    @Flag(help: "In a pair: a broker that never got the pair's state may take over as soon as its peer is silent and the gateways vote, starting with no rooms. Without it, it waits until the peer has been silent for ten peer timeouts (gone for good, not busy or cut off), so that a standby restarted while the active is slow never replaces the rooms with nothing.")
+    var allowTakeoverWithoutState = false
 
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -179,6 +182,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         var pair = PairConfiguration(role: pairRole)
         pair.peerTimeoutMilliseconds = UInt64(peerTimeout)
         pair.heartbeatMilliseconds = UInt64(max(50, peerTimeout / 4))
+        if allowTakeoverWithoutState { pair.statelessTakeoverMilliseconds = 0 }
         return pair
     }
 

@@ -13,6 +13,9 @@ final class BrokerPairTests: XCTestCase {
         /// Frames in flight to node 0 and node 1.
         var toNode: [[[UInt8]]] = [[], []]
         var linked = true
+        /// Snapshot work waits in `deferred` until ``runDeferredWork()`` (a slow encoder or decoder).
+        var deferWork = false
+        var deferred: [[SnapshotWork]] = [[], []]
         var now: UInt64 = 1_000
         var requestID: UInt32 = 10
         /// Replies the gateway got, by request id, and what was published.
@@ -39,6 +42,9 @@ final class BrokerPairTests: XCTestCase {
         mutating func perform(_ actions: [NodeAction], from index: Int) {
             for action in actions {
                 switch action {
+                case .snapshotWork(let work):
+                    // Off the loop in the broker; here at once, or later when work is deferred.
+                    if deferWork { deferred[index].append(work) } else { perform(nodes[index].finished(work.run(), now: clock), from: index) }
                 case .toPeer(let frame):
                     if linked { toNode[1 - index].append(frame) }
                 case .reply(_, let frame):
@@ -46,6 +52,15 @@ final class BrokerPairTests: XCTestCase {
                 case .publish(let frames):
                     if let broadcast = try? WireBroadcast.decode(frames) { published.append(broadcast) }
                 }
+            }
+        }
+
+        /// Finishes the snapshot work that waited.
+        mutating func runDeferredWork() {
+            for index in 0..<2 {
+                let work = deferred[index]
+                deferred[index] = []
+                for item in work { perform(nodes[index].finished(item.run(), now: clock), from: index) }
             }
         }
 
@@ -63,22 +78,32 @@ final class BrokerPairTests: XCTestCase {
             }
         }
 
+        /// Gateways that send a heartbeat to a node every 250 ms while the clock advances (gateway, node).
+        var heartbeating: [(gateway: String, node: Int)] = []
+
         /// Advances the clock by `milliseconds` in ticks of 50 ms, exchanging heartbeats.
         mutating func advance(_ milliseconds: UInt64, alive: [Bool] = [true, true]) {
             let end = now + milliseconds
             while now < end {
                 now += 50
                 for index in 0..<2 where alive[index] { perform(nodes[index].tick(now: clock), from: index) }
+                if now % 250 == 0 {
+                    for (gateway, node) in heartbeating where alive[node] {
+                        send(.heartbeat, to: node, gateway: gateway, settle: nil)
+                    }
+                }
                 settle(alive: alive)
             }
         }
 
         /// Sends `body` to node `index` as gateway "gw" and returns its request id.
         @discardableResult
-        mutating func send(_ body: WireCommand.Body, to index: Int, connection: UInt64 = 1, settle alive: [Bool]? = [true, true]) -> UInt32 {
+        mutating func send(
+            _ body: WireCommand.Body, to index: Int, connection: UInt64 = 1, gateway: String = "gw", settle alive: [Bool]? = [true, true]
+        ) -> UInt32 {
             requestID += 1
             let frame = WireCommand(requestID: requestID, connectionID: connection, sentAt: now, body: body).encoded()
-            perform(nodes[index].command(identity: Array("gw".utf8), frame: frame, now: clock), from: index)
+            perform(nodes[index].command(identity: Array(gateway.utf8), frame: frame, now: clock), from: index)
             if let alive { settle(alive: alive) }
             return requestID
         }
@@ -100,6 +125,11 @@ final class BrokerPairTests: XCTestCase {
 
     /// Starts the pair and lets the backup catch up; returns it with room "lobby" and its password.
     func startedPair(maxHeldOutputs: Int = 100_000) throws -> (Pair, String) {
+        try Self.startedPair(maxHeldOutputs: maxHeldOutputs)
+    }
+
+    /// Starts the pair and lets the backup catch up; returns it with room "lobby" and its password.
+    static func startedPair(maxHeldOutputs: Int = 100_000) throws -> (Pair, String) {
         var pair = Pair(maxHeldOutputs: maxHeldOutputs)
         pair.advance(600)
         XCTAssertEqual(pair.nodes[0].star?.state, .active)

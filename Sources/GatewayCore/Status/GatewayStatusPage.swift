@@ -148,6 +148,16 @@ public enum GatewayStatusPage {
     private static func replication(_ replication: BrokerStatusReport.Replication?) -> String {
         guard let replication else { return dash }
         let since = replication.sinceLastMs.map { duration(milliseconds: $0) + " ago" }
+        let text = replicationState(replication, since: since)
+        switch replication.takeover {
+        case .bothWithoutState?, .voteWithoutState?:
+            return text + escape(" (took over WITHOUT the state: \(replication.takeover?.rawValue ?? ""))")
+        default:
+            return text
+        }
+    }
+
+    private static func replicationState(_ replication: BrokerStatusReport.Replication, since: String?) -> String {
         switch replication.state {
         case .standbyInSync:
             return escape(
@@ -156,6 +166,8 @@ public enum GatewayStatusPage {
             return "standby loading a snapshot"
         case .standbyAbsent:
             return "no standby: acknowledging alone"
+        case .fenced:
+            return "fenced: standby silent and no quorum of gateways heard; answering not_active"
         case .waitingForSnapshot:
             return "waiting for a snapshot"
         case .loadingSnapshot:

@@ -1,9 +1,14 @@
+import ChatWire
+
 /// Who of the two brokers of a pair is active: the ZeroMQ guide's Binary Star state machine, as plain
 /// state driven by the peer's heartbeats, gateway votes and the clock (monotonic ms).
 ///
 /// A standby takes over only when it has not heard its peer for ``peerTimeoutMilliseconds`` AND a
-/// gateway asks it to (a `hello`: the "client vote"), so a broken link between the brokers alone never
-/// makes two actives; the fencing ``term`` rises at each takeover and settles the rare case of two.
+/// quorum of the gateways asks it to (their `hello`s: the "client vote"; ``BrokerNode`` counts them),
+/// so a broken link between the brokers alone never makes two actives; the fencing ``term`` rises at
+/// each takeover and settles the rare case of two. A broker without the pair's state takes over on a
+/// vote only once its peer has been silent for ``statelessTakeoverMilliseconds`` (gone for good, not
+/// busy or cut off), or at once when the operator allowed it.
 public struct BinaryStar: Sendable {
     /// Why a broker became active.
     public enum Takeover: String, Sendable, Equatable {
@@ -15,6 +20,23 @@ public struct BinaryStar: Sendable {
         case handover = "peer handed over"
         /// The peer restarted and lost its state; this one has it.
         case peerRestarted = "peer restarted without state"
+        /// Neither broker has the state (both restarted): the primary starts afresh.
+        case bothWithoutState = "neither broker has the state: starting afresh"
+        /// The peer has been silent long enough to count as gone and the gateways voted, but this
+        /// broker never got the state: it serves afresh rather than not at all.
+        case voteWithoutState = "peer gone for good, gateways voted; this broker has no state"
+
+        /// The reason as the status reports it.
+        public var kind: TakeoverKind {
+            switch self {
+            case .started: return .started
+            case .vote: return .vote
+            case .handover: return .handover
+            case .peerRestarted: return .peerRestarted
+            case .bothWithoutState: return .bothWithoutState
+            case .voteWithoutState: return .voteWithoutState
+            }
+        }
     }
 
     /// Why a broker stopped being active.
@@ -41,15 +63,25 @@ public struct BinaryStar: Sendable {
     public let isPrimary: Bool
     /// Silence after which the peer counts as gone, ms.
     public let peerTimeoutMilliseconds: UInt64
+    /// Silence after which a broker without the state may take over on a vote, ms (0: at once).
+    public let statelessTakeoverMilliseconds: UInt64
     private let startedAt: UInt64
     private var lastHeard: UInt64?
 
-    /// A broker starting at `now` in `role`.
-    public init(role: PairRole, peerTimeoutMilliseconds: UInt64, now: UInt64) {
+    /// A broker starting at `now` in `role`. `statelessTakeoverMilliseconds`: how long the peer must
+    /// be silent before this broker takes over without the state (default ten peer timeouts).
+    public init(role: PairRole, peerTimeoutMilliseconds: UInt64, statelessTakeoverMilliseconds: UInt64? = nil, now: UInt64) {
         self.isPrimary = role == .primary
         self.state = role == .primary ? .primary : .backup
         self.peerTimeoutMilliseconds = peerTimeoutMilliseconds
+        self.statelessTakeoverMilliseconds = statelessTakeoverMilliseconds ?? 10 * peerTimeoutMilliseconds
         self.startedAt = now
+    }
+
+    /// How long the peer has been silent at `now` (since this broker started when never heard), ms.
+    public func peerSilence(now: UInt64) -> UInt64 {
+        let since = lastHeard ?? startedAt
+        return now >= since ? now - since : 0
     }
 
     /// Whether the peer was heard within the timeout.
@@ -88,7 +120,10 @@ public struct BinaryStar: Sendable {
             term = max(term, peer.term)
             switch peer.state {
             case .active: return .none
-            case .primary, .backup: return hasState ? becomeActive(.peerRestarted) : .none
+            case .primary, .backup:
+                if hasState { return becomeActive(.peerRestarted) }
+                // Both restarted without the state: the primary starts afresh.
+                return !peer.hasState && isPrimary ? becomeActive(.bothWithoutState) : .none
             case .passive:
                 // Both standing by (the active died and nobody voted yet): the one with the state, or the
                 // primary when both have it, goes on.
@@ -98,17 +133,23 @@ public struct BinaryStar: Sendable {
         }
     }
 
-    /// A gateway's hello: its vote. True when this broker is (now) active and serves it.
-    public mutating func vote(now: UInt64) -> (serves: Bool, change: Change) {
-        let waited = now >= startedAt ? now - startedAt : 0
+    /// A gateway's hello, when it completes a quorum of votes (`quorum`): true when this broker is
+    /// (now) active and serves it. `hasState`: whether this broker holds the pair's state.
+    public mutating func vote(now: UInt64, quorum: Bool, hasState: Bool) -> (serves: Bool, change: Change) {
+        if state == .active { return (true, .none) }
+        guard quorum, !peerAlive(now: now) else { return (false, .none) }
+        let silence = peerSilence(now: now)
         switch state {
-        case .active:
-            return (true, .none)
-        case .primary where waited >= peerTimeoutMilliseconds && !peerAlive(now: now),
-             .backup where waited >= 2 * peerTimeoutMilliseconds && !peerAlive(now: now),
-             .passive where !peerAlive(now: now):
+        case .passive where hasState:
             return (true, becomeActive(.vote))
-        case .primary, .backup, .passive:
+        case .passive where silence >= statelessTakeoverMilliseconds:
+            return (true, becomeActive(.voteWithoutState))
+        case .primary where silence >= max(peerTimeoutMilliseconds, statelessTakeoverMilliseconds),
+             .backup where silence >= max(2 * peerTimeoutMilliseconds, statelessTakeoverMilliseconds + peerTimeoutMilliseconds):
+            // Starting, and no peer answered: the pair starts here (the backup waits longer, so that
+            // the primary wins when both start cut off from each other).
+            return (true, becomeActive(.started))
+        case .active, .passive, .primary, .backup:
             return (false, .none)
         }
     }

@@ -6,6 +6,10 @@ public struct PairConfiguration: Sendable {
     public var heartbeatMilliseconds: UInt64 = 250
     /// Silence after which the peer counts as gone, ms.
     public var peerTimeoutMilliseconds: UInt64 = 1_000
+    /// Silence of the peer after which a broker without the pair's state may take over on a vote
+    /// (the peer counts as gone for good), ms; nil: ten peer timeouts; 0: at once (the operator's
+    /// `--allow-takeover-without-state`: the rooms are lost if the peer comes back).
+    public var statelessTakeoverMilliseconds: UInt64?
     /// How often a standby without state asks the active for a snapshot, ms.
     public var syncRetryMilliseconds: UInt64 = 2_000
     /// Most bytes of updates a loading standby buffers before it starts over.

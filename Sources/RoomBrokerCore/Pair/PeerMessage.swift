@@ -13,15 +13,21 @@ public enum PeerMessage: Equatable, Sendable {
     case update(seq: UInt64, input: BrokerInput, digest: UInt64)
     /// Standby to active: every update up to `seq` is applied.
     case ack(seq: UInt64)
+    /// Standby to active: snapshot `sync`'s parts up to `index` arrived (flow control: the active keeps
+    /// at most ``chunkWindow`` parts unconfirmed, so heartbeats and updates never queue behind a whole
+    /// snapshot).
+    case snapshotReceived(sync: UInt64, index: UInt32)
     /// Active to standby: I am stopping; take over now with a term above `term`.
     case handover(term: UInt64)
 
     /// Format version of peer messages.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// Most bytes of one message (a snapshot chunk, or an update carrying a 1 MiB command).
     public static let maxSize = WireFormat.maxFrameSize + (64 << 10)
     /// Bytes of snapshot per chunk.
     public static let chunkSize = 256 << 10
+    /// Snapshot parts an active sends ahead of the standby's ``snapshotReceived(sync:index:)``.
+    public static let chunkWindow: UInt32 = 8
 
     /// The frame.
     public func encoded() -> [UInt8] {
@@ -34,6 +40,7 @@ public enum PeerMessage: Equatable, Sendable {
             writer.write(status.term)
             writer.write(UInt8(status.isPrimary ? 1 : 0))
             writer.write(UInt8(status.hasState ? 1 : 0))
+            writer.write(status.position)
         case .syncRequest(let sync):
             writer.write(UInt8(2))
             writer.write(sync)
@@ -55,6 +62,10 @@ public enum PeerMessage: Equatable, Sendable {
         case .handover(let term):
             writer.write(UInt8(6))
             writer.write(term)
+        case .snapshotReceived(let sync, let index):
+            writer.write(UInt8(7))
+            writer.write(sync)
+            writer.write(index)
         }
         return writer.bytes
     }
@@ -73,7 +84,8 @@ public enum PeerMessage: Equatable, Sendable {
             let term = try reader.readUInt64("term")
             let isPrimary = try reader.readByte("primary") == 1
             let hasState = try reader.readByte("has state") == 1
-            message = .status(PeerStatus(state: state, term: term, isPrimary: isPrimary, hasState: hasState))
+            let position = try reader.readUInt64("position")
+            message = .status(PeerStatus(state: state, term: term, isPrimary: isPrimary, hasState: hasState, position: position))
         case 2:
             message = .syncRequest(sync: try reader.readUInt64("sync"))
         case 3:
@@ -90,6 +102,8 @@ public enum PeerMessage: Equatable, Sendable {
             message = .ack(seq: try reader.readUInt64("seq"))
         case 6:
             message = .handover(term: try reader.readUInt64("term"))
+        case 7:
+            message = .snapshotReceived(sync: try reader.readUInt64("sync"), index: try reader.readUInt32("index"))
         default:
             throw .unknownKind(kind)
         }

@@ -1,6 +1,6 @@
 /// A first-in first-out queue on an array: popping advances a head index, and the consumed front is
 /// released once it is at least half of the storage (amortised O(1) per element).
-struct FIFOQueue<Element: Sendable & Codable>: Sendable, Codable {
+struct FIFOQueue<Element: Sendable>: Sendable {
     private var storage: [Element] = []
     private var head = 0
 
@@ -33,3 +33,5 @@ struct FIFOQueue<Element: Sendable & Codable>: Sendable, Codable {
         head = 0
     }
 }
+
+extension FIFOQueue: Codable where Element: Codable {}

@@ -1,0 +1,238 @@
+import ChatWire
+
+/// The active's side of the replication: updates, held outputs, snapshots for a standby, fencing.
+extension BrokerNode {
+    mutating func emit(_ input: BrokerInput, output: BrokerOutput, identity: [UInt8]?, into actions: inout [NodeAction]) {
+        let encoded = encode(output, identity: identity)
+        guard let pair else {
+            actions += encoded
+            return
+        }
+        // Numbered even when no standby listens: the position in the heartbeat then tells a standby
+        // that it missed updates.
+        updateSeq += 1
+        switch replication {
+        case .standbyInSync(var inSync):
+            actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
+            guard !encoded.isEmpty else { return }
+            replication = .standbyAbsent  // no copy of the queue while appending
+            inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded))
+            if inSync.held.count > pair.maxHeldOutputs {
+                logger.warning("standby-lost", metadata: [
+                    "reason": "\(inSync.held.count) replies wait for its acks: too slow; acknowledging alone until it reloads",
+                    "term": "\(term)",
+                ])
+                release(&inSync, upTo: .max, into: &actions)
+                return
+            }
+            replication = .standbyInSync(inSync)
+        case .standbySyncing:
+            // The standby keeps these until its snapshot is loaded; it does not count yet.
+            actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
+            actions += encoded
+        case .standbyAbsent, .waiting, .loading, .following:
+            actions += encoded
+        }
+    }
+
+    func release(_ inSync: inout Replication.InSync, upTo seq: UInt64, into actions: inout [NodeAction]) {
+        while let first = inSync.held.first, first.seq <= seq {
+            _ = inSync.held.popFirst()
+            actions += first.actions
+        }
+    }
+
+    /// Releases every held output and stops counting on the standby.
+    mutating func dropStandby(into actions: inout [NodeAction]) {
+        if case .standbyInSync(var inSync) = replication {
+            replication = .standbyAbsent
+            release(&inSync, upTo: .max, into: &actions)
+        }
+        replication = .standbyAbsent
+    }
+
+    mutating func receiveAck(seq: UInt64, now: BrokerClock, into actions: inout [NodeAction]) {
+        lastAckAt = now.monotonic
+        acknowledgedUpdate = seq
+        switch replication {
+        case .standbySyncing(let sending) where seq >= sending.base:
+            replication = .standbyInSync(.init())
+            logger.info("standby-in-sync", metadata: ["seq": "\(seq)", "term": "\(term)"])
+        case .standbyInSync(var inSync):
+            replication = .standbyAbsent  // no copy of the queue while releasing
+            release(&inSync, upTo: seq, into: &actions)
+            replication = .standbyInSync(inSync)
+        default:
+            break
+        }
+    }
+
+    /// The active's periodic pair work: a silent standby is dropped, and the active fences itself
+    /// unless it hears a quorum of the gateways it knew when the standby fell silent.
+    mutating func activeTick(now: BrokerClock, into actions: inout [NodeAction]) {
+        guard let pair, let star else { return }
+        guard !star.peerAlive(now: now.monotonic) else {
+            quorumBase = nil
+            if fenced {
+                fenced = false
+                logger.notice("unfenced", metadata: ["reason": "the standby answers again", "term": "\(term)"])
+            }
+            return
+        }
+        if quorumBase == nil { quorumBase = liveGateways(within: 3 * pair.peerTimeoutMilliseconds, now: now) }
+        let quorum = hasGatewayQuorum(now: now)
+        switch replication {
+        case .standbySyncing:
+            logger.warning("standby-lost", metadata: [
+                "reason": "no heartbeat for \(pair.peerTimeoutMilliseconds) ms while it loaded the snapshot", "term": "\(term)",
+            ])
+            replication = .standbyAbsent
+        case .standbyInSync where quorum:
+            logger.warning("standby-lost", metadata: [
+                "reason": "no heartbeat for \(pair.peerTimeoutMilliseconds) ms: acknowledging alone (a quorum of gateways is heard)",
+                "term": "\(term)",
+            ])
+            dropStandby(into: &actions)
+        default:
+            break
+        }
+        if quorum == fenced {
+            fenced = !quorum
+            if fenced {
+                logger.warning("fenced", metadata: [
+                    "reason": "standby silent and fewer than a quorum of \(quorumBase?.count ?? 0) gateways heard: answering not_active (the standby may be taking over)",
+                    "term": "\(term)",
+                ])
+            } else {
+                logger.notice("unfenced", metadata: ["reason": "a quorum of gateways is heard again", "term": "\(term)"])
+                dropStandby(into: &actions)
+            }
+        }
+    }
+
+    /// The peer's position in its heartbeat. A standby behind its active's position missed updates and
+    /// reloads; an active whose dropped standby reports exactly its own position takes it back.
+    mutating func peerPosition(_ peer: PeerStatus, now: BrokerClock, into actions: inout [NodeAction]) {
+        switch replication {
+        case .following(let applied) where peer.state == .active && peer.position > applied:
+            logger.warning("standby-reloading", metadata: [
+                "reason": "the active is at update \(peer.position), this standby at \(applied): updates were missed",
+            ])
+            replication = .waiting(.init())
+            askForSnapshot(now: now, into: &actions)
+        case .standbyAbsent where isActive && !fenced && peer.state == .passive && peer.hasState
+            && peer.position == updateSeq && peer.term == term:
+            replication = .standbyInSync(.init())
+            logger.info("standby-in-sync", metadata: ["seq": "\(updateSeq)", "term": "\(term)", "reason": "it kept up while silent"])
+        default:
+            break
+        }
+    }
+
+    // MARK: Snapshots for the standby
+
+    /// A standby asked for the state. At most one snapshot is in flight: a retry while it is encoded
+    /// takes it over; a repeat of the tag being sent is ignored; a new tag after parts went out means the
+    /// standby started over, and gets a new snapshot.
+    mutating func startSnapshot(sync: UInt64, into actions: inout [NodeAction]) {
+        guard isActive || leaving else { return }
+        if case .standbySyncing(var sending) = replication {
+            if sending.bytes == nil {
+                sending.sync = sync
+                replication = .standbySyncing(sending)
+                return
+            }
+            if sending.sync == sync { return }
+        }
+        // What was held for the old standby is released: the new one starts from this snapshot.
+        dropStandby(into: &actions)
+        let work = nextWork
+        nextWork += 1
+        replication = .standbySyncing(.init(sync: sync, base: updateSeq, work: work))
+        actions.append(.snapshotWork(.encode(id: work, snapshot: engine.snapshot())))
+    }
+
+    mutating func snapshotEncoded(
+        id: UInt64, result: Result<[UInt8], SnapshotWorkError>, milliseconds: Double, into actions: inout [NodeAction]
+    ) {
+        guard case .standbySyncing(var sending) = replication, sending.work == id, sending.bytes == nil else { return }
+        switch result {
+        case .success(let bytes):
+            sending.bytes = bytes
+            logger.info("snapshot-encoded", metadata: [
+                "rooms": "\(engine.registry.rooms.count)", "seq": "\(sending.base)",
+                "reason": "\(bytes.count) bytes in \(sending.parts) parts, encoded in \(Int(milliseconds)) ms off the loop",
+            ])
+            replication = .standbyAbsent
+            sendParts(&sending, into: &actions)
+            replication = .standbySyncing(sending)
+        case .failure(let error):
+            logger.error("snapshot-failed", metadata: ["reason": "\(error)"])
+            replication = .standbyAbsent
+        }
+    }
+
+    mutating func snapshotReceived(sync: UInt64, index: UInt32, into actions: inout [NodeAction]) {
+        guard case .standbySyncing(var sending) = replication, sending.sync == sync, index < sending.next else { return }
+        replication = .standbyAbsent
+        sending.confirmed = max(sending.confirmed, index + 1)
+        sendParts(&sending, into: &actions)
+        replication = .standbySyncing(sending)
+    }
+
+    /// Sends parts while fewer than ``PeerMessage/chunkWindow`` wait for confirmation.
+    func sendParts(_ sending: inout Replication.Sending, into actions: inout [NodeAction]) {
+        guard let bytes = sending.bytes else { return }
+        let parts = sending.parts
+        while sending.next < parts, sending.next < sending.confirmed + PeerMessage.chunkWindow {
+            let start = Int(sending.next) * PeerMessage.chunkSize
+            let end = min(bytes.count, start + PeerMessage.chunkSize)
+            actions.append(.toPeer(PeerMessage.snapshot(
+                sync: sending.sync, base: sending.base, index: sending.next, last: sending.next + 1 == parts,
+                bytes: Array(bytes[start..<end])).encoded()))
+            sending.next += 1
+        }
+    }
+
+    // MARK: Quorum
+
+    /// The gateways heard within `window` ms (engine clock), by routing id.
+    func liveGateways(within window: UInt64, now: BrokerClock) -> Set<String> {
+        let engineNow = max(lastEngineMonotonic, UInt64(bitPattern: max(Int64(bitPattern: now.monotonic) + clockOffset, 0)))
+        return Set(engine.gateways.entries.compactMap { id, entry in
+            engineNow < entry.lastSeen || engineNow - entry.lastSeen < window ? id : nil
+        })
+    }
+
+    /// Whether an active without its standby hears a quorum of the gateways it knew when the standby
+    /// fell silent (heard within a peer timeout).
+    func hasGatewayQuorum(now: BrokerClock) -> Bool {
+        guard let pair, let base = quorumBase else { return true }
+        let heard = liveGateways(within: pair.peerTimeoutMilliseconds, now: now)
+        return Self.isQuorum(base.intersection(heard).count, of: base.count, isPrimary: pair.role == .primary)
+    }
+
+    /// Whether the votes of the last few peer timeouts make a quorum of the gateways live in this
+    /// standby's copy of the state (the ones the active heard last): more than half, or exactly half
+    /// for the primary, so that the two brokers can never both count a quorum among the same gateways.
+    mutating func hasVoteQuorum(now: BrokerClock) -> Bool {
+        guard let pair else { return true }
+        let window = 3 * pair.peerTimeoutMilliseconds
+        votes = votes.filter { now.monotonic < $0.value + window }
+        let known: Set<String>
+        if hasState {
+            let last = lastEngineMonotonic
+            known = Set(engine.gateways.entries.compactMap { id, entry in
+                last < entry.lastSeen || last - entry.lastSeen < window ? id : nil
+            })
+        } else {
+            known = []
+        }
+        guard !known.isEmpty else { return !votes.isEmpty }
+        return Self.isQuorum(known.intersection(votes.keys).count, of: known.count, isPrimary: pair.role == .primary)
+    }
+
+    static func isQuorum(_ count: Int, of known: Int, isPrimary: Bool) -> Bool {
+        known == 0 || 2 * count > known || (2 * count == known && isPrimary)
+    }
+}

@@ -1,0 +1,143 @@
+import ChatWire
+
+/// The standby's side of the replication: asking for the state, loading it, applying updates.
+extension BrokerNode {
+    /// The standby's periodic pair work: ask for a snapshot while without state, give up a transfer
+    /// that stalled.
+    mutating func standbyTick(now: BrokerClock, into actions: inout [NodeAction]) {
+        guard let pair, let star, star.state == .passive, peerState == .active, star.peerAlive(now: now.monotonic) else { return }
+        switch replication {
+        case .waiting(let waiting):
+            if waiting.askedAt.map({ now.monotonic >= $0 + pair.syncRetryMilliseconds }) ?? true {
+                askForSnapshot(now: now, into: &actions)
+            }
+        case .loading(let loading) where loading.decoding == nil && now.monotonic >= loading.lastProgress + 3 * pair.syncRetryMilliseconds:
+            logger.warning("standby-reloading", metadata: ["reason": "no snapshot part for \(3 * pair.syncRetryMilliseconds) ms"])
+            replication = .waiting(.init())
+            askForSnapshot(now: now, into: &actions)
+        default:
+            break
+        }
+    }
+
+    /// Sends a (new) snapshot request, keeping the updates already buffered.
+    mutating func askForSnapshot(now: BrokerClock, into actions: inout [NodeAction]) {
+        guard case .waiting(var waiting) = replication else { return }
+        let tag = nextSyncTag
+        nextSyncTag += 1
+        waiting.sync = tag
+        waiting.askedAt = now.monotonic
+        replication = .waiting(waiting)
+        actions.append(.toPeer(PeerMessage.syncRequest(sync: tag).encoded()))
+    }
+
+    mutating func receiveSnapshot(
+        sync: UInt64, base: UInt64, index: UInt32, last: Bool, bytes: [UInt8], now: BrokerClock, into actions: inout [NodeAction]
+    ) {
+        guard let state = star?.state, state != .active else { return }
+        var loading: Replication.Loading
+        switch replication {
+        case .waiting(var waiting) where waiting.sync == sync && index == 0:
+            replication = .standbyAbsent  // no copy of the buffer
+            waiting.updates.drop(upTo: base)
+            loading = .init(sync: sync, base: base, bytes: bytes, nextIndex: 1, lastProgress: now.monotonic, updates: waiting.updates)
+        case .loading(var current) where current.sync == sync && index == current.nextIndex && current.decoding == nil:
+            replication = .standbyAbsent  // no copy of the parts while appending
+            current.bytes += bytes
+            current.nextIndex += 1
+            current.lastProgress = now.monotonic
+            loading = current
+        default:
+            return
+        }
+        actions.append(.toPeer(PeerMessage.snapshotReceived(sync: sync, index: index).encoded()))
+        if last {
+            let work = nextWork
+            nextWork += 1
+            loading.decoding = work
+            actions.append(.snapshotWork(.decode(id: work, bytes: loading.bytes)))
+            loading.bytes = []
+        }
+        replication = .loading(loading)
+    }
+
+    mutating func snapshotDecoded(
+        id: UInt64, result: Result<BrokerSnapshot, SnapshotWorkError>, milliseconds: Double, now: BrokerClock,
+        into actions: inout [NodeAction]
+    ) {
+        guard case .loading(let loading) = replication, loading.decoding == id else { return }
+        let snapshot: BrokerSnapshot
+        switch result {
+        case .success(let decoded):
+            snapshot = decoded
+        case .failure(let error):
+            logger.error("snapshot-unreadable", metadata: ["reason": "\(error)"])
+            replication = .waiting(.init())
+            askForSnapshot(now: now, into: &actions)
+            return
+        }
+        engine = BrokerEngine(snapshot: snapshot, logger: Self.quiet(logger))
+        replication = .following(applied: loading.base)
+        updateSeq = loading.base
+        logger.info("standby-loaded", metadata: [
+            "rooms": "\(engine.registry.rooms.count)", "seq": "\(loading.base)",
+            "reason": "decoded in \(Int(milliseconds)) ms off the loop; \(loading.updates.updates.count) updates kept meanwhile",
+        ])
+        if engine.registry.configuration.shard != configuration.shard {
+            logger.warning("shard-mismatch", metadata: [
+                "reason": "the active serves shard \(engine.registry.configuration.shard), this broker was started with --shard \(configuration.shard): give both brokers of a pair the same; following the active's",
+            ])
+        }
+        var applied: [NodeAction] = []
+        for update in loading.updates.updates {
+            receiveUpdate(seq: update.seq, input: update.input, digest: update.digest, acknowledge: false, into: &applied)
+        }
+        actions += applied
+        if case .following(let seq) = replication {
+            actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded()))
+        }
+    }
+
+    mutating func receiveUpdate(
+        seq: UInt64, input: BrokerInput, digest: UInt64, acknowledge: Bool = true, into actions: inout [NodeAction]
+    ) {
+        let limit = pair?.maxBufferedBytes ?? 0
+        switch replication {
+        case .waiting(var waiting):
+            // A snapshot is on its way (or will be): it may be older than this update.
+            replication = .standbyAbsent
+            if !waiting.updates.add(seq: seq, input: input, digest: digest, limit: limit) { waiting.updates = .init() }
+            replication = .waiting(waiting)
+        case .loading(var loading):
+            guard seq > loading.base else { return }
+            replication = .standbyAbsent
+            guard loading.updates.add(seq: seq, input: input, digest: digest, limit: limit) else {
+                logger.warning("standby-reloading", metadata: ["reason": "updates buffered while loading exceed \(limit) bytes"])
+                replication = .waiting(.init())
+                return
+            }
+            replication = .loading(loading)
+        case .following(let applied):
+            guard seq > applied else { return }
+            guard seq == applied + 1 else {
+                logger.warning("standby-reloading", metadata: ["reason": "updates \(applied + 1)...\(seq - 1) missed"])
+                replication = .waiting(.init())
+                return
+            }
+            let (output, overdrawn) = engine.apply(input)
+            lastEngineMonotonic = max(lastEngineMonotonic, input.now.monotonic)
+            guard Self.digest(of: encode(output, identity: [])) == digest, !overdrawn else {
+                logger.error("standby-diverged", metadata: [
+                    "seq": "\(seq)", "reason": "update gave other output than on the active; reloading the state",
+                ])
+                replication = .waiting(.init())
+                return
+            }
+            replication = .following(applied: seq)
+            updateSeq = seq
+            if acknowledge { actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded())) }
+        case .standbyAbsent, .standbySyncing, .standbyInSync:
+            return
+        }
+    }
+}

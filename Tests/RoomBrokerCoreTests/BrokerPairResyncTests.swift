@@ -1,0 +1,211 @@
+import ChatWire
+import RoomBrokerCore
+import SocketIO
+import XCTest
+
+/// The pair at the edges: a standby that fell behind or was cut off comes back in sync, snapshots that
+/// take long never stop the active, a standby without the state never replaces the rooms with nothing,
+/// and gateway quorums keep two brokers from serving at once.
+final class BrokerPairResyncTests: XCTestCase {
+    typealias Pair = BrokerPairTests.Pair
+
+    private func startedPair(maxHeldOutputs: Int = 100_000) throws -> (Pair, String) {
+        try BrokerPairTests.startedPair(maxHeldOutputs: maxHeldOutputs)
+    }
+
+    private func history(_ pair: inout Pair, node: Int, password: String, name: String, connection: UInt64) throws -> [String] {
+        let alive = node == 0 ? [true, false] : [false, true]
+        let join = pair.send(
+            .join(room: "lobby", password: password, name: name, since: WireCommand.noSince), to: node, connection: connection,
+            settle: alive)
+        let json = try JSONValue.parse(try pair.success(join).json, limits: .trusted)
+        return json["history"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? []
+    }
+
+    /// The lagging standby of the review: dropped for holding too many replies, it relinks, reloads, and a
+    /// later failover keeps every acknowledged message.
+    func testAStandbyDroppedForFallingBehindComesBackInSyncAndAFailoverKeepsEveryAcknowledgedMessage() throws {
+        var (pair, password) = try startedPair(maxHeldOutputs: 5)
+        pair.heartbeating = [("gw", 0)]
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        pair.linked = false
+        var texts: [String] = []
+        for index in 0..<8 {
+            texts.append("lagging \(index)")
+            pair.send(.message(room: "lobby", text: texts.last ?? "", key: "k\(index)"), to: 0, settle: nil)
+        }
+        XCTAssertEqual(pair.nodes[0].standby, .absent, "dropped: too slow")
+        pair.linked = true
+        pair.advance(3_000)
+        XCTAssertEqual(pair.nodes[0].standby, .inSync, "\(pair.lines.filter { $0.contains("standby") }.suffix(6))")
+        XCTAssertTrue(pair.lines.contains { $0.contains("standby-reloading") && $0.contains("updates were missed") })
+        for index in 8..<11 {
+            texts.append("after relink \(index)")
+            let request = pair.send(.message(room: "lobby", text: texts.last ?? "", key: "k\(index)"), to: 0)
+            XCTAssertNotNil(try? pair.success(request))
+        }
+        // The active dies; the gateway votes for the standby, which has everything.
+        pair.heartbeating = []
+        pair.advance(1_100, alive: [false, true])
+        let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertNotNil(try? pair.success(hello))
+        XCTAssertEqual(try history(&pair, node: 1, password: password, name: "bob", connection: 9), texts)
+    }
+
+    /// A cut between the brokers longer than the peer timeout, with the gateways still heard: the active
+    /// acknowledges alone, then the standby reloads and is in sync again; nothing acknowledged is lost.
+    func testABrokerLinkCutLongerThanThePeerTimeoutEndsInSyncAgain() throws {
+        var (pair, password) = try startedPair()
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        pair.heartbeating = [("gw", 0)]
+        pair.linked = false
+        pair.advance(1_200)
+        XCTAssertEqual(pair.nodes[0].standby, .absent)
+        XCTAssertFalse(pair.nodes[0].fenced, "the gateway is heard: a quorum")
+        let message = pair.send(.message(room: "lobby", text: "while cut", key: "c1"), to: 0, settle: nil)
+        XCTAssertNotNil(try? pair.success(message), "acknowledged alone")
+        XCTAssertEqual(pair.nodes[1].star?.state, .passive, "no vote, no takeover")
+        pair.linked = true
+        pair.advance(2_000)
+        XCTAssertEqual(pair.nodes[0].standby, .inSync)
+        pair.heartbeating = []
+        pair.advance(1_100, alive: [false, true])
+        pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertEqual(try history(&pair, node: 1, password: password, name: "bob", connection: 9), ["while cut"])
+    }
+
+    /// A standby dropped while no input came (a quiet room): its position equals the active's, so the
+    /// active takes it back without a snapshot.
+    func testAQuietStandbyThatKeptUpIsTakenBackWithoutASnapshot() throws {
+        var (pair, _) = try startedPair()
+        pair.heartbeating = [("gw", 0)]
+        pair.linked = false
+        pair.advance(1_200)
+        XCTAssertEqual(pair.nodes[0].standby, .absent)
+        // Ticks are inputs too: the positions differ after a cut of more than a tick, so the standby reloads.
+        pair.linked = true
+        pair.advance(1_000)
+        XCTAssertEqual(pair.nodes[0].standby, .inSync)
+    }
+
+    /// The review's C1: a restarted standby asks for the state; the snapshot is encoded slowly (off the
+    /// loop); the active answers at once meanwhile, and the standby keeps the updates it misses.
+    func testTheActiveServesWhileASnapshotIsEncodedAndTheStandbyKeepsTheUpdatesOfThatTime() throws {
+        var (pair, password) = try startedPair()
+        pair.heartbeating = [("gw", 0)]
+        // The standby restarts (kill -9): a fresh backup.
+        pair.nodes[1] = BrokerNode(
+            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .backup),
+            logger: pair.recorder.logger, now: pair.clock)
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        pair.deferWork = true
+        pair.advance(1_500)
+        XCTAssertEqual(pair.deferred[0].count, 1, "one snapshot encoded, however often the standby asked")
+        guard case .syncing = pair.nodes[0].standby else { return XCTFail("syncing: \(pair.nodes[0].standby)") }
+        var texts: [String] = []
+        for index in 0..<5 {
+            texts.append("during sync \(index)")
+            let request = pair.send(.message(room: "lobby", text: texts.last ?? "", key: "s\(index)"), to: 0)
+            XCTAssertNotNil(try? pair.success(request), "answered while the snapshot is encoded")
+        }
+        pair.advance(500)
+        pair.runDeferredWork()  // encoded: the parts go out; the standby decodes (deferred too)
+        pair.settle()
+        pair.runDeferredWork()
+        pair.advance(500)
+        XCTAssertEqual(pair.nodes[0].standby, .inSync, "\(pair.lines.suffix(6))")
+        pair.heartbeating = []
+        pair.advance(1_100, alive: [false, true])
+        pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertEqual(try history(&pair, node: 1, password: password, name: "bob", connection: 9), texts)
+    }
+
+    /// A standby that never got the state does not take over on a vote while its peer was active a
+    /// moment ago (the peer is busy or cut off, not gone): only after ten peer timeouts of silence.
+    func testAStandbyWithoutTheStateTakesOverOnlyOnceItsPeerIsGoneForGood() throws {
+        var (pair, _) = try startedPair()
+        pair.nodes[1] = BrokerNode(
+            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .backup),
+            logger: pair.recorder.logger, now: pair.clock)
+        pair.deferWork = true  // the snapshot never arrives
+        pair.advance(1_000)
+        XCTAssertEqual(pair.nodes[1].star?.state, .passive)
+        XCTAssertFalse(pair.nodes[1].hasState)
+        pair.advance(1_100, alive: [false, true])
+        for _ in 0..<8 {
+            let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+            XCTAssertEqual(pair.failure(hello), .notActive, "no takeover without the state")
+            pair.advance(1_000, alive: [false, true])
+        }
+        pair.advance(1_000, alive: [false, true])
+        let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertNotNil(try? pair.success(hello), "the peer is gone for good: serving afresh rather than not at all")
+        XCTAssertTrue(pair.lines.contains { $0.contains("takeover-without-state") })
+    }
+
+    /// With two gateways known, one vote is not enough for the backup: a gateway cut off from the active
+    /// alone cannot make a second active.
+    func testTheBackupNeedsTheVotesOfBothGatewaysItKnows() throws {
+        var (pair, _) = try startedPair()
+        pair.send(.hello(gatewayName: "gw2"), to: 0, gateway: "gw2")
+        pair.heartbeating = [("gw", 0), ("gw2", 0)]
+        pair.advance(1_000)
+        pair.heartbeating = []
+        pair.advance(1_100, alive: [false, true])
+        let first = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertEqual(pair.failure(first), .notActive, "one vote of two")
+        let second = pair.send(.hello(gatewayName: "gw2"), to: 1, gateway: "gw2", settle: [false, true])
+        XCTAssertNotNil(try? pair.success(second), "two of two")
+        XCTAssertEqual(pair.nodes[1].star?.state, .active)
+    }
+
+    /// The review's M2: the brokers' link is cut and two of three gateways lose the active. The standby
+    /// gets their votes and takes over; the active hears one gateway of three, is fenced and answers
+    /// `not_active`: at no moment do both serve.
+    func testAnActiveThatLosesItsStandbyAndMostGatewaysIsFenced() throws {
+        var (pair, _) = try startedPair()
+        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 0, gateway: gateway) }
+        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
+        pair.advance(1_000)
+        pair.linked = false
+        pair.heartbeating = [("gw", 0)]
+        pair.advance(1_200)
+        XCTAssertTrue(pair.nodes[0].fenced, "\(pair.lines.suffix(4))")
+        let refused = pair.send(.message(room: "lobby", text: "x", key: "f1"), to: 0, settle: nil)
+        XCTAssertEqual(pair.failure(refused), .notActive)
+        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 1, gateway: gateway, settle: nil) }
+        XCTAssertEqual(pair.nodes[1].star?.state, .active)
+        XCTAssertEqual(pair.nodes.filter { $0.isActive && !$0.fenced }.count, 1, "one broker serves")
+        // The link heals: the old active hears the higher term and steps down.
+        pair.linked = true
+        pair.advance(500)
+        XCTAssertEqual(pair.nodes[0].star?.state, .passive)
+    }
+
+    /// A big state (about 4 MB) goes out in parts, at most a window of them unconfirmed.
+    func testSnapshotPartsGoOutUnderFlowControl() throws {
+        var (pair, _) = try startedPair()
+        let text = String(repeating: "😀", count: 2_000)  // 8,000 bytes: the longest text
+        for room in 0..<8 {
+            let create = pair.send(.create(name: "owner", room: "big\(room)", key: "r\(room)"), to: 0)
+            let json = try JSONValue.parse(try pair.success(create).json, limits: .trusted)
+            let password = try XCTUnwrap(json["password"]?.stringValue)
+            pair.send(.join(room: "big\(room)", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+            for index in 0..<40 { pair.send(.message(room: "big\(room)", text: text, key: "b\(room).\(index)"), to: 0) }
+        }
+        let request = PeerMessage.syncRequest(sync: 77).encoded()
+        var actions = pair.nodes[0].peer(frame: request, now: pair.clock)
+        let work = actions.compactMap { action -> SnapshotWork? in if case .snapshotWork(let work) = action { return work } else { return nil } }
+        XCTAssertEqual(work.count, 1)
+        actions = pair.nodes[0].finished(work[0].run(), now: pair.clock)
+        func parts(_ actions: [NodeAction]) -> [UInt32] {
+            actions.compactMap { action in
+                if case .toPeer(let frame) = action, case .snapshot(_, _, let index, _, _)? = try? PeerMessage.decode(frame) { return index }
+                return nil
+            }
+        }
+        XCTAssertEqual(parts(actions), Array(0..<PeerMessage.chunkWindow), "only a window of parts before a confirmation")
+        let more = pair.nodes[0].peer(frame: PeerMessage.snapshotReceived(sync: 77, index: 1).encoded(), now: pair.clock)
+        XCTAssertEqual(parts(more), [PeerMessage.chunkWindow, PeerMessage.chunkWindow + 1], "two confirmed, two more parts")
+    }
+}
