@@ -143,9 +143,10 @@ final class BrokerPairResyncTests: XCTestCase {
         XCTAssertTrue(pair.lines.contains { $0.contains("takeover-without-state") })
     }
 
-    /// With two gateways known, one vote is not enough for the backup: a gateway cut off from the active
-    /// alone cannot make a second active.
-    func testTheBackupNeedsTheVotesOfBothGatewaysItKnows() throws {
+    /// With two gateways known, one vote is not enough for the standby while its peer may be alive behind
+    /// a partition (a tie goes to the active); after ten peer timeouts of silence the peer counts as gone
+    /// (it may have died with the other gateway's machine) and one vote of two will do.
+    func testTheStandbyNeedsBothGatewaysVotesUntilItsPeerIsGoneForGood() throws {
         var (pair, _) = try startedPair()
         pair.send(.hello(gatewayName: "gw2"), to: 0, gateway: "gw2")
         pair.heartbeating = [("gw", 0), ("gw2", 0)]
@@ -157,6 +158,23 @@ final class BrokerPairResyncTests: XCTestCase {
         let second = pair.send(.hello(gatewayName: "gw2"), to: 1, gateway: "gw2", settle: [false, true])
         XCTAssertNotNil(try? pair.success(second), "two of two")
         XCTAssertEqual(pair.nodes[1].star?.state, .active)
+    }
+
+    func testOneVoteOfTwoIsEnoughOnceThePeerIsGoneForGood() throws {
+        var (pair, _) = try startedPair()
+        pair.send(.hello(gatewayName: "gw2"), to: 0, gateway: "gw2")
+        pair.heartbeating = [("gw", 0), ("gw2", 0)]
+        pair.advance(1_000)
+        pair.heartbeating = []
+        pair.advance(1_100, alive: [false, true])
+        for _ in 0..<8 {
+            let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+            XCTAssertEqual(pair.failure(hello), .notActive, "a tie goes to the active for ten peer timeouts")
+            pair.advance(1_000, alive: [false, true])
+        }
+        pair.advance(1_000, alive: [false, true])
+        let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        XCTAssertNotNil(try? pair.success(hello), "gone for good: the gateway that is left brings the service back")
     }
 
     /// The review's M2: the brokers' link is cut and two of three gateways lose the active. The standby

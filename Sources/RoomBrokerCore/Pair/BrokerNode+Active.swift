@@ -205,16 +205,17 @@ extension BrokerNode {
     }
 
     /// Whether an active without its standby hears a quorum of the gateways it knew when the standby
-    /// fell silent (heard within a peer timeout).
+    /// fell silent (heard within a peer timeout). The active is the incumbent: exactly half will do.
     func hasGatewayQuorum(now: BrokerClock) -> Bool {
         guard let pair, let base = quorumBase else { return true }
         let heard = liveGateways(within: pair.peerTimeoutMilliseconds, now: now)
-        return Self.isQuorum(base.intersection(heard).count, of: base.count, isPrimary: pair.role == .primary)
+        return Self.isQuorum(base.intersection(heard).count, of: base.count, winsTie: true)
     }
 
     /// Whether the votes of the last few peer timeouts make a quorum of the gateways live in this
-    /// standby's copy of the state (the ones the active heard last): more than half, or exactly half
-    /// for the primary, so that the two brokers can never both count a quorum among the same gateways.
+    /// standby's copy of the state (the ones the active heard last): more than half; exactly half only
+    /// once the peer has been silent for ``BinaryStar/statelessTakeoverMilliseconds`` (ten peer timeouts:
+    /// until then a tie goes to the active, which may be alive behind a partition).
     mutating func hasVoteQuorum(now: BrokerClock) -> Bool {
         guard let pair else { return true }
         let window = 3 * pair.peerTimeoutMilliseconds
@@ -229,10 +230,12 @@ extension BrokerNode {
             known = []
         }
         guard !known.isEmpty else { return !votes.isEmpty }
-        return Self.isQuorum(known.intersection(votes.keys).count, of: known.count, isPrimary: pair.role == .primary)
+        let goneForGood = (star?.peerSilence(now: now.monotonic) ?? 0) >= 10 * pair.peerTimeoutMilliseconds
+        return Self.isQuorum(known.intersection(votes.keys).count, of: known.count, winsTie: goneForGood)
     }
 
-    static func isQuorum(_ count: Int, of known: Int, isPrimary: Bool) -> Bool {
-        known == 0 || 2 * count > known || (2 * count == known && isPrimary)
+    /// More than half of `known`, or exactly half when this side wins a tie.
+    static func isQuorum(_ count: Int, of known: Int, winsTie: Bool) -> Bool {
+        known == 0 || 2 * count > known || (2 * count == known && winsTie)
     }
 }
