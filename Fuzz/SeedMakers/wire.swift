@@ -40,8 +40,9 @@ enum WireSeeds {
                 room: "lobby", seq: 9, events: [.init(seq: 8, gseq: 20, payload: Array(#"42["message",{}]"#.utf8)),
                                                 .init(seq: 9, gseq: 23, payload: Array(#"42["left",{}]"#.utf8))])))),
             ("resume", WireReply(kind: .resume, requestID: 4, connectionID: 42, result: .success(.init(
-                room: "k3x9", events: [.init(seq: 8, gseq: 58, payload: Array(#"42["message",{}]"#.utf8))],
-                rooms: [.init(room: "lobby", seq: 10), .init(room: "other", seq: 3)])))),
+                events: [.init(seq: 8, gseq: 58, payload: Array(#"42["message",{}]"#.utf8))],
+                rooms: [.init(room: "lobby", seq: 10), .init(room: "other", seq: 3)], instance: "k3x9")))),
+            ("hello", WireReply(kind: .hello, requestID: 5, connectionID: 0, result: .success(.init(instance: "k3x9", term: 2)))),
             ("refused", WireReply(kind: .join, requestID: 7, connectionID: 42, result: .failure(
                 ChatError(.wrongPassword, "The password does not open room lobby.")))),
             ("invalid", WireReply(kind: .invalid, requestID: 0, connectionID: 0, result: .failure(

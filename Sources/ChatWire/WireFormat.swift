@@ -1,7 +1,7 @@
 /// Constants of the gateway-broker wire format (see docs/PROTOCOL.md).
 public enum WireFormat {
     /// The version byte every frame starts with.
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
     /// The largest command or reply frame either side accepts (`ZMQ_MAXMSGSIZE` on every socket).
     /// The broker never builds a larger reply: it trims join histories and splits replays to fit.
     public static let maxFrameSize = 1 << 20

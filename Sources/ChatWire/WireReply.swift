@@ -36,6 +36,10 @@ public struct WireReply: Equatable, Sendable {
     public struct Success: Equatable, Sendable {
         /// The room the command acted on (the new room for `create`).
         public var room: String
+        /// For `hello`, `heartbeat` and `resume`: the id of the broker's state (see `BrokerEngine.instance`).
+        public var instance: String
+        /// For `hello` and `heartbeat`: the pair's fencing term the broker serves in (1 alone).
+        public var term: UInt64
         /// The sequence number of the event the command caused (`join`: the joined event;
         /// `message`/`post`: the message; `leave`: the left event).
         public var seq: UInt64
@@ -50,9 +54,11 @@ public struct WireReply: Equatable, Sendable {
         /// A success result.
         public init(
             room: String = "", seq: UInt64 = 0, json: [UInt8] = Array("{}".utf8), events: [ReplayedEvent] = [],
-            rooms: [RoomPosition] = []
+            rooms: [RoomPosition] = [], instance: String = "", term: UInt64 = 0
         ) {
             self.room = room
+            self.instance = instance
+            self.term = term
             self.seq = seq
             self.json = json
             self.events = events
@@ -82,7 +88,8 @@ public struct WireReply: Equatable, Sendable {
         self.init(kind: command.body.kind, requestID: command.requestID, connectionID: command.connectionID, result: result)
     }
 
-    /// The frame: version, kind, request id, connection id, status, then success fields or the message.
+    /// The frame: version, kind, request id, connection id, status, then success fields (room, seq, json,
+    /// events, rooms, instance, term) or the message.
     public func encoded() -> [UInt8] {
         var writer = WireWriter()
         writer.write(WireFormat.version)
@@ -106,6 +113,8 @@ public struct WireReply: Equatable, Sendable {
                 writer.write(position.room)
                 writer.write(position.seq)
             }
+            writer.write(success.instance)
+            writer.write(success.term)
         case .failure(let error):
             writer.write(error.code.rawValue)
             writer.write(error.message)
@@ -145,7 +154,9 @@ public struct WireReply: Equatable, Sendable {
             for _ in 0..<roomCount {
                 rooms.append(RoomPosition(room: try reader.readString("room"), seq: try reader.readUInt64("room seq")))
             }
-            result = .success(Success(room: room, seq: seq, json: json, events: events, rooms: rooms))
+            let instance = try reader.readString("instance")
+            let term = try reader.readUInt64("term")
+            result = .success(Success(room: room, seq: seq, json: json, events: events, rooms: rooms, instance: instance, term: term))
         } else {
             guard let code = ChatErrorCode(rawValue: status) else { throw .unknownErrorCode(status) }
             result = .failure(ChatError(code, try reader.readString("message")))

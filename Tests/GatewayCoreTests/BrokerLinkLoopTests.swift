@@ -55,7 +55,7 @@ final class BrokerLinkLoopTests: XCTestCase {
         // Answer the first hello so the link counts as registered.
         let hello = try XCTUnwrap(try nextCommand(), "no hello")
         XCTAssertEqual(hello.body, .hello(gatewayName: "gw-loop"))
-        try reply(to: hello, .success(.init(room: "inst-1")))
+        try reply(to: hello, .success(.init(instance: "inst-1")))
     }
 
     override func tearDown() async throws {
@@ -81,7 +81,7 @@ final class BrokerLinkLoopTests: XCTestCase {
         while let frames = try receive(router, timeout: timeout) {
             let command = try WireCommand.decode(frames[1])
             if command.body != .heartbeat { return command }
-            try reply(to: command, .success(.init(room: "inst-1")))
+            try reply(to: command, .success(.init(instance: "inst-1")))
         }
         return nil
     }

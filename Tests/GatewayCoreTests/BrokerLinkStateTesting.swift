@@ -41,9 +41,11 @@ extension BrokerLinkStateTesting {
         return try XCTUnwrap(command.first, file: file, line: line)
     }
 
-    func success(_ command: WireCommand, room: String = "", seq: UInt64 = 0, events: [UInt64] = []) -> WireReply {
+    func success(
+        _ command: WireCommand, room: String = "", seq: UInt64 = 0, events: [UInt64] = [], instance: String = "", term: UInt64 = 0
+    ) -> WireReply {
         WireReply(to: command, result: .success(.init(
-            room: room, seq: seq, events: events.map { .init(seq: $0, payload: payload($0)) })))
+            room: room, seq: seq, events: events.map { .init(seq: $0, payload: payload($0)) }, instance: instance, term: term)))
     }
 
     func failure(_ command: WireCommand, _ code: ChatErrorCode) -> WireReply {

@@ -15,7 +15,7 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         var state = State(configuration: configuration)
         let hello = try only(sent(state.tick(now: now)))
         XCTAssertEqual(hello.body, .hello(gatewayName: "gw-test"))
-        XCTAssertTrue(state.received(success(hello, room: instance), now: now).isEmpty)
+        XCTAssertTrue(state.received(success(hello, instance: instance), now: now).isEmpty)
         XCTAssertEqual(state.registration, .registered)
         return state
     }
@@ -42,7 +42,7 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(first.ttl, 5_000)
         XCTAssertTrue(sent(state.tick(now: 1_099)).isEmpty)
         XCTAssertEqual(try only(sent(state.tick(now: 1_100))).body, .hello(gatewayName: "gw-test"), "not answered yet")
-        _ = state.received(success(first, room: "inst-1"), now: 1_150)
+        _ = state.received(success(first, instance: "inst-1"), now: 1_150)
         XCTAssertEqual(try only(sent(state.tick(now: 1_200))).body, .heartbeat)
         XCTAssertTrue(sent(state.tick(now: 1_449)).isEmpty)
         XCTAssertEqual(try only(sent(state.tick(now: 1_450))).body, .heartbeat, "every 250 ms")
@@ -81,7 +81,7 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertTrue(sent(state.handle(
             .command(.post(room: "r", password: "pw", name: "bot", text: "hi", key: ""), connectionID: 1, client: "", caller: "early"),
             now: 10)).isEmpty, "not sent before the broker knows this gateway")
-        let flushed = sent(state.received(success(hello, room: "inst-1"), now: 20))
+        let flushed = sent(state.received(success(hello, instance: "inst-1"), now: 20))
         XCTAssertEqual(flushed.map(\.body), [.post(room: "r", password: "pw", name: "bot", text: "hi", key: "")])
         XCTAssertEqual(flushed.first?.sentAt, 20, "stamped when it really leaves")
 
@@ -138,12 +138,12 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         try join(&state, "a", connection: 1, seq: 3)
         try join(&state, "b", connection: 2, seq: 8)
         let heartbeat = try only(sent(state.tick(now: 1_000)))
-        let actions = state.received(success(heartbeat, room: "inst-2"), now: 1_001)
+        let actions = state.received(success(heartbeat, instance: "inst-2"), now: 1_001)
         XCTAssertEqual(disconnects(actions), ["a": .brokerRestarted, "b": .brokerRestarted])
         XCTAssertNil(state.feed.expectedSeq(of: "a"), "the feed is reset: the next join reply sets it")
         XCTAssertFalse(state.isLive("a"), "the new broker's subscription must be confirmed again")
         XCTAssertEqual(state.brokerInstance, "inst-2")
-        XCTAssertTrue(state.received(success(try only(sent(state.tick(now: 2_000))), room: "inst-2"), now: 2_001).isEmpty, "once")
+        XCTAssertTrue(state.received(success(try only(sent(state.tick(now: 2_000))), instance: "inst-2"), now: 2_001).isEmpty, "once")
     }
 
     func testAnUnknownGatewayReplySaysHelloFailsTheCommandAndResynchronisesOnceAnswered() throws {
@@ -165,7 +165,7 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(errorCode(completions(second)["leave"]), .brokerUnavailable)
         XCTAssertEqual(sent(state.tick(now: 210)).map(\.body), [.hello(gatewayName: "gw-test")], "hello repeats until answered")
 
-        let answered = state.received(success(hello, room: "inst-1"), now: 220)
+        let answered = state.received(success(hello, instance: "inst-1"), now: 220)
         XCTAssertEqual(disconnects(answered), ["r": .gatewayForgotten])
         XCTAssertEqual(state.registration, .registered)
         XCTAssertNil(state.feed.expectedSeq(of: "r"))
@@ -178,7 +178,7 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         try join(&state, "r", connection: 1, seq: 3)
         let heartbeat = try only(sent(state.tick(now: 1_000)))
         let hello = try only(sent(state.received(failure(heartbeat, .unknownGateway), now: 1_001)))
-        XCTAssertEqual(disconnects(state.received(success(hello, room: "inst-2"), now: 1_002)), ["r": .brokerRestarted])
+        XCTAssertEqual(disconnects(state.received(success(hello, instance: "inst-2"), now: 1_002)), ["r": .brokerRestarted])
     }
 
     func testTheBrokerForgettingTheGatewayAgainLaterIsNoticedAgain() throws {
@@ -186,7 +186,7 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         try join(&state, "r", connection: 1, seq: 3)
         let heartbeat = try only(sent(state.tick(now: 1_000)))
         let hello = try only(sent(state.received(failure(heartbeat, .unknownGateway), now: 1_001)))
-        _ = state.received(success(hello, room: "inst-1"), now: 1_002)
+        _ = state.received(success(hello, instance: "inst-1"), now: 1_002)
         let later = try only(sent(state.tick(now: 2_000)))
         XCTAssertEqual(later.body, .heartbeat)
         XCTAssertEqual(notices(state.received(failure(later, .unknownGateway), now: 2_001)), [.gatewayUnknown])

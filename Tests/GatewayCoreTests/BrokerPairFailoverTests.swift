@@ -28,7 +28,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
             XCTAssertTrue(state.received(failure(hello, .notActive), from: broker, now: now).isEmpty, "a standby's refusal changes nothing")
         }
         let hello = try XCTUnwrap(hellos.first { $0.broker == active }?.command)
-        let actions = state.received(success(hello, room: instance, seq: term), from: active, now: now)
+        let actions = state.received(success(hello, instance: instance, term: term), from: active, now: now)
         XCTAssertEqual(notices(actions), [.followingBroker(index: active, term: term)])
         XCTAssertEqual(state.followedBroker, active)
         XCTAssertEqual(state.registration, .registered)
@@ -74,7 +74,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         var state = try following(0)
         // Heartbeats answered until 600; then nothing.
         let beat = try only(sent(state.tick(now: 250)))
-        _ = state.received(success(beat, room: instance, seq: 1), from: 0, now: 600)
+        _ = state.received(success(beat, instance: instance, term: 1), from: 0, now: 600)
         XCTAssertTrue(notices(state.tick(now: 1_599)).isEmpty)
         let actions = state.tick(now: 1_600)
         XCTAssertEqual(notices(actions), [.failingOver(from: 0, reason: .silent)])
@@ -95,7 +95,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(notices(refused), [.failingOver(from: 0, reason: .notActive)])
         XCTAssertTrue(completions(refused).isEmpty, "the command was not applied: it waits for the active")
         let hello = try XCTUnwrap(sends(refused).first { $0.broker == 1 }?.command)
-        let followed = state.received(success(hello, room: instance, seq: 2), from: 1, now: 150)
+        let followed = state.received(success(hello, instance: instance, term: 2), from: 1, now: 150)
         XCTAssertEqual(notices(followed), [.followingBroker(index: 1, term: 2)])
         let resent = try XCTUnwrap(sends(followed).first)
         XCTAssertEqual(resent.broker, 1)
@@ -113,7 +113,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(notices(actions), [.failingOver(from: 0, reason: .unreachable)])
         XCTAssertTrue(completions(actions).isEmpty)
         let hello = try only(sent(actions))
-        let resent = try only(sent(state.received(success(hello, room: instance, seq: 2), from: 1, now: 200)))
+        let resent = try only(sent(state.received(success(hello, instance: instance, term: 2), from: 1, now: 200)))
         XCTAssertEqual(resent.body, first.command.body)
     }
 
@@ -125,7 +125,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         let hello = try only(sent(failover))
         XCTAssertTrue(state.handle(.command(.listRooms(after: "", limit: 5), connectionID: 3, client: "", caller: "c"), now: 1_050).isEmpty,
                       "held while failing over")
-        let followed = state.received(success(hello, room: instance, seq: 2), from: 1, now: 1_080)
+        let followed = state.received(success(hello, instance: instance, term: 2), from: 1, now: 1_080)
         XCTAssertEqual(sends(followed).map(\.command.body), [first.command.body, second.command.body, .listRooms(after: "", limit: 5)])
         XCTAssertEqual(Set(sends(followed).map(\.broker)), [1])
         XCTAssertTrue(state.received(success(first.command, room: "r", seq: 3), from: 0, now: 1_090).isEmpty,
@@ -146,7 +146,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         try joinRoom(&state, broker: 0)
         _ = try message(&state, now: 10)
         let hello = try only(sent(failOverOnSilence(&state, since: 0)))
-        let actions = state.received(success(hello, room: "state-2", seq: 1), from: 1, now: 1_050)
+        let actions = state.received(success(hello, instance: "state-2", term: 1), from: 1, now: 1_050)
         XCTAssertEqual(disconnects(actions), ["r": .brokerRestarted])
         XCTAssertEqual(errorCode(completions(actions)["m"]), .brokerUnavailable)
         XCTAssertTrue(sent(actions).isEmpty, "nothing is resent to a broker that lost every room")
@@ -158,7 +158,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         let hello = try only(sent(failOverOnSilence(&state, since: 0)))
         // The new active announces each room at its takeover; the link reads it before the reply.
         XCTAssertTrue(state.received(head("r", 7), from: 1, now: 1_040).isEmpty)
-        let actions = state.received(success(hello, room: instance, seq: 2), from: 1, now: 1_050)
+        let actions = state.received(success(hello, instance: instance, term: 2), from: 1, now: 1_050)
         let replay = try only(sent(actions))
         XCTAssertEqual(replay.body, .replay(room: "r", from: 6, to: 7), "the events up to the head are replayed")
         XCTAssertEqual(sends(actions).first?.broker, 1)
@@ -170,9 +170,9 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         var state = try following(0, term: 1)
         let first = try only(sent(failOverOnSilence(&state, since: 0)))
         let second = try only(sent(state.tick(now: 1_100)))
-        _ = state.received(success(first, room: instance, seq: 2), from: 1, now: 1_150)
+        _ = state.received(success(first, instance: instance, term: 2), from: 1, now: 1_150)
         // Broker 0 comes back from a pause still believing it is active.
-        let late = state.received(success(second, room: instance, seq: 1), from: 0, now: 1_200)
+        let late = state.received(success(second, instance: instance, term: 1), from: 0, now: 1_200)
         XCTAssertEqual(notices(late), [.fencedReplyIgnored(index: 0, term: 1, highestTerm: 2)])
         XCTAssertEqual(state.followedBroker, 1)
     }
@@ -181,11 +181,11 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         var state = try following(0, term: 1)
         let first = try only(sent(failOverOnSilence(&state, since: 0)))
         let second = try only(sent(state.tick(now: 1_100)))
-        _ = state.received(success(second, room: instance, seq: 2), from: 0, now: 1_150)
+        _ = state.received(success(second, instance: instance, term: 2), from: 0, now: 1_150)
         XCTAssertEqual(state.followedBroker, 0)
         let command = try message(&state, now: 1_160)
         XCTAssertEqual(command.broker, 0)
-        let actions = state.received(success(first, room: instance, seq: 3), from: 1, now: 1_170)
+        let actions = state.received(success(first, instance: instance, term: 3), from: 1, now: 1_170)
         XCTAssertEqual(notices(actions), [.followingBroker(index: 1, term: 3)])
         XCTAssertEqual(sends(actions).map(\.broker), [1])
         XCTAssertEqual(sends(actions).first?.command.body, command.command.body)
@@ -197,7 +197,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         var state = try following(0)
         let leave = try only(sent(state.handle(.command(.leave(room: "r"), connectionID: 7, client: "", caller: "l"), now: 10)))
         let hello = try only(sent(state.received(failure(leave, .notActive), from: 0, now: 20)))
-        let resent = try only(sent(state.received(success(hello, room: instance, seq: 2), from: 1, now: 30)))
+        let resent = try only(sent(state.received(success(hello, instance: instance, term: 2), from: 1, now: 30)))
         let result = completions(state.received(failure(resent, .notMember), from: 1, now: 40))["l"]
         XCTAssertEqual(try result?.get().json, Array(#"{"room":"r"}"#.utf8))
 
@@ -220,7 +220,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(create.body, .create(name: "ann", room: "", key: "test.k.3"))
         XCTAssertEqual(post.body, .post(room: "r", password: "pw", name: "bot", text: "x", key: "test.k.4"))
         let hello = try only(sent(failOverOnSilence(&state, since: 0)))
-        let resent = sent(state.received(success(hello, room: instance, seq: 2), from: 1, now: 1_050))
+        let resent = sent(state.received(success(hello, instance: instance, term: 2), from: 1, now: 1_050))
         XCTAssertEqual(resent.map(\.body), [first.command.body, second.command.body, own.command.body, create.body, post.body])
     }
 
@@ -239,7 +239,7 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
     func testOneBrokerNeverFailsOverAndGeneratesNoKeys() throws {
         var state = State(configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://c", broadcastsEndpoint: "inproc://b", gatewayID: "gw"))
         let hello = try only(sent(state.tick(now: 0)))
-        XCTAssertTrue(state.received(success(hello, room: instance, seq: 1), now: 0).isEmpty)
+        XCTAssertTrue(state.received(success(hello, instance: instance, term: 1), now: 0).isEmpty)
         let command = try only(sent(state.handle(.command(.message(room: "r", text: "hi", key: ""), connectionID: 1, client: "", caller: "m"), now: 0)))
         XCTAssertEqual(command.body, .message(room: "r", text: "hi", key: ""))
         XCTAssertEqual(errorCode(completions(state.received(failure(command, .notActive), now: 10))["m"]), .notActive)

@@ -13,7 +13,7 @@ final class ConnectionStateRecoveryGatewayTests: XCTestCase {
     func registered() throws -> State {
         var state = State(configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://c", broadcastsEndpoint: "inproc://b", gatewayID: "gw-test"))
         let hello = try XCTUnwrap(state.tick(now: 0).compactMap { if case .send(let command, _) = $0 { return command } else { return nil } }.first)
-        _ = state.received(WireReply(to: hello, result: .success(.init(room: "inst-1"))), now: 0)
+        _ = state.received(WireReply(to: hello, result: .success(.init(instance: "inst-1"))), now: 0)
         return state
     }
 
@@ -29,7 +29,7 @@ final class ConnectionStateRecoveryGatewayTests: XCTestCase {
         let resume = try XCTUnwrap(sent(state.handle(
             .command(.resume(pid: "0123456789abcdef0123456789abcdef", instance: "inst-1", since: 3), connectionID: 2, client: "", caller: "resume"), now: 20)).first)
         let actions = state.received(WireReply(to: resume, result: .success(.init(
-            room: "inst-1", rooms: [.init(room: "lobby", seq: 6), .init(room: "other", seq: 9)]))), now: 20)
+            rooms: [.init(room: "lobby", seq: 6), .init(room: "other", seq: 9)], instance: "inst-1"))), now: 20)
         let subscribed = actions.compactMap { if case .subscribe(let room) = $0 { return room } else { return nil } }
         XCTAssertEqual(subscribed, ["other"], "lobby is followed already; other is subscribed for the session")
         XCTAssertEqual(state.feed.expectedSeq(of: "other"), 10, "the feed expects the event after the resumed one")

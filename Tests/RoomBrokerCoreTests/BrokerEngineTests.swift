@@ -203,8 +203,8 @@ final class BrokerEngineTests: XCTestCase {
         guard case .success(let hello) = send(.hello(gatewayName: "gw")).reply?.result,
               case .success(let beat) = send(.heartbeat).reply?.result
         else { return XCTFail("hello and heartbeat must succeed") }
-        XCTAssertEqual(hello.room, engine.instance)
-        XCTAssertEqual(beat.room, engine.instance)
+        XCTAssertEqual(hello.instance, engine.instance)
+        XCTAssertEqual(beat.instance, engine.instance)
         XCTAssertFalse(engine.instance.isEmpty)
         XCTAssertNotEqual(BrokerEngine(logger: recorder.logger).instance, engine.instance, "each run has its own id")
     }

@@ -18,7 +18,7 @@ final class BrokerLinkTests: XCTestCase {
         // After hello it is served, and hello/heartbeat replies name the broker instance.
         let hello = harness.engine.handle(frame: WireCommand(requestID: 4, connectionID: 0, body: .hello(gatewayName: "gw-new")).encoded(), from: "gw-new", now: 1_000)
         guard case .success(let greeting) = hello.reply?.result else { return XCTFail("\(hello)") }
-        XCTAssertEqual(greeting.room, harness.engine.instance)
+        XCTAssertEqual(greeting.instance, harness.engine.instance)
         XCTAssertNil(EngineHarness.failure(harness.engine.handle(frame: command.encoded(), from: "gw-new", now: 1_100)))
     }
 

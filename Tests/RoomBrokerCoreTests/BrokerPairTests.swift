@@ -168,7 +168,7 @@ final class BrokerPairTests: XCTestCase {
         pair.advance(1_100, alive: [false, true])
         XCTAssertEqual(pair.nodes[1].star?.state, .passive, "no takeover without a vote")
         let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
-        XCTAssertEqual(try pair.success(hello).seq, 2, "term 2 after the takeover")
+        XCTAssertEqual(try pair.success(hello).term, 2, "term 2 after the takeover")
         XCTAssertTrue(pair.lines.contains { $0.contains("active") && $0.contains("gateway voted") }, "\(pair.lines.suffix(4))")
         // The retried message is applied once; the next one continues the sequence.
         let retry = pair.send(.message(room: "lobby", text: "before the crash", key: "m1"), to: 1, settle: [false, true])
@@ -202,7 +202,7 @@ final class BrokerPairTests: XCTestCase {
         // Now the backup dies: the primary takes over with the room.
         pair.advance(1_100, alive: [true, false])
         let hello = pair.send(.hello(gatewayName: "gw"), to: 0, settle: [true, false])
-        XCTAssertEqual(try pair.success(hello).seq, 3, "term 3")
+        XCTAssertEqual(try pair.success(hello).term, 3, "term 3")
         let join = pair.send(.join(room: "lobby", password: password, name: "carol", since: WireCommand.noSince), to: 0, connection: 3, settle: [true, false])
         XCTAssertNotNil(try? pair.success(join), "the password survived two failovers")
     }

@@ -79,7 +79,7 @@ final class ConnectionStateRecoveryTests: XCTestCase {
 
         let output = resume(since: seen.gseq, &harness)
         let reply = try success(output)
-        XCTAssertEqual(reply.room, harness.engine.instance, "the reply names the broker state the offsets belong to")
+        XCTAssertEqual(reply.instance, harness.engine.instance, "the reply names the broker state the offsets belong to")
         XCTAssertEqual(try texts(reply.events.map(\.payload)), ["m1", "m2", "m3"], "across rooms, in gseq order, none before the offset")
         XCTAssertEqual(reply.events.map(\.gseq), reply.events.map(\.gseq).sorted())
         XCTAssertEqual(output.broadcasts.map(\.room), ["lobby", "other"])

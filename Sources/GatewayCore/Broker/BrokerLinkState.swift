@@ -276,11 +276,11 @@ public struct BrokerLinkState<Caller> {
             }
             result = .failure(ChatError(.brokerUnavailable, "the room broker lost contact with this server; try again in a moment"))
         case .success(let success) where request.kind == .hello || request.kind == .heartbeat:
-            if peers.indices.contains(broker) { peers[broker] = Peer(instance: success.room, term: success.seq) }
+            if peers.indices.contains(broker) { peers[broker] = Peer(instance: success.instance, term: success.term) }
             if configuration.isPair {
-                activeAnswered(broker, instance: success.room, term: success.seq, now: now, into: &actions)
+                activeAnswered(broker, instance: success.instance, term: success.term, now: now, into: &actions)
             } else {
-                brokerAnswered(instance: success.room, now: now, into: &actions)
+                brokerAnswered(instance: success.instance, now: now, into: &actions)
             }
         case .failure(let error) where error.code == .notMember && request.resent:
             // A resent leave whose first sending was applied before the failover.
@@ -675,7 +675,7 @@ public struct BrokerLinkState<Caller> {
     /// or any reply of a broker last seen at a term, below the highest seen for the same instance.
     private func fencedTerm(of reply: WireReply, from broker: Int) -> UInt64? {
         if reply.kind == .hello || reply.kind == .heartbeat, case .success(let success) = reply.result {
-            return success.room == brokerInstance && success.seq < highestTerm ? success.seq : nil
+            return success.instance == brokerInstance && success.term < highestTerm ? success.term : nil
         }
         guard peers.indices.contains(broker) else { return nil }
         let peer = peers[broker]

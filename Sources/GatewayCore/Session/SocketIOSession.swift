@@ -346,7 +346,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         namespaceConnected = true
         connection.write(frame: WebSocketFrameBuilder.textFrame(ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid)))
         for event in success.events {
-            let text = ServerEventEncoder.appendingOffset(RecoveryOffset(instance: success.room, gseq: event.gseq), to: event.payload)
+            let text = ServerEventEncoder.appendingOffset(RecoveryOffset(instance: success.instance, gseq: event.gseq), to: event.payload)
             connection.write(frame: WebSocketFrameBuilder.textFrame(text))
         }
         let resumed = success.rooms.map { position in

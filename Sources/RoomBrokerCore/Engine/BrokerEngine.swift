@@ -199,10 +199,10 @@ public struct BrokerEngine: Sendable {
             logger.info("gateway-hello", metadata: [
                 "gateway": "\(connection.gateway)", "name": "\(gatewayName)", "reason": "\(isNew ? "new" : "again")",
             ])
-            return success(.init(room: instance, seq: term))
+            return success(.init(instance: instance, term: term))
 
         case .heartbeat:
-            return success(.init(room: instance, seq: term))
+            return success(.init(instance: instance, term: term))
 
         case .create(let name, let requestedRoom, let key):
             let created = try registry.create(
@@ -291,9 +291,8 @@ public struct BrokerEngine: Sendable {
             "reason": "replayed \(result.missed.count) events",
         ])
         let reply = WireReply.Success(
-            room: instance,
             events: result.missed.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) },
-            rooms: result.rooms)
+            rooms: result.rooms, instance: instance)
         return BrokerOutput(reply: WireReply(to: command, result: .success(reply)), broadcasts: broadcasts)
     }
 
