@@ -120,6 +120,27 @@ final class BrokerPairResyncTests: XCTestCase {
         XCTAssertEqual(try history(&pair, node: 1, password: password, name: "bob", connection: 9), texts)
     }
 
+    /// Many updates kept while the snapshot decoded are applied a batch per tick, so the standby's loop
+    /// goes on answering heartbeats; then it follows.
+    func testUpdatesKeptDuringALoadAreAppliedInBatches() throws {
+        var (pair, password) = try startedPair()
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        pair.nodes[1] = BrokerNode(
+            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .backup),
+            logger: pair.recorder.logger, now: pair.clock)
+        pair.deferWork = true
+        pair.advance(600)
+        pair.runDeferredWork()  // the encoding: parts go out; the decoding waits
+        pair.settle()
+        for index in 0..<6_000 { pair.send(.message(room: "lobby", text: "m\(index)", key: ""), to: 0) }
+        pair.runDeferredWork()  // decoded: the first batch is applied at once
+        pair.settle()
+        XCTAssertNotEqual(pair.nodes[0].standby, .inSync, "still applying what it kept")
+        pair.advance(100)
+        XCTAssertEqual(pair.nodes[0].standby, .inSync, "\(pair.lines.suffix(4))")
+        XCTAssertEqual(pair.nodes[1].lastUpdate, pair.nodes[0].lastUpdate)
+    }
+
     /// A standby that never got the state does not take over on a vote while its peer was active a
     /// moment ago (the peer is busy or cut off, not gone): only after ten peer timeouts of silence.
     func testAStandbyWithoutTheStateTakesOverOnlyOnceItsPeerIsGoneForGood() throws {

@@ -11,6 +11,8 @@ extension BrokerNode {
             if waiting.askedAt.map({ now.monotonic >= $0 + pair.syncRetryMilliseconds }) ?? true {
                 askForSnapshot(now: now, into: &actions)
             }
+        case .loading(let loading) where loading.loaded:
+            applyKept(into: &actions)
         case .loading(let loading) where loading.decoding == nil && now.monotonic >= loading.lastProgress + 3 * pair.syncRetryMilliseconds:
             logger.warning("standby-reloading", metadata: ["reason": "no snapshot part for \(3 * pair.syncRetryMilliseconds) ms"])
             replication = .waiting(.init())
@@ -77,30 +79,64 @@ extension BrokerNode {
             return
         }
         engine = BrokerEngine(snapshot: snapshot, logger: Self.quiet(logger))
-        replication = .following(applied: loading.base)
         updateSeq = loading.base
+        var loaded = loading
+        loaded.decoding = nil
+        loaded.loaded = true
+        replication = .loading(loaded)
         logger.info("standby-loaded", metadata: [
             "rooms": "\(engine.registry.rooms.count)", "seq": "\(loading.base)",
-            "reason": "decoded in \(Int(milliseconds)) ms off the loop; \(loading.updates.updates.count) updates kept meanwhile",
+            "reason": "decoded in \(Int(milliseconds)) ms off the loop; \(loading.updates.count) updates kept meanwhile",
         ])
         if engine.registry.configuration.shard != configuration.shard {
             logger.warning("shard-mismatch", metadata: [
                 "reason": "the active serves shard \(engine.registry.configuration.shard), this broker was started with --shard \(configuration.shard): give both brokers of a pair the same; following the active's",
             ])
         }
-        var applied: [NodeAction] = []
-        for update in loading.updates.updates {
-            receiveUpdate(seq: update.seq, input: update.input, digest: update.digest, acknowledge: false, into: &applied)
-        }
-        actions += applied
-        if case .following(let seq) = replication {
-            actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded()))
-        }
+        applyKept(into: &actions)
     }
 
-    mutating func receiveUpdate(
-        seq: UInt64, input: BrokerInput, digest: UInt64, acknowledge: Bool = true, into actions: inout [NodeAction]
-    ) {
+    /// Applies a batch of the updates kept while the snapshot loaded; once none is left the standby
+    /// follows and acknowledges everything applied.
+    mutating func applyKept(into actions: inout [NodeAction]) {
+        guard case .loading(var loading) = replication, loading.loaded else { return }
+        replication = .standbyAbsent  // no copy of the buffer while taking from it
+        for _ in 0..<Self.keptUpdatesPerBatch {
+            guard let update = loading.updates.popFirst() else { break }
+            guard update.seq == updateSeq + 1 else {
+                logger.warning("standby-reloading", metadata: ["reason": "updates \(updateSeq + 1)...\(update.seq - 1) missed while loading"])
+                replication = .waiting(.init())
+                return
+            }
+            guard apply(seq: update.seq, input: update.input, digest: update.digest) else { return }
+        }
+        guard loading.updates.count == 0 else {
+            replication = .loading(loading)
+            return
+        }
+        replication = .following(applied: updateSeq)
+        actions.append(.toPeer(PeerMessage.ack(seq: updateSeq).encoded()))
+    }
+
+    /// Kept updates applied per tick while catching up after a snapshot.
+    static var keptUpdatesPerBatch: Int { 5_000 }
+
+    /// Applies update `seq` to the engine and checks its digest; false (and reloading) when it differs.
+    mutating func apply(seq: UInt64, input: BrokerInput, digest: UInt64) -> Bool {
+        let (output, overdrawn) = engine.apply(input)
+        lastEngineMonotonic = max(lastEngineMonotonic, input.now.monotonic)
+        guard Self.digest(of: encode(output, identity: [])) == digest, !overdrawn else {
+            logger.error("standby-diverged", metadata: [
+                "seq": "\(seq)", "reason": "update gave other output than on the active; reloading the state",
+            ])
+            replication = .waiting(.init())
+            return false
+        }
+        updateSeq = seq
+        return true
+    }
+
+    mutating func receiveUpdate(seq: UInt64, input: BrokerInput, digest: UInt64, into actions: inout [NodeAction]) {
         let limit = pair?.maxBufferedBytes ?? 0
         switch replication {
         case .waiting(var waiting):
@@ -112,7 +148,7 @@ extension BrokerNode {
             guard seq > loading.base else { return }
             replication = .standbyAbsent
             guard loading.updates.add(seq: seq, input: input, digest: digest, limit: limit) else {
-                logger.warning("standby-reloading", metadata: ["reason": "updates buffered while loading exceed \(limit) bytes"])
+                logger.warning("standby-reloading", metadata: ["reason": "updates kept while loading exceed \(limit) bytes"])
                 replication = .waiting(.init())
                 return
             }
@@ -124,18 +160,9 @@ extension BrokerNode {
                 replication = .waiting(.init())
                 return
             }
-            let (output, overdrawn) = engine.apply(input)
-            lastEngineMonotonic = max(lastEngineMonotonic, input.now.monotonic)
-            guard Self.digest(of: encode(output, identity: [])) == digest, !overdrawn else {
-                logger.error("standby-diverged", metadata: [
-                    "seq": "\(seq)", "reason": "update gave other output than on the active; reloading the state",
-                ])
-                replication = .waiting(.init())
-                return
-            }
+            guard apply(seq: seq, input: input, digest: digest) else { return }
             replication = .following(applied: seq)
-            updateSeq = seq
-            if acknowledge { actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded())) }
+            actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded()))
         case .standbyAbsent, .standbySyncing, .standbyInSync:
             return
         }

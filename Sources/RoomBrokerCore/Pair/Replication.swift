@@ -67,6 +67,9 @@ enum Replication {
         var nextIndex: UInt32
         /// The decoding work, once every part is in.
         var decoding: UInt64?
+        /// Whether the snapshot is decoded and in the engine: the kept updates are being applied, a
+        /// batch per tick, so the loop keeps answering heartbeats however many came meanwhile.
+        var loaded = false
         /// When the last part arrived (a transfer that stalls is given up).
         var lastProgress: UInt64
         /// Updates after `base`, applied once the snapshot is loaded.
@@ -81,8 +84,11 @@ enum Replication {
             var digest: UInt64
         }
 
-        private(set) var updates: [Update] = []
+        private(set) var updates = FIFOQueue<Update>()
         private(set) var bytes = 0
+
+        /// How many updates are kept.
+        var count: Int { updates.count }
 
         /// Keeps an update; false when that would pass `limit` bytes (the caller starts over).
         mutating func add(seq: UInt64, input: BrokerInput, digest: UInt64, limit: Int) -> Bool {
@@ -95,13 +101,14 @@ enum Replication {
 
         /// Drops the updates a snapshot taken after `base` already contains.
         mutating func drop(upTo base: UInt64) {
-            guard let first = updates.firstIndex(where: { $0.seq > base }) else {
-                updates = []
-                bytes = 0
-                return
-            }
-            updates.removeFirst(first)
-            bytes = updates.reduce(0) { $0 + Self.size(of: $1.input) }
+            while let first = updates.first, first.seq <= base { _ = popFirst() }
+        }
+
+        /// Removes and returns the oldest update.
+        mutating func popFirst() -> Update? {
+            guard let first = updates.popFirst() else { return nil }
+            bytes -= Self.size(of: first.input)
+            return first
         }
 
         static func size(of input: BrokerInput) -> Int {
