@@ -8,6 +8,11 @@ kill -9 the standby, a rolling restart with SIGHUP). A client whose connection d
 (to any gateway: they share the port), joins again with `since` = the last seq it saw, and sends
 again every message whose ack it did not get, with the same id.
 
+With --state-rooms N the server is first filled over its HTTP API with a large state (bench/bigstate.py:
+N rooms of --state-messages texts of --state-text-bytes bytes each, from many loopback source addresses),
+so that the faults hit a broker pair with much to copy (a restarted standby gets all of it in a snapshot);
+at the end every one of those rooms must still open with its password and show the messages posted to it.
+
 At the end every client must have every acknowledged message exactly once (by seq), and no message
 may have been applied twice (one id at two seqs). A message missing at a client that was told its resume
 could not be completed (`complete: false`: the room's history, 100 messages by default, no longer held
@@ -28,8 +33,11 @@ from pathlib import Path
 
 import socketio
 
+import bigstate
+
 REPO = Path(__file__).resolve().parents[1]
 FAULTS = ["kill-gateway", "kill-active-broker", "stop-active-broker", "kill-standby-broker", "rolling-restart"]
+EMPTY_ROOM_GRACE = 300  # s: RoomBroker's --empty-room-grace default (scripts/run passes none)
 
 
 def say(text):
@@ -145,12 +153,16 @@ class Client:
                 if "text" in data:
                     self.seen.setdefault(data["seq"], data["text"])
 
-    def connect(self):
+    def connect(self, final=False):
+        """A connection joined to the room with `since` (what was missed comes in the history); `final`: also
+        after sending stopped, with at most 20 tries."""
         sio = socketio.Client(reconnection=False)
         for event in ("message", "joined", "left", "resumed"):
             sio.on(event, self.on_event)
         sio.connect(self.url, transports=["websocket"], wait_timeout=5)
-        while not self.stop.is_set():
+        ack, tries = None, 0
+        while (final and tries < 20) or not self.stop.is_set():
+            tries += 1
             with self.lock:
                 since = self.last_seq
             ack = sio.call("join", {"room": self.room, "password": self.password, "name": self.name,
@@ -159,6 +171,9 @@ class Client:
                 break
             self.errors[ack.get("code", "?")] = self.errors.get(ack.get("code", "?"), 0) + 1
             time.sleep(0.3)  # name_in_use until the broker learns the old connection is gone
+        if ack is None or "error" in ack:
+            sio.disconnect()
+            raise ConnectionError(f"join not answered: {ack}")
         for message in ack.get("history", []):
             self.on_event(message)
         self.on_event({"room": self.room, "seq": ack.get("seq", 0)})
@@ -207,6 +222,14 @@ class Client:
                     sio = None
                     self.reconnects += 1
                 time.sleep(0.2)
+        if sio is None or not sio.connected:
+            # Sending stopped while the connection was down (a call timed out at the end): join once more
+            # with `since`, so that finish() sees the messages the room got meanwhile.
+            try:
+                sio = self.connect(final=True)
+            except Exception as exc:
+                self.errors[type(exc).__name__] = self.errors.get(type(exc).__name__, 0) + 1
+                sio = None
         self.sio = sio
 
     def finish(self, target_seq, timeout):
@@ -243,6 +266,12 @@ def main():
     parser.add_argument("--debug", action="store_true", help="scripts/run --debug (debug build)")
     parser.add_argument("--out", default=str(REPO / "bench-output"))
     parser.add_argument("--run-arg", action="append", default=[], help="extra scripts/run argument (repeatable)")
+    parser.add_argument("--state-rooms", type=int, default=0,
+                        help="first fill the server with this many rooms over the HTTP API (default 0: none)")
+    parser.add_argument("--state-messages", type=int, default=64,
+                        help="messages posted to each of those rooms (default 64: history and replay buffer full)")
+    parser.add_argument("--state-text-bytes", type=int, default=bigstate.MAX_TEXT_BYTES,
+                        help=f"bytes of UTF-8 in each of those messages (16-{bigstate.MAX_TEXT_BYTES}, default {bigstate.MAX_TEXT_BYTES})")
     args = parser.parse_args()
     faults = [f for f in args.faults.split(",") if f]
     for fault in faults:
@@ -257,10 +286,18 @@ def main():
     stop = threading.Event()
     clients = []
     timeline = []
+    state, state_problems, state_checked, filled_at = [], [], None, None
     try:
         cluster.wait_ready(600)
         # Let the standby copy the state before the first fault.
         cluster.wait_line(r"standby-in-sync", 10)
+        if args.state_rooms:
+            state = bigstate.fill(url, rooms=args.state_rooms, messages=args.state_messages,
+                                  text_bytes=args.state_text_bytes, say=say, seconds=600)
+            filled_at = time.monotonic()
+            say("State filled; waiting (up to 60 s) for the standby to be in sync before the first fault")
+            if not wait_in_sync(url, 60):
+                say("The standby is NOT in sync with the state (see chaos-run.log); the faults begin anyway")
         owner = socketio.SimpleClient()
         owner.connect(url, transports=["websocket"])
         created = owner.call("create", {"name": "owner", "room": "chaos"}, timeout=5)
@@ -280,25 +317,55 @@ def main():
             say(f"t={at:5.1f} s  {fault}: {detail}")
             timeline.append({"fault": fault, "at": at, "monotonic": at_monotonic, "detail": detail})
         time.sleep(max(0.0, started + args.seconds - time.monotonic()))
+        stopped_at = time.monotonic()
         stop.set()
         for client in clients:
             client.thread.join(timeout=10)
         target = max((seq for c in clients for seq in c.acked.values()), default=0)
         say(f"Sending stopped; waiting until every client has seen seq {target}")
+        deadline = time.monotonic() + 15
         for client in clients:
-            client.finish(target, 15)
+            client.finish(target, max(0.0, deadline - time.monotonic()))
         healthy = subprocess.run(["curl", "-fsS", f"{url}/healthz"], capture_output=True).returncode == 0
+        if state:
+            # Rooms without members are deleted after the broker's --empty-room-grace (300 s by default).
+            if time.monotonic() - filled_at < EMPTY_ROOM_GRACE - 30:
+                say(f"Checking the {len(state)} rooms of the state (join with the password, compare the history)")
+                state_problems, state_checked = bigstate.check_rooms(url, state, seconds=300)
+            else:
+                say(f"The state's rooms are not checked: over {EMPTY_ROOM_GRACE - 30} s since the fill, rooms without "
+                    f"members may have expired")
     finally:
         stop.set()
         say("Stopping scripts/run")
         cluster.stop()
 
-    report = analyse(clients, timeline, healthy)
+    report = analyse(clients, timeline, healthy, stopped_at)
     report.update({"seconds": args.seconds, "clients": args.clients, "rate": args.rate, "gateways": args.gateways})
+    if args.state_rooms:
+        report["state"] = {"rooms": args.state_rooms, "messages": args.state_messages, "text_bytes": args.state_text_bytes,
+                           "checked": state_checked, "problems": len(state_problems),
+                           "problem_examples": state_problems[:10]}
     (out / "chaos.json").write_text(json.dumps(report, indent=2))
     print_report(report)
     say(f"JSON: {out / 'chaos.json'}; scripts/run output: {out / 'chaos-run.log'}")
-    sys.exit(0 if report["lost"] == 0 and report["duplicated"] == 0 and report["healthy"] else 1)
+    state_ok = not state_problems
+    sys.exit(0 if report["lost"] == 0 and report["duplicated"] == 0 and report["healthy"] and state_ok else 1)
+
+
+def wait_in_sync(url, seconds):
+    """Whether a gateway's /status.json shows the active's standby in sync within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = subprocess.run(["curl", "-fsS", "--max-time", "3", f"{url}/status.json"], capture_output=True, text=True)
+        try:
+            brokers = json.loads(result.stdout).get("brokers", []) if result.returncode == 0 else []
+        except ValueError:
+            brokers = []
+        if any(b.get("state") == "active" and (b.get("replication") or {}).get("state") == "standby_in_sync" for b in brokers):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def apply_fault(cluster, fault):
@@ -327,7 +394,10 @@ def apply_fault(cluster, fault):
     raise ValueError(fault)
 
 
-def analyse(clients, timeline, healthy):
+def analyse(clients, timeline, healthy, stopped_at=None):
+    """The report; `stopped_at` (when sending stopped): a message still unacknowledged then counts as
+    having waited until then, in the window of the fault before it was first sent (a stall that never
+    ends shows as a long wait, not as no wait)."""
     acked = {}  # id -> seq
     for client in clients:
         acked.update(client.acked)
@@ -349,13 +419,15 @@ def analyse(clients, timeline, healthy):
             lost += len(missing)
             lost_examples += [f"{client.name} lacks {i}" for i in missing[:3]]
     latencies = [lat for c in clients for _, lat in c.latencies]
+    unanswered = [c.unacked[1] for c in clients if c.unacked is not None and stopped_at is not None]
     faults = []
     for number, fault in enumerate(timeline):
         end = timeline[number + 1]["monotonic"] if number + 1 < len(timeline) else float("inf")
         waits = [lat for c in clients for t, lat in c.latencies if fault["monotonic"] <= t < end]
+        pending = [stopped_at - first for first in unanswered if fault["monotonic"] <= first < end]
         faults.append({"fault": fault["fault"], "at": round(fault["at"], 1), "detail": fault["detail"],
-                       "longest_ack_wait_s": round(max(waits, default=0.0), 2),
-                       "acks_after": len(waits)})
+                       "longest_ack_wait_s": round(max(waits + pending, default=0.0), 2),
+                       "acks_after": len(waits), "unanswered": len(pending)})
     errors = {}
     for client in clients:
         for kind, count in client.errors.items():
@@ -373,9 +445,10 @@ def analyse(clients, timeline, healthy):
 
 def print_report(report):
     print()
-    print(f"{'fault':<22} {'at s':>6} {'longest ack wait s':>19} {'acks after':>11}")
+    print(f"{'fault':<22} {'at s':>6} {'longest ack wait s':>19} {'acks after':>11} {'never acked':>12}")
     for fault in report["faults"]:
-        print(f"{fault['fault']:<22} {fault['at']:>6} {fault['longest_ack_wait_s']:>19} {fault['acks_after']:>11}")
+        print(f"{fault['fault']:<22} {fault['at']:>6} {fault['longest_ack_wait_s']:>19} {fault['acks_after']:>11} "
+              f"{fault['unanswered']:>12}")
     print()
     print(f"sent {report['sent']}  acked {report['acked']}  lost {report['lost']}  duplicated {report['duplicated']}  "
           f"missing in reported gaps {report['missing_in_reported_gaps']}  "
@@ -387,6 +460,13 @@ def print_report(report):
         print("lost:", report["lost_examples"])
     if report["duplicated_examples"]:
         print("duplicated:", report["duplicated_examples"])
+    if "state" in report:
+        state = report["state"]
+        print(f"state: {state['rooms']} rooms of {state['messages']} messages of {state['text_bytes']} bytes; "
+              f"checked at the end: {state['checked'] if state['checked'] is not None else 'no'}; "
+              f"problems: {state['problems']}")
+        for problem in state["problem_examples"]:
+            print("  ", problem)
 
 
 if __name__ == "__main__":
