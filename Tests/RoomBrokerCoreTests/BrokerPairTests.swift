@@ -321,7 +321,7 @@ final class BrokerPairTests: XCTestCase {
         let oversized = [UInt8](repeating: 0, count: PeerMessage.maxSize + 1)
         XCTAssertThrowsError(try PeerMessage.decode(oversized))
         // A snapshot part nobody asked for is ignored.
-        let stray = PeerMessage.snapshot(sync: 999, base: 1, index: 0, last: true, bytes: Array("not json".utf8)).encoded()
+        let stray = PeerMessage.snapshot(sync: 999, base: 1, index: 0, last: true, bytes: Array("not a snapshot".utf8)).encoded()
         pair.perform(pair.nodes[1].peer(frame: stray, now: pair.clock), from: 1)
         pair.settle()
         pair.advance(500)
