@@ -20,6 +20,9 @@ final class BrokerLoop: Sendable {
     private let snapshotWorker = SnapshotWorker()
     /// How often the metrics' gauges are set from the node's status, ms.
     static let metricsUpdateMilliseconds: UInt64 = 500
+    /// Most peer frames, and bytes of them, read in one pass of the loop.
+    static let peerFramesPerPass = 10_000
+    static let peerBytesPerPass = 2 << 20
 
     init(configuration: BrokerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -188,10 +191,14 @@ final class BrokerLoop: Sendable {
             do {
                 let readable = try poller.poll(timeoutMilliseconds: 50)
                 // The peer first: a broker resumed after a pause learns it was deposed before it serves.
+                // Bounded per pass (frames and bytes): while snapshot parts stream, each one confirmed
+                // brings the next, and an unbounded drain would starve heartbeats, ticks and commands.
                 if readable.count > 2, readable[2], let peerIn = sockets.peerIn {
-                    for _ in 0..<100_000 {
+                    var bytes = 0
+                    for _ in 0..<Self.peerFramesPerPass where bytes < Self.peerBytesPerPass {
                         guard let frames = try peerIn.receive(dontWait: true) else { break }
                         guard frames.count == 2 else { continue }
+                        bytes += frames[1].count
                         perform(node.peer(frame: frames[1], now: BrokerClock.now()), sockets)
                     }
                 }

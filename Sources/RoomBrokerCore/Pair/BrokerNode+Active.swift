@@ -11,12 +11,9 @@ extension BrokerNode {
         // Numbered even when no standby listens: the position in the heartbeat then tells a standby
         // that it missed updates.
         updateSeq += 1
-        switch replication {
-        case .standbyInSync(var inSync):
+        if var inSync = replication.takeInSync() {
             actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
-            guard !encoded.isEmpty else { return }
-            replication = .standbyAbsent  // no copy of the queue while appending
-            inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded))
+            if !encoded.isEmpty { inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded)) }
             if inSync.held.count > pair.maxHeldOutputs {
                 logger.warning("standby-lost", metadata: [
                     "reason": "\(inSync.held.count) replies wait for its acks: too slow; acknowledging alone until it reloads",
@@ -26,13 +23,13 @@ extension BrokerNode {
                 return
             }
             replication = .standbyInSync(inSync)
-        case .standbySyncing:
+            return
+        }
+        if case .standbySyncing = replication {
             // The standby keeps these until its snapshot is loaded; it does not count yet.
             actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
-            actions += encoded
-        case .standbyAbsent, .waiting, .loading, .following:
-            actions += encoded
         }
+        actions += encoded
     }
 
     func release(_ inSync: inout Replication.InSync, upTo seq: UInt64, into actions: inout [NodeAction]) {
@@ -44,26 +41,19 @@ extension BrokerNode {
 
     /// Releases every held output and stops counting on the standby.
     mutating func dropStandby(into actions: inout [NodeAction]) {
-        if case .standbyInSync(var inSync) = replication {
-            replication = .standbyAbsent
-            release(&inSync, upTo: .max, into: &actions)
-        }
+        if var inSync = replication.takeInSync() { release(&inSync, upTo: .max, into: &actions) }
         replication = .standbyAbsent
     }
 
     mutating func receiveAck(seq: UInt64, now: BrokerClock, into actions: inout [NodeAction]) {
         lastAckAt = now.monotonic
         acknowledgedUpdate = seq
-        switch replication {
-        case .standbySyncing(let sending) where seq >= sending.base:
+        if case .standbySyncing(let sending) = replication, seq >= sending.base {
             replication = .standbyInSync(.init())
             logger.info("standby-in-sync", metadata: ["seq": "\(seq)", "term": "\(term)"])
-        case .standbyInSync(var inSync):
-            replication = .standbyAbsent  // no copy of the queue while releasing
+        } else if var inSync = replication.takeInSync() {
             release(&inSync, upTo: seq, into: &actions)
             replication = .standbyInSync(inSync)
-        default:
-            break
         }
     }
 

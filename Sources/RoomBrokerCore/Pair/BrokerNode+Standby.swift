@@ -38,18 +38,15 @@ extension BrokerNode {
     ) {
         guard let state = star?.state, state != .active else { return }
         var loading: Replication.Loading
-        switch replication {
-        case .waiting(var waiting) where waiting.sync == sync && index == 0:
-            replication = .standbyAbsent  // no copy of the buffer
+        if var waiting = replication.takeWaiting(if: { $0.sync == sync && index == 0 }) {
             waiting.updates.drop(upTo: base)
             loading = .init(sync: sync, base: base, bytes: bytes, nextIndex: 1, lastProgress: now.monotonic, updates: waiting.updates)
-        case .loading(var current) where current.sync == sync && index == current.nextIndex && current.decoding == nil:
-            replication = .standbyAbsent  // no copy of the parts while appending
+        } else if var current = replication.takeLoading(if: { $0.sync == sync && index == $0.nextIndex && $0.decoding == nil }) {
             current.bytes += bytes
             current.nextIndex += 1
             current.lastProgress = now.monotonic
             loading = current
-        default:
+        } else {
             return
         }
         actions.append(.toPeer(PeerMessage.snapshotReceived(sync: sync, index: index).encoded()))
@@ -99,8 +96,7 @@ extension BrokerNode {
     /// Applies a batch of the updates kept while the snapshot loaded; once none is left the standby
     /// follows and acknowledges everything applied.
     mutating func applyKept(into actions: inout [NodeAction]) {
-        guard case .loading(var loading) = replication, loading.loaded else { return }
-        replication = .standbyAbsent  // no copy of the buffer while taking from it
+        guard var loading = replication.takeLoading(if: { $0.loaded }) else { return }
         for _ in 0..<Self.keptUpdatesPerBatch {
             guard let update = loading.updates.popFirst() else { break }
             guard update.seq == updateSeq + 1 else {
@@ -138,21 +134,26 @@ extension BrokerNode {
 
     mutating func receiveUpdate(seq: UInt64, input: BrokerInput, digest: UInt64, into actions: inout [NodeAction]) {
         let limit = pair?.maxBufferedBytes ?? 0
-        switch replication {
-        case .waiting(var waiting):
+        if var waiting = replication.takeWaiting() {
             // A snapshot is on its way (or will be): it may be older than this update.
-            replication = .standbyAbsent
             if !waiting.updates.add(seq: seq, input: input, digest: digest, limit: limit) { waiting.updates = .init() }
             replication = .waiting(waiting)
-        case .loading(var loading):
-            guard seq > loading.base else { return }
-            replication = .standbyAbsent
+            return
+        }
+        if var loading = replication.takeLoading() {
+            guard seq > loading.base else {
+                replication = .loading(loading)
+                return
+            }
             guard loading.updates.add(seq: seq, input: input, digest: digest, limit: limit) else {
                 logger.warning("standby-reloading", metadata: ["reason": "updates kept while loading exceed \(limit) bytes"])
                 replication = .waiting(.init())
                 return
             }
             replication = .loading(loading)
+            return
+        }
+        switch replication {
         case .following(let applied):
             guard seq > applied else { return }
             guard seq == applied + 1 else {
@@ -163,7 +164,7 @@ extension BrokerNode {
             guard apply(seq: seq, input: input, digest: digest) else { return }
             replication = .following(applied: seq)
             actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded()))
-        case .standbyAbsent, .standbySyncing, .standbyInSync:
+        case .standbyAbsent, .standbySyncing, .standbyInSync, .waiting, .loading:
             return
         }
     }

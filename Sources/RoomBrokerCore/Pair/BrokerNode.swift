@@ -148,8 +148,7 @@ public struct BrokerNode {
     public mutating func subscribed(topic: [UInt8]) -> [NodeAction] {
         guard isActive else { return [] }
         let encoded = encode(engine.subscribed(topic: topic), identity: nil)
-        guard case .standbyInSync(var inSync) = replication, inSync.held.count > 0 else { return encoded }
-        replication = .standbyAbsent  // no copy of the queue while appending
+        guard var inSync = replication.takeInSync(if: { $0.held.count > 0 }) else { return encoded }
         inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded))
         replication = .standbyInSync(inSync)
         return []

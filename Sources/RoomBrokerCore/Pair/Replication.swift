@@ -119,3 +119,33 @@ enum Replication {
         }
     }
 }
+
+/// Taking a phase's data out to change it: the phase becomes `.standbyAbsent` until the caller puts the
+/// changed data back. Binding a payload in a `switch` or `if case` keeps a second reference alive (in
+/// debug builds for the whole scope), so appending to its buffers would copy them each time: a snapshot
+/// received in parts, or the updates kept meanwhile, would cost time quadratic in their size.
+extension Replication {
+    mutating func takeInSync(if isTaken: (InSync) -> Bool = { _ in true }) -> InSync? {
+        guard case .standbyInSync(let inSync) = self, isTaken(inSync) else { return nil }
+        self = .standbyAbsent
+        return inSync
+    }
+
+    mutating func takeWaiting(if isTaken: (Waiting) -> Bool = { _ in true }) -> Waiting? {
+        guard case .waiting(let waiting) = self, isTaken(waiting) else { return nil }
+        self = .standbyAbsent
+        return waiting
+    }
+
+    mutating func takeLoading(if isTaken: (Loading) -> Bool = { _ in true }) -> Loading? {
+        guard case .loading(let loading) = self, isTaken(loading) else { return nil }
+        self = .standbyAbsent
+        return loading
+    }
+
+    mutating func takeSending(if isTaken: (Sending) -> Bool = { _ in true }) -> Sending? {
+        guard case .standbySyncing(let sending) = self, isTaken(sending) else { return nil }
+        self = .standbyAbsent
+        return sending
+    }
+}
