@@ -205,10 +205,18 @@ extension BrokerNode {
     }
 
     /// Whether an active without its standby hears a quorum of the gateways it knew when the standby
-    /// fell silent (heard within a peer timeout).
+    /// fell silent. A gateway counts when heard within a peer timeout AND after the standby's last
+    /// heartbeat plus half a peer timeout: a gateway cut off at the same moment as the standby was last
+    /// heard at most one peer heartbeat (250 ms) after the standby's last one, and it fails over (and may
+    /// vote for the standby) a peer timeout after that; were it counted when the standby's silence is
+    /// noticed, the active would acknowledge alone, for a moment, what the standby elected by that
+    /// gateway never got. So the window is half a peer timeout when the silence is noticed, and grows
+    /// to a whole one as the silence goes on (a gateway heard before that point never counts again).
     func hasGatewayQuorum(now: BrokerClock) -> Bool {
-        guard let pair, let base = quorumBase else { return true }
-        let heard = liveGateways(within: pair.peerTimeoutMilliseconds, now: now)
+        guard let pair, let star, let base = quorumBase else { return true }
+        let silence = star.peerSilence(now: now.monotonic)
+        let half = pair.peerTimeoutMilliseconds / 2
+        let heard = liveGateways(within: min(pair.peerTimeoutMilliseconds, silence > half ? silence - half : 0), now: now)
         return Self.isQuorum(base.intersection(heard).count, of: base.count, isPrimary: pair.role == .primary)
     }
 

@@ -54,8 +54,8 @@ public struct BrokerNode {
     var acknowledgedUpdate: UInt64 = 0
     /// When the last update arrived from the active (standby).
     var lastUpdateAt: UInt64?
-    /// The last status report's JSON, when it was built, and the role and term it was built in.
-    var statusCache: (builtAt: UInt64, role: BrokerRole, term: UInt64, json: [UInt8])?
+    /// The last status report's JSON, when it was built, and the role, term and fencing it was built in.
+    var statusCache: (builtAt: UInt64, role: BrokerRole, term: UInt64, fenced: Bool, json: [UInt8])?
     /// The gateways that voted (said hello while this broker was not active), by routing id, and when.
     var votes: [String: UInt64] = [:]
     /// The gateways that were live when the peer fell silent (an active's quorum counts among them).
