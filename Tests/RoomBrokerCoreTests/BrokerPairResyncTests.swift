@@ -221,6 +221,61 @@ final class BrokerPairResyncTests: XCTestCase {
         XCTAssertEqual(pair.nodes[0].star?.state, .passive)
     }
 
+    /// The same cut, with the last heartbeats of the two lost gateways arriving just after the standby's
+    /// last one (gateways and standby cut off at once): when the standby's silence is noticed those
+    /// gateways are not counted any more, so the active is fenced at once and never acknowledges alone
+    /// what the standby, elected by them, does not have.
+    func testGatewaysCutOffWithTheStandbyDoNotKeepTheActiveAcknowledgingAlone() throws {
+        var (pair, password) = try startedPair()
+        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 0, gateway: gateway) }
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
+        pair.advance(1_000)
+        pair.linked = false  // the standby's last heartbeat came at most 250 ms ago
+        pair.heartbeating = [("gw", 0)]
+        pair.advance(100)
+        for gateway in ["gw2", "gw3"] { pair.send(.heartbeat, to: 0, gateway: gateway, settle: nil) }  // then they are cut off too
+        let message = pair.send(.message(room: "lobby", text: "held", key: "h1"), to: 0, settle: nil)
+        XCTAssertNil(pair.replies[message], "held for the standby's ack")
+        pair.advance(1_000)
+        XCTAssertTrue(pair.nodes[0].fenced, "\(pair.lines.suffix(4))")
+        XCTAssertFalse(pair.lines.contains { $0.contains("acknowledging alone") }, "\(pair.lines.suffix(4))")
+        XCTAssertNil(pair.replies[message], "never acknowledged alone")
+        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 1, gateway: gateway, settle: nil) }
+        XCTAssertEqual(pair.nodes[1].star?.state, .active)
+        XCTAssertEqual(pair.nodes.filter { $0.isActive && !$0.fenced }.count, 1, "one broker serves")
+    }
+
+    /// A heartbeat's reply promises nothing to a client: it goes out at once, while the replies to
+    /// commands wait for the standby. Held, it made the gateways fail over whenever the standby was
+    /// slow or had just died, and vote for it.
+    func testHeartbeatsAreAnsweredAtOnceWhileCommandsWaitForTheStandby() throws {
+        var (pair, password) = try startedPair()
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        pair.linked = false  // the standby's acks stop arriving
+        let message = pair.send(.message(room: "lobby", text: "held", key: "h1"), to: 0, settle: nil)
+        let beat = pair.send(.heartbeat, to: 0, settle: nil)
+        XCTAssertNil(pair.replies[message], "held for the standby's ack")
+        XCTAssertNotNil(try? pair.success(beat), "answered at once")
+    }
+
+    /// A fenced active unfences when enough gateways are heard again (their link to it healed), even
+    /// though it answered them `not_active` meanwhile.
+    func testAFencedActiveUnfencesWhenAQuorumOfGatewaysIsHeardAgain() throws {
+        var (pair, _) = try startedPair()
+        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 0, gateway: gateway) }
+        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
+        pair.advance(1_000)
+        pair.linked = false
+        pair.heartbeating = [("gw", 0)]
+        pair.advance(1_200)
+        XCTAssertTrue(pair.nodes[0].fenced)
+        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
+        pair.advance(500)
+        XCTAssertFalse(pair.nodes[0].fenced, "\(pair.lines.suffix(3))")
+        XCTAssertEqual(pair.nodes[1].star?.state, .passive, "no vote reached the standby")
+    }
+
     /// A big state (about 4 MB) goes out in parts, at most a window of them unconfirmed.
     func testSnapshotPartsGoOutUnderFlowControl() throws {
         var (pair, _) = try startedPair()

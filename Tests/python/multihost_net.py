@@ -134,6 +134,7 @@ class Network:
         self.keys = list(keys)
         self.hosts = {}
         self.subnet = None
+        self.blocked = set()  # frozensets of two keys: the pairs of hosts cut from each other (`block`)
 
     @property
     def gateway_address(self):
@@ -180,6 +181,24 @@ class Network:
 
     def restore(self, key):
         _ip("-n", self.hosts[key].netns, "link", "set", INTERFACE, "up")
+
+    def block(self, a, b):
+        """Cuts the traffic between hosts `a` and `b` only, both ways: each gets a blackhole route to the
+        other's address (what it sends there is dropped at once, so nothing of theirs gets through);
+        every other pair of hosts, and the root namespace, still reach both."""
+        for here, there in ((a, b), (b, a)):
+            _ip("-n", self.hosts[here].netns, "route", "add", "blackhole", f"{self.hosts[there].address}/32")
+        self.blocked.add(frozenset((a, b)))
+
+    def unblock(self, a, b):
+        """Undoes `block(a, b)` (and does nothing for a pair that is not blocked)."""
+        for here, there in ((a, b), (b, a)):
+            _ip("-n", self.hosts[here].netns, "route", "del", "blackhole", f"{self.hosts[there].address}/32", check=False)
+        self.blocked.discard(frozenset((a, b)))
+
+    def unblock_all(self):
+        for pair in list(self.blocked):
+            self.unblock(*pair)
 
     def remove(self):
         """Removes the namespaces (with any process still inside) and the bridge; the veth pairs go

@@ -7,15 +7,22 @@ link is CURVE: keys made here with pyzmq's zmq.auth.create_certificates (the for
 gateway and broker public keys in an allow-list folder. The tests check what users and an outsider on
 the network see: chat across the two gateways; a gateway whose key is not on the list never serves
 (and the broker logs the refusal); a SUB socket without keys hears nothing while rooms chat; cutting
-the active broker's link makes the standby take over and the chat goes on.
+the active broker's link makes the standby take over and the chat goes on. Partitions between two hosts
+only (`Network.block`: blackhole routes) check the pair's quorum rules: a gateway that loses only the
+active never makes the standby take over, and when the active loses its standby and one of the two
+gateways at once, only the primary serves and nothing acknowledged meanwhile is lost. While partitioned,
+gateway-1's /status.json is sampled and the brokers' logs are read: never two brokers serve at once.
 
 Needs root and `ip netns` (CI runs as root); skipped with the reason otherwise (under CI=true it fails
 instead).
 """
 import os
+import re
 import shutil
 import subprocess
+import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -293,13 +300,20 @@ def test_a_gateway_with_an_unknown_key_is_refused(cluster, members):
         _stop([rogue])
 
 
-def test_cutting_the_active_brokers_link_makes_the_standby_take_over(cluster, members):
+def alice_and_bob(members, first_text):
+    """Alice on gateway-1 and bob on gateway-2 in a new room, after alice's `first_text` reached bob:
+    (alice, bob, room, password, the ack of `first_text`)."""
     alice, bob = members("gateway-1"), members("gateway-2")
     room, password = create_room(alice)
     join(alice, room, password, "alice")
     join(bob, room, password, "bob")
-    first, _ = acked_within(alice, room, "before the cut", TIMEOUT)
+    first, _ = acked_within(alice, room, first_text, TIMEOUT)
     bob.wait_for("message", lambda d: d["seq"] == first["seq"])
+    return alice, bob, room, password, first
+
+
+def test_cutting_the_active_brokers_link_makes_the_standby_take_over(cluster, members):
+    alice, bob, room, password, first = alice_and_bob(members, "before the cut")
 
     victim = cluster.active()
     survivor = "b" if victim == "a" else "a"
@@ -324,3 +338,313 @@ def test_cutting_the_active_brokers_link_makes_the_standby_take_over(cluster, me
     carol = members("gateway-1")
     history = [m["text"] for m in join(carol, room, password, "carol")["history"]]
     assert history == ["before the cut", "after the cut", "bob after the cut"]
+
+
+# --- Partitions between two hosts only (Network.block): the pair's quorum rules ---------------------
+
+PARTITION = 8        # seconds each partition lasts while the brokers are sampled
+SAMPLE_EVERY = 0.15  # seconds between two looks at gateway-1's /status.json
+PACE = 0.25          # seconds between two messages of a chatting member
+SETTLE = 45          # seconds for the pair to settle after a partition heals (TCP backoff, a reload)
+
+
+def other(side):
+    return "b" if side == "a" else "a"
+
+
+def broker_states(cluster, gateway="gateway-1"):
+    """{side: (state, replication state, term)} of both brokers as `gateway`'s /status.json shows them."""
+    response = requests.get(f"{cluster.url(gateway)}/status.json", timeout=2)
+    assert response.status_code == 200, f"{gateway} /status.json: {response.status_code} {response.text[:200]}"
+    sides = {cluster.endpoint(f"{s}-cmd"): s for s in "ab"}
+    states = {}
+    for broker in response.json()["brokers"]:
+        replication = broker.get("replication") or {}
+        states[sides[broker["endpoint"]]] = (broker["state"], replication.get("state"), broker.get("term"))
+    return states
+
+
+def serving(states):
+    """The sides that say they are active and are not fenced. Left out: an active that still counts its
+    standby in sync while that standby says it is active. It holds every reply until its standby has
+    the change, which an active never acknowledges, so it serves nothing: it is the moment (well under
+    a second) between the standby's takeover and the old active noticing that its standby went silent."""
+    actives = {s for s, (state, replication, _) in states.items() if state == "active" and replication != "fenced"}
+    return sorted(s for s in actives if not (states[s][1] == "standby_in_sync" and actives - {s}))
+
+
+def show(samples):
+    """One line per sample: seconds since the partition began, then each broker's state/replication/term."""
+    return "\n".join(f"  {t:5.2f} s  " + "  ".join(
+        f"{s}={states[s][0]}/{states[s][1]}/term {states[s][2]}" if s in states else f"{s}=?" for s in "ab")
+        for t, states in samples)
+
+
+def wait_states(cluster, predicate, timeout, what):
+    """Gateway-1's view of the brokers once `predicate(states)` holds (fails, with the last view, after
+    `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            states = broker_states(cluster)
+            if predicate(states):
+                return states
+        except (requests.RequestException, AssertionError) as exc:
+            states = repr(exc)
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not seen within {timeout} s; gateway-1 last showed {states}")
+        time.sleep(0.2)
+
+
+def in_sync(states):
+    """Exactly one active, its standby in sync, the other a standby following it."""
+    return (serving(states) == [s for s in "ab" if states.get(s, ("",))[0] == "active"]
+            and sorted(v[0] for v in states.values()) == ["active", "standby"]
+            and sorted(v[1] for v in states.values()) == ["following", "standby_in_sync"])
+
+
+def log_since(cluster, side, offset):
+    return cluster.log(side)[offset:]
+
+
+def wait_log_since(cluster, side, pattern, offset, timeout):
+    """Waits for `pattern` in broker `side`'s log after its first `offset` characters."""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, log_since(cluster, side, offset)):
+        if time.monotonic() > deadline:
+            pytest.fail(f"broker {side} never logged /{pattern}/ within {timeout} s:\n{log_since(cluster, side, offset)[-3000:]}")
+        time.sleep(0.05)
+
+
+def pair_lines(cluster, side, offset):
+    """The broker's lines about who serves (active, standby, fenced, unfenced, standby lost), after `offset`."""
+    return [line for line in log_since(cluster, side, offset).splitlines()
+            if re.search(r" broker (active|standby|fenced|unfenced|standby-lost|standby-in-sync|standby-loaded|standby-reloading) ", line)]
+
+
+def alone(cluster, side, offset):
+    """The spans of broker `side`'s log after `offset` in which it acknowledged without a standby, as
+    (start, end, first line): from `active` (a new active has no standby yet), `standby-lost` (acknowledging
+    alone) or `unfenced`, to `fenced`, `standby` or `standby-in-sync` (or now). Neither broker is alone at
+    `offset` (the tests start from a pair in sync). An active whose standby is in sync holds every reply
+    until the standby has the change, so only these spans can acknowledge what the other broker lacks."""
+    spans, start = [], None
+    for line in log_since(cluster, side, offset).splitlines():
+        match = re.match(r"(\S+Z) .* broker (active|standby-lost|unfenced|fenced|standby|standby-in-sync) ", line)
+        if not match:
+            continue
+        at = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        if match.group(2) in ("active", "standby-lost", "unfenced"):
+            start = start or (at, line)
+        elif start:
+            spans.append((start[0], at, start[1]))
+            start = None
+    if start:
+        spans.append((start[0], datetime.now(timezone.utc), start[1]))
+    return spans
+
+
+def assert_never_two_alone(cluster, offsets, seen):
+    """Fails if the brokers' logs show both acknowledging without a standby at the same moment (a split
+    brain, to the millisecond: finer than the samples of /status.json, which a gateway refreshes once a
+    second)."""
+    spans = {side: alone(cluster, side, offsets[side]) for side in "ab"}
+    both = [(a, b) for a in spans["a"] for b in spans["b"] if max(a[0], b[0]) < min(a[1], b[1])]
+    assert not both, "both brokers acknowledged alone at once:\n" + "\n".join(
+        f"  broker-a from {a[2]}\n    until {a[1]:%H:%M:%S.%f}\n  broker-b from {b[2]}\n    until {b[1]:%H:%M:%S.%f}"
+        for a, b in both) + f"\n{seen}"
+
+
+def sample_for(cluster, seconds):
+    """Gateway-1's view of the brokers every SAMPLE_EVERY s for `seconds` s: [(seconds since start, states)]."""
+    samples, errors = [], []
+    started = time.monotonic()
+    while (now := time.monotonic() - started) < seconds:
+        try:
+            samples.append((now, broker_states(cluster)))
+        except (requests.RequestException, AssertionError) as exc:
+            errors.append(f"{now:.2f} s: {exc!r}")
+        time.sleep(SAMPLE_EVERY)
+    assert len(samples) >= seconds / SAMPLE_EVERY / 2, f"too few answers from gateway-1's /status.json: {errors}"
+    return samples
+
+
+class Chatter(threading.Thread):
+    """Sends numbered messages to `room` through `member` every PACE s until `stop()`; keeps the texts
+    that were acknowledged and those that were not (with the answer). Each message has its own
+    idempotency id and is sent once: an answer that is not an ack counts as refused."""
+
+    def __init__(self, member, room, label):
+        super().__init__(name=f"chatter-{label}", daemon=True)
+        self.member, self.room, self.label = member, room, label
+        self.acked, self.refused = [], []
+        self.halt = threading.Event()
+
+    def run(self):
+        number = 0
+        while not self.halt.is_set():
+            number += 1
+            text = f"{self.label} {number}"
+            try:
+                answer = self.member.sio.call("message", {"room": self.room, "text": text, "id": f"{self.label}-{number}-{self.room}"},
+                                              timeout=2)
+            except Exception as exc:  # no answer within 2 s
+                answer = repr(exc)
+            if isinstance(answer, dict) and "seq" in answer:
+                self.acked.append(text)
+            else:
+                self.refused.append((text, answer))
+            self.halt.wait(PACE)
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=10)
+        assert not self.is_alive(), f"{self.name} did not stop"
+
+    def summary(self):
+        codes = sorted({a.get("error", {}).get("code", str(a)) if isinstance(a, dict) else "no answer" for _, a in self.refused})
+        return f"{self.label}: {len(self.acked)} acked, {len(self.refused)} refused {codes}"
+
+
+def joined_within(member, room, password, name, seconds):
+    """Joins (retrying while the brokers settle) and returns the ack."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            ack = member.sio.call("join", {"room": room, "password": password, "name": name}, timeout=5)
+        except Exception as exc:
+            ack = repr(exc)
+        if isinstance(ack, dict) and "error" not in ack:
+            return ack
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} could not join {room} within {seconds} s: {ack}")
+        time.sleep(0.3)
+
+
+def make_active(cluster, side):
+    """Makes broker `side` the active one, in sync with the other: if it is the standby, the active's
+    link is cut until `side` takes over, then restored (the old active becomes its standby)."""
+    wait_states(cluster, in_sync, SETTLE, "an active with its standby in sync")
+    if cluster.active() == side:
+        return
+    victim = other(side)
+    offsets = {s: len(cluster.log(s)) for s in "ab"}
+    cluster.net.cut(HOSTS[f"broker-{victim}"])
+    try:
+        wait_log_since(cluster, side, r"broker active ", offsets[side], TAKEOVER)
+    finally:
+        cluster.net.restore(HOSTS[f"broker-{victim}"])
+    wait_log_since(cluster, victim, r"broker standby ", offsets[victim], HEAL)
+    wait_states(cluster, lambda s: in_sync(s) and s[side][0] == "active", SETTLE, f"broker-{side} active, in sync")
+    say(f"broker-{side} is now the active, broker-{victim} its standby in sync")
+
+
+def test_a_gateway_that_loses_only_the_active_does_not_make_a_second_active(cluster, members):
+    """Gateway-2 cannot reach the active broker, the brokers still hear each other: gateway-2 votes for
+    the standby, which must not take over (its peer is alive). Gateway-1 keeps chatting through the
+    active; once the block is lifted both gateways chat again."""
+    alice, _, room, password, _ = alice_and_bob(members, "before the block")
+    wait_states(cluster, in_sync, SETTLE, "an active with its standby in sync")
+    active = cluster.active()
+    standby = other(active)
+    offsets = {s: len(cluster.log(s)) for s in "ab"}
+    gateway_2_log = cluster.gateways[1].log_path
+    gateway_2_offset = len(gateway_2_log.read_text(errors="replace"))
+
+    chatter = Chatter(alice, room, "alice")
+    cluster.net.block(HOSTS["gateway-2"], HOSTS[f"broker-{active}"])
+    say(f"blocked gateway-2 <-> broker-{active} (the active); broker-{standby} is the standby")
+    try:
+        chatter.start()
+        samples = sample_for(cluster, PARTITION)
+        chatter.stop()
+    finally:
+        chatter.halt.set()
+        cluster.net.unblock(HOSTS["gateway-2"], HOSTS[f"broker-{active}"])
+    say(f"unblocked after {PARTITION} s: {chatter.summary()}")
+    lines = {s: pair_lines(cluster, s, offsets[s]) for s in "ab"}
+    seen = f"gateway-1's view of the brokers while blocked:\n{show(samples)}\nbroker log lines: {lines}"
+    doubles = [(t, s) for t, s in samples if len(serving(s)) > 1]
+    assert not doubles, f"two brokers active and not fenced at once:\n{show(doubles)}\n{seen}"
+    assert all(serving(s) == [active] for _, s in samples), f"broker-{active} stops serving:\n{seen}"
+    assert_never_two_alone(cluster, offsets, seen)
+    assert not re.search(r"broker active ", log_since(cluster, standby, offsets[standby])), (
+        f"the standby became active though its peer was alive:\n{seen}")
+    assert chatter.acked and not chatter.refused, f"chat through gateway-1 was not always acked: {chatter.refused[:5]}\n{seen}"
+    # The standby was asked: gateway-2 gave up the active and said hello to the standby (its vote).
+    assert re.search(r"failing-over", gateway_2_log.read_text(errors="replace")[gateway_2_offset:]), (
+        f"gateway-2 never failed over, so the standby was never voted for:\n{seen}")
+    say(f"only broker-{active} served for {PARTITION} s; gateway-1's {len(chatter.acked)} messages were all acked")
+
+    # Lifted: gateway-2 finds the active again; chat works both ways through fresh members.
+    carol, dave = members("gateway-1"), members("gateway-2")
+    joined_within(carol, room, password, "carol", HEAL)
+    joined_within(dave, room, password, "dave", HEAL)
+    ack, took = acked_within(dave, room, "dave after the block", HEAL)
+    assert carol.wait_for("message", lambda d: d["text"] == "dave after the block")["seq"] == ack["seq"]
+    ack, _ = acked_within(carol, room, "carol after the block", TIMEOUT)
+    assert dave.wait_for("message", lambda d: d["text"] == "carol after the block")["seq"] == ack["seq"]
+    history = [m["text"] for m in joined_within(members("gateway-2"), room, password, "erin", TIMEOUT)["history"]]
+    assert set(chatter.acked) <= set(history), f"acked but missing: {sorted(set(chatter.acked) - set(history))}"
+    assert cluster.active() == active
+    say(f"gateway-2 chats again {took:.1f} s after the block was lifted")
+
+
+@pytest.mark.parametrize("active_role", ["backup", "primary"])
+def test_a_cut_between_the_brokers_and_one_gateway_leaves_one_active(cluster, members, active_role):
+    """The active loses its standby and gateway-2 at once; gateway-1 still reaches both brokers and
+    gateway-2 reaches the standby. Each broker hears one gateway of two: the tie goes to the primary.
+    With the backup active, the primary takes over on gateway-2's vote and the backup is fenced; with the
+    primary active, it keeps serving on gateway-1 and the backup does not take over. Never two serve,
+    and every message acknowledged during the partition is in the room's history afterwards."""
+    active = "a" if active_role == "primary" else "b"  # broker-a is started as the primary
+    standby = other(active)
+    make_active(cluster, active)
+    alice, bob, room, password, _ = alice_and_bob(members, "before the partition")
+    wait_states(cluster, lambda s: in_sync(s) and s[active][0] == "active", SETTLE, f"broker-{active} active, in sync")
+    offsets = {s: len(cluster.log(s)) for s in "ab"}
+
+    chatters = [Chatter(alice, room, "alice"), Chatter(bob, room, "bob")]
+    blocked = [(HOSTS["gateway-2"], HOSTS[f"broker-{active}"]), (HOSTS[f"broker-{active}"], HOSTS[f"broker-{standby}"])]
+    for pair in blocked:
+        cluster.net.block(*pair)
+    say(f"blocked gateway-2 <-> broker-{active} (the active, the {active_role}) and broker-{active} <-> broker-{standby}")
+    try:
+        for chatter in chatters:
+            chatter.start()
+        samples = sample_for(cluster, PARTITION)
+        for chatter in chatters:
+            chatter.stop()
+        # The primary serves by now, and gateway-1 follows it.
+        acked_within(alice, room, "alice at the end of the partition", TAKEOVER)
+    finally:
+        for chatter in chatters:
+            chatter.halt.set()
+        cluster.net.unblock_all()
+    acked = [text for chatter in chatters for text in chatter.acked] + ["alice at the end of the partition"]
+    say(f"unblocked after {PARTITION} s: {'; '.join(c.summary() for c in chatters)}")
+    lines = {s: pair_lines(cluster, s, offsets[s]) for s in "ab"}
+    seen = f"gateway-1's view of the brokers during the partition:\n{show(samples)}\nbroker log lines: {lines}"
+    doubles = [(t, s) for t, s in samples if len(serving(s)) > 1]
+    assert not doubles, f"two brokers active and not fenced at once:\n{show(doubles)}\n{seen}"
+    assert serving(samples[-1][1]) == ["a"], f"the primary (broker-a) does not serve at the end:\n{seen}"
+    assert_never_two_alone(cluster, offsets, seen)
+    if active_role == "primary":
+        assert not re.search(r"broker active ", log_since(cluster, standby, offsets[standby])), (
+            f"the backup took over on one vote of two:\n{seen}")
+    else:
+        assert re.search(r"broker fenced ", log_since(cluster, active, offsets[active])), f"the backup was not fenced:\n{seen}"
+    say("never two brokers served; broker-a (the primary) serves at the end")
+
+    # Healed: one active, the other back in sync, and every acknowledged message in the history.
+    settled = wait_states(cluster, in_sync, SETTLE, "one active with its standby in sync after the partition")
+    new_standby = "a" if settled["a"][0] == "standby" else "b"
+    carol = members("gateway-1")
+    history = [m["text"] for m in joined_within(carol, room, password, "carol", SETTLE)["history"]]
+    missing = [text for text in acked if text not in history]
+    assert not missing, (f"acknowledged during the partition but missing from the history: {missing}\n"
+                         f"history: {history}\n{seen}\nafter: {[pair_lines(cluster, s, offsets[s]) for s in 'ab']}")
+    assert history[0] == "before the partition"
+    assert_never_two_alone(cluster, offsets, seen)  # healing included
+    say(f"settled: broker-{other(new_standby)} active, broker-{new_standby} in sync; "
+        f"the history holds all {len(acked)} acknowledged messages")

@@ -2,7 +2,13 @@ import ChatWire
 
 /// The active's side of the replication: updates, held outputs, snapshots for a standby, fencing.
 extension BrokerNode {
-    mutating func emit(_ input: BrokerInput, output: BrokerOutput, identity: [UInt8]?, into actions: inout [NodeAction]) {
+    /// Applies the pair's rules to what `input` produced: numbered, sent to a standby, and held until
+    /// its ack while it is in sync. `immediate`: a heartbeat, whose reply says only that this broker is
+    /// alive and promises nothing to a client; held, it would make the gateways fail over whenever the
+    /// standby is slow or gone.
+    mutating func emit(
+        _ input: BrokerInput, output: BrokerOutput, identity: [UInt8]?, immediate: Bool = false, into actions: inout [NodeAction]
+    ) {
         let encoded = encode(output, identity: identity)
         guard let pair else {
             actions += encoded
@@ -13,7 +19,11 @@ extension BrokerNode {
         updateSeq += 1
         if var inSync = replication.takeInSync() {
             actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
-            if !encoded.isEmpty { inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded)) }
+            if immediate {
+                actions += encoded
+            } else if !encoded.isEmpty {
+                inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded))
+            }
             if inSync.held.count > pair.maxHeldOutputs {
                 logger.warning("standby-lost", metadata: [
                     "reason": "\(inSync.held.count) replies wait for its acks: too slow; acknowledging alone until it reloads",
@@ -69,7 +79,7 @@ extension BrokerNode {
             }
             return
         }
-        if quorumBase == nil { quorumBase = liveGateways(within: 3 * pair.peerTimeoutMilliseconds, now: now) }
+        if quorumBase == nil { quorumBase = gatewaysHeard(within: 3 * pair.peerTimeoutMilliseconds, now: now.monotonic) }
         let quorum = hasGatewayQuorum(now: now)
         switch replication {
         case .standbySyncing:
@@ -186,26 +196,42 @@ extension BrokerNode {
 
     // MARK: Quorum
 
-    /// The gateways heard within `window` ms (engine clock), by routing id.
-    func liveGateways(within window: UInt64, now: BrokerClock) -> Set<String> {
-        let engineNow = max(lastEngineMonotonic, UInt64(bitPattern: max(Int64(bitPattern: now.monotonic) + clockOffset, 0)))
-        return Set(engine.gateways.entries.compactMap { id, entry in
-            engineNow < entry.lastSeen || engineNow - entry.lastSeen < window ? id : nil
-        })
+    /// The gateways heard (hello or heartbeat, on this broker's own clock) within `window` ms of `now`.
+    func gatewaysHeard(within window: UInt64, now: UInt64) -> Set<String> {
+        Set(heard.compactMap { gateway, at in now < at || now - at < window ? gateway : nil })
     }
 
-    /// Whether an active without its standby hears a quorum of the gateways it knew when the standby
-    /// fell silent (heard within a peer timeout). The active is the incumbent: exactly half will do.
+    /// Records a gateway's hello or heartbeat; forgets gateways silent for a minute (bounded by the
+    /// gateways that may connect at all).
+    mutating func hear(_ gateway: String, now: UInt64) {
+        heard[gateway] = now
+        if heard.count > 16, now >= lastHeardPrune + 60_000 {
+            lastHeardPrune = now
+            heard = heard.filter { now < $0.value || now - $0.value < 60_000 }
+        }
+    }
+
+    /// Whether an active without its standby hears a quorum of the gateways it heard when the standby
+    /// fell silent (exactly half will do: the active is the incumbent). A gateway counts when heard
+    /// within a peer timeout AND after the standby's last heartbeat plus half a peer timeout: a gateway
+    /// cut off at the same moment as the standby was last heard at most one peer heartbeat (250 ms) after
+    /// the standby's last one, and it fails over (and may vote for the standby) a peer timeout after
+    /// that; were it counted when the standby's silence is noticed, the active would acknowledge alone,
+    /// for a moment, what the standby elected by that gateway never got. So the window is half a peer
+    /// timeout when the silence is noticed, and grows to a whole one as the silence goes on.
     func hasGatewayQuorum(now: BrokerClock) -> Bool {
-        guard let pair, let base = quorumBase else { return true }
-        let heard = liveGateways(within: pair.peerTimeoutMilliseconds, now: now)
+        guard let pair, let star, let base = quorumBase else { return true }
+        let silence = star.peerSilence(now: now.monotonic)
+        let half = pair.peerTimeoutMilliseconds / 2
+        let window = min(pair.peerTimeoutMilliseconds, silence > half ? silence - half : 0)
+        let heard = gatewaysHeard(within: window, now: now.monotonic)
         return Self.isQuorum(base.intersection(heard).count, of: base.count, winsTie: true)
     }
 
     /// Whether the votes of the last few peer timeouts make a quorum of the gateways live in this
     /// standby's copy of the state (the ones the active heard last): more than half; exactly half only
-    /// once the peer has been silent for ``BinaryStar/statelessTakeoverMilliseconds`` (ten peer timeouts:
-    /// until then a tie goes to the active, which may be alive behind a partition).
+    /// once the peer has been silent for ten peer timeouts (until then a tie goes to the active, which
+    /// may be alive behind a partition).
     mutating func hasVoteQuorum(now: BrokerClock) -> Bool {
         guard let pair else { return true }
         let window = 3 * pair.peerTimeoutMilliseconds

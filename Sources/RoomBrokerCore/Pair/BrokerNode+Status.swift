@@ -48,13 +48,15 @@ extension BrokerNode {
     }
 
     /// The reply to a status command frame, built at most once per ``statusCacheMilliseconds`` while
-    /// the role and term stay the same; nil when the frame does not decode (the engine refuses it).
+    /// the role, term and fencing stay the same; nil when the frame does not decode (the engine refuses it).
     mutating func statusReply(frame: [UInt8], now: BrokerClock) -> [UInt8]? {
         guard let command = try? WireCommand.decode(frame) else { return nil }
         let role = role
-        if statusCache.map({ $0.role != role || $0.term != term || now.monotonic >= $0.builtAt + Self.statusCacheMilliseconds }) ?? true {
+        if statusCache.map({
+            $0.role != role || $0.term != term || $0.fenced != fenced || now.monotonic >= $0.builtAt + Self.statusCacheMilliseconds
+        }) ?? true {
             do throws(ChatError) {
-                statusCache = (now.monotonic, role, term, try BrokerEngine.json(of: statusReport(now: now)))
+                statusCache = (now.monotonic, role, term, fenced, try BrokerEngine.json(of: statusReport(now: now)))
             } catch {
                 return WireReply(to: command, result: .failure(error)).encoded()
             }

@@ -54,10 +54,14 @@ public struct BrokerNode {
     var acknowledgedUpdate: UInt64 = 0
     /// When the last update arrived from the active (standby).
     var lastUpdateAt: UInt64?
-    /// The last status report's JSON, when it was built, and the role and term it was built in.
-    var statusCache: (builtAt: UInt64, role: BrokerRole, term: UInt64, json: [UInt8])?
+    /// The last status report's JSON, when it was built, and the role, term and fencing it was built in.
+    var statusCache: (builtAt: UInt64, role: BrokerRole, term: UInt64, fenced: Bool, json: [UInt8])?
     /// The gateways that voted (said hello while this broker was not active), by routing id, and when.
     var votes: [String: UInt64] = [:]
+    /// When each gateway was last heard (hello or heartbeat), this broker's monotonic ms: an active's
+    /// quorum counts these, whatever it answered them.
+    var heard: [String: UInt64] = [:]
+    var lastHeardPrune: UInt64 = 0
     /// The gateways that were live when the peer fell silent (an active's quorum counts among them).
     var quorumBase: Set<String>?
     /// Whether the active is fenced: its standby is silent and it does not hear a quorum of gateways.
@@ -127,6 +131,8 @@ public struct BrokerNode {
         }
         var actions: [NodeAction] = []
         let gateway = String(decoding: identity, as: UTF8.self)
+        let kind = frame.count > 1 ? CommandKind(rawValue: frame[1]) : nil
+        if pair != nil, kind == .heartbeat || kind == .hello { hear(gateway, now: now.monotonic) }
         if !isActive {
             guard !leaving, var star, Self.isHello(frame) else { return [notActive(identity: identity, frame: frame)] }
             votes[gateway] = now.monotonic
@@ -139,7 +145,7 @@ public struct BrokerNode {
         let engineNow = engineClock(now)
         let output = engine.handle(frame: frame, from: gateway, now: engineNow)
         let input = BrokerInput.command(gateway: gateway, frame: frame, now: engineNow, entropy: engine.takeEntropy())
-        emit(input, output: output, identity: identity, into: &actions)
+        emit(input, output: output, identity: identity, immediate: kind == .heartbeat, into: &actions)
         return actions
     }
 
@@ -268,7 +274,7 @@ public struct BrokerNode {
             replication = .standbyAbsent
             lastTakeover = reason
             votes = [:]
-            quorumBase = nil
+            quorumBase = nil  // from the gateways heard since: the voters at first
             fenced = false
             nextEngineTick = 0
             logger.notice("active", metadata: [
