@@ -107,12 +107,14 @@ let package = Package(
             path: "Tests/ChatTestSupport"
         ),
         // Load benchmark client: many Socket.IO clients, latency and loss (scripts/bench).
-        // Broker-only benchmark: drives a RoomBroker over ZeroMQ as gateways would (scripts/bench broker).
+        // Broker-only benchmark: drives a RoomBroker over ZeroMQ as gateways would (scripts/bench broker), and
+        // times the state snapshot in process (scripts/bench snapshot).
         .executableTarget(
             name: "BrokerBench",
             dependencies: [
-                "ZeroMQ", "ChatWire", "ProcessLimits",
+                "ZeroMQ", "ChatWire", "ProcessLimits", "RoomBrokerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
