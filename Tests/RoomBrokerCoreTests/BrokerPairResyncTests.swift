@@ -13,6 +13,19 @@ final class BrokerPairResyncTests: XCTestCase {
         try BrokerPairTests.startedPair(maxHeldOutputs: maxHeldOutputs)
     }
 
+    /// A pair whose active heard gateways gw, gw2 and gw3, then lost its standby and gw2 and gw3 together
+    /// (1.2 s ago): it hears one gateway of three.
+    private func fencedPairOfThreeGateways() throws -> Pair {
+        var (pair, _) = try startedPair()
+        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 0, gateway: gateway) }
+        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
+        pair.advance(1_000)
+        pair.linked = false
+        pair.heartbeating = [("gw", 0)]
+        pair.advance(1_200)
+        return pair
+    }
+
     private func history(_ pair: inout Pair, node: Int, password: String, name: String, connection: UInt64) throws -> [String] {
         let alive = node == 0 ? [true, false] : [false, true]
         let join = pair.send(
@@ -202,13 +215,7 @@ final class BrokerPairResyncTests: XCTestCase {
     /// gets their votes and takes over; the active hears one gateway of three, is fenced and answers
     /// `not_active`: at no moment do both serve.
     func testAnActiveThatLosesItsStandbyAndMostGatewaysIsFenced() throws {
-        var (pair, _) = try startedPair()
-        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 0, gateway: gateway) }
-        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
-        pair.advance(1_000)
-        pair.linked = false
-        pair.heartbeating = [("gw", 0)]
-        pair.advance(1_200)
+        var pair = try fencedPairOfThreeGateways()
         XCTAssertTrue(pair.nodes[0].fenced, "\(pair.lines.suffix(4))")
         let refused = pair.send(.message(room: "lobby", text: "x", key: "f1"), to: 0, settle: nil)
         XCTAssertEqual(pair.failure(refused), .notActive)
@@ -262,13 +269,7 @@ final class BrokerPairResyncTests: XCTestCase {
     /// A fenced active unfences when enough gateways are heard again (their link to it healed), even
     /// though it answered them `not_active` meanwhile.
     func testAFencedActiveUnfencesWhenAQuorumOfGatewaysIsHeardAgain() throws {
-        var (pair, _) = try startedPair()
-        for gateway in ["gw2", "gw3"] { pair.send(.hello(gatewayName: gateway), to: 0, gateway: gateway) }
-        pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
-        pair.advance(1_000)
-        pair.linked = false
-        pair.heartbeating = [("gw", 0)]
-        pair.advance(1_200)
+        var pair = try fencedPairOfThreeGateways()
         XCTAssertTrue(pair.nodes[0].fenced)
         pair.heartbeating = [("gw", 0), ("gw2", 0), ("gw3", 0)]
         pair.advance(500)
