@@ -23,6 +23,8 @@ final class BrokerLoop: Sendable {
     /// Most peer frames, and bytes of them, read in one pass of the loop.
     static let peerFramesPerPass = 10_000
     static let peerBytesPerPass = 2 << 20
+    /// Most commands whose updates wait for the end of a drain before they go to the standby.
+    static let updatesPerMessage = 64
 
     init(configuration: BrokerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -193,7 +195,8 @@ final class BrokerLoop: Sendable {
                 // The peer first: a broker resumed after a pause learns it was deposed before it serves.
                 // Bounded per pass (frames and bytes): while snapshot parts stream, each one confirmed
                 // brings the next, and an unbounded drain would starve heartbeats, ticks and commands.
-                if readable.count > 2, readable[2], let peerIn = sockets.peerIn {
+                func readPeer() throws {
+                    guard let peerIn = sockets.peerIn else { return }
                     var bytes = 0
                     for _ in 0..<Self.peerFramesPerPass where bytes < Self.peerBytesPerPass {
                         guard let frames = try peerIn.receive(dontWait: true) else { break }
@@ -202,18 +205,25 @@ final class BrokerLoop: Sendable {
                         perform(node.peer(frame: frames[1], now: BrokerClock.now()), sockets)
                     }
                 }
+                if readable.count > 2, readable[2] { try readPeer() }
                 // Handshakes wait for these answers (CURVE: the client's key against the allow-list).
                 if let zap = sockets.zap, readable[zapIndex] {
                     zapLog.record(try zap.answerPending(), logger: logger)
                 }
                 if readable[0] {
                     // Drain what is waiting, then tick: a busy broker still expires gateways and rooms.
-                    for _ in 0..<10_000 {
+                    for count in 1...10_000 {
                         guard let frames = try sockets.commands.receive(dontWait: true) else { break }
                         guard let identity = frames.first else { continue }
                         let frame = frames.count == 2 ? frames[1] : []
                         metrics?.command(frame)
                         perform(node.command(identity: identity, frame: frame, now: BrokerClock.now()), sockets)
+                        if count % Self.updatesPerMessage == 0 {
+                            // A long drain: the standby gets these updates now, and the acks that came
+                            // meanwhile release their replies, rather than both waiting for its end.
+                            perform(node.flushUpdates(), sockets)
+                            try readPeer()
+                        }
                     }
                 }
                 if readable[1] {
@@ -227,6 +237,8 @@ final class BrokerLoop: Sendable {
                     perform(node.finished(outcome, now: BrokerClock.now()), sockets)
                 }
                 perform(node.tick(now: BrokerClock.now()), sockets)
+                // What this pass applied goes to the standby as one message, acknowledged with one ack.
+                perform(node.flushUpdates(), sockets)
                 if let metrics, MonotonicClock.milliseconds() >= nextMetricsUpdate {
                     // The gauges (rooms, members, role, term, replication lag) a few times a second.
                     nextMetricsUpdate = MonotonicClock.milliseconds() + Self.metricsUpdateMilliseconds

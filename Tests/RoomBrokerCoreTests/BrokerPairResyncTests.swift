@@ -277,6 +277,32 @@ final class BrokerPairResyncTests: XCTestCase {
         XCTAssertEqual(pair.nodes[1].star?.state, .passive, "no vote reached the standby")
     }
 
+    /// What one pass of the loop applied goes to the standby as one message and comes back as one ack,
+    /// which releases every reply of the pass.
+    func testOnePassOfUpdatesIsOneMessageAndOneAck() throws {
+        var (pair, password) = try startedPair()
+        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        var replies: [NodeAction] = []
+        for index in 0..<5 {
+            pair.requestID += 1
+            let frame = WireCommand(requestID: pair.requestID, connectionID: 1, sentAt: pair.now,
+                                    body: .message(room: "lobby", text: "m\(index)", key: "p\(index)")).encoded()
+            replies += pair.nodes[0].command(identity: Array("gw".utf8), frame: frame, now: pair.clock)
+        }
+        XCTAssertTrue(replies.isEmpty, "held, and nothing sent yet: \(replies.count)")
+        let flushed = pair.nodes[0].flushUpdates()
+        XCTAssertEqual(flushed.count, 1, "one message")
+        guard case .toPeer(let frame)? = flushed.first, case .updates(let updates)? = try? PeerMessage.decode(frame) else {
+            return XCTFail("\(flushed)")
+        }
+        XCTAssertEqual(updates.count, 5)
+        let acks = pair.nodes[1].peer(frame: frame, now: pair.clock)
+        XCTAssertEqual(acks.count, 1, "one ack")
+        guard case .toPeer(let ack)? = acks.first else { return XCTFail("\(acks)") }
+        let released = pair.nodes[0].peer(frame: ack, now: pair.clock)
+        XCTAssertEqual(released.filter { if case .reply = $0 { return true } else { return false } }.count, 5)
+    }
+
     /// A big state (about 4 MB) goes out in parts, at most a window of them unconfirmed.
     func testSnapshotPartsGoOutUnderFlowControl() throws {
         var (pair, _) = try startedPair()

@@ -40,6 +40,11 @@ final class BrokerPairTests: XCTestCase {
         var clock: BrokerClock { BrokerClock(monotonic: now, wall: 1_700_000_000_000 + now) }
 
         mutating func perform(_ actions: [NodeAction], from index: Int) {
+            defer {
+                // As the broker's loop does after each pass: the updates applied go to the standby.
+                let updates = nodes[index].flushUpdates()
+                if !updates.isEmpty { perform(updates, from: index) }
+            }
             for action in actions {
                 switch action {
                 case .snapshotWork(let work):

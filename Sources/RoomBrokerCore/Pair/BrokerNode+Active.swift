@@ -18,7 +18,7 @@ extension BrokerNode {
         // that it missed updates.
         updateSeq += 1
         if var inSync = replication.takeInSync() {
-            actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
+            queueUpdate(input, digest: Self.digest(of: encoded), into: &actions)
             if immediate {
                 actions += encoded
             } else if !encoded.isEmpty {
@@ -37,9 +37,34 @@ extension BrokerNode {
         }
         if case .standbySyncing = replication {
             // The standby keeps these until its snapshot is loaded; it does not count yet.
-            actions.append(.toPeer(PeerMessage.update(seq: updateSeq, input: input, digest: Self.digest(of: encoded)).encoded()))
+            queueUpdate(input, digest: Self.digest(of: encoded), into: &actions)
         }
         actions += encoded
+    }
+
+    /// Adds update `updateSeq` to the next message to the standby (sending the message first if this
+    /// one would pass the frame limit).
+    mutating func queueUpdate(_ input: BrokerInput, digest: UInt64, into actions: inout [NodeAction]) {
+        let size = Replication.UpdateBuffer.size(of: input) + 16
+        if !unsent.isEmpty, unsentBytes + size > PeerMessage.maxSize - 64 { flushUpdates(into: &actions) }
+        unsent.append(PeerMessage.Update(seq: updateSeq, input: input, digest: digest))
+        unsentBytes += size
+    }
+
+    /// Sends the queued updates as one message.
+    mutating func flushUpdates(into actions: inout [NodeAction]) {
+        guard !unsent.isEmpty else { return }
+        defer {
+            unsent.removeAll(keepingCapacity: true)
+            unsentBytes = 0
+        }
+        switch replication {
+        case .standbyInSync, .standbySyncing:
+            actions.append(.toPeer(PeerMessage.updates(unsent).encoded()))
+        case .standbyAbsent, .waiting, .loading, .following:
+            // The standby was dropped meanwhile: it reloads (the position in the next heartbeat tells it).
+            break
+        }
     }
 
     func release(_ inSync: inout Replication.InSync, upTo seq: UInt64, into actions: inout [NodeAction]) {

@@ -132,7 +132,11 @@ extension BrokerNode {
         return true
     }
 
-    mutating func receiveUpdate(seq: UInt64, input: BrokerInput, digest: UInt64, into actions: inout [NodeAction]) {
+    /// Applies (or keeps, while loading) update `seq`; a following standby acks it unless the caller
+    /// acks a whole message of updates at once.
+    mutating func receiveUpdate(
+        seq: UInt64, input: BrokerInput, digest: UInt64, acknowledge: Bool = true, into actions: inout [NodeAction]
+    ) {
         let limit = pair?.maxBufferedBytes ?? 0
         if var waiting = replication.takeWaiting() {
             // A snapshot is on its way (or will be): it may be older than this update.
@@ -163,7 +167,7 @@ extension BrokerNode {
             }
             guard apply(seq: seq, input: input, digest: digest) else { return }
             replication = .following(applied: seq)
-            actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded()))
+            if acknowledge { actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded())) }
         case .standbyAbsent, .standbySyncing, .standbyInSync, .waiting, .loading:
             return
         }

@@ -31,6 +31,11 @@ public struct BrokerNode {
     var replication: Replication
     /// The number of the last input applied (sent as an update when a standby listens).
     var updateSeq: UInt64 = 0
+    /// Updates not sent to the standby yet: ``flushUpdates()`` sends them as one message, so a pass of
+    /// the loop costs the peer link one message and one ack instead of one per input.
+    var unsent: [PeerMessage.Update] = []
+    /// An upper bound of their encoded size (a message stays within ``PeerMessage/maxSize``).
+    var unsentBytes = 0
     /// Added to the local monotonic clock to give the engine's: a standby that takes over continues
     /// the active's timeline, so gateway deadlines and session graces carry over.
     var clockOffset: Int64 = 0
@@ -115,6 +120,15 @@ public struct BrokerNode {
     /// The number of the last update applied or sent.
     public var lastUpdate: UInt64 { updateSeq }
 
+    /// The updates applied since the last call, as one message to the standby. The loop calls it after
+    /// each batch of inputs (a drain of commands, subscriptions, a tick); what those inputs produced is
+    /// held until the standby acknowledges them.
+    public mutating func flushUpdates() -> [NodeAction] {
+        var actions: [NodeAction] = []
+        flushUpdates(into: &actions)
+        return actions
+    }
+
     /// Outputs waiting for the standby's ack.
     public var heldCount: Int {
         if case .standbyInSync(let inSync) = replication { return inSync.held.count }
@@ -165,6 +179,8 @@ public struct BrokerNode {
         var actions: [NodeAction] = []
         if let pair, let star {
             if now.monotonic >= nextHeartbeat {
+                // The position in the status covers only updates already sent.
+                flushUpdates(into: &actions)
                 nextHeartbeat = now.monotonic + pair.heartbeatMilliseconds
                 actions.append(.toPeer(PeerMessage.status(status).encoded()))
             }
@@ -211,6 +227,13 @@ public struct BrokerNode {
         case .update(let seq, let input, let digest):
             lastUpdateAt = now.monotonic
             receiveUpdate(seq: seq, input: input, digest: digest, into: &actions)
+        case .updates(let updates):
+            lastUpdateAt = now.monotonic
+            for update in updates {
+                receiveUpdate(seq: update.seq, input: update.input, digest: update.digest, acknowledge: false, into: &actions)
+            }
+            // One ack for the whole message.
+            if case .following(let applied) = replication { actions.append(.toPeer(PeerMessage.ack(seq: applied).encoded())) }
         case .ack(let seq):
             guard isActive || leaving else { return [] }
             receiveAck(seq: seq, now: now, into: &actions)
@@ -244,7 +267,10 @@ public struct BrokerNode {
         leftInTerm = term
         guard handingOver else { return ([], false) }
         logger.info("handing-over", metadata: ["term": "\(term)"])
-        return ([.toPeer(PeerMessage.handover(term: term).encoded())], true)
+        var actions: [NodeAction] = []
+        flushUpdates(into: &actions)
+        actions.append(.toPeer(PeerMessage.handover(term: term).encoded()))
+        return (actions, true)
     }
 
     /// Whether the peer is active with a term above this node's (after ``leave()``).
@@ -272,6 +298,8 @@ public struct BrokerNode {
                 clockOffset = Int64(bitPattern: lastEngineMonotonic) - Int64(bitPattern: now.monotonic)
             }
             replication = .standbyAbsent
+            unsent = []
+            unsentBytes = 0
             lastTakeover = reason
             votes = [:]
             quorumBase = nil  // from the gateways heard since: the voters at first
@@ -288,6 +316,8 @@ public struct BrokerNode {
             engine = BrokerEngine(configuration: configuration, gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds, logger: Self.quiet(logger))
             // What was held for a standby was never acknowledged: the clients retry with the new active.
             replication = .waiting(.init())
+            unsent = []
+            unsentBytes = 0
             clockOffset = 0
             lastEngineMonotonic = 0
             votes = [:]

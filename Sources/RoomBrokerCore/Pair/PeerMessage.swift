@@ -11,6 +11,9 @@ public enum PeerMessage: Equatable, Sendable {
     case snapshot(sync: UInt64, base: UInt64, index: UInt32, last: Bool, bytes: [UInt8])
     /// Active to standby: the input numbered `seq` and a digest of what it produced.
     case update(seq: UInt64, input: BrokerInput, digest: UInt64)
+    /// Active to standby: consecutive updates in one message (what a pass of the active's loop applied),
+    /// acknowledged with one `ack`.
+    case updates([Update])
     /// Standby to active: every update up to `seq` is applied.
     case ack(seq: UInt64)
     /// Standby to active: snapshot `sync`'s parts up to `index` arrived (flow control: the active keeps
@@ -19,6 +22,19 @@ public enum PeerMessage: Equatable, Sendable {
     case snapshotReceived(sync: UInt64, index: UInt32)
     /// Active to standby: I am stopping; take over now with a term above `term`.
     case handover(term: UInt64)
+
+    /// One input of ``updates(_:)``, as in ``update(seq:input:digest:)``.
+    public struct Update: Equatable, Sendable {
+        public var seq: UInt64
+        public var input: BrokerInput
+        public var digest: UInt64
+
+        public init(seq: UInt64, input: BrokerInput, digest: UInt64) {
+            self.seq = seq
+            self.input = input
+            self.digest = digest
+        }
+    }
 
     /// Format version of peer messages.
     public static let version: UInt8 = 2
@@ -66,6 +82,14 @@ public enum PeerMessage: Equatable, Sendable {
             writer.write(UInt8(7))
             writer.write(sync)
             writer.write(index)
+        case .updates(let updates):
+            writer.write(UInt8(8))
+            writer.write(UInt32(updates.count))
+            for update in updates {
+                writer.write(update.seq)
+                writer.write(update.digest)
+                update.input.write(to: &writer)
+            }
         }
         return writer.bytes
     }
@@ -104,6 +128,18 @@ public enum PeerMessage: Equatable, Sendable {
             message = .handover(term: try reader.readUInt64("term"))
         case 7:
             message = .snapshotReceived(sync: try reader.readUInt64("sync"), index: try reader.readUInt32("index"))
+        case 8:
+            let count = Int(try reader.readUInt32("update count"))
+            // Each update takes at least its seq, digest, input kind and clock: refuse counts the frame cannot hold.
+            guard count <= reader.remaining / 33 else { throw .truncated(field: "updates") }
+            var updates: [Update] = []
+            updates.reserveCapacity(count)
+            for _ in 0..<count {
+                let seq = try reader.readUInt64("seq")
+                let digest = try reader.readUInt64("digest")
+                updates.append(Update(seq: seq, input: try BrokerInput.read(from: &reader), digest: digest))
+            }
+            message = .updates(updates)
         default:
             throw .unknownKind(kind)
         }
