@@ -373,15 +373,18 @@ public struct BrokerEngine: Sendable {
                 kind: .left, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
                 payload: ServerEventEncoder.left(room: room, seq: seq, name: name, count: count))
         case .message(let room, let message, let connection):
-            var fields: Logger.Metadata = [
-                "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)", "text": "\(Self.preview(message.text))",
-            ]
-            if let connection {
-                fields["gateway"] = "\(connection.gateway)"
-                fields["conn"] = "\(connection.connectionID)"
+            // Built only when logged: a standby's engine (warnings only) applies every message too.
+            if logger.logLevel <= .info {
+                var fields: Logger.Metadata = [
+                    "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)", "text": "\(Self.preview(message.text))",
+                ]
+                if let connection {
+                    fields["gateway"] = "\(connection.gateway)"
+                    fields["conn"] = "\(connection.connectionID)"
+                }
+                if let via = message.via { fields["reason"] = "\(via.rawValue)" }
+                logger.info("message", metadata: fields)
             }
-            if let via = message.via { fields["reason"] = "\(via.rawValue)" }
-            logger.info("message", metadata: fields)
             wire = WireBroadcast(
                 kind: .message, room: room, seq: message.seq, gateway: connection?.gateway ?? "",
                 connectionID: connection?.connectionID ?? 0,
