@@ -26,6 +26,18 @@ final class BrokerPairResyncTests: XCTestCase {
         return pair
     }
 
+    /// Gateway "gw" says hello to the standby (its peer silent) every second for nine seconds, each
+    /// refused with `not_active`, then once more past ten peer timeouts; returns that last request.
+    private func helloAfterTenPeerTimeouts(_ pair: inout Pair, refusedBecause reason: String) throws -> UInt32 {
+        for _ in 0..<8 {
+            let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+            XCTAssertEqual(pair.failure(hello), .notActive, reason)
+            pair.advance(1_000, alive: [false, true])
+        }
+        pair.advance(1_000, alive: [false, true])
+        return pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+    }
+
     private func history(_ pair: inout Pair, node: Int, password: String, name: String, connection: UInt64) throws -> [String] {
         let alive = node == 0 ? [true, false] : [false, true]
         let join = pair.send(
@@ -166,13 +178,7 @@ final class BrokerPairResyncTests: XCTestCase {
         XCTAssertEqual(pair.nodes[1].star?.state, .passive)
         XCTAssertFalse(pair.nodes[1].hasState)
         pair.advance(1_100, alive: [false, true])
-        for _ in 0..<8 {
-            let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
-            XCTAssertEqual(pair.failure(hello), .notActive, "no takeover without the state")
-            pair.advance(1_000, alive: [false, true])
-        }
-        pair.advance(1_000, alive: [false, true])
-        let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        let hello = try helloAfterTenPeerTimeouts(&pair, refusedBecause: "no takeover without the state")
         XCTAssertNotNil(try? pair.success(hello), "the peer is gone for good: serving afresh rather than not at all")
         XCTAssertTrue(pair.lines.contains { $0.contains("takeover-without-state") })
     }
@@ -201,13 +207,7 @@ final class BrokerPairResyncTests: XCTestCase {
         pair.advance(1_000)
         pair.heartbeating = []
         pair.advance(1_100, alive: [false, true])
-        for _ in 0..<8 {
-            let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
-            XCTAssertEqual(pair.failure(hello), .notActive, "a tie goes to the active for ten peer timeouts")
-            pair.advance(1_000, alive: [false, true])
-        }
-        pair.advance(1_000, alive: [false, true])
-        let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
+        let hello = try helloAfterTenPeerTimeouts(&pair, refusedBecause: "a tie goes to the active for ten peer timeouts")
         XCTAssertNotNil(try? pair.success(hello), "gone for good: the gateway that is left brings the service back")
     }
 
