@@ -31,28 +31,28 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     static let offenceWindow = TimeAmount.seconds(60)
 
     let connection: EngineConnection
-    private let link: any BrokerClient
-    private let rooms: LoopRooms
-    private let logger: Logger
-    private let metrics: GatewayMetrics
+    let link: any BrokerClient
+    let rooms: LoopRooms
+    let logger: Logger
+    let metrics: GatewayMetrics
     /// The client's IP address, for the broker's per-address password limit.
-    private let client: String
-    private var namespaceConnected = false
-    private var memberships: [String: RoomMembership] = [:]
-    private var inFlight = 0
+    let client: String
+    var namespaceConnected = false
+    var memberships: [String: RoomMembership] = [:]
+    var inFlight = 0
     /// The monotonic clock of the rate limit and the offence window (injected by tests).
     private let now: () -> NIODeadline
     private var limiter: TokenBucket
     private var refusals: OffenceWindow
     private var offences: OffenceWindow
-    private var everJoined = false
-    private var closed = false
+    var everJoined = false
+    var closed = false
     /// Connection-state recovery is on: CONNECT answers a pid and may resume a session.
     private let recovery: Bool
     /// With recovery: the session's private id once the namespace is connected (fresh or resumed).
-    private var pid: String?
+    var pid: String?
     /// With recovery: a `resume` is in flight (the namespace connects when it is answered).
-    private var resuming = false
+    var resuming = false
     /// The bytes of the current fan-out pass due to this connection and not written yet (``LoopRooms``).
     var pendingRun: Range<Int>?
 
@@ -174,7 +174,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     /// `extra` and the connection's `conn` (built only for lines that are printed).
-    private func logMetadata(_ extra: Logger.Metadata) -> Logger.Metadata {
+    func logMetadata(_ extra: Logger.Metadata) -> Logger.Metadata {
         extra.merging(["conn": "\(connection.id)"]) { line, _ in line }
     }
 
@@ -273,96 +273,6 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    // MARK: Connection-state recovery
-
-    /// A CONNECT with recovery on: `{"pid","offset"}` (the offset may be missing when the client saw no
-    /// event yet) asks to resume that session; anything else, or a failed resume, starts a fresh one.
-    private func connectRecovering(auth: JSONValue?) {
-        guard let fields = auth?.objectValue, let pid = fields["pid"]?.stringValue, RecoveryIDs.isPid(pid) else {
-            startFresh()
-            return
-        }
-        let offset: RecoveryOffset?
-        switch fields["offset"] {
-        case nil, .null?:
-            offset = nil
-        case .string(let text)?:
-            guard let read = RecoveryOffset(text: text) else {
-                startFresh()
-                return
-            }
-            offset = read
-        case _?:
-            startFresh()
-            return
-        }
-        resume(pid: pid, offset: offset)
-    }
-
-    /// A new session: a new pid, announced in the CONNECT answer (the client's `recovered` is false).
-    private func startFresh() {
-        let pid = RecoveryIDs.newPid()
-        self.pid = pid
-        namespaceConnected = true
-        sendRaw(ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid))
-    }
-
-    /// Asks the broker to move session `pid` here. On success the CONNECT answer repeats the same sid
-    /// and pid (the client's `recovered` is true), then come the missed events in order, then what this
-    /// loop delivered for those rooms meanwhile, then live events.
-    private func resume(pid: String, offset: RecoveryOffset?) {
-        resuming = true
-        // The broker may move memberships to this connection: closing must tell it.
-        everJoined = true
-        let loop = connection.eventLoop
-        let window = NIOLoopBound(rooms.openWindow(), eventLoop: loop)
-        inFlight += 1
-        link.send(.resume(pid: pid, instance: offset?.instance ?? "", since: offset?.gseq), connectionID: connection.id, client: client) {
-            [self] result in
-            loop.execute { [self] in
-                inFlight -= 1
-                resuming = false
-                rooms.closeWindow(window.value)
-                resumed(pid: pid, result: result, window: window.value)
-            }
-        }
-    }
-
-    private func resumed(pid: String, result: Result<WireReply.Success, ChatError>, window: ResumeWindow) {
-        guard case .success(let success) = result else {
-            if case .failure(let error) = result {
-                logger.info("recover", metadata: logMetadata(["reason": "not recovered: \(error.code.code)"]))
-            }
-            if !closed { startFresh() }
-            return
-        }
-        // The link follows each room on this session's behalf; the memberships below unfollow.
-        guard !closed, !window.overflowed else {
-            for position in success.rooms { link.unfollow(position.room) }
-            close(reason: "too many events while recovering; reconnect")
-            return
-        }
-        self.pid = pid
-        namespaceConnected = true
-        connection.write(frame: WebSocketFrameBuilder.textFrame(ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid)))
-        for event in success.events {
-            let text = ServerEventEncoder.appendingOffset(RecoveryOffset(instance: success.instance, gseq: event.gseq), to: event.payload)
-            connection.write(frame: WebSocketFrameBuilder.textFrame(text))
-        }
-        let resumed = success.rooms.map { position in
-            let membership = RoomMembership(session: self, room: position.room)
-            membership.joinSeq = position.seq
-            memberships[position.room] = membership
-            return membership
-        }
-        rooms.attachResumed(resumed, window: window)
-        connection.flush()
-        metrics.deliveries.increment(by: success.events.count)
-        logger.info(
-            "recover",
-            metadata: logMetadata(["members": "\(success.rooms.count)", "reason": "recovered: replayed \(success.events.count) events"]))
-    }
-
     private func leave(room: String, ackID: UInt64?) throws(ChatError) {
         guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
             throw ChatError(.notMember, "you are not in room \(room)")
@@ -429,7 +339,7 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     }
 
     /// Writes one Engine.IO text (already carrying its leading `4`) and flushes.
-    private func sendRaw(_ bytes: [UInt8]) {
+    func sendRaw(_ bytes: [UInt8]) {
         guard !closed else { return }
         connection.write(frame: WebSocketFrameBuilder.textFrame(bytes))
         connection.flush()
