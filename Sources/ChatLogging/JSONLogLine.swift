@@ -22,15 +22,14 @@ public enum JSONLogLine {
         bytes.append(contentsOf: #","message":"#.utf8)
         appendString(message, to: &bytes)
         bytes.append(contentsOf: #","metadata":"#.utf8)
-        appendObject(metadata, keys: TerminalLogHandler.orderedKeys(of: metadata), to: &bytes)
+        appendObject(TerminalLogHandler.orderedEntries(of: metadata), to: &bytes)
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func appendObject(_ metadata: Logger.Metadata, keys: [String], to bytes: inout [UInt8]) {
+    private static func appendObject(_ entries: [(key: String, value: Logger.MetadataValue)], to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "{"))
-        for (index, key) in keys.enumerated() {
-            guard let value = metadata[key] else { continue }
+        for (index, (key, value)) in entries.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             appendString(key, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
@@ -43,7 +42,7 @@ public enum JSONLogLine {
         switch value {
         case .string(let string): appendString(string, to: &bytes)
         case .stringConvertible(let convertible): appendString(convertible.description, to: &bytes)
-        case .dictionary(let dictionary): appendObject(dictionary, keys: dictionary.keys.sorted(), to: &bytes)
+        case .dictionary(let dictionary): appendObject(dictionary.sorted { $0.key < $1.key }, to: &bytes)
         case .array(let array):
             bytes.append(UInt8(ascii: "["))
             for (index, element) in array.enumerated() {

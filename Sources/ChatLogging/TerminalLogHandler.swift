@@ -76,21 +76,40 @@ public struct TerminalLogHandler: LogHandler {
     public static func format(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
         var line = timestamp
         line += " " + levelName(level) + " " + label + " " + escape(message, quoteIfSpaced: false)
-        for key in orderedKeys(of: metadata) {
-            guard let value = metadata[key] else { continue }
+        for (key, value) in orderedEntries(of: metadata) {
             line += " \(key)=" + escape("\(value)", quoteIfSpaced: true)
         }
         return line
     }
 
-    /// The metadata keys in the order both formats print them: ``preferredOrder`` first, the rest
+    /// The metadata in the order both formats print it: ``preferredOrder`` first, the rest
     /// alphabetically.
-    static func orderedKeys(of metadata: Logger.Metadata) -> [String] {
-        metadata.keys.sorted { lhs, rhs in
-            let left = preferredOrder.firstIndex(of: lhs) ?? Int.max
-            let right = preferredOrder.firstIndex(of: rhs) ?? Int.max
-            return left == right ? lhs < rhs : left < right
+    ///
+    /// Runs for every line on the output's thread, so it walks the dictionary once (no hashing: the
+    /// keys are short, and comparing them with the preferred ones is cheaper than looking those up)
+    /// and sorts the few entries by rank.
+    static func orderedEntries(of metadata: Logger.Metadata) -> [(key: String, value: Logger.MetadataValue)] {
+        let entries = Array(metadata)
+        let ranks = entries.map { preferredOrder.firstIndex(of: $0.key) ?? preferredOrder.count }
+        // An insertion sort of indices: a line has a handful of entries, and moving the entries
+        // themselves (enums with payloads) costs more than the comparisons.
+        var order = Array(entries.indices)
+        for next in order.indices.dropFirst() {
+            let moving = order[next]
+            var slot = next
+            while slot > 0, Self.precedes(moving, order[slot - 1], ranks: ranks, entries: entries) {
+                order[slot] = order[slot - 1]
+                slot -= 1
+            }
+            order[slot] = moving
         }
+        return order.map { entries[$0] }
+    }
+
+    private static func precedes(
+        _ lhs: Int, _ rhs: Int, ranks: [Int], entries: [(key: String, value: Logger.MetadataValue)]
+    ) -> Bool {
+        ranks[lhs] != ranks[rhs] ? ranks[lhs] < ranks[rhs] : entries[lhs].key < entries[rhs].key
     }
 
     private static func levelName(_ level: Logger.Level) -> String {

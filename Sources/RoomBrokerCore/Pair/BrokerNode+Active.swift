@@ -68,9 +68,13 @@ extension BrokerNode {
     }
 
     func release(_ inSync: inout Replication.InSync, upTo seq: UInt64, into actions: inout [NodeAction]) {
-        while let first = inSync.held.first, first.seq <= seq {
-            _ = inSync.held.popFirst()
-            actions += first.actions
+        // Moved out, not copied: a held output's frames are not retained and released once more each.
+        while let first = inSync.held.first?.seq, first <= seq, let output = inSync.held.popFirst() {
+            if actions.isEmpty {
+                actions = output.actions
+            } else {
+                actions.append(contentsOf: output.actions)
+            }
         }
     }
 

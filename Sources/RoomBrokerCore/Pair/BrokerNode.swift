@@ -31,6 +31,8 @@ public struct BrokerNode {
     var replication: Replication
     /// The number of the last input applied (sent as an update when a standby listens).
     var updateSeq: UInt64 = 0
+    /// A standby checks every update's digest up to this one (the first after its snapshot).
+    var checkEveryDigestUntil: UInt64 = 0
     /// Updates not sent to the standby yet: ``flushUpdates()`` sends them as one message, so a pass of
     /// the loop costs the peer link one message and one ack instead of one per input.
     var unsent: [PeerMessage.Update] = []

@@ -1,3 +1,5 @@
+import DequeModule
+
 /// Where one broker of a pair stands in the replication (the Clone pattern): one phase, carrying the
 /// data of that phase only. The first three are an active's view of its standby, the last three a
 /// standby's copy of the active's state.
@@ -39,7 +41,7 @@ enum Replication {
     /// The standby keeps up.
     struct InSync {
         /// Outputs waiting for the standby's ack of their update, oldest first.
-        var held = FIFOQueue<HeldOutput>()
+        var held = Deque<HeldOutput>()
     }
 
     /// What an input produced, held until the standby acknowledges update `seq`.
@@ -84,7 +86,7 @@ enum Replication {
             var digest: UInt64
         }
 
-        private(set) var updates = FIFOQueue<Update>()
+        private(set) var updates = Deque<Update>()
         private(set) var bytes = 0
 
         /// How many updates are kept.
@@ -101,7 +103,7 @@ enum Replication {
 
         /// Drops the updates a snapshot taken after `base` already contains.
         mutating func drop(upTo base: UInt64) {
-            while let first = updates.first, first.seq <= base { _ = popFirst() }
+            while let first = updates.first?.seq, first <= base { _ = popFirst() }
         }
 
         /// Removes and returns the oldest update.
