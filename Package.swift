@@ -163,7 +163,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RoomBrokerCoreTests",
-            dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO", .product(name: "Prometheus", package: "swift-prometheus")]
+            dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO", .product(name: "Prometheus", package: "swift-prometheus")],
+            exclude: ["Fixtures"]  // read from the source tree (SnapshotCodingTests+Fixture.swift)
         ),
         .testTarget(
             name: "IntegrationTests",
