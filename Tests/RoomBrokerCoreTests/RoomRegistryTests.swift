@@ -108,11 +108,36 @@ final class RoomRegistryTests: XCTestCase {
         _ = try registry.join(room: "lobby", password: lobby, name: "a", by: alice, now: 1)
         _ = try registry.join(room: "games", password: games, name: "a", by: alice, now: 1)
         _ = try registry.join(room: "games", password: games, name: "b", by: bob, now: 1)
-        let events = registry.disconnect(alice, now: 2)
+        let events = registry.disconnect(alice, now: 2).events
         XCTAssertEqual(events.map(\.room), ["games", "lobby"])
         XCTAssertEqual(registry.rooms["games"]?.memberNames(), ["b"])
         XCTAssertEqual(registry.rooms["lobby"]?.memberNames(), [])
-        XCTAssertEqual(registry.disconnect(alice, now: 3), [], "a second disconnect has nothing to do")
+        XCTAssertEqual(registry.disconnect(alice, now: 3), .init(), "a second disconnect has nothing to do")
+    }
+
+    func testDisconnectWithGraceKeepsTheMembershipsAndSaysWhich() throws {
+        var registry = RoomRegistry()
+        let lobby = try makeRoom(&registry, named: "lobby")
+        let games = try makeRoom(&registry, named: "games")
+        _ = try registry.join(room: "lobby", password: lobby, name: "a", by: alice, now: 1)
+        _ = try registry.join(room: "games", password: games, name: "a2", by: alice, now: 1)
+        let dropped = registry.disconnect(alice, now: 2)
+        XCTAssertEqual(dropped.events, [], "nobody leaves before the grace ends")
+        XCTAssertEqual(dropped.away, [AwayMember(room: "games", name: "a2"), AwayMember(room: "lobby", name: "a")])
+        XCTAssertEqual(registry.sessionsInGrace, 2)
+    }
+
+    func testARefusalByALimitNamesTheLimit() throws {
+        var configuration = RoomRegistryConfiguration()
+        configuration.failuresPerConnection = 1
+        var registry = RoomRegistry(configuration: configuration)
+        _ = try makeRoom(&registry, named: "lobby")
+        for expected: (ChatErrorCode, RateLimit?) in [(.wrongPassword, nil), (.tooManyAttempts, .wrongPasswordsPerConnection)] {
+            XCTAssertThrowsError(try registry.join(room: "lobby", password: "wrong-guess", name: "m", by: bob, now: 1)) { error in
+                XCTAssertEqual((error as? ChatError)?.code, expected.0)
+                XCTAssertEqual((error as? ChatError)?.limit, expected.1)
+            }
+        }
     }
 
     func testGatewayLossWithoutGraceRemovesOnlyThatGatewaysMembers() throws {
@@ -121,7 +146,7 @@ final class RoomRegistryTests: XCTestCase {
         _ = try registry.join(room: "lobby", password: password, name: "a", by: alice, now: 1)
         _ = try registry.join(room: "lobby", password: password, name: "b", by: bob, now: 1)
         _ = try registry.join(room: "lobby", password: password, name: "c", by: carol, now: 1)
-        let events = registry.dropGateway("gw-b", now: 2)
+        let events = registry.dropGateway("gw-b", now: 2).events
         XCTAssertEqual(events.count, 2)
         XCTAssertEqual(registry.rooms["lobby"]?.memberNames(), ["a"])
         guard case .left(_, _, let name, let count, _) = events.last else { return XCTFail() }

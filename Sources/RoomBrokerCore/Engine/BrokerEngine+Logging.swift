@@ -5,9 +5,9 @@ import SocketIO
 
 /// The engine's log lines (refusals throttled per client key), field checks and small encodings.
 extension BrokerEngine {
-    func log(refusal error: ChatError, of command: WireCommand, connection: ConnectionKey, limit: RateLimit?) {
+    func log(refusal error: ChatError, of command: WireCommand, connection: ConnectionKey) {
         var fields: Logger.Metadata = ["reason": "\(error.code.code)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)"]
-        if let limit { fields["limit"] = "\(limit.rawValue)" }
+        if let limit = error.limit { fields["limit"] = "\(limit.rawValue)" }
         if !command.client.isEmpty { fields["client"] = "\(command.client.prefix(utf8Bytes: Self.logFieldBytes))" }
         func cut(_ field: String) -> Logger.MetadataValue { "\(field.prefix(utf8Bytes: Self.logFieldBytes))" }
         switch command.body {

@@ -130,7 +130,7 @@ public struct BrokerEngine: Sendable {
             for broadcast in output.broadcasts { unannounced[broadcast.room] = now.monotonic }
             return output
         } catch {
-            log(refusal: error, of: command, connection: connection, limit: registry.takeLastLimit())
+            log(refusal: error, of: command, connection: connection)
             return BrokerOutput(reply: WireReply(to: command, result: .failure(error)))
         }
     }
@@ -164,16 +164,15 @@ public struct BrokerEngine: Sendable {
             logClientTriggered(.expired, key: "gateway \(gateway)", ["gateway": "\(gateway)", "count": "\(count)"])
         }
         for gateway in gateways.removeSilent(now: now.monotonic) {
-            let inGrace = registry.sessionsInGrace
-            let events = registry.dropGateway(gateway, now: now)
+            let dropped = registry.dropGateway(gateway, now: now)
             logger.warning("gateway-lost", metadata: [
-                "gateway": "\(gateway)", "members": "\(events.count + registry.sessionsInGrace - inGrace)",
+                "gateway": "\(gateway)", "members": "\(dropped.events.count + dropped.away.count)",
             ])
-            for member in registry.takeAway() {
+            for member in dropped.away {
                 logger.info("away", metadata: ["room": "\(member.room)", "name": "\(member.name)", "reason": "gateway lost", "gateway": "\(gateway)"])
             }
-            output.broadcasts += events.map { broadcast($0, reason: "gateway lost") }
-            for event in events { unannounced[event.room] = now.monotonic }
+            output.broadcasts += dropped.events.map { broadcast($0, reason: "gateway lost") }
+            for event in dropped.events { unannounced[event.room] = now.monotonic }
         }
         for event in registry.expireSessions(now: now) {
             output.broadcasts.append(broadcast(event, reason: "session grace ended"))
@@ -251,9 +250,9 @@ public struct BrokerEngine: Sendable {
             return success(.init(json: try registry.page(after: after, limit: Int(limit)).json))
 
         case .disconnect:
-            let events = registry.disconnect(connection, now: now)
-            logAway(connection, reason: "disconnected")
-            return success(.init(), events.map { broadcast($0, reason: "disconnected") })
+            let dropped = registry.disconnect(connection, now: now)
+            logAway(dropped.away, connection, reason: "disconnected")
+            return success(.init(), dropped.events.map { broadcast($0, reason: "disconnected") })
 
         case .replay(let room, let from, let to):
             let kept = try registry.replay(room: room, from: from, to: to, maxBytes: Self.replyByteBudget)
@@ -398,8 +397,8 @@ public struct BrokerEngine: Sendable {
     }
 
     /// One line per membership a dropped connection keeps for the session grace.
-    mutating func logAway(_ connection: ConnectionKey, reason: String) {
-        for member in registry.takeAway() {
+    func logAway(_ away: [AwayMember], _ connection: ConnectionKey, reason: String) {
+        for member in away {
             logger.info("away", metadata: [
                 "room": "\(member.room)", "name": "\(member.name)", "reason": "\(reason): kept for the session grace",
                 "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",

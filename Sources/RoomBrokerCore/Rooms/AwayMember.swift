@@ -4,4 +4,10 @@ public struct AwayMember: Equatable, Sendable, Codable {
     public var room: String
     /// The member's name there.
     public var name: String
+
+    /// Member `name` of `room`.
+    public init(room: String, name: String) {
+        self.room = room
+        self.name = name
+    }
 }

@@ -1,4 +1,4 @@
-/// A limit the broker enforces; named in the log line when it refuses something.
+/// A limit the broker enforces; named in the log line when it refuses something (``ChatError/limit``).
 public enum RateLimit: String, Sendable, Codable, CaseIterable {
     /// Wrong passwords per connection per window.
     case wrongPasswordsPerConnection = "wrong-passwords-per-connection"
