@@ -7,9 +7,9 @@ import ChatWire
 /// It coordinates a few parts: the requests waiting for replies (``PendingRequests``), the followed
 /// rooms with their confirmed subscriptions and parked joins (``RoomSubscriptions``), each room's
 /// ``RoomFeed``, and where the gateway stands with the broker (``Phase``, whose cases carry their own
-/// data). Each input has one function here; the replies, the rooms, the registration and the
-/// following of a pair's active broker have a file each (`BrokerLinkState+….swift`). `Caller` is
-/// whatever waits for a command's outcome (the link's completion closures; plain values in tests).
+/// data). Each input has one function here; replies, rooms, sending, registration and the following
+/// of a pair's active broker have a file each (`BrokerLinkState+….swift`). `Caller` is whatever waits
+/// for a command's outcome (the link's completion closures; plain values in tests).
 ///
 /// Given the two brokers of a pair (``BrokerLinkConfiguration/brokers``), it follows the active one
 /// (docs/ARCHITECTURE.md, "Following the active broker"): hello to both, then commands and heartbeats
@@ -132,9 +132,7 @@ public struct BrokerLinkState<Caller> {
         case .command(let given, let connectionID, let client, let caller):
             let body = withGeneratedKey(given)
             if registration != .registered, body.kind != .disconnect || followedBroker == nil {
-                heldForHello.append(HeldCommand(
-                    body: body, connectionID: connectionID, client: client, caller: caller,
-                    deadline: now + configuration.requestTimeoutMilliseconds))
+                holdForHello(body, connectionID: connectionID, client: client, caller: caller, now: now)
                 return []
             }
             if case .join(let room, _, _, _, _) = body, rooms.holdsJoins(of: room) {
@@ -316,40 +314,6 @@ public struct BrokerLinkState<Caller> {
             if let caller { actions.append(.complete(caller, .failure(stopping))) }
         }
         return actions
-    }
-
-    // MARK: Sending
-
-    /// Sends `body` to `broker`, waiting for its reply until the request timeout.
-    mutating func send(
-        _ body: WireCommand.Body, connectionID: UInt64, client: String = "", waiter: Waiter, to broker: Int, now: UInt64,
-        into actions: inout [Action]
-    ) {
-        var isClientCommand = false
-        if case .caller = waiter { isClientCommand = true }
-        let command = requests.add(
-            body, connectionID: connectionID, client: client, waiter: waiter, to: broker, epoch: epoch, now: now,
-            timeout: configuration.requestTimeoutMilliseconds, keepsCommand: configuration.isPair && isClientCommand)
-        actions.append(.send(command, to: broker))
-    }
-
-    /// Sends a client command to the followed broker, or holds it until one answers.
-    mutating func dispatch(
-        _ body: WireCommand.Body, connectionID: UInt64, client: String, caller: Caller?, now: UInt64, into actions: inout [Action]
-    ) {
-        guard let followed = followedBroker else {
-            heldForHello.append(HeldCommand(
-                body: body, connectionID: connectionID, client: client, caller: caller,
-                deadline: now + configuration.requestTimeoutMilliseconds))
-            return
-        }
-        send(body, connectionID: connectionID, client: client, waiter: .caller(caller), to: followed, now: now, into: &actions)
-    }
-
-    /// Drops one of the link's own requests (hello, heartbeat, replay) that will not be answered.
-    mutating func dropLinkRequest(_ requestID: UInt32) {
-        guard let request = requests.remove(requestID) else { return }
-        abandonReplay(request, requestID: requestID)
     }
 }
 
