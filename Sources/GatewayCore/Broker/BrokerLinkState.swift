@@ -6,7 +6,7 @@ import ChatWire
 ///
 /// It coordinates a few parts: the requests waiting for replies (``PendingRequests``), the followed
 /// rooms with their confirmed subscriptions and parked joins (``RoomSubscriptions``), each room's
-/// ``RoomFeed``, and where the gateway stands with the broker (``Phase``, whose cases carry their own
+/// ``RoomFeed``, and where the gateway stands with the broker (`Phase`, whose cases carry their own
 /// data). Each input has one function here; replies, rooms, sending, registration and the following
 /// of a pair's active broker have a file each (`BrokerLinkState+….swift`). `Caller` is whatever waits
 /// for a command's outcome (the link's completion closures; plain values in tests).
@@ -47,7 +47,7 @@ public struct BrokerLinkState<Caller> {
         case notice(BrokerLinkNotice)
     }
 
-    /// Where the gateway stands with the broker: the name of the current ``Phase``, without its data.
+    /// Where the gateway stands with the broker: the name of the current `Phase`, without its data.
     public enum Registration: Sendable, Equatable {
         /// Saying hello; never answered yet.
         case connecting
