@@ -12,7 +12,8 @@ let package = Package(
         .executable(name: "ChatKeys", targets: ["ChatKeys"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),  // below 2.101.0 one malformed frame length crashes WSParser
+        // Below 2.101.0 one malformed frame length crashes WSParser.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),  // Deque
@@ -20,7 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),  // the gateway's --tls-cert / --tls-key
+        // The gateway's --tls-cert / --tls-key.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev.
@@ -146,7 +148,9 @@ let package = Package(
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(
             name: "ChatCommandLineTests",
-            dependencies: ["ChatCommandLine", "ChatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ChatCommandLine", "ChatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO"]),
         .testTarget(name: "ChatAPITests", dependencies: ["ChatAPI", "ChatWire", "SocketIO"]),
@@ -163,7 +167,9 @@ let package = Package(
         ),
         .testTarget(
             name: "RoomBrokerCoreTests",
-            dependencies: ["RoomBrokerCore", "ChatWire", "SocketIO", .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: [
+                "RoomBrokerCore", "ChatWire", "SocketIO", .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             exclude: ["Fixtures"]  // read from the source tree (SnapshotCodingTests+Fixture.swift)
         ),
         .testTarget(

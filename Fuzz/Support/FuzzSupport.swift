@@ -8,8 +8,10 @@ func fuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
 
 /// Stops the run when an invariant does not hold; libFuzzer then saves the input as a reproducer.
 func require(
-    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-    file: StaticString = #fileID, line: UInt = #line
+    _ condition: @autoclosure () -> Bool,
+    _ message: @autoclosure () -> String,
+    file: StaticString = #fileID,
+    line: UInt = #line
 ) {
     if !condition() { fatalError("fuzz invariant failed: \(message())", file: file, line: line) }
 }

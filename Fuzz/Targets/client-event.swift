@@ -11,7 +11,10 @@ public func fuzzClientEvent(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
         try ClientEvent.decode(eventName: name, arguments: packet.arguments)
     }
     if case .failure(let error) = result {
-        require(error.description.utf8.count <= maxErrorMessageBytes, "error message too long: \(error.description.prefix(200))")
+        require(
+            error.description.utf8.count <= maxErrorMessageBytes,
+            "error message too long: \(error.description.prefix(200))"
+        )
         require(!error.code.isEmpty, "error without a code")
     }
     guard let again = try? SocketIOPacket.parse(Substring(packet.encoded())), let againName = again.eventName else {

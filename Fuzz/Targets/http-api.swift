@@ -27,14 +27,23 @@ public func fuzzHTTPAPI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     do {
         let request = try APIRequestDecoder.decode(
-            method: fields[0], path: path, query: query, contentType: header(2), origin: header(3),
-            authorization: header(4), body: rest, isAllowedOrigin: { $0 == "http://127.0.0.1:8080" })
+            method: fields[0],
+            path: path,
+            query: query,
+            contentType: header(2),
+            origin: header(3),
+            authorization: header(4),
+            body: rest,
+            isAllowedOrigin: { $0 == "http://127.0.0.1:8080" }
+        )
         switch request {
         case .health, .metrics, .status:
             break
         case .listRooms(let page):
             require((1...200).contains(page.limit), "page limit \(page.limit)")
-            if let after = page.after { require((try? FieldValidator.room(after)) == after, "cursor \(after.debugDescription)") }
+            if let after = page.after {
+                require((try? FieldValidator.room(after)) == after, "cursor \(after.debugDescription)")
+            }
         case .createRoom(let name, let room, let id):
             require((try? FieldValidator.name(name)) == name, "name \(name.debugDescription)")
             if let room { require((try? FieldValidator.room(room)) == room, "room \(room.debugDescription)") }
@@ -47,8 +56,14 @@ public func fuzzHTTPAPI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             if let id { require(!id.isEmpty && (try? FieldValidator.key(id)) == id, "id \(id.debugDescription)") }
         }
     } catch {
-        require([400, 401, 403, 404, 405, 413, 415, 429].contains(error.status), "status \(error.status) for \(preview(input))")
-        require(error.message.utf8.count <= maxErrorMessageBytes, "message of \(error.message.utf8.count) bytes for \(preview(input))")
+        require(
+            [400, 401, 403, 404, 405, 413, 415, 429].contains(error.status),
+            "status \(error.status) for \(preview(input))"
+        )
+        require(
+            error.message.utf8.count <= maxErrorMessageBytes,
+            "message of \(error.message.utf8.count) bytes for \(preview(input))"
+        )
     }
 
     let forwarded = header(5).map { [$0] } ?? []

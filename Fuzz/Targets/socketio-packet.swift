@@ -9,7 +9,10 @@ public func fuzzSocketIOPacket(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     do {
         packet = try SocketIOPacket.parse(Substring(text))
     } catch {
-        require(error.description.utf8.count <= maxErrorMessageBytes, "error message too long: \(error.description.prefix(200))")
+        require(
+            error.description.utf8.count <= maxErrorMessageBytes,
+            "error message too long: \(error.description.prefix(200))"
+        )
         return 0
     }
     let encoded = packet.encoded()
@@ -18,7 +21,10 @@ public func fuzzSocketIOPacket(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
         require(again == packet, "re-parsed packet differs: \(text.debugDescription) -> \(encoded.debugDescription)")
         require(again.encoded() == encoded, "re-encoding is not stable: \(encoded.debugDescription)")
     } catch {
-        require(encoded.utf8.count > text.utf8.count, "encoded packet does not parse (\(error)): \(encoded.debugDescription)")
+        require(
+            encoded.utf8.count > text.utf8.count,
+            "encoded packet does not parse (\(error)): \(encoded.debugDescription)"
+        )
     }
     return 0
 }

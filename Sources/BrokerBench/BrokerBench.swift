@@ -9,5 +9,6 @@ struct BrokerBench: ParsableCommand {
         commandName: "BrokerBench",
         abstract: "Measures the room broker alone: over ZeroMQ (drive), or its state snapshot in process (snapshot).",
         subcommands: [DriveBench.self, SnapshotBench.self],
-        defaultSubcommand: DriveBench.self)
+        defaultSubcommand: DriveBench.self
+    )
 }

@@ -15,7 +15,8 @@ import ZeroMQ
 struct DriveBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drive",
-        abstract: "Measures a RoomBroker alone: commands per second over ZeroMQ, without gateways.")
+        abstract: "Measures a RoomBroker alone: commands per second over ZeroMQ, without gateways."
+    )
 
     @Option(help: "The broker's ROUTER endpoint.")
     var commands = "tcp://127.0.0.1:5555"
@@ -44,7 +45,10 @@ struct DriveBench: ParsableCommand {
     @Option(help: "Also write the summary as JSON to this file.")
     var json: String?
 
-    @Option(help: "A CURVE secret key file (NAME.key_secret) whose public key the broker allows: the links use CURVE. Needs --broker-public-key.")
+    @Option(
+        help:
+            "A CURVE secret key file (NAME.key_secret) whose public key the broker allows: the links use CURVE. Needs --broker-public-key."
+    )
     var curveSecretKey: String?
 
     @Option(help: "The broker's public key file (NAME.key), pinned.")
@@ -70,7 +74,9 @@ struct DriveBench: ParsableCommand {
         var curve: ZMQSocketOption?
         if let curveSecretKey, let brokerPublicKey {
             curve = .curveClient(
-                try CurveKeyFile.readKeyPair(path: curveSecretKey), serverKey: try CurveKeyFile.readPublicKey(path: brokerPublicKey))
+                try CurveKeyFile.readKeyPair(path: curveSecretKey),
+                serverKey: try CurveKeyFile.readPublicKey(path: brokerPublicKey)
+            )
         }
         let context = try ZMQContext()
         let subscriber = try context.socket(.sub)
@@ -80,8 +86,14 @@ struct DriveBench: ParsableCommand {
         try subscriber.connect(broadcasts)
         var links: [Link] = []
         for index in 0..<gateways {
-            links.append(try Link(
-                context: context, endpoint: commands, name: "bench-\(ProcessInfo.processInfo.processIdentifier)-\(index)", curve: curve))
+            links.append(
+                try Link(
+                    context: context,
+                    endpoint: commands,
+                    name: "bench-\(ProcessInfo.processInfo.processIdentifier)-\(index)",
+                    curve: curve
+                )
+            )
         }
         // Setup: hello, rooms, members (waiting for each answer).
         var roomNames: [[String]] = []
@@ -92,10 +104,14 @@ struct DriveBench: ParsableCommand {
                 let name = "b\(link.name.suffix(8))-\(room)"
                 let created = try link.call(.create(name: "owner", room: name, key: ""))
                 guard case .success(let success) = created.result,
-                      let password = Self.password(in: success.json) else { throw BenchFailure("create \(name): \(created.result)") }
+                    let password = Self.password(in: success.json)
+                else { throw BenchFailure("create \(name): \(created.result)") }
                 for member in 0..<members {
                     let connection = UInt64(room * members + member + 1)
-                    let joined = try link.call(.join(room: name, password: password, name: "m\(member)", since: nil), connection: connection)
+                    let joined = try link.call(
+                        .join(room: name, password: password, name: "m\(member)", since: nil),
+                        connection: connection
+                    )
                     guard case .success = joined.result else { throw BenchFailure("join \(name): \(joined.result)") }
                 }
                 try subscriber.subscribe(WireFormat.topic(room: name))
@@ -105,13 +121,18 @@ struct DriveBench: ParsableCommand {
         }
         Thread.sleep(forTimeInterval: 0.3)
         while try subscriber.receive(dontWait: true) != nil {}
-        print("[BrokerBench] \(gateways) gateways × \(rooms) rooms × \(members) members ready; sending for \(duration) s with \(window) in flight per gateway")
+        print(
+            "[BrokerBench] \(gateways) gateways × \(rooms) rooms × \(members) members ready; sending for \(duration) s with \(window) in flight per gateway"
+        )
 
         let text = String(repeating: "x", count: max(1, textBytes))
         let poller = ZMQPoller(links.map { .socket($0.socket) } + [.socket(subscriber)])
         let start = DispatchTime.now().uptimeNanoseconds
         let end = start + UInt64(duration * 1e9)
-        var sent = 0, answered = 0, refused = 0, published = 0
+        var sent = 0
+        var answered = 0
+        var refused = 0
+        var published = 0
         var inFlight = [Int](repeating: 0, count: links.count)
         var next = [Int](repeating: 0, count: links.count)
         var lastReport = start
@@ -148,7 +169,9 @@ struct DriveBench: ParsableCommand {
             if now - lastReport >= 1_000_000_000 {
                 lastReport = now
                 let seconds = Double(now - start) / 1e9
-                print("[BrokerBench] \(String(format: "%5.1f", seconds)) s: \(answered) answered (\(Int(Double(answered) / seconds))/s)")
+                print(
+                    "[BrokerBench] \(String(format: "%5.1f", seconds)) s: \(answered) answered (\(Int(Double(answered) / seconds))/s)"
+                )
             }
         }
         // The broadcasts come on another connection: let the last ones arrive.
@@ -161,15 +184,20 @@ struct DriveBench: ParsableCommand {
         }
         let seconds = Double(min(DispatchTime.now().uptimeNanoseconds, end) - start) / 1e9
         let rate = Double(answered) / seconds
-        print("[BrokerBench] answered \(answered) of \(sent) commands in \(String(format: "%.2f", seconds)) s: \(Int(rate)) commands/s; refused \(refused); broadcasts seen \(published)")
+        print(
+            "[BrokerBench] answered \(answered) of \(sent) commands in \(String(format: "%.2f", seconds)) s: \(Int(rate)) commands/s; refused \(refused); broadcasts seen \(published)"
+        )
         if let json {
-            let summary = "{\"commands\": \(answered), \"sent\": \(sent), \"refused\": \(refused), \"seconds\": \(seconds), \"commands_per_second\": \(Int(rate)), \"broadcasts\": \(published)}\n"
+            let summary =
+                "{\"commands\": \(answered), \"sent\": \(sent), \"refused\": \(refused), \"seconds\": \(seconds), \"commands_per_second\": \(Int(rate)), \"broadcasts\": \(published)}\n"
             try summary.write(toFile: json, atomically: true, encoding: .utf8)
         }
         for link in links { link.socket.close() }
         subscriber.close()
         if refused > 0 || answered < sent || published < answered {
-            throw BenchFailure("lost or refused: \(sent) sent, \(answered) answered, \(refused) refused, \(published) broadcasts seen")
+            throw BenchFailure(
+                "lost or refused: \(sent) sent, \(answered) answered, \(refused) refused, \(published) broadcasts seen"
+            )
         }
     }
 

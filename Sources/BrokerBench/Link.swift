@@ -35,7 +35,9 @@ final class Link {
         while DispatchTime.now().uptimeNanoseconds < deadline {
             guard try poller.poll(timeoutMilliseconds: 100)[0] else { continue }
             while let frames = try socket.receive(dontWait: true) {
-                if let frame = frames.last, let reply = try? WireReply.decode(frame), reply.requestID == expected { return reply }
+                if let frame = frames.last, let reply = try? WireReply.decode(frame), reply.requestID == expected {
+                    return reply
+                }
             }
         }
         throw BenchFailure("no reply to \(body.kind) within 5 s (is the broker at the endpoint, and active?)")

@@ -10,7 +10,8 @@ import RoomBrokerCore
 struct SnapshotBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
-        abstract: "Measures encoding and decoding the broker's state snapshot (what a standby loads), in process.")
+        abstract: "Measures encoding and decoding the broker's state snapshot (what a standby loads), in process."
+    )
 
     @Option(help: "Rooms.")
     var rooms = 60
@@ -59,20 +60,24 @@ struct SnapshotBench: ParsableCommand {
             encodeSeconds = min(encodeSeconds, Double(encoded - start) / 1e9)
             decodeSeconds = min(decodeSeconds, Double(end - encoded) / 1e9)
             guard decoded.registry.storedBytes == snapshot.registry.storedBytes,
-                  decoded.registry.rooms.count == snapshot.registry.rooms.count else {
+                decoded.registry.rooms.count == snapshot.registry.rooms.count
+            else {
                 throw BenchFailure("the decoded state differs from the encoded one")
             }
         }
         let megabytes = Double(bytes.count) / 1e6
         func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
-        print("[BrokerBench] snapshot of \(snapshot.registry.rooms.count) rooms "
-            + "(\(messages) messages × \(textBytes) B sent to each): "
-            + "state \(format(Double(stateBytes) / 1e6)) MB of text, snapshot \(format(megabytes)) MB; "
-            + "encode \(format(encodeSeconds * 1e3)) ms (\(format(megabytes / encodeSeconds, 0)) MB/s), "
-            + "decode \(format(decodeSeconds * 1e3)) ms (\(format(megabytes / decodeSeconds, 0)) MB/s), "
-            + "best of \(repeats)")
+        print(
+            "[BrokerBench] snapshot of \(snapshot.registry.rooms.count) rooms "
+                + "(\(messages) messages × \(textBytes) B sent to each): "
+                + "state \(format(Double(stateBytes) / 1e6)) MB of text, snapshot \(format(megabytes)) MB; "
+                + "encode \(format(encodeSeconds * 1e3)) ms (\(format(megabytes / encodeSeconds, 0)) MB/s), "
+                + "decode \(format(decodeSeconds * 1e3)) ms (\(format(megabytes / decodeSeconds, 0)) MB/s), "
+                + "best of \(repeats)"
+        )
         if let json {
-            let summary = "{\"rooms\": \(rooms), \"messages\": \(messages), \"text_bytes\": \(textBytes), "
+            let summary =
+                "{\"rooms\": \(rooms), \"messages\": \(messages), \"text_bytes\": \(textBytes), "
                 + "\"state_bytes\": \(stateBytes), \"snapshot_bytes\": \(bytes.count), "
                 + "\"encode_ms\": \(format(encodeSeconds * 1e3, 3)), \"decode_ms\": \(format(decodeSeconds * 1e3, 3)), "
                 + "\"encode_mb_per_s\": \(format(megabytes / encodeSeconds, 0)), "

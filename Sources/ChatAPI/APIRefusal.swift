@@ -52,11 +52,14 @@ public struct APIRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let path):
             return "No API endpoint at \(path.prefix(utf8Bytes: 120)); see docs/PROTOCOL.md."
         case .methodNotAllowed(let method, let allowed):
-            return "\(method.prefix(utf8Bytes: 20)) is not allowed here; use \(allowed.map(\.rawValue).joined(separator: " or "))."
+            return
+                "\(method.prefix(utf8Bytes: 20)) is not allowed here; use \(allowed.map(\.rawValue).joined(separator: " or "))."
         case .originNotAllowed(let origin):
-            return "Origin '\(origin.prefix(utf8Bytes: 120))' may not change anything here: serve the page from this server or add the origin with --allowed-origin."
+            return
+                "Origin '\(origin.prefix(utf8Bytes: 120))' may not change anything here: serve the page from this server or add the origin with --allowed-origin."
         case .unsupportedMediaType(let contentType):
-            return "Send the body as JSON with 'Content-Type: application/json' (got \(contentType.map { "'\($0.prefix(utf8Bytes: 100))'" } ?? "none"))."
+            return
+                "Send the body as JSON with 'Content-Type: application/json' (got \(contentType.map { "'\($0.prefix(utf8Bytes: 100))'" } ?? "none"))."
         case .invalid(let error):
             return error.message
         }

@@ -19,8 +19,15 @@ public enum APIRequestDecoder {
         body: some Collection<UInt8>,
         isAllowedOrigin: (String) -> Bool
     ) throws(APIRefusal) -> APIRequest {
-        guard let endpoint = try endpoint(
-            method: method, path: path, query: query, contentType: contentType, origin: origin, isAllowedOrigin: isAllowedOrigin)
+        guard
+            let endpoint = try endpoint(
+                method: method,
+                path: path,
+                query: query,
+                contentType: contentType,
+                origin: origin,
+                isAllowedOrigin: isAllowedOrigin
+            )
         else { throw APIRefusal(.notFound(path: String(path))) }
         return try request(for: endpoint, authorization: authorization, body: body)
     }
@@ -44,7 +51,9 @@ public enum APIRequestDecoder {
         }
         if APIMethod.isStateChanging(method) {
             if let origin, !isAllowedOrigin(origin) { throw APIRefusal(.originNotAllowed(origin: origin)) }
-            guard isJSON(contentType: contentType) else { throw APIRefusal(.unsupportedMediaType(contentType: contentType)) }
+            guard isJSON(contentType: contentType) else {
+                throw APIRefusal(.unsupportedMediaType(contentType: contentType))
+            }
         }
         do throws(ChatError) {
             switch route {
@@ -76,14 +85,22 @@ public enum APIRequestDecoder {
             case .createRoom:
                 let object = try jsonObject(body)
                 let name = try FieldValidator.name(try string("name", in: object))
-                let room = try optionalString("room", in: object).map { room throws(ChatError) in try FieldValidator.room(room) }
+                let room = try optionalString("room", in: object).map { room throws(ChatError) in
+                    try FieldValidator.room(room)
+                }
                 return .createRoom(name: name, room: room, id: try idempotencyKey(in: object))
             case .postMessage(let room):
                 let password = try bearerToken(authorization)
                 let object = try jsonObject(body)
                 let name = try FieldValidator.name(try string("name", in: object))
                 let text = try FieldValidator.text(try string("text", in: object))
-                return .postMessage(room: room, password: password, name: name, text: text, id: try idempotencyKey(in: object))
+                return .postMessage(
+                    room: room,
+                    password: password,
+                    name: name,
+                    text: text,
+                    id: try idempotencyKey(in: object)
+                )
             }
         } catch {
             throw APIRefusal(.invalid(error))
@@ -135,7 +152,9 @@ public enum APIRequestDecoder {
     /// The optional idempotency key `id`: 1–64 bytes (``FieldValidator/key(_:)``).
     static func idempotencyKey(in object: [String: JSONValue]) throws(ChatError) -> String? {
         guard let value = object["id"], !value.isNull else { return nil }
-        guard let key = value.stringValue, !key.isEmpty else { throw ChatError(.badRequest, "\"id\" must be a non-empty string") }
+        guard let key = value.stringValue, !key.isEmpty else {
+            throw ChatError(.badRequest, "\"id\" must be a non-empty string")
+        }
         return try FieldValidator.key(key)
     }
 }

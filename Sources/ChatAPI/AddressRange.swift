@@ -13,7 +13,9 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
         let maxLength = address.isIPv4 ? 32 : 128
         var length = maxLength
         if parts.count == 2 {
-            guard parts[1].utf8.count <= 3, let parsed = Int(parts[1]), (0...maxLength).contains(parsed) else { return nil }
+            guard parts[1].utf8.count <= 3, let parsed = Int(parts[1]), (0...maxLength).contains(parsed) else {
+                return nil
+            }
             length = parsed
         }
         // An IPv4-mapped IPv6 range (::ffff:a.b.c.d/n) counts its IPv4 bits.
@@ -37,7 +39,9 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
         var bytes = address.bytes
         for index in bytes.indices {
             let bitsBefore = index * 8
-            if bitsBefore >= length { bytes[index] = 0 } else if bitsBefore + 8 > length {
+            if bitsBefore >= length {
+                bytes[index] = 0
+            } else if bitsBefore + 8 > length {
                 bytes[index] &= UInt8(truncatingIfNeeded: 0xFF << (8 - (length - bitsBefore)))
             }
         }

@@ -56,7 +56,7 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: some StringProtocol) {
         let utf8 = text.utf8
         guard !utf8.isEmpty, utf8.count <= Self.maxTextLength,
-              utf8.allSatisfy({ Self.isAddressByte($0) })
+            utf8.allSatisfy({ Self.isAddressByte($0) })
         else { return nil }
         let literal = String(text)
         if utf8.contains(UInt8(ascii: ":")) {
@@ -130,7 +130,7 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
     private static func isAddressByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-             UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."), UInt8(ascii: ":"):
+            UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."), UInt8(ascii: ":"):
             return true
         default:
             return false

@@ -36,7 +36,10 @@ public struct RoomsPage: Sendable, Equatable {
             let value = parts.count > 1 ? parts[1] : ""
             if key == "limit" {
                 guard value.utf8.count <= 3, let limit = Int(value), Self.limitRange.contains(limit) else {
-                    throw ChatError(.badRequest, "limit must be a whole number from \(Self.limitRange.lowerBound) to \(Self.limitRange.upperBound)")
+                    throw ChatError(
+                        .badRequest,
+                        "limit must be a whole number from \(Self.limitRange.lowerBound) to \(Self.limitRange.upperBound)"
+                    )
                 }
                 self.limit = limit
             } else {

@@ -57,25 +57,39 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     /// Opens a client on `stats.eventLoop` and returns once its Socket.IO namespace is connected.
     /// With `source`, the connection is made from that local address; with `tls`, over TLS (wss://).
     static func connect(
-        index: Int, host: String, port: Int, source: SocketAddress?, tls: NIOSSLContext? = nil, stats: LoopStats,
+        index: Int,
+        host: String,
+        port: Int,
+        source: SocketAddress?,
+        tls: NIOSSLContext? = nil,
+        stats: LoopStats,
         timeout: TimeAmount
     ) async throws -> BenchClient {
         let client = BenchClient(index: index, eventLoop: stats.eventLoop, stats: stats, host: host, port: port)
         var bootstrap = ClientBootstrap(group: stats.eventLoop)
         if let source { bootstrap = bootstrap.bind(to: source) }
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil)) }
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: nil)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandler(client)
                 }
             }
             .connect(host: host, port: port)
             .get()
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
-            client.ready.fail(BenchError.timeout("client \(index): no Socket.IO connect within \(timeout.nanoseconds / 1_000_000_000) s"))
+            client.ready.fail(
+                BenchError.timeout(
+                    "client \(index): no Socket.IO connect within \(timeout.nanoseconds / 1_000_000_000) s"
+                )
+            )
             channel.close(promise: nil)
         }
         defer { timer.cancel() }
@@ -93,7 +107,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     /// Joins `room` and starts `seq` checks from the ack's `seq`, on the loop, before any later
     /// event is read. Returns that `seq`.
     func joinOnLoop(room: String, password: String, name: String) async throws -> UInt64 {
-        let argument = "{\"room\":\(Self.jsonString(room)),\"password\":\(Self.jsonString(password)),\"name\":\(Self.jsonString(name))}"
+        let argument =
+            "{\"room\":\(Self.jsonString(room)),\"password\":\(Self.jsonString(password)),\"name\":\(Self.jsonString(name))}"
         return try await eventLoop.flatSubmit {
             self.emit("join", argument).flatMapThrowing { json in
                 let ack = try? JSONValue.parse(json, limits: .trusted)
@@ -114,7 +129,9 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     func closeOnLoop() async {
         let future: EventLoopFuture<Void> = eventLoop.flatSubmit {
             self.stopping = true
-            guard let context = self.context, self.state == .open else { return self.eventLoop.makeSucceededVoidFuture() }
+            guard let context = self.context, self.state == .open else {
+                return self.eventLoop.makeSucceededVoidFuture()
+            }
             var buffer = context.channel.allocator.buffer(capacity: 8)
             WebSocketFrame.write(opcode: .close, payload: [0x03, 0xE8], mask: self.mask, into: &buffer)
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
@@ -144,7 +161,9 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func emit(_ event: String, _ argument: String) -> EventLoopFuture<String> {
-        guard state == .open else { return eventLoop.makeFailedFuture(BenchError.protocolError("client \(index) is not open")) }
+        guard state == .open else {
+            return eventLoop.makeFailedFuture(BenchError.protocolError("client \(index) is not open"))
+        }
         let id = nextAckID
         nextAckID += 1
         let promise = eventLoop.makePromise(of: String.self)
@@ -174,7 +193,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     func channelActive(context: ChannelHandlerContext) {
         var key: [UInt8] = []
         for _ in 0..<16 { key.append(.random(in: 0...255)) }
-        let request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        let request =
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
             + "Host: \(host):\(port)\r\n"
             + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\nSec-WebSocket-Version: 13\r\n\r\n"

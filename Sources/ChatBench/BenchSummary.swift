@@ -57,7 +57,12 @@ struct BenchSummary: Codable, Sendable {
     /// The summary of a run of `scenario` from the merged results of its parts.
     /// `sendStart` is when sending began (monotonic ns), for the delivery rate.
     init(
-        scenario: ChatBench, processes: Int, result: PartResult, connectSeconds: Double, joinSeconds: Double, sendStart: UInt64
+        scenario: ChatBench,
+        processes: Int,
+        result: PartResult,
+        connectSeconds: Double,
+        joinSeconds: Double,
+        sendStart: UInt64
     ) {
         let final = result.stats
         let clients = scenario.rooms * scenario.members
@@ -102,7 +107,8 @@ struct BenchSummary: Codable, Sendable {
         self.firstAckError = final.firstAckError
         self.firstCloseReason = final.firstCloseReason
         self.firstSeqProblem = final.firstSeqProblem
-        self.ok = lost == 0 && final.gaps == 0 && final.outOfOrder == 0 && final.ackErrors == 0
+        self.ok =
+            lost == 0 && final.gaps == 0 && final.outOfOrder == 0 && final.ackErrors == 0
             && final.disconnects == 0 && final.acked == final.sent
     }
 
@@ -112,8 +118,14 @@ struct BenchSummary: Codable, Sendable {
         func rate(_ value: Double) -> String { String(format: "%.0f/s", value) }
         var rows: [(String, String)] = [
             ("scenario", "\(label): \(rooms) room(s) × \(membersPerRoom) members, \(sendersPerRoom) sender(s)/room"),
-            ("target rate", "\(rate(targetRate)) for \(String(format: "%.0f", durationSeconds)) s, \(messageBytes)-byte texts"),
-            ("clients", "\(clients) on \(clientProcesses) process(es) × \(clientThreads) thread(s); connect \(String(format: "%.2f", connectSeconds)) s (\(rate(connectsPerSecond))), join \(String(format: "%.2f", joinSeconds)) s"),
+            (
+                "target rate",
+                "\(rate(targetRate)) for \(String(format: "%.0f", durationSeconds)) s, \(messageBytes)-byte texts"
+            ),
+            (
+                "clients",
+                "\(clients) on \(clientProcesses) process(es) × \(clientThreads) thread(s); connect \(String(format: "%.2f", connectSeconds)) s (\(rate(connectsPerSecond))), join \(String(format: "%.2f", joinSeconds)) s"
+            ),
             ("ChatBench CPU", String(format: "%.1f s (user + system, whole run)", clientCPUSeconds)),
             ("sent / acked", "\(sent) / \(acked) (\(ackErrors) refused)"),
             ("send rate", rate(sendRate)),
@@ -130,11 +142,18 @@ struct BenchSummary: Codable, Sendable {
         ]
         if let serverRSSBeforeKiB, let serverRSSConnectedKiB, let serverRSSPerConnectionBytes {
             rows.insert(
-                ("servers' RSS", String(
-                    format: "%.1f → %.1f MiB with %d idle connections: %.1f KiB per connection",
-                    Double(serverRSSBeforeKiB) / 1024, Double(serverRSSConnectedKiB) / 1024, clients,
-                    serverRSSPerConnectionBytes / 1024)),
-                at: 3)
+                (
+                    "servers' RSS",
+                    String(
+                        format: "%.1f → %.1f MiB with %d idle connections: %.1f KiB per connection",
+                        Double(serverRSSBeforeKiB) / 1024,
+                        Double(serverRSSConnectedKiB) / 1024,
+                        clients,
+                        serverRSSPerConnectionBytes / 1024
+                    )
+                ),
+                at: 3
+            )
         }
         if let firstAckError { rows.append(("first refusal", firstAckError)) }
         if let firstCloseReason { rows.append(("first close reason", firstCloseReason)) }

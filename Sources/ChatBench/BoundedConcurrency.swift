@@ -2,7 +2,9 @@
 enum BoundedConcurrency {
     /// Calls `body(i)` for `i` in `0..<count`, `limit` at a time, and returns the results in index order.
     static func map<T: Sendable>(
-        count: Int, limit: Int, _ body: @escaping @Sendable (Int) async throws -> T
+        count: Int,
+        limit: Int,
+        _ body: @escaping @Sendable (Int) async throws -> T
     ) async throws -> [T] {
         var results = [T?](repeating: nil, count: count)
         try await withThrowingTaskGroup(of: (Int, T).self) { group in

@@ -19,7 +19,8 @@ struct ChatBench: AsyncParsableCommand {
             --duration seconds, each text starting with its monotonic send time. Every member receives \
             every message (expected = sent × members). Exit status 2 when anything was lost, refused, \
             reordered or disconnected.
-            """)
+            """
+    )
 
     @Option(help: "Gateway address (loopback only).")
     var host = "127.0.0.1"
@@ -33,7 +34,10 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Members (clients) per room.")
     var members = 200
 
-    @Option(help: "Sending members per room (default: enough for at most 10 msg/s each; the gateway allows 20/s per connection).")
+    @Option(
+        help:
+            "Sending members per room (default: enough for at most 10 msg/s each; the gateway allows 20/s per connection)."
+    )
     var senders: Int?
 
     @Option(help: "Messages per second, all rooms together.")
@@ -66,13 +70,19 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Also write the summary as JSON to this file.")
     var json: String?
 
-    @Flag(help: "Connect over TLS (wss://), as to a gateway started with --tls-cert/--tls-key; the server's certificate is not verified (a benchmark on this machine).")
+    @Flag(
+        help:
+            "Connect over TLS (wss://), as to a gateway started with --tls-cert/--tls-key; the server's certificate is not verified (a benchmark on this machine)."
+    )
     var tls = false
 
     @Flag(help: "No per-second progress lines.")
     var quiet = false
 
-    @Option(help: "Connect from this many source addresses, round robin: 127.0.0.2, 127.0.0.3, … (0: 127.0.0.1 only). Each reaches the gateway port through ~28,000 ephemeral ports at most.")
+    @Option(
+        help:
+            "Connect from this many source addresses, round robin: 127.0.0.2, 127.0.0.3, … (0: 127.0.0.1 only). Each reaches the gateway port through ~28,000 ephemeral ports at most."
+    )
     var sourceAddresses = 0
 
     @Option(help: "Client processes (default: as few as the file-descriptor limit allows; each takes whole rooms).")
@@ -81,10 +91,15 @@ struct ChatBench: AsyncParsableCommand {
     @Option(help: "Seconds to hold all clients connected and idle before the rooms are created.")
     var idleSeconds: Double = 0
 
-    @Option(help: "Write '<clients> <connect seconds>' to this file once every client is connected (before the idle hold).")
+    @Option(
+        help: "Write '<clients> <connect seconds>' to this file once every client is connected (before the idle hold)."
+    )
     var readyFile: String?
 
-    @Option(help: "Comma-separated pids of the servers (gateways): report their RSS before connecting and after the idle hold, and the RSS per connection.")
+    @Option(
+        help:
+            "Comma-separated pids of the servers (gateways): report their RSS before connecting and after the idle hold, and the RSS per connection."
+    )
     var serverPids: String?
 
     @Option(help: .hidden)
@@ -103,14 +118,25 @@ struct ChatBench: AsyncParsableCommand {
             throw ValidationError("--host must be a loopback address (127.0.0.0/8 or ::1)")
         }
         guard rooms >= 1, members >= 1 else { throw ValidationError("--rooms and --members must be at least 1") }
-        guard rooms * members <= Self.maxClients else { throw ValidationError("at most \(Self.maxClients) clients (rooms × members)") }
+        guard rooms * members <= Self.maxClients else {
+            throw ValidationError("at most \(Self.maxClients) clients (rooms × members)")
+        }
         guard (1...members).contains(sendersPerRoom) else { throw ValidationError("--senders must be 1...members") }
-        guard rate > 0, duration > 0, duration <= 600 else { throw ValidationError("--rate must be > 0 and --duration 0...600 s") }
+        guard rate > 0, duration > 0, duration <= 600 else {
+            throw ValidationError("--rate must be > 0 and --duration 0...600 s")
+        }
         let perSender = rate / Double(rooms * sendersPerRoom)
         guard perSender <= 18 else {
-            throw ValidationError(String(format: "%.1f msg/s per sender is over the gateway's 20/s per connection: raise --senders", perSender))
+            throw ValidationError(
+                String(
+                    format: "%.1f msg/s per sender is over the gateway's 20/s per connection: raise --senders",
+                    perSender
+                )
+            )
         }
-        guard messageBytes >= 24, messageBytes <= 2000 else { throw ValidationError("--message-bytes must be 24...2000") }
+        guard messageBytes >= 24, messageBytes <= 2000 else {
+            throw ValidationError("--message-bytes must be 24...2000")
+        }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
         guard setupConcurrency >= 1 else { throw ValidationError("--setup-concurrency must be at least 1") }
         guard (0...SourceAddresses.maximum).contains(sourceAddresses) else {
@@ -119,7 +145,8 @@ struct ChatBench: AsyncParsableCommand {
         let capacity = SourceAddresses(count: sourceAddresses).connectionCapacity
         guard rooms * members <= capacity else {
             throw ValidationError(
-                "\(rooms * members) clients need more than the \(capacity) ephemeral ports of \(max(1, sourceAddresses)) source address(es): raise --source-addresses")
+                "\(rooms * members) clients need more than the \(capacity) ephemeral ports of \(max(1, sourceAddresses)) source address(es): raise --source-addresses"
+            )
         }
         guard processes.map({ (1...Self.maxProcesses).contains($0) }) ?? true else {
             throw ValidationError("--processes must be 1...\(Self.maxProcesses)")
@@ -158,12 +185,15 @@ struct ChatBench: AsyncParsableCommand {
         let perProcess = max(1, Int(limit?.current ?? 1024) - Self.reservedDescriptors)
         let processCount = processes ?? min(rooms, (clientCount + perProcess - 1) / perProcess)
         guard processCount <= rooms else {
-            throw BenchError.badOptions("\(processCount) processes need at least as many rooms (each process takes whole rooms)")
+            throw BenchError.badOptions(
+                "\(processCount) processes need at least as many rooms (each process takes whole rooms)"
+            )
         }
         let largestPart = (rooms + processCount - 1) / processCount * members
         guard largestPart <= perProcess else {
             throw BenchError.badOptions(
-                "\(largestPart) connections in one process are over its file-descriptor limit (\(limit?.description ?? "unknown")): raise --processes")
+                "\(largestPart) connections in one process are over its file-descriptor limit (\(limit?.description ?? "unknown")): raise --processes"
+            )
         }
         let summary = try await coordinate(processCount: processCount)
         FileHandle.standardOutput.write(Data((summary.table + "\n").utf8))
@@ -191,10 +221,21 @@ struct ChatBench: AsyncParsableCommand {
             tlsContext = try NIOSSLContext(configuration: configuration)
         }
         return ScenarioPart.Plan(
-            host: host, port: port, rooms: partRooms, members: members, sendersPerRoom: sendersPerRoom,
-            perSenderRate: rate / Double(rooms * sendersPerRoom), messageBytes: messageBytes,
-            setupConcurrency: setupConcurrency, setupTimeout: setupTimeout, settleTimeout: settleTimeout,
-            drainTimeout: drainTimeout, sourceAddresses: SourceAddresses(count: sourceAddresses), tls: tlsContext, quiet: quiet)
+            host: host,
+            port: port,
+            rooms: partRooms,
+            members: members,
+            sendersPerRoom: sendersPerRoom,
+            perSenderRate: rate / Double(rooms * sendersPerRoom),
+            messageBytes: messageBytes,
+            setupConcurrency: setupConcurrency,
+            setupTimeout: setupTimeout,
+            settleTimeout: settleTimeout,
+            drainTimeout: drainTimeout,
+            sourceAddresses: SourceAddresses(count: sourceAddresses),
+            tls: tlsContext,
+            quiet: quiet
+        )
     }
 
     /// Runs the scenario in this process (one part) or in `processCount` worker processes, phase by
@@ -255,8 +296,13 @@ struct ChatBench: AsyncParsableCommand {
         var total = PartResult.merged(results)
         if processCount > 1 { total.cpuSeconds += PartResult.processCPUSeconds() }
         var summary = BenchSummary(
-            scenario: self, processes: processCount, result: total, connectSeconds: connectSeconds, joinSeconds: joinSeconds,
-            sendStart: sendStart)
+            scenario: self,
+            processes: processCount,
+            result: total,
+            connectSeconds: connectSeconds,
+            joinSeconds: joinSeconds,
+            sendStart: sendStart
+        )
         if let rssBefore, let rssConnected {
             summary.serverRSSBeforeKiB = rssBefore
             summary.serverRSSConnectedKiB = rssConnected
@@ -267,7 +313,14 @@ struct ChatBench: AsyncParsableCommand {
 
     /// Every client is connected: writes the ready file, holds `--idle-seconds`, then reads the servers' RSS.
     private func allConnected(_ clientCount: Int, seconds: Double, memory: ServerMemory?) async throws -> Int? {
-        log(String(format: "all %d clients connected in %.2f s (%.0f/s)", clientCount, seconds, Double(clientCount) / seconds))
+        log(
+            String(
+                format: "all %d clients connected in %.2f s (%.0f/s)",
+                clientCount,
+                seconds,
+                Double(clientCount) / seconds
+            )
+        )
         if let readyFile {
             try Data(String(format: "%d %.3f\n", clientCount, seconds).utf8).write(to: URL(fileURLWithPath: readyFile))
         }

@@ -39,11 +39,11 @@ enum EnginePacket {
             return .connectError(String(decoding: bytes[2...], as: UTF8.self))
         case UInt8(ascii: "2"):
             guard let seqAt = find(seqKey, in: bytes, from: 3),
-                  let seq = number(in: bytes, at: seqAt + seqKey.count)
+                let seq = number(in: bytes, at: seqAt + seqKey.count)
             else { return .other }
             if hasPrefix(messagePrefix, bytes) {
                 guard let textAt = find(textKey, in: bytes, from: seqAt),
-                      let sent = number(in: bytes, at: textAt + textKey.count)
+                    let sent = number(in: bytes, at: textAt + textKey.count)
                 else { return .other }
                 return .message(seq: seq, sentNanos: sent)
             }

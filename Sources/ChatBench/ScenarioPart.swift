@@ -52,11 +52,19 @@ final class ScenarioPart: @unchecked Sendable {
         let (plan, stats) = (self.plan, self.stats)
         let timeout = TimeAmount.seconds(Int64(plan.setupTimeout))
         let first = plan.rooms.lowerBound * plan.members
-        log("connecting \(clientCount) clients to \(plan.host):\(plan.port) (\(plan.setupConcurrency) at a time, \(plan.sourceAddresses))")
+        log(
+            "connecting \(clientCount) clients to \(plan.host):\(plan.port) (\(plan.setupConcurrency) at a time, \(plan.sourceAddresses))"
+        )
         clients = try await BoundedConcurrency.map(count: clientCount, limit: plan.setupConcurrency) { i in
             try await BenchClient.connect(
-                index: first + i, host: plan.host, port: plan.port, source: plan.sourceAddresses.address(for: first + i), tls: plan.tls,
-                stats: stats[Self.loopIndex(ofClient: i, members: plan.members, loops: stats.count)], timeout: timeout)
+                index: first + i,
+                host: plan.host,
+                port: plan.port,
+                source: plan.sourceAddresses.address(for: first + i),
+                tls: plan.tls,
+                stats: stats[Self.loopIndex(ofClient: i, members: plan.members, loops: stats.count)],
+                timeout: timeout
+            )
         }
         return Self.seconds(since: start)
     }
@@ -79,7 +87,11 @@ final class ScenarioPart: @unchecked Sendable {
         }
         _ = try await BoundedConcurrency.map(count: clients.count, limit: plan.setupConcurrency) { i in
             let room = i / members
-            return try await clients[i].joinOnLoop(room: roomNames[room], password: passwords[room], name: "m\(i % members)")
+            return try await clients[i].joinOnLoop(
+                room: roomNames[room],
+                password: passwords[room],
+                name: "m\(i % members)"
+            )
         }
         let joinSeconds = Self.seconds(since: start)
         let expected = roomNames.count * members * (members - 1) / 2
@@ -88,9 +100,14 @@ final class ScenarioPart: @unchecked Sendable {
         missingJoined = max(0, expected - settled.membershipEvents)
         log(String(format: "joined in %.2f s, %d of %d joined events", joinSeconds, settled.membershipEvents, expected))
         if missingJoined > 0 {
-            log(String(
-                format: "%d joined events had not arrived %.1f s after the last join ack; sending anyway (seq checks catch real loss)",
-                missingJoined, plan.settleTimeout))
+            log(
+                String(
+                    format:
+                        "%d joined events had not arrived %.1f s after the last join ack; sending anyway (seq checks catch real loss)",
+                    missingJoined,
+                    plan.settleTimeout
+                )
+            )
         }
         return (joinSeconds, missingJoined)
     }
@@ -109,8 +126,13 @@ final class ScenarioPart: @unchecked Sendable {
                 }
                 .map(\.element)
             return SendPacer(
-                senders: mine, eventLoop: loop, ratePerSecond: plan.perSenderRate * Double(mine.count), start: start, end: end,
-                padding: padding)
+                senders: mine,
+                eventLoop: loop,
+                ratePerSecond: plan.perSenderRate * Double(mine.count),
+                start: start,
+                end: end,
+                padding: padding
+            )
         }
         let baseline = settled
         let progress = Task { try await self.reportProgress(start: start, baseline: baseline) }
@@ -176,10 +198,17 @@ final class ScenarioPart: @unchecked Sendable {
             let now = try await merged()
             let elapsed = Double(Int64(NIODeadline.now().uptimeNanoseconds) - Int64(start)) / 1e9
             if !plan.quiet {
-                log(String(
-                    format: "%5.1f s  sent %8d (%6d/s)  delivered %10d (%8d/s)  p99 so far %7.2f ms",
-                    elapsed, now.sent, now.sent - previousSent, now.delivered, now.delivered - previous,
-                    Double(now.latency.value(atQuantile: 0.99)) / 1000))
+                log(
+                    String(
+                        format: "%5.1f s  sent %8d (%6d/s)  delivered %10d (%8d/s)  p99 so far %7.2f ms",
+                        elapsed,
+                        now.sent,
+                        now.sent - previousSent,
+                        now.delivered,
+                        now.delivered - previous,
+                        Double(now.latency.value(atQuantile: 0.99)) / 1000
+                    )
+                )
             }
             previous = now.delivered
             previousSent = now.sent

@@ -18,7 +18,14 @@ final class SendPacer: @unchecked Sendable {
     private static let tick = TimeAmount.milliseconds(2)
     private static let maxPerSenderPerTick = 4
 
-    init(senders: [BenchClient], eventLoop: any EventLoop, ratePerSecond: Double, start: UInt64, end: UInt64, padding: String) {
+    init(
+        senders: [BenchClient],
+        eventLoop: any EventLoop,
+        ratePerSecond: Double,
+        start: UInt64,
+        end: UInt64,
+        padding: String
+    ) {
         self.senders = senders
         self.eventLoop = eventLoop
         self.ratePerSecond = ratePerSecond

@@ -22,7 +22,7 @@ struct WebSocketFrame {
     static func read(from buffer: inout ByteBuffer) -> WebSocketFrame? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
-              let second = buffer.getInteger(at: start + 1, as: UInt8.self)
+            let second = buffer.getInteger(at: start + 1, as: UInt8.self)
         else { return nil }
         var length = Int(second & 0x7F)
         var header = 2
@@ -55,7 +55,12 @@ struct WebSocketFrame {
     }
 
     /// Appends a client frame (masked with `mask`, as RFC 6455 requires of clients) to `buffer`.
-    static func write(opcode: Opcode, payload: some Collection<UInt8>, mask: (UInt8, UInt8, UInt8, UInt8), into buffer: inout ByteBuffer) {
+    static func write(
+        opcode: Opcode,
+        payload: some Collection<UInt8>,
+        mask: (UInt8, UInt8, UInt8, UInt8),
+        into buffer: inout ByteBuffer
+    ) {
         let length = payload.count
         buffer.writeInteger(0x80 | opcode.rawValue)
         if length < 126 {

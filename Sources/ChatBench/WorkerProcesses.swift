@@ -11,7 +11,8 @@ final class WorkerProcesses: @unchecked Sendable {
 
     /// Starts `count` workers, each with `arguments` plus its `--part`.
     init(count: Int, arguments: [String]) throws {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         var processes: [Process] = []
         var commands: [FileHandle] = []
@@ -54,10 +55,14 @@ final class WorkerProcesses: @unchecked Sendable {
             let line = await iterator.next()
             replies[index] = iterator
             guard let line else {
-                throw BenchError.protocolError("worker process \(index) ended before it was \(expected); its error is above")
+                throw BenchError.protocolError(
+                    "worker process \(index) ended before it was \(expected); its error is above"
+                )
             }
             guard let message = WorkerMessage(line: line), message.kind == expected else {
-                throw BenchError.protocolError("worker process \(index) said \(line.prefix(200)) instead of \(expected)")
+                throw BenchError.protocolError(
+                    "worker process \(index) said \(line.prefix(200)) instead of \(expected)"
+                )
             }
             messages.append(message)
         }

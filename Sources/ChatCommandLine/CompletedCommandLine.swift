@@ -15,9 +15,12 @@ public struct CompletedCommandLine: Equatable, Sendable {
         let text = message.split(separator: "\n", omittingEmptySubsequences: false)
             .prefix { !$0.hasPrefix("Usage:") && !$0.hasPrefix("Help:") }
             .joined(separator: "\n")
-        return fromEnvironment
+        return
+            fromEnvironment
             .filter { option in Self.mentions(text, option.spellings) }
-            .map { "Note: \($0.name) was set by the environment variable \($0.variable) (a command-line \($0.name) would win over it)." }
+            .map {
+                "Note: \($0.name) was set by the environment variable \($0.variable) (a command-line \($0.name) would win over it)."
+            }
     }
 
     /// Whether `text` holds one of `spellings` as a whole option name (`--port`, not `--port-range`).

@@ -10,7 +10,10 @@ public protocol EnvironmentConfigurableCommand: AsyncParsableCommand {}
 extension EnvironmentConfigurableCommand {
     /// Parses the process's arguments completed by its environment, then runs the command.
     public static func main() async {
-        switch outcome(commandLine: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment) {
+        switch outcome(
+            commandLine: Array(CommandLine.arguments.dropFirst()),
+            environment: ProcessInfo.processInfo.environment
+        ) {
         case .exit(let text, let code):
             finish(text: text, code: code)
         case .run(var command, let completed):
@@ -55,7 +58,8 @@ extension EnvironmentConfigurableCommand {
                 return .exit(text: help + "\n\n" + options.helpSection(), code: code)
             }
         } catch {
-            return environmentFailure ?? .exit(text: message(for: error, completed: completed), code: exitCode(for: error))
+            return environmentFailure
+                ?? .exit(text: message(for: error, completed: completed), code: exitCode(for: error))
         }
     }
 

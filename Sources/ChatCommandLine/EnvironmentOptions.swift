@@ -13,7 +13,9 @@ public struct EnvironmentOptions: Sendable {
     /// The prefix of every variable.
     public static let defaultPrefix = "CHAT_"
     /// Built-in flags of the argument parser, which no variable sets.
-    static let builtInNames: Set<String> = ["help", "help-hidden", "experimental-dump-help", "version", "generate-completion-script"]
+    static let builtInNames: Set<String> = [
+        "help", "help-hidden", "experimental-dump-help", "version", "generate-completion-script",
+    ]
 
     /// The command's options in the order `--help` lists them.
     public let options: [EnvironmentOption]
@@ -48,11 +50,16 @@ public struct EnvironmentOptions: Sendable {
     /// The arguments to parse: those of the variables in `environment` whose options `commandLine`
     /// does not give, then `commandLine`. An empty variable counts as unset. Throws
     /// ``EnvironmentValueError`` for a flag's variable whose value is not a switch word.
-    public func completing(_ commandLine: [String], from environment: [String: String]) throws(EnvironmentValueError) -> CompletedCommandLine {
+    public func completing(
+        _ commandLine: [String],
+        from environment: [String: String]
+    ) throws(EnvironmentValueError) -> CompletedCommandLine {
         var arguments: [String] = []
         var used: [EnvironmentOption] = []
         for option in options {
-            guard let value = environment[option.variable], !value.isEmpty, !option.isGiven(in: commandLine) else { continue }
+            guard let value = environment[option.variable], !value.isEmpty, !option.isGiven(in: commandLine) else {
+                continue
+            }
             arguments += try option.arguments(for: value)
             used.append(option)
         }
@@ -74,12 +81,15 @@ public struct EnvironmentOptions: Sendable {
         lines += Self.wrap(rules, width: width - 2).map { "  " + $0 }
         lines.append("")
         for option in visible {
-            let note = switch option.kind {
-            case .value: ""
-            case .repeatable: " (comma-separated)"
-            case .flag, .countedFlag: " (flag)"
-            }
-            lines.append("  " + option.variable.padding(toLength: column, withPad: " ", startingAt: 0) + option.name + note)
+            let note =
+                switch option.kind {
+                case .value: ""
+                case .repeatable: " (comma-separated)"
+                case .flag, .countedFlag: " (flag)"
+                }
+            lines.append(
+                "  " + option.variable.padding(toLength: column, withPad: " ", startingAt: 0) + option.name + note
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -95,26 +105,35 @@ public struct EnvironmentOptions: Sendable {
         let flagNames = Set(named.filter { $0.kind == .flag }.compactMap(\.longName))
         var options: [EnvironmentOption] = []
         for argument in named {
-            guard let longName = argument.longName, negatedName(of: longName).map({ !flagNames.contains($0) }) ?? true else {
+            guard let longName = argument.longName, negatedName(of: longName).map({ !flagNames.contains($0) }) ?? true
+            else {
                 continue  // the off half of an inverted flag: set through its positive half's variable
             }
             var spellings = (argument.names ?? []).map(\.spelling)
             var offSpelling: String?
             if argument.kind == .flag, let off = offName(of: longName), flagNames.contains(off),
-               let offArgument = named.first(where: { $0.longName == off }) {
+                let offArgument = named.first(where: { $0.longName == off })
+            {
                 offSpelling = "--" + off
                 spellings += (offArgument.names ?? []).map(\.spelling)
             }
-            let kind: EnvironmentOption.Kind = switch (argument.kind, argument.isRepeating) {
-            case (.flag, false): .flag
-            case (.flag, true): .countedFlag
-            case (_, true): .repeatable
-            default: .value
-            }
-            options.append(EnvironmentOption(
-                variable: prefix + longName.uppercased().replacingOccurrences(of: "-", with: "_"),
-                name: "--" + longName, kind: kind, isVisible: argument.shouldDisplay,
-                spellings: spellings, offSpelling: offSpelling))
+            let kind: EnvironmentOption.Kind =
+                switch (argument.kind, argument.isRepeating) {
+                case (.flag, false): .flag
+                case (.flag, true): .countedFlag
+                case (_, true): .repeatable
+                default: .value
+                }
+            options.append(
+                EnvironmentOption(
+                    variable: prefix + longName.uppercased().replacingOccurrences(of: "-", with: "_"),
+                    name: "--" + longName,
+                    kind: kind,
+                    isVisible: argument.shouldDisplay,
+                    spellings: spellings,
+                    offSpelling: offSpelling
+                )
+            )
         }
         return options
     }

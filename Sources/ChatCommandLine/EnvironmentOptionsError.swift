@@ -5,7 +5,8 @@ public enum EnvironmentOptionsError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noDescription(let command):
-            return "could not read the options of \(command) from swift-argument-parser's --experimental-dump-help (has its format changed?); CHAT_* environment variables cannot be applied"
+            return
+                "could not read the options of \(command) from swift-argument-parser's --experimental-dump-help (has its format changed?); CHAT_* environment variables cannot be applied"
         }
     }
 }

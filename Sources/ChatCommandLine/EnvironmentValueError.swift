@@ -16,10 +16,12 @@ public struct EnvironmentValueError: Error, Equatable, CustomStringConvertible {
     public let expected: Expectation
 
     public var description: String {
-        let takes = switch expected {
-        case .flag: "1, true or yes (on) or 0, false or no (off)"
-        case .count: "a number from 0 to 64, or 1, true, yes, 0, false or no"
-        }
-        return "the environment variable \(variable)=\"\(value)\" sets the flag \(option), which takes \(takes); fix or unset \(variable)"
+        let takes =
+            switch expected {
+            case .flag: "1, true or yes (on) or 0, false or no (off)"
+            case .count: "a number from 0 to 64, or 1, true, yes, 0, false or no"
+            }
+        return
+            "the environment variable \(variable)=\"\(value)\" sets the flag \(option), which takes \(takes); fix or unset \(variable)"
     }
 }

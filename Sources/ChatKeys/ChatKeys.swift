@@ -13,12 +13,15 @@ struct ChatKeys: ParsableCommand {
             allow or pin it) and DIR/NAME.key_secret (both keys, mode 0600: it stays on its host), in \
             the format of CZMQ's zcert and pyzmq's zmq.auth. An existing pair is checked and kept \
             unless --force.
-            """)
+            """
+    )
 
     @Option(help: "Folder to write the key files into (created, mode 0700, if missing).")
     var dir = "keys"
 
-    @Flag(help: "Replace existing key files with new keys (every host holding the old public key must get the new one).")
+    @Flag(
+        help: "Replace existing key files with new keys (every host holding the old public key must get the new one)."
+    )
     var force = false
 
     @Argument(help: "Names of the key pairs, e.g. broker-a gateway-1.")

@@ -6,7 +6,10 @@ enum KeyFolder {
     static func create(_ path: String) throws {
         guard !exists(path) else { return }
         try FileManager.default.createDirectory(
-            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            atPath: path,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
     }
 
     /// Whether something exists at `path`.

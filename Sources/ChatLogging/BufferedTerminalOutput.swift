@@ -57,7 +57,8 @@ public final class BufferedTerminalOutput: Sendable {
 
     /// A writer to `fileDescriptor` that buffers at most `capacity` bytes and writes at least every
     /// `flushInterval`. Starts its background thread at once; `close(timeout:)` stops it.
-    public init(fileDescriptor: Int32, capacity: Int = defaultCapacity, flushInterval: Duration = defaultFlushInterval) {
+    public init(fileDescriptor: Int32, capacity: Int = defaultCapacity, flushInterval: Duration = defaultFlushInterval)
+    {
         self.fileDescriptor = fileDescriptor
         self.capacity = max(capacity, 1)
         self.wakeThreshold = min(64 * 1024, max(capacity / 4, 1))
@@ -108,7 +109,8 @@ public final class BufferedTerminalOutput: Sendable {
                 dropped.add(1, ordering: .relaxed)
                 return false
             }
-            guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + utf8.count + 1 <= capacity else {
+            guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + utf8.count + 1 <= capacity
+            else {
                 state.droppedSinceNotice += 1
                 dropped.add(1, ordering: .relaxed)
                 return false
@@ -248,8 +250,12 @@ public final class BufferedTerminalOutput: Sendable {
             return "\(LogTimestamp.now()) WARN  log: dropped \(lines) lines (the log output did not keep up)"
         case .json:
             return JSONLogLine.format(
-                timestamp: LogTimestamp.now(), level: .warning, label: "log", message: "dropped lines (the log output did not keep up)",
-                metadata: ["lines": "\(lines)"])
+                timestamp: LogTimestamp.now(),
+                level: .warning,
+                label: "log",
+                message: "dropped lines (the log output did not keep up)",
+                metadata: ["lines": "\(lines)"]
+            )
         }
     }
 

@@ -9,7 +9,11 @@ import Logging
 public enum JSONLogLine {
     /// The line for one event (without its newline).
     public static func format(
-        timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata
+        timestamp: String,
+        level: Logger.Level,
+        label: String,
+        message: String,
+        metadata: Logger.Metadata
     ) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(128 + metadata.count * 32)
@@ -78,14 +82,18 @@ public enum JSONLogLine {
     /// The scalar starting at `index` and its length in bytes when it must be escaped: JSON's quote,
     /// backslash and C0 controls, and (as in the text format) DEL, the C1 controls (C2 80–C2 9F)
     /// and U+2028/U+2029 (E2 80 A8/A9). Nil for a byte that is copied as it is.
-    private static func escapedScalar(in utf8: UnsafeBufferPointer<UInt8>, at index: Int) -> (scalar: UInt32, length: Int)? {
+    private static func escapedScalar(
+        in utf8: UnsafeBufferPointer<UInt8>,
+        at index: Int
+    ) -> (scalar: UInt32, length: Int)? {
         let byte = utf8[index]
         switch byte {
         case 0x00...0x1F, 0x22, 0x5C, 0x7F:
             return (UInt32(byte), 1)
         case 0xC2 where index + 1 < utf8.count && (0x80...0x9F).contains(utf8[index + 1]):
             return (UInt32(utf8[index + 1]), 2)
-        case 0xE2 where index + 2 < utf8.count && utf8[index + 1] == 0x80 && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9):
+        case 0xE2
+        where index + 2 < utf8.count && utf8[index + 1] == 0x80 && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9):
             return (0x2000 + UInt32(utf8[index + 2] - 0x80), 3)
         default:
             return nil
@@ -102,7 +110,9 @@ public enum JSONLogLine {
         default:
             let hex = Array("0123456789abcdef".utf8)
             bytes += [0x5C, UInt8(ascii: "u")]
-            for shift in stride(from: 12, through: 0, by: -4) { bytes.append(hex[Int((scalar >> UInt32(shift)) & 0xF)]) }
+            for shift in stride(from: 12, through: 0, by: -4) {
+                bytes.append(hex[Int((scalar >> UInt32(shift)) & 0xF)])
+            }
         }
     }
 }

@@ -66,14 +66,36 @@ public struct TerminalLogHandler: LogHandler {
         }
         switch output {
         case .lines(let write):
-            write(TerminalLogRecord(format: format, level: event.level, label: label, message: event.message, metadata: merged).formatted())
+            write(
+                TerminalLogRecord(
+                    format: format,
+                    level: event.level,
+                    label: label,
+                    message: event.message,
+                    metadata: merged
+                ).formatted()
+            )
         case .records(let buffer):
-            buffer.write(record: TerminalLogRecord(format: format, level: event.level, label: label, message: event.message, metadata: merged))
+            buffer.write(
+                record: TerminalLogRecord(
+                    format: format,
+                    level: event.level,
+                    label: label,
+                    message: event.message,
+                    metadata: merged
+                )
+            )
         }
     }
 
     /// The line for one event (exposed for tests).
-    public static func format(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
+    public static func format(
+        timestamp: String,
+        level: Logger.Level,
+        label: String,
+        message: String,
+        metadata: Logger.Metadata
+    ) -> String {
         var line = timestamp
         line += " " + levelName(level) + " " + label + " " + escape(message, quoteIfSpaced: false)
         for (key, value) in orderedEntries(of: metadata) {
@@ -107,7 +129,10 @@ public struct TerminalLogHandler: LogHandler {
     }
 
     private static func precedes(
-        _ lhs: Int, _ rhs: Int, ranks: [Int], entries: [(key: String, value: Logger.MetadataValue)]
+        _ lhs: Int,
+        _ rhs: Int,
+        ranks: [Int],
+        entries: [(key: String, value: Logger.MetadataValue)]
     ) -> Bool {
         ranks[lhs] != ranks[rhs] ? ranks[lhs] < ranks[rhs] : entries[lhs].key < entries[rhs].key
     }
@@ -132,7 +157,8 @@ public struct TerminalLogHandler: LogHandler {
     static func escape(_ value: String, quoteIfSpaced: Bool) -> String {
         var needsQuotes = quoteIfSpaced && value.isEmpty
         var clean = true
-        for byte in value.utf8 where byte < 0x21 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xC2 || byte == 0xE2 {
+        for byte in value.utf8
+        where byte < 0x21 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xC2 || byte == 0xE2 {
             if byte == 0x20 {
                 needsQuotes = needsQuotes || quoteIfSpaced
                 continue
@@ -152,17 +178,29 @@ public struct TerminalLogHandler: LogHandler {
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
-            case 0x0A: result += [0x5C, UInt8(ascii: "n")]; needsQuotes = quoteIfSpaced
-            case 0x0D: result += [0x5C, UInt8(ascii: "r")]; needsQuotes = quoteIfSpaced
-            case 0x09: result += [0x5C, UInt8(ascii: "t")]; needsQuotes = quoteIfSpaced
-            case 0x22 where quoteIfSpaced: result += [0x5C, 0x22]; needsQuotes = true
+            case 0x0A:
+                result += [0x5C, UInt8(ascii: "n")]
+                needsQuotes = quoteIfSpaced
+            case 0x0D:
+                result += [0x5C, UInt8(ascii: "r")]
+                needsQuotes = quoteIfSpaced
+            case 0x09:
+                result += [0x5C, UInt8(ascii: "t")]
+                needsQuotes = quoteIfSpaced
+            case 0x22 where quoteIfSpaced:
+                result += [0x5C, 0x22]
+                needsQuotes = true
             case 0x5C where quoteIfSpaced: result += [0x5C, 0x5C]
-            case 0x20: result.append(byte); needsQuotes = quoteIfSpaced
+            case 0x20:
+                result.append(byte)
+                needsQuotes = quoteIfSpaced
             case 0x00...0x1F, 0x7F: appendEscaped(UInt32(byte))
             case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):
                 appendEscaped(UInt32(bytes[index + 1]))
                 index += 1
-            case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
+            case 0xE2
+            where index + 2 < bytes.count && bytes[index + 1] == 0x80
+                && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
                 appendEscaped(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029)
                 index += 2
             default: result.append(byte)

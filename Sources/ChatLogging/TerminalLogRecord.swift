@@ -35,9 +35,21 @@ public struct TerminalLogRecord: Sendable {
         let timestamp = LogTimestamp.format(seconds: seconds, milliseconds: milliseconds)
         switch format {
         case .text:
-            return TerminalLogHandler.format(timestamp: timestamp, level: level, label: label, message: "\(message)", metadata: metadata)
+            return TerminalLogHandler.format(
+                timestamp: timestamp,
+                level: level,
+                label: label,
+                message: "\(message)",
+                metadata: metadata
+            )
         case .json:
-            return JSONLogLine.format(timestamp: timestamp, level: level, label: label, message: "\(message)", metadata: metadata)
+            return JSONLogLine.format(
+                timestamp: timestamp,
+                level: level,
+                label: label,
+                message: "\(message)",
+                metadata: metadata
+            )
         }
     }
 }

@@ -35,7 +35,10 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
 
         /// A replication `state` with its lag figures.
         public init(
-            state: ReplicationState, heldOutputs: Int = 0, unacknowledged: UInt64 = 0, sinceLastMs: UInt64? = nil,
+            state: ReplicationState,
+            heldOutputs: Int = 0,
+            unacknowledged: UInt64 = 0,
+            sinceLastMs: UInt64? = nil,
             takeover: TakeoverKind? = nil
         ) {
             self.state = state
@@ -76,8 +79,16 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
 
     /// A report; see the properties.
     public init(
-        role: BrokerRole, term: UInt64, instance: String, rooms: Int = 0, members: Int = 0, connectedMembers: Int = 0,
-        gatewayCount: Int = 0, gateways: [Gateway] = [], updates: UInt64 = 0, replication: Replication? = nil
+        role: BrokerRole,
+        term: UInt64,
+        instance: String,
+        rooms: Int = 0,
+        members: Int = 0,
+        connectedMembers: Int = 0,
+        gatewayCount: Int = 0,
+        gateways: [Gateway] = [],
+        updates: UInt64 = 0,
+        replication: Replication? = nil
     ) {
         self.role = role
         self.term = term

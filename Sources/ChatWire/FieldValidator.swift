@@ -45,7 +45,10 @@ public enum FieldValidator {
             }
             switch scalar.properties.generalCategory {
             case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
-                throw ChatError(.badRequest, "name must not contain control, invisible or formatting characters (such as zero-width or bidi marks)")
+                throw ChatError(
+                    .badRequest,
+                    "name must not contain control, invisible or formatting characters (such as zero-width or bidi marks)"
+                )
             case .nonspacingMark, .spacingMark, .enclosingMark:
                 guard index > 0 else { throw ChatError(.badRequest, "name must not start with a combining mark") }
                 combiningRun += 1
@@ -134,7 +137,7 @@ public enum FieldValidator {
     private static func isRoomByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
             return true
         default:
             return false
@@ -148,7 +151,7 @@ extension String {
     public func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
         else { return "" }
         return String(scalars[first...last])
     }

@@ -43,8 +43,10 @@ public struct Shard: Sendable, Hashable, Codable, CustomStringConvertible {
     public init(parsing text: String) throws(Invalid) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard text.utf8.count <= 16, parts.count == 2,
-              parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
-              let index = Int(parts[0]), let count = Int(parts[1])
+            parts.allSatisfy({
+                !$0.isEmpty && $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            }),
+            let index = Int(parts[0]), let count = Int(parts[1])
         else { throw .malformed(text) }
         try self.init(index: index, count: count)
     }

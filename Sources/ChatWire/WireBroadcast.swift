@@ -19,7 +19,13 @@ public struct WireBroadcast: Equatable, Sendable {
 
     /// A broadcast of `payload` as event `seq` of `room`.
     public init(
-        kind: BroadcastKind, room: String, seq: UInt64, gseq: UInt64 = 0, gateway: String, connectionID: UInt64, payload: [UInt8]
+        kind: BroadcastKind,
+        room: String,
+        seq: UInt64,
+        gseq: UInt64 = 0,
+        gateway: String,
+        connectionID: UInt64,
+        payload: [UInt8]
     ) {
         self.kind = kind
         self.room = room
@@ -58,6 +64,14 @@ public struct WireBroadcast: Equatable, Sendable {
         let connectionID = try reader.readUInt64("connection id")
         try reader.finish()
         guard frames[0] == WireFormat.topic(room: room) else { throw .topicMismatch }
-        return WireBroadcast(kind: kind, room: room, seq: seq, gseq: gseq, gateway: gateway, connectionID: connectionID, payload: frames[2])
+        return WireBroadcast(
+            kind: kind,
+            room: room,
+            seq: seq,
+            gseq: gseq,
+            gateway: gateway,
+            connectionID: connectionID,
+            payload: frames[2]
+        )
     }
 }

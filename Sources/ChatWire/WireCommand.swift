@@ -72,7 +72,14 @@ public struct WireCommand: Equatable, Sendable {
     public var body: Body
 
     /// A command for `connectionID` (from address `client`), matched to its reply by `requestID`.
-    public init(requestID: UInt32, connectionID: UInt64, client: String = "", sentAt: UInt64 = 0, ttl: UInt32 = 0, body: Body) {
+    public init(
+        requestID: UInt32,
+        connectionID: UInt64,
+        client: String = "",
+        sentAt: UInt64 = 0,
+        ttl: UInt32 = 0,
+        body: Body
+    ) {
         self.requestID = requestID
         self.connectionID = connectionID
         self.client = client
@@ -166,7 +173,11 @@ public struct WireCommand: Equatable, Sendable {
         case .heartbeat:
             body = .heartbeat
         case .create:
-            body = .create(name: try reader.readString("name"), room: try reader.readString("room"), key: try reader.readString("key"))
+            body = .create(
+                name: try reader.readString("name"),
+                room: try reader.readString("room"),
+                key: try reader.readString("key")
+            )
         case .join:
             let room = try reader.readString("room")
             let password = try reader.readString("password")
@@ -177,14 +188,19 @@ public struct WireCommand: Equatable, Sendable {
         case .leave:
             body = .leave(room: try reader.readString("room"))
         case .message:
-            body = .message(room: try reader.readString("room"), text: try reader.readString("text"), key: try reader.readString("key"))
+            body = .message(
+                room: try reader.readString("room"),
+                text: try reader.readString("text"),
+                key: try reader.readString("key")
+            )
         case .post:
             body = .post(
                 room: try reader.readString("room"),
                 password: try reader.readString("password"),
                 name: try reader.readString("name"),
                 text: try reader.readString("text"),
-                key: try reader.readString("key"))
+                key: try reader.readString("key")
+            )
         case .listRooms:
             body = .listRooms(after: try reader.readString("after"), limit: try reader.readUInt32("limit"))
         case .disconnect:
@@ -193,7 +209,8 @@ public struct WireCommand: Equatable, Sendable {
             body = .replay(
                 room: try reader.readString("room"),
                 from: try reader.readUInt64("from"),
-                to: try reader.readUInt64("to"))
+                to: try reader.readUInt64("to")
+            )
         case .resume:
             let pid = try reader.readString("pid")
             let instance = try reader.readString("instance")
@@ -203,6 +220,13 @@ public struct WireCommand: Equatable, Sendable {
             body = .status
         }
         try reader.finish()
-        return WireCommand(requestID: requestID, connectionID: connectionID, client: client, sentAt: sentAt, ttl: ttl, body: body)
+        return WireCommand(
+            requestID: requestID,
+            connectionID: connectionID,
+            client: client,
+            sentAt: sentAt,
+            ttl: ttl,
+            body: body
+        )
     }
 }

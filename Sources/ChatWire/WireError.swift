@@ -24,7 +24,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .truncated(let field): return "frame truncated while reading \(field)"
         case .oversized(let size, let limit): return "frame of \(size) bytes exceeds the limit of \(limit) bytes"
         case .unsupportedVersion(let version):
-            return "wire format version \(version) is not supported (this build speaks \(WireFormat.version)); run gateway and broker from the same release"
+            return
+                "wire format version \(version) is not supported (this build speaks \(WireFormat.version)); run gateway and broker from the same release"
         case .unknownKind(let kind): return "unknown message kind \(kind)"
         case .unknownErrorCode(let code): return "unknown error code \(code)"
         case .invalidUTF8(let field): return "\(field) is not valid UTF-8"

@@ -17,7 +17,9 @@ public enum WireFormat {
     /// The room named by a topic, or nil when `topic` is not a room topic.
     public static func room(ofTopic topic: some BidirectionalCollection<UInt8>) -> String? {
         let prefix = Array("room/".utf8)
-        guard topic.count > prefix.count + 1, topic.starts(with: prefix), topic.last == UInt8(ascii: "/") else { return nil }
+        guard topic.count > prefix.count + 1, topic.starts(with: prefix), topic.last == UInt8(ascii: "/") else {
+            return nil
+        }
         return String(validating: topic.dropFirst(prefix.count).dropLast(), as: UTF8.self)
     }
 }

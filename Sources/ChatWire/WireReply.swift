@@ -53,8 +53,13 @@ public struct WireReply: Equatable, Sendable {
 
         /// A success result.
         public init(
-            room: String = "", seq: UInt64 = 0, json: [UInt8] = Array("{}".utf8), events: [ReplayedEvent] = [],
-            rooms: [RoomPosition] = [], instance: String = "", term: UInt64 = 0
+            room: String = "",
+            seq: UInt64 = 0,
+            json: [UInt8] = Array("{}".utf8),
+            events: [ReplayedEvent] = [],
+            rooms: [RoomPosition] = [],
+            instance: String = "",
+            term: UInt64 = 0
         ) {
             self.room = room
             self.instance = instance
@@ -85,7 +90,12 @@ public struct WireReply: Equatable, Sendable {
 
     /// A reply to `command`.
     public init(to command: WireCommand, result: Result<Success, ChatError>) {
-        self.init(kind: command.body.kind, requestID: command.requestID, connectionID: command.connectionID, result: result)
+        self.init(
+            kind: command.body.kind,
+            requestID: command.requestID,
+            connectionID: command.connectionID,
+            result: result
+        )
     }
 
     /// The frame: version, kind, request id, connection id, status, then success fields (room, seq, json,
@@ -143,9 +153,13 @@ public struct WireReply: Equatable, Sendable {
             var events: [ReplayedEvent] = []
             events.reserveCapacity(count)
             for _ in 0..<count {
-                events.append(ReplayedEvent(
-                    seq: try reader.readUInt64("event seq"), gseq: try reader.readUInt64("event gseq"),
-                    payload: try reader.readBlob("event payload")))
+                events.append(
+                    ReplayedEvent(
+                        seq: try reader.readUInt64("event seq"),
+                        gseq: try reader.readUInt64("event gseq"),
+                        payload: try reader.readBlob("event payload")
+                    )
+                )
             }
             let roomCount = Int(try reader.readUInt32("room count"))
             guard roomCount <= reader.remaining / 12 else { throw .truncated(field: "rooms") }
@@ -156,7 +170,9 @@ public struct WireReply: Equatable, Sendable {
             }
             let instance = try reader.readString("instance")
             let term = try reader.readUInt64("term")
-            result = .success(Success(room: room, seq: seq, json: json, events: events, rooms: rooms, instance: instance, term: term))
+            result = .success(
+                Success(room: room, seq: seq, json: json, events: events, rooms: rooms, instance: instance, term: term)
+            )
         } else {
             guard let code = ChatErrorCode(rawValue: status) else { throw .unknownErrorCode(status) }
             result = .failure(ChatError(code, try reader.readString("message")))

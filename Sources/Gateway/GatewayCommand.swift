@@ -24,7 +24,8 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             connections among them. Logs one line per connection event on standard output. \
             SIGTERM drains: stops accepting, closes every WebSocket with 1001 "server restarting: \
             reconnect", sends the members' disconnects to the broker and exits within 10 s.
-            """)
+            """
+    )
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
     var host = "127.0.0.1"
@@ -32,14 +33,20 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "TCP port to listen on; gateways on one machine may share it.")
     var port = 8080
 
-    @Option(help: ArgumentHelp(
-        "The broker's command endpoint (its ROUTER socket); give it twice for the two brokers of a pair.",
-        discussion: "Default: tcp://127.0.0.1:5555."))
+    @Option(
+        help: ArgumentHelp(
+            "The broker's command endpoint (its ROUTER socket); give it twice for the two brokers of a pair.",
+            discussion: "Default: tcp://127.0.0.1:5555."
+        )
+    )
     var brokerCommands: [String] = []
 
-    @Option(help: ArgumentHelp(
-        "The broker's broadcast endpoint (its XPUB socket); twice for a pair, in the order of --broker-commands.",
-        discussion: "Default: tcp://127.0.0.1:5556."))
+    @Option(
+        help: ArgumentHelp(
+            "The broker's broadcast endpoint (its XPUB socket); twice for a pair, in the order of --broker-commands.",
+            discussion: "Default: tcp://127.0.0.1:5556."
+        )
+    )
     var brokerBroadcasts: [String] = []
 
     /// The brokers of --broker-commands and --broker-broadcasts, paired by order.
@@ -53,13 +60,22 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "Folder of the browser client served at /.")
     var staticDir = "static"
 
-    @Option(help: "An Origin allowed to open WebSockets, e.g. https://chat.example.com (repeatable; '*' allows any). Default: the gateway's own origin.")
+    @Option(
+        help:
+            "An Origin allowed to open WebSockets, e.g. https://chat.example.com (repeatable; '*' allows any). Default: the gateway's own origin."
+    )
     var allowedOrigin: [String] = []
 
-    @Option(help: "Event-loop threads of this gateway. More loops per gateway cost a little less CPU and memory per delivery than more gateways; scripts/run starts two gateways (one serves while the other restarts) with cores/2 loops each.")
+    @Option(
+        help:
+            "Event-loop threads of this gateway. More loops per gateway cost a little less CPU and memory per delivery than more gateways; scripts/run starts two gateways (one serves while the other restarts) with cores/2 loops each."
+    )
     var threads = 1
 
-    @Option(help: "Fan-out: least milliseconds between two write passes of one event loop for events of busy rooms (rooms with another event within this time; 0: write as soon as the loop is free). Up to this much latency in busy rooms buys fewer, larger writes: 4 halves the gateway CPU per delivery at 1000 msg/s in a room of 200, for ~2 ms more at p50 (docs/BENCHMARKS.md). Default 0: no added latency; batches that arrive while a loop is busy are still written together.")
+    @Option(
+        help:
+            "Fan-out: least milliseconds between two write passes of one event loop for events of busy rooms (rooms with another event within this time; 0: write as soon as the loop is free). Up to this much latency in busy rooms buys fewer, larger writes: 4 halves the gateway CPU per delivery at 1000 msg/s in a room of 200, for ~2 ms more at p50 (docs/BENCHMARKS.md). Default 0: no added latency; batches that arrive while a loop is busy are still written together."
+    )
     var fanOutWindow = 0.0
 
     @Option(help: "Seconds between Engine.IO pings.")
@@ -74,7 +90,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "Bytes queued for one slow client before it is disconnected.")
     var maxOutboundBytes = 1 << 20
 
-    @Option(help: "Seconds a connection may take to send a complete HTTP request (from its accept or the previous response).")
+    @Option(
+        help:
+            "Seconds a connection may take to send a complete HTTP request (from its accept or the previous response)."
+    )
     var requestTimeout = 10.0
 
     @Option(help: "Seconds a WebSocket may stay without a Socket.IO CONNECT (40) after its upgrade.")
@@ -83,7 +102,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "Seconds a fragmented WebSocket message may take from its first fragment to its last.")
     var fragmentTimeout = 10.0
 
-    @Option(help: "A reverse proxy (CIDR, e.g. 10.0.0.0/8 or 2001:db8::/32; repeatable) whose Forwarded / X-Forwarded-For headers name the client. Default: none, the TCP peer is the client.")
+    @Option(
+        help:
+            "A reverse proxy (CIDR, e.g. 10.0.0.0/8 or 2001:db8::/32; repeatable) whose Forwarded / X-Forwarded-For headers name the client. Default: none, the TCP peer is the client."
+    )
     var trustedProxy: [String] = []
 
     @Option(help: "Most connections from one client address (IPv6: one /64) in this gateway process.")
@@ -101,79 +123,129 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
     var gatewayID: String?
 
-    @Flag(help: "Bind the port only once the broker has answered (a gateway joining a shared port then never answers a client it cannot serve).")
+    @Flag(
+        help:
+            "Bind the port only once the broker has answered (a gateway joining a shared port then never answers a client it cannot serve)."
+    )
     var listenOnceBrokerAnswers = false
 
-    @Flag(help: "Socket.IO connection-state recovery: CONNECT answers a pid, every room event carries its offset as an extra last argument (handlers written for one argument must accept it), and a client reconnecting with {pid, offset} gets its rooms back and every event it missed.")
+    @Flag(
+        help:
+            "Socket.IO connection-state recovery: CONNECT answers a pid, every room event carries its offset as an extra last argument (handlers written for one argument must accept it), and a client reconnecting with {pid, offset} gets its rooms back and every event it missed."
+    )
     var connectionStateRecovery = false
 
-    @Option(help: "A file created once the gateway listens and the broker has answered it, removed when it starts draining (for supervisors).")
+    @Option(
+        help:
+            "A file created once the gateway listens and the broker has answered it, removed when it starts draining (for supervisors)."
+    )
     var readyFile: String?
 
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
-    @Option(help: "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors).")
+    @Option(
+        help:
+            "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors)."
+    )
     var logFormat: LogFormat = .text
 
-    @Option(help: ArgumentHelp(
-        "PEM certificate chain (the server's certificate first, then its intermediates, e.g. fullchain.pem): the port then serves https:// and wss:// only. Needs --tls-key.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "PEM certificate chain (the server's certificate first, then its intermediates, e.g. fullchain.pem): the port then serves https:// and wss:// only. Needs --tls-key.",
+            valueName: "file"
+        )
+    )
     var tlsCert: String?
 
     @Option(help: ArgumentHelp("PEM private key of --tls-cert, unencrypted (keep it mode 0600).", valueName: "file"))
     var tlsKey: String?
 
-    @Option(help: ArgumentHelp(
-        "This gateway's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): the links to the brokers are encrypted, and the brokers let in only keys of their --authorized-keys. Needs --broker-public-key.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "This gateway's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): the links to the brokers are encrypted, and the brokers let in only keys of their --authorized-keys. Needs --broker-public-key.",
+            valueName: "file"
+        )
+    )
     var curveSecretKey: String?
 
-    @Option(help: ArgumentHelp(
-        "A broker's public key file (its NAME.key), pinned: the link talks only to the broker holding its secret. Once for all brokers, or once per --broker-commands, in the same order.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "A broker's public key file (its NAME.key), pinned: the link talks only to the broker holding its secret. Once for all brokers, or once per --broker-commands, in the same order.",
+            valueName: "file"
+        )
+    )
     var brokerPublicKey: [String] = []
 
-    @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
+    @Flag(
+        help:
+            "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise."
+    )
     var insecureLoopback = false
 
-    @Option(help: ArgumentHelp(
-        "Rooms are sharded over this many brokers (or pairs), each started with --shard I/N.",
-        discussion: "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (FNV-1a 64 of its name mod N), new rooms to the shards in turn; not with --connection-state-recovery."))
+    @Option(
+        help: ArgumentHelp(
+            "Rooms are sharded over this many brokers (or pairs), each started with --shard I/N.",
+            discussion:
+                "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (FNV-1a 64 of its name mod N), new rooms to the shards in turn; not with --connection-state-recovery."
+        )
+    )
     var shards = 1
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        guard (1...Shard.maxCount).contains(shards) else { throw ValidationError("--shards must be 1...\(Shard.maxCount)") }
-        guard shards > 1 || (brokerCommands.count == brokerBroadcasts.count && brokerCommands.count <= BrokerLinkConfiguration.maxBrokers) else {
+        guard (1...Shard.maxCount).contains(shards) else {
+            throw ValidationError("--shards must be 1...\(Shard.maxCount)")
+        }
+        guard
+            shards > 1
+                || (brokerCommands.count == brokerBroadcasts.count
+                    && brokerCommands.count <= BrokerLinkConfiguration.maxBrokers)
+        else {
             throw ValidationError(
-                "give --broker-commands and --broker-broadcasts once each (one broker) or twice each (the two brokers of a pair, in the same order); got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+                "give --broker-commands and --broker-broadcasts once each (one broker) or twice each (the two brokers of a pair, in the same order); got \(brokerCommands.count) and \(brokerBroadcasts.count)"
+            )
         }
         if shards > 1 {
             guard brokerCommands.count == brokerBroadcasts.count else {
-                throw ValidationError("give --broker-commands and --broker-broadcasts equally often, in the same shard order; got \(brokerCommands.count) and \(brokerBroadcasts.count)")
+                throw ValidationError(
+                    "give --broker-commands and --broker-broadcasts equally often, in the same shard order; got \(brokerCommands.count) and \(brokerBroadcasts.count)"
+                )
             }
             do {
                 _ = try ShardRouter.split(brokers, shards: shards)
             } catch {
                 throw ValidationError("\(error)")
             }
-            guard !connectionStateRecovery else { throw ValidationError("\(ShardRouter.Invalid.connectionStateRecovery(shards: shards))") }
+            guard !connectionStateRecovery else {
+                throw ValidationError("\(ShardRouter.Invalid.connectionStateRecovery(shards: shards))")
+            }
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64") }
-        guard (0...100).contains(fanOutWindow) else { throw ValidationError("--fan-out-window must be 0...100 milliseconds") }
-        guard pingInterval >= 1, pingTimeout >= 1 else { throw ValidationError("--ping-interval and --ping-timeout must be at least 1 second") }
+        guard (0...100).contains(fanOutWindow) else {
+            throw ValidationError("--fan-out-window must be 0...100 milliseconds")
+        }
+        guard pingInterval >= 1, pingTimeout >= 1 else {
+            throw ValidationError("--ping-interval and --ping-timeout must be at least 1 second")
+        }
         guard maxPayload >= 1024 else { throw ValidationError("--max-payload must be at least 1024 bytes") }
-        guard maxOutboundBytes >= 64 * 1024 else { throw ValidationError("--max-outbound-bytes must be at least 65536") }
-        for (flag, seconds) in [("--request-timeout", requestTimeout), ("--connect-timeout", connectTimeout), ("--fragment-timeout", fragmentTimeout)]
+        guard maxOutboundBytes >= 64 * 1024 else {
+            throw ValidationError("--max-outbound-bytes must be at least 65536")
+        }
+        for (flag, seconds) in [
+            ("--request-timeout", requestTimeout), ("--connect-timeout", connectTimeout),
+            ("--fragment-timeout", fragmentTimeout),
+        ]
         where !(seconds >= 0.05 && seconds <= 3600) {
             throw ValidationError("\(flag) must be between 0.05 and 3600 seconds")
         }
         for range in trustedProxy where AddressRange(range) == nil {
-            throw ValidationError("--trusted-proxy \(range) is not an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32")
+            throw ValidationError(
+                "--trusted-proxy \(range) is not an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32"
+            )
         }
         guard maxConnectionsPerAddress >= 1, maxConnections >= 1 else {
             throw ValidationError("--max-connections-per-address and --max-connections must be at least 1")
@@ -182,12 +254,16 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             throw ValidationError("--http-requests-per-second must be positive and --http-burst at least 1")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else {
-            throw ValidationError("give --tls-cert and --tls-key together (a PEM certificate chain and its private key) for https://, or neither for plain http://")
+            throw ValidationError(
+                "give --tls-cert and --tls-key together (a PEM certificate chain and its private key) for https://, or neither for plain http://"
+            )
         }
         try validateLinks()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--static-dir \(staticDir) is not a folder; run from the repository root or pass its path")
+            throw ValidationError(
+                "--static-dir \(staticDir) is not a folder; run from the repository root or pass its path"
+            )
         }
     }
 
@@ -201,10 +277,16 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var server = GatewayServerConfiguration(
-            host: host, port: port, staticDirectory: staticDir, allowedOrigins: allowedOrigin,
-            pingInterval: .seconds(Int64(pingInterval)), pingTimeout: .seconds(Int64(pingTimeout)),
-            maxPayload: maxPayload, maxOutboundBufferedBytes: maxOutboundBytes,
-            makeEngineDelegate: { _ in preconditionFailure("replaced by ChatGateway") })
+            host: host,
+            port: port,
+            staticDirectory: staticDir,
+            allowedOrigins: allowedOrigin,
+            pingInterval: .seconds(Int64(pingInterval)),
+            pingTimeout: .seconds(Int64(pingTimeout)),
+            maxPayload: maxPayload,
+            maxOutboundBufferedBytes: maxOutboundBytes,
+            makeEngineDelegate: { _ in preconditionFailure("replaced by ChatGateway") }
+        )
         server.requestTimeout = Self.timeAmount(seconds: requestTimeout)
         server.connectTimeout = Self.timeAmount(seconds: connectTimeout)
         server.fragmentTimeout = Self.timeAmount(seconds: fragmentTimeout)
@@ -216,14 +298,19 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         server.tls = try loadTLS(logger: logger)
         let curve = try loadCurve()
         if let curve {
-            logger.info("link-keys", metadata: [
-                "curve": "\(curve.keyPair.publicKey.z85)", "pinned": "\(curve.serverKeys.map(\.prefix).joined(separator: " "))",
-            ])
+            logger.info(
+                "link-keys",
+                metadata: [
+                    "curve": "\(curve.keyPair.publicKey.z85)",
+                    "pinned": "\(curve.serverKeys.map(\.prefix).joined(separator: " "))",
+                ]
+            )
         }
         // One server key for all brokers, or one per broker: then split by shard like the brokers.
         let serverKeysByShard = try curve.map { curve in
             curve.serverKeys.count <= 1
-                ? Array(repeating: curve.serverKeys, count: shards) : try ShardRouter.split(curve.serverKeys, shards: shards)
+                ? Array(repeating: curve.serverKeys, count: shards)
+                : try ShardRouter.split(curve.serverKeys, shards: shards)
         }
         let shardBrokers = try ShardRouter.split(brokers, shards: shards).enumerated().map { index, brokers in
             var configuration = try BrokerLinkConfiguration(brokers: brokers, gatewayID: id)
@@ -233,11 +320,20 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             return configuration
         }
         let gateway = try ChatGateway(
-            shards: shardBrokers, threads: threads, fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
-            connectionStateRecovery: connectionStateRecovery, logger: logger)
+            shards: shardBrokers,
+            threads: threads,
+            fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
+            connectionStateRecovery: connectionStateRecovery,
+            logger: logger
+        )
         let http = HTTPServerService(
-            gateway: gateway, gatewayID: id, configuration: server, listenOnceBrokerAnswers: listenOnceBrokerAnswers,
-            metricsText: { registry.emitToBuffer() }, logger: logger)
+            gateway: gateway,
+            gatewayID: id,
+            configuration: server,
+            listenOnceBrokerAnswers: listenOnceBrokerAnswers,
+            metricsText: { registry.emitToBuffer() },
+            logger: logger
+        )
         // Started together; on SIGTERM/SIGINT told to stop in reverse order, each once the one after it
         // returned: the watchdog is armed, the ready file goes, the server drains (the sessions queue
         // their members' disconnects), then the link sends those and closes. The event loops go last.
@@ -245,11 +341,14 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         Self.hintIfTheBrokerIsSilent(link: gateway.link, curve: curve, logger: logger)
         if let readyFile {
             let link = gateway.link
-            services.append(ReadyFile(path: readyFile, isReady: { http.isListening && link.isBrokerReachable }, logger: logger))
+            services.append(
+                ReadyFile(path: readyFile, isReady: { http.isListening && link.isBrokerReachable }, logger: logger)
+            )
         }
         services.append(DrainWatchdog(logger: logger))
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
         do {
             try await group.run()
         } catch {
@@ -266,7 +365,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         let tls = try GatewayTLS(certificatePath: tlsCert, keyPath: tlsKey)
         logger.info("tls", metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"])
         if tls.notValidAfter < Date() {
-            logger.warning("tls-certificate-expired", metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"])
+            logger.warning(
+                "tls-certificate-expired",
+                metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"]
+            )
         }
         if tls.isKeyReadableByOthers {
             logger.warning("tls-key-readable-by-others", metadata: ["key": "\(tlsKey)", "fix": "chmod 600 \(tlsKey)"])
@@ -277,11 +379,15 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     /// The CURVE options go together, and every broker endpoint passes the ``EndpointPolicy``.
     private func validateLinks() throws {
         guard (curveSecretKey == nil) == brokerPublicKey.isEmpty else {
-            throw ValidationError("--curve-secret-key and --broker-public-key go together: the gateway's key pair and the brokers' public keys it pins (scripts/keys writes both into keys/)")
+            throw ValidationError(
+                "--curve-secret-key and --broker-public-key go together: the gateway's key pair and the brokers' public keys it pins (scripts/keys writes both into keys/)"
+            )
         }
         let brokerCount = max(brokerCommands.count, 1)
         guard brokerPublicKey.count <= 1 || brokerPublicKey.count == brokerCount else {
-            throw ValidationError("give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)")
+            throw ValidationError(
+                "give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)"
+            )
         }
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
         do {
@@ -297,9 +403,12 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         Task {
             try await Task.sleep(for: .seconds(5))
             guard !link.isBrokerReachable else { return }
-            var fields: Logger.Metadata = ["reason": "check --broker-commands and --broker-broadcasts, and that the broker runs"]
+            var fields: Logger.Metadata = [
+                "reason": "check --broker-commands and --broker-broadcasts, and that the broker runs"
+            ]
             if let curve {
-                fields["reason"] = "check the endpoints, that the broker's --authorized-keys folder holds this gateway's public key, and that --broker-public-key is the broker's NAME.key"
+                fields["reason"] =
+                    "check the endpoints, that the broker's --authorized-keys folder holds this gateway's public key, and that --broker-public-key is the broker's NAME.key"
                 fields["curve"] = "\(curve.keyPair.publicKey.z85)"
             }
             logger.warning("broker-silent", metadata: fields)

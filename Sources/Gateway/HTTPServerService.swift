@@ -20,8 +20,12 @@ final class HTTPServerService: Service, Sendable {
     private let listening = Atomic<Bool>(false)
 
     init(
-        gateway: ChatGateway, gatewayID: String, configuration: GatewayServerConfiguration, listenOnceBrokerAnswers: Bool,
-        metricsText: @escaping @Sendable () -> [UInt8], logger: Logger
+        gateway: ChatGateway,
+        gatewayID: String,
+        configuration: GatewayServerConfiguration,
+        listenOnceBrokerAnswers: Bool,
+        metricsText: @escaping @Sendable () -> [UInt8],
+        logger: Logger
     ) {
         self.gateway = gateway
         self.gatewayID = gatewayID
@@ -47,10 +51,14 @@ final class HTTPServerService: Service, Sendable {
         }
         let server = try await gateway.startServer(configuration: configuration, metricsText: metricsText)
         listening.store(true, ordering: .releasing)
-        logger.info("listening", metadata: [
-            "url": "\(configuration.tls == nil ? "http" : "https")://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(server.port)",
-            "gateway": "\(gatewayID)", "static": "\(configuration.staticDirectory ?? "-")",
-        ])
+        logger.info(
+            "listening",
+            metadata: [
+                "url":
+                    "\(configuration.tls == nil ? "http" : "https")://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(server.port)",
+                "gateway": "\(gatewayID)", "static": "\(configuration.staticDirectory ?? "-")",
+            ]
+        )
         try? await gracefulShutdown()
         listening.store(false, ordering: .releasing)
         try? await server.shutdown()

@@ -22,33 +22,55 @@ public final class ChatGateway: Sendable {
     /// most once per `fanOutWindow` (``BroadcastFanOut/coalescingWindow``); `connectionStateRecovery`
     /// turns on Socket.IO connection-state recovery.
     public convenience init(
-        broker: BrokerLinkConfiguration, threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
+        broker: BrokerLinkConfiguration,
+        threads: Int,
+        fanOutWindow: TimeAmount = .zero,
+        connectionStateRecovery: Bool = false,
         logger: Logger
     ) throws {
         try self.init(
-            shards: [broker], threads: threads, fanOutWindow: fanOutWindow, connectionStateRecovery: connectionStateRecovery, logger: logger)
+            shards: [broker],
+            threads: threads,
+            fanOutWindow: fanOutWindow,
+            connectionStateRecovery: connectionStateRecovery,
+            logger: logger
+        )
     }
 
     /// As above with the rooms sharded over `shards` (one broker or pair each, in shard order: docs/PROTOCOL.md,
     /// "Shards"). Connection-state recovery needs a single shard.
     public init(
-        shards: [BrokerLinkConfiguration], threads: Int, fanOutWindow: TimeAmount = .zero, connectionStateRecovery: Bool = false,
+        shards: [BrokerLinkConfiguration],
+        threads: Int,
+        fanOutWindow: TimeAmount = .zero,
+        connectionStateRecovery: Bool = false,
         logger: Logger
     ) throws {
-        guard !connectionStateRecovery || shards.count == 1 else { throw ShardRouter.Invalid.connectionStateRecovery(shards: shards.count) }
+        guard !connectionStateRecovery || shards.count == 1 else {
+            throw ShardRouter.Invalid.connectionStateRecovery(shards: shards.count)
+        }
         let shardLinks = try ShardRouter.makeLinks(shards: shards, logger: logger)
         let link = ShardRouter(links: shardLinks)
         let metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let fanOut = BroadcastFanOut(
-            group: group, metrics: metrics, coalescingWindow: fanOutWindow, appendsOffsets: connectionStateRecovery)
+            group: group,
+            metrics: metrics,
+            coalescingWindow: fanOutWindow,
+            appendsOffsets: connectionStateRecovery
+        )
         // The status lists every shard's brokers in shard order: broker `i` of shard `k` is number
         // (brokers of the shards before k) + i.
         let firstIndex = shardLinks.indices.map { k in shards[..<k].reduce(0) { $0 + $1.brokers.count } }
-        let status = GatewayStatus(sources: .init(
-            gatewayID: shards.first?.gatewayID ?? "", brokerEndpoints: shards.flatMap { $0.brokers.map(\.commands) },
-            connections: { metrics.openConnections.value }, localRooms: { await fanOut.memberCounts() },
-            askBrokers: { for link in shardLinks { link.requestStatus() } }))
+        let status = GatewayStatus(
+            sources: .init(
+                gatewayID: shards.first?.gatewayID ?? "",
+                brokerEndpoints: shards.flatMap { $0.brokers.map(\.commands) },
+                connections: { metrics.openConnections.value },
+                localRooms: { await fanOut.memberCounts() },
+                askBrokers: { for link in shardLinks { link.requestStatus() } }
+            )
+        )
         self.link = link
         self.metrics = metrics
         self.fanOut = fanOut
@@ -68,14 +90,23 @@ public final class ChatGateway: Sendable {
         configuration serverConfiguration: GatewayServerConfiguration,
         metricsText: (@Sendable () -> [UInt8])? = nil
     ) async throws -> GatewayServer {
-        let link = link, fanOut = fanOut, metrics = metrics, logger = logger, recovery = connectionStateRecovery
+        let link = link
+        let fanOut = fanOut
+        let metrics = metrics
+        let logger = logger
+        let recovery = connectionStateRecovery
         var configuration = serverConfiguration
         configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText, status: status)
         configuration.onLimited = { metrics.limited($0) }
         configuration.makeEngineDelegate = { connection in
             SocketIOSession(
-                connection: connection, link: link, rooms: fanOut.rooms(on: connection.eventLoop), metrics: metrics, logger: logger,
-                recovery: recovery)
+                connection: connection,
+                link: link,
+                rooms: fanOut.rooms(on: connection.eventLoop),
+                metrics: metrics,
+                logger: logger,
+                recovery: recovery
+            )
         }
         return try await GatewayServer.start(configuration: configuration, logger: logger, group: group)
     }

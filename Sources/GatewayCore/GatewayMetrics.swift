@@ -56,7 +56,9 @@ public final class GatewayMetrics: Sendable {
         switch reason {
         case .slowConsumer: slowConsumerDisconnects.increment()
         case .pingTimeout: pingTimeouts.increment()
-        case .clientClosed, .idle, .messageTooLarge, .protocolError, .serverShutdown, .session, .transportClosed, .transportError: break
+        case .clientClosed, .idle, .messageTooLarge, .protocolError, .serverShutdown, .session, .transportClosed,
+            .transportError:
+            break
         }
     }
 

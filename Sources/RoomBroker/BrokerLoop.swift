@@ -169,8 +169,12 @@ final class BrokerLoop: Sendable {
 
     private func serve(_ sockets: Sockets) {
         var node = BrokerNode(
-            configuration: configuration.registry, gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
-            pair: configuration.pair, logger: logger, now: BrokerClock.now())
+            configuration: configuration.registry,
+            gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
+            pair: configuration.pair,
+            logger: logger,
+            now: BrokerClock.now()
+        )
         var items: [ZMQPoller.Item] = [.socket(sockets.commands), .socket(sockets.broadcasts)]
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
         let zapIndex = items.count
@@ -187,7 +191,9 @@ final class BrokerLoop: Sendable {
                 // Wait (at most 2 s) for the standby to say it is active and for held replies to go out.
                 stopDeadline = MonotonicClock.milliseconds() + (handingOver ? 2_000 : 0)
             }
-            if let stopDeadline, MonotonicClock.milliseconds() >= stopDeadline || (node.handedOver && node.heldCount == 0) {
+            if let stopDeadline,
+                MonotonicClock.milliseconds() >= stopDeadline || (node.handedOver && node.heldCount == 0)
+            {
                 break
             }
             do {
@@ -265,7 +271,10 @@ final class BrokerLoop: Sendable {
             case .reply(let identity, let frame):
                 do {
                     if try !sockets.commands.send([identity, frame], dontWait: true) {
-                        logger.warning("reply-dropped", metadata: ["gateway": "\(String(decoding: identity, as: UTF8.self))"])
+                        logger.warning(
+                            "reply-dropped",
+                            metadata: ["gateway": "\(String(decoding: identity, as: UTF8.self))"]
+                        )
                     } else {
                         configuration.metrics?.reply(frame)
                     }

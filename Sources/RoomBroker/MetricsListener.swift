@@ -48,7 +48,10 @@ struct MetricsListener: Service {
             throw MetricsListenerError(address: address, reason: "\(error)")
         }
         let port = channel.localAddress?.port ?? address.port
-        logger.info("metrics-listening", metadata: ["url": "http://\(ListenAddress.describe(host: address.host, port: port))/metrics"])
+        logger.info(
+            "metrics-listening",
+            metadata: ["url": "http://\(ListenAddress.describe(host: address.host, port: port))/metrics"]
+        )
         try? await gracefulShutdown()
         try? await channel.close()
         try? await group.shutdownGracefully()
@@ -145,11 +148,20 @@ private final class MetricsRequestHandler: ChannelInboundHandler {
             status = .ok
             body = text()
         }
-        headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
+        headers.add(
+            name: "Content-Type",
+            value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8"
+        )
         headers.add(name: "Content-Length", value: "\(body.count)")
         headers.add(name: "Connection", value: "close")
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil
+        )
+        context.write(
+            Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))),
+            promise: nil
+        )
         let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -18,7 +18,8 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         discussion: """
             Gateways send commands to the ROUTER socket at --commands and subscribe per room to the \
             XPUB socket at --broadcasts. Logs one line per event on standard output; never logs passwords.
-            """)
+            """
+    )
 
     @Option(help: "ZeroMQ endpoint (ROUTER) that gateways send commands to.")
     var commands = "tcp://127.0.0.1:5555"
@@ -32,10 +33,16 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Option(help: "Seconds a room with no members is kept before it is deleted.")
     var emptyRoomGrace = 300
 
-    @Option(help: "Seconds of silence after which a gateway is dropped and its members are disconnected (kept for --session-grace).")
+    @Option(
+        help:
+            "Seconds of silence after which a gateway is dropped and its members are disconnected (kept for --session-grace)."
+    )
     var gatewayTimeout = 5
 
-    @Option(help: "Seconds a member whose connection dropped is kept (name taken, resumable by a join with its name and the password) before it is announced as left; 0: at once.")
+    @Option(
+        help:
+            "Seconds a member whose connection dropped is kept (name taken, resumable by a join with its name and the password) before it is announced as left; 0: at once."
+    )
     var sessionGrace = 120
 
     @Option(help: "Most rooms the broker holds at once.")
@@ -47,10 +54,14 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Option(help: "Wrong passwords allowed per client address per minute, over all its connections.")
     var failuresPerClient = 20
 
-    @Option(help: "Rooms one client address (IPv4 address or IPv6 /64) may create per minute, over all its connections.")
+    @Option(
+        help: "Rooms one client address (IPv4 address or IPv6 /64) may create per minute, over all its connections."
+    )
     var createsPerClient = 30
 
-    @Option(help: "Live rooms one client address (IPv4 address or IPv6 /64) may have created; freed when a room expires.")
+    @Option(
+        help: "Live rooms one client address (IPv4 address or IPv6 /64) may have created; freed when a room expires."
+    )
     var roomsPerAddress = 20
 
     @Option(help: "KiB of messages kept per room (besides --history messages); the oldest go first.")
@@ -65,7 +76,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Option(help: "Broadcasts queued per gateway before the broker drops (gateways then re-fetch by sequence number).")
     var broadcastHighWaterMark: Int32 = 100_000
 
-    @Option(help: "In a pair of brokers: primary (active when both start together) or backup. Needs --peer-bind and --peer.")
+    @Option(
+        help: "In a pair of brokers: primary (active when both start together) or backup. Needs --peer-bind and --peer."
+    )
     var pairRole: PairRole?
 
     @Option(help: "In a pair: the ZeroMQ endpoint this broker binds for its peer's updates and heartbeats.")
@@ -74,44 +87,73 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Option(help: "In a pair: the other broker's --peer-bind endpoint.")
     var peer: String?
 
-    @Option(help: "In a pair: milliseconds of silence after which the peer counts as gone (a quorum of gateway votes then makes the standby take over).")
+    @Option(
+        help:
+            "In a pair: milliseconds of silence after which the peer counts as gone (a quorum of gateway votes then makes the standby take over)."
+    )
     var peerTimeout = 1_000
 
-    @Flag(help: "In a pair: a broker that never got the pair's state may take over as soon as its peer is silent and the gateways vote, starting with no rooms. Without it, it waits until the peer has been silent for ten peer timeouts (gone for good, not busy or cut off), so that a standby restarted while the active is slow never replaces the rooms with nothing.")
+    @Flag(
+        help:
+            "In a pair: a broker that never got the pair's state may take over as soon as its peer is silent and the gateways vote, starting with no rooms. Without it, it waits until the peer has been silent for ten peer timeouts (gone for good, not busy or cut off), so that a standby restarted while the active is slow never replaces the rooms with nothing."
+    )
     var allowTakeoverWithoutState = false
 
     @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    @Option(help: "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors).")
+    @Option(
+        help:
+            "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors)."
+    )
     var logFormat: LogFormat = .text
 
-    @Option(help: ArgumentHelp(
-        "This broker's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): every ZeroMQ socket becomes a CURVE server, and only the keys of --authorized-keys may connect. Needs --authorized-keys.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "This broker's CURVE secret key file (NAME.key_secret, mode 0600; scripts/keys writes them): every ZeroMQ socket becomes a CURVE server, and only the keys of --authorized-keys may connect. Needs --authorized-keys.",
+            valueName: "file"
+        )
+    )
     var curveSecretKey: String?
 
-    @Option(help: ArgumentHelp(
-        "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start.",
-        valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start.",
+            valueName: "dir"
+        )
+    )
     var authorizedKeys: String?
 
-    @Option(help: ArgumentHelp(
-        "In a pair with CURVE: the peer broker's public key file (its NAME.key), pinned by the link to it and the only key allowed on --peer-bind.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "In a pair with CURVE: the peer broker's public key file (its NAME.key), pinned by the link to it and the only key allowed on --peer-bind.",
+            valueName: "file"
+        )
+    )
     var peerPublicKey: String?
 
-    @Flag(help: "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise.")
+    @Flag(
+        help:
+            "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise."
+    )
     var insecureLoopback = false
 
-    @Option(help: ArgumentHelp(
-        "Serve Prometheus metrics at http://HOST:PORT/metrics on a listener of their own, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6).",
-        discussion: "Rooms, members, commands by kind, replies by code, broadcasts, role, term, gateways and the replication lag. Default: off."))
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://HOST:PORT/metrics on a listener of their own, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6).",
+            discussion:
+                "Rooms, members, commands by kind, replies by code, broadcasts, role, term, gateways and the replication lag. Default: off."
+        )
+    )
     var metrics: String?
 
-    @Option(help: ArgumentHelp(
-        "I/N: this broker (and its pair) owns the rooms of shard I of N; commands about other rooms are refused with wrong_shard.",
-        discussion: "A room's shard is FNV-1a 64 of its name mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."))
+    @Option(
+        help: ArgumentHelp(
+            "I/N: this broker (and its pair) owns the rooms of shard I of N; commands about other rooms are refused with wrong_shard.",
+            discussion:
+                "A room's shard is FNV-1a 64 of its name mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."
+        )
+    )
     var shard = "0/1"
 
     func validate() throws {
@@ -121,22 +163,36 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard history >= 1, history <= 10_000 else { throw ValidationError("--history must be between 1 and 10000") }
         guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
         guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
-        guard sessionGrace >= 0, sessionGrace <= 86_400 else { throw ValidationError("--session-grace must be 0 to 86400 seconds") }
+        guard sessionGrace >= 0, sessionGrace <= 86_400 else {
+            throw ValidationError("--session-grace must be 0 to 86400 seconds")
+        }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
         guard failuresPerConnection >= 1, failuresPerClient >= 1, createsPerClient >= 1, roomsPerAddress >= 1 else {
-            throw ValidationError("--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1")
+            throw ValidationError(
+                "--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1"
+            )
         }
         guard historyBudget >= 16, replayBudget >= 80, memoryBudget >= 1 else {
-            throw ValidationError("--history-budget must be at least 16 (KiB), --replay-budget at least 80 (KiB; one event is up to 64 KiB), --memory-budget at least 1 (MiB)")
+            throw ValidationError(
+                "--history-budget must be at least 16 (KiB), --replay-budget at least 80 (KiB; one event is up to 64 KiB), --memory-budget at least 1 (MiB)"
+            )
         }
         guard historyBudget <= 1 << 20, replayBudget <= 1 << 20, memoryBudget <= 1 << 20 else {
-            throw ValidationError("--history-budget, --replay-budget (KiB) and --memory-budget (MiB) must be at most 1048576")
+            throw ValidationError(
+                "--history-budget, --replay-budget (KiB) and --memory-budget (MiB) must be at most 1048576"
+            )
         }
         guard (pairRole == nil) == (peerBind == nil), (pairRole == nil) == (peer == nil) else {
-            throw ValidationError("a broker pair needs all of --pair-role, --peer-bind and --peer (or none of them for a broker alone)")
+            throw ValidationError(
+                "a broker pair needs all of --pair-role, --peer-bind and --peer (or none of them for a broker alone)"
+            )
         }
-        guard peerTimeout >= 200, peerTimeout <= 60_000 else { throw ValidationError("--peer-timeout must be 200 to 60000 ms") }
-        guard broadcastHighWaterMark >= 0 else { throw ValidationError("--broadcast-high-water-mark must not be negative") }
+        guard peerTimeout >= 200, peerTimeout <= 60_000 else {
+            throw ValidationError("--peer-timeout must be 200 to 60000 ms")
+        }
+        guard broadcastHighWaterMark >= 0 else {
+            throw ValidationError("--broadcast-high-water-mark must not be negative")
+        }
         if let metrics, ListenAddress(metrics) == nil {
             throw ValidationError("--metrics must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got '\(metrics)')")
         }
@@ -151,13 +207,19 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     /// The CURVE options go together, and every endpoint passes the ``EndpointPolicy``.
     private func validateLinks() throws {
         guard (curveSecretKey == nil) == (authorizedKeys == nil) else {
-            throw ValidationError("--curve-secret-key and --authorized-keys go together: the broker's key pair, and the public keys of the gateways allowed to connect (scripts/keys writes both into keys/)")
+            throw ValidationError(
+                "--curve-secret-key and --authorized-keys go together: the broker's key pair, and the public keys of the gateways allowed to connect (scripts/keys writes both into keys/)"
+            )
         }
         if curveSecretKey != nil, pairRole != nil, peerPublicKey == nil {
-            throw ValidationError("a broker pair with CURVE needs --peer-public-key: the other broker's NAME.key (e.g. keys/broker-b.key for broker-a)")
+            throw ValidationError(
+                "a broker pair with CURVE needs --peer-public-key: the other broker's NAME.key (e.g. keys/broker-b.key for broker-a)"
+            )
         }
         if peerPublicKey != nil, curveSecretKey == nil || pairRole == nil {
-            throw ValidationError("--peer-public-key is for a broker pair with CURVE: add --curve-secret-key, --authorized-keys and the pair options, or leave it out")
+            throw ValidationError(
+                "--peer-public-key is for a broker pair with CURVE: add --curve-secret-key, --authorized-keys and the pair options, or leave it out"
+            )
         }
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
         do {
@@ -172,7 +234,8 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard let curveSecretKey, let authorizedKeys else { return nil }
         var curve = BrokerCurve(
             keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey),
-            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys))
+            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys)
+        )
         if let peerPublicKey { curve.peerPublicKey = try CurveKeyFile.readPublicKey(path: peerPublicKey) }
         return curve
     }
@@ -190,7 +253,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
         let logger = Logger(label: "broker")
         let curve = try loadCurve()
-        if let limit = FileDescriptorLimit.raiseToMaximum() { logger.info("file-descriptors", metadata: ["limit": "\(limit)"]) }
+        if let limit = FileDescriptorLimit.raiseToMaximum() {
+            logger.info("file-descriptors", metadata: ["limit": "\(limit)"])
+        }
         var registry = RoomRegistryConfiguration()
         registry.historySize = history
         registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000
@@ -207,7 +272,10 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         var brokerMetrics: BrokerMetrics?
         if let address = metrics.flatMap(ListenAddress.init) {
             let prometheus = PrometheusCollectorRegistry()
-            brokerMetrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: prometheus), shard: try Shard(parsing: shard))
+            brokerMetrics = BrokerMetrics(
+                factory: PrometheusMetricsFactory(registry: prometheus),
+                shard: try Shard(parsing: shard)
+            )
             services.append(MetricsListener(address: address, text: { prometheus.emitToBuffer() }, logger: logger))
         }
         registry.shard = try Shard(parsing: shard)
@@ -222,11 +290,14 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 peerBind: peerBind,
                 peerConnect: peer,
                 curve: curve,
-                metrics: brokerMetrics),
-            logger: logger)
+                metrics: brokerMetrics
+            ),
+            logger: logger
+        )
         services.insert(service, at: 0)
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
         try await group.run()
     }
 }

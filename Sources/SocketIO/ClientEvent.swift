@@ -26,14 +26,16 @@ public enum ClientEvent: Sendable, Equatable {
             return .create(
                 name: try string("name", in: fields, event: eventName),
                 room: try optionalString("room", in: fields, event: eventName),
-                id: try idempotencyKey(in: fields, event: eventName))
+                id: try idempotencyKey(in: fields, event: eventName)
+            )
         case "join":
             let fields = try object(eventName, arguments)
             return .join(
                 room: try string("room", in: fields, event: eventName),
                 password: try string("password", in: fields, event: eventName),
                 name: try string("name", in: fields, event: eventName),
-                since: try since(in: fields))
+                since: try since(in: fields)
+            )
         case "leave":
             let fields = try object(eventName, arguments)
             return .leave(room: try string("room", in: fields, event: eventName))
@@ -42,7 +44,8 @@ public enum ClientEvent: Sendable, Equatable {
             return .message(
                 room: try string("room", in: fields, event: eventName),
                 text: try string("text", in: fields, event: eventName),
-                id: try idempotencyKey(in: fields, event: eventName))
+                id: try idempotencyKey(in: fields, event: eventName)
+            )
         case "rooms":
             if arguments.isEmpty || arguments == [.null] { return .listRooms(after: nil, limit: nil) }
             let fields = try object(eventName, arguments)
@@ -66,22 +69,32 @@ public enum ClientEvent: Sendable, Equatable {
     private static func since(in fields: [String: JSONValue]) throws(ClientEventError) -> UInt64? {
         guard let value = fields["since"], !value.isNull else { return nil }
         guard let number = value.int64Value, number >= 0, UInt64(number) <= maxSince else {
-            throw .badRequest("The field \"since\" of the \"join\" event must be a whole number from 0 to \(maxSince) (the last seq you saw).")
+            throw .badRequest(
+                "The field \"since\" of the \"join\" event must be a whole number from 0 to \(maxSince) (the last seq you saw)."
+            )
         }
         return UInt64(number)
     }
 
     /// The single object argument of an event.
-    private static func object(_ event: String, _ arguments: [JSONValue]) throws(ClientEventError) -> [String: JSONValue] {
+    private static func object(
+        _ event: String,
+        _ arguments: [JSONValue]
+    ) throws(ClientEventError) -> [String: JSONValue] {
         guard arguments.count == 1, let fields = arguments[0].objectValue else {
             throw .badRequest(
                 "The \"\(event)\" event takes one argument, a JSON object (got \(arguments.count) argument(s)"
-                    + (arguments.count == 1 ? " that is not an object)." : ")."))
+                    + (arguments.count == 1 ? " that is not an object)." : ").")
+            )
         }
         return fields
     }
 
-    private static func string(_ field: String, in fields: [String: JSONValue], event: String) throws(ClientEventError) -> String {
+    private static func string(
+        _ field: String,
+        in fields: [String: JSONValue],
+        event: String
+    ) throws(ClientEventError) -> String {
         guard let value = fields[field] else {
             throw .badRequest("The \"\(event)\" event needs the field \"\(field)\" (a string).")
         }
@@ -93,13 +106,20 @@ public enum ClientEvent: Sendable, Equatable {
 
     /// The optional `id` field: absent or null is nil; an empty string is kept (and refused by the
     /// key's limits, which are checked elsewhere).
-    private static func idempotencyKey(in fields: [String: JSONValue], event: String) throws(ClientEventError) -> String? {
+    private static func idempotencyKey(
+        in fields: [String: JSONValue],
+        event: String
+    ) throws(ClientEventError) -> String? {
         guard let value = fields["id"], !value.isNull else { return nil }
         return try string("id", in: fields, event: event)
     }
 
     /// A string field that may be absent, null or empty (all read as nil).
-    private static func optionalString(_ field: String, in fields: [String: JSONValue], event: String) throws(ClientEventError) -> String? {
+    private static func optionalString(
+        _ field: String,
+        in fields: [String: JSONValue],
+        event: String
+    ) throws(ClientEventError) -> String? {
         guard let value = fields[field], !value.isNull else { return nil }
         let string = try self.string(field, in: fields, event: event)
         return string.isEmpty ? nil : string

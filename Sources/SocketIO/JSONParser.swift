@@ -28,7 +28,10 @@ struct JSONParser {
         }.get()
     }
 
-    private static func parse(buffer: UnsafeBufferPointer<UInt8>, limits: JSONParserLimits) throws(JSONParseError) -> JSONValue {
+    private static func parse(
+        buffer: UnsafeBufferPointer<UInt8>,
+        limits: JSONParserLimits
+    ) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: buffer, limits: limits)
         let value = try parser.value(depth: 0)
         parser.skipWhiteSpace()
@@ -123,7 +126,8 @@ struct JSONParser {
 
     private mutating func literal(_ word: StaticString) throws(JSONParseError) {
         let start = index
-        for (offset, expected) in UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount).enumerated() {
+        for (offset, expected) in UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount).enumerated()
+        {
             guard start + offset < bytes.count else { throw .unexpectedEnd }
             guard bytes[start + offset] == expected else { throw .unexpectedByte(offset: start + offset) }
         }

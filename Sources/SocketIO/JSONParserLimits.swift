@@ -26,5 +26,9 @@ public struct JSONParserLimits: Sendable, Equatable {
     /// Wide caps for JSON this server wrote itself (join acks with a whole history), read by tests
     /// and the benchmark client. Never use them for client input.
     public static let trusted = JSONParserLimits(
-        maxDepth: 64, maxValues: 10_000_000, maxStringBytes: 1 << 30, maxNumberLength: 64)
+        maxDepth: 64,
+        maxValues: 10_000_000,
+        maxStringBytes: 1 << 30,
+        maxNumberLength: 64
+    )
 }

@@ -21,13 +21,17 @@ extension JSONValue {
     /// with the strict `JSONParser`: RFC 8259 only, and every cap of `limits` checked while reading.
     /// The default caps are those for client input.
     public static func parse(
-        _ bytes: some Collection<UInt8>, limits: JSONParserLimits = .client
+        _ bytes: some Collection<UInt8>,
+        limits: JSONParserLimits = .client
     ) throws(JSONParseError) -> JSONValue {
         try JSONParser.parse(bytes, limits: limits)
     }
 
     /// Parses one JSON value from text.
-    public static func parse(_ text: some StringProtocol, limits: JSONParserLimits = .client) throws(JSONParseError) -> JSONValue {
+    public static func parse(
+        _ text: some StringProtocol,
+        limits: JSONParserLimits = .client
+    ) throws(JSONParseError) -> JSONValue {
         try JSONParser.parse(text.utf8, limits: limits)
     }
 }

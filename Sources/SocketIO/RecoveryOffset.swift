@@ -23,9 +23,9 @@ public struct RecoveryOffset: Equatable, Sendable {
         guard text.utf8.count <= Self.maxInstanceBytes + 21 else { return nil }
         let utf8 = Array(text.utf8)
         guard let dot = utf8.lastIndex(of: UInt8(ascii: ".")), dot > 0, dot <= Self.maxInstanceBytes,
-              utf8[..<dot].allSatisfy(Self.isInstanceByte),
-              let gseq = UInt64(String(decoding: utf8[(dot + 1)...], as: UTF8.self)),
-              utf8[(dot + 1)...].allSatisfy({ $0 >= ASCII.zero && $0 <= ASCII.nine })
+            utf8[..<dot].allSatisfy(Self.isInstanceByte),
+            let gseq = UInt64(String(decoding: utf8[(dot + 1)...], as: UTF8.self)),
+            utf8[(dot + 1)...].allSatisfy({ $0 >= ASCII.zero && $0 <= ASCII.nine })
         else { return nil }
         self.init(instance: String(decoding: utf8[..<dot], as: UTF8.self), gseq: gseq)
     }
@@ -34,7 +34,8 @@ public struct RecoveryOffset: Equatable, Sendable {
     public var text: String { "\(instance).\(gseq)" }
 
     private static func isInstanceByte(_ byte: UInt8) -> Bool {
-        (byte >= ASCII.zero && byte <= ASCII.nine) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
+        (byte >= ASCII.zero && byte <= ASCII.nine)
+            || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
             || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
     }
 }

@@ -48,14 +48,15 @@ public struct RoomListPage: Sendable, Equatable {
         } catch {
             throw .json(error)
         }
-        guard let list = value["rooms"]?.arrayValue, let next = value["next"], next.isNull || next.stringValue != nil else {
+        guard let list = value["rooms"]?.arrayValue, let next = value["next"], next.isNull || next.stringValue != nil
+        else {
             throw .shape
         }
         var rooms: [Entry] = []
         rooms.reserveCapacity(list.count)
         for item in list {
             guard let room = item["room"]?.stringValue, let members = item["members"]?.int64Value,
-                  let created = item["created"]?.int64Value, members >= 0, created >= 0
+                let created = item["created"]?.int64Value, members >= 0, created >= 0
             else { throw .shape }
             rooms.append(Entry(room: room, members: Int(members), created: UInt64(created)))
         }

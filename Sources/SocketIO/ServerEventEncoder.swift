@@ -14,7 +14,14 @@ public enum ServerEventEncoder: Sendable {
 
     /// The `message` event: `42["message",{"room":..,"seq":..,"name":..,"text":..,"ts":..}]`, with
     /// `,"via":"http"` after `ts` for a message posted over HTTP.
-    public static func message(room: String, seq: UInt64, name: String, text: String, timestamp: Int64, via: Via? = nil) -> [UInt8] {
+    public static func message(
+        room: String,
+        seq: UInt64,
+        name: String,
+        text: String,
+        timestamp: Int64,
+        via: Via? = nil
+    ) -> [UInt8] {
         event("message", capacity: 112 + room.utf8.count + name.utf8.count + text.utf8.count) { writer in
             writeMessageObject(&writer, room: room, seq: seq, name: name, text: text, timestamp: timestamp, via: via)
         }
@@ -107,7 +114,13 @@ public enum ServerEventEncoder: Sendable {
     /// Writes a message object `{"room","seq","name","text","ts"}` (plus `"via"` when given; bare
     /// JSON), as in the `message` event and in a join ack's `history`.
     public static func writeMessageObject(
-        _ writer: inout JSONWriter, room: String, seq: UInt64, name: String, text: String, timestamp: Int64, via: Via? = nil
+        _ writer: inout JSONWriter,
+        room: String,
+        seq: UInt64,
+        name: String,
+        text: String,
+        timestamp: Int64,
+        via: Via? = nil
     ) {
         writer.beginObject()
         writer.key("room")
@@ -130,7 +143,8 @@ public enum ServerEventEncoder: Sendable {
     /// The Engine.IO message packet type, in front of every Socket.IO packet.
     private static let engineMessage = UInt8(ascii: "4")
 
-    private static func presence(_ event: String, room: String, seq: UInt64, name member: String, count: Int) -> [UInt8] {
+    private static func presence(_ event: String, room: String, seq: UInt64, name member: String, count: Int) -> [UInt8]
+    {
         self.event(event, capacity: 80 + room.utf8.count + member.utf8.count) { writer in
             writer.beginObject()
             writer.key("room")

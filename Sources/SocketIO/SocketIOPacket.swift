@@ -38,7 +38,10 @@ public struct SocketIOPacket: Sendable, Equatable {
 
     /// Parses a Socket.IO packet (without the Engine.IO `4` in front), strictly: the data is read by
     /// `JSONParser` with `limits` (by default the caps for client input). Indexes UTF-8 bytes only.
-    public static func parse(_ text: Substring, limits: JSONParserLimits = .client) throws(SocketIOPacketError) -> SocketIOPacket {
+    public static func parse(
+        _ text: Substring,
+        limits: JSONParserLimits = .client
+    ) throws(SocketIOPacketError) -> SocketIOPacket {
         let utf8 = text.utf8
         var index = utf8.startIndex
         guard index < utf8.endIndex else { throw .empty }
@@ -104,7 +107,9 @@ public struct SocketIOPacket: Sendable, Equatable {
         case .event:
             guard let elements = data?.arrayValue, elements.first?.stringValue != nil else {
                 throw .invalidData(
-                    type: type, reason: "an event must be a JSON array whose first element is the event name (a string).")
+                    type: type,
+                    reason: "an event must be a JSON array whose first element is the event name (a string)."
+                )
             }
         case .ack:
             guard ackID != nil else { throw .invalidAckID }
@@ -129,7 +134,8 @@ public struct SocketIOPacket: Sendable, Equatable {
     }
 
     /// Writes `<type>[<namespace>,][<ack id>]`; the namespace is written only when it is not `"/"`.
-    static func writeHeader(type: SocketIOPacketType, namespace: String, ackID: UInt64?, into writer: inout JSONWriter) {
+    static func writeHeader(type: SocketIOPacketType, namespace: String, ackID: UInt64?, into writer: inout JSONWriter)
+    {
         writer.appendVerbatim(type.digit)
         if namespace != "/" {
             writer.appendVerbatim(namespace)

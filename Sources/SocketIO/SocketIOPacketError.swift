@@ -50,6 +50,7 @@ public enum SocketIOPacketError: Error, Equatable, Sendable, CustomStringConvert
 
     /// A printable ASCII byte in quotes, any other byte in hex.
     private static func show(_ byte: UInt8) -> String {
-        (0x21...0x7E).contains(byte) ? "\"\(Character(Unicode.Scalar(byte)))\"" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
+        (0x21...0x7E).contains(byte)
+            ? "\"\(Character(Unicode.Scalar(byte)))\"" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
     }
 }

@@ -25,8 +25,11 @@ public struct CurveClientKeys: Sendable, Equatable {
     public func option(forServer index: Int) throws(ZMQError) -> ZMQSocketOption {
         guard let key = serverKey(forServer: index) else {
             throw ZMQError.failed(
-                operation: "curve", errno: EINVAL,
-                message: "no public key pinned for server \(index + 1) of \(serverKeys.count): give one key for all servers or one per server")
+                operation: "curve",
+                errno: EINVAL,
+                message:
+                    "no public key pinned for server \(index + 1) of \(serverKeys.count): give one key for all servers or one per server"
+            )
         }
         return .curveClient(keyPair, serverKey: key)
     }

@@ -34,10 +34,16 @@ public enum CurveKeyFile {
     public static func readKeyPair(path: String) throws(CurveKeyFileError) -> CurveKeyPair {
         let text = try read(path: path, secret: true)
         let fields = try parse(text, path: path)
-        guard let secretText = fields[.secretKey] else { throw .badField(path: path, field: .secretKey, problem: .missing) }
-        guard let pair = CurveKeyPair(secretZ85: secretText) else { throw .badField(path: path, field: .secretKey, problem: .notZ85) }
+        guard let secretText = fields[.secretKey] else {
+            throw .badField(path: path, field: .secretKey, problem: .missing)
+        }
+        guard let pair = CurveKeyPair(secretZ85: secretText) else {
+            throw .badField(path: path, field: .secretKey, problem: .notZ85)
+        }
         if let publicText = fields[.publicKey] {
-            guard let written = CurvePublicKey(z85: publicText) else { throw .badField(path: path, field: .publicKey, problem: .notZ85) }
+            guard let written = CurvePublicKey(z85: publicText) else {
+                throw .badField(path: path, field: .publicKey, problem: .notZ85)
+            }
             guard written == pair.publicKey else { throw .mismatchedKeys(path: path) }
         }
         return pair
@@ -49,7 +55,9 @@ public enum CurveKeyFile {
         let fields = try parse(try read(path: path, secret: false), path: path)
         guard fields[.secretKey] == nil else { throw .secretInPublicFile(path: path) }
         guard let text = fields[.publicKey] else { throw .badField(path: path, field: .publicKey, problem: .missing) }
-        guard let key = CurvePublicKey(z85: text) else { throw .badField(path: path, field: .publicKey, problem: .notZ85) }
+        guard let key = CurvePublicKey(z85: text) else {
+            throw .badField(path: path, field: .publicKey, problem: .notZ85)
+        }
         return key
     }
 
@@ -67,7 +75,9 @@ public enum CurveKeyFile {
             }
             guard !name.hasPrefix("."), name.hasSuffix(publicSuffix), name.count > publicSuffix.count else { continue }
             names.append(name)
-            guard names.count <= maxAllowListKeys else { throw .tooManyKeys(directory: directory, limit: maxAllowListKeys) }
+            guard names.count <= maxAllowListKeys else {
+                throw .tooManyKeys(directory: directory, limit: maxAllowListKeys)
+            }
         }
         guard !names.isEmpty else { throw .emptyAllowList(directory: directory) }
         var keys: [CurvePublicKey: String] = [:]
@@ -138,9 +148,16 @@ public enum CurveKeyFile {
     /// Writes `pair` as `directory/name.key` (mode 0644) and `directory/name.key_secret` (mode 0600).
     /// Each file is written to a temporary name and renamed into place; existing files are kept
     /// (``CurveKeyFileError/exists(path:)``) unless `overwrite`.
-    public static func write(_ pair: CurveKeyPair, directory: String, name: String, overwrite: Bool = false) throws(CurveKeyFileError) {
+    public static func write(
+        _ pair: CurveKeyPair,
+        directory: String,
+        name: String,
+        overwrite: Bool = false
+    ) throws(CurveKeyFileError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard !name.isEmpty, name.count <= 64, !name.hasPrefix("."), name.allSatisfy(allowed.contains) else { throw .badName(name) }
+        guard !name.isEmpty, name.count <= 64, !name.hasPrefix("."), name.allSatisfy(allowed.contains) else {
+            throw .badName(name)
+        }
         let publicPath = directory + "/" + name + publicSuffix
         let secretPath = directory + "/" + name + secretSuffix
         if !overwrite {
@@ -151,10 +168,16 @@ public enum CurveKeyFile {
         }
         let publicLine = "    public-key = \"\(pair.publicKey.z85)\"\n"
         try writeFile(
-            secretPath, mode: 0o600,
+            secretPath,
+            mode: 0o600,
             text: header("secret key: keep it mode 0600, never copy it to another host")
-                + publicLine + "    secret-key = \"\(pair.secretZ85)\"\n")
-        try writeFile(publicPath, mode: 0o644, text: header("public key: copy it to the hosts that allow or pin it") + publicLine)
+                + publicLine + "    secret-key = \"\(pair.secretZ85)\"\n"
+        )
+        try writeFile(
+            publicPath,
+            mode: 0o644,
+            text: header("public key: copy it to the hosts that allow or pin it") + publicLine
+        )
     }
 
     private static func writeFile(_ path: String, mode: mode_t, text: String) throws(CurveKeyFileError) {

@@ -45,25 +45,33 @@ public enum CurveKeyFileError: Error, Equatable, CustomStringConvertible {
         case .tooLarge(let path, let limit):
             return "\(path) is larger than \(limit) bytes, so it is not a key file written by scripts/keys or zcert"
         case .secretExposed(let path, let mode):
-            return "the secret key file \(path) may be read or written by group or others (mode \(String(mode, radix: 8))): run `chmod 600 \(path)` (and keep it owned by the user the server runs as)"
+            return
+                "the secret key file \(path) may be read or written by group or others (mode \(String(mode, radix: 8))): run `chmod 600 \(path)` (and keep it owned by the user the server runs as)"
         case .badField(let path, let field, let problem):
             switch problem {
-            case .missing: return "\(path) has no \(field.rawValue) line in its curve section: is it a key file written by scripts/keys or zcert?"
-            case .notZ85: return "the \(field.rawValue) in \(path) is not a key (40 characters of Z85): write the file again with scripts/keys"
+            case .missing:
+                return
+                    "\(path) has no \(field.rawValue) line in its curve section: is it a key file written by scripts/keys or zcert?"
+            case .notZ85:
+                return
+                    "the \(field.rawValue) in \(path) is not a key (40 characters of Z85): write the file again with scripts/keys"
             case .repeated: return "\(path) gives \(field.rawValue) more than once: keep one"
             }
         case .mismatchedKeys(let path):
             return "the public-key in \(path) does not belong to its secret-key: write the pair again with scripts/keys"
         case .secretInPublicFile(let path):
-            return "\(path) holds a secret key where a public key is expected: pass NAME.key (public), never NAME.key_secret"
+            return
+                "\(path) holds a secret key where a public key is expected: pass NAME.key (public), never NAME.key_secret"
         case .emptyAllowList(let directory):
-            return "\(directory) holds no *.key file, so no gateway could connect: copy the gateways' public NAME.key files into it (scripts/keys fills keys/authorized)"
+            return
+                "\(directory) holds no *.key file, so no gateway could connect: copy the gateways' public NAME.key files into it (scripts/keys fills keys/authorized)"
         case .tooManyKeys(let directory, let limit):
             return "\(directory) holds more than \(limit) key files: keep only the authorised ones there"
         case .exists(let path):
             return "\(path) exists: keep it, or remove it (or pass --force) to make a new key"
         case .badName(let name):
-            return "'\(name)' is not a key name: use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')"
+            return
+                "'\(name)' is not a key name: use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')"
         case .writeFailed(let path, let reason):
             return "cannot write \(path): \(reason)"
         }

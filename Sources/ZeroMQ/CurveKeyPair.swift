@@ -16,7 +16,11 @@ public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible, Custom
         defer { for index in secretText.indices { secretText[index] = 0 } }
         let text = String(decoding: secretText.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let pair = CurveKeyPair(secretZ85: text) else {
-            throw ZMQError.failed(operation: "zmq_curve_keypair", errno: 0, message: "libzmq returned a key that is not Z85")
+            throw ZMQError.failed(
+                operation: "zmq_curve_keypair",
+                errno: 0,
+                message: "libzmq returned a key that is not Z85"
+            )
         }
         return pair
     }
@@ -30,7 +34,9 @@ public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible, Custom
             zmq_curve_public(&publicText, $0.baseAddress)
         }
         guard derived == 0,
-              let publicKey = CurvePublicKey(z85: String(decoding: publicText.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            let publicKey = CurvePublicKey(
+                z85: String(decoding: publicText.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            )
         else { return nil }
         self.publicKey = publicKey
         self.secretKey = secret

@@ -55,7 +55,8 @@ public struct EndpointPolicy: Sendable, Equatable {
     public static func isLoopback(tcpEndpoint endpoint: String) -> Bool {
         guard let separator = endpoint.firstRange(of: "://") else { return false }
         // `tcp://source;destination:port` connects from a source address: the destination counts.
-        let address = endpoint[separator.upperBound...].split(separator: ";", omittingEmptySubsequences: false).last ?? ""
+        let address =
+            endpoint[separator.upperBound...].split(separator: ";", omittingEmptySubsequences: false).last ?? ""
         let host: Substring
         if address.hasPrefix("[") {
             guard let close = address.firstIndex(of: "]") else { return false }

@@ -12,10 +12,12 @@ public enum EndpointRefusal: Error, Equatable, Sendable {
     public func message(keyFlags: String) -> String {
         switch self {
         case .needsKeys(let endpoint):
-            return "\(endpoint) is plain tcp:// to a host that is not loopback: anyone on the network could read and forge its messages. "
+            return
+                "\(endpoint) is plain tcp:// to a host that is not loopback: anyone on the network could read and forge its messages. "
                 + "Pass \(keyFlags) (scripts/keys makes the key files), or use ipc:// on one machine"
         case .needsKeysOrInsecureLoopback(let endpoint):
-            return "\(endpoint) is plain tcp:// without CURVE keys: pass \(keyFlags) (scripts/keys makes the key files), "
+            return
+                "\(endpoint) is plain tcp:// without CURVE keys: pass \(keyFlags) (scripts/keys makes the key files), "
                 + "use ipc:// (its file permissions protect it), or add --insecure-loopback to allow plain tcp:// on this machine's loopback"
         case .unsupportedTransport(let endpoint):
             return "\(endpoint) is not a tcp://, ipc:// or inproc:// endpoint"

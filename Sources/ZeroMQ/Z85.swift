@@ -4,7 +4,8 @@ import CZMQ
 enum Z85 {
     /// The 85 characters of the encoding, for checking text before libzmq decodes it.
     private static let alphabet = Set(
-        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8
+    )
 
     /// The text of `bytes` (a multiple of 4 bytes long), or nil if libzmq refuses.
     static func encode(_ bytes: [UInt8]) -> String? {
@@ -19,7 +20,9 @@ enum Z85 {
     /// encode exactly those bytes (a block above 2^32 - 1 is refused).
     static func decode(_ text: String, byteCount: Int) -> [UInt8]? {
         let utf8 = Array(text.utf8)
-        guard byteCount % 4 == 0, utf8.count == byteCount * 5 / 4, utf8.allSatisfy(alphabet.contains) else { return nil }
+        guard byteCount % 4 == 0, utf8.count == byteCount * 5 / 4, utf8.allSatisfy(alphabet.contains) else {
+            return nil
+        }
         var bytes = [UInt8](repeating: 0, count: byteCount)
         let done = (utf8.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { chars in
             zmq_z85_decode(&bytes, chars.baseAddress)

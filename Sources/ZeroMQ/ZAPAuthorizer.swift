@@ -45,7 +45,9 @@ public struct ZAPAuthorizer: Sendable {
         }
         let status = decision.refusal?.statusCode ?? "200"
         let statusText = decision.refusal?.description ?? "OK"
-        decision.reply = [Self.version, requestID, Array(status.utf8), Array(statusText.utf8), Array((decision.name ?? "").utf8), []]
+        decision.reply = [
+            Self.version, requestID, Array(status.utf8), Array(statusText.utf8), Array((decision.name ?? "").utf8), [],
+        ]
         return decision
     }
 }

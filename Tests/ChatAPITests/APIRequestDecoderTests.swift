@@ -4,12 +4,20 @@ import XCTest
 
 final class APIRequestDecoderTests: XCTestCase {
     private func endpoint(
-        _ method: String, _ target: String, contentType: String? = "application/json", origin: String? = nil
+        _ method: String,
+        _ target: String,
+        contentType: String? = "application/json",
+        origin: String? = nil
     ) throws(APIRefusal) -> APIEndpoint? {
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         return try APIRequestDecoder.endpoint(
-            method: method, path: parts[0], query: parts.count > 1 ? parts[1] : "", contentType: contentType, origin: origin,
-            isAllowedOrigin: { $0 == "http://chat.example" })
+            method: method,
+            path: parts[0],
+            query: parts.count > 1 ? parts[1] : "",
+            contentType: contentType,
+            origin: origin,
+            isAllowedOrigin: { $0 == "http://chat.example" }
+        )
     }
 
     private func refusal(_ body: () throws -> Any?) -> APIRefusal? {
@@ -26,7 +34,9 @@ final class APIRequestDecoderTests: XCTestCase {
         let notFound = refusal { try self.endpoint("GET", zalgo) }
         XCTAssertEqual(notFound?.status, 404)
         XCTAssertLessThan(notFound?.message.utf8.count ?? .max, 200)
-        let origin = refusal { try self.endpoint("POST", "/api/rooms", origin: "http://e" + String(repeating: "\u{301}", count: 20_000)) }
+        let origin = refusal {
+            try self.endpoint("POST", "/api/rooms", origin: "http://e" + String(repeating: "\u{301}", count: 20_000))
+        }
         XCTAssertEqual(origin?.status, 403)
         XCTAssertLessThan(origin?.message.utf8.count ?? .max, 300)
     }
@@ -49,7 +59,10 @@ final class APIRequestDecoderTests: XCTestCase {
         XCTAssertEqual(try endpoint("GET", "/healthz"), .health)
         XCTAssertEqual(try endpoint("HEAD", "/metrics"), .metrics)
         XCTAssertEqual(try endpoint("GET", "/api/rooms"), .listRooms(RoomsPage(limit: 100, after: nil)))
-        XCTAssertEqual(try endpoint("GET", "/api/rooms?limit=5&after=lobby&x=1"), .listRooms(RoomsPage(limit: 5, after: "lobby")))
+        XCTAssertEqual(
+            try endpoint("GET", "/api/rooms?limit=5&after=lobby&x=1"),
+            .listRooms(RoomsPage(limit: 5, after: "lobby"))
+        )
         XCTAssertEqual(try endpoint("POST", "/api/rooms"), .createRoom)
         XCTAssertEqual(try endpoint("POST", "/api/rooms/lobby/messages"), .postMessage(room: "lobby"))
         XCTAssertEqual(refusal { try self.endpoint("GET", "/api/nothing") }?.status, 404)
@@ -57,7 +70,10 @@ final class APIRequestDecoderTests: XCTestCase {
         XCTAssertEqual(notAllowed?.status, 405)
         XCTAssertEqual(notAllowed?.allowHeader, "GET, HEAD, POST")
         XCTAssertEqual(refusal { try self.endpoint("GET", "/api/rooms/lobby/messages") }?.status, 405)
-        for query in ["limit=0", "limit=201", "limit=x", "limit=1&limit=2", "after=bad%20room", "after=", "limit=" + String(repeating: "9", count: 600)] {
+        for query in [
+            "limit=0", "limit=201", "limit=x", "limit=1&limit=2", "after=bad%20room", "after=",
+            "limit=" + String(repeating: "9", count: 600),
+        ] {
             XCTAssertEqual(refusal { try self.endpoint("GET", "/api/rooms?" + query) }?.status, 400, query)
         }
         XCTAssertEqual(refusal { try self.endpoint("POST", "/api/rooms/bad room!/messages") }?.status, 400)
@@ -67,46 +83,85 @@ final class APIRequestDecoderTests: XCTestCase {
         XCTAssertEqual(try endpoint("POST", "/api/rooms", contentType: "application/json; charset=utf-8"), .createRoom)
         XCTAssertEqual(try endpoint("POST", "/api/rooms", contentType: "Application/JSON"), .createRoom)
         XCTAssertEqual(try endpoint("POST", "/api/rooms", origin: "http://chat.example"), .createRoom)
-        for contentType in [nil, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-seq"] {
+        for contentType in [
+            nil, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+            "application/json-seq",
+        ] {
             let refused = refusal { try self.endpoint("POST", "/api/rooms", contentType: contentType) }
             XCTAssertEqual(refused?.status, 415, contentType ?? "none")
             XCTAssertEqual(refused?.code, "unsupported_media_type")
         }
-        let foreign = refusal { try self.endpoint("POST", "/api/rooms", contentType: "text/plain", origin: "https://evil.example") }
+        let foreign = refusal {
+            try self.endpoint("POST", "/api/rooms", contentType: "text/plain", origin: "https://evil.example")
+        }
         XCTAssertEqual(foreign?.status, 403, "the Origin check comes first")
         XCTAssertEqual(foreign?.code, "origin_not_allowed")
         XCTAssertEqual(refusal { try self.endpoint("POST", "/api/rooms/lobby/messages", origin: "null") }?.status, 403)
-        XCTAssertEqual(try endpoint("GET", "/api/rooms", contentType: nil, origin: "https://evil.example"), .listRooms(RoomsPage()),
-                       "reading is allowed from anywhere")
+        XCTAssertEqual(
+            try endpoint("GET", "/api/rooms", contentType: nil, origin: "https://evil.example"),
+            .listRooms(RoomsPage()),
+            "reading is allowed from anywhere"
+        )
     }
 
     func testBodiesBecomeValidatedFields() throws {
-        func request(_ endpoint: APIEndpoint, _ body: String, authorization: String? = "Bearer Abc234defGHJ") throws(APIRefusal) -> APIRequest {
+        func request(
+            _ endpoint: APIEndpoint,
+            _ body: String,
+            authorization: String? = "Bearer Abc234defGHJ"
+        ) throws(APIRefusal) -> APIRequest {
             try APIRequestDecoder.request(for: endpoint, authorization: authorization, body: Array(body.utf8))
         }
-        XCTAssertEqual(try request(.createRoom, #"{"name":" ann ","room":null}"#), .createRoom(name: "ann", room: nil, id: nil))
-        XCTAssertEqual(try request(.createRoom, #"{"name":"ann","room":"lobby","id":"k-1.2:3"}"#), .createRoom(name: "ann", room: "lobby", id: "k-1.2:3"))
         XCTAssertEqual(
-            try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"hi"}"#, authorization: "bearer  Abc234defGHJ "),
-            .postMessage(room: "lobby", password: "Abc234defGHJ", name: "bot", text: "hi", id: nil))
-        for body in ["", "[]", "{", #"{"name":1}"#, #"{"room":"x"}"#, #"{"name":"ann","room":"bad room"}"#, #"{"name":"ann","id":""}"#,
-                     #"{"name":"ann","id":"has space"}"#, #"{"name":"ann","id":"\#(String(repeating: "k", count: 65))"}"#, #"{"name":"ann","id":7}"#] {
+            try request(.createRoom, #"{"name":" ann ","room":null}"#),
+            .createRoom(name: "ann", room: nil, id: nil)
+        )
+        XCTAssertEqual(
+            try request(.createRoom, #"{"name":"ann","room":"lobby","id":"k-1.2:3"}"#),
+            .createRoom(name: "ann", room: "lobby", id: "k-1.2:3")
+        )
+        XCTAssertEqual(
+            try request(
+                .postMessage(room: "lobby"),
+                #"{"name":"bot","text":"hi"}"#,
+                authorization: "bearer  Abc234defGHJ "
+            ),
+            .postMessage(room: "lobby", password: "Abc234defGHJ", name: "bot", text: "hi", id: nil)
+        )
+        for body in [
+            "", "[]", "{", #"{"name":1}"#, #"{"room":"x"}"#, #"{"name":"ann","room":"bad room"}"#,
+            #"{"name":"ann","id":""}"#,
+            #"{"name":"ann","id":"has space"}"#, #"{"name":"ann","id":"\#(String(repeating: "k", count: 65))"}"#,
+            #"{"name":"ann","id":7}"#,
+        ] {
             let refused = refusal { try request(.createRoom, body) }
             XCTAssertEqual(refused?.status, 400, body)
             XCTAssertEqual(refused?.code, "bad_request", body)
         }
         for authorization in [nil, "Basic x", "Bearer ", "Bearer"] as [String?] {
-            let refused = refusal { try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"hi"}"#, authorization: authorization) }
+            let refused = refusal {
+                try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"hi"}"#, authorization: authorization)
+            }
             XCTAssertEqual(refused?.status, 401, authorization ?? "none")
             XCTAssertEqual(refused?.asksForAuthentication, true)
         }
-        XCTAssertEqual(refusal { try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"  "}"#) }?.status, 400)
+        XCTAssertEqual(
+            refusal { try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"  "}"#) }?.status,
+            400
+        )
     }
 
     func testWholeRequestDecoding() throws {
         let decoded = try APIRequestDecoder.decode(
-            method: "POST", path: "/api/rooms", query: "", contentType: "application/json", origin: nil, authorization: nil,
-            body: Array(#"{"name":"ann"}"#.utf8), isAllowedOrigin: { _ in false })
+            method: "POST",
+            path: "/api/rooms",
+            query: "",
+            contentType: "application/json",
+            origin: nil,
+            authorization: nil,
+            body: Array(#"{"name":"ann"}"#.utf8),
+            isAllowedOrigin: { _ in false }
+        )
         XCTAssertEqual(decoded, .createRoom(name: "ann", room: nil, id: nil))
     }
 }

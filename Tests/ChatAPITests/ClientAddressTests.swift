@@ -6,8 +6,10 @@ final class ClientAddressTests: XCTestCase {
         XCTAssertEqual(ClientAddress("192.0.2.1")?.description, "192.0.2.1")
         XCTAssertEqual(ClientAddress("2001:DB8:0:0::1")?.description, "2001:db8::1")
         XCTAssertEqual(ClientAddress("::1")?.description, "::1")
-        for bad in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4x", "[::1]", "1.2.3.4:80", "fe80::1%eth0", " 1.2.3.4",
-                    "unknown", "_hidden", String(repeating: "1", count: 100), "::1::2", "1.2.3.4\u{0}"] {
+        for bad in [
+            "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4x", "[::1]", "1.2.3.4:80", "fe80::1%eth0", " 1.2.3.4",
+            "unknown", "_hidden", String(repeating: "1", count: 100), "::1::2", "1.2.3.4\u{0}",
+        ] {
             XCTAssertNil(ClientAddress(bad), bad)
         }
     }
@@ -17,7 +19,10 @@ final class ClientAddressTests: XCTestCase {
         XCTAssertTrue(mapped.isIPv4)
         XCTAssertEqual(mapped, ClientAddress("192.0.2.9"))
         XCTAssertEqual(mapped.rateLimitKey, "192.0.2.9")
-        XCTAssertEqual(ClientAddress(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 0, 0, 1]), ClientAddress("10.0.0.1"))
+        XCTAssertEqual(
+            ClientAddress(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 0, 0, 1]),
+            ClientAddress("10.0.0.1")
+        )
     }
 
     func testRateLimitKeyIsTheAddressForIPv4AndTheSlash64ForIPv6() throws {
@@ -46,8 +51,12 @@ final class ClientAddressTests: XCTestCase {
         XCTAssertFalse(v6.contains(try XCTUnwrap(ClientAddress("2001:db9::1"))))
         XCTAssertFalse(v6.contains(try XCTUnwrap(ClientAddress("10.0.0.1"))))
         XCTAssertTrue(try XCTUnwrap(AddressRange("0.0.0.0/0")).contains(try XCTUnwrap(ClientAddress("8.8.8.8"))))
-        XCTAssertTrue(try XCTUnwrap(AddressRange("2001:db8::1:0/113")).contains(try XCTUnwrap(ClientAddress("2001:db8::1:7fff"))))
-        XCTAssertFalse(try XCTUnwrap(AddressRange("2001:db8::1:0/113")).contains(try XCTUnwrap(ClientAddress("2001:db8::1:8000"))))
+        XCTAssertTrue(
+            try XCTUnwrap(AddressRange("2001:db8::1:0/113")).contains(try XCTUnwrap(ClientAddress("2001:db8::1:7fff")))
+        )
+        XCTAssertFalse(
+            try XCTUnwrap(AddressRange("2001:db8::1:0/113")).contains(try XCTUnwrap(ClientAddress("2001:db8::1:8000")))
+        )
         for bad in ["10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "::/129", "x/8", "10.0.0.0/8/8", "10.0.0.0/0008"] {
             XCTAssertNil(AddressRange(bad), bad)
         }

@@ -14,12 +14,27 @@ final class StatusRouteTests: XCTestCase {
             XCTAssertEqual(route.allowedMethods, [.get, .head])
         }
         let decoded = try APIRequestDecoder.decode(
-            method: "GET", path: "/status.json", query: "", contentType: nil, origin: nil, authorization: nil, body: [UInt8](),
-            isAllowedOrigin: { _ in false })
+            method: "GET",
+            path: "/status.json",
+            query: "",
+            contentType: nil,
+            origin: nil,
+            authorization: nil,
+            body: [UInt8](),
+            isAllowedOrigin: { _ in false }
+        )
         XCTAssertEqual(decoded, .status(.json))
-        XCTAssertThrowsError(try APIRequestDecoder.decode(
-            method: "POST", path: "/status", query: "", contentType: "application/json", origin: nil, authorization: nil,
-            body: [UInt8](), isAllowedOrigin: { _ in true })
+        XCTAssertThrowsError(
+            try APIRequestDecoder.decode(
+                method: "POST",
+                path: "/status",
+                query: "",
+                contentType: "application/json",
+                origin: nil,
+                authorization: nil,
+                body: [UInt8](),
+                isAllowedOrigin: { _ in true }
+            )
         ) { error in
             XCTAssertEqual((error as? APIRefusal)?.status, 405)
         }

@@ -33,8 +33,10 @@ final class ChatBenchPartsTests: XCTestCase {
         func parse(_ text: String) -> EnginePacket {
             Array(text.utf8).withUnsafeBytes { EnginePacket.parse($0) }
         }
-        guard case .message(let seq, let sent) = parse(
-            #"42["message",{"room":"r-1","seq":812,"name":"m3","text":"123456789 xxxx","ts":1764070000000}]"#)
+        guard
+            case .message(let seq, let sent) = parse(
+                #"42["message",{"room":"r-1","seq":812,"name":"m3","text":"123456789 xxxx","ts":1764070000000}]"#
+            )
         else { return XCTFail("message not parsed") }
         XCTAssertEqual(seq, 812)
         XCTAssertEqual(sent, 123_456_789)
@@ -73,14 +75,18 @@ final class ChatBenchPartsTests: XCTestCase {
         stats.latency.record(1_500)
         stats.firstAckError = "[{\"error\":\"x y\"}]"
         let result = PartResult(stats: stats, missingJoined: 2, cpuSeconds: 1.5)
-        for message in [WorkerMessage.connected, .join, .joined(missing: 7), .send(start: 12, end: 34), .result(result)] {
+        for message in [
+            WorkerMessage.connected, .join, .joined(missing: 7), .send(start: 12, end: 34), .result(result),
+        ] {
             let line = message.line
             XCTAssertFalse(line.contains("\n"), "one line: \(line)")
             let read = try XCTUnwrap(WorkerMessage(line: line), line)
             XCTAssertEqual(read.kind, message.kind)
             XCTAssertEqual(read.line, line)
         }
-        guard case .result(let back)? = WorkerMessage(line: WorkerMessage.result(result).line) else { return XCTFail("no result") }
+        guard case .result(let back)? = WorkerMessage(line: WorkerMessage.result(result).line) else {
+            return XCTFail("no result")
+        }
         XCTAssertEqual(back.stats.delivered, 30)
         XCTAssertEqual(back.stats.latency.count, 1)
         XCTAssertEqual(back.stats.latency.value(atQuantile: 0.5), 1_500, accuracy: 30)
@@ -108,7 +114,8 @@ final class ChatBenchPartsTests: XCTestCase {
         b.gaps = 1
         b.latency.record(20)
         let total = PartResult.merged([
-            PartResult(stats: a, missingJoined: 1, cpuSeconds: 1), PartResult(stats: b, missingJoined: 2, cpuSeconds: 2),
+            PartResult(stats: a, missingJoined: 1, cpuSeconds: 1),
+            PartResult(stats: b, missingJoined: 2, cpuSeconds: 2),
         ])
         XCTAssertEqual(total.stats.sent, 7)
         XCTAssertEqual(total.stats.gaps, 1)
@@ -119,7 +126,10 @@ final class ChatBenchPartsTests: XCTestCase {
 
     func testSourceAddressesGoRoundRobinFrom127002() throws {
         let three = SourceAddresses(count: 3)
-        XCTAssertEqual((0..<6).map { three.address(for: $0)?.ipAddress }, ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.2", "127.0.0.3", "127.0.0.4"])
+        XCTAssertEqual(
+            (0..<6).map { three.address(for: $0)?.ipAddress },
+            ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
+        )
         XCTAssertEqual(three.address(for: 0)?.port, 0)
         XCTAssertNil(SourceAddresses(count: 0).address(for: 5))
         XCTAssertEqual(three.connectionCapacity, 3 * SourceAddresses.ephemeralPorts())
@@ -130,13 +140,19 @@ final class ChatBenchPartsTests: XCTestCase {
         let ports = SourceAddresses.ephemeralPorts()
         let rooms = ports / 10 + 1  // × 10 members: just over one address's ports
         XCTAssertThrowsError(try ChatBench.parse(["--rooms", "\(rooms)", "--members", "10", "--rate", "\(rooms)"]))
-        XCTAssertNoThrow(try ChatBench.parse(["--rooms", "\(rooms)", "--members", "10", "--rate", "\(rooms)", "--source-addresses", "2"]))
+        XCTAssertNoThrow(
+            try ChatBench.parse([
+                "--rooms", "\(rooms)", "--members", "10", "--rate", "\(rooms)", "--source-addresses", "2",
+            ])
+        )
     }
 
     func testEachLoopGetsSomeRoomsSenders() {
         // The first member of each room sends; with rooms of an even size they must not all share loop 0.
         for members in [2, 10, 20] {
-            let loopsOfSenders = Set((0..<8).map { ScenarioPart.loopIndex(ofClient: $0 * members, members: members, loops: 2) })
+            let loopsOfSenders = Set(
+                (0..<8).map { ScenarioPart.loopIndex(ofClient: $0 * members, members: members, loops: 2) }
+            )
             XCTAssertEqual(loopsOfSenders, [0, 1], "rooms of \(members)")
         }
     }

@@ -45,20 +45,27 @@ final class EnvironmentOptionsTests: XCTestCase {
     /// The variables come from the command type itself: every named option, by its long name.
     func testEveryOptionGetsAVariableNamedAfterItsLongName() throws {
         let options = try EnvironmentOptions(for: SampleCommand.self).options
-        XCTAssertEqual(options.map(\.variable), [
-            "CHAT_PORT", "CHAT_BROKER_COMMANDS", "CHAT_LISTEN_ONCE_BROKER_ANSWERS", "CHAT_COLOR", "CHAT_VERBOSE",
-            "CHAT_ID", "CHAT_LOG_FORMAT", "CHAT_HIDDEN_KNOB",
-        ])
+        XCTAssertEqual(
+            options.map(\.variable),
+            [
+                "CHAT_PORT", "CHAT_BROKER_COMMANDS", "CHAT_LISTEN_ONCE_BROKER_ANSWERS", "CHAT_COLOR", "CHAT_VERBOSE",
+                "CHAT_ID", "CHAT_LOG_FORMAT", "CHAT_HIDDEN_KNOB",
+            ]
+        )
         XCTAssertEqual(options.map(\.kind), [.value, .repeatable, .flag, .flag, .countedFlag, .value, .value, .value])
         XCTAssertEqual(options.map(\.name).first, "--port")
         XCTAssertEqual(options.last?.isVisible, false)
     }
 
     func testTheEnvironmentSetsWhatTheCommandLineDoesNotGive() throws {
-        let command = try parse([], [
-            "CHAT_PORT": "9000", "CHAT_BROKER_COMMANDS": "tcp://a:1, tcp://b:1", "CHAT_LISTEN_ONCE_BROKER_ANSWERS": "yes",
-            "CHAT_ID": "gw-7", "CHAT_LOG_FORMAT": "json", "CHAT_HIDDEN_KNOB": "3", "CHAT_UNRELATED": "x",
-        ])
+        let command = try parse(
+            [],
+            [
+                "CHAT_PORT": "9000", "CHAT_BROKER_COMMANDS": "tcp://a:1, tcp://b:1",
+                "CHAT_LISTEN_ONCE_BROKER_ANSWERS": "yes",
+                "CHAT_ID": "gw-7", "CHAT_LOG_FORMAT": "json", "CHAT_HIDDEN_KNOB": "3", "CHAT_UNRELATED": "x",
+            ]
+        )
         XCTAssertEqual(command.port, 9000)
         XCTAssertEqual(command.brokerCommands, ["tcp://a:1", "tcp://b:1"])
         XCTAssertTrue(command.listenOnceBrokerAnswers)
@@ -69,7 +76,9 @@ final class EnvironmentOptionsTests: XCTestCase {
 
     /// An option on the command line ignores its variable; a repeatable one is never mixed from both.
     func testTheCommandLineWins() throws {
-        let environment = ["CHAT_PORT": "9000", "CHAT_BROKER_COMMANDS": "tcp://a:1,tcp://b:1", "CHAT_COLOR": "no", "CHAT_ID": "env"]
+        let environment = [
+            "CHAT_PORT": "9000", "CHAT_BROKER_COMMANDS": "tcp://a:1,tcp://b:1", "CHAT_COLOR": "no", "CHAT_ID": "env",
+        ]
         let command = try parse(["--port", "1", "--broker-commands", "tcp://c:1", "--color", "--id=line"], environment)
         XCTAssertEqual(command.port, 1)
         XCTAssertEqual(command.brokerCommands, ["tcp://c:1"])
@@ -118,7 +127,12 @@ final class EnvironmentOptionsTests: XCTestCase {
 
     func testHelpEndsWithTheVariables() {
         for environment in [[:], ["CHAT_LISTEN_ONCE_BROKER_ANSWERS": "maybe"]] {
-            guard case .exit(let text, let code) = SampleCommand.outcome(commandLine: ["--help"], environment: environment) else {
+            guard
+                case .exit(let text, let code) = SampleCommand.outcome(
+                    commandLine: ["--help"],
+                    environment: environment
+                )
+            else {
                 return XCTFail("--help must not run the command")
             }
             XCTAssertEqual(code, .success)
@@ -127,7 +141,10 @@ final class EnvironmentOptionsTests: XCTestCase {
             let rows = text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
             XCTAssertTrue(rows.contains(["CHAT_PORT", "--port"]), text)
             XCTAssertTrue(rows.contains(["CHAT_BROKER_COMMANDS", "--broker-commands", "(comma-separated)"]), text)
-            XCTAssertTrue(rows.contains(["CHAT_LISTEN_ONCE_BROKER_ANSWERS", "--listen-once-broker-answers", "(flag)"]), text)
+            XCTAssertTrue(
+                rows.contains(["CHAT_LISTEN_ONCE_BROKER_ANSWERS", "--listen-once-broker-answers", "(flag)"]),
+                text
+            )
             XCTAssertFalse(text.contains("CHAT_HIDDEN_KNOB"), "hidden options stay hidden")
             XCTAssertFalse(text.contains("CHAT_NO_COLOR"), "one variable per inverted flag")
         }
@@ -140,7 +157,11 @@ final class EnvironmentOptionsTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private func parse(_ commandLine: [String], _ environment: [String: String], line: UInt = #line) throws -> SampleCommand {
+    private func parse(
+        _ commandLine: [String],
+        _ environment: [String: String],
+        line: UInt = #line
+    ) throws -> SampleCommand {
         switch SampleCommand.outcome(commandLine: commandLine, environment: environment) {
         case .run(let command, _):
             return command
@@ -151,7 +172,8 @@ final class EnvironmentOptionsTests: XCTestCase {
     }
 
     private func failure(_ commandLine: [String], _ environment: [String: String], line: UInt = #line) -> String {
-        guard case .exit(let text, let code) = SampleCommand.outcome(commandLine: commandLine, environment: environment) else {
+        guard case .exit(let text, let code) = SampleCommand.outcome(commandLine: commandLine, environment: environment)
+        else {
             XCTFail("expected an error", line: line)
             return ""
         }

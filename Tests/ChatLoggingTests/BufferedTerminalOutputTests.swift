@@ -43,7 +43,11 @@ final class BufferedTerminalOutputTests: XCTestCase {
     func testTheBackgroundThreadWritesWithoutAFlushCall() throws {
         let pipe = try Pipe.make()
         let output = BufferedTerminalOutput(fileDescriptor: pipe.write)
-        defer { output.close(timeout: .seconds(10)); close(pipe.write); close(pipe.read) }
+        defer {
+            output.close(timeout: .seconds(10))
+            close(pipe.write)
+            close(pipe.read)
+        }
         output.write(line: "hello")
         // The flusher writes within ~50 ms; wait generously for the bytes to arrive.
         var request = pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0)
@@ -128,8 +132,8 @@ final class BufferedTerminalOutputTests: XCTestCase {
             }
             let fields = line.split(separator: " ")
             guard fields.count == 3, fields[0].first == "t", let thread = Int(fields[0].dropFirst()),
-                  (0..<threads).contains(thread), let index = Int(fields[1]),
-                  fields[2] == Self.filler(thread: thread)
+                (0..<threads).contains(thread), let index = Int(fields[1]),
+                fields[2] == Self.filler(thread: thread)
             else {
                 XCTFail("torn line: \(line.prefix(120))")
                 return

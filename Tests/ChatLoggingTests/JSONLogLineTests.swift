@@ -1,22 +1,34 @@
-@testable import ChatLogging
 import Foundation
 import Logging
 import XCTest
 
+@testable import ChatLogging
+
 final class JSONLogLineTests: XCTestCase {
     func testOneObjectPerLineWithTimeLevelLabelMessageAndMetadata() throws {
         let line = JSONLogLine.format(
-            timestamp: "2026-11-25T11:24:03.120Z", level: .notice, label: "broker", message: "join",
-            metadata: ["conn": "7", "zeta": "z", "room": "lobby", "name": "ann"])
-        XCTAssertEqual(line, #"{"time":"2026-11-25T11:24:03.120Z","level":"notice","label":"broker","message":"join","metadata":{"room":"lobby","name":"ann","conn":"7","zeta":"z"}}"#)
+            timestamp: "2026-11-25T11:24:03.120Z",
+            level: .notice,
+            label: "broker",
+            message: "join",
+            metadata: ["conn": "7", "zeta": "z", "room": "lobby", "name": "ann"]
+        )
+        XCTAssertEqual(
+            line,
+            #"{"time":"2026-11-25T11:24:03.120Z","level":"notice","label":"broker","message":"join","metadata":{"room":"lobby","name":"ann","conn":"7","zeta":"z"}}"#
+        )
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         XCTAssertEqual(Set(object.keys), ["time", "level", "label", "message", "metadata"])
     }
 
     func testNestedMetadataStaysStructured() throws {
         let line = JSONLogLine.format(
-            timestamp: "T", level: .info, label: "gateway", message: "m",
-            metadata: ["list": ["a", "b"], "map": ["k": "v"], "number": .stringConvertible(42)])
+            timestamp: "T",
+            level: .info,
+            label: "gateway",
+            message: "m",
+            metadata: ["list": ["a", "b"], "map": ["k": "v"], "number": .stringConvertible(42)]
+        )
         XCTAssertTrue(line.hasSuffix(#""metadata":{"list":["a","b"],"map":{"k":"v"},"number":"42"}}"#), line)
     }
 
@@ -24,8 +36,16 @@ final class JSONLogLineTests: XCTestCase {
     /// comes back unchanged from a JSON parser.
     func testUserTextCannotBreakOrForgeALine() throws {
         let hostile = "hi\n{\"level\":\"critical\"}\r\t\"q\" \\ \u{1B}[31m \u{85}\u{9B}\u{7F} x\u{2028}y\u{2029}z é😀"
-        let line = JSONLogLine.format(timestamp: "T", level: .info, label: "broker", message: hostile, metadata: ["text": .string(hostile)])
-        XCTAssertFalse(line.contains("\n") || line.contains("\r") || line.contains("\u{1B}") || line.contains("\u{2028}"))
+        let line = JSONLogLine.format(
+            timestamp: "T",
+            level: .info,
+            label: "broker",
+            message: hostile,
+            metadata: ["text": .string(hostile)]
+        )
+        XCTAssertFalse(
+            line.contains("\n") || line.contains("\r") || line.contains("\u{1B}") || line.contains("\u{2028}")
+        )
         XCTAssertFalse(line.unicodeScalars.contains { (0x80...0x9F).contains($0.value) || $0.value == 0x7F }, line)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         XCTAssertEqual(object["message"] as? String, hostile)
@@ -40,9 +60,17 @@ final class JSONLogLineTests: XCTestCase {
         for value in scalars {
             guard let scalar = Unicode.Scalar(value), value != 0x22, value != 0x5C else { continue }
             let text = String(Character(scalar))
-            let textEscapes = TerminalLogHandler.format(timestamp: "T", level: .info, label: "l", message: text, metadata: [:]) != "T INFO  l " + text
-            let jsonEscapes = !JSONLogLine.format(timestamp: "T", level: .info, label: "l", message: text, metadata: [:])
-                .contains(#""message":""# + text + "\"")
+            let textEscapes =
+                TerminalLogHandler.format(timestamp: "T", level: .info, label: "l", message: text, metadata: [:])
+                != "T INFO  l " + text
+            let jsonEscapes = !JSONLogLine.format(
+                timestamp: "T",
+                level: .info,
+                label: "l",
+                message: text,
+                metadata: [:]
+            )
+            .contains(#""message":""# + text + "\"")
             XCTAssertEqual(textEscapes, jsonEscapes, "U+\(String(value, radix: 16))")
         }
     }
@@ -67,7 +95,11 @@ final class JSONLogLineTests: XCTestCase {
         XCTAssertEqual(object["label"] as? String, "log")
         XCTAssertEqual(object["level"] as? String, "warning")
         XCTAssertEqual(object["metadata"] as? [String: String], ["lines": "3"])
-        XCTAssertTrue(BufferedTerminalOutput.droppedNotice(lines: 3, format: .text).hasSuffix(" WARN  log: dropped 3 lines (the log output did not keep up)"))
+        XCTAssertTrue(
+            BufferedTerminalOutput.droppedNotice(lines: 3, format: .text).hasSuffix(
+                " WARN  log: dropped 3 lines (the log output did not keep up)"
+            )
+        )
     }
 }
 

@@ -1,7 +1,8 @@
-@testable import ChatLogging
 import Dispatch
 import Synchronization
 import XCTest
+
+@testable import ChatLogging
 
 final class LogThrottleTests: XCTestCase {
     private let start = ContinuousClock.now
@@ -44,7 +45,10 @@ final class LogThrottleTests: XCTestCase {
         XCTAssertEqual(throttle.endedWindows(now: at(5_000)), [])
         // Already reported: the next line does not count them again.
         XCTAssertEqual(throttle.check("noisy", now: at(5_000)), .log(suppressed: 0))
-        XCTAssertEqual(LogThrottle<String>.Summary(key: "noisy", suppressed: 5).metadata, ["key": "noisy", "suppressed": "5"])
+        XCTAssertEqual(
+            LogThrottle<String>.Summary(key: "noisy", suppressed: 5).metadata,
+            ["key": "noisy", "suppressed": "5"]
+        )
     }
 
     func testMemoryIsBoundedAndForgottenCountsAreStillReported() {

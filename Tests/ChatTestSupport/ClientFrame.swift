@@ -2,7 +2,12 @@ import NIOCore
 import NIOWebSocket
 
 /// A client WebSocket frame, masked as RFC 6455 requires (or unmasked, to test that refusal).
-public func clientFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) -> ByteBuffer {
+public func clientFrame(
+    _ opcode: WebSocketOpcode,
+    _ payload: [UInt8],
+    fin: Bool = true,
+    masked: Bool = true
+) -> ByteBuffer {
     var buffer = ByteBuffer()
     buffer.writeInteger((fin ? UInt8(0x80) : 0) | UInt8(webSocketOpcode: opcode))
     let maskBit: UInt8 = masked ? 0x80 : 0

@@ -60,7 +60,9 @@ public final class RawTestClient {
             source.sin_family = sa_family_t(AF_INET)
             source.sin_addr.s_addr = inet_addr(sourceAddress)
             let bound = withUnsafePointer(to: &source) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard bound == 0 else {
                 let error = errno
@@ -101,7 +103,9 @@ public final class RawTestClient {
     public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count, fd >= 0 {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { return }
             offset += sent
         }
@@ -172,7 +176,9 @@ public final class RawTestClient {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces
+            )
         }
         let length = hasBody ? headers["content-length"].flatMap(Int.init) ?? 0 : 0
         let body = try take(length, until: deadline)
@@ -180,7 +186,12 @@ public final class RawTestClient {
     }
 
     /// Sends an HTTP/1.1 request and reads the response.
-    public func request(_ method: String, _ path: String, headers: [String: String] = [:], body: String = "") throws -> HTTPResponse {
+    public func request(
+        _ method: String,
+        _ path: String,
+        headers: [String: String] = [:],
+        body: String = ""
+    ) throws -> HTTPResponse {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
@@ -241,7 +252,10 @@ public final class RawTestClient {
         }
         guard pending.count >= headerLength + length else { return nil }
         let frame = Frame(
-            opcode: opcode, fin: pending[0] & 0x80 != 0, payload: Array(pending[headerLength..<(headerLength + length)]))
+            opcode: opcode,
+            fin: pending[0] & 0x80 != 0,
+            payload: Array(pending[headerLength..<(headerLength + length)])
+        )
         pending.removeFirst(headerLength + length)
         return frame
     }

@@ -44,7 +44,8 @@ public final class SocketIOTestClient {
             case .handshakeRefused(let status, let body): "upgrade refused with \(status): \(body)"
             case .unexpected(let text): "unexpected: \(text)"
             case .timeout(let what): "timed out waiting for \(what)"
-            case .closed(let close): "connection closed (\(close.map { "\($0.code.map(String.init) ?? "-") \($0.reason)" } ?? "no close frame"))"
+            case .closed(let close):
+                "connection closed (\(close.map { "\($0.code.map(String.init) ?? "-") \($0.reason)" } ?? "no close frame"))"
             }
         }
     }
@@ -75,7 +76,9 @@ public final class SocketIOTestClient {
     public init(port: Int, origin: String? = nil, timeout: TimeInterval = 5) throws {
         raw = try RawTestClient(port: port, timeoutSeconds: Int(timeout.rounded(.up)))
         let response = try raw.upgrade(host: "127.0.0.1:\(port)", origin: origin)
-        guard response.status == 101 else { throw Failure.handshakeRefused(status: response.status, body: response.body) }
+        guard response.status == 101 else {
+            throw Failure.handshakeRefused(status: response.status, body: response.body)
+        }
         let open = try raw.readText()
         guard open.hasPrefix("0"), let sid = (try? JSONValue.parse(open.dropFirst()))?["sid"]?.stringValue else {
             throw Failure.unexpected("open packet \(open)")
@@ -140,7 +143,9 @@ public final class SocketIOTestClient {
     /// Returns the first event named `name` (and satisfying `matching`) not returned before,
     /// waiting up to `timeout` seconds for it to arrive.
     public func waitForEvent(
-        _ name: String, timeout: TimeInterval = 5, matching: (JSONValue) -> Bool = { _ in true }
+        _ name: String,
+        timeout: TimeInterval = 5,
+        matching: (JSONValue) -> Bool = { _ in true }
     ) throws -> Event {
         var found: Int?
         _ = try waitUntil(timeout: timeout) { client in
@@ -151,7 +156,8 @@ public final class SocketIOTestClient {
             return found != nil
         }
         guard let found else {
-            throw isClosed ? Failure.closed(close) : Failure.timeout("event \(name); last events: \(events.suffix(3).map(\.text))")
+            throw isClosed
+                ? Failure.closed(close) : Failure.timeout("event \(name); last events: \(events.suffix(3).map(\.text))")
         }
         takenEvents.insert(found)
         return events[found]
@@ -215,7 +221,9 @@ public final class SocketIOTestClient {
             pingsAnswered += 1
             return
         }
-        guard text.hasPrefix("4"), let packet = try? SocketIOPacket.parse(text.dropFirst(), limits: .trusted), packet.namespace == "/" else {
+        guard text.hasPrefix("4"), let packet = try? SocketIOPacket.parse(text.dropFirst(), limits: .trusted),
+            packet.namespace == "/"
+        else {
             unexpectedFrames.append(text)
             return
         }
@@ -225,7 +233,9 @@ public final class SocketIOTestClient {
             socketSID = sid
         case .ack:
             // The server always acknowledges with exactly one object.
-            guard let id = packet.ackID, packet.arguments.count == 1, packet.arguments[0].objectValue != nil, acks[id] == nil else {
+            guard let id = packet.ackID, packet.arguments.count == 1, packet.arguments[0].objectValue != nil,
+                acks[id] == nil
+            else {
                 return unexpectedFrames.append(text)
             }
             acks[id] = packet.arguments[0]

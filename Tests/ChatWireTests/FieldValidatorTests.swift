@@ -24,8 +24,14 @@ final class FieldValidatorTests: XCTestCase {
     }
 
     func testNamesRefuseInvisibleAndFormattingCharacters() {
-        for bad in ["alice\u{200B}", "\u{202E}ecila", "al\u{2066}ice", "\u{FEFF}alice", "ali\u{00AD}ce", "a\u{2028}b", "\u{301}alice", "a\u{301}\u{302}\u{303}\u{304}\u{305}"] {
-            XCTAssertThrowsError(try FieldValidator.name(bad), bad.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
+        for bad in [
+            "alice\u{200B}", "\u{202E}ecila", "al\u{2066}ice", "\u{FEFF}alice", "ali\u{00AD}ce", "a\u{2028}b",
+            "\u{301}alice", "a\u{301}\u{302}\u{303}\u{304}\u{305}",
+        ] {
+            XCTAssertThrowsError(
+                try FieldValidator.name(bad),
+                bad.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " ")
+            )
         }
         XCTAssertNoThrow(try FieldValidator.name("Zoë 🚀"))
         XCTAssertNoThrow(try FieldValidator.name("e\u{301}\u{302}"))
@@ -56,7 +62,10 @@ final class FieldValidatorTests: XCTestCase {
     }
 
     func testTextLimitsCountBytesAndScalarsNotCharacters() {
-        XCTAssertThrowsError(try FieldValidator.text("a" + String(repeating: "\u{301}", count: 100_000)), "1 Character, 200 KB")
+        XCTAssertThrowsError(
+            try FieldValidator.text("a" + String(repeating: "\u{301}", count: 100_000)),
+            "1 Character, 200 KB"
+        )
         XCTAssertThrowsError(try FieldValidator.text("a" + String(repeating: "\u{301}", count: 2000)), "2001 scalars")
         XCTAssertNoThrow(try FieldValidator.text(String(repeating: "😀", count: 2000)), "8000 bytes")
         XCTAssertThrowsError(try FieldValidator.text(String(repeating: "😀", count: 2000) + "a"), "8001 bytes")

@@ -47,7 +47,9 @@ final class ShardTests: XCTestCase {
         XCTAssertEqual(parsed.count, 4)
         XCTAssertEqual(parsed.description, "3/4")
         XCTAssertEqual(try Shard(parsing: "255/256").count, 256)
-        for text in ["", "1", "1/", "/2", "a/2", "1/2/3", "-1/2", "+1/2", " 1/2", "1/2 ", "1.0/2", "99999999999999999/2"] {
+        for text in [
+            "", "1", "1/", "/2", "a/2", "1/2/3", "-1/2", "+1/2", " 1/2", "1/2 ", "1.0/2", "99999999999999999/2",
+        ] {
             XCTAssertThrowsError(try Shard(parsing: text), text) { error in
                 XCTAssertEqual(error as? Shard.Invalid, .malformed(text), text)
             }

@@ -5,7 +5,14 @@ final class WireBroadcastTests: XCTestCase {
     func testEveryKindRoundTripsWithItsTopic() throws {
         for kind in BroadcastKind.allCases {
             let broadcast = WireBroadcast(
-                kind: kind, room: "lobby", seq: 12, gseq: 1 << 40 | 7, gateway: "gw-a", connectionID: 5, payload: Array(#"42["message",{}]"#.utf8))
+                kind: kind,
+                room: "lobby",
+                seq: 12,
+                gseq: 1 << 40 | 7,
+                gateway: "gw-a",
+                connectionID: 5,
+                payload: Array(#"42["message",{}]"#.utf8)
+            )
             let frames = broadcast.encoded()
             XCTAssertEqual(frames[0], Array("room/lobby/".utf8))
             XCTAssertEqual(frames[2], broadcast.payload, "the payload travels untouched")
@@ -20,7 +27,8 @@ final class WireBroadcastTests: XCTestCase {
     }
 
     func testMalformedBroadcastsAreRefused() {
-        let frames = WireBroadcast(kind: .message, room: "a", seq: 1, gateway: "", connectionID: 0, payload: [1]).encoded()
+        let frames = WireBroadcast(kind: .message, room: "a", seq: 1, gateway: "", connectionID: 0, payload: [1])
+            .encoded()
         XCTAssertThrowsError(try WireBroadcast.decode(Array(frames.prefix(2)))) {
             XCTAssertEqual($0 as? WireError, .wrongFrameCount(expected: 3, actual: 2))
         }

@@ -27,9 +27,13 @@ final class WireCommandTests: XCTestCase {
         XCTAssertEqual(Set(Self.everyBody.map(\.kind)), Set(CommandKind.allCases).subtracting([.invalid]))
         for (index, body) in Self.everyBody.enumerated() {
             let command = WireCommand(
-                requestID: UInt32(index) + 0xFFFF_FF00, connectionID: UInt64(index) << 40,
-                client: index.isMultiple(of: 2) ? "" : "2001:db8::\(index)", sentAt: UInt64(index) * 1_000_003,
-                ttl: UInt32(index) * 1000, body: body)
+                requestID: UInt32(index) + 0xFFFF_FF00,
+                connectionID: UInt64(index) << 40,
+                client: index.isMultiple(of: 2) ? "" : "2001:db8::\(index)",
+                sentAt: UInt64(index) * 1_000_003,
+                ttl: UInt32(index) * 1000,
+                body: body
+            )
             XCTAssertEqual(try WireCommand.decode(command.encoded()), command)
         }
     }
@@ -38,7 +42,8 @@ final class WireCommandTests: XCTestCase {
         for body in Self.everyBody {
             let frame = WireCommand(requestID: 1, connectionID: 2, body: body).encoded()
             for length in 0..<frame.count {
-                XCTAssertThrowsError(try WireCommand.decode(Array(frame.prefix(length))), "\(body) cut at \(length)") { error in
+                XCTAssertThrowsError(try WireCommand.decode(Array(frame.prefix(length))), "\(body) cut at \(length)") {
+                    error in
                     guard case .truncated = error as? WireError else { return XCTFail("\(error)") }
                 }
             }
@@ -46,20 +51,30 @@ final class WireCommandTests: XCTestCase {
     }
 
     func testAJoinWithoutSinceCarriesTheNoSinceValueThenAnEmptyPid() throws {
-        let frame = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "r", password: "p", name: "n")).encoded()
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "r", password: "p", name: "n"))
+            .encoded()
         XCTAssertEqual(Array(frame.suffix(12)), [UInt8](repeating: 0xFF, count: 8) + [0, 0, 0, 0])
-        XCTAssertEqual(try WireCommand.decode(frame).body, .join(room: "r", password: "p", name: "n", since: nil, pid: ""))
+        XCTAssertEqual(
+            try WireCommand.decode(frame).body,
+            .join(room: "r", password: "p", name: "n", since: nil, pid: "")
+        )
     }
 
     func testAResumeWithoutOffsetCarriesTheNoSinceValue() throws {
-        let frame = WireCommand(requestID: 1, connectionID: 2, body: .resume(pid: "ab", instance: "", since: nil)).encoded()
+        let frame = WireCommand(requestID: 1, connectionID: 2, body: .resume(pid: "ab", instance: "", since: nil))
+            .encoded()
         XCTAssertEqual(frame[1], 11)
-        XCTAssertEqual(Array(frame.suffix(18)), [0, 0, 0, 2, 0x61, 0x62, 0, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8))
+        XCTAssertEqual(
+            Array(frame.suffix(18)),
+            [0, 0, 0, 2, 0x61, 0x62, 0, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8)
+        )
     }
 
     func testTrailingBytesAreRefused() {
         let frame = WireCommand(requestID: 1, connectionID: 2, body: .leave(room: "a")).encoded() + [0]
-        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .trailingBytes(count: 1)) }
+        XCTAssertThrowsError(try WireCommand.decode(frame)) {
+            XCTAssertEqual($0 as? WireError, .trailingBytes(count: 1))
+        }
     }
 
     func testUnknownKindAndVersionAreRefused() {
@@ -82,7 +97,9 @@ final class WireCommandTests: XCTestCase {
     func testInvalidUTF8IsRefused() {
         var frame = WireCommand(requestID: 1, connectionID: 2, body: .leave(room: "ab")).encoded()
         frame[frame.count - 1] = 0xFF
-        XCTAssertThrowsError(try WireCommand.decode(frame)) { XCTAssertEqual($0 as? WireError, .invalidUTF8(field: "room")) }
+        XCTAssertThrowsError(try WireCommand.decode(frame)) {
+            XCTAssertEqual($0 as? WireError, .invalidUTF8(field: "room"))
+        }
     }
 
     func testHugeLengthPrefixIsTruncationNotACrash() {
@@ -95,6 +112,8 @@ final class WireCommandTests: XCTestCase {
         writer.write(UInt64(3))
         writer.write(UInt32(5_000))
         writer.write(UInt32.max)
-        XCTAssertThrowsError(try WireCommand.decode(writer.bytes)) { XCTAssertEqual($0 as? WireError, .truncated(field: "room")) }
+        XCTAssertThrowsError(try WireCommand.decode(writer.bytes)) {
+            XCTAssertEqual($0 as? WireError, .truncated(field: "room"))
+        }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import GatewayCore
 import NIOCore
 import NIOPosix
 import XCTest
+
+@testable import GatewayCore
 
 final class BroadcastFanOutTests: XCTestCase {
     /// A stalled event loop makes the fan-out report a backlog once `maxQueuedBytes` of frames wait

@@ -1,10 +1,11 @@
 import ChatWire
 import Foundation
-@testable import GatewayCore
 import Logging
 import Synchronization
 import XCTest
 import ZeroMQ
+
+@testable import GatewayCore
 
 /// The link's socket loop against a broker played by the test (a ROUTER and an XPUB on IPC endpoints):
 /// what the thread does with the actions of ``BrokerLinkState`` when the sockets are real.
@@ -42,14 +43,20 @@ final class BrokerLinkLoopTests: XCTestCase {
         router = try context.socket(.router)
         publisher = try context.socket(.xpub)
         try publisher.set(.xpubVerbose(true))
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString.prefix(8))").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString.prefix(8))")
+            .path
         let commands = "ipc://\(base)-commands"
         let broadcasts = "ipc://\(base)-broadcasts"
         try router.bind(commands)
         try publisher.bind(broadcasts)
         link = try BrokerLink(
-            configuration: BrokerLinkConfiguration(commandsEndpoint: commands, broadcastsEndpoint: broadcasts, gatewayID: "gw-loop"),
-            logger: Logger(label: "test"))
+            configuration: BrokerLinkConfiguration(
+                commandsEndpoint: commands,
+                broadcastsEndpoint: broadcasts,
+                gatewayID: "gw-loop"
+            ),
+            logger: Logger(label: "test")
+        )
         link.setSink(sink)
         try await link.start()
         // Answer the first hello so the link counts as registered.
@@ -71,7 +78,9 @@ final class BrokerLinkLoopTests: XCTestCase {
         let poller = ZMQPoller([.socket(socket)])
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if try poller.poll(timeoutMilliseconds: 50)[0], let message = try socket.receive(dontWait: true) { return message }
+            if try poller.poll(timeoutMilliseconds: 50)[0], let message = try socket.receive(dontWait: true) {
+                return message
+            }
         }
         return nil
     }
@@ -91,7 +100,14 @@ final class BrokerLinkLoopTests: XCTestCase {
     }
 
     func publish(_ kind: BroadcastKind, room: String, seq: UInt64) throws {
-        let broadcast = WireBroadcast(kind: kind, room: room, seq: seq, gateway: "gw-x", connectionID: 0, payload: kind == .head ? [] : Array("e\(seq)".utf8))
+        let broadcast = WireBroadcast(
+            kind: kind,
+            room: room,
+            seq: seq,
+            gateway: "gw-x",
+            connectionID: 0,
+            payload: kind == .head ? [] : Array("e\(seq)".utf8)
+        )
         _ = try publisher.send(broadcast.encoded())
     }
 

@@ -1,6 +1,7 @@
 import ChatWire
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 /// Helpers for tests that drive ``BrokerLinkState`` without sockets: what its actions say, and the
 /// replies and broadcasts a broker would send.
@@ -15,11 +16,17 @@ extension BrokerLinkStateTesting {
 
     /// The commands sent and the index of the broker each goes to.
     func sends(_ actions: [State.Action]) -> [(command: WireCommand, broker: Int)] {
-        actions.compactMap { if case .send(let command, let broker) = $0 { return (command, broker) } else { return nil } }
+        actions.compactMap {
+            if case .send(let command, let broker) = $0 { return (command, broker) } else { return nil }
+        }
     }
 
     func completions(_ actions: [State.Action]) -> [String: Result<WireReply.Success, ChatError>] {
-        Dictionary(uniqueKeysWithValues: actions.compactMap { if case .complete(let caller, let result) = $0 { return (caller, result) } else { return nil } })
+        Dictionary(
+            uniqueKeysWithValues: actions.compactMap {
+                if case .complete(let caller, let result) = $0 { return (caller, result) } else { return nil }
+            }
+        )
     }
 
     func delivered(_ actions: [State.Action]) -> [UInt64] {
@@ -27,9 +34,11 @@ extension BrokerLinkStateTesting {
     }
 
     func disconnects(_ actions: [State.Action]) -> [String: RoomDisconnectReason] {
-        Dictionary(uniqueKeysWithValues: actions.compactMap {
-            if case .disconnectMembers(let room, let reason) = $0 { return (room, reason) } else { return nil }
-        })
+        Dictionary(
+            uniqueKeysWithValues: actions.compactMap {
+                if case .disconnectMembers(let room, let reason) = $0 { return (room, reason) } else { return nil }
+            }
+        )
     }
 
     func notices(_ actions: [State.Action]) -> [BrokerLinkNotice] {
@@ -42,10 +51,25 @@ extension BrokerLinkStateTesting {
     }
 
     func success(
-        _ command: WireCommand, room: String = "", seq: UInt64 = 0, events: [UInt64] = [], instance: String = "", term: UInt64 = 0
+        _ command: WireCommand,
+        room: String = "",
+        seq: UInt64 = 0,
+        events: [UInt64] = [],
+        instance: String = "",
+        term: UInt64 = 0
     ) -> WireReply {
-        WireReply(to: command, result: .success(.init(
-            room: room, seq: seq, events: events.map { .init(seq: $0, payload: payload($0)) }, instance: instance, term: term)))
+        WireReply(
+            to: command,
+            result: .success(
+                .init(
+                    room: room,
+                    seq: seq,
+                    events: events.map { .init(seq: $0, payload: payload($0)) },
+                    instance: instance,
+                    term: term
+                )
+            )
+        )
     }
 
     func failure(_ command: WireCommand, _ code: ChatErrorCode) -> WireReply {
@@ -59,8 +83,21 @@ extension BrokerLinkStateTesting {
 
     func payload(_ seq: UInt64) -> [UInt8] { Array("e\(seq)".utf8) }
 
-    func event(_ room: String, _ seq: UInt64, kind: BroadcastKind = .message, gateway: String = "gw-other", connection: UInt64 = 0) -> WireBroadcast {
-        WireBroadcast(kind: kind, room: room, seq: seq, gateway: gateway, connectionID: connection, payload: payload(seq))
+    func event(
+        _ room: String,
+        _ seq: UInt64,
+        kind: BroadcastKind = .message,
+        gateway: String = "gw-other",
+        connection: UInt64 = 0
+    ) -> WireBroadcast {
+        WireBroadcast(
+            kind: kind,
+            room: room,
+            seq: seq,
+            gateway: gateway,
+            connectionID: connection,
+            payload: payload(seq)
+        )
     }
 
     func head(_ room: String, _ seq: UInt64) -> WireBroadcast {

@@ -1,12 +1,17 @@
 import ChatWire
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 /// The broker link's state machine without sockets: each test drives it with requests, replies,
 /// broadcasts and ticks at chosen monotonic times and checks the actions it asks for.
 final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
 
-    let configuration = BrokerLinkConfiguration(commandsEndpoint: "inproc://c", broadcastsEndpoint: "inproc://b", gatewayID: "gw-test")
+    let configuration = BrokerLinkConfiguration(
+        commandsEndpoint: "inproc://c",
+        broadcastsEndpoint: "inproc://b",
+        gatewayID: "gw-test"
+    )
 
     // MARK: Helpers (more in BrokerLinkStateTesting)
 
@@ -24,9 +29,19 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func join(_ state: inout State, _ room: String, connection: UInt64, seq: UInt64, now: UInt64 = 0) throws {
         _ = state.handle(.follow(room), now: now)
         _ = state.received(head(room, seq - 1), now: now)
-        let join = try only(sent(state.handle(
-            .command(.join(room: room, password: "pw", name: "n\(connection)"), connectionID: connection, client: "", caller: "join-\(connection)"),
-            now: now)))
+        let join = try only(
+            sent(
+                state.handle(
+                    .command(
+                        .join(room: room, password: "pw", name: "n\(connection)"),
+                        connectionID: connection,
+                        client: "",
+                        caller: "join-\(connection)"
+                    ),
+                    now: now
+                )
+            )
+        )
         let actions = state.received(success(join, room: room, seq: seq), now: now)
         XCTAssertNotNil(completions(actions)["join-\(connection)"])
         XCTAssertEqual(state.feed.expectedSeq(of: room), seq + 1)
@@ -50,8 +65,19 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
 
     func testEveryCommandCarriesItsSendTimeAndTheRequestTimeoutAsTTL() throws {
         var state = try registered()
-        let command = try only(sent(state.handle(
-            .command(.message(room: "r", text: "hi", key: "k-1"), connectionID: 7, client: "10.0.0.1", caller: "a"), now: 4_321)))
+        let command = try only(
+            sent(
+                state.handle(
+                    .command(
+                        .message(room: "r", text: "hi", key: "k-1"),
+                        connectionID: 7,
+                        client: "10.0.0.1",
+                        caller: "a"
+                    ),
+                    now: 4_321
+                )
+            )
+        )
         XCTAssertEqual(command.sentAt, 4_321)
         XCTAssertEqual(command.ttl, 5_000)
         XCTAssertEqual(command.client, "10.0.0.1")
@@ -60,16 +86,28 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
 
     func testARequestFailsWhenItsDeadlinePassesAndALateReplyIsIgnored() throws {
         var state = try registered()
-        let command = try only(sent(state.handle(.command(.listRooms(after: "", limit: 0), connectionID: 1, client: "", caller: "a"), now: 10_000)))
+        let command = try only(
+            sent(
+                state.handle(
+                    .command(.listRooms(after: "", limit: 0), connectionID: 1, client: "", caller: "a"),
+                    now: 10_000
+                )
+            )
+        )
         XCTAssertTrue(completions(state.tick(now: 14_999)).isEmpty)
         let expired = completions(state.tick(now: 15_000))
-        XCTAssertEqual(expired["a"], .failure(ChatError(.brokerUnavailable, "the room broker did not answer in time; try again")))
+        XCTAssertEqual(
+            expired["a"],
+            .failure(ChatError(.brokerUnavailable, "the room broker did not answer in time; try again"))
+        )
         XCTAssertTrue(state.received(success(command), now: 15_001).isEmpty, "the late reply finds nobody")
     }
 
     func testACommandThatCannotBeSentFailsAtOnce() throws {
         var state = try registered()
-        let command = try only(sent(state.handle(.command(.leave(room: "r"), connectionID: 1, client: "", caller: "a"), now: 0)))
+        let command = try only(
+            sent(state.handle(.command(.leave(room: "r"), connectionID: 1, client: "", caller: "a"), now: 0))
+        )
         let result = completions(state.sendFailed(requestID: command.requestID, now: 0))["a"]
         XCTAssertEqual(errorCode(result), .brokerUnavailable)
         XCTAssertEqual(state.pendingCount, 0)
@@ -78,9 +116,20 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func testCommandsBeforeTheBrokerAnswersHelloWaitForItInsteadOfBeingRefused() throws {
         var state = State(configuration: configuration)
         let hello = try only(sent(state.tick(now: 0)))
-        XCTAssertTrue(sent(state.handle(
-            .command(.post(room: "r", password: "pw", name: "bot", text: "hi", key: ""), connectionID: 1, client: "", caller: "early"),
-            now: 10)).isEmpty, "not sent before the broker knows this gateway")
+        XCTAssertTrue(
+            sent(
+                state.handle(
+                    .command(
+                        .post(room: "r", password: "pw", name: "bot", text: "hi", key: ""),
+                        connectionID: 1,
+                        client: "",
+                        caller: "early"
+                    ),
+                    now: 10
+                )
+            ).isEmpty,
+            "not sent before the broker knows this gateway"
+        )
         let flushed = sent(state.received(success(hello, instance: "inst-1"), now: 20))
         XCTAssertEqual(flushed.map(\.body), [.post(room: "r", password: "pw", name: "bot", text: "hi", key: "")])
         XCTAssertEqual(flushed.first?.sentAt, 20, "stamped when it really leaves")
@@ -89,7 +138,11 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         _ = silent.tick(now: 0)
         _ = silent.handle(.command(.leave(room: "r"), connectionID: 1, client: "", caller: "late"), now: 0)
         XCTAssertNil(completions(silent.tick(now: 4_999))["late"])
-        XCTAssertEqual(errorCode(completions(silent.tick(now: 5_000))["late"]), .brokerUnavailable, "fails at its deadline")
+        XCTAssertEqual(
+            errorCode(completions(silent.tick(now: 5_000))["late"]),
+            .brokerUnavailable,
+            "fails at its deadline"
+        )
     }
 
     // MARK: Parking
@@ -99,7 +152,10 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(state.handle(.follow("r"), now: 0), [.subscribe("r")])
         XCTAssertEqual(state.handle(.follow("r"), now: 0), [], "counted: subscribed once")
         let join = WireCommand.Body.join(room: "r", password: "pw", name: "ann")
-        XCTAssertTrue(state.handle(.command(join, connectionID: 1, client: "", caller: "ann"), now: 10).isEmpty, "parked")
+        XCTAssertTrue(
+            state.handle(.command(join, connectionID: 1, client: "", caller: "ann"), now: 10).isEmpty,
+            "parked"
+        )
         XCTAssertEqual(state.parkedCount, 1)
         let released = sent(state.received(head("r", 4), now: 20))
         XCTAssertEqual(try only(released).body, join)
@@ -113,7 +169,10 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func testAParkedJoinGoesOutAnywayWhenTheHeadNeverComes() throws {
         var state = try registered()
         _ = state.handle(.follow("r"), now: 0)
-        _ = state.handle(.command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "ann"), now: 100)
+        _ = state.handle(
+            .command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "ann"),
+            now: 100
+        )
         XCTAssertTrue(sent(state.tick(now: 2_099)).filter { $0.body.kind == .join }.isEmpty)
         let actions = state.tick(now: 2_100)
         XCTAssertEqual(notices(actions), [.subscriptionUnconfirmed(room: "r")])
@@ -123,8 +182,14 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func testADisconnectFailsItsConnectionsParkedJoinsBeforeGoingOut() throws {
         var state = try registered()
         _ = state.handle(.follow("r"), now: 0)
-        _ = state.handle(.command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "ann"), now: 0)
-        _ = state.handle(.command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"), now: 0)
+        _ = state.handle(
+            .command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "ann"),
+            now: 0
+        )
+        _ = state.handle(
+            .command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"),
+            now: 0
+        )
         let actions = state.handle(.command(.disconnect, connectionID: 1, client: "", caller: nil), now: 0)
         XCTAssertEqual(Array(completions(actions).keys), ["ann"])
         XCTAssertEqual(sent(actions).map(\.body), [.disconnect])
@@ -143,34 +208,67 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertNil(state.feed.expectedSeq(of: "a"), "the feed is reset: the next join reply sets it")
         XCTAssertFalse(state.isLive("a"), "the new broker's subscription must be confirmed again")
         XCTAssertEqual(state.brokerInstance, "inst-2")
-        XCTAssertTrue(state.received(success(try only(sent(state.tick(now: 2_000))), instance: "inst-2"), now: 2_001).isEmpty, "once")
+        XCTAssertTrue(
+            state.received(success(try only(sent(state.tick(now: 2_000))), instance: "inst-2"), now: 2_001).isEmpty,
+            "once"
+        )
     }
 
     func testAnUnknownGatewayReplySaysHelloFailsTheCommandAndResynchronisesOnceAnswered() throws {
         var state = try registered()
         try join(&state, "r", connection: 1, seq: 3)
-        let message = try only(sent(state.handle(.command(.message(room: "r", text: "hi", key: ""), connectionID: 1, client: "", caller: "msg"), now: 100)))
-        let leave = try only(sent(state.handle(.command(.leave(room: "r"), connectionID: 1, client: "", caller: "leave"), now: 100)))
+        let message = try only(
+            sent(
+                state.handle(
+                    .command(.message(room: "r", text: "hi", key: ""), connectionID: 1, client: "", caller: "msg"),
+                    now: 100
+                )
+            )
+        )
+        let leave = try only(
+            sent(state.handle(.command(.leave(room: "r"), connectionID: 1, client: "", caller: "leave"), now: 100))
+        )
 
         let first = state.received(failure(message, .unknownGateway), now: 110)
         XCTAssertEqual(notices(first), [.gatewayUnknown])
         let hello = try only(sent(first))
         XCTAssertEqual(hello.body, .hello(gatewayName: "gw-test"), "hello again at once")
-        XCTAssertEqual(completions(first)["msg"], .failure(ChatError(.brokerUnavailable, "the room broker lost contact with this server; try again in a moment")))
+        XCTAssertEqual(
+            completions(first)["msg"],
+            .failure(
+                ChatError(.brokerUnavailable, "the room broker lost contact with this server; try again in a moment")
+            )
+        )
         XCTAssertEqual(state.registration, .reregistering)
         XCTAssertTrue(disconnects(first).isEmpty, "members are told once the broker answers the hello")
 
         let second = state.received(failure(leave, .unknownGateway), now: 111)
-        XCTAssertTrue(sent(second).isEmpty, "the other commands sent before the hello say the same and change nothing more")
+        XCTAssertTrue(
+            sent(second).isEmpty,
+            "the other commands sent before the hello say the same and change nothing more"
+        )
         XCTAssertEqual(errorCode(completions(second)["leave"]), .brokerUnavailable)
-        XCTAssertEqual(sent(state.tick(now: 210)).map(\.body), [.hello(gatewayName: "gw-test")], "hello repeats until answered")
+        XCTAssertEqual(
+            sent(state.tick(now: 210)).map(\.body),
+            [.hello(gatewayName: "gw-test")],
+            "hello repeats until answered"
+        )
 
         let answered = state.received(success(hello, instance: "inst-1"), now: 220)
         XCTAssertEqual(disconnects(answered), ["r": .gatewayForgotten])
         XCTAssertEqual(state.registration, .registered)
         XCTAssertNil(state.feed.expectedSeq(of: "r"))
         XCTAssertTrue(state.isLive("r"), "the subscription itself still stands")
-        XCTAssertEqual(sent(state.handle(.command(.join(room: "r", password: "pw", name: "ann"), connectionID: 5, client: "", caller: "j"), now: 230)).map(\.body.kind), [.join], "a rejoin goes out at once")
+        XCTAssertEqual(
+            sent(
+                state.handle(
+                    .command(.join(room: "r", password: "pw", name: "ann"), connectionID: 5, client: "", caller: "j"),
+                    now: 230
+                )
+            ).map(\.body.kind),
+            [.join],
+            "a rejoin goes out at once"
+        )
     }
 
     func testAnUnknownGatewayAnsweredByANewInstanceSaysTheBrokerRestarted() throws {
@@ -178,7 +276,10 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         try join(&state, "r", connection: 1, seq: 3)
         let heartbeat = try only(sent(state.tick(now: 1_000)))
         let hello = try only(sent(state.received(failure(heartbeat, .unknownGateway), now: 1_001)))
-        XCTAssertEqual(disconnects(state.received(success(hello, instance: "inst-2"), now: 1_002)), ["r": .brokerRestarted])
+        XCTAssertEqual(
+            disconnects(state.received(success(hello, instance: "inst-2"), now: 1_002)),
+            ["r": .brokerRestarted]
+        )
     }
 
     func testTheBrokerForgettingTheGatewayAgainLaterIsNoticedAgain() throws {
@@ -207,7 +308,10 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(delivered(firstChunk), [3, 4, 5])
         let rest = try only(sent(firstChunk))
         XCTAssertEqual(rest.body, .replay(room: "r", from: 6, to: 9))
-        XCTAssertEqual(delivered(state.received(success(rest, room: "r", events: [6, 7, 8, 9]), now: 0)), [6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(
+            delivered(state.received(success(rest, room: "r", events: [6, 7, 8, 9]), now: 0)),
+            [6, 7, 8, 9, 10, 11]
+        )
         XCTAssertEqual(state.feed.expectedSeq(of: "r"), 12)
     }
 
@@ -248,7 +352,14 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
         try join(&state, "r", connection: 1, seq: 40)
         XCTAssertEqual(delivered(state.received(event("r", 41), now: 0)), [41])
         // The room was deleted and created again; a new member joins at seq 2 of the new room.
-        let join = try only(sent(state.handle(.command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"), now: 0)))
+        let join = try only(
+            sent(
+                state.handle(
+                    .command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"),
+                    now: 0
+                )
+            )
+        )
         let actions = state.received(success(join, room: "r", seq: 2), now: 0)
         XCTAssertEqual(notices(actions), [.roomRenumbered(room: "r", previous: 42, seq: 3)])
         XCTAssertEqual(delivered(state.received(event("r", 3), now: 0)), [3], "not dropped as a duplicate")
@@ -257,7 +368,14 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func testItsOwnJoinedEventBelowWhatArrivedRestartsTheFeedToo() throws {
         var state = try registered()
         try join(&state, "r", connection: 1, seq: 40)
-        let join = try only(sent(state.handle(.command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"), now: 0)))
+        let join = try only(
+            sent(
+                state.handle(
+                    .command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"),
+                    now: 0
+                )
+            )
+        )
         let joined = state.received(event("r", 2, kind: .joined, gateway: "gw-test", connection: 2), now: 0)
         XCTAssertEqual(notices(joined), [.roomRenumbered(room: "r", previous: 41, seq: 2)])
         XCTAssertEqual(delivered(joined), [2])
@@ -268,13 +386,26 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func testAJoinReplyBelowWhatArrivedAfterItsOwnJoinedEventIsTheUsualOrder() throws {
         var state = try registered()
         try join(&state, "r", connection: 1, seq: 40)
-        let join = try only(sent(state.handle(.command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"), now: 0)))
-        XCTAssertEqual(delivered(state.received(event("r", 41, kind: .joined, gateway: "gw-test", connection: 2), now: 0)), [41])
+        let join = try only(
+            sent(
+                state.handle(
+                    .command(.join(room: "r", password: "pw", name: "bob"), connectionID: 2, client: "", caller: "bob"),
+                    now: 0
+                )
+            )
+        )
+        XCTAssertEqual(
+            delivered(state.received(event("r", 41, kind: .joined, gateway: "gw-test", connection: 2), now: 0)),
+            [41]
+        )
         XCTAssertEqual(delivered(state.received(event("r", 42), now: 0)), [42])
         let actions = state.received(success(join, room: "r", seq: 41), now: 0)
         XCTAssertTrue(notices(actions).isEmpty)
         XCTAssertEqual(state.feed.expectedSeq(of: "r"), 43)
-        XCTAssertTrue(state.received(event("r", 41, kind: .joined, gateway: "gw-other", connection: 2), now: 0).isEmpty, "another gateway's old event is a duplicate")
+        XCTAssertTrue(
+            state.received(event("r", 41, kind: .joined, gateway: "gw-other", connection: 2), now: 0).isEmpty,
+            "another gateway's old event is a duplicate"
+        )
     }
 
     // MARK: Stopping
@@ -282,13 +413,22 @@ final class BrokerLinkStateTests: XCTestCase, BrokerLinkStateTesting {
     func testShutdownSendsTheQueuedDisconnectsAndFailsEverythingElse() throws {
         var state = try registered()
         _ = state.handle(.follow("r"), now: 0)
-        _ = state.handle(.command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "parked"), now: 0)
-        _ = state.handle(.command(.listRooms(after: "", limit: 0), connectionID: 2, client: "", caller: "waiting"), now: 0)
-        let actions = state.shutdown([
-            .command(.disconnect, connectionID: 3, client: "", caller: nil),
-            .command(.message(room: "r", text: "late", key: ""), connectionID: 4, client: "", caller: "queued"),
-            .unfollow("r"),
-        ], now: 0)
+        _ = state.handle(
+            .command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "parked"),
+            now: 0
+        )
+        _ = state.handle(
+            .command(.listRooms(after: "", limit: 0), connectionID: 2, client: "", caller: "waiting"),
+            now: 0
+        )
+        let actions = state.shutdown(
+            [
+                .command(.disconnect, connectionID: 3, client: "", caller: nil),
+                .command(.message(room: "r", text: "late", key: ""), connectionID: 4, client: "", caller: "queued"),
+                .unfollow("r"),
+            ],
+            now: 0
+        )
         XCTAssertEqual(sent(actions).map(\.body), [.disconnect])
         XCTAssertEqual(Set(completions(actions).keys), ["parked", "waiting", "queued"])
         XCTAssertTrue(completions(actions).values.allSatisfy { errorCode($0) == .brokerUnavailable })

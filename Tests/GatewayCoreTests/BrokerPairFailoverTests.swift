@@ -1,6 +1,7 @@
 import ChatWire
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 /// The broker link following the active broker of a pair (docs/ARCHITECTURE.md, "Following the active
 /// broker"), without sockets: which broker each command goes to, when the link fails over, what it
@@ -11,9 +12,12 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
     var pair: BrokerLinkConfiguration {
         // swiftlint:disable:next force_try
         var configuration = try! BrokerLinkConfiguration(
-            brokers: [BrokerEndpoints(commands: "inproc://c0", broadcasts: "inproc://b0"),
-                      BrokerEndpoints(commands: "inproc://c1", broadcasts: "inproc://b1")],
-            gatewayID: "gw-test")
+            brokers: [
+                BrokerEndpoints(commands: "inproc://c0", broadcasts: "inproc://b0"),
+                BrokerEndpoints(commands: "inproc://c1", broadcasts: "inproc://b1"),
+            ],
+            gatewayID: "gw-test"
+        )
         configuration.generatedKeyPrefix = "test.k."
         return configuration
     }
@@ -25,7 +29,10 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(hellos.map(\.broker), [0, 1], "hello goes to both brokers at the start")
         XCTAssertNil(state.followedBroker)
         for (hello, broker) in hellos where broker != active {
-            XCTAssertTrue(state.received(failure(hello, .notActive), from: broker, now: now).isEmpty, "a standby's refusal changes nothing")
+            XCTAssertTrue(
+                state.received(failure(hello, .notActive), from: broker, now: now).isEmpty,
+                "a standby's refusal changes nothing"
+            )
         }
         let hello = try XCTUnwrap(hellos.first { $0.broker == active }?.command)
         let actions = state.received(success(hello, instance: instance, term: term), from: active, now: now)
@@ -41,8 +48,18 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         return state.tick(now: now + 1_000)
     }
 
-    func message(_ state: inout State, key: String = "k-1", caller: String = "m", now: UInt64) throws -> (command: WireCommand, broker: Int) {
-        let sent = sends(state.handle(.command(.message(room: "r", text: "hi", key: key), connectionID: 7, client: "", caller: caller), now: now))
+    func message(
+        _ state: inout State,
+        key: String = "k-1",
+        caller: String = "m",
+        now: UInt64
+    ) throws -> (command: WireCommand, broker: Int) {
+        let sent = sends(
+            state.handle(
+                .command(.message(room: "r", text: "hi", key: key), connectionID: 7, client: "", caller: caller),
+                now: now
+            )
+        )
         XCTAssertEqual(sent.count, 1)
         return try XCTUnwrap(sent.first)
     }
@@ -52,7 +69,10 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
     func testCommandsAndHeartbeatsGoOnlyToTheBrokerThatAnsweredSuccessEvery250ms() throws {
         var state = try following(1)
         XCTAssertEqual(try message(&state, now: 10).broker, 1)
-        XCTAssertEqual(sends(state.tick(now: 250)).map { "\($0.command.body.kind) to \($0.broker)" }, ["heartbeat to 1"])
+        XCTAssertEqual(
+            sends(state.tick(now: 250)).map { "\($0.command.body.kind) to \($0.broker)" },
+            ["heartbeat to 1"]
+        )
         XCTAssertTrue(sends(state.tick(now: 499)).isEmpty)
         XCTAssertEqual(sends(state.tick(now: 500)).map(\.broker), [1])
         XCTAssertEqual(state.followedAnsweredAt, 0)
@@ -62,9 +82,19 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         var state = try following(0)
         _ = state.handle(.follow("r"), now: 0)
         _ = state.received(head("r", 4), from: 0, now: 0)
-        let join = try only(sent(state.handle(.command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "j"), now: 0)))
+        let join = try only(
+            sent(
+                state.handle(
+                    .command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "j"),
+                    now: 0
+                )
+            )
+        )
         _ = state.received(success(join, room: "r", seq: 5), from: 0, now: 0)
-        XCTAssertTrue(delivered(state.received(event("r", 6), from: 1, now: 0)).isEmpty, "the standby's SUB is read and dropped")
+        XCTAssertTrue(
+            delivered(state.received(event("r", 6), from: 1, now: 0)).isEmpty,
+            "the standby's SUB is read and dropped"
+        )
         XCTAssertEqual(delivered(state.received(event("r", 6), from: 0, now: 0)), [6])
     }
 
@@ -103,7 +133,12 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(resent.command.requestID, first.command.requestID)
         XCTAssertEqual(resent.command.sentAt, 150)
         XCTAssertEqual(resent.command.ttl, 4_950, "the time left to the first deadline")
-        XCTAssertEqual(completions(state.received(success(resent.command, room: "r", seq: 9), from: 1, now: 160))["m"].map { try? $0.get().seq }, 9)
+        XCTAssertEqual(
+            completions(state.received(success(resent.command, room: "r", seq: 9), from: 1, now: 160))["m"].map {
+                try? $0.get().seq
+            },
+            9
+        )
     }
 
     func testACommandThatCannotBeSentToTheFollowedBrokerFailsOverInsteadOfFailing() throws {
@@ -123,13 +158,23 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         let second = try message(&state, key: "b", caller: "b", now: 20)
         let failover = failOverOnSilence(&state, since: 0)
         let hello = try only(sent(failover))
-        XCTAssertTrue(state.handle(.command(.listRooms(after: "", limit: 5), connectionID: 3, client: "", caller: "c"), now: 1_050).isEmpty,
-                      "held while failing over")
+        XCTAssertTrue(
+            state.handle(
+                .command(.listRooms(after: "", limit: 5), connectionID: 3, client: "", caller: "c"),
+                now: 1_050
+            ).isEmpty,
+            "held while failing over"
+        )
         let followed = state.received(success(hello, instance: instance, term: 2), from: 1, now: 1_080)
-        XCTAssertEqual(sends(followed).map(\.command.body), [first.command.body, second.command.body, .listRooms(after: "", limit: 5)])
+        XCTAssertEqual(
+            sends(followed).map(\.command.body),
+            [first.command.body, second.command.body, .listRooms(after: "", limit: 5)]
+        )
         XCTAssertEqual(Set(sends(followed).map(\.broker)), [1])
-        XCTAssertTrue(state.received(success(first.command, room: "r", seq: 3), from: 0, now: 1_090).isEmpty,
-                      "the old broker's late reply to a resent command is not its answer")
+        XCTAssertTrue(
+            state.received(success(first.command, room: "r", seq: 3), from: 0, now: 1_090).isEmpty,
+            "the old broker's late reply to a resent command is not its answer"
+        )
         let resent = try XCTUnwrap(sends(followed).first?.command)
         XCTAssertNotNil(completions(state.received(success(resent, room: "r", seq: 3), from: 1, now: 1_100))["a"])
     }
@@ -195,15 +240,22 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
 
     func testAResentLeaveAnsweredNotMemberCompletesAsSuccess() throws {
         var state = try following(0)
-        let leave = try only(sent(state.handle(.command(.leave(room: "r"), connectionID: 7, client: "", caller: "l"), now: 10)))
+        let leave = try only(
+            sent(state.handle(.command(.leave(room: "r"), connectionID: 7, client: "", caller: "l"), now: 10))
+        )
         let hello = try only(sent(state.received(failure(leave, .notActive), from: 0, now: 20)))
         let resent = try only(sent(state.received(success(hello, instance: instance, term: 2), from: 1, now: 30)))
         let result = completions(state.received(failure(resent, .notMember), from: 1, now: 40))["l"]
         XCTAssertEqual(try result?.get().json, Array(#"{"room":"r"}"#.utf8))
 
-        let other = try only(sent(state.handle(.command(.leave(room: "s"), connectionID: 7, client: "", caller: "l2"), now: 50)))
-        XCTAssertEqual(errorCode(completions(state.received(failure(other, .notMember), from: 1, now: 60))["l2"]), .notMember,
-                       "a leave sent once keeps its not_member")
+        let other = try only(
+            sent(state.handle(.command(.leave(room: "s"), connectionID: 7, client: "", caller: "l2"), now: 50))
+        )
+        XCTAssertEqual(
+            errorCode(completions(state.received(failure(other, .notMember), from: 1, now: 60))["l2"]),
+            .notMember,
+            "a leave sent once keeps its not_member"
+        )
     }
 
     func testCommandsWithoutAKeyGetAUniqueGeneratedOneThatTheResendKeeps() throws {
@@ -211,9 +263,27 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         let first = try message(&state, key: "", caller: "a", now: 1)
         let second = try message(&state, key: "", caller: "b", now: 2)
         let own = try message(&state, key: "mine", caller: "c", now: 3)
-        let create = try only(sent(state.handle(.command(.create(name: "ann", room: "", key: ""), connectionID: 7, client: "", caller: "d"), now: 4)))
-        let post = try only(sent(state.handle(
-            .command(.post(room: "r", password: "pw", name: "bot", text: "x", key: ""), connectionID: 0, client: "", caller: "e"), now: 5)))
+        let create = try only(
+            sent(
+                state.handle(
+                    .command(.create(name: "ann", room: "", key: ""), connectionID: 7, client: "", caller: "d"),
+                    now: 4
+                )
+            )
+        )
+        let post = try only(
+            sent(
+                state.handle(
+                    .command(
+                        .post(room: "r", password: "pw", name: "bot", text: "x", key: ""),
+                        connectionID: 0,
+                        client: "",
+                        caller: "e"
+                    ),
+                    now: 5
+                )
+            )
+        )
         XCTAssertEqual(first.command.body, .message(room: "r", text: "hi", key: "test.k.1"))
         XCTAssertEqual(second.command.body, .message(room: "r", text: "hi", key: "test.k.2"))
         XCTAssertEqual(own.command.body, .message(room: "r", text: "hi", key: "mine"))
@@ -221,7 +291,10 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
         XCTAssertEqual(post.body, .post(room: "r", password: "pw", name: "bot", text: "x", key: "test.k.4"))
         let hello = try only(sent(failOverOnSilence(&state, since: 0)))
         let resent = sent(state.received(success(hello, instance: instance, term: 2), from: 1, now: 1_050))
-        XCTAssertEqual(resent.map(\.body), [first.command.body, second.command.body, own.command.body, create.body, post.body])
+        XCTAssertEqual(
+            resent.map(\.body),
+            [first.command.body, second.command.body, own.command.body, create.body, post.body]
+        )
     }
 
     func testTheDefaultKeyPrefixIsAValidKeyUnguessableAndShortEnough() throws {
@@ -237,10 +310,23 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
     // MARK: One broker
 
     func testOneBrokerNeverFailsOverAndGeneratesNoKeys() throws {
-        var state = State(configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://c", broadcastsEndpoint: "inproc://b", gatewayID: "gw"))
+        var state = State(
+            configuration: BrokerLinkConfiguration(
+                commandsEndpoint: "inproc://c",
+                broadcastsEndpoint: "inproc://b",
+                gatewayID: "gw"
+            )
+        )
         let hello = try only(sent(state.tick(now: 0)))
         XCTAssertTrue(state.received(success(hello, instance: instance, term: 1), now: 0).isEmpty)
-        let command = try only(sent(state.handle(.command(.message(room: "r", text: "hi", key: ""), connectionID: 1, client: "", caller: "m"), now: 0)))
+        let command = try only(
+            sent(
+                state.handle(
+                    .command(.message(room: "r", text: "hi", key: ""), connectionID: 1, client: "", caller: "m"),
+                    now: 0
+                )
+            )
+        )
         XCTAssertEqual(command.body, .message(room: "r", text: "hi", key: ""))
         XCTAssertEqual(errorCode(completions(state.received(failure(command, .notActive), now: 10))["m"]), .notActive)
         for now in stride(from: UInt64(100), through: 4_000, by: 100) {
@@ -257,7 +343,10 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
             XCTAssertEqual($0 as? BrokerLinkConfiguration.Invalid, .brokerCount(3))
         }
         XCTAssertEqual(try BrokerLinkConfiguration(brokers: [broker], gatewayID: "gw").heartbeatMilliseconds, 250)
-        XCTAssertEqual(try BrokerLinkConfiguration(brokers: [broker, broker], gatewayID: "gw").heartbeatMilliseconds, 250)
+        XCTAssertEqual(
+            try BrokerLinkConfiguration(brokers: [broker, broker], gatewayID: "gw").heartbeatMilliseconds,
+            250
+        )
     }
 
     // MARK: Helpers
@@ -266,7 +355,14 @@ final class BrokerPairFailoverTests: XCTestCase, BrokerLinkStateTesting {
     func joinRoom(_ state: inout State, broker: Int) throws {
         _ = state.handle(.follow("r"), now: 0)
         _ = state.received(head("r", 4), from: broker, now: 0)
-        let join = try only(sent(state.handle(.command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "j"), now: 0)))
+        let join = try only(
+            sent(
+                state.handle(
+                    .command(.join(room: "r", password: "pw", name: "ann"), connectionID: 1, client: "", caller: "j"),
+                    now: 0
+                )
+            )
+        )
         XCTAssertNotNil(completions(state.received(success(join, room: "r", seq: 5), from: broker, now: 0))["j"])
     }
 }

@@ -29,7 +29,11 @@ final class ClientLimitsTests: XCTestCase {
         XCTAssertTrue(limiter.allow("b", now: start), "keys are independent")
         XCTAssertFalse(limiter.allow("a", now: start + .milliseconds(50)), "half a token")
         XCTAssertTrue(limiter.allow("a", now: start + .milliseconds(100)))
-        XCTAssertEqual((0..<4).map { _ in limiter.allow("a", now: start + .seconds(60)) }, [true, true, true, false], "never more than the burst")
+        XCTAssertEqual(
+            (0..<4).map { _ in limiter.allow("a", now: start + .seconds(60)) },
+            [true, true, true, false],
+            "never more than the burst"
+        )
         for key in 0..<100 {
             _ = limiter.allow("k\(key)", now: start + .seconds(120))
         }
@@ -69,7 +73,9 @@ private final class LogLines: LogHandler, @unchecked Sendable {
     }
 
     func log(event: LogEvent) {
-        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+            separator: " "
+        )
         lock.lock()
         lines.append("\(event.message) \(fields)")
         lock.unlock()

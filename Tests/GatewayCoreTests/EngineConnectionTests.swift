@@ -39,7 +39,9 @@ final class EngineConnectionTests: XCTestCase {
     private var clientDecoder: EmbeddedChannel!
 
     private func start(
-        maxPayload: Int = 1_000_000, connectTimeout: TimeAmount = .hours(1), fragmentTimeout: TimeAmount = .hours(1)
+        maxPayload: Int = 1_000_000,
+        connectTimeout: TimeAmount = .hours(1),
+        fragmentTimeout: TimeAmount = .hours(1)
     ) throws {
         delegate = RecordingDelegate()
         channel = EmbeddedChannel()
@@ -49,15 +51,27 @@ final class EngineConnectionTests: XCTestCase {
             remoteAddress: "127.0.0.1:5000",
             clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
             eventLoop: channel.embeddedEventLoop,
-            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: maxPayload, connectTimeout: connectTimeout),
+            settings: .init(
+                pingInterval: .seconds(25),
+                pingTimeout: .seconds(20),
+                maxPayload: maxPayload,
+                connectTimeout: connectTimeout
+            ),
             logger: Logger(label: "test"),
             makeDelegate: { _ in delegate }
         )
         // The server's own inbound handlers, in its order.
         try channel.pipeline.syncOperations.addHandlers(
-            GatewayServer.engineHandlers(connection: connection, maxPayload: maxPayload, fragmentTimeout: fragmentTimeout))
+            GatewayServer.engineHandlers(
+                connection: connection,
+                maxPayload: maxPayload,
+                fragmentTimeout: fragmentTimeout
+            )
+        )
         clientDecoder = EmbeddedChannel()
-        try clientDecoder.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
+        try clientDecoder.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24))
+        )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
     }
 
@@ -86,14 +100,24 @@ final class EngineConnectionTests: XCTestCase {
     }
 
     /// Asserts that the server sent exactly one close frame with `code` and closed the channel.
-    private func assertClosed(with code: WebSocketErrorCode, reasonContains: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertClosed(
+        with code: WebSocketErrorCode,
+        reasonContains: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let frames = try sentFrames()
         XCTAssertEqual(frames.last?.opcode, .connectionClose, file: file, line: line)
         var data = try XCTUnwrap(frames.last?.data, file: file, line: line)
         XCTAssertEqual(data.readWebSocketErrorCode(), code, file: file, line: line)
         XCTAssertFalse(channel.isActive, "channel closed", file: file, line: line)
         XCTAssertEqual(delegate.closeReasons.count, 1, file: file, line: line)
-        XCTAssertTrue(delegate.closeReasons.first?.contains(reasonContains) == true, "\(delegate.closeReasons)", file: file, line: line)
+        XCTAssertTrue(
+            delegate.closeReasons.first?.contains(reasonContains) == true,
+            "\(delegate.closeReasons)",
+            file: file,
+            line: line
+        )
     }
 
     func testOpenPacketShape() throws {

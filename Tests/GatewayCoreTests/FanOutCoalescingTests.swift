@@ -44,13 +44,18 @@ final class FanOutCoalescingTests: XCTestCase {
                 try decoder.writeInbound(bytes)
             }
             var texts: [String] = []
-            while let frame = try decoder.readInbound(as: WebSocketFrame.self) { texts.append(String(buffer: frame.data)) }
+            while let frame = try decoder.readInbound(as: WebSocketFrame.self) {
+                texts.append(String(buffer: frame.data))
+            }
             return texts
         }
 
         /// Writes and flushes counted since the last call.
         func counts() -> (writes: Int, flushes: Int) {
-            defer { counter.writes = 0; counter.flushes = 0 }
+            defer {
+                counter.writes = 0
+                counter.flushes = 0
+            }
             return (counter.writes, counter.flushes)
         }
     }
@@ -64,8 +69,13 @@ final class FanOutCoalescingTests: XCTestCase {
         loop = EmbeddedEventLoop()
         // Never started: nothing here talks to a broker.
         link = try BrokerLink(
-            configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://none", broadcastsEndpoint: "inproc://none", gatewayID: "t"),
-            logger: Logger(label: "test"))
+            configuration: BrokerLinkConfiguration(
+                commandsEndpoint: "inproc://none",
+                broadcastsEndpoint: "inproc://none",
+                gatewayID: "t"
+            ),
+            logger: Logger(label: "test")
+        )
         metrics = GatewayMetrics()
     }
 
@@ -80,24 +90,39 @@ final class FanOutCoalescingTests: XCTestCase {
     /// An open connection whose session is a confirmed member of `rooms` (each joined at `joinSeq`).
     private func member(of rooms: [String], joinSeq: UInt64, in loopRooms: LoopRooms) throws -> Client {
         let client = Client(loop: loop)
-        let link = link!, metrics = metrics!
+        let link = link!
+        let metrics = metrics!
         let connection = EngineConnection(
             id: UInt64(clients.count + 1),
             remoteAddress: "127.0.0.1:5000",
             clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
             eventLoop: loop,
-            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: 32768, connectTimeout: .seconds(20)),
+            settings: .init(
+                pingInterval: .seconds(25),
+                pingTimeout: .seconds(20),
+                maxPayload: 32768,
+                connectTimeout: .seconds(20)
+            ),
             logger: Logger(label: "test"),
             makeDelegate: { connection in
-                let session = SocketIOSession(connection: connection, link: link, rooms: loopRooms, metrics: metrics, logger: Logger(label: "test"))
+                let session = SocketIOSession(
+                    connection: connection,
+                    link: link,
+                    rooms: loopRooms,
+                    metrics: metrics,
+                    logger: Logger(label: "test")
+                )
                 client.session = session
                 return session
             }
         )
         try client.channel.pipeline.syncOperations.addHandler(client.counter)
         try client.channel.pipeline.syncOperations.addHandlers(
-            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10)))
-        try client.decoder.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
+            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10))
+        )
+        try client.decoder.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24))
+        )
         try client.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
         XCTAssertEqual(try client.received().count, 1, "the open packet")
         _ = client.counts()
@@ -136,7 +161,10 @@ final class FanOutCoalescingTests: XCTestCase {
         XCTAssertEqual(try late.received(), texts(["r3", "r4"]))
         XCTAssertEqual(try other.received(), texts(["s1"]))
         XCTAssertEqual(try both.received(), texts(["r1", "r2", "s1", "r3", "r4"]), "the order across rooms is kept")
-        let expected = [(early, 2, "r1 r2, then r3 r4 (s1 lies between)"), (late, 1, "r3 r4"), (other, 1, "s1"), (both, 1, "all five")]
+        let expected = [
+            (early, 2, "r1 r2, then r3 r4 (s1 lies between)"), (late, 1, "r3 r4"), (other, 1, "s1"),
+            (both, 1, "all five"),
+        ]
         for (client, writes, what) in expected {
             let counts = client.counts()
             XCTAssertEqual(counts.writes, writes, what)
@@ -188,7 +216,11 @@ final class FanOutCoalescingTests: XCTestCase {
         let quiet = try member(of: ["s"], joinSeq: 0, in: fanOut.rooms(on: loop))
         fanOut.deliver([event("s", 1)])
         loop.run()
-        XCTAssertEqual(try quiet.received(), texts(["s1"]), "a quiet room's event: at once, though the last pass was just now")
+        XCTAssertEqual(
+            try quiet.received(),
+            texts(["s1"]),
+            "a quiet room's event: at once, though the last pass was just now"
+        )
         loop.advanceTime(by: .milliseconds(20))
         fanOut.deliver([event("r", 4)])
         loop.run()

@@ -1,9 +1,10 @@
 import ChatAPI
 import ChatWire
-@testable import GatewayCore
 import NIOCore
 import NIOHTTP1
 import XCTest
+
+@testable import GatewayCore
 
 final class GatewayAPITests: XCTestCase {
     func testRefusalsMapToHTTPStatusesWithJSONBodiesAndHeaders() {
@@ -24,7 +25,10 @@ final class GatewayAPITests: XCTestCase {
             XCTAssertTrue(body.contains(#""code":"\#(code)""#), body)
             XCTAssertTrue(body.hasPrefix(#"{"error":""#), body)
         }
-        XCTAssertEqual(HTTPAPIResponse(refusal: cases[0].0).headers.first(name: "www-authenticate"), #"Bearer realm="room""#)
+        XCTAssertEqual(
+            HTTPAPIResponse(refusal: cases[0].0).headers.first(name: "www-authenticate"),
+            #"Bearer realm="room""#
+        )
         XCTAssertEqual(HTTPAPIResponse(refusal: cases[7].0).headers.first(name: "allow"), "POST")
     }
 }

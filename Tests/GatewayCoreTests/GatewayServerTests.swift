@@ -1,10 +1,10 @@
+import ChatAPI
 import ChatTestSupport
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
-import ChatAPI
 import SocketIO
 import XCTest
 
@@ -63,7 +63,9 @@ final class EchoDelegate: EngineConnectionDelegate {
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
         if payload == "flood" {
             // The fan-out path: one pre-built frame written many times, flushed once.
-            let frame = WebSocketFrameBuilder.engineMessageFrame("2[\"x\",\"" + String(repeating: "y", count: 1000) + "\"]")
+            let frame = WebSocketFrameBuilder.engineMessageFrame(
+                "2[\"x\",\"" + String(repeating: "y", count: 1000) + "\"]"
+            )
             for _ in 0..<30_000 where connection.isOpen {
                 connection.write(frame: frame)
             }
@@ -124,7 +126,11 @@ final class GatewayServerTests: XCTestCase {
     override func setUp() async throws {
         staticDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-site-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: staticDirectory, withIntermediateDirectories: true)
-        try "<h1>chat</h1>".write(to: staticDirectory.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        try "<h1>chat</h1>".write(
+            to: staticDirectory.appendingPathComponent("index.html"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "x=1".write(to: staticDirectory.appendingPathComponent("app.js"), atomically: true, encoding: .utf8)
         server = try await GatewayServer.start(configuration: configuration(), logger: Logger(label: "gateway-test"))
     }
@@ -148,7 +154,10 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(response.headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
         let open = try client.readText()
         XCTAssertTrue(open.hasPrefix("0{\"sid\":\""), open)
-        XCTAssertTrue(open.hasSuffix("\"upgrades\":[],\"pingInterval\":20000,\"pingTimeout\":10000,\"maxPayload\":1000}"), open)
+        XCTAssertTrue(
+            open.hasSuffix("\"upgrades\":[],\"pingInterval\":20000,\"pingTimeout\":10000,\"maxPayload\":1000}"),
+            open
+        )
 
         client.sendText("42[\"hello\",\"wörld\"]")
         XCTAssertEqual(try client.readText(), "42[\"hello\",\"wörld\"]")
@@ -208,7 +217,10 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertNotNil(json["error"])
 
         let sameOrigin = try RawTestClient(port: port)
-        XCTAssertEqual(try sameOrigin.upgrade(host: "127.0.0.1:\(port)", origin: "http://127.0.0.1:\(port)").status, 101)
+        XCTAssertEqual(
+            try sameOrigin.upgrade(host: "127.0.0.1:\(port)", origin: "http://127.0.0.1:\(port)").status,
+            101
+        )
         let noOrigin = try RawTestClient(port: port)
         XCTAssertEqual(try noOrigin.upgrade().status, 101)
     }
@@ -265,7 +277,11 @@ final class GatewayServerTests: XCTestCase {
     func testAPIRequestsReachTheDelegate() throws {
         let client = try RawTestClient(port: port)
         let created = try client.request(
-            "POST", "/api/rooms?x=1", headers: ["Authorization": "Bearer pw", "Content-Type": "application/json"], body: "{\"name\":\"a\"}")
+            "POST",
+            "/api/rooms?x=1",
+            headers: ["Authorization": "Bearer pw", "Content-Type": "application/json"],
+            body: "{\"name\":\"a\"}"
+        )
         XCTAssertEqual(created.status, 201)
         XCTAssertEqual(created.headers["content-type"], "application/json")
         XCTAssertEqual(created.headers["x-test"], "1")
@@ -291,14 +307,20 @@ final class GatewayServerTests: XCTestCase {
     func testOversizedBodyIsRefusedWith413() throws {
         let client = try RawTestClient(port: port)
         let response = try client.request(
-            "POST", "/api/rooms", headers: ["Content-Type": "application/json"], body: String(repeating: "a", count: 101))
+            "POST",
+            "/api/rooms",
+            headers: ["Content-Type": "application/json"],
+            body: String(repeating: "a", count: 101)
+        )
         XCTAssertEqual(response.status, 413)
         XCTAssertTrue(response.body.contains("\"code\":\"payload_too_large\""), response.body)
         XCTAssertTrue(client.waitForEOF())
 
         // Chunked bodies without Content-Length are counted too.
         let chunked = try RawTestClient(port: port)
-        chunked.send("POST /api/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunked.send(
+            "POST /api/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         chunked.send("40\r\n" + String(repeating: "a", count: 64) + "\r\n")
         chunked.send("40\r\n" + String(repeating: "a", count: 64) + "\r\n0\r\n\r\n")
         XCTAssertEqual(try chunked.readHTTPResponse().status, 413)
@@ -313,7 +335,10 @@ final class GatewayServerTests: XCTestCase {
     }
 
     func testTwoServersShareOnePort() async throws {
-        let second = try await GatewayServer.start(configuration: configuration(port: port), logger: Logger(label: "second"))
+        let second = try await GatewayServer.start(
+            configuration: configuration(port: port),
+            logger: Logger(label: "second")
+        )
         XCTAssertEqual(second.port, port)
         // Whichever process the kernel picks, the port answers.
         for _ in 0..<4 {

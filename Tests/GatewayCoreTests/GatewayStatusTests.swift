@@ -1,10 +1,11 @@
 import ChatWire
 import Crypto
 import Foundation
-@testable import GatewayCore
 import NIOCore
 import Synchronization
 import XCTest
+
+@testable import GatewayCore
 
 /// The gateway's status page: what it gathers and how often it asks, how it judges the brokers, and the
 /// HTML it prints (escaped, no script, nothing loaded but its own style sheet).
@@ -27,7 +28,9 @@ final class GatewayStatusTests: XCTestCase {
             let endpoints = answers.withLock { $0.indices.map { "tcp://10.0.0.\($0 + 1):5555" } }
             let status = GatewayStatus(
                 sources: .init(
-                    gatewayID: "gw-<b>1</b>", brokerEndpoints: endpoints, connections: { 3 },
+                    gatewayID: "gw-<b>1</b>",
+                    brokerEndpoints: endpoints,
+                    connections: { 3 },
                     localRooms: {
                         self.roomCounts.add(1, ordering: .relaxed)
                         return rooms
@@ -35,13 +38,16 @@ final class GatewayStatusTests: XCTestCase {
                     askBrokers: {
                         self.asks.add(1, ordering: .relaxed)
                         for (index, answer) in self.answers.withLock({ $0 }).enumerated() {
-                            let result: Result<WireReply.Success, ChatError> = answer.map { report in
-                                .success(.init(json: Array(try! JSONEncoder().encode(report))))
-                            } ?? .failure(ChatError(.brokerUnavailable, "not connected"))
+                            let result: Result<WireReply.Success, ChatError> =
+                                answer.map { report in
+                                    .success(.init(json: Array(try! JSONEncoder().encode(report))))
+                                } ?? .failure(ChatError(.brokerUnavailable, "not connected"))
                             self.made.withLock { $0 }?.brokerAnswered(index, result)
                         }
-                    }),
-                clock: { self.now.withLock { $0 } })
+                    }
+                ),
+                clock: { self.now.withLock { $0 } }
+            )
             made.withLock { $0 = status }
             return status
         }
@@ -52,12 +58,29 @@ final class GatewayStatusTests: XCTestCase {
     }
 
     private static let active = BrokerStatusReport(
-        role: .active, term: 2, instance: "k3", rooms: 2, members: 3, connectedMembers: 3, gatewayCount: 2,
+        role: .active,
+        term: 2,
+        instance: "k3",
+        rooms: 2,
+        members: 3,
+        connectedMembers: 3,
+        gatewayCount: 2,
         gateways: [.init(id: "gw-<b>1</b>", members: 3, silentMs: 120), .init(id: "gw-2", members: 0, silentMs: 80)],
-        updates: 40, replication: .init(state: .standbyInSync, heldOutputs: 1, unacknowledged: 1, sinceLastMs: 12))
+        updates: 40,
+        replication: .init(state: .standbyInSync, heldOutputs: 1, unacknowledged: 1, sinceLastMs: 12)
+    )
     private static let standby = BrokerStatusReport(
-        role: .standby, term: 2, instance: "k3", rooms: 2, members: 3, connectedMembers: 3, gatewayCount: 2, gateways: [],
-        updates: 40, replication: .init(state: .following, sinceLastMs: 9))
+        role: .standby,
+        term: 2,
+        instance: "k3",
+        rooms: 2,
+        members: 3,
+        connectedMembers: 3,
+        gatewayCount: 2,
+        gateways: [],
+        updates: 40,
+        replication: .init(state: .following, sinceLastMs: 9)
+    )
 
     func testItGathersThisGatewayTheBrokersAndTheActiveBrokersGateways() async {
         let fixture = Fixture(answers: [Self.standby, Self.active])
@@ -142,7 +165,9 @@ final class GatewayStatusTests: XCTestCase {
     }
 
     func testItListsTheBusiestRoomsAndCountsThemAll() async {
-        let rooms = Dictionary(uniqueKeysWithValues: (0..<(GatewayStatus.maxRooms + 20)).map { ("room-\($0)", $0 % 7 + 1) })
+        let rooms = Dictionary(
+            uniqueKeysWithValues: (0..<(GatewayStatus.maxRooms + 20)).map { ("room-\($0)", $0 % 7 + 1) }
+        )
         let report = await Fixture(answers: []).status(rooms: rooms).report()
         XCTAssertEqual(report.gateway.roomCount, rooms.count)
         XCTAssertEqual(report.gateway.rooms.count, GatewayStatus.maxRooms)
@@ -152,7 +177,10 @@ final class GatewayStatusTests: XCTestCase {
 
     func testThePageEscapesWhatItPrintsAndHasNoScript() async {
         var hostile = Self.active
-        hostile.gateways = [.init(id: "<script>alert(1)</script>", members: 1, silentMs: 5), .init(id: "a\"b'c&d", members: 0, silentMs: 0)]
+        hostile.gateways = [
+            .init(id: "<script>alert(1)</script>", members: 1, silentMs: 5),
+            .init(id: "a\"b'c&d", members: 0, silentMs: 0),
+        ]
         hostile.instance = "</td><img src=x onerror=alert(2)>"
         let fixture = Fixture(answers: [hostile])
         let html = GatewayStatusPage.html(await fixture.status(rooms: ["lobby": 1]).report())
@@ -168,12 +196,19 @@ final class GatewayStatusTests: XCTestCase {
     }
 
     func testTheContentSecurityPolicyAllowsTheInlineStyleSheetAndNothingElse() throws {
-        let html = GatewayStatusPage.html(GatewayStatusReport(
-            gateway: .init(id: "gw", connections: 0, uptimeSeconds: 0, roomCount: 0, members: 0, rooms: []), brokers: [],
-            gatewayCount: 0, gateways: []))
-        let style = try XCTUnwrap(html.range(of: "<style>").flatMap { start in
-            html.range(of: "</style>").map { String(html[start.upperBound..<$0.lowerBound]) }
-        })
+        let html = GatewayStatusPage.html(
+            GatewayStatusReport(
+                gateway: .init(id: "gw", connections: 0, uptimeSeconds: 0, roomCount: 0, members: 0, rooms: []),
+                brokers: [],
+                gatewayCount: 0,
+                gateways: []
+            )
+        )
+        let style = try XCTUnwrap(
+            html.range(of: "<style>").flatMap { start in
+                html.range(of: "</style>").map { String(html[start.upperBound..<$0.lowerBound]) }
+            }
+        )
         let hash = Data(SHA256.hash(data: Array(style.utf8))).base64EncodedString()
         let policy = GatewayStatusPage.contentSecurityPolicy
         XCTAssertTrue(policy.hasPrefix("default-src 'none'; style-src 'sha256-\(hash)'"), policy)
@@ -183,8 +218,11 @@ final class GatewayStatusTests: XCTestCase {
 
     func testTheJSONAndHTMLResponsesCarryTheirTypesAndHeaders() {
         let report = GatewayStatusReport(
-            gateway: .init(id: "gw", connections: 0, uptimeSeconds: 0, roomCount: 0, members: 0, rooms: []), brokers: [],
-            gatewayCount: 0, gateways: [])
+            gateway: .init(id: "gw", connections: 0, uptimeSeconds: 0, roomCount: 0, members: 0, rooms: []),
+            brokers: [],
+            gatewayCount: 0,
+            gateways: []
+        )
         let html = GatewayAPI.statusResponse(report, format: .html)
         XCTAssertEqual(html.contentType, "text/html; charset=utf-8")
         XCTAssertEqual(html.headers.first(name: "content-security-policy"), GatewayStatusPage.contentSecurityPolicy)

@@ -12,33 +12,33 @@ final class GatewayTLSTests: XCTestCase {
     // Made for these tests with `openssl req -x509 -newkey ec ... -days 36500 -subj /CN=127.0.0.1`;
     // the keys protect nothing.
     static let certificate = """
------BEGIN CERTIFICATE-----
-MIIBjzCCATagAwIBAgIUKZidY/Nyh40NyHd+31V+RJQv8EowCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNjAwMTQwNFoYDzIxMjYxMTAy
-MDAxNDA0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAATjoGuU3c2ovIrqeQPk50PLmKJbZp7cB8T423awxY8gJwbZREQ4gU2G
-oSvB102JkEHjdG6lY0KrPSKnd14hSmrmo2QwYjAdBgNVHQ4EFgQUC+N5GQaY0xwr
-fwSLmuiNzDQJwfAwHwYDVR0jBBgwFoAUC+N5GQaY0xwrfwSLmuiNzDQJwfAwDwYD
-VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0cAMEQC
-IHPTTyDBS7I/WSzE3Tz+IzI1xJ9ztnwSoFU2rJwx+0CsAiBcIQjEZ/RLGciUT8tb
-zI+hwAxdEYIZnCIxQMchjDCsrA==
------END CERTIFICATE-----
-"""
+        -----BEGIN CERTIFICATE-----
+        MIIBjzCCATagAwIBAgIUKZidY/Nyh40NyHd+31V+RJQv8EowCgYIKoZIzj0EAwIw
+        FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNjAwMTQwNFoYDzIxMjYxMTAy
+        MDAxNDA0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+        PQMBBwNCAATjoGuU3c2ovIrqeQPk50PLmKJbZp7cB8T423awxY8gJwbZREQ4gU2G
+        oSvB102JkEHjdG6lY0KrPSKnd14hSmrmo2QwYjAdBgNVHQ4EFgQUC+N5GQaY0xwr
+        fwSLmuiNzDQJwfAwHwYDVR0jBBgwFoAUC+N5GQaY0xwrfwSLmuiNzDQJwfAwDwYD
+        VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0cAMEQC
+        IHPTTyDBS7I/WSzE3Tz+IzI1xJ9ztnwSoFU2rJwx+0CsAiBcIQjEZ/RLGciUT8tb
+        zI+hwAxdEYIZnCIxQMchjDCsrA==
+        -----END CERTIFICATE-----
+        """
     static let key = """
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgf/OlM6xmrgDNrmRT
-CxrRhGzsrsrAaoDO6Ykhj3jOYiqhRANCAATjoGuU3c2ovIrqeQPk50PLmKJbZp7c
-B8T423awxY8gJwbZREQ4gU2GoSvB102JkEHjdG6lY0KrPSKnd14hSmrm
------END PRIVATE KEY-----
-"""
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgf/OlM6xmrgDNrmRT
+        CxrRhGzsrsrAaoDO6Ykhj3jOYiqhRANCAATjoGuU3c2ovIrqeQPk50PLmKJbZp7c
+        B8T423awxY8gJwbZREQ4gU2GoSvB102JkEHjdG6lY0KrPSKnd14hSmrm
+        -----END PRIVATE KEY-----
+        """
     /// A key of no certificate here.
     static let otherKey = """
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
-3mbpn+IXphssE/YvDQKdViFP282hRANCAARCg2FF6/ced0J8sXC5XatprUtWck4r
-9z26YlyEOfWYKMh7vhYImgLttj9qLWPuiQ3vVD0GbD3zXXZLe9mFq8Tm
------END PRIVATE KEY-----
-"""
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
+        3mbpn+IXphssE/YvDQKdViFP282hRANCAARCg2FF6/ced0J8sXC5XatprUtWck4r
+        9z26YlyEOfWYKMh7vhYImgLttj9qLWPuiQ3vVD0GbD3zXXZLe9mFq8Tm
+        -----END PRIVATE KEY-----
+        """
 
     private var directory: URL!
 
@@ -64,7 +64,10 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
     }
 
     func testLoadsACertificateAndItsKey() throws {
-        let tls = try GatewayTLS(certificatePath: file("cert.pem", Self.certificate), keyPath: file("key.pem", Self.key))
+        let tls = try GatewayTLS(
+            certificatePath: file("cert.pem", Self.certificate),
+            keyPath: file("key.pem", Self.key)
+        )
         XCTAssertGreaterThan(tls.notValidAfter, Date())
         XCTAssertFalse(tls.isKeyReadableByOthers)
         // One file holding both works for both flags (other PEM blocks are skipped).
@@ -74,7 +77,9 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
 
     func testAKeyReadableByOthersIsReported() throws {
         let tls = try GatewayTLS(
-            certificatePath: file("cert.pem", Self.certificate), keyPath: file("key.pem", Self.key, permissions: 0o644))
+            certificatePath: file("cert.pem", Self.certificate),
+            keyPath: file("key.pem", Self.key, permissions: 0o644)
+        )
         XCTAssertTrue(tls.isKeyReadableByOthers)
     }
 
@@ -88,9 +93,19 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
             (cert, missing, .unreadable(.privateKey, path: missing, reason: "no such file"), "--tls-key"),
             (key, key, .noCertificate(path: key), "--tls-cert"),
             (cert, cert, .invalidPrivateKey(path: cert), "--tls-key"),
-            (cert, try file("other.pem", Self.otherKey), .keyDoesNotMatch(certificatePath: cert, keyPath: directory.appendingPathComponent("other.pem").path), "not the private key"),
-            (cert, try file("enc.pem", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHsMFcG\n-----END ENCRYPTED PRIVATE KEY-----\n"),
-             .invalidPrivateKey(path: directory.appendingPathComponent("enc.pem").path), "decrypted first"),
+            (
+                cert, try file("other.pem", Self.otherKey),
+                .keyDoesNotMatch(certificatePath: cert, keyPath: directory.appendingPathComponent("other.pem").path),
+                "not the private key"
+            ),
+            (
+                cert,
+                try file(
+                    "enc.pem",
+                    "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHsMFcG\n-----END ENCRYPTED PRIVATE KEY-----\n"
+                ),
+                .invalidPrivateKey(path: directory.appendingPathComponent("enc.pem").path), "decrypted first"
+            ),
         ]
         for (certificate, key, expected, hint) in cases {
             guard case .failure(let error) = load(certificate, key) else {
@@ -119,12 +134,22 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
     }
 
     func testAHandshakeThatNeverFinishesIsClosedByTheRequestTimeout() async throws {
-        var configuration = GatewayServerConfiguration(host: "127.0.0.1", port: 0, makeEngineDelegate: { _ in
-            preconditionFailure("no connection gets this far")
-        })
-        configuration.tls = try GatewayTLS(certificatePath: file("cert.pem", Self.certificate), keyPath: file("key.pem", Self.key))
+        var configuration = GatewayServerConfiguration(
+            host: "127.0.0.1",
+            port: 0,
+            makeEngineDelegate: { _ in
+                preconditionFailure("no connection gets this far")
+            }
+        )
+        configuration.tls = try GatewayTLS(
+            certificatePath: file("cert.pem", Self.certificate),
+            keyPath: file("key.pem", Self.key)
+        )
         configuration.requestTimeout = .milliseconds(300)
-        let server = try await GatewayServer.start(configuration: configuration, logger: Logger(label: "gateway-tls-test"))
+        let server = try await GatewayServer.start(
+            configuration: configuration,
+            logger: Logger(label: "gateway-tls-test")
+        )
         let silent = try RawTestClient(port: server.port)
         let partial = try RawTestClient(port: server.port)
         partial.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01])  // a ClientHello record, cut short
@@ -137,8 +162,8 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2njg7nTUTIECoO9K
     }
 }
 
-private extension Result {
-    var failure: Failure? {
+extension Result {
+    fileprivate var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
     }

@@ -1,6 +1,7 @@
 import ChatWire
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 /// The broker link's table of commands waiting for replies, alone: ids, deadlines, joins and replays
 /// in flight, and the resend after a failover.
@@ -8,12 +9,25 @@ final class PendingRequestsTests: XCTestCase {
     typealias Requests = PendingRequests<String>
 
     func add(
-        _ requests: inout Requests, _ body: WireCommand.Body, connection: UInt64 = 1, waiter: Requests.Waiter = .caller("c"),
-        broker: Int = 0, now: UInt64 = 0, keepsCommand: Bool = false
+        _ requests: inout Requests,
+        _ body: WireCommand.Body,
+        connection: UInt64 = 1,
+        waiter: Requests.Waiter = .caller("c"),
+        broker: Int = 0,
+        now: UInt64 = 0,
+        keepsCommand: Bool = false
     ) -> WireCommand {
         requests.add(
-            body, connectionID: connection, client: "10.0.0.1", waiter: waiter, to: broker, epoch: 3, now: now, timeout: 5_000,
-            keepsCommand: keepsCommand)
+            body,
+            connectionID: connection,
+            client: "10.0.0.1",
+            waiter: waiter,
+            to: broker,
+            epoch: 3,
+            now: now,
+            timeout: 5_000,
+            keepsCommand: keepsCommand
+        )
     }
 
     func testACommandGetsAFreshIDItsSendTimeAndTheTimeoutAsTTLAndDeadline() throws {
@@ -66,7 +80,10 @@ final class PendingRequestsTests: XCTestCase {
         XCTAssertFalse(requests.endReplay(first.requestID, of: "r"), "once")
         let second = add(&requests, .replay(room: "r", from: 3, to: 9), waiter: .replay(room: "r"))
         requests.forgetReplay(of: "r")
-        XCTAssertFalse(requests.endReplay(second.requestID, of: "r"), "a reply for a replay the room no longer waits for is stale")
+        XCTAssertFalse(
+            requests.endReplay(second.requestID, of: "r"),
+            "a reply for a replay the room no longer waits for is stale"
+        )
         let third = add(&requests, .replay(room: "r", from: 3, to: 9), waiter: .replay(room: "r"))
         XCTAssertFalse(requests.endReplay(second.requestID, of: "r"), "only the latest replay of a room counts")
         XCTAssertTrue(requests.endReplay(third.requestID, of: "r"))

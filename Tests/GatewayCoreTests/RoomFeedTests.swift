@@ -1,5 +1,6 @@
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 final class RoomFeedTests: XCTestCase {
     func payload(_ seq: UInt64) -> [UInt8] { Array("e\(seq)".utf8) }
@@ -21,14 +22,21 @@ final class RoomFeedTests: XCTestCase {
         feed.follow("r")
         XCTAssertEqual(feed.receive(room: "r", seq: 5, payload: payload(5)), [])
         XCTAssertEqual(feed.receive(room: "r", seq: 6, payload: payload(6)), [])
-        XCTAssertEqual(delivered(feed.joined("r", seq: 5)), [6], "the joined event itself and older ones are not delivered")
+        XCTAssertEqual(
+            delivered(feed.joined("r", seq: 5)),
+            [6],
+            "the joined event itself and older ones are not delivered"
+        )
         XCTAssertEqual(delivered(feed.receive(room: "r", seq: 7, payload: payload(7))), [7])
     }
 
     func testAGapAsksForAReplayAndHoldsLaterEvents() {
         var feed = self.feed(joinedAt: 1)
         XCTAssertEqual(delivered(feed.receive(room: "r", seq: 2, payload: payload(2))), [2])
-        XCTAssertEqual(feed.receive(room: "r", seq: 5, payload: payload(5)), [.requestReplay(room: "r", from: 3, to: 4)])
+        XCTAssertEqual(
+            feed.receive(room: "r", seq: 5, payload: payload(5)),
+            [.requestReplay(room: "r", from: 3, to: 4)]
+        )
         XCTAssertEqual(feed.receive(room: "r", seq: 6, payload: payload(6)), [], "one replay at a time")
         let actions = feed.replayed(room: "r", events: [(3, 0, payload(3)), (4, 0, payload(4))])
         XCTAssertEqual(actions, [3, 4, 5, 6].map { .deliver(room: "r", seq: $0, payload: payload($0)) })
@@ -62,7 +70,9 @@ final class RoomFeedTests: XCTestCase {
         var feed = RoomFeed(holdLimit: 3)
         XCTAssertEqual(feed.receive(room: "x", seq: 1, payload: payload(1)), [])
         feed.follow("r")
-        for seq in 1...3 { XCTAssertEqual(feed.receive(room: "r", seq: UInt64(seq), payload: payload(UInt64(seq))), []) }
+        for seq in 1...3 {
+            XCTAssertEqual(feed.receive(room: "r", seq: UInt64(seq), payload: payload(UInt64(seq))), [])
+        }
         XCTAssertEqual(feed.receive(room: "r", seq: 4, payload: payload(4)), [.resync(room: "r")])
         feed.forget("r")
         XCTAssertFalse(feed.follows("r"))
@@ -81,18 +91,36 @@ final class RoomFeedTests: XCTestCase {
 
     func testAReplayAnsweredWithAPrefixAsksForTheRestAndKeepsHolding() {
         var feed = self.feed(joinedAt: 1)
-        XCTAssertEqual(feed.receive(room: "r", seq: 10, payload: payload(10)), [.requestReplay(room: "r", from: 2, to: 9)])
+        XCTAssertEqual(
+            feed.receive(room: "r", seq: 10, payload: payload(10)),
+            [.requestReplay(room: "r", from: 2, to: 9)]
+        )
         XCTAssertEqual(feed.receive(room: "r", seq: 11, payload: payload(11)), [])
         let first = feed.replayed(room: "r", events: [(2, 0, payload(2)), (3, 0, payload(3))])
-        XCTAssertEqual(first, [.deliver(room: "r", seq: 2, payload: payload(2)), .deliver(room: "r", seq: 3, payload: payload(3)), .requestReplay(room: "r", from: 4, to: 9)])
-        XCTAssertEqual(delivered(feed.replayed(room: "r", events: (4...9).map { ($0, 0, payload($0)) })), [4, 5, 6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(
+            first,
+            [
+                .deliver(room: "r", seq: 2, payload: payload(2)), .deliver(room: "r", seq: 3, payload: payload(3)),
+                .requestReplay(room: "r", from: 4, to: 9),
+            ]
+        )
+        XCTAssertEqual(
+            delivered(feed.replayed(room: "r", events: (4...9).map { ($0, 0, payload($0)) })),
+            [4, 5, 6, 7, 8, 9, 10, 11]
+        )
     }
 
     func testAnAnnouncedTailReplayedInChunksIsAskedForUntilComplete() {
         var feed = self.feed(joinedAt: 4)
         XCTAssertEqual(feed.announced(room: "r", lastSeq: 9), [.requestReplay(room: "r", from: 5, to: 9)])
-        XCTAssertEqual(feed.replayed(room: "r", events: [(5, 0, payload(5)), (6, 0, payload(6))]).last, .requestReplay(room: "r", from: 7, to: 9))
-        XCTAssertEqual(delivered(feed.replayed(room: "r", events: [(7, 0, payload(7)), (8, 0, payload(8)), (9, 0, payload(9))])), [7, 8, 9])
+        XCTAssertEqual(
+            feed.replayed(room: "r", events: [(5, 0, payload(5)), (6, 0, payload(6))]).last,
+            .requestReplay(room: "r", from: 7, to: 9)
+        )
+        XCTAssertEqual(
+            delivered(feed.replayed(room: "r", events: [(7, 0, payload(7)), (8, 0, payload(8)), (9, 0, payload(9))])),
+            [7, 8, 9]
+        )
         XCTAssertFalse(feed.isReplaying("r"))
         XCTAssertEqual(delivered(feed.receive(room: "r", seq: 10, payload: payload(10))), [10])
     }
@@ -132,6 +160,9 @@ final class RoomFeedTests: XCTestCase {
         var feed = self.feed(joinedAt: 1)
         _ = feed.receive(room: "r", seq: 5, payload: payload(5))
         feed.abandonReplay("r")
-        XCTAssertEqual(feed.receive(room: "r", seq: 6, payload: payload(6)), [.requestReplay(room: "r", from: 2, to: 4)])
+        XCTAssertEqual(
+            feed.receive(room: "r", seq: 6, payload: payload(6)),
+            [.requestReplay(room: "r", from: 2, to: 4)]
+        )
     }
 }

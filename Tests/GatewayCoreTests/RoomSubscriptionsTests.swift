@@ -1,5 +1,6 @@
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 /// The broker link's followed rooms, alone: counted follows, confirmed subscriptions, parked joins and
 /// the heads read from a broker not followed.
@@ -7,7 +8,13 @@ final class RoomSubscriptionsTests: XCTestCase {
     typealias Rooms = RoomSubscriptions<String>
 
     func join(_ caller: String, connection: UInt64, deadline: UInt64 = 2_000) -> HeldCommand<String> {
-        HeldCommand(body: .join(room: "r", password: "pw", name: caller), connectionID: connection, client: "", caller: caller, deadline: deadline)
+        HeldCommand(
+            body: .join(room: "r", password: "pw", name: caller),
+            connectionID: connection,
+            client: "",
+            caller: caller,
+            deadline: deadline
+        )
     }
 
     func testFollowsAreCountedAndTheLastUnfollowForgetsTheRoom() {

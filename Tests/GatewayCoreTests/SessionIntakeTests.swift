@@ -33,8 +33,13 @@ final class SessionIntakeTests: XCTestCase {
         self.clock = clock
         // Never started: commands that get this far wait in its inbox, unanswered.
         let link = try BrokerLink(
-            configuration: BrokerLinkConfiguration(commandsEndpoint: "inproc://none", broadcastsEndpoint: "inproc://none", gatewayID: "t"),
-            logger: Logger(label: "test"))
+            configuration: BrokerLinkConfiguration(
+                commandsEndpoint: "inproc://none",
+                broadcastsEndpoint: "inproc://none",
+                gatewayID: "t"
+            ),
+            logger: Logger(label: "test")
+        )
         self.link = link
         let metrics = GatewayMetrics()
         let rooms = LoopRooms(eventLoop: channel.embeddedEventLoop, metrics: metrics)
@@ -43,19 +48,32 @@ final class SessionIntakeTests: XCTestCase {
             remoteAddress: "127.0.0.1:5000",
             clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
             eventLoop: channel.embeddedEventLoop,
-            settings: .init(pingInterval: .seconds(25), pingTimeout: .seconds(20), maxPayload: 32768, connectTimeout: .seconds(20)),
+            settings: .init(
+                pingInterval: .seconds(25),
+                pingTimeout: .seconds(20),
+                maxPayload: 32768,
+                connectTimeout: .seconds(20)
+            ),
             logger: Logger(label: "test"),
             makeDelegate: { connection in
                 SocketIOSession(
-                    connection: connection, link: link, rooms: rooms, metrics: metrics, logger: Logger(label: "test"),
-                    now: { clock.now })
+                    connection: connection,
+                    link: link,
+                    rooms: rooms,
+                    metrics: metrics,
+                    logger: Logger(label: "test"),
+                    now: { clock.now }
+                )
             }
         )
         self.connection = connection
         try channel.pipeline.syncOperations.addHandlers(
-            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10)))
+            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10))
+        )
         clientDecoder = EmbeddedChannel()
-        try clientDecoder.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
+        try clientDecoder.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24))
+        )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
         XCTAssertEqual(try sentTexts().count, 1, "the open packet")
         try send("40")
@@ -95,9 +113,20 @@ final class SessionIntakeTests: XCTestCase {
         }
     }
 
-    private func assertClosed(with code: WebSocketErrorCode, reasonContains: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertClosed(
+        with code: WebSocketErrorCode,
+        reasonContains: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let frames = try sentFrames()
-        XCTAssertEqual(frames.last?.opcode, .connectionClose, "\(frames.map { String(buffer: $0.data) })", file: file, line: line)
+        XCTAssertEqual(
+            frames.last?.opcode,
+            .connectionClose,
+            "\(frames.map { String(buffer: $0.data) })",
+            file: file,
+            line: line
+        )
         var data = try XCTUnwrap(frames.last?.data, file: file, line: line)
         XCTAssertEqual(data.readWebSocketErrorCode(), code, file: file, line: line)
         let reason = String(buffer: data)
@@ -134,7 +163,11 @@ final class SessionIntakeTests: XCTestCase {
         clock.advance(.seconds(60))
         for id in 0..<SocketIOSession.frameBurst { try send(leave(ackID: id)) }
         try send(leave(ackID: 99))
-        XCTAssertEqual(try ackCodes(), Array(repeating: "not_member", count: SocketIOSession.frameBurst) + ["rate_limited"], "never more than the burst")
+        XCTAssertEqual(
+            try ackCodes(),
+            Array(repeating: "not_member", count: SocketIOSession.frameBurst) + ["rate_limited"],
+            "never more than the burst"
+        )
     }
 
     func testFloodingCloses200RefusedFramesWithin10Seconds() throws {
@@ -150,7 +183,10 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertEqual(try ackCodes(), ["not_member", "not_member", "not_member"])
         XCTAssertTrue(channel.isActive)
         try send(#"42["x"]"#)
-        try assertClosed(with: .policyViolation, reasonContains: "rate limit: 200 packets within 10 s over the limit of 20 per second")
+        try assertClosed(
+            with: .policyViolation,
+            reasonContains: "rate limit: 200 packets within 10 s over the limit of 20 per second"
+        )
     }
 
     func testRefusalsOlderThanTheWindowDoNotCount() throws {
@@ -244,7 +280,9 @@ final class SessionIntakeTests: XCTestCase {
 
     func testTheFragmentDeadlineHoldsWhileReadingIsPausedAndClosingEndsThePause() throws {
         let reads = try countReads()
-        try channel.writeInbound(clientFrame(.text, #"42["message",{"room":"r","text":""# + String(repeating: "a", count: 100), fin: false))
+        try channel.writeInbound(
+            clientFrame(.text, #"42["message",{"room":"r","text":""# + String(repeating: "a", count: 100), fin: false)
+        )
         connection.pauseReading(until: channel.embeddedEventLoop.now + .seconds(60))
         channel.read()
         elapse(.seconds(10))
@@ -270,8 +308,12 @@ final class SessionIntakeTests: XCTestCase {
         for offence in offences { try send(offence) }
         XCTAssertEqual(
             try ackCodes(),
-            ["unknown_event", "bad_request", "bad_request", "not an ack: 44/admin,{\"message\":\"Invalid namespace\"}",
-             "bad_request", "bad_request", "bad_request", "bad_request"])
+            [
+                "unknown_event", "bad_request", "bad_request",
+                "not an ack: 44/admin,{\"message\":\"Invalid namespace\"}",
+                "bad_request", "bad_request", "bad_request", "bad_request",
+            ]
+        )
         XCTAssertTrue(channel.isActive, "9 offences")
         // Offences older than the window no longer count; ordinary refusals never do.
         clock.advance(.seconds(61))
@@ -281,7 +323,10 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertEqual(try ackCodes().suffix(2), ["bad_request", "not_member"])
         XCTAssertTrue(channel.isActive, "9 offences within the last minute")
         try send(#"4211["dance"]"#)
-        try assertClosed(with: .policyViolation, reasonContains: "10 malformed or unknown packets or events within 60 s")
+        try assertClosed(
+            with: .policyViolation,
+            reasonContains: "10 malformed or unknown packets or events within 60 s"
+        )
     }
 
     func testMalformedPacketWithoutAckIDClosesAtOnce() throws {
@@ -318,7 +363,10 @@ final class SessionIntakeTests: XCTestCase {
         try send(#"424["message",{"room":"r","text":"hi","id":""}]"#)
         try send(#"425["message",{"room":"r","text":"hi","id":"a b"}]"#)
         try send(#"426["create",{"name":"ann","id":"é"}]"#)
-        XCTAssertEqual(try ackCodes(), ["not_member", "not_member", "bad_request", "bad_request", "bad_request", "bad_request"])
+        XCTAssertEqual(
+            try ackCodes(),
+            ["not_member", "not_member", "bad_request", "bad_request", "bad_request", "bad_request"]
+        )
         XCTAssertTrue(channel.isActive, "a bad key is the client's mistake, not an offence")
     }
 
@@ -331,10 +379,22 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertFalse(limiter.allow(now: start + .milliseconds(50)), "half a token after 50 ms")
         XCTAssertTrue(limiter.allow(now: start + .milliseconds(100)))
         XCTAssertFalse(limiter.allow(now: start), "an earlier time adds nothing")
-        XCTAssertEqual((0..<4).map { _ in limiter.allow(now: start + .seconds(10)) }, [true, true, true, false], "never more than the burst")
-        XCTAssertEqual(limiter.nextToken, start + .seconds(10) + .milliseconds(100), "empty: one token takes 100 ms at 10/s")
+        XCTAssertEqual(
+            (0..<4).map { _ in limiter.allow(now: start + .seconds(10)) },
+            [true, true, true, false],
+            "never more than the burst"
+        )
+        XCTAssertEqual(
+            limiter.nextToken,
+            start + .seconds(10) + .milliseconds(100),
+            "empty: one token takes 100 ms at 10/s"
+        )
         XCTAssertTrue(limiter.allow(now: start + .seconds(10) + .milliseconds(130)))
-        XCTAssertEqual(limiter.nextToken, start + .seconds(10) + .milliseconds(200), "0.3 tokens left: 70 ms to the next")
+        XCTAssertEqual(
+            limiter.nextToken,
+            start + .seconds(10) + .milliseconds(200),
+            "0.3 tokens left: 70 ms to the next"
+        )
         _ = limiter.allow(now: start + .seconds(11))
         XCTAssertEqual(limiter.nextToken, start + .seconds(11), "tokens left: now")
     }
@@ -368,6 +428,10 @@ final class SessionIntakeTests: XCTestCase {
         XCTAssertEqual(SessionCloseReason.invalidPacket(.empty).closeCode, .protocolError)
         XCTAssertEqual(SessionCloseReason.eventBeforeConnect.closeCode, .protocolError)
         XCTAssertEqual(SessionCloseReason.unexpectedPacketType(.binaryEvent).closeCode, .protocolError)
-        XCTAssertTrue(SessionCloseReason.invalidPacket(.invalidJSON(.tooDeep(limit: 8))).description.hasPrefix("invalid Socket.IO packet (json_too_deep)"))
+        XCTAssertTrue(
+            SessionCloseReason.invalidPacket(.invalidJSON(.tooDeep(limit: 8))).description.hasPrefix(
+                "invalid Socket.IO packet (json_too_deep)"
+            )
+        )
     }
 }

@@ -1,8 +1,9 @@
 import ChatWire
-@testable import GatewayCore
 import SocketIO
 import Synchronization
 import XCTest
+
+@testable import GatewayCore
 
 /// ``ShardRouter`` over fake links: which shard each command, follow and unfollow goes to, and how the
 /// answers of several shards are combined. Among 2 shards "random" is shard 0's and "lobby" shard 1's.
@@ -23,7 +24,9 @@ final class ShardRouterTests: XCTestCase {
 
         init(
             reachable: Bool = true,
-            answer: @escaping @Sendable (WireCommand.Body) -> Result<WireReply.Success, ChatError> = { _ in .success(.init()) }
+            answer: @escaping @Sendable (WireCommand.Body) -> Result<WireReply.Success, ChatError> = { _ in
+                .success(.init())
+            }
         ) {
             self.reachable = Atomic(reachable)
             self.answer = answer
@@ -55,8 +58,10 @@ final class ShardRouterTests: XCTestCase {
         let links = [FakeLink(), FakeLink()]
         let router = ShardRouter(links: links)
         let roomCommands: [WireCommand.Body] = [
-            .join(room: "lobby", password: "p", name: "n"), .leave(room: "lobby"), .message(room: "lobby", text: "t", key: ""),
-            .post(room: "lobby", password: "p", name: "n", text: "t", key: ""), .create(name: "n", room: "lobby", key: "k"),
+            .join(room: "lobby", password: "p", name: "n"), .leave(room: "lobby"),
+            .message(room: "lobby", text: "t", key: ""),
+            .post(room: "lobby", password: "p", name: "n", text: "t", key: ""),
+            .create(name: "n", room: "lobby", key: "k"),
             .message(room: "random", text: "t", key: ""),
         ]
         for body in roomCommands { _ = try outcome(router, body) }
@@ -133,7 +138,8 @@ final class ShardRouterTests: XCTestCase {
         let link = FakeLink()
         let router = ShardRouter(links: [link])
         let bodies: [WireCommand.Body] = [
-            .resume(pid: "p", instance: "i", since: nil), .listRooms(after: "", limit: 5), .create(name: "n", room: "", key: ""),
+            .resume(pid: "p", instance: "i", since: nil), .listRooms(after: "", limit: 5),
+            .create(name: "n", room: "", key: ""),
             .join(room: "lobby", password: "p", name: "n"),
         ]
         for body in bodies { _ = try outcome(router, body) }
@@ -163,6 +169,8 @@ final class ShardRouterTests: XCTestCase {
                 XCTAssertEqual(error as? ShardRouter.Invalid, .brokerCount(brokers: count, shards: shards))
             }
         }
-        XCTAssertTrue("\(ShardRouter.Invalid.brokerCount(brokers: 3, shards: 2))".contains("give 2 brokers (one per shard) or 4"))
+        XCTAssertTrue(
+            "\(ShardRouter.Invalid.brokerCount(brokers: 3, shards: 2))".contains("give 2 brokers (one per shard) or 4")
+        )
     }
 }

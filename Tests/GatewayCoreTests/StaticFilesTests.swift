@@ -9,7 +9,10 @@ final class StaticFilesTests: XCTestCase {
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("gw-static-\(UUID().uuidString)")
         let site = root.appendingPathComponent("site")
-        try FileManager.default.createDirectory(at: site.appendingPathComponent("js"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: site.appendingPathComponent("js"),
+            withIntermediateDirectories: true
+        )
         try "<h1>chat</h1>".write(to: site.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
         try "body{}".write(to: site.appendingPathComponent("style.css"), atomically: true, encoding: .utf8)
         try "console.log(1)".write(to: site.appendingPathComponent("js/app.js"), atomically: true, encoding: .utf8)

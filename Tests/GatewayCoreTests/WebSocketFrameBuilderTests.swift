@@ -9,7 +9,9 @@ final class WebSocketFrameBuilderTests: XCTestCase {
     /// Decodes what the builder produced with NIO's own decoder, as a client would.
     private func decode(_ buffer: ByteBuffer) throws -> [WebSocketFrame] {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 20)))
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 20))
+        )
         try channel.writeInbound(buffer)
         var frames: [WebSocketFrame] = []
         while let frame = try channel.readInbound(as: WebSocketFrame.self) {
@@ -66,7 +68,9 @@ final class WebSocketFrameBuilderTests: XCTestCase {
         XCTAssertEqual(pong.length, 125, "control payloads are cut to 125 bytes")
 
         let reason = String(repeating: "é", count: 100)  // 200 bytes of UTF-8
-        var close = try XCTUnwrap(decode(WebSocketFrameBuilder.closeFrame(code: .messageTooLarge, reason: reason)).first)
+        var close = try XCTUnwrap(
+            decode(WebSocketFrameBuilder.closeFrame(code: .messageTooLarge, reason: reason)).first
+        )
         XCTAssertEqual(close.opcode, .connectionClose)
         XCTAssertLessThanOrEqual(close.length, 125)
         XCTAssertEqual(close.data.readWebSocketErrorCode(), .messageTooLarge)

@@ -14,7 +14,10 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
     private var brokers: [ServerProcess] = []
     private var gateway: ServerProcess?
     private let endpoints = (0..<2).map { _ in
-        (commands: "tcp://127.0.0.1:\(ServerProcess.freePort())", broadcasts: "tcp://127.0.0.1:\(ServerProcess.freePort())")
+        (
+            commands: "tcp://127.0.0.1:\(ServerProcess.freePort())",
+            broadcasts: "tcp://127.0.0.1:\(ServerProcess.freePort())"
+        )
     }
 
     private var logPrefix: String { "failover-" + name.filter { $0.isLetter || $0.isNumber }.suffix(40) }
@@ -22,8 +25,10 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
     override func setUpWithError() throws {
         for (index, broker) in endpoints.enumerated() {
             let process = try ServerProcess(
-                executable: "RoomBroker", arguments: ["--commands", broker.commands, "--broadcasts", broker.broadcasts, "--insecure-loopback"],
-                logName: "\(logPrefix)-broker-\(index)")
+                executable: "RoomBroker",
+                arguments: ["--commands", broker.commands, "--broadcasts", broker.broadcasts, "--insecure-loopback"],
+                logName: "\(logPrefix)-broker-\(index)"
+            )
             brokers.append(process)
             guard process.waitForOutput(containing: "listening", timeout: ChatCluster.startTimeout) else {
                 throw ChatCluster.StartFailure(description: "broker \(index) did not start:\n\(process.output)")
@@ -35,8 +40,12 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
         // A test that failed half-way must not leave a stopped process behind.
         for broker in brokers where broker.process.isRunning { kill(broker.process.processIdentifier, SIGCONT) }
         if let run = testRun, run.totalFailureCount > 0 {
-            for (name, process) in [("gateway", gateway)] + brokers.enumerated().map({ ("broker \($0.offset)", Optional($0.element)) }) {
-                print("--- \(name):\n" + (process?.output.split(separator: "\n").suffix(20).joined(separator: "\n") ?? ""))
+            for (name, process) in [("gateway", gateway)]
+                + brokers.enumerated().map({ ("broker \($0.offset)", Optional($0.element)) })
+            {
+                print(
+                    "--- \(name):\n" + (process?.output.split(separator: "\n").suffix(20).joined(separator: "\n") ?? "")
+                )
             }
         }
         gateway?.stop()
@@ -54,9 +63,13 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
                 "--broker-broadcasts", endpoints[0].broadcasts, "--broker-broadcasts", endpoints[1].broadcasts,
                 "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,
             ],
-            logName: "\(logPrefix)-gateway")
+            logName: "\(logPrefix)-gateway"
+        )
         gateway = process
-        XCTAssertTrue(waitUntil(timeout: ChatCluster.startTimeout) { ChatCluster.isHealthy(port: port) }, "the gateway never became healthy")
+        XCTAssertTrue(
+            waitUntil(timeout: ChatCluster.startTimeout) { ChatCluster.isHealthy(port: port) },
+            "the gateway never became healthy"
+        )
         return port
     }
 
@@ -72,19 +85,29 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
     /// Whether broker `index` holds `room`, asked directly over ZeroMQ as another gateway would.
     private func broker(_ index: Int, holds room: String, context: ZMQContext) throws -> Bool {
         let probe = try FakeGateway(
-            context: context, name: "gw-probe-\(UUID().uuidString)", commandsEndpoint: endpoints[index].commands,
-            broadcastsEndpoint: endpoints[index].broadcasts)
+            context: context,
+            name: "gw-probe-\(UUID().uuidString)",
+            commandsEndpoint: endpoints[index].commands,
+            broadcastsEndpoint: endpoints[index].broadcasts
+        )
         _ = try probe.request(.hello(gatewayName: "probe"))
         let page = try probe.request(.listRooms(after: "", limit: 100)).success()
         return String(decoding: page.json, as: UTF8.self).contains("\"\(room)\"")
     }
 
     /// A client that created `room`, joined it as `name` and has its password.
-    private func member(of room: String, as name: String, port: Int) throws -> (client: SocketIOTestClient, password: String) {
+    private func member(
+        of room: String,
+        as name: String,
+        port: Int
+    ) throws -> (client: SocketIOTestClient, password: String) {
         let client = try SocketIOTestClient(port: port)
         let created = try client.emit("create", ["name": .string(name), "room": .string(room)])
         let password = try XCTUnwrap(created["password"]?.stringValue, "create refused: \(created.jsonText)")
-        let joined = try client.emit("join", ["room": .string(room), "password": .string(password), "name": .string(name)])
+        let joined = try client.emit(
+            "join",
+            ["room": .string(room), "password": .string(password), "name": .string(name)]
+        )
         XCTAssertNil(joined["error"], "join refused: \(joined.jsonText)")
         return (client, password)
     }
@@ -100,15 +123,23 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
         XCTAssertEqual(kill(brokers[followed].process.processIdentifier, SIGCONT), 0)
         Thread.sleep(forTimeInterval: 1.5)
         XCTAssertNotNil(try bob.emit("message", ["room": "after", "text": "still here"])["seq"])
-        XCTAssertEqual(try carol.waitForEvent("message", timeout: 5, matching: { $0["text"] == "still here" }).argument["text"], "still here")
-        XCTAssertFalse(try broker(followed, holds: "after", context: ZMQContext()), "the resumed broker got commands again")
+        XCTAssertEqual(
+            try carol.waitForEvent("message", timeout: 5, matching: { $0["text"] == "still here" }).argument["text"],
+            "still here"
+        )
+        XCTAssertFalse(
+            try broker(followed, holds: "after", context: ZMQContext()),
+            "the resumed broker got commands again"
+        )
     }
 
     /// Alice chats through the gateway; the broker it follows gets `signal`; she is told to re-join,
     /// and within a few seconds Bob creates a room (on the other broker), Carol joins and they chat.
     /// Returns the index of the broker that got the signal, and Bob and Carol.
     @discardableResult
-    private func checkFailover(signal: Int32) throws -> (followed: Int, bob: SocketIOTestClient, carol: SocketIOTestClient) {
+    private func checkFailover(
+        signal: Int32
+    ) throws -> (followed: Int, bob: SocketIOTestClient, carol: SocketIOTestClient) {
         let port = try startGateway()
         let context = try ZMQContext()
         let (alice, _) = try member(of: "before", as: "alice", port: port)
@@ -120,7 +151,10 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
 
         XCTAssertEqual(kill(brokers[followed].process.processIdentifier, signal), 0)
         // The survivor never had alice's room (another instance, as after a restart): she is told to re-join.
-        let close = try XCTUnwrap(try alice.waitForClose(timeout: 10), "alice was never told that her room's broker is gone")
+        let close = try XCTUnwrap(
+            try alice.waitForClose(timeout: 10),
+            "alice was never told that her room's broker is gone"
+        )
         XCTAssertTrue(close.reason.contains("create or join a room again"), "close reason: \(close.reason)")
 
         // Within a few seconds a client can create a room again, on the surviving broker.
@@ -131,13 +165,18 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
             return created["password"] != nil
         }
         XCTAssertTrue(recovered, "creating a room kept failing after the failover: \(created.jsonText)")
-        XCTAssertTrue(ChatCluster.isHealthy(port: port), "/healthz is not OK although the gateway follows the surviving broker")
+        XCTAssertTrue(
+            ChatCluster.isHealthy(port: port),
+            "/healthz is not OK although the gateway follows the surviving broker"
+        )
         XCTAssertTrue(try broker(survivor, holds: "after", context: context))
 
         let password = try XCTUnwrap(created["password"]?.stringValue)
         XCTAssertNil(try bob.emit("join", ["room": "after", "password": .string(password), "name": "bob"])["error"])
         let carol = try SocketIOTestClient(port: port)
-        XCTAssertNil(try carol.emit("join", ["room": "after", "password": .string(password), "name": "carol"])["error"])
+        XCTAssertNil(
+            try carol.emit("join", ["room": "after", "password": .string(password), "name": "carol"])["error"]
+        )
         XCTAssertNotNil(try bob.emit("message", ["room": "after", "text": "we are back"])["seq"])
         XCTAssertEqual(try carol.waitForEvent("message", timeout: 5).argument["text"], "we are back")
         return (followed, bob, carol)

@@ -18,7 +18,9 @@ final class BrokerLinkRecoveryTests: XCTestCase {
         // that the gateway that keeps running is not dropped by a late heartbeat), and announces its
         // members as left at once (no session grace), which these tests wait for.
         cluster = try ChatCluster(
-            logPrefix: "recovery-" + name.filter { $0.isLetter || $0.isNumber }, brokerArguments: ["--gateway-timeout", "2", "--session-grace", "0"])
+            logPrefix: "recovery-" + name.filter { $0.isLetter || $0.isNumber },
+            brokerArguments: ["--gateway-timeout", "2", "--session-grace", "0"]
+        )
         ports = try cluster.addGateways(["gw-a", "gw-b"])
     }
 
@@ -39,9 +41,14 @@ final class BrokerLinkRecoveryTests: XCTestCase {
     func aliceAndBob(in room: String) throws -> (alice: SocketIOTestClient, bob: SocketIOTestClient, password: String) {
         let alice = try SocketIOTestClient(port: portA)
         let bob = try SocketIOTestClient(port: portB)
-        let password = try XCTUnwrap(try alice.emit("create", ["name": "alice", "room": .string(room)])["password"]?.stringValue)
+        let password = try XCTUnwrap(
+            try alice.emit("create", ["name": "alice", "room": .string(room)])["password"]?.stringValue
+        )
         for (client, name) in [(alice, "alice"), (bob, "bob")] {
-            let ack = try client.emit("join", ["room": .string(room), "password": .string(password), "name": .string(name)])
+            let ack = try client.emit(
+                "join",
+                ["room": .string(room), "password": .string(password), "name": .string(name)]
+            )
             XCTAssertNil(ack["error"], "join refused: \(ack.jsonText)")
         }
         return (alice, bob, password)
@@ -56,10 +63,16 @@ final class BrokerLinkRecoveryTests: XCTestCase {
         let gatewayA = cluster.gateways[0].process.processIdentifier
         XCTAssertEqual(kill(gatewayA, SIGSTOP), 0)
         // The broker gives gw-a up: Bob sees Alice leave.
-        XCTAssertNoThrow(try bob.waitForEvent("left", timeout: 10, matching: { $0["name"] == "alice" }), "the broker never dropped gw-a")
+        XCTAssertNoThrow(
+            try bob.waitForEvent("left", timeout: 10, matching: { $0["name"] == "alice" }),
+            "the broker never dropped gw-a"
+        )
         XCTAssertEqual(kill(gatewayA, SIGCONT), 0)
 
-        let close = try XCTUnwrap(try alice.waitForClose(timeout: 10), "alice was never told that the broker dropped her gateway")
+        let close = try XCTUnwrap(
+            try alice.waitForClose(timeout: 10),
+            "alice was never told that the broker dropped her gateway"
+        )
         XCTAssertTrue(close.reason.contains("lost contact"), "close reason: \(close.reason)")
 
         // Alice reconnects through the same gateway and rejoins under her name; the room works again.
@@ -95,10 +108,13 @@ final class BrokerLinkRecoveryTests: XCTestCase {
         let receiver = try member(bob, "bob", port: portB)
         let ack = try sender.emit("message", ["room": "frozen", "text": "still here"])
         XCTAssertNotNil(ack["seq"], "alice is a ghost: \(ack.jsonText)")
-        XCTAssertEqual(try receiver.waitForEvent("message", timeout: 5, matching: { $0["text"] == "still here" })["text"], "still here")
+        XCTAssertEqual(
+            try receiver.waitForEvent("message", timeout: 5, matching: { $0["text"] == "still here" })["text"],
+            "still here"
+        )
     }
 }
 
-private extension SocketIOTestClient.Event {
-    subscript(key: String) -> JSONValue? { argument[key] }
+extension SocketIOTestClient.Event {
+    fileprivate subscript(key: String) -> JSONValue? { argument[key] }
 }

@@ -15,7 +15,9 @@ final class GatewayEndToEndTests: XCTestCase {
         // No session grace: these tests watch a closed socket's member leave at once (the grace and
         // the resume are tested in Tests/python/test_sessions.py).
         cluster = try ChatCluster(
-            logPrefix: "e2e-" + name.filter { $0.isLetter || $0.isNumber }, brokerArguments: ["--session-grace", "0"])
+            logPrefix: "e2e-" + name.filter { $0.isLetter || $0.isNumber },
+            brokerArguments: ["--session-grace", "0"]
+        )
         let ports = try cluster.addGateways(["gw-a", "gw-b"])
         portA = ports[0]
         portB = ports[1]
@@ -36,7 +38,12 @@ final class GatewayEndToEndTests: XCTestCase {
     }
 
     /// Creates `room` through `client` and returns its password.
-    func createRoom(_ room: String, via client: SocketIOTestClient, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    func createRoom(
+        _ room: String,
+        via client: SocketIOTestClient,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> String {
         let ack = try client.emit("create", ["name": "owner", "room": .string(room)])
         XCTAssertEqual(ack["room"]?.stringValue, room, "create ack \(ack.jsonText)", file: file, line: line)
         return try XCTUnwrap(ack["password"]?.stringValue, "create ack \(ack.jsonText)", file: file, line: line)
@@ -45,10 +52,17 @@ final class GatewayEndToEndTests: XCTestCase {
     /// Joins and returns the ack, failing the test on a refusal.
     @discardableResult
     func join(
-        _ client: SocketIOTestClient, _ room: String, _ password: String, as name: String,
-        file: StaticString = #filePath, line: UInt = #line
+        _ client: SocketIOTestClient,
+        _ room: String,
+        _ password: String,
+        as name: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
     ) throws -> JSONValue {
-        let ack = try client.emit("join", ["room": .string(room), "password": .string(password), "name": .string(name)])
+        let ack = try client.emit(
+            "join",
+            ["room": .string(room), "password": .string(password), "name": .string(name)]
+        )
         XCTAssertNil(ack["error"], "join refused: \(ack.jsonText)", file: file, line: line)
         XCTAssertEqual(ack["room"]?.stringValue, room, file: file, line: line)
         return ack
@@ -56,7 +70,13 @@ final class GatewayEndToEndTests: XCTestCase {
 
     /// Sends a message and returns its seq from the ack.
     @discardableResult
-    func say(_ client: SocketIOTestClient, _ room: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> Int64 {
+    func say(
+        _ client: SocketIOTestClient,
+        _ room: String,
+        _ text: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> Int64 {
         let ack = try client.emit("message", ["room": .string(room), "text": .string(text)])
         return try XCTUnwrap(ack["seq"]?.int64Value, "message ack \(ack.jsonText)", file: file, line: line)
     }
@@ -71,24 +91,52 @@ final class GatewayEndToEndTests: XCTestCase {
 
     /// Every event is a well-formed room event of `room` with gap-free increasing seqs, and no
     /// invalid frame arrived.
-    func assertOnlyValidEvents(of client: SocketIOTestClient, in room: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertOnlyValidEvents(
+        of client: SocketIOTestClient,
+        in room: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertEqual(client.unexpectedFrames, [], "invalid frames arrived", file: file, line: line)
         for event in client.events {
             let argument = event.argument
-            XCTAssertTrue(["message", "joined", "left"].contains(event.name), "unexpected event \(event)", file: file, line: line)
+            XCTAssertTrue(
+                ["message", "joined", "left"].contains(event.name),
+                "unexpected event \(event)",
+                file: file,
+                line: line
+            )
             XCTAssertEqual(argument["room"]?.stringValue, room, "\(event)", file: file, line: line)
             XCTAssertNotNil(argument["seq"]?.int64Value, "\(event)", file: file, line: line)
             XCTAssertNotNil(argument["name"]?.stringValue, "\(event)", file: file, line: line)
             if event.name == "message" {
                 // `via` marks a message posted over HTTP.
-                XCTAssertEqual(Set(argument.objectValue.map { Array($0.keys) } ?? []).subtracting(["via"]), ["room", "seq", "name", "text", "ts"], "\(event)", file: file, line: line)
+                XCTAssertEqual(
+                    Set(argument.objectValue.map { Array($0.keys) } ?? []).subtracting(["via"]),
+                    ["room", "seq", "name", "text", "ts"],
+                    "\(event)",
+                    file: file,
+                    line: line
+                )
                 XCTAssertTrue(argument["via"] == nil || argument["via"] == "http", "\(event)", file: file, line: line)
             } else {
-                XCTAssertEqual(Set(argument.objectValue.map { Array($0.keys) } ?? []), ["room", "seq", "name", "count"], "\(event)", file: file, line: line)
+                XCTAssertEqual(
+                    Set(argument.objectValue.map { Array($0.keys) } ?? []),
+                    ["room", "seq", "name", "count"],
+                    "\(event)",
+                    file: file,
+                    line: line
+                )
             }
         }
         let seqs = client.events.compactMap { $0.argument["seq"]?.int64Value }
-        XCTAssertEqual(seqs, seqs.first.map { Array($0..<($0 + Int64(seqs.count))) } ?? [], "seqs are gap-free and in order", file: file, line: line)
+        XCTAssertEqual(
+            seqs,
+            seqs.first.map { Array($0..<($0 + Int64(seqs.count))) } ?? [],
+            "seqs are gap-free and in order",
+            file: file,
+            line: line
+        )
     }
 
     // MARK: Tests
@@ -131,15 +179,27 @@ final class GatewayEndToEndTests: XCTestCase {
         try require(alice.waitUntil { self.messages($0).count == 22 }, "alice saw \(texts(alice))")
         try require(bob.waitUntil { self.messages($0).count == 22 }, "bob saw \(texts(bob))")
 
-        XCTAssertEqual(messages(alice).map(\.text), messages(bob).map(\.text), "the same events, byte for byte, in the same order")
+        XCTAssertEqual(
+            messages(alice).map(\.text),
+            messages(bob).map(\.text),
+            "the same events, byte for byte, in the same order"
+        )
         let seen = messages(bob).dropFirst(2)
         for event in seen {
             let text = try XCTUnwrap(event.argument["text"]?.stringValue)
-            XCTAssertEqual(event.argument["seq"]?.int64Value, ackedSeq[text], "the event carries the seq its sender's ack gave")
+            XCTAssertEqual(
+                event.argument["seq"]?.int64Value,
+                ackedSeq[text],
+                "the event carries the seq its sender's ack gave"
+            )
             XCTAssertEqual(event.argument["name"]?.stringValue, String(text.prefix { $0 != " " }))
         }
         let seenTexts = seen.compactMap { $0.argument["text"]?.stringValue }
-        XCTAssertEqual(seenTexts.filter { $0.hasPrefix("alice") }, (0..<10).map { "alice \($0)" }, "each sender's order is kept")
+        XCTAssertEqual(
+            seenTexts.filter { $0.hasPrefix("alice") },
+            (0..<10).map { "alice \($0)" },
+            "each sender's order is kept"
+        )
         XCTAssertEqual(seenTexts.filter { $0.hasPrefix("bob") }, (0..<10).map { "bob \($0)" })
         assertOnlyValidEvents(of: alice, in: "lobby")
         assertOnlyValidEvents(of: bob, in: "lobby")
@@ -221,9 +281,11 @@ final class GatewayEndToEndTests: XCTestCase {
         _ = try alice.waitForEvent("joined")
 
         let posted = try RawTestClient(port: portB).request(
-            "POST", "/api/rooms/news/messages",
+            "POST",
+            "/api/rooms/news/messages",
             headers: ["Authorization": "Bearer \(password)", "Content-Type": "application/json"],
-            body: #"{"name":"build-bot","text":"deploy finished"}"#)
+            body: #"{"name":"build-bot","text":"deploy finished"}"#
+        )
         XCTAssertEqual(posted.status, 202, posted.body)
         XCTAssertEqual(posted.headers["content-type"], "application/json")
         let seq = try XCTUnwrap(try JSONValue.parse(posted.body)["seq"]?.int64Value, posted.body)
@@ -240,19 +302,41 @@ final class GatewayEndToEndTests: XCTestCase {
         try say(bob, "news", "thanks")
         let fromBob = try alice.waitForEvent("message", matching: { $0["text"] == "thanks" })
         XCTAssertNil(fromBob.argument["via"])
-        XCTAssertEqual(fromBob.argument.objectValue.map { Set($0.keys).union(["via"]) }, atAlice.argument.objectValue.map { Set($0.keys) })
+        XCTAssertEqual(
+            fromBob.argument.objectValue.map { Set($0.keys).union(["via"]) },
+            atAlice.argument.objectValue.map { Set($0.keys) }
+        )
 
         let refusals: [(headers: [String: String], path: String, body: String, status: Int, code: String)] = [
             ([:], "/api/rooms/news/messages", #"{"name":"bot","text":"no password"}"#, 401, "wrong_password"),
-            (["Authorization": "Bearer wrong-password"], "/api/rooms/news/messages", #"{"name":"bot","text":"bad password"}"#, 401, "wrong_password"),
-            (["Authorization": "Bearer \(password)"], "/api/rooms/nosuchroom/messages", #"{"name":"bot","text":"lost"}"#, 404, "no_such_room"),
-            (["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"{"name":"bot","text":"#, 400, "bad_request"),
-            (["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"{"name":"bot"}"#, 400, "bad_request"),
-            (["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"["bot","text"]"#, 400, "bad_request"),
+            (
+                ["Authorization": "Bearer wrong-password"], "/api/rooms/news/messages",
+                #"{"name":"bot","text":"bad password"}"#, 401, "wrong_password"
+            ),
+            (
+                ["Authorization": "Bearer \(password)"], "/api/rooms/nosuchroom/messages",
+                #"{"name":"bot","text":"lost"}"#, 404, "no_such_room"
+            ),
+            (
+                ["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"{"name":"bot","text":"#, 400,
+                "bad_request"
+            ),
+            (
+                ["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"{"name":"bot"}"#, 400,
+                "bad_request"
+            ),
+            (
+                ["Authorization": "Bearer \(password)"], "/api/rooms/news/messages", #"["bot","text"]"#, 400,
+                "bad_request"
+            ),
         ]
         for refusal in refusals {
             let response = try RawTestClient(port: portA).request(
-                "POST", refusal.path, headers: refusal.headers.merging(["Content-Type": "application/json"]) { $1 }, body: refusal.body)
+                "POST",
+                refusal.path,
+                headers: refusal.headers.merging(["Content-Type": "application/json"]) { $1 },
+                body: refusal.body
+            )
             XCTAssertEqual(response.status, refusal.status, "\(refusal): \(response.body)")
             XCTAssertEqual(response.headers["content-type"], "application/json", "\(refusal)")
             let json = try JSONValue.parse(response.body)
@@ -352,9 +436,15 @@ final class GatewayEndToEndTests: XCTestCase {
             (["4hello"], false, nil, "invalid Socket.IO packet"),
             (["hello"], false, 1002, "invalid Engine.IO packet"),
             ([#"42{"room":"sturdy","text":"not an array"}"#], false, nil, "invalid Socket.IO packet"),
-            ([#"451-["message",{"_placeholder":true,"num":0}]"#], false, nil, "Binary Socket.IO packets are not supported"),
+            (
+                [#"451-["message",{"_placeholder":true,"num":0}]"#], false, nil,
+                "Binary Socket.IO packets are not supported"
+            ),
             ([#"4611-[{"_placeholder":true,"num":0}]"#], false, nil, "Binary Socket.IO packets are not supported"),
-            (["41", #"42["message",{"room":"sturdy","text":"after namespace disconnect"}]"#], false, nil, "send 40 first"),
+            (
+                ["41", #"42["message",{"room":"sturdy","text":"after namespace disconnect"}]"#], false, nil,
+                "send 40 first"
+            ),
             ([], true, 1003, "binary frames are not supported"),
         ]
         for (index, step) in closing.enumerated() {
@@ -362,7 +452,10 @@ final class GatewayEndToEndTests: XCTestCase {
             try join(vandal, "sturdy", password, as: "vandal\(index)")
             for packet in step.packets { vandal.sendRaw(packet) }
             if step.binary { vandal.sendBinary([0x34, 0x32, 0x5B, 0x5D]) }
-            let close = try XCTUnwrap(try vandal.waitForClose(timeout: 3), "\(step): no close frame; events \(vandal.events)")
+            let close = try XCTUnwrap(
+                try vandal.waitForClose(timeout: 3),
+                "\(step): no close frame; events \(vandal.events)"
+            )
             XCTAssertTrue(vandal.isClosed, "\(step)")
             XCTAssertNotNil(close.code, "\(step)")
             if let code = step.code { XCTAssertEqual(close.code, code, "\(step): \(close)") }
@@ -390,7 +483,9 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertEqual(foreign.headers["content-type"], "application/json")
         XCTAssertEqual(try JSONValue.parse(foreign.body)["code"], "origin_not_allowed", foreign.body)
         XCTAssertThrowsError(try client(portB, origin: "http://evil.example")) { error in
-            guard case SocketIOTestClient.Failure.handshakeRefused(let status, _) = error else { return XCTFail("\(error)") }
+            guard case SocketIOTestClient.Failure.handshakeRefused(let status, _) = error else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(status, 403)
         }
         // The gateway's own origin and clients without an Origin header get in.
@@ -406,9 +501,13 @@ final class GatewayEndToEndTests: XCTestCase {
             XCTAssertEqual(polling.headers["content-type"], "application/json")
             XCTAssertEqual(
                 polling.body,
-                #"{"error":"Only the WebSocket transport is supported: set transports: ['websocket'] in your client.","code":"websocket_only"}"#)
+                #"{"error":"Only the WebSocket transport is supported: set transports: ['websocket'] in your client.","code":"websocket_only"}"#
+            )
         }
-        XCTAssertTrue(cluster.gateways[0].waitForOutput(containing: "origin=http://evil.example", timeout: 3), "the refusal is logged")
+        XCTAssertTrue(
+            cluster.gateways[0].waitForOutput(containing: "origin=http://evil.example", timeout: 3),
+            "the refusal is logged"
+        )
     }
 
     func testLogsShowEveryEventButNeverThePassword() throws {
@@ -424,8 +523,11 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertEqual(left, ["room": "logbook"])
         alice.disconnect()
         let posted = try RawTestClient(port: portB).request(
-            "POST", "/api/rooms/logbook/messages", headers: ["Authorization": "Bearer \(password)", "Content-Type": "application/json"],
-            body: #"{"name":"bot","text":"via http"}"#)
+            "POST",
+            "/api/rooms/logbook/messages",
+            headers: ["Authorization": "Bearer \(password)", "Content-Type": "application/json"],
+            body: #"{"name":"bot","text":"via http"}"#
+        )
         XCTAssertEqual(posted.status, 202)
 
         let broker = cluster.broker
@@ -440,12 +542,21 @@ final class GatewayEndToEndTests: XCTestCase {
             ("message", ["room=logbook", "name=bot", "reason=http"]),
         ]
         for (event, fields) in expected {
-            XCTAssertTrue(waitForLogLine(in: broker, event: event, fields: fields), "broker log lacks \(event) \(fields):\n\(broker.output)")
+            XCTAssertTrue(
+                waitForLogLine(in: broker, event: event, fields: fields),
+                "broker log lacks \(event) \(fields):\n\(broker.output)"
+            )
         }
         for (index, gateway) in cluster.gateways.enumerated() {
-            XCTAssertTrue(waitForLogLine(in: gateway, event: "connect", fields: ["peer=127.0.0.1:"]), "gateway \(index) log lacks connect:\n\(gateway.output)")
+            XCTAssertTrue(
+                waitForLogLine(in: gateway, event: "connect", fields: ["peer=127.0.0.1:"]),
+                "gateway \(index) log lacks connect:\n\(gateway.output)"
+            )
         }
-        XCTAssertTrue(waitForLogLine(in: cluster.gateways[0], event: "disconnect", fields: []), cluster.gateways[0].output)
+        XCTAssertTrue(
+            waitForLogLine(in: cluster.gateways[0], event: "disconnect", fields: []),
+            cluster.gateways[0].output
+        )
         for process in [broker] + cluster.gateways {
             XCTAssertFalse(process.output.contains(password), "a log shows the room password")
             XCTAssertFalse(process.output.contains("guessed-wrong"), "a log shows a tried password")
@@ -476,7 +587,12 @@ final class GatewayEndToEndTests: XCTestCase {
 
     /// Records a failure and stops the test when `condition` is false (XCTest on Linux ignores
     /// `continueAfterFailure`, so a broken server would otherwise wait out every later step).
-    func require(_ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func require(
+        _ condition: Bool,
+        _ message: @autoclosure () -> String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         guard condition else {
             XCTFail(message(), file: file, line: line)
             throw RequirementFailed()
@@ -526,12 +642,17 @@ final class GatewayEndToEndTests: XCTestCase {
         XCTAssertEqual(metrics.status, 200)
         XCTAssertTrue(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
         func value(_ name: String) -> Double? {
-            metrics.body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            metrics.body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+                Double($0.split(separator: " ").last ?? "")
+            }
         }
         XCTAssertGreaterThanOrEqual(value("chat_gateway_connections_total") ?? 0, 2, metrics.body)
         XCTAssertGreaterThanOrEqual(value("chat_gateway_open_connections") ?? 0, 2, metrics.body)
-        XCTAssertGreaterThanOrEqual(value("chat_gateway_deliveries_total") ?? 0, 3, "bob's joined + the message to both: \(metrics.body)")
+        XCTAssertGreaterThanOrEqual(
+            value("chat_gateway_deliveries_total") ?? 0,
+            3,
+            "bob's joined + the message to both: \(metrics.body)"
+        )
         XCTAssertTrue(metrics.body.contains(#"chat_gateway_refusals_total{code="bad_request"} 1"#), metrics.body)
     }
 }
-

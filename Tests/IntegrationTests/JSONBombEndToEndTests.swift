@@ -47,7 +47,10 @@ final class JSONBombEndToEndTests: XCTestCase {
         attack.start()
         defer { attack.stop() }
         // Let the flood build up before the first probe.
-        XCTAssertTrue(attack.waitUntilFramesSent(Self.attackers * 40, timeout: 30), "the attack never got going: \(attack.summary)")
+        XCTAssertTrue(
+            attack.waitUntilFramesSent(Self.attackers * 40, timeout: 30),
+            "the attack never got going: \(attack.summary)"
+        )
 
         var latencies: [TimeInterval] = []
         var failures: [String] = []
@@ -62,7 +65,10 @@ final class JSONBombEndToEndTests: XCTestCase {
             let text = "probe \(index)"
             let sent = Date()
             do {
-                let ack = try alice.waitForAck(alice.emitAsync("message", ["room": "bombed", "text": .string(text)]), timeout: 10)
+                let ack = try alice.waitForAck(
+                    alice.emitAsync("message", ["room": "bombed", "text": .string(text)]),
+                    timeout: 10
+                )
                 guard ack["seq"]?.int64Value != nil else {
                     failures.append("\(text): refused \(ack.jsonText)")
                     continue
@@ -78,16 +84,20 @@ final class JSONBombEndToEndTests: XCTestCase {
         let end = (date: Date(), frames: attack.summary.framesByKind[Bomb.hugeText.rawValue] ?? 0)
         attack.stop()
         let summary = attack.summary
-        let steadyRate = halfway.map { Double(end.frames - $0.frames) / end.date.timeIntervalSince($0.date) } ?? .infinity
+        let steadyRate =
+            halfway.map { Double(end.frames - $0.frames) / end.date.timeIntervalSince($0.date) } ?? .infinity
         print(
             "JSON bomb: slowest probe \(Int((latencies.max() ?? 0) * 1000)) ms, latencies (ms) \(latencies.map { Int($0 * 1000) }); "
-                + "well-formed flood read at \(Int(steadyRate)) frames/s; attack: \(summary)")
+                + "well-formed flood read at \(Int(steadyRate)) frames/s; attack: \(summary)"
+        )
 
         XCTAssertEqual(failures, [], "every probe is acked and delivered; attack: \(summary)")
         let slowest = latencies.max() ?? .infinity
         XCTAssertLessThan(
-            slowest, Self.maxLatency,
-            "slowest probe \(Int(slowest * 1000)) ms; latencies (ms) \(latencies.map { Int($0 * 1000) }); attack: \(summary)")
+            slowest,
+            Self.maxLatency,
+            "slowest probe \(Int(slowest * 1000)) ms; latencies (ms) \(latencies.map { Int($0 * 1000) }); attack: \(summary)"
+        )
         XCTAssertEqual(latencies.count, Self.probes)
         // The attack was real (frames as big as the gateway allows) and the gateway closed every
         // connection that sent malformed packets, each for its reason…
@@ -97,13 +107,17 @@ final class JSONBombEndToEndTests: XCTestCase {
             let closes = summary.closesByKind[bomb.rawValue] ?? []
             XCTAssertTrue(
                 closes.contains { ($0.code == 1008 || $0.code == 1002) && !$0.reason.isEmpty },
-                "the gateway never closed a \(bomb) connection with a reason: \(summary)")
+                "the gateway never closed a \(bomb) connection with a reason: \(summary)"
+            )
         }
         // …and read the well-formed flood at about its token rate: per token one read of at most 64 KB,
         // which with a partial frame left from the read before holds at most three such frames (one
         // admitted, two refused), so 60 per second; unthrottled it is read as fast as the loop can.
         XCTAssertLessThanOrEqual(
-            steadyRate, 5 * Self.framesPerSecond, "the gateway read the well-formed flood faster than its rate allows: \(summary)")
+            steadyRate,
+            5 * Self.framesPerSecond,
+            "the gateway read the well-formed flood faster than its rate allows: \(summary)"
+        )
         XCTAssertEqual(alice.unexpectedFrames + bob.unexpectedFrames, [])
         XCTAssertTrue(ChatCluster.isHealthy(port: port), "the gateway still serves")
         // Thousands of bad frames cost a few log lines: at most 10 per address and kind per 10 s.
@@ -163,7 +177,9 @@ final class Attack: @unchecked Sendable {
         var closesByKind: [String: [Close]] = [:]
         var description: String {
             "maxPayload \(maxPayload), \(framesSent) frames (\(framesByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))) on \(connectionsOpened) connections, closes: "
-                + closesByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)× (\($0.value.first?.description ?? "-"))" }
+                + closesByKind.sorted { $0.key < $1.key }.map {
+                    "\($0.key) \($0.value.count)× (\($0.value.first?.description ?? "-"))"
+                }
                 .joined(separator: "; ")
         }
     }
@@ -255,7 +271,8 @@ final class Attack: @unchecked Sendable {
             do {
                 while let reply = try client.readFrame(timeout: 0.001) {
                     if reply.opcode == .connectionClose {
-                        let code = reply.payload.count >= 2 ? UInt16(reply.payload[0]) << 8 | UInt16(reply.payload[1]) : nil
+                        let code =
+                            reply.payload.count >= 2 ? UInt16(reply.payload[0]) << 8 | UInt16(reply.payload[1]) : nil
                         return Close(code: code, reason: String(decoding: reply.payload.dropFirst(2), as: UTF8.self))
                     }
                 }

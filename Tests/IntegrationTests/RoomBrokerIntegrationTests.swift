@@ -18,7 +18,8 @@ final class RoomBrokerIntegrationTests: XCTestCase {
             executable: "RoomBroker",
             arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"]
                 + (Self.extraArguments.first { name.contains($0.key) }?.value ?? []),
-            logName: "broker-\(name.filter { $0.isLetter || $0.isNumber })")
+            logName: "broker-\(name.filter { $0.isLetter || $0.isNumber })"
+        )
         XCTAssertTrue(broker.waitForOutput(containing: "listening"), "broker did not start:\n\(broker.output)")
         context = try ZMQContext()
     }
@@ -29,7 +30,9 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         // The silent gateway's members are kept for the session grace (1 s here), then announced as left.
         "testSilentGatewaysMembersAreAnnouncedAsLeft": ["--gateway-timeout", "1", "--session-grace", "1"],
         // Room for 300 maximum-size messages, so only the reply trimming keeps the join ack in a frame.
-        "testAJoinWhoseAckWouldBeTooBigGetsATrimmedHistory": ["--history", "300", "--history-budget", "65536", "--replay-budget", "65536"],
+        "testAJoinWhoseAckWouldBeTooBigGetsATrimmedHistory": [
+            "--history", "300", "--history-budget", "65536", "--replay-budget", "65536",
+        ],
     ]
 
     override func tearDown() {
@@ -39,14 +42,21 @@ final class RoomBrokerIntegrationTests: XCTestCase {
     }
 
     func gateway(_ name: String) throws -> FakeGateway {
-        let gateway = try FakeGateway(context: context, name: name, commandsEndpoint: commandsEndpoint, broadcastsEndpoint: broadcastsEndpoint)
+        let gateway = try FakeGateway(
+            context: context,
+            name: name,
+            commandsEndpoint: commandsEndpoint,
+            broadcastsEndpoint: broadcastsEndpoint
+        )
         XCTAssertNil(try gateway.request(.hello(gatewayName: name)).failure)
         return gateway
     }
 
     /// Creates `room` and returns its password.
     func createRoom(_ room: String, on gateway: FakeGateway) throws -> String {
-        let json = try JSONValue.parse(try gateway.request(.create(name: "owner", room: room, key: ""), connection: 99).success().json)
+        let json = try JSONValue.parse(
+            try gateway.request(.create(name: "owner", room: room, key: ""), connection: 99).success().json
+        )
         return try XCTUnwrap(json["password"]?.stringValue)
     }
 
@@ -72,11 +82,16 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let password = try createRoom("lobby", on: gatewayA)
         try subscribeAndSettle([gatewayA, gatewayB], room: "lobby", password: password)
 
-        XCTAssertNil(try gatewayA.request(.join(room: "lobby", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(
+            try gatewayA.request(.join(room: "lobby", password: password, name: "alice"), connection: 1).failure
+        )
         XCTAssertNil(try gatewayB.request(.join(room: "lobby", password: password, name: "bob"), connection: 2).failure)
         for index in 0..<20 {
             let (sender, connection) = index.isMultiple(of: 2) ? (gatewayA, UInt64(1)) : (gatewayB, UInt64(2))
-            XCTAssertNil(try sender.request(.message(room: "lobby", text: "message \(index)", key: ""), connection: connection).failure)
+            XCTAssertNil(
+                try sender.request(.message(room: "lobby", text: "message \(index)", key: ""), connection: connection)
+                    .failure
+            )
         }
         let seenByA = try gatewayA.drainBroadcasts(timeout: 0.5).filter { $0.kind == .message }
         let seenByB = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind == .message }
@@ -112,7 +127,10 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let limited = try gatewayA.request(.join(room: "vault", password: password, name: "eve"), connection: 5)
         XCTAssertEqual(limited.failure?.code, .tooManyAttempts)
         XCTAssertNil(try gatewayA.request(.join(room: "vault", password: password, name: "ann"), connection: 6).failure)
-        XCTAssertEqual(try gatewayA.request(.join(room: "nowhere", password: password, name: "x"), connection: 7).failure?.code, .noSuchRoom)
+        XCTAssertEqual(
+            try gatewayA.request(.join(room: "nowhere", password: password, name: "x"), connection: 7).failure?.code,
+            .noSuchRoom
+        )
     }
 
     func testMalformedFramesAreAnsweredAndOthersKeepBeingServed() throws {
@@ -121,7 +139,9 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         try bad.sendRaw([[0xFF, 0x00, 0x01]])
         try bad.sendRaw([[WireFormat.version, 77] + [UInt8](repeating: 0, count: 12)])
         try bad.sendRaw([[], [1, 2, 3]])
-        try bad.sendRaw([Array(WireCommand(requestID: 42, connectionID: 1, body: .leave(room: "x")).encoded().dropLast())])
+        try bad.sendRaw([
+            Array(WireCommand(requestID: 42, connectionID: 1, body: .leave(room: "x")).encoded().dropLast())
+        ])
         var invalid: [WireReply] = []
         while invalid.count < 4, let reply = try bad.nextReply(timeout: 2) { invalid.append(reply) }
         XCTAssertEqual(invalid.map(\.kind), [.invalid, .invalid, .invalid, .invalid])
@@ -136,12 +156,16 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let gatewayA = try gateway("gw-a")
         let gatewayB = try gateway("gw-b")
         let password = try createRoom("race", on: gatewayA)
-        XCTAssertNil(try gatewayA.request(.join(room: "race", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(
+            try gatewayA.request(.join(room: "race", password: password, name: "alice"), connection: 1).failure
+        )
         // gw-b subscribes and joins at once, as a gateway does; alice talks immediately.
         try gatewayB.subscribe("race")
         let join = try gatewayB.request(.join(room: "race", password: password, name: "bob"), connection: 2).success()
         for index in 0..<5 {
-            XCTAssertNil(try gatewayA.request(.message(room: "race", text: "m\(index)", key: ""), connection: 1).failure)
+            XCTAssertNil(
+                try gatewayA.request(.message(room: "race", text: "m\(index)", key: ""), connection: 1).failure
+            )
         }
         let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind != .head && $0.seq > join.seq }
         let missing = (join.seq + 1...join.seq + 5).filter { seq in !received.contains { $0.seq == seq } }
@@ -151,15 +175,24 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         }
         let replayAll = try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 5)).success()
         for event in received {
-            XCTAssertEqual(replayAll.events.first { $0.seq == event.seq }?.payload, event.payload, "replay gives the same bytes")
+            XCTAssertEqual(
+                replayAll.events.first { $0.seq == event.seq }?.payload,
+                event.payload,
+                "replay gives the same bytes"
+            )
         }
-        XCTAssertEqual(try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 50)).failure?.code, .badRequest)
+        XCTAssertEqual(
+            try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 50)).failure?.code,
+            .badRequest
+        )
     }
 
     func testANewSubscriptionIsConfirmedWithTheRoomsLastSeq() throws {
         let gatewayA = try gateway("gw-a")
         let password = try createRoom("heads", on: gatewayA)
-        XCTAssertNil(try gatewayA.request(.join(room: "heads", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(
+            try gatewayA.request(.join(room: "heads", password: password, name: "alice"), connection: 1).failure
+        )
         XCTAssertNil(try gatewayA.request(.message(room: "heads", text: "one", key: ""), connection: 1).failure)
         let late = try gateway("gw-late")
         try late.subscribe("heads")
@@ -177,8 +210,10 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let password = try createRoom("quiet", on: gatewayA)
         try gatewayA.subscribe("quiet")
         XCTAssertEqual(try gatewayA.nextBroadcast(timeout: 5)?.kind, .head, "the subscription is confirmed")
-        let seq = try gatewayA.request(.join(room: "quiet", password: password, name: "alice"), connection: 1).success().seq
-        let last = try gatewayA.request(.message(room: "quiet", text: "last words", key: ""), connection: 1).success().seq
+        let seq = try gatewayA.request(.join(room: "quiet", password: password, name: "alice"), connection: 1).success()
+            .seq
+        let last = try gatewayA.request(.message(room: "quiet", text: "last words", key: ""), connection: 1).success()
+            .seq
         XCTAssertEqual(last, seq + 1)
         var seen: [WireBroadcast] = []
         while seen.last?.kind != .head, let next = try gatewayA.nextBroadcast(timeout: 2) { seen.append(next) }
@@ -190,10 +225,14 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         let gatewayA = try gateway("gw-a")
         let password = try createRoom("lobby", on: gatewayA)
         try subscribeAndSettle([gatewayA], room: "lobby", password: password)
-        XCTAssertNil(try gatewayA.request(.join(room: "lobby", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(
+            try gatewayA.request(.join(room: "lobby", password: password, name: "alice"), connection: 1).failure
+        )
         do {
             let doomed = try gateway("gw-doomed")
-            XCTAssertNil(try doomed.request(.join(room: "lobby", password: password, name: "bob"), connection: 1).failure)
+            XCTAssertNil(
+                try doomed.request(.join(room: "lobby", password: password, name: "bob"), connection: 1).failure
+            )
         }
         // gw-a keeps heart-beating; gw-doomed falls silent and is dropped after --gateway-timeout 1.
         var left: WireBroadcast?
@@ -217,7 +256,10 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         XCTAssertTrue(broker.waitForOutput(containing: " leave "))
         let lines = broker.output.split(separator: "\n")
         for event in ["create", "join", "join-refused", "message", "leave"] {
-            XCTAssertTrue(lines.contains { $0.contains(" \(event) ") && $0.contains("room=logged") }, "no \(event) line in:\n\(broker.output)")
+            XCTAssertTrue(
+                lines.contains { $0.contains(" \(event) ") && $0.contains("room=logged") },
+                "no \(event) line in:\n\(broker.output)"
+            )
         }
         XCTAssertTrue(lines.contains { $0.contains(#"text="hello\nworld""#) }, "message text stays on one line")
         XCTAssertFalse(broker.output.contains(password))
@@ -226,12 +268,20 @@ final class RoomBrokerIntegrationTests: XCTestCase {
     // MARK: Limits (issue 6)
 
     func testCommandsFromAGatewayThatNeverSaidHelloAreNotApplied() throws {
-        let stranger = try FakeGateway(context: context, name: "gw-stranger", commandsEndpoint: commandsEndpoint, broadcastsEndpoint: broadcastsEndpoint)
+        let stranger = try FakeGateway(
+            context: context,
+            name: "gw-stranger",
+            commandsEndpoint: commandsEndpoint,
+            broadcastsEndpoint: broadcastsEndpoint
+        )
         let reply = try stranger.request(.create(name: "x", room: "ghost", key: ""), connection: 1)
         XCTAssertEqual(reply.failure?.code, .unknownGateway)
         XCTAssertTrue(reply.failure?.message.contains("hello") ?? false)
         XCTAssertEqual(try stranger.request(.hello(gatewayName: "gw-stranger")).failure, nil)
-        XCTAssertNil(try stranger.request(.create(name: "x", room: "ghost", key: ""), connection: 1).failure, "served after hello")
+        XCTAssertNil(
+            try stranger.request(.create(name: "x", room: "ghost", key: ""), connection: 1).failure,
+            "served after hello"
+        )
         XCTAssertTrue(broker.waitForOutput(containing: "unknown-gateway"))
     }
 
@@ -241,19 +291,34 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         // in queues longer than the gateway waits for its reply.
         let now: UInt64 = 1_000_000
         try gatewayA.send(.heartbeat, sentAt: now, ttl: 5_000)
-        let stale = try gatewayA.send(.create(name: "x", room: "stale", key: ""), connection: 1, sentAt: now - 10_000, ttl: 5_000)
+        let stale = try gatewayA.send(
+            .create(name: "x", room: "stale", key: ""),
+            connection: 1,
+            sentAt: now - 10_000,
+            ttl: 5_000
+        )
         XCTAssertNil(try gatewayA.nextReply(timeout: 1) { $0.requestID == stale }, "no reply to an expired command")
         XCTAssertTrue(broker.waitForOutput(containing: " expired "), broker.output)
         XCTAssertTrue(broker.output.contains("count=1"))
-        let fresh = try gatewayA.send(.create(name: "x", room: "stale", key: ""), connection: 1, sentAt: now + 500, ttl: 5_000)
-        XCTAssertNil(try XCTUnwrap(try gatewayA.nextReply(timeout: 5) { $0.requestID == fresh }).failure, "the stale one was never applied")
+        let fresh = try gatewayA.send(
+            .create(name: "x", room: "stale", key: ""),
+            connection: 1,
+            sentAt: now + 500,
+            ttl: 5_000
+        )
+        XCTAssertNil(
+            try XCTUnwrap(try gatewayA.nextReply(timeout: 5) { $0.requestID == fresh }).failure,
+            "the stale one was never applied"
+        )
     }
 
     func testOversizedFieldsAreRefusedAndReachNoOneNorTheLog() throws {
         let gatewayA = try gateway("gw-a")
         let password = try createRoom("sizes", on: gatewayA)
         try subscribeAndSettle([gatewayA], room: "sizes", password: password)
-        XCTAssertNil(try gatewayA.request(.join(room: "sizes", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(
+            try gatewayA.request(.join(room: "sizes", password: password, name: "alice"), connection: 1).failure
+        )
         _ = try gatewayA.drainBroadcasts(timeout: 0.2)
         let grapheme = "a" + String(repeating: "\u{0301}", count: 100_000)  // 200 KB, one grapheme
         let bigName = String(repeating: "n", count: 40_000)
@@ -264,11 +329,22 @@ final class RoomBrokerIntegrationTests: XCTestCase {
             (.post(room: "sizes", password: password, name: "bot", text: bigText, key: ""), 3),
         ]
         for (body, connection) in attempts {
-            XCTAssertEqual(try gatewayA.request(body, connection: connection).failure?.code, .badRequest, "\(body.kind)")
+            XCTAssertEqual(
+                try gatewayA.request(body, connection: connection).failure?.code,
+                .badRequest,
+                "\(body.kind)"
+            )
         }
-        XCTAssertEqual(try gatewayA.drainBroadcasts(timeout: 0.3).filter { $0.kind != .head }, [], "nothing reached the members")
+        XCTAssertEqual(
+            try gatewayA.drainBroadcasts(timeout: 0.3).filter { $0.kind != .head },
+            [],
+            "nothing reached the members"
+        )
         XCTAssertTrue(broker.waitForOutput(containing: "post-refused"))
-        XCTAssertFalse(broker.output.contains(String(repeating: "\u{0301}", count: 100)), "no oversized text in the log")
+        XCTAssertFalse(
+            broker.output.contains(String(repeating: "\u{0301}", count: 100)),
+            "no oversized text in the log"
+        )
         XCTAssertFalse(broker.output.contains(String(repeating: "n", count: 100)), "no oversized name in the log")
         XCTAssertFalse(broker.output.contains(String(repeating: "t", count: 200)), "no oversized text in the log")
     }
@@ -276,7 +352,9 @@ final class RoomBrokerIntegrationTests: XCTestCase {
     func testAJoinWhoseAckWouldBeTooBigGetsATrimmedHistory() throws {
         let gatewayA = try gateway("gw-a")
         let password = try createRoom("heavy", on: gatewayA)
-        XCTAssertNil(try gatewayA.request(.join(room: "heavy", password: password, name: "alice"), connection: 1).failure)
+        XCTAssertNil(
+            try gatewayA.request(.join(room: "heavy", password: password, name: "alice"), connection: 1).failure
+        )
         // 150 of the largest messages the validator allows (8 000 bytes each once encoded): 1.2 MB.
         let text = String(repeating: "😀", count: FieldValidator.maxTextScalars)
         for _ in 0..<150 {

@@ -12,7 +12,12 @@ final class ShardEndToEndTests: XCTestCase {
     var brokers: [ServerProcess] = []
     var gateways: [ServerProcess] = []
     /// The command and broadcast endpoints of shard 0's and shard 1's broker.
-    let endpoints = (0..<2).map { _ in (commands: "tcp://127.0.0.1:\(ServerProcess.freePort())", broadcasts: "tcp://127.0.0.1:\(ServerProcess.freePort())") }
+    let endpoints = (0..<2).map { _ in
+        (
+            commands: "tcp://127.0.0.1:\(ServerProcess.freePort())",
+            broadcasts: "tcp://127.0.0.1:\(ServerProcess.freePort())"
+        )
+    }
     var ports: [Int] = []
 
     var logPrefix: String { "shard-" + name.filter { $0.isLetter || $0.isNumber } }
@@ -21,8 +26,12 @@ final class ShardEndToEndTests: XCTestCase {
         for (index, endpoint) in endpoints.enumerated() {
             let broker = try ServerProcess(
                 executable: "RoomBroker",
-                arguments: ["--commands", endpoint.commands, "--broadcasts", endpoint.broadcasts, "--shard", "\(index)/2", "--session-grace", "0", "--insecure-loopback"],
-                logName: "\(logPrefix)-broker-\(index)")
+                arguments: [
+                    "--commands", endpoint.commands, "--broadcasts", endpoint.broadcasts, "--shard", "\(index)/2",
+                    "--session-grace", "0", "--insecure-loopback",
+                ],
+                logName: "\(logPrefix)-broker-\(index)"
+            )
             brokers.append(broker)
             guard broker.waitForOutput(containing: "listening", timeout: ChatCluster.startTimeout) else {
                 throw ChatCluster.StartFailure(description: "broker \(index) did not start:\n\(broker.output)")
@@ -31,13 +40,21 @@ final class ShardEndToEndTests: XCTestCase {
         }
         ports = [ServerProcess.freePort(), ServerProcess.freePort()]
         for (id, port) in zip(["gw-a", "gw-b"], ports) {
-            gateways.append(try ServerProcess(executable: "Gateway", arguments: gatewayArguments(id: id, port: port), logName: "\(logPrefix)-\(id)"))
+            gateways.append(
+                try ServerProcess(
+                    executable: "Gateway",
+                    arguments: gatewayArguments(id: id, port: port),
+                    logName: "\(logPrefix)-\(id)"
+                )
+            )
         }
         let deadline = Date().addingTimeInterval(ChatCluster.startTimeout)
         for (gateway, port) in zip(gateways, ports) {
             while !ChatCluster.isHealthy(port: port) {
                 guard gateway.process.isRunning, Date() < deadline else {
-                    throw ChatCluster.StartFailure(description: "a gateway never answered GET /healthz with 200:\n\(gateway.output)")
+                    throw ChatCluster.StartFailure(
+                        description: "a gateway never answered GET /healthz with 200:\n\(gateway.output)"
+                    )
                 }
                 Thread.sleep(forTimeInterval: 0.05)
             }
@@ -46,15 +63,20 @@ final class ShardEndToEndTests: XCTestCase {
 
     /// A gateway over both shards: shard 0's broker first.
     func gatewayArguments(id: String, port: Int) -> [String] {
-        ["--port", "\(port)", "--host", "127.0.0.1", "--shards", "2", "--gateway-id", id, "--insecure-loopback",
-         "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path]
+        [
+            "--port", "\(port)", "--host", "127.0.0.1", "--shards", "2", "--gateway-id", id, "--insecure-loopback",
+            "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,
+        ]
             + endpoints.flatMap { ["--broker-commands", $0.commands, "--broker-broadcasts", $0.broadcasts] }
     }
 
     override func tearDown() {
         if let run = testRun, run.totalFailureCount > 0 {
             for process in brokers + gateways {
-                print("--- \(process.logURL.lastPathComponent):\n" + process.output.split(separator: "\n").suffix(20).joined(separator: "\n"))
+                print(
+                    "--- \(process.logURL.lastPathComponent):\n"
+                        + process.output.split(separator: "\n").suffix(20).joined(separator: "\n")
+                )
             }
         }
         for process in gateways + brokers { process.stop() }
@@ -77,8 +99,18 @@ final class ShardEndToEndTests: XCTestCase {
         return false
     }
 
-    func join(_ client: SocketIOTestClient, _ room: String, _ password: String, as name: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let ack = try client.emit("join", ["room": .string(room), "password": .string(password), "name": .string(name)])
+    func join(
+        _ client: SocketIOTestClient,
+        _ room: String,
+        _ password: String,
+        as name: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
+        let ack = try client.emit(
+            "join",
+            ["room": .string(room), "password": .string(password), "name": .string(name)]
+        )
         XCTAssertNil(ack["error"], "join \(room) refused: \(ack.jsonText)", file: file, line: line)
     }
 
@@ -98,7 +130,11 @@ final class ShardEndToEndTests: XCTestCase {
             generated.append(room)
             passwords[room] = ack["password"]?.stringValue
         }
-        XCTAssertEqual(Set(generated.map { Shard.index(ofRoom: $0, count: 2) }), [0, 1], "both shards got new rooms: \(generated)")
+        XCTAssertEqual(
+            Set(generated.map { Shard.index(ofRoom: $0, count: 2) }),
+            [0, 1],
+            "both shards got new rooms: \(generated)"
+        )
         for room in ["random", "lobby"] + generated {
             let shard = Shard.index(ofRoom: room, count: 2)
             XCTAssertTrue(logsCreation(brokers[shard], of: room, timeout: 5), "broker \(shard) did not create \(room)")
@@ -115,16 +151,25 @@ final class ShardEndToEndTests: XCTestCase {
             let heard = try bob.waitForEvent("message") { $0["room"]?.stringValue == room }
             XCTAssertEqual(heard.argument["text"]?.stringValue, "ann in \(room)")
             _ = try bob.emit("message", ["room": .string(room), "text": .string("bob in \(room)")])
-            let answer = try ann.waitForEvent("message") { $0["room"]?.stringValue == room && $0["name"]?.stringValue == "bob" }
+            let answer = try ann.waitForEvent("message") {
+                $0["room"]?.stringValue == room && $0["name"]?.stringValue == "bob"
+            }
             XCTAssertEqual(answer.argument["text"]?.stringValue, "bob in \(room)")
         }
         // An HTTP post lands in its shard's room too.
         let post = try RawTestClient(port: ports[1]).request(
-            "POST", "/api/rooms/lobby/messages",
-            headers: ["Authorization": "Bearer \(try XCTUnwrap(passwords["lobby"]))", "Content-Type": "application/json"],
-            body: #"{"name":"bot","text":"over http"}"#)
+            "POST",
+            "/api/rooms/lobby/messages",
+            headers: [
+                "Authorization": "Bearer \(try XCTUnwrap(passwords["lobby"]))", "Content-Type": "application/json",
+            ],
+            body: #"{"name":"bot","text":"over http"}"#
+        )
         XCTAssertEqual(post.status, 202, post.body)
-        XCTAssertEqual(try ann.waitForEvent("message") { $0["text"]?.stringValue == "over http" }.argument["room"]?.stringValue, "lobby")
+        XCTAssertEqual(
+            try ann.waitForEvent("message") { $0["text"]?.stringValue == "over http" }.argument["room"]?.stringValue,
+            "lobby"
+        )
 
         // The room list shows the rooms of both shards, page by page and over HTTP.
         let everyRoom = (["random", "lobby"] + generated).sorted()
@@ -152,11 +197,19 @@ final class ShardEndToEndTests: XCTestCase {
         let password = try XCTUnwrap(ack["password"]?.stringValue, ack.jsonText)
         // A gateway that sends lobby's join straight to shard 0's broker is refused there.
         let context = try ZMQContext()
-        let stray = try FakeGateway(context: context, name: "gw-stray", commandsEndpoint: endpoints[0].commands, broadcastsEndpoint: endpoints[0].broadcasts)
+        let stray = try FakeGateway(
+            context: context,
+            name: "gw-stray",
+            commandsEndpoint: endpoints[0].commands,
+            broadcastsEndpoint: endpoints[0].broadcasts
+        )
         XCTAssertNil(try stray.request(.hello(gatewayName: "gw-stray")).failure)
         let refused = try stray.request(.join(room: "lobby", password: password, name: "eve"), connection: 1)
         XCTAssertEqual(refused.failure?.code, .wrongShard, "\(refused)")
-        XCTAssertEqual(try stray.request(.create(name: "eve", room: "lobby", key: ""), connection: 1).failure?.code, .wrongShard)
+        XCTAssertEqual(
+            try stray.request(.create(name: "eve", room: "lobby", key: ""), connection: 1).failure?.code,
+            .wrongShard
+        )
         XCTAssertTrue(brokers[0].waitForOutput(containing: "reason=wrong_shard"), brokers[0].output)
         // The owner still has the room and nobody joined it.
         let bob = try SocketIOTestClient(port: ports[1])
@@ -167,7 +220,13 @@ final class ShardEndToEndTests: XCTestCase {
     }
 
     /// Starts a gateway with `arguments` and asserts that it exits at once (within 10 s) saying `reason`.
-    func assertRefused(_ arguments: [String], saying reason: String, logName: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRefused(
+        _ arguments: [String],
+        saying reason: String,
+        logName: String,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let gateway = try ServerProcess(executable: "Gateway", arguments: arguments, logName: "\(logPrefix)-\(logName)")
         let deadline = Date().addingTimeInterval(10)
         while gateway.process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
@@ -182,10 +241,16 @@ final class ShardEndToEndTests: XCTestCase {
     func testAGatewayRefusesBrokerListsThatDoNotFitTheShards() throws {
         let port = ServerProcess.freePort()
         try assertRefused(
-            gatewayArguments(id: "gw-odd", port: port) + ["--broker-commands", endpoints[0].commands, "--broker-broadcasts", endpoints[0].broadcasts],
-            saying: "with --shards 2 give 2 brokers (one per shard) or 4 (a pair per shard)", logName: "odd")
+            gatewayArguments(id: "gw-odd", port: port) + [
+                "--broker-commands", endpoints[0].commands, "--broker-broadcasts", endpoints[0].broadcasts,
+            ],
+            saying: "with --shards 2 give 2 brokers (one per shard) or 4 (a pair per shard)",
+            logName: "odd"
+        )
         try assertRefused(
             gatewayArguments(id: "gw-csr", port: port) + ["--connection-state-recovery"],
-            saying: "--connection-state-recovery works with one shard only", logName: "csr")
+            saying: "--connection-state-recovery works with one shard only",
+            logName: "csr"
+        )
     }
 }

@@ -37,7 +37,12 @@ final class TransportEndToEndTests: XCTestCase {
     }
 
     /// A JSON POST of `body` to `path` with extra headers.
-    func post(_ client: RawTestClient, _ path: String, _ body: String, headers: [String: String]) throws -> RawTestClient.HTTPResponse {
+    func post(
+        _ client: RawTestClient,
+        _ path: String,
+        _ body: String,
+        headers: [String: String]
+    ) throws -> RawTestClient.HTTPResponse {
         try client.request("POST", path, headers: headers, body: body)
     }
 
@@ -52,8 +57,14 @@ final class TransportEndToEndTests: XCTestCase {
 
     func testSilentTCPConnectionIsClosedByTheDefaultRequestTimeout() throws {
         let port = try startGateway()
-        XCTAssertTrue(cluster.gateways[0].waitForOutput(containing: "file-descriptors"), "the gateway logs its raised fd limit")
-        XCTAssertTrue(cluster.broker.waitForOutput(containing: "file-descriptors"), "the broker logs its raised fd limit")
+        XCTAssertTrue(
+            cluster.gateways[0].waitForOutput(containing: "file-descriptors"),
+            "the gateway logs its raised fd limit"
+        )
+        XCTAssertTrue(
+            cluster.broker.waitForOutput(containing: "file-descriptors"),
+            "the broker logs its raised fd limit"
+        )
         let silent = try RawTestClient(port: port)
         let opened = Date()
         XCTAssertTrue(silent.waitForEOF(timeout: 15), "a connection that sends nothing is closed (default: after 10 s)")
@@ -65,7 +76,9 @@ final class TransportEndToEndTests: XCTestCase {
         let halfHead = try RawTestClient(port: port)
         halfHead.send("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // no blank line: the head never ends
         let halfBody = try RawTestClient(port: port)
-        halfBody.send("POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na")
+        halfBody.send(
+            "POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na"
+        )
         let slowloris = try RawTestClient(port: port)
         let keepAlive = try RawTestClient(port: port)
         XCTAssertEqual(try keepAlive.request("GET", "/").status, 200, "a complete request is answered")
@@ -76,12 +89,17 @@ final class TransportEndToEndTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.4)
             slowloris.send("X-Trickle-\(index): 1\r\n")
         }
-        for (name, client) in [("half head", halfHead), ("half body", halfBody), ("slowloris", slowloris), ("idle keep-alive", keepAlive)] {
+        for (name, client) in [
+            ("half head", halfHead), ("half body", halfBody), ("slowloris", slowloris), ("idle keep-alive", keepAlive),
+        ] {
             XCTAssertTrue(client.waitForEOF(timeout: 5), "\(name) closed")
         }
         XCTAssertTrue(ChatCluster.isHealthy(port: port), "the gateway still serves")
         let metrics = try RawTestClient(port: port).request("GET", "/metrics").body
-        XCTAssertTrue(metrics.contains(#"chat_gateway_limited_total{limit="request_timeout"}"#), "half-sent requests are counted")
+        XCTAssertTrue(
+            metrics.contains(#"chat_gateway_limited_total{limit="request_timeout"}"#),
+            "half-sent requests are counted"
+        )
     }
 
     func testWebSocketWithoutSocketIOConnectIsClosedWithAReason() throws {
@@ -102,7 +120,13 @@ final class TransportEndToEndTests: XCTestCase {
     func testUnfinishedFragmentedMessageIsClosed() throws {
         let port = try startGateway(["--fragment-timeout", "1"])
         let client = try SocketIOTestClient(port: port)
-        client.raw.send(clientFrame(.text, "42[\"message\",{\"room\":\"x\",\"text\":\"" + String(repeating: "a", count: 200), fin: false))
+        client.raw.send(
+            clientFrame(
+                .text,
+                "42[\"message\",{\"room\":\"x\",\"text\":\"" + String(repeating: "a", count: 200),
+                fin: false
+            )
+        )
         let close = try XCTUnwrap(try closeFrame(of: client.raw, timeout: 5), "closed with the message unfinished")
         XCTAssertEqual(close.code, 1008)
         XCTAssertTrue(close.reason.contains("fragmented message not finished"), close.reason)
@@ -121,21 +145,35 @@ final class TransportEndToEndTests: XCTestCase {
         let port = try startGateway()
         let client = try RawTestClient(port: port)
         let body = #"{"name":"mallory","room":"csrf-room"}"#
-        let textPlainForeign = try post(client, "/api/rooms", body, headers: ["Content-Type": "text/plain", "Origin": "https://evil.example"])
+        let textPlainForeign = try post(
+            client,
+            "/api/rooms",
+            body,
+            headers: ["Content-Type": "text/plain", "Origin": "https://evil.example"]
+        )
         XCTAssertEqual(textPlainForeign.status, 403, textPlainForeign.body)
         XCTAssertTrue(textPlainForeign.body.contains(#""code":"origin_not_allowed""#), textPlainForeign.body)
         let textPlain = try post(client, "/api/rooms", body, headers: ["Content-Type": "text/plain;charset=UTF-8"])
         XCTAssertEqual(textPlain.status, 415, textPlain.body)
         XCTAssertTrue(textPlain.body.contains(#""code":"unsupported_media_type""#), textPlain.body)
-        let jsonForeign = try post(client, "/api/rooms", body, headers: ["Content-Type": "application/json", "Origin": "https://evil.example"])
+        let jsonForeign = try post(
+            client,
+            "/api/rooms",
+            body,
+            headers: ["Content-Type": "application/json", "Origin": "https://evil.example"]
+        )
         XCTAssertEqual(jsonForeign.status, 403, jsonForeign.body)
         let form = try post(client, "/api/rooms", body, headers: ["Content-Type": "application/x-www-form-urlencoded"])
         XCTAssertEqual(form.status, 415, form.body)
         XCTAssertFalse(try roomNames(port: port).contains("csrf-room"), "no room was created")
 
         // The page's own origin and non-browser clients (no Origin) may create rooms.
-        let own = try post(client, "/api/rooms", #"{"name":"ann","room":"own-room"}"#,
-                           headers: ["Content-Type": "application/json; charset=utf-8", "Origin": "http://127.0.0.1"])
+        let own = try post(
+            client,
+            "/api/rooms",
+            #"{"name":"ann","room":"own-room"}"#,
+            headers: ["Content-Type": "application/json; charset=utf-8", "Origin": "http://127.0.0.1"]
+        )
         XCTAssertEqual(own.status, 201, own.body)
         XCTAssertTrue(try roomNames(port: port).contains("own-room"))
     }
@@ -145,7 +183,9 @@ final class TransportEndToEndTests: XCTestCase {
         let page = try RawTestClient(port: port).request("GET", "/")
         XCTAssertEqual(page.status, 200)
         XCTAssertEqual(
-            page.headers["content-security-policy"], "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+            page.headers["content-security-policy"],
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        )
         XCTAssertEqual(page.headers["referrer-policy"], "no-referrer")
         XCTAssertEqual(page.headers["x-frame-options"], "DENY")
     }
@@ -177,7 +217,10 @@ final class TransportEndToEndTests: XCTestCase {
 
         let metrics = try RawTestClient(port: port, sourceAddress: "127.0.0.3").request("GET", "/metrics").body
         XCTAssertTrue(metrics.contains(#"chat_gateway_limited_total{limit="connections_per_address"}"#), metrics)
-        XCTAssertTrue(cluster.gateways[0].waitForOutput(containing: "limit=connections_per_address"), "the limit is logged")
+        XCTAssertTrue(
+            cluster.gateways[0].waitForOutput(containing: "limit=connections_per_address"),
+            "the limit is logged"
+        )
         let logLines = cluster.gateways[0].output.split(separator: "\n").filter { $0.contains("limited") }
         XCTAssertTrue(logLines.count <= 2, "once per address per limit per 10 s: \(logLines)")
     }
@@ -185,18 +228,29 @@ final class TransportEndToEndTests: XCTestCase {
     func testForwardedForIsHonouredOnlyFromATrustedProxy() throws {
         // Two HTTP requests per client address, then 429: which address a request counts under shows
         // which client the gateway believed.
-        let port = try startGateway(["--trusted-proxy", "127.0.0.2", "--http-burst", "2", "--http-requests-per-second", "0.01"])
+        let port = try startGateway([
+            "--trusted-proxy", "127.0.0.2", "--http-burst", "2", "--http-requests-per-second", "0.01",
+        ])
         func status(from source: String, forwardedFor: String?) throws -> Int {
             let headers = forwardedFor.map { ["X-Forwarded-For": $0] } ?? [:]
-            return try RawTestClient(port: port, sourceAddress: source).request("GET", "/api/rooms", headers: headers).status
+            return try RawTestClient(port: port, sourceAddress: source).request("GET", "/api/rooms", headers: headers)
+                .status
         }
         // Through the trusted proxy 127.0.0.2, each forwarded client has its own bucket.
         XCTAssertEqual(try status(from: "127.0.0.2", forwardedFor: "198.51.100.1"), 200)
         XCTAssertEqual(try status(from: "127.0.0.2", forwardedFor: "198.51.100.1"), 200)
         XCTAssertEqual(try status(from: "127.0.0.2", forwardedFor: "198.51.100.1"), 429)
-        XCTAssertEqual(try status(from: "127.0.0.2", forwardedFor: "6.6.6.6, 198.51.100.2"), 200, "the rightmost untrusted hop")
+        XCTAssertEqual(
+            try status(from: "127.0.0.2", forwardedFor: "6.6.6.6, 198.51.100.2"),
+            200,
+            "the rightmost untrusted hop"
+        )
         XCTAssertEqual(try status(from: "127.0.0.2", forwardedFor: "7.7.7.7, 198.51.100.2"), 200)
-        XCTAssertEqual(try status(from: "127.0.0.2", forwardedFor: "8.8.8.8, 198.51.100.2"), 429, "what the client wrote left of it is ignored")
+        XCTAssertEqual(
+            try status(from: "127.0.0.2", forwardedFor: "8.8.8.8, 198.51.100.2"),
+            429,
+            "what the client wrote left of it is ignored"
+        )
 
         // From an address that is not a trusted proxy, the header is ignored: the peer is the client.
         XCTAssertEqual(try status(from: "127.0.0.3", forwardedFor: "198.51.100.3"), 200)
@@ -205,7 +259,10 @@ final class TransportEndToEndTests: XCTestCase {
         let refused = try RawTestClient(port: port, sourceAddress: "127.0.0.3").request("GET", "/api/rooms")
         XCTAssertTrue(refused.body.contains(#""code":"rate_limited""#), refused.body)
         XCTAssertEqual(refused.headers["retry-after"], "1")
-        XCTAssertEqual(try RawTestClient(port: port, sourceAddress: "127.0.0.3").request("GET", "/healthz").status, 200,
-                       "health checks are not limited")
+        XCTAssertEqual(
+            try RawTestClient(port: port, sourceAddress: "127.0.0.3").request("GET", "/healthz").status,
+            200,
+            "health checks are not limited"
+        )
     }
 }

@@ -1,8 +1,9 @@
+import ProcessLimits
+import XCTest
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ProcessLimits
-import XCTest
 
 final class FileDescriptorLimitTests: XCTestCase {
     func testRaisingReachesTheHardLimit() throws {

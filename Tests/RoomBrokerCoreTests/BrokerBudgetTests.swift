@@ -41,7 +41,9 @@ final class BrokerBudgetTests: XCTestCase {
             let room = "room\(index)"
             let password = try harness.create(room)
             _ = harness.send(.join(room: room, password: password, name: "m"), connection: UInt64(index + 1))
-            for _ in 0..<20 { _ = harness.send(.message(room: room, text: Self.largestText, key: ""), connection: UInt64(index + 1)) }
+            for _ in 0..<20 {
+                _ = harness.send(.message(room: room, text: Self.largestText, key: ""), connection: UInt64(index + 1))
+            }
             XCTAssertLessThanOrEqual(harness.engine.registry.storedBytes, 1 << 20)
         }
         let rooms = harness.engine.registry.rooms
@@ -70,11 +72,17 @@ final class BrokerBudgetTests: XCTestCase {
         let password = try harness.create("huge")
         let members = 1_500
         for index in 0..<members {
-            let output = harness.send(.join(room: "huge", password: password, name: Self.largestName(index)), connection: UInt64(index + 1))
+            let output = harness.send(
+                .join(room: "huge", password: password, name: Self.largestName(index)),
+                connection: UInt64(index + 1)
+            )
             XCTAssertNil(EngineHarness.failure(output))
         }
         for index in 0..<300 {
-            let output = harness.send(.message(room: "huge", text: Self.largestText, key: ""), connection: UInt64(index % members + 1))
+            let output = harness.send(
+                .message(room: "huge", text: Self.largestText, key: ""),
+                connection: UInt64(index % members + 1)
+            )
             for broadcast in output.broadcasts {
                 XCTAssertLessThanOrEqual(broadcast.payload.count, WireFormat.maxPayloadSize)
             }
@@ -98,7 +106,8 @@ final class BrokerBudgetTests: XCTestCase {
         XCTAssertEqual(part.events.first?.seq, first, "a prefix of the range")
         XCTAssertLessThan(part.events.count, 256, "split")
         let next = try XCTUnwrap(part.events.last?.seq) + 1
-        guard case .success(let rest) = harness.send(.replay(room: "huge", from: next, to: lastSeq)).reply?.result else { return XCTFail() }
+        guard case .success(let rest) = harness.send(.replay(room: "huge", from: next, to: lastSeq)).reply?.result
+        else { return XCTFail() }
         XCTAssertEqual(rest.events.first?.seq, next, "the gateway asks again for the rest")
 
         for index in 0..<1_000 { _ = try harness.create("room-\(index)", connection: UInt64(200_000 + index)) }
@@ -144,7 +153,9 @@ final class BrokerBudgetTests: XCTestCase {
         _ = harness.send(.join(room: "lobby", password: password, name: "a"))
         for index in 0..<9 { _ = harness.send(.message(room: "lobby", text: "m\(index)", key: "")) }
         XCTAssertEqual(EngineHarness.failure(harness.send(.replay(room: "lobby", from: 6, to: 10))), .replayUnavailable)
-        guard case .success(let kept) = harness.send(.replay(room: "lobby", from: 7, to: 10)).reply?.result else { return XCTFail() }
+        guard case .success(let kept) = harness.send(.replay(room: "lobby", from: 7, to: 10)).reply?.result else {
+            return XCTFail()
+        }
         XCTAssertEqual(kept.events.map(\.seq), [7, 8, 9, 10])
         XCTAssertEqual(EngineHarness.failure(harness.send(.replay(room: "lobby", from: 0, to: 3))), .badRequest)
     }

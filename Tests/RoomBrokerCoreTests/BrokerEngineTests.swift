@@ -44,10 +44,20 @@ final class BrokerEngineTests: XCTestCase {
         greeted = []
     }
 
-    func send(_ body: WireCommand.Body, gateway: String = "gw-a", connection: UInt64 = 1, client: String = "", now: BrokerClock = 1_000) -> BrokerOutput {
+    func send(
+        _ body: WireCommand.Body,
+        gateway: String = "gw-a",
+        connection: UInt64 = 1,
+        client: String = "",
+        now: BrokerClock = 1_000
+    ) -> BrokerOutput {
         if !greeted.contains(gateway) {
             greeted.insert(gateway)
-            _ = engine.handle(frame: WireCommand(requestID: 1, connectionID: 0, body: .hello(gatewayName: gateway)).encoded(), from: gateway, now: now)
+            _ = engine.handle(
+                frame: WireCommand(requestID: 1, connectionID: 0, body: .hello(gatewayName: gateway)).encoded(),
+                from: gateway,
+                now: now
+            )
         }
         let command = WireCommand(requestID: 7, connectionID: connection, client: client, body: body)
         return engine.handle(frame: command.encoded(), from: gateway, now: now)
@@ -97,9 +107,15 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertEqual(try successJSON(output)["seq"], 2)
         let broadcast = try XCTUnwrap(output.broadcasts.first)
         let packet = try SocketIOPacket.parse(String(decoding: broadcast.payload.dropFirst(), as: UTF8.self)[...])
-        XCTAssertEqual(packet.data, ["message", ["room": "lobby", "seq": 2, "name": "alice", "text": "hello \"you\"\n", "ts": 5000]])
-        XCTAssertEqual(try engine.registry.replay(room: room, from: 2, to: 2).map(\.payload), [broadcast.payload],
-                       "the bytes kept for replay are the bytes published")
+        XCTAssertEqual(
+            packet.data,
+            ["message", ["room": "lobby", "seq": 2, "name": "alice", "text": "hello \"you\"\n", "ts": 5000]]
+        )
+        XCTAssertEqual(
+            try engine.registry.replay(room: room, from: 2, to: 2).map(\.payload),
+            [broadcast.payload],
+            "the bytes kept for replay are the bytes published"
+        )
     }
 
     func testRefusalsAreRepliedAndChangeNothing() throws {
@@ -109,18 +125,29 @@ final class BrokerEngineTests: XCTestCase {
         guard case .failure(let error) = output.reply?.result else { return XCTFail() }
         XCTAssertEqual(error.code, .wrongPassword)
         XCTAssertEqual(engine.registry.rooms[room]?.members.count, 0)
-        XCTAssertTrue(recorder.lines.withLock { $0 }.contains { $0.contains("join-refused") && $0.contains("reason=wrong_password") })
+        XCTAssertTrue(
+            recorder.lines.withLock { $0 }.contains {
+                $0.contains("join-refused") && $0.contains("reason=wrong_password")
+            }
+        )
     }
 
     func testMalformedFramesGetAnInvalidReply() {
-        for frame: [UInt8] in [[], [1], [9, 9, 9], WireCommand(requestID: 5, connectionID: 6, body: .leave(room: "x")).encoded().dropLast()] {
+        for frame: [UInt8] in [
+            [], [1], [9, 9, 9],
+            WireCommand(requestID: 5, connectionID: 6, body: .leave(room: "x")).encoded().dropLast(),
+        ] {
             let output = engine.handle(frame: frame, from: "gw-a", now: 1)
             XCTAssertEqual(output.broadcasts, [])
             XCTAssertEqual(output.reply?.kind, .invalid)
             guard case .failure(let error) = output.reply?.result else { return XCTFail() }
             XCTAssertEqual(error.code, .badRequest)
         }
-        let truncated = engine.handle(frame: Array(WireCommand(requestID: 5, connectionID: 6, body: .leave(room: "x")).encoded().dropLast()), from: "gw-a", now: 1)
+        let truncated = engine.handle(
+            frame: Array(WireCommand(requestID: 5, connectionID: 6, body: .leave(room: "x")).encoded().dropLast()),
+            from: "gw-a",
+            now: 1
+        )
         XCTAssertEqual(truncated.reply?.requestID, 5)
         XCTAssertEqual(truncated.reply?.connectionID, 6)
     }
@@ -146,7 +173,10 @@ final class BrokerEngineTests: XCTestCase {
         _ = send(.leave(room: room))
         let lines = recorder.lines.withLock { $0 }
         for event in ["create", "join", "message", "leave"] {
-            XCTAssertTrue(lines.contains { $0.contains(" \(event) ") && $0.contains("room=lobby") }, "\(event) missing in \(lines)")
+            XCTAssertTrue(
+                lines.contains { $0.contains(" \(event) ") && $0.contains("room=lobby") },
+                "\(event) missing in \(lines)"
+            )
         }
     }
 
@@ -171,7 +201,18 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertEqual(json["rooms"]?.arrayValue?.count, 1)
         XCTAssertEqual(json["rooms"]?.arrayValue?.first?["room"], "lobby")
         XCTAssertEqual(json["rooms"]?.arrayValue?.first?["members"], 0)
-        let text = String(decoding: try XCTUnwrap({ if case .success(let s) = send(.listRooms(after: "", limit: 0)).reply?.result { return s.json } else { return nil } }()), as: UTF8.self)
+        let text = String(
+            decoding: try XCTUnwrap(
+                {
+                    if case .success(let s) = send(.listRooms(after: "", limit: 0)).reply?.result {
+                        return s.json
+                    } else {
+                        return nil
+                    }
+                }()
+            ),
+            as: UTF8.self
+        )
         XCTAssertFalse(text.contains(password))
     }
 
@@ -201,7 +242,7 @@ final class BrokerEngineTests: XCTestCase {
     func testHelloAndHeartbeatNameTheBrokerInstance() throws {
         greeted.insert("gw-a")
         guard case .success(let hello) = send(.hello(gatewayName: "gw")).reply?.result,
-              case .success(let beat) = send(.heartbeat).reply?.result
+            case .success(let beat) = send(.heartbeat).reply?.result
         else { return XCTFail("hello and heartbeat must succeed") }
         XCTAssertEqual(hello.instance, engine.instance)
         XCTAssertEqual(beat.instance, engine.instance)
@@ -220,4 +261,3 @@ final class BrokerEngineTests: XCTestCase {
         XCTAssertEqual(engine.tick(now: 5_000).broadcasts, [], "published once per quiet spell")
     }
 }
-

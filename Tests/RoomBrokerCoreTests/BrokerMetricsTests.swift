@@ -21,16 +21,27 @@ final class BrokerMetricsTests: XCTestCase {
     func testCommandsRepliesAndBroadcastsAreCountedByTheirByte() {
         let registry = PrometheusCollectorRegistry()
         let metrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        let join = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "lobby", password: "p", name: "ann")).encoded()
+        let join = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "lobby", password: "p", name: "ann"))
+            .encoded()
         for _ in 0..<3 { metrics.command(join) }
         metrics.command(WireCommand(requestID: 1, connectionID: 0, body: .listRooms(after: "", limit: 0)).encoded())
         metrics.command([3, 200])  // an unknown kind
         metrics.command([])
         metrics.reply(WireReply(kind: .join, requestID: 1, connectionID: 2, result: .success(.init())).encoded())
-        metrics.reply(WireReply(kind: .join, requestID: 1, connectionID: 2, result: .failure(ChatError(.wrongPassword, "no"))).encoded())
-        metrics.reply(WireReply(kind: .hello, requestID: 1, connectionID: 0, result: .failure(ChatError(.notActive, "standby"))).encoded())
-        metrics.published(WireBroadcast(kind: .message, room: "lobby", seq: 1, gateway: "gw", connectionID: 2, payload: [1]).encoded())
-        metrics.published(WireBroadcast(kind: .head, room: "lobby", seq: 1, gateway: "", connectionID: 0, payload: []).encoded())
+        metrics.reply(
+            WireReply(kind: .join, requestID: 1, connectionID: 2, result: .failure(ChatError(.wrongPassword, "no")))
+                .encoded()
+        )
+        metrics.reply(
+            WireReply(kind: .hello, requestID: 1, connectionID: 0, result: .failure(ChatError(.notActive, "standby")))
+                .encoded()
+        )
+        metrics.published(
+            WireBroadcast(kind: .message, room: "lobby", seq: 1, gateway: "gw", connectionID: 2, payload: [1]).encoded()
+        )
+        metrics.published(
+            WireBroadcast(kind: .head, room: "lobby", seq: 1, gateway: "", connectionID: 0, payload: []).encoded()
+        )
 
         let text = text(registry)
         XCTAssertEqual(value(#"chat_broker_commands_total{kind="join"}"#, in: text), 3, text)
@@ -47,9 +58,18 @@ final class BrokerMetricsTests: XCTestCase {
     func testGaugesFollowTheStatusReport() {
         let registry = PrometheusCollectorRegistry()
         let metrics = BrokerMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        metrics.update(BrokerStatusReport(
-            role: .active, term: 3, instance: "k3", rooms: 4, members: 9, connectedMembers: 7, gatewayCount: 2,
-            replication: .init(state: .standbyInSync, heldOutputs: 5, unacknowledged: 6, sinceLastMs: 40)))
+        metrics.update(
+            BrokerStatusReport(
+                role: .active,
+                term: 3,
+                instance: "k3",
+                rooms: 4,
+                members: 9,
+                connectedMembers: 7,
+                gatewayCount: 2,
+                replication: .init(state: .standbyInSync, heldOutputs: 5, unacknowledged: 6, sinceLastMs: 40)
+            )
+        )
         var text = text(registry)
         XCTAssertEqual(value(#"chat_broker_role{role="active"}"#, in: text), 1, text)
         XCTAssertEqual(value(#"chat_broker_role{role="standby"}"#, in: text), 0)

@@ -38,11 +38,20 @@ final class BrokerPairResyncTests: XCTestCase {
         return pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
     }
 
-    private func history(_ pair: inout Pair, node: Int, password: String, name: String, connection: UInt64) throws -> [String] {
+    private func history(
+        _ pair: inout Pair,
+        node: Int,
+        password: String,
+        name: String,
+        connection: UInt64
+    ) throws -> [String] {
         let alive = node == 0 ? [true, false] : [false, true]
         let join = pair.send(
-            .join(room: "lobby", password: password, name: name, since: WireCommand.noSince), to: node, connection: connection,
-            settle: alive)
+            .join(room: "lobby", password: password, name: name, since: WireCommand.noSince),
+            to: node,
+            connection: connection,
+            settle: alive
+        )
         let json = try JSONValue.parse(try pair.success(join).json, limits: .trusted)
         return json["history"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? []
     }
@@ -120,8 +129,12 @@ final class BrokerPairResyncTests: XCTestCase {
         pair.heartbeating = [("gw", 0)]
         // The standby restarts (kill -9): a fresh backup.
         pair.nodes[1] = BrokerNode(
-            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .backup),
-            logger: pair.recorder.logger, now: pair.clock)
+            configuration: RoomRegistryConfiguration(),
+            gatewayTimeoutMilliseconds: 5_000,
+            pair: PairConfiguration(role: .backup),
+            logger: pair.recorder.logger,
+            now: pair.clock
+        )
         pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
         pair.deferWork = true
         pair.advance(1_500)
@@ -151,8 +164,12 @@ final class BrokerPairResyncTests: XCTestCase {
         var (pair, password) = try startedPair()
         pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
         pair.nodes[1] = BrokerNode(
-            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .backup),
-            logger: pair.recorder.logger, now: pair.clock)
+            configuration: RoomRegistryConfiguration(),
+            gatewayTimeoutMilliseconds: 5_000,
+            pair: PairConfiguration(role: .backup),
+            logger: pair.recorder.logger,
+            now: pair.clock
+        )
         pair.deferWork = true
         pair.advance(600)
         pair.runDeferredWork()  // the encoding: parts go out; the decoding waits
@@ -171,8 +188,12 @@ final class BrokerPairResyncTests: XCTestCase {
     func testAStandbyWithoutTheStateTakesOverOnlyOnceItsPeerIsGoneForGood() throws {
         var (pair, _) = try startedPair()
         pair.nodes[1] = BrokerNode(
-            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .backup),
-            logger: pair.recorder.logger, now: pair.clock)
+            configuration: RoomRegistryConfiguration(),
+            gatewayTimeoutMilliseconds: 5_000,
+            pair: PairConfiguration(role: .backup),
+            logger: pair.recorder.logger,
+            now: pair.clock
+        )
         pair.deferWork = true  // the snapshot never arrives
         pair.advance(1_000)
         XCTAssertEqual(pair.nodes[1].star?.state, .passive)
@@ -207,7 +228,10 @@ final class BrokerPairResyncTests: XCTestCase {
         pair.advance(1_000)
         pair.heartbeating = []
         pair.advance(1_100, alive: [false, true])
-        let hello = try helloAfterTenPeerTimeouts(&pair, refusedBecause: "a tie goes to the active for ten peer timeouts")
+        let hello = try helloAfterTenPeerTimeouts(
+            &pair,
+            refusedBecause: "a tie goes to the active for ten peer timeouts"
+        )
         XCTAssertNotNil(try? pair.success(hello), "gone for good: the gateway that is left brings the service back")
     }
 
@@ -241,7 +265,8 @@ final class BrokerPairResyncTests: XCTestCase {
         pair.linked = false  // the standby's last heartbeat came at most 250 ms ago
         pair.heartbeating = [("gw", 0)]
         pair.advance(100)
-        for gateway in ["gw2", "gw3"] { pair.send(.heartbeat, to: 0, gateway: gateway, settle: nil) }  // then they are cut off too
+        // Then they are cut off too.
+        for gateway in ["gw2", "gw3"] { pair.send(.heartbeat, to: 0, gateway: gateway, settle: nil) }
         let message = pair.send(.message(room: "lobby", text: "held", key: "h1"), to: 0, settle: nil)
         XCTAssertNil(pair.replies[message], "held for the standby's ack")
         pair.advance(1_000)
@@ -285,14 +310,19 @@ final class BrokerPairResyncTests: XCTestCase {
         var replies: [NodeAction] = []
         for index in 0..<5 {
             pair.requestID += 1
-            let frame = WireCommand(requestID: pair.requestID, connectionID: 1, sentAt: pair.now,
-                                    body: .message(room: "lobby", text: "m\(index)", key: "p\(index)")).encoded()
+            let frame = WireCommand(
+                requestID: pair.requestID,
+                connectionID: 1,
+                sentAt: pair.now,
+                body: .message(room: "lobby", text: "m\(index)", key: "p\(index)")
+            ).encoded()
             replies += pair.nodes[0].command(identity: Array("gw".utf8), frame: frame, now: pair.clock)
         }
         XCTAssertTrue(replies.isEmpty, "held, and nothing sent yet: \(replies.count)")
         let flushed = pair.nodes[0].flushUpdates()
         XCTAssertEqual(flushed.count, 1, "one message")
-        guard case .toPeer(let frame)? = flushed.first, case .updates(let updates)? = try? PeerMessage.decode(frame) else {
+        guard case .toPeer(let frame)? = flushed.first, case .updates(let updates)? = try? PeerMessage.decode(frame)
+        else {
             return XCTFail("\(flushed)")
         }
         XCTAssertEqual(updates.count, 5)
@@ -316,17 +346,34 @@ final class BrokerPairResyncTests: XCTestCase {
         }
         let request = PeerMessage.syncRequest(sync: 77).encoded()
         var actions = pair.nodes[0].peer(frame: request, now: pair.clock)
-        let work = actions.compactMap { action -> SnapshotWork? in if case .snapshotWork(let work) = action { return work } else { return nil } }
+        let work = actions.compactMap { action -> SnapshotWork? in
+            if case .snapshotWork(let work) = action { return work } else { return nil }
+        }
         XCTAssertEqual(work.count, 1)
         actions = pair.nodes[0].finished(work[0].run(), now: pair.clock)
         func parts(_ actions: [NodeAction]) -> [UInt32] {
             actions.compactMap { action in
-                if case .toPeer(let frame) = action, case .snapshot(_, _, let index, _, _)? = try? PeerMessage.decode(frame) { return index }
+                if case .toPeer(let frame) = action,
+                    case .snapshot(_, _, let index, _, _)? = try? PeerMessage.decode(frame)
+                {
+                    return index
+                }
                 return nil
             }
         }
-        XCTAssertEqual(parts(actions), Array(0..<PeerMessage.chunkWindow), "only a window of parts before a confirmation")
-        let more = pair.nodes[0].peer(frame: PeerMessage.snapshotReceived(sync: 77, index: 1).encoded(), now: pair.clock)
-        XCTAssertEqual(parts(more), [PeerMessage.chunkWindow, PeerMessage.chunkWindow + 1], "two confirmed, two more parts")
+        XCTAssertEqual(
+            parts(actions),
+            Array(0..<PeerMessage.chunkWindow),
+            "only a window of parts before a confirmation"
+        )
+        let more = pair.nodes[0].peer(
+            frame: PeerMessage.snapshotReceived(sync: 77, index: 1).encoded(),
+            now: pair.clock
+        )
+        XCTAssertEqual(
+            parts(more),
+            [PeerMessage.chunkWindow, PeerMessage.chunkWindow + 1],
+            "two confirmed, two more parts"
+        )
     }
 }

@@ -32,8 +32,12 @@ final class BrokerPairTests: XCTestCase {
                 var pair = PairConfiguration(role: role)
                 pair.maxHeldOutputs = maxHeldOutputs
                 return BrokerNode(
-                    configuration: configuration, gatewayTimeoutMilliseconds: 5_000, pair: pair,
-                    logger: logger, now: BrokerClock(integerLiteral: 1_000))
+                    configuration: configuration,
+                    gatewayTimeoutMilliseconds: 5_000,
+                    pair: pair,
+                    logger: logger,
+                    now: BrokerClock(integerLiteral: 1_000)
+                )
             }
         }
 
@@ -49,7 +53,11 @@ final class BrokerPairTests: XCTestCase {
                 switch action {
                 case .snapshotWork(let work):
                     // Off the loop in the broker; here at once, or later when work is deferred.
-                    if deferWork { deferred[index].append(work) } else { perform(nodes[index].finished(work.run(), now: clock), from: index) }
+                    if deferWork {
+                        deferred[index].append(work)
+                    } else {
+                        perform(nodes[index].finished(work.run(), now: clock), from: index)
+                    }
                 case .toPeer(let frame):
                     if linked { toNode[1 - index].append(frame) }
                 case .reply(_, let frame):
@@ -104,7 +112,11 @@ final class BrokerPairTests: XCTestCase {
         /// Sends `body` to node `index` as gateway "gw" and returns its request id.
         @discardableResult
         mutating func send(
-            _ body: WireCommand.Body, to index: Int, connection: UInt64 = 1, gateway: String = "gw", settle alive: [Bool]? = [true, true]
+            _ body: WireCommand.Body,
+            to index: Int,
+            connection: UInt64 = 1,
+            gateway: String = "gw",
+            settle alive: [Bool]? = [true, true]
         ) -> UInt32 {
             requestID += 1
             let frame = WireCommand(requestID: requestID, connectionID: connection, sentAt: now, body: body).encoded()
@@ -115,7 +127,10 @@ final class BrokerPairTests: XCTestCase {
 
         func success(_ requestID: UInt32) throws -> WireReply.Success {
             guard case .success(let success)? = replies[requestID]?.result else {
-                throw ChatError(.internalError, "no success for \(requestID): \(String(describing: replies[requestID]))")
+                throw ChatError(
+                    .internalError,
+                    "no success for \(requestID): \(String(describing: replies[requestID]))"
+                )
             }
             return success
         }
@@ -156,7 +171,11 @@ final class BrokerPairTests: XCTestCase {
 
     func testARepliesOnlyOnceTheStandbyHasTheChange() throws {
         var (pair, password) = try startedPair()
-        let join = pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0, settle: nil)
+        let join = pair.send(
+            .join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince),
+            to: 0,
+            settle: nil
+        )
         XCTAssertNil(pair.replies[join], "held until the standby acknowledged")
         XCTAssertTrue(pair.published.filter { $0.kind == .joined }.isEmpty, "the broadcast is held too")
         pair.settle()
@@ -174,16 +193,31 @@ final class BrokerPairTests: XCTestCase {
         XCTAssertEqual(pair.nodes[1].star?.state, .passive, "no takeover without a vote")
         let hello = pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
         XCTAssertEqual(try pair.success(hello).term, 2, "term 2 after the takeover")
-        XCTAssertTrue(pair.lines.contains { $0.contains("active") && $0.contains("gateway voted") }, "\(pair.lines.suffix(4))")
+        XCTAssertTrue(
+            pair.lines.contains { $0.contains("active") && $0.contains("gateway voted") },
+            "\(pair.lines.suffix(4))"
+        )
         // The retried message is applied once; the next one continues the sequence.
-        let retry = pair.send(.message(room: "lobby", text: "before the crash", key: "m1"), to: 1, settle: [false, true])
+        let retry = pair.send(
+            .message(room: "lobby", text: "before the crash", key: "m1"),
+            to: 1,
+            settle: [false, true]
+        )
         XCTAssertEqual(try pair.success(retry).seq, seq, "same seq: applied once")
         let next = pair.send(.message(room: "lobby", text: "after", key: "m2"), to: 1, settle: [false, true])
         XCTAssertEqual(try pair.success(next).seq, seq + 1)
         // The old password still opens the room; the history is there.
-        let join = pair.send(.join(room: "lobby", password: password, name: "bob", since: WireCommand.noSince), to: 1, connection: 2, settle: [false, true])
+        let join = pair.send(
+            .join(room: "lobby", password: password, name: "bob", since: WireCommand.noSince),
+            to: 1,
+            connection: 2,
+            settle: [false, true]
+        )
         let json = try JSONValue.parse(try pair.success(join).json, limits: .trusted)
-        XCTAssertEqual(json["history"]?.arrayValue?.compactMap { $0["text"]?.stringValue }, ["before the crash", "after"])
+        XCTAssertEqual(
+            json["history"]?.arrayValue?.compactMap { $0["text"]?.stringValue },
+            ["before the crash", "after"]
+        )
         XCTAssertEqual(json["members"]?.arrayValue?.compactMap(\.stringValue), ["alice", "bob"])
     }
 
@@ -196,8 +230,12 @@ final class BrokerPairTests: XCTestCase {
         var configuration = RoomRegistryConfiguration()
         configuration.sessionGraceMilliseconds = 120_000
         pair.nodes[0] = BrokerNode(
-            configuration: configuration, gatewayTimeoutMilliseconds: 5_000, pair: PairConfiguration(role: .primary),
-            logger: pair.recorder.logger, now: pair.clock)
+            configuration: configuration,
+            gatewayTimeoutMilliseconds: 5_000,
+            pair: PairConfiguration(role: .primary),
+            logger: pair.recorder.logger,
+            now: pair.clock
+        )
         pair.toNode = [[], []]
         let early = pair.send(.hello(gatewayName: "gw"), to: 0, settle: nil)
         XCTAssertEqual(pair.failure(early), .notActive, "a fresh primary waits before it accepts a vote")
@@ -208,7 +246,12 @@ final class BrokerPairTests: XCTestCase {
         pair.advance(1_100, alive: [true, false])
         let hello = pair.send(.hello(gatewayName: "gw"), to: 0, settle: [true, false])
         XCTAssertEqual(try pair.success(hello).term, 3, "term 3")
-        let join = pair.send(.join(room: "lobby", password: password, name: "carol", since: WireCommand.noSince), to: 0, connection: 3, settle: [true, false])
+        let join = pair.send(
+            .join(room: "lobby", password: password, name: "carol", since: WireCommand.noSince),
+            to: 0,
+            connection: 3,
+            settle: [true, false]
+        )
         XCTAssertNotNil(try? pair.success(join), "the password survived two failovers")
     }
 
@@ -241,7 +284,10 @@ final class BrokerPairTests: XCTestCase {
         var (pair, password) = try startedPair()
         pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
         let before = pair.published.count
-        let again = pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0)
+        let again = pair.send(
+            .join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince),
+            to: 0
+        )
         XCTAssertNotNil(try? pair.success(again))
         XCTAssertEqual(pair.published.count, before, "no second joined event")
     }
@@ -255,7 +301,10 @@ final class BrokerPairTests: XCTestCase {
         XCTAssertEqual(pair.nodes[0].standby, .inSync)
         var generator = SystemRandomNumberGenerator()
         var rooms: [(String, String)] = []
-        for gateway in ["gw"] { _ = gateway; pair.send(.hello(gatewayName: "gw"), to: 0) }
+        for gateway in ["gw"] {
+            _ = gateway
+            pair.send(.hello(gatewayName: "gw"), to: 0)
+        }
         for step in 0..<400 {
             let connection = UInt64.random(in: 1...20, using: &generator)
             switch Int.random(in: 0..<10, using: &generator) {
@@ -265,23 +314,44 @@ final class BrokerPairTests: XCTestCase {
                 rooms.append((try XCTUnwrap(json["room"]?.stringValue), try XCTUnwrap(json["password"]?.stringValue)))
             case 1 where !rooms.isEmpty, 2 where !rooms.isEmpty:
                 let (room, password) = rooms[Int.random(in: 0..<rooms.count, using: &generator)]
-                pair.send(.join(room: room, password: password, name: "user\(connection % 7)", since: WireCommand.noSince, pid: "p\(connection % 5)"), to: 0, connection: connection)
+                pair.send(
+                    .join(
+                        room: room,
+                        password: password,
+                        name: "user\(connection % 7)",
+                        since: WireCommand.noSince,
+                        pid: "p\(connection % 5)"
+                    ),
+                    to: 0,
+                    connection: connection
+                )
             case 3 where step % 2 == 0:
                 let instance = pair.nodes[0].engine.instance
-                pair.send(.resume(pid: "p\(connection % 5)", instance: instance, since: WireCommand.noSince), to: 0, connection: connection + 100)
+                pair.send(
+                    .resume(pid: "p\(connection % 5)", instance: instance, since: WireCommand.noSince),
+                    to: 0,
+                    connection: connection + 100
+                )
             case 3:
                 pair.send(.disconnect, to: 0, connection: connection)
             case 4:
                 pair.advance(UInt64.random(in: 50...700, using: &generator))
             default:
                 if let (room, _) = rooms.randomElement(using: &generator) {
-                    pair.send(.message(room: room, text: "m\(step)", key: step % 3 == 0 ? "" : "k\(step)"), to: 0, connection: connection)
+                    pair.send(
+                        .message(room: room, text: "m\(step)", key: step % 3 == 0 ? "" : "k\(step)"),
+                        to: 0,
+                        connection: connection
+                    )
                 }
             }
             if step % 50 == 0 { pair.send(.heartbeat, to: 0) }
         }
         pair.advance(500)
-        XCTAssertFalse(pair.lines.contains { $0.contains("standby-diverged") || $0.contains("standby-reloading") }, "\(pair.lines.filter { $0.contains("standby") })")
+        XCTAssertFalse(
+            pair.lines.contains { $0.contains("standby-diverged") || $0.contains("standby-reloading") },
+            "\(pair.lines.filter { $0.contains("standby") })"
+        )
         let active = pair.nodes[0].engine.registry.rooms
         let standby = pair.nodes[1].engine.registry.rooms
         XCTAssertEqual(Set(active.keys), Set(standby.keys))
@@ -297,7 +367,11 @@ final class BrokerPairTests: XCTestCase {
     /// sampled, but every update right after a snapshot is checked.
     func testAStandbyWhoseOutputDiffersFromTheActiveReloads() throws {
         var (pair, password) = try startedPair()
-        pair.send(.join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince), to: 0, settle: nil)
+        pair.send(
+            .join(room: "lobby", password: password, name: "alice", since: WireCommand.noSince),
+            to: 0,
+            settle: nil
+        )
         pair.send(.message(room: "lobby", text: "hello", key: "k1"), to: 0, settle: nil)
         pair.toNode[1] = pair.toNode[1].map { frame in
             guard case .updates(var updates)? = try? PeerMessage.decode(frame) else { return frame }
@@ -308,7 +382,10 @@ final class BrokerPairTests: XCTestCase {
         XCTAssertTrue(pair.lines.contains { $0.contains("standby-diverged") }, "\(pair.lines.suffix(5))")
         pair.advance(3_000)
         XCTAssertEqual(pair.nodes[0].standby, .inSync, "reloaded: \(pair.lines.filter { $0.contains("standby") })")
-        XCTAssertEqual(pair.nodes[1].engine.registry.rooms["lobby"]?.lastSeq, pair.nodes[0].engine.registry.rooms["lobby"]?.lastSeq)
+        XCTAssertEqual(
+            pair.nodes[1].engine.registry.rooms["lobby"]?.lastSeq,
+            pair.nodes[0].engine.registry.rooms["lobby"]?.lastSeq
+        )
     }
 
     /// A standby that is alive but does not ack cannot make the active hold replies without bound.
@@ -318,9 +395,14 @@ final class BrokerPairTests: XCTestCase {
         // The standby stops acking (its updates go nowhere) while staying alive.
         pair.linked = false
         var requests: [UInt32] = []
-        for index in 0..<8 { requests.append(pair.send(.message(room: "lobby", text: "m\(index)", key: "k\(index)"), to: 0, settle: nil)) }
+        for index in 0..<8 {
+            requests.append(pair.send(.message(room: "lobby", text: "m\(index)", key: "k\(index)"), to: 0, settle: nil))
+        }
         XCTAssertEqual(pair.nodes[0].standby, .absent)
-        XCTAssertTrue(requests.allSatisfy { pair.replies[$0] != nil }, "every reply went out once the standby was dropped")
+        XCTAssertTrue(
+            requests.allSatisfy { pair.replies[$0] != nil },
+            "every reply went out once the standby was dropped"
+        )
         XCTAssertTrue(pair.lines.contains { $0.contains("standby-lost") && $0.contains("too slow") })
     }
 
@@ -340,12 +422,18 @@ final class BrokerPairTests: XCTestCase {
         }
         // Well-formed version and kind, broken bodies.
         for kind: UInt8 in 1...6 {
-            for index in 0..<2 { pair.perform(pair.nodes[index].peer(frame: [PeerMessage.version, kind, 0xFF], now: pair.clock), from: index) }
+            for index in 0..<2 {
+                pair.perform(
+                    pair.nodes[index].peer(frame: [PeerMessage.version, kind, 0xFF], now: pair.clock),
+                    from: index
+                )
+            }
         }
         let oversized = [UInt8](repeating: 0, count: PeerMessage.maxSize + 1)
         XCTAssertThrowsError(try PeerMessage.decode(oversized))
         // A snapshot part nobody asked for is ignored.
-        let stray = PeerMessage.snapshot(sync: 999, base: 1, index: 0, last: true, bytes: Array("not a snapshot".utf8)).encoded()
+        let stray = PeerMessage.snapshot(sync: 999, base: 1, index: 0, last: true, bytes: Array("not a snapshot".utf8))
+            .encoded()
         pair.perform(pair.nodes[1].peer(frame: stray, now: pair.clock), from: 1)
         pair.settle()
         pair.advance(500)

@@ -10,7 +10,11 @@ import XCTest
 final class BrokerStatusTests: XCTestCase {
     private let gateway = Array("gw".utf8)
 
-    private func report(_ reply: WireReply?, file: StaticString = #filePath, line: UInt = #line) throws -> BrokerStatusReport {
+    private func report(
+        _ reply: WireReply?,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> BrokerStatusReport {
         guard case .success(let success)? = reply?.result, reply?.kind == .status else {
             XCTFail("expected a status success, got \(String(describing: reply))", file: file, line: line)
             throw ChatError(.internalError, "no status")
@@ -22,20 +26,39 @@ final class BrokerStatusTests: XCTestCase {
     /// A node alone, as the broker loop drives it, and the reply it gives each frame.
     private struct Alone {
         var node = BrokerNode(
-            configuration: RoomRegistryConfiguration(), gatewayTimeoutMilliseconds: 5_000, pair: nil,
-            logger: LogRecorder().logger, now: 1_000)
+            configuration: RoomRegistryConfiguration(),
+            gatewayTimeoutMilliseconds: 5_000,
+            pair: nil,
+            logger: LogRecorder().logger,
+            now: 1_000
+        )
         var requestID: UInt32 = 0
 
-        mutating func send(_ body: WireCommand.Body, from gateway: String, connection: UInt64 = 1, now: UInt64 = 1_000) -> WireReply? {
+        mutating func send(
+            _ body: WireCommand.Body,
+            from gateway: String,
+            connection: UInt64 = 1,
+            now: UInt64 = 1_000
+        ) -> WireReply? {
             requestID += 1
             let frame = WireCommand(requestID: requestID, connectionID: connection, sentAt: now, body: body).encoded()
-            let actions = node.command(identity: Array(gateway.utf8), frame: frame, now: BrokerClock(integerLiteral: now))
+            let actions = node.command(
+                identity: Array(gateway.utf8),
+                frame: frame,
+                now: BrokerClock(integerLiteral: now)
+            )
             for case .reply(_, let reply) in actions { return try? WireReply.decode(reply) }
             return nil
         }
 
         mutating func password(of room: String) throws -> String {
-            guard case .success(let success)? = send(.create(name: "owner", room: room, key: ""), from: "gw-a", connection: 99)?.result else {
+            guard
+                case .success(let success)? = send(
+                    .create(name: "owner", room: room, key: ""),
+                    from: "gw-a",
+                    connection: 99
+                )?.result
+            else {
                 throw ChatError(.internalError, "create failed")
             }
             return try XCTUnwrap(try JSONValue.parse(success.json, limits: .trusted)["password"]?.stringValue)
@@ -62,10 +85,13 @@ final class BrokerStatusTests: XCTestCase {
         XCTAssertEqual(status.connectedMembers, 3)
         XCTAssertEqual(status.gatewayCount, 2)
         // Asking for the status is no heartbeat: gw-b, which asked, was last heard at 1 000 too.
-        XCTAssertEqual(status.gateways, [
-            .init(id: "gw-a", members: 2, silentMs: 400),
-            .init(id: "gw-b", members: 1, silentMs: 400),
-        ])
+        XCTAssertEqual(
+            status.gateways,
+            [
+                .init(id: "gw-a", members: 2, silentMs: 400),
+                .init(id: "gw-b", members: 1, silentMs: 400),
+            ]
+        )
     }
 
     func testMembersPerGatewayFollowLeavesDisconnectsAndResumes() throws {
@@ -85,17 +111,25 @@ final class BrokerStatusTests: XCTestCase {
         _ = broker.send(.join(room: "lobby", password: lobby, name: "ann"), from: "gw-b", connection: 5)
         status = broker.node.statusReport(now: 1_000)
         XCTAssertEqual(status.connectedMembers, 1)
-        XCTAssertEqual(status.gateways, [.init(id: "gw-a", members: 0, silentMs: 0), .init(id: "gw-b", members: 1, silentMs: 0)])
+        XCTAssertEqual(
+            status.gateways,
+            [.init(id: "gw-a", members: 0, silentMs: 0), .init(id: "gw-b", members: 1, silentMs: 0)]
+        )
     }
 
     func testTheGatewayListIsBoundedAndCountsThemAll() throws {
         var broker = Alone()
-        let ids = (0..<(BrokerStatusReport.maxGateways + 6)).map { "gw-\(String($0 + 100))-" + String(repeating: "x", count: 200) }
+        let ids = (0..<(BrokerStatusReport.maxGateways + 6)).map {
+            "gw-\(String($0 + 100))-" + String(repeating: "x", count: 200)
+        }
         for id in ids { _ = broker.send(.hello(gatewayName: "g"), from: id) }
         let status = try report(broker.send(.status, from: ids[0]))
         XCTAssertEqual(status.gatewayCount, ids.count)
         XCTAssertEqual(status.gateways.count, BrokerStatusReport.maxGateways)
-        XCTAssertEqual(status.gateways.first?.id, String(ids.sorted()[0].prefix(BrokerStatusReport.maxGatewayIDBytes - 3)) + "…")
+        XCTAssertEqual(
+            status.gateways.first?.id,
+            String(ids.sorted()[0].prefix(BrokerStatusReport.maxGatewayIDBytes - 3)) + "…"
+        )
         XCTAssertTrue(status.gateways.allSatisfy { $0.id.utf8.count <= BrokerStatusReport.maxGatewayIDBytes })
     }
 
@@ -106,7 +140,11 @@ final class BrokerStatusTests: XCTestCase {
         let first = try report(broker.send(.status, from: "gw-a", now: 2_000))
         _ = broker.send(.join(room: "lobby", password: lobby, name: "ann"), from: "gw-a", now: 2_100)
         for id in ["gw-x", "gw-y", "gw-z"] {
-            XCTAssertEqual(try report(broker.send(.status, from: id, now: 2_999)), first, "built again within the second")
+            XCTAssertEqual(
+                try report(broker.send(.status, from: id, now: 2_999)),
+                first,
+                "built again within the second"
+            )
         }
         let later = try report(broker.send(.status, from: "gw-a", now: 3_000))
         XCTAssertEqual(later.connectedMembers, 1)
@@ -117,7 +155,8 @@ final class BrokerStatusTests: XCTestCase {
         var frame = WireCommand(requestID: 3, connectionID: 0, body: .status).encoded()
         frame.append(0)  // a byte past the last field
         let actions = broker.node.command(identity: gateway, frame: frame, now: 1_000)
-        guard case .reply(_, let bytes)? = actions.first, case .failure(let error) = try WireReply.decode(bytes).result else {
+        guard case .reply(_, let bytes)? = actions.first, case .failure(let error) = try WireReply.decode(bytes).result
+        else {
             return XCTFail("expected a refusal, got \(actions)")
         }
         XCTAssertEqual(error.code, .badRequest)

@@ -13,26 +13,54 @@ struct EngineHarness {
     var nextRequestID: UInt32 = 100
 
     init(configuration: RoomRegistryConfiguration = .init(), gatewayTimeoutMilliseconds: UInt64 = 5_000) {
-        engine = BrokerEngine(configuration: configuration, gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds, logger: recorder.logger)
+        engine = BrokerEngine(
+            configuration: configuration,
+            gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds,
+            logger: recorder.logger
+        )
     }
 
     /// Sends `body` as `gateway`'s command for `connection` from address key `client`.
     mutating func send(
-        _ body: WireCommand.Body, gateway: String = "gw-a", connection: UInt64 = 1, client: String = "",
-        sentAt: UInt64 = 0, ttl: UInt32 = 0, now: BrokerClock = 1_000
+        _ body: WireCommand.Body,
+        gateway: String = "gw-a",
+        connection: UInt64 = 1,
+        client: String = "",
+        sentAt: UInt64 = 0,
+        ttl: UInt32 = 0,
+        now: BrokerClock = 1_000
     ) -> BrokerOutput {
         if !greeted.contains(gateway) {
             greeted.insert(gateway)
-            _ = engine.handle(frame: WireCommand(requestID: 1, connectionID: 0, sentAt: sentAt, body: .hello(gatewayName: gateway)).encoded(), from: gateway, now: now)
+            _ = engine.handle(
+                frame: WireCommand(requestID: 1, connectionID: 0, sentAt: sentAt, body: .hello(gatewayName: gateway))
+                    .encoded(),
+                from: gateway,
+                now: now
+            )
         }
         nextRequestID += 1
-        let command = WireCommand(requestID: nextRequestID, connectionID: connection, client: client, sentAt: sentAt, ttl: ttl, body: body)
+        let command = WireCommand(
+            requestID: nextRequestID,
+            connectionID: connection,
+            client: client,
+            sentAt: sentAt,
+            ttl: ttl,
+            body: body
+        )
         return engine.handle(frame: command.encoded(), from: gateway, now: now)
     }
 
     /// Creates `room` from `client` and returns its password.
-    mutating func create(_ room: String, client: String = "", connection: UInt64 = 99, now: BrokerClock = 1_000) throws -> String {
-        let json = try Self.json(send(.create(name: "owner", room: room, key: ""), connection: connection, client: client, now: now))
+    mutating func create(
+        _ room: String,
+        client: String = "",
+        connection: UInt64 = 99,
+        now: BrokerClock = 1_000
+    ) throws -> String {
+        let json = try Self.json(
+            send(.create(name: "owner", room: room, key: ""), connection: connection, client: client, now: now)
+        )
         return try XCTUnwrap(json["password"]?.stringValue)
     }
 

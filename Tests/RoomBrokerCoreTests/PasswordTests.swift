@@ -32,8 +32,10 @@ final class PasswordTests: XCTestCase {
     func testSaltMakesEqualPasswordsHashDifferently() {
         let first = PasswordHash(password: "same")
         let second = PasswordHash(password: "same")
-        XCTAssertNotEqual(String(reflecting: Mirror(reflecting: first).children.map { "\($0.value)" }),
-                          String(reflecting: Mirror(reflecting: second).children.map { "\($0.value)" }))
+        XCTAssertNotEqual(
+            String(reflecting: Mirror(reflecting: first).children.map { "\($0.value)" }),
+            String(reflecting: Mirror(reflecting: second).children.map { "\($0.value)" })
+        )
     }
 
     func testAttemptLimiterWindows() {

@@ -18,7 +18,10 @@ final class RoomRegistryTests: XCTestCase {
         XCTAssertTrue(created.room.range(of: #"^[a-z]+-[a-z]+-\d+$"#, options: .regularExpression) != nil, created.room)
         XCTAssertEqual(created.password.count, 12)
         XCTAssertEqual(registry.rooms[created.room]?.members, [])
-        XCTAssertEqual(try registry.page(after: "", limit: 0), RoomListPage(rooms: [.init(room: created.room, members: 0, created: 10)], next: nil))
+        XCTAssertEqual(
+            try registry.page(after: "", limit: 0),
+            RoomListPage(rooms: [.init(room: created.room, members: 0, created: 10)], next: nil)
+        )
         XCTAssertThrowsError(try registry.create(requestedRoom: created.room, creatorName: "x", by: bob, now: 11)) {
             XCTAssertEqual(($0 as? ChatError)?.code, .roomExists)
         }
@@ -132,8 +135,11 @@ final class RoomRegistryTests: XCTestCase {
         configuration.failuresPerConnection = 1
         var registry = RoomRegistry(configuration: configuration)
         _ = try makeRoom(&registry, named: "lobby")
-        for expected: (ChatErrorCode, RateLimit?) in [(.wrongPassword, nil), (.tooManyAttempts, .wrongPasswordsPerConnection)] {
-            XCTAssertThrowsError(try registry.join(room: "lobby", password: "wrong-guess", name: "m", by: bob, now: 1)) { error in
+        for expected: (ChatErrorCode, RateLimit?) in [
+            (.wrongPassword, nil), (.tooManyAttempts, .wrongPasswordsPerConnection),
+        ] {
+            XCTAssertThrowsError(try registry.join(room: "lobby", password: "wrong-guess", name: "m", by: bob, now: 1))
+            { error in
                 XCTAssertEqual((error as? ChatError)?.code, expected.0)
                 XCTAssertEqual((error as? ChatError)?.limit, expected.1)
             }
@@ -184,8 +190,14 @@ final class RoomRegistryTests: XCTestCase {
         XCTAssertThrowsError(try registry.join(room: "lobby", password: password, name: "m", by: bob, now: 2_000)) {
             XCTAssertEqual(($0 as? ChatError)?.code, .tooManyAttempts, "even the right password waits out the window")
         }
-        XCTAssertNoThrow(try registry.join(room: "lobby", password: password, name: "c", by: carol, now: 2_000), "others are not affected")
-        XCTAssertNoThrow(try registry.join(room: "lobby", password: password, name: "m", by: bob, now: 61_000), "the window ends")
+        XCTAssertNoThrow(
+            try registry.join(room: "lobby", password: password, name: "c", by: carol, now: 2_000),
+            "others are not affected"
+        )
+        XCTAssertNoThrow(
+            try registry.join(room: "lobby", password: password, name: "m", by: bob, now: 61_000),
+            "the window ends"
+        )
     }
 
     func testManyWrongPasswordsFromManyAddressesNeverLockTheRightPasswordOut() throws {
@@ -194,11 +206,39 @@ final class RoomRegistryTests: XCTestCase {
         // 175 wrong passwords from 7 addresses within one second (the per-address limits bite).
         for index in 0..<175 {
             let attacker = ConnectionKey(gateway: "gw-x", connectionID: UInt64(1_000 + index))
-            XCTAssertThrowsError(try registry.join(room: "lobby", password: "guess", name: "m", by: attacker, client: "127.0.0.\(2 + index % 7)", now: 1_000))
+            XCTAssertThrowsError(
+                try registry.join(
+                    room: "lobby",
+                    password: "guess",
+                    name: "m",
+                    by: attacker,
+                    client: "127.0.0.\(2 + index % 7)",
+                    now: 1_000
+                )
+            )
         }
         let member = ConnectionKey(gateway: "gw-y", connectionID: 5)
-        XCTAssertNoThrow(try registry.join(room: "lobby", password: password, name: "ann", by: member, client: "127.0.0.1", now: 1_500))
-        XCTAssertNoThrow(try registry.post(room: "lobby", password: password, name: "bot", text: "hi", by: carol, client: "127.0.0.1", now: 1_500))
+        XCTAssertNoThrow(
+            try registry.join(
+                room: "lobby",
+                password: password,
+                name: "ann",
+                by: member,
+                client: "127.0.0.1",
+                now: 1_500
+            )
+        )
+        XCTAssertNoThrow(
+            try registry.post(
+                room: "lobby",
+                password: password,
+                name: "bot",
+                text: "hi",
+                by: carol,
+                client: "127.0.0.1",
+                now: 1_500
+            )
+        )
     }
 
     func testWrongPasswordsAreLimitedPerClientAddressAcrossConnections() throws {
@@ -206,17 +246,40 @@ final class RoomRegistryTests: XCTestCase {
         let password = try makeRoom(&registry)
         for id in 100..<120 {
             let connection = ConnectionKey(gateway: "gw-http", connectionID: UInt64(id))
-            XCTAssertThrowsError(try registry.join(room: "lobby", password: "guess", name: "m", by: connection, client: "203.0.113.9", now: 1)) {
+            XCTAssertThrowsError(
+                try registry.join(
+                    room: "lobby",
+                    password: "guess",
+                    name: "m",
+                    by: connection,
+                    client: "203.0.113.9",
+                    now: 1
+                )
+            ) {
                 XCTAssertEqual(($0 as? ChatError)?.code, .wrongPassword)
             }
         }
         let fresh = ConnectionKey(gateway: "gw-http", connectionID: 500)
-        XCTAssertThrowsError(try registry.join(room: "lobby", password: password, name: "m", by: fresh, client: "203.0.113.9", now: 2)) {
-            XCTAssertEqual(($0 as? ChatError)?.code, .tooManyAttempts, "a new connection from the same address is still limited")
+        XCTAssertThrowsError(
+            try registry.join(room: "lobby", password: password, name: "m", by: fresh, client: "203.0.113.9", now: 2)
+        ) {
+            XCTAssertEqual(
+                ($0 as? ChatError)?.code,
+                .tooManyAttempts,
+                "a new connection from the same address is still limited"
+            )
         }
         XCTAssertNoThrow(
-            try registry.join(room: "lobby", password: password, name: "ann", by: alice, client: "198.51.100.7", now: 2),
-            "one attacker's address does not lock the room's members out")
+            try registry.join(
+                room: "lobby",
+                password: password,
+                name: "ann",
+                by: alice,
+                client: "198.51.100.7",
+                now: 2
+            ),
+            "one attacker's address does not lock the room's members out"
+        )
     }
 
     func testReplayReturnsKeptBroadcastsOrSaysTheyAreGone() throws {
@@ -225,7 +288,13 @@ final class RoomRegistryTests: XCTestCase {
         var registry = RoomRegistry(configuration: configuration)
         let password = try makeRoom(&registry)
         for seq in 1...3 {
-            _ = try registry.join(room: "lobby", password: password, name: "m\(seq)", by: ConnectionKey(gateway: "g", connectionID: UInt64(seq)), now: 1)
+            _ = try registry.join(
+                room: "lobby",
+                password: password,
+                name: "m\(seq)",
+                by: ConnectionKey(gateway: "g", connectionID: UInt64(seq)),
+                now: 1
+            )
             registry.recordBroadcast(room: "lobby", seq: UInt64(seq), payload: [UInt8(seq)])
         }
         XCTAssertEqual(try registry.replay(room: "lobby", from: 2, to: 3).map(\.payload), [[2], [3]])
@@ -256,10 +325,14 @@ final class RoomRegistryTests: XCTestCase {
             _ = try registry.create(requestedRoom: "", creatorName: "b", by: connection, client: "203.0.113.5", now: 1)
         }
         let fresh = ConnectionKey(gateway: "gw", connectionID: 99)
-        XCTAssertThrowsError(try registry.create(requestedRoom: "", creatorName: "b", by: fresh, client: "203.0.113.5", now: 2)) {
+        XCTAssertThrowsError(
+            try registry.create(requestedRoom: "", creatorName: "b", by: fresh, client: "203.0.113.5", now: 2)
+        ) {
             XCTAssertEqual(($0 as? ChatError)?.code, .rateLimited)
         }
-        XCTAssertNoThrow(try registry.create(requestedRoom: "", creatorName: "c", by: fresh, client: "198.51.100.1", now: 2))
+        XCTAssertNoThrow(
+            try registry.create(requestedRoom: "", creatorName: "c", by: fresh, client: "198.51.100.1", now: 2)
+        )
     }
 
     func testCreateFloodIsLimitedPerConnection() throws {

@@ -6,7 +6,8 @@ import XCTest
 /// `RoomBroker --shard I/N`: the engine serves only its shard's rooms (docs/PROTOCOL.md, "Shards").
 /// Among 2 shards "random" is shard 0's and "lobby" shard 1's (FNV-1a 64 of the name, mod 2).
 final class ShardOwnershipTests: XCTestCase {
-    func harness(shard: String, _ adjust: (inout RoomRegistryConfiguration) -> Void = { _ in }) throws -> EngineHarness {
+    func harness(shard: String, _ adjust: (inout RoomRegistryConfiguration) -> Void = { _ in }) throws -> EngineHarness
+    {
         var configuration = RoomRegistryConfiguration()
         configuration.shard = try Shard(parsing: shard)
         adjust(&configuration)
@@ -21,7 +22,9 @@ final class ShardOwnershipTests: XCTestCase {
     func testCommandsAboutAnotherShardsRoomAreRefusedAndChangeNothing() throws {
         var shard = try harness(shard: "0/2")
         let password = try shard.create("random", client: "10.0.0.1")
-        _ = try EngineHarness.json(shard.send(.join(room: "random", password: password, name: "ann"), client: "10.0.0.1"))
+        _ = try EngineHarness.json(
+            shard.send(.join(room: "random", password: password, name: "ann"), client: "10.0.0.1")
+        )
         let before = try shard.engine.snapshot().encoded()
         let foreign: [WireCommand.Body] = [
             .create(name: "owner", room: "lobby", key: ""),
@@ -42,24 +45,41 @@ final class ShardOwnershipTests: XCTestCase {
         }
         XCTAssertEqual(try shard.engine.snapshot().encoded(), before, "a refused command changed the broker's state")
         XCTAssertNil(shard.engine.registry.rooms["lobby"])
-        XCTAssertTrue(shard.lines.contains { $0.contains("reason=wrong_shard") && $0.contains("room=lobby") }, "\(shard.lines)")
+        XCTAssertTrue(
+            shard.lines.contains { $0.contains("reason=wrong_shard") && $0.contains("room=lobby") },
+            "\(shard.lines)"
+        )
         // Its own room still works.
-        XCTAssertNotNil(try EngineHarness.json(shard.send(.message(room: "random", text: "still here", key: ""), client: "10.0.0.1"))["seq"])
+        XCTAssertNotNil(
+            try EngineHarness.json(
+                shard.send(.message(room: "random", text: "still here", key: ""), client: "10.0.0.1")
+            )["seq"]
+        )
     }
 
     func testTheOtherShardServesTheRoom() throws {
         var shard = try harness(shard: "1/2")
         let password = try shard.create("lobby")
-        XCTAssertEqual(try EngineHarness.json(shard.send(.join(room: "lobby", password: password, name: "bob")))["count"], 1)
+        XCTAssertEqual(
+            try EngineHarness.json(shard.send(.join(room: "lobby", password: password, name: "bob")))["count"],
+            1
+        )
         XCTAssertEqual(EngineHarness.failure(shard.send(.create(name: "owner", room: "random", key: ""))), .wrongShard)
     }
 
     func testARefusedCreateDoesNotCountAgainstTheCreateLimits() throws {
         var shard = try harness(shard: "0/2") { $0.createsPerConnection = 1 }
         for _ in 0..<3 {
-            XCTAssertEqual(EngineHarness.failure(shard.send(.create(name: "owner", room: "lobby", key: ""), connection: 5)), .wrongShard)
+            XCTAssertEqual(
+                EngineHarness.failure(shard.send(.create(name: "owner", room: "lobby", key: ""), connection: 5)),
+                .wrongShard
+            )
         }
-        XCTAssertNotNil(try EngineHarness.json(shard.send(.create(name: "owner", room: "random", key: ""), connection: 5))["password"])
+        XCTAssertNotNil(
+            try EngineHarness.json(shard.send(.create(name: "owner", room: "random", key: ""), connection: 5))[
+                "password"
+            ]
+        )
     }
 
     func testGeneratedNamesAreTheShardsOwn() throws {
@@ -67,7 +87,12 @@ final class ShardOwnershipTests: XCTestCase {
             var shard = try harness(shard: "\(index)/3")
             for number in 0..<40 {
                 let json = try EngineHarness.json(
-                    shard.send(.create(name: "owner", room: "", key: ""), connection: UInt64(number), client: "10.0.\(index).\(number)"))
+                    shard.send(
+                        .create(name: "owner", room: "", key: ""),
+                        connection: UInt64(number),
+                        client: "10.0.\(index).\(number)"
+                    )
+                )
                 let room = try XCTUnwrap(json["room"]?.stringValue)
                 XCTAssertEqual(Shard.index(ofRoom: room, count: 3), index, room)
             }
@@ -95,9 +120,14 @@ final class ShardOwnershipTests: XCTestCase {
         let name = try XCTUnwrap(RoomNameGenerator.generate(using: &constant) { _ in false })
         XCTAssertEqual(constant.draws, 3)
         let owner = Shard.index(ofRoom: name, count: 2)
-        XCTAssertEqual(RoomNameGenerator.generate(using: &constant, in: try Shard(index: owner, count: 2)) { _ in false }, name)
+        XCTAssertEqual(
+            RoomNameGenerator.generate(using: &constant, in: try Shard(index: owner, count: 2)) { _ in false },
+            name
+        )
         constant.draws = 0
-        XCTAssertNil(RoomNameGenerator.generate(using: &constant, in: try Shard(index: 1 - owner, count: 2)) { _ in false })
+        XCTAssertNil(
+            RoomNameGenerator.generate(using: &constant, in: try Shard(index: 1 - owner, count: 2)) { _ in false }
+        )
         XCTAssertEqual(constant.draws, 3 * RoomNameGenerator.drawsPerShard * 2, "64 names per shard, then it gives up")
     }
 }
@@ -139,7 +169,10 @@ final class ShardedPairTests: XCTestCase {
 
     func testAStandbyStartedWithAnotherShardSaysSoAndFollowsTheActive() throws {
         var pair = startedPair(shards: [try Shard(index: 1, count: 2), try Shard(index: 0, count: 2)])
-        XCTAssertTrue(pair.lines.contains { $0.contains("shard-mismatch") && $0.contains("--shard 0/2") }, "\(pair.lines.suffix(5))")
+        XCTAssertTrue(
+            pair.lines.contains { $0.contains("shard-mismatch") && $0.contains("--shard 0/2") },
+            "\(pair.lines.suffix(5))"
+        )
         pair.advance(1_100, alive: [false, true])
         pair.send(.hello(gatewayName: "gw"), to: 1, settle: [false, true])
         let create = pair.send(.create(name: "o", room: "random", key: ""), to: 1, settle: [false, true])

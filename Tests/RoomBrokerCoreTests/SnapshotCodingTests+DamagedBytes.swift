@@ -1,6 +1,7 @@
 import ChatWire
-@testable import RoomBrokerCore
 import XCTest
+
+@testable import RoomBrokerCore
 
 /// Damaged, truncated and hostile snapshots: they throw, never trap.
 extension SnapshotCodingTests {

@@ -1,6 +1,7 @@
 import ChatWire
-@testable import RoomBrokerCore
 import XCTest
+
+@testable import RoomBrokerCore
 
 /// Values of every kind, canonical order, schema changes and misuse of the coders.
 extension SnapshotCodingTests {
@@ -45,7 +46,10 @@ extension SnapshotCodingTests {
     }
 
     func testByteArraysAreCopiedWholeAndKeysWrittenOnce() throws {
-        struct Message: Codable { var sequenceNumber: UInt64; var payload: [UInt8] }
+        struct Message: Codable {
+            var sequenceNumber: UInt64
+            var payload: [UInt8]
+        }
         let payload = [UInt8](repeating: 7, count: 100)
         let messages = (0..<1_000).map { Message(sequenceNumber: UInt64($0), payload: payload) }
         let bytes = try SnapshotEncoder().encode(messages)
@@ -72,9 +76,11 @@ extension SnapshotCodingTests {
         let kept = stride(from: 0, to: 2_000, by: 3).reversed()
         let fresh = Dictionary(uniqueKeysWithValues: kept.map { ("key-\($0)", $0) })
         let freshSet = Set(kept.map { "member-\($0)" })
-        let freshKeys = Dictionary(uniqueKeysWithValues: kept.map {
-            (ConnectionKey(gateway: "gw-\($0 % 3)", connectionID: UInt64($0)), Set(["room-\($0)"]))
-        })
+        let freshKeys = Dictionary(
+            uniqueKeysWithValues: kept.map {
+                (ConnectionKey(gateway: "gw-\($0 % 3)", connectionID: UInt64($0)), Set(["room-\($0)"]))
+            }
+        )
         XCTAssertEqual(try SnapshotEncoder().encode(grown), try SnapshotEncoder().encode(fresh))
         XCTAssertEqual(try SnapshotEncoder().encode(grownSet), try SnapshotEncoder().encode(freshSet))
         XCTAssertEqual(try SnapshotEncoder().encode(grownKeys), try SnapshotEncoder().encode(freshKeys))
@@ -101,8 +107,16 @@ extension SnapshotCodingTests {
     }
 
     func testFieldsAddedLaterAreAbsentAndFieldsRemovedLaterAreSkipped() throws {
-        struct Old: Codable { var name: String; var dropped: [UInt8]; var count: Int }
-        struct New: Codable, Equatable { var name: String; var count: Int; var added: UInt64? }
+        struct Old: Codable {
+            var name: String
+            var dropped: [UInt8]
+            var count: Int
+        }
+        struct New: Codable, Equatable {
+            var name: String
+            var count: Int
+            var added: UInt64?
+        }
         let old = try SnapshotEncoder().encode(Old(name: "a", dropped: [1, 2, 3], count: 4))
         XCTAssertEqual(try SnapshotDecoder().decode(New.self, from: old), New(name: "a", count: 4, added: nil))
         XCTAssertThrowsError(try Self.recoded(New(name: "a", count: 1), as: Old.self)) {

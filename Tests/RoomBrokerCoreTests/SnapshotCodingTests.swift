@@ -1,7 +1,8 @@
 import ChatWire
-@testable import RoomBrokerCore
 import SocketIO
 import XCTest
+
+@testable import RoomBrokerCore
 
 /// The binary snapshot format (`SnapshotEncoder`, `SnapshotDecoder`) and the broker's state on it.
 final class SnapshotCodingTests: XCTestCase {
@@ -26,7 +27,8 @@ final class SnapshotCodingTests: XCTestCase {
             passwords[room] = try harness.create(room, client: "10.0.0.1")
         }
         let generated = try EngineHarness.json(
-            harness.send(.create(name: "Zoë", room: "", key: "k-1"), client: "10.0.0.2"))
+            harness.send(.create(name: "Zoë", room: "", key: "k-1"), client: "10.0.0.2")
+        )
         let generatedRoom = try XCTUnwrap(generated["room"]?.stringValue)
         passwords[generatedRoom] = try XCTUnwrap(generated["password"]?.stringValue)
         let members: [(name: String, gateway: String, connection: UInt64, pid: String)] = [
@@ -37,8 +39,11 @@ final class SnapshotCodingTests: XCTestCase {
             let password = try XCTUnwrap(passwords[room])
             for member in members {
                 let join = harness.send(
-                    .join(room: room, password: password, name: member.name, pid: member.pid), gateway: member.gateway,
-                    connection: member.connection, client: "10.0.1.\(member.connection)")
+                    .join(room: room, password: password, name: member.name, pid: member.pid),
+                    gateway: member.gateway,
+                    connection: member.connection,
+                    client: "10.0.1.\(member.connection)"
+                )
                 XCTAssertNil(EngineHarness.failure(join), "\(member.name) in \(room)")
             }
         }
@@ -46,21 +51,30 @@ final class SnapshotCodingTests: XCTestCase {
         for (index, text) in texts.enumerated() {
             let member = members[index % members.count]
             let sent = harness.send(
-                .message(room: "lobby", text: text, key: index % 2 == 0 ? "m:\(index)" : ""), gateway: member.gateway,
-                connection: member.connection, now: BrokerClock(integerLiteral: 1_000 + UInt64(index)))
+                .message(room: "lobby", text: text, key: index % 2 == 0 ? "m:\(index)" : ""),
+                gateway: member.gateway,
+                connection: member.connection,
+                now: BrokerClock(integerLiteral: 1_000 + UInt64(index))
+            )
             XCTAssertNil(EngineHarness.failure(sent), text)
         }
         _ = harness.send(.message(room: Self.longestRoom, text: longText, key: ""), connection: 1)
         let lobby = try XCTUnwrap(passwords["lobby"])
         let post = harness.send(
-            .post(room: "lobby", password: lobby, name: "api ⚙️", text: "via http", key: "p:1"), gateway: "gw-b",
-            connection: 77, client: "10.0.0.9")
+            .post(room: "lobby", password: lobby, name: "api ⚙️", text: "via http", key: "p:1"),
+            gateway: "gw-b",
+            connection: 77,
+            client: "10.0.0.9"
+        )
         XCTAssertNil(EngineHarness.failure(post))
         // Refused passwords leave counts in the rate limiters.
         for attempt in 0..<3 {
             let refused = harness.send(
-                .join(room: "lobby", password: "wrong-\(attempt)", name: "mallory"), gateway: "gw-b", connection: 50,
-                client: "192.0.2.7")
+                .join(room: "lobby", password: "wrong-\(attempt)", name: "mallory"),
+                gateway: "gw-b",
+                connection: 50,
+                client: "192.0.2.7"
+            )
             XCTAssertEqual(EngineHarness.failure(refused), .wrongPassword)
         }
         // Ålesund leaves, gw-b's connection 4 drops: its member is kept for the session grace.
@@ -85,7 +99,9 @@ final class SnapshotCodingTests: XCTestCase {
         XCTAssertEqual(restored.engine.registry.storedBytes, original.engine.registry.storedBytes)
         XCTAssertEqual(restored.engine.registry.connectedMembers, original.engine.registry.connectedMembers)
         XCTAssertEqual(
-            restored.engine.registry.connectedMembersByGateway, original.engine.registry.connectedMembersByGateway)
+            restored.engine.registry.connectedMembersByGateway,
+            original.engine.registry.connectedMembersByGateway
+        )
 
         // The same commands give the same replies and broadcasts, byte for byte.
         let lobby = try XCTUnwrap(passwords["lobby"])
@@ -120,18 +136,24 @@ final class SnapshotCodingTests: XCTestCase {
 
     func testAStateHoldingMegabytesOfLongTextsEncodesToLittleMoreThanItsText() throws {
         var harness = EngineHarness()
-        let rooms = 24, messages = 32
+        let rooms = 24
+        let messages = 32
         let emoji = ["😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣"]
         for room in 0..<rooms {
             let name = "room-\(room)"
             let password = try harness.create(name, client: "10.0.\(room).1", connection: UInt64(1_000 + room))
-            _ = try EngineHarness.json(harness.send(
-                .join(room: name, password: password, name: "writer"), connection: UInt64(room + 1),
-                client: "10.0.\(room).1"))
+            _ = try EngineHarness.json(
+                harness.send(
+                    .join(room: name, password: password, name: "writer"),
+                    connection: UInt64(room + 1),
+                    client: "10.0.\(room).1"
+                )
+            )
             for index in 0..<messages {
                 // The longest text (2000 four-byte scalars), different in every message.
                 let number = room * messages + index
-                let text = String(repeating: emoji[number % emoji.count], count: 1_999)
+                let text =
+                    String(repeating: emoji[number % emoji.count], count: 1_999)
                     + emoji[number / emoji.count % emoji.count]
                 _ = harness.send(.message(room: name, text: text, key: ""), connection: UInt64(room + 1))
             }
@@ -151,8 +173,10 @@ final class SnapshotCodingTests: XCTestCase {
         let decoding = clock.duration(to: .now)
         XCTAssertLessThanOrEqual(Double(bytes.count), 1.2 * Double(content))
         XCTAssertEqual(decoded.registry.storedBytes, snapshot.registry.storedBytes)
-        print("[snapshot] \(content) bytes of text → \(bytes.count) bytes (\(Double(bytes.count) / Double(content))×); "
-            + "encoded in \(encoding), decoded in \(decoding) (this build; scripts/bench snapshot measures release)")
+        print(
+            "[snapshot] \(content) bytes of text → \(bytes.count) bytes (\(Double(bytes.count) / Double(content))×); "
+                + "encoded in \(encoding), decoded in \(decoding) (this build; scripts/bench snapshot measures release)"
+        )
     }
 
     // MARK: Helpers

@@ -4,7 +4,10 @@ import XCTest
 
 final class ClientEventTests: XCTestCase {
     private func assertBadRequest(
-        _ name: String, _ arguments: [JSONValue], mentioning field: String, line: UInt = #line
+        _ name: String,
+        _ arguments: [JSONValue],
+        mentioning field: String,
+        line: UInt = #line
     ) {
         XCTAssertThrowsError(try ClientEvent.decode(eventName: name, arguments: arguments), line: line) { error in
             guard let error = error as? ClientEventError else { return XCTFail("\(error)", line: line) }
@@ -16,27 +19,45 @@ final class ClientEventTests: XCTestCase {
     func testDecodesEveryEvent() throws {
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "create", arguments: [["name": "Ann", "room": "r1"]]),
-            .create(name: "Ann", room: "r1", id: nil))
+            .create(name: "Ann", room: "r1", id: nil)
+        )
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann"]]),
-            .join(room: "r1", password: "pw", name: "Ann"))
+            .join(room: "r1", password: "pw", name: "Ann")
+        )
         XCTAssertEqual(
-            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": 41]]),
-            .join(room: "r1", password: "pw", name: "Ann", since: 41))
+            try ClientEvent.decode(
+                eventName: "join",
+                arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": 41]]
+            ),
+            .join(room: "r1", password: "pw", name: "Ann", since: 41)
+        )
         XCTAssertEqual(
-            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": nil]]),
-            .join(room: "r1", password: "pw", name: "Ann", since: nil))
+            try ClientEvent.decode(
+                eventName: "join",
+                arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": nil]]
+            ),
+            .join(room: "r1", password: "pw", name: "Ann", since: nil)
+        )
         XCTAssertEqual(
-            try ClientEvent.decode(eventName: "join", arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": 9_007_199_254_740_992]]),
-            .join(room: "r1", password: "pw", name: "Ann", since: 1 << 53))
+            try ClientEvent.decode(
+                eventName: "join",
+                arguments: [["room": "r1", "password": "pw", "name": "Ann", "since": 9_007_199_254_740_992]]
+            ),
+            .join(room: "r1", password: "pw", name: "Ann", since: 1 << 53)
+        )
         XCTAssertEqual(try ClientEvent.decode(eventName: "leave", arguments: [["room": "r1"]]), .leave(room: "r1"))
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),
-            .message(room: "r1", text: "hi", id: nil))
+            .message(room: "r1", text: "hi", id: nil)
+        )
         XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: []), .listRooms(after: nil, limit: nil))
         XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [[:]]), .listRooms(after: nil, limit: nil))
         XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [nil]), .listRooms(after: nil, limit: nil))
-        XCTAssertEqual(try ClientEvent.decode(eventName: "rooms", arguments: [["after": "lobby", "limit": 50]]), .listRooms(after: "lobby", limit: 50))
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "rooms", arguments: [["after": "lobby", "limit": 50]]),
+            .listRooms(after: "lobby", limit: 50)
+        )
         XCTAssertThrowsError(try ClientEvent.decode(eventName: "rooms", arguments: [["limit": 1.5]]))
     }
 
@@ -46,36 +67,45 @@ final class ClientEventTests: XCTestCase {
             fields["room"] = room
             XCTAssertEqual(
                 try ClientEvent.decode(eventName: "create", arguments: [.object(fields)]),
-                .create(name: "Ann", room: nil, id: nil), "\(String(describing: room))")
+                .create(name: "Ann", room: nil, id: nil),
+                "\(String(describing: room))"
+            )
         }
     }
 
     func testExtraFieldsAreIgnored() throws {
         XCTAssertEqual(
-            try ClientEvent.decode(eventName: "leave", arguments: [["room": "r", "extra": 1]]), .leave(room: "r"))
+            try ClientEvent.decode(eventName: "leave", arguments: [["room": "r", "extra": 1]]),
+            .leave(room: "r")
+        )
     }
 
     func testDoesNotCheckLimits() throws {
         // Lengths and alphabets are validated elsewhere.
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "", "text": " "]]),
-            .message(room: "", text: " ", id: nil))
+            .message(room: "", text: " ", id: nil)
+        )
     }
 
     func testIdempotencyKeyIsOptionalInCreateAndMessage() throws {
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "create", arguments: [["name": "Ann", "id": "k-1"]]),
-            .create(name: "Ann", room: nil, id: "k-1"))
+            .create(name: "Ann", room: nil, id: "k-1")
+        )
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r", "text": "t", "id": "a.b:c_d"]]),
-            .message(room: "r", text: "t", id: "a.b:c_d"))
+            .message(room: "r", text: "t", id: "a.b:c_d")
+        )
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r", "text": "t", "id": nil]]),
-            .message(room: "r", text: "t", id: nil))
+            .message(room: "r", text: "t", id: nil)
+        )
         // Only its shape is checked here: the key's limits are the session's.
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r", "text": "t", "id": ""]]),
-            .message(room: "r", text: "t", id: ""))
+            .message(room: "r", text: "t", id: "")
+        )
         assertBadRequest("message", [["room": "r", "text": "t", "id": 7]], mentioning: "\"id\"")
         assertBadRequest("create", [["name": "a", "id": ["k"]]], mentioning: "\"id\"")
     }
@@ -113,7 +143,11 @@ final class ClientEventTests: XCTestCase {
         assertBadRequest("join", [["room": "r", "password": nil, "name": "n"]], mentioning: "\"password\"")
         assertBadRequest("leave", [["room": ["r"]]], mentioning: "\"room\"")
         for since: JSONValue in [-1, 1.5, "3", 9_007_199_254_740_994, true] {
-            assertBadRequest("join", [["room": "r", "password": "p", "name": "n", "since": since]], mentioning: "\"since\"")
+            assertBadRequest(
+                "join",
+                [["room": "r", "password": "p", "name": "n", "since": since]],
+                mentioning: "\"since\""
+            )
         }
         assertBadRequest("message", [["room": "r", "text": ["t": 1]]], mentioning: "\"text\"")
     }

@@ -16,15 +16,21 @@ final class JSONParserTests: XCTestCase {
     }
 
     private func assertRejects(
-        _ text: String, _ expected: JSONParseError? = nil, code: String = "invalid_json",
-        limits: JSONParserLimits = .client, line: UInt = #line
+        _ text: String,
+        _ expected: JSONParseError? = nil,
+        code: String = "invalid_json",
+        limits: JSONParserLimits = .client,
+        line: UInt = #line
     ) {
         assertRejects(bytes: Array(text.utf8), expected, code: code, limits: limits, line: line)
     }
 
     private func assertRejects(
-        bytes: [UInt8], _ expected: JSONParseError? = nil, code: String = "invalid_json",
-        limits: JSONParserLimits = .client, line: UInt = #line
+        bytes: [UInt8],
+        _ expected: JSONParseError? = nil,
+        code: String = "invalid_json",
+        limits: JSONParserLimits = .client,
+        line: UInt = #line
     ) {
         let shown = String(decoding: bytes.prefix(60), as: UTF8.self).debugDescription
         XCTAssertThrowsError(try JSONValue.parse(bytes, limits: limits), shown, line: line) { error in
@@ -48,7 +54,8 @@ final class JSONParserTests: XCTestCase {
     func testEveryKindOfValue() throws {
         XCTAssertEqual(
             try parse(#"{"a":null,"b":true,"c":false,"d":-1.5e2,"e":"x","f":[1,"two",[]],"g":{}}"#),
-            ["a": nil, "b": true, "c": false, "d": -150, "e": "x", "f": [1, "two", []], "g": [:]])
+            ["a": nil, "b": true, "c": false, "d": -150, "e": "x", "f": [1, "two", []], "g": [:]]
+        )
     }
 
     func testTopLevelScalars() throws {
@@ -188,8 +195,10 @@ final class JSONParserTests: XCTestCase {
             assertRejects(bytes: [ASCII.quote, UInt8(ascii: "a")] + sequence + [ASCII.quote], .invalidUTF8(offset: 2))
         }
         // The largest valid sequences of each length pass.
-        XCTAssertEqual(try parse(bytes: [ASCII.quote, 0xDF, 0xBF, 0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF, ASCII.quote]),
-            .string("\u{7FF}\u{FFFF}\u{10FFFF}"))
+        XCTAssertEqual(
+            try parse(bytes: [ASCII.quote, 0xDF, 0xBF, 0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF, ASCII.quote]),
+            .string("\u{7FF}\u{FFFF}\u{10FFFF}")
+        )
         // Outside strings, any non-ASCII byte is a syntax error.
         assertRejects(bytes: [0xC3, 0xA9], .unexpectedByte(offset: 0))
     }
@@ -280,13 +289,20 @@ final class JSONParserTests: XCTestCase {
         assertRejects(members64, .tooManyValues(limit: 64), code: "json_too_many_values")
         // Empty containers count one each.
         XCTAssertNoThrow(try parse("[" + Array(repeating: "[]", count: 63).joined(separator: ",") + "]"))
-        assertRejects("[" + Array(repeating: "{}", count: 64).joined(separator: ",") + "]", code: "json_too_many_values")
+        assertRejects(
+            "[" + Array(repeating: "{}", count: 64).joined(separator: ",") + "]",
+            code: "json_too_many_values"
+        )
     }
 
     func testStringCapInBytesAsWritten() throws {
         let max = client.maxStringBytes
         XCTAssertEqual(try parse("\"" + String(repeating: "a", count: max) + "\"").stringValue?.utf8.count, max)
-        assertRejects("\"" + String(repeating: "a", count: max + 1) + "\"", .stringTooLong(limit: max), code: "json_string_too_long")
+        assertRejects(
+            "\"" + String(repeating: "a", count: max + 1) + "\"",
+            .stringTooLong(limit: max),
+            code: "json_string_too_long"
+        )
         // Escapes count as written: 6 bytes for \u00e9, 2 for \n.
         XCTAssertEqual(try parse("\"" + String(repeating: #"\n"#, count: max / 2) + "\"").stringValue?.count, max / 2)
         assertRejects("\"" + String(repeating: #"\n"#, count: max / 2) + "a\"", code: "json_string_too_long")
@@ -317,12 +333,28 @@ final class JSONParserTests: XCTestCase {
     func testCapsFailFastBeforeTheEndOfAHugeText() {
         // Each text is cut off before its end, so any error but the cap's would be unexpectedEnd:
         // the parser stops at the cap, not at the end.
-        assertRejects("[" + String(repeating: "1,", count: 500_000), .tooManyValues(limit: 64), code: "json_too_many_values")
+        assertRejects(
+            "[" + String(repeating: "1,", count: 500_000),
+            .tooManyValues(limit: 64),
+            code: "json_too_many_values"
+        )
         assertRejects(String(repeating: "[", count: 500_000), .tooDeep(limit: 8), code: "json_too_deep")
         assertRejects(String(repeating: #"{"a":"#, count: 100_000), .tooDeep(limit: 8), code: "json_too_deep")
-        assertRejects("[\"" + String(repeating: "a", count: 1_000_000), .stringTooLong(limit: 32768), code: "json_string_too_long")
-        assertRejects("[" + String(repeating: "1", count: 1_000_000), .numberTooLong(limit: 32), code: "json_number_too_long")
-        assertRejects("[0." + String(repeating: "1", count: 1_000_000), .numberTooLong(limit: 32), code: "json_number_too_long")
+        assertRejects(
+            "[\"" + String(repeating: "a", count: 1_000_000),
+            .stringTooLong(limit: 32768),
+            code: "json_string_too_long"
+        )
+        assertRejects(
+            "[" + String(repeating: "1", count: 1_000_000),
+            .numberTooLong(limit: 32),
+            code: "json_number_too_long"
+        )
+        assertRejects(
+            "[0." + String(repeating: "1", count: 1_000_000),
+            .numberTooLong(limit: 32),
+            code: "json_number_too_long"
+        )
     }
 
     func testOtherLimits() throws {
@@ -401,7 +433,10 @@ final class JSONParserTests: XCTestCase {
         switch kind {
         case 0: return random.next() % 2 == 0 ? .null : .bool(random.next() % 2 == 0)
         case 1: return .number(Double(Int64(bitPattern: random.next()) >> Int64(random.next() % 64)))
-        case 2: return .number(Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF) * (random.next() % 2 == 0 ? 1 : -1))
+        case 2:
+            return .number(
+                Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF) * (random.next() % 2 == 0 ? 1 : -1)
+            )
         case 3:
             let scalars = (0..<Int(random.next() % 12)).compactMap { _ in
                 Unicode.Scalar(UInt32(random.next() % (random.next() % 2 == 0 ? 0x80 : 0x11_0000)))
@@ -446,7 +481,11 @@ final class JSONParserTests: XCTestCase {
         ]
         XCTAssertEqual(
             Set(errors.map(\.code)),
-            ["invalid_json", "json_duplicate_key", "json_too_deep", "json_too_many_values", "json_string_too_long", "json_number_too_long"])
+            [
+                "invalid_json", "json_duplicate_key", "json_too_deep", "json_too_many_values", "json_string_too_long",
+                "json_number_too_long",
+            ]
+        )
         for error in errors {
             XCTAssertTrue(error.code.allSatisfy { $0.isLowercase || $0 == "_" }, error.code)
             XCTAssertFalse(error.description.isEmpty)

@@ -10,7 +10,8 @@ final class JSONValueTests: XCTestCase {
             .object([
                 "a": .null, "b": .bool(true), "c": .number(-150), "d": .string("x"),
                 "e": .array([.number(1), .string("two"), .bool(false)]), "f": .object([:]),
-            ]))
+            ])
+        )
     }
 
     func testBoolsAndNumbersStayDistinct() throws {

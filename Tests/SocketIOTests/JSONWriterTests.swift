@@ -38,7 +38,8 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(text, #"{"a":[1,{},[],null],"b":false,"c":{"d":true}}"#)
         XCTAssertEqual(
             try JSONValue.parse(text),
-            ["a": [1, [:], [], nil], "b": false, "c": ["d": true]])
+            ["a": [1, [:], [], nil], "b": false, "c": ["d": true]]
+        )
     }
 
     func testIntegers() {

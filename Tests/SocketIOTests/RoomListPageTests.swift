@@ -11,7 +11,8 @@ final class RoomListPageTests: XCTestCase {
         let page = RoomListPage(rooms: [entry("a", 2), entry("b\"c", 0)], next: "b\"c")
         XCTAssertEqual(
             String(decoding: page.json, as: UTF8.self),
-            #"{"rooms":[{"room":"a","members":2,"created":1764070000000},{"room":"b\"c","members":0,"created":1764070000000}],"next":"b\"c"}"#)
+            #"{"rooms":[{"room":"a","members":2,"created":1764070000000},{"room":"b\"c","members":0,"created":1764070000000}],"next":"b\"c"}"#
+        )
         XCTAssertEqual(try RoomListPage(json: page.json), page)
         let last = RoomListPage(rooms: [], next: nil)
         XCTAssertEqual(String(decoding: last.json, as: UTF8.self), #"{"rooms":[],"next":null}"#)
@@ -19,8 +20,11 @@ final class RoomListPageTests: XCTestCase {
     }
 
     func testOtherShapesAreRefused() {
-        for text in [#"{"rooms":[]}"#, #"{"rooms":{},"next":null}"#, #"{"rooms":[{"room":"a","members":-1,"created":0}],"next":null}"#,
-                     #"{"rooms":[{"room":1,"members":1,"created":0}],"next":null}"#, #"{"rooms":[],"next":3}"#] {
+        for text in [
+            #"{"rooms":[]}"#, #"{"rooms":{},"next":null}"#,
+            #"{"rooms":[{"room":"a","members":-1,"created":0}],"next":null}"#,
+            #"{"rooms":[{"room":1,"members":1,"created":0}],"next":null}"#, #"{"rooms":[],"next":3}"#,
+        ] {
             XCTAssertThrowsError(try RoomListPage(json: Array(text.utf8)), text) { error in
                 XCTAssertEqual(error as? RoomListPage.Invalid, .shape, text)
             }
@@ -48,10 +52,15 @@ final class RoomListPageTests: XCTestCase {
 
     func testTheLastPageHasNoNext() {
         let merged = RoomListPage.merging(
-            [RoomListPage(rooms: [entry("x")], next: nil), RoomListPage(rooms: [entry("m"), entry("z")], next: nil)], limit: 3)
+            [RoomListPage(rooms: [entry("x")], next: nil), RoomListPage(rooms: [entry("m"), entry("z")], next: nil)],
+            limit: 3
+        )
         XCTAssertEqual(merged.rooms.map(\.room), ["m", "x", "z"])
         XCTAssertNil(merged.next)
-        XCTAssertEqual(RoomListPage.merging([RoomListPage(rooms: [], next: nil)], limit: 5), RoomListPage(rooms: [], next: nil))
+        XCTAssertEqual(
+            RoomListPage.merging([RoomListPage(rooms: [], next: nil)], limit: 5),
+            RoomListPage(rooms: [], next: nil)
+        )
     }
 
     func testPagingThroughMergedPagesVisitsEveryRoomOnce() {

@@ -13,9 +13,17 @@ final class ServerEventEncoderTests: XCTestCase {
     }
 
     func testMessageExactText() {
-        let frame = ServerEventEncoder.message(room: "r1", seq: 7, name: "Ann", text: "hi", timestamp: 1_700_000_000_123)
+        let frame = ServerEventEncoder.message(
+            room: "r1",
+            seq: 7,
+            name: "Ann",
+            text: "hi",
+            timestamp: 1_700_000_000_123
+        )
         XCTAssertEqual(
-            text(frame), #"42["message",{"room":"r1","seq":7,"name":"Ann","text":"hi","ts":1700000000123}]"#)
+            text(frame),
+            #"42["message",{"room":"r1","seq":7,"name":"Ann","text":"hi","ts":1700000000123}]"#
+        )
     }
 
     func testMessageWithHardTextReparses() throws {
@@ -26,7 +34,8 @@ final class ServerEventEncoderTests: XCTestCase {
         XCTAssertNil(parsed.ackID)
         XCTAssertEqual(
             parsed.arguments,
-            [["room": "r", "seq": .number(Double(UInt64.max)), "name": "Zoë", "text": .string(hard), "ts": -1]])
+            [["room": "r", "seq": .number(Double(UInt64.max)), "name": "Zoë", "text": .string(hard), "ts": -1]]
+        )
         XCTAssertFalse(text(frame).contains("\u{2028}"))
         XCTAssertFalse(text(frame).contains("\n"))
     }
@@ -42,7 +51,10 @@ final class ServerEventEncoderTests: XCTestCase {
 
     func testMessagePostedOverHTTPIsMarked() {
         let frame = ServerEventEncoder.message(room: "r", seq: 4, name: "alice", text: "hi", timestamp: 9, via: .http)
-        XCTAssertEqual(text(frame), #"42["message",{"room":"r","seq":4,"name":"alice","text":"hi","ts":9,"via":"http"}]"#)
+        XCTAssertEqual(
+            text(frame),
+            #"42["message",{"room":"r","seq":4,"name":"alice","text":"hi","ts":9,"via":"http"}]"#
+        )
     }
 
     func testAck() throws {
@@ -75,18 +87,24 @@ final class ServerEventEncoderTests: XCTestCase {
                         ["room": "r", "seq": 2, "name": "b", "text": "y", "ts": 6],
                     ]
                 ]
-            ])
+            ]
+        )
     }
 
     func testErrorObjectEscapes() throws {
         let object = ServerEventEncoder.errorObject(code: "bad_request", message: "Field \"name\"\nis required.")
         XCTAssertEqual(
-            try JSONValue.parse(object), ["error": "Field \"name\"\nis required.", "code": "bad_request"])
+            try JSONValue.parse(object),
+            ["error": "Field \"name\"\nis required.", "code": "bad_request"]
+        )
     }
 
     func testConnectAck() throws {
         XCTAssertEqual(text(ServerEventEncoder.connectAck(sid: "abc123")), #"40{"sid":"abc123"}"#)
-        XCTAssertEqual(try packet(ServerEventEncoder.connectAck(sid: "s")), SocketIOPacket(type: .connect, data: ["sid": "s"]))
+        XCTAssertEqual(
+            try packet(ServerEventEncoder.connectAck(sid: "s")),
+            SocketIOPacket(type: .connect, data: ["sid": "s"])
+        )
     }
 
     func testConnectError() throws {
@@ -94,8 +112,11 @@ final class ServerEventEncoderTests: XCTestCase {
         XCTAssertEqual(text(frame), #"44/admin,{"message":"Invalid namespace"}"#)
         XCTAssertEqual(
             try packet(frame),
-            SocketIOPacket(type: .connectError, namespace: "/admin", data: ["message": "Invalid namespace"]))
+            SocketIOPacket(type: .connectError, namespace: "/admin", data: ["message": "Invalid namespace"])
+        )
         XCTAssertEqual(
-            text(ServerEventEncoder.connectError(namespace: "/", message: "no")), #"44{"message":"no"}"#)
+            text(ServerEventEncoder.connectError(namespace: "/", message: "no")),
+            #"44{"message":"no"}"#
+        )
     }
 }

@@ -43,7 +43,8 @@ final class SocketIOPacketTests: XCTestCase {
         XCTAssertEqual(try parse("0/admin"), SocketIOPacket(type: .connect, namespace: "/admin"))
         XCTAssertEqual(
             try parse(#"2/chat,5["x",1]"#),
-            SocketIOPacket(type: .event, namespace: "/chat", ackID: 5, data: ["x", 1]))
+            SocketIOPacket(type: .event, namespace: "/chat", ackID: 5, data: ["x", 1])
+        )
     }
 
     func testAckAndConnectError() throws {
@@ -87,7 +88,8 @@ final class SocketIOPacketTests: XCTestCase {
         XCTAssertEqual(SocketIOPacket(type: .disconnect, namespace: "/n").encoded(), "1/n,")
         XCTAssertEqual(
             SocketIOPacket(type: .connectError, namespace: "/n", data: ["message": "m"]).encoded(),
-            #"4/n,{"message":"m"}"#)
+            #"4/n,{"message":"m"}"#
+        )
     }
 
     // MARK: Rejected

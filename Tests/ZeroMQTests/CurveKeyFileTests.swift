@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZeroMQ
 
 final class CurveKeyFileTests: XCTestCase {
@@ -83,36 +84,62 @@ final class CurveKeyFileTests: XCTestCase {
             """
         XCTAssertEqual(try CurveKeyFile.readKeyPair(path: try write("client.key_secret", text)), pair)
         let windows = text.replacingOccurrences(of: "\n", with: "\r\n")
-        XCTAssertEqual(try CurveKeyFile.readKeyPair(path: try write("windows.key_secret", windows)), pair, "CRLF line ends")
+        XCTAssertEqual(
+            try CurveKeyFile.readKeyPair(path: try write("windows.key_secret", windows)),
+            pair,
+            "CRLF line ends"
+        )
     }
 
     func testBrokenKeyFilesAreRefusedWithTheReason() throws {
-        let pair = try CurveKeyPair.generate(), other = try CurveKeyPair.generate()
+        let pair = try CurveKeyPair.generate()
+        let other = try CurveKeyPair.generate()
         func refusal(_ text: String, secret: Bool = true) throws -> CurveKeyFileError? {
             let path = try write(secret ? "x.key_secret" : "x.key", text)
             do {
-                if secret { _ = try CurveKeyFile.readKeyPair(path: path) } else { _ = try CurveKeyFile.readPublicKey(path: path) }
+                if secret {
+                    _ = try CurveKeyFile.readKeyPair(path: path)
+                } else {
+                    _ = try CurveKeyFile.readPublicKey(path: path)
+                }
                 return nil
             } catch {
                 return error
             }
         }
         let path = folder + "/x.key_secret"
-        XCTAssertEqual(try refusal("curve\n    public-key = \"\(pair.publicKey.z85)\"\n"),
-                       .badField(path: path, field: .secretKey, problem: .missing))
-        XCTAssertEqual(try refusal("curve\n    secret-key = \"not a key\"\n"),
-                       .badField(path: path, field: .secretKey, problem: .notZ85))
-        XCTAssertEqual(try refusal("curve\n    public-key = \"\(other.publicKey.z85)\"\n    secret-key = \"\(pair.secretZ85)\"\n"),
-                       .mismatchedKeys(path: path))
-        XCTAssertEqual(try refusal("curve\n    secret-key = \"\(pair.secretZ85)\"\n    secret-key = \"\(other.secretZ85)\"\n"),
-                       .badField(path: path, field: .secretKey, problem: .repeated))
+        XCTAssertEqual(
+            try refusal("curve\n    public-key = \"\(pair.publicKey.z85)\"\n"),
+            .badField(path: path, field: .secretKey, problem: .missing)
+        )
+        XCTAssertEqual(
+            try refusal("curve\n    secret-key = \"not a key\"\n"),
+            .badField(path: path, field: .secretKey, problem: .notZ85)
+        )
+        XCTAssertEqual(
+            try refusal("curve\n    public-key = \"\(other.publicKey.z85)\"\n    secret-key = \"\(pair.secretZ85)\"\n"),
+            .mismatchedKeys(path: path)
+        )
+        XCTAssertEqual(
+            try refusal("curve\n    secret-key = \"\(pair.secretZ85)\"\n    secret-key = \"\(other.secretZ85)\"\n"),
+            .badField(path: path, field: .secretKey, problem: .repeated)
+        )
         // A key outside the curve section does not count.
-        XCTAssertEqual(try refusal("metadata\n    secret-key = \"\(pair.secretZ85)\"\n"),
-                       .badField(path: path, field: .secretKey, problem: .missing))
-        XCTAssertEqual(try refusal(String(repeating: "#", count: CurveKeyFile.maxFileBytes + 1)),
-                       .tooLarge(path: path, limit: CurveKeyFile.maxFileBytes))
-        XCTAssertEqual(try refusal("curve\n    public-key = \"\(pair.publicKey.z85)\"\n    secret-key = \"\(pair.secretZ85)\"\n", secret: false),
-                       .secretInPublicFile(path: folder + "/x.key"))
+        XCTAssertEqual(
+            try refusal("metadata\n    secret-key = \"\(pair.secretZ85)\"\n"),
+            .badField(path: path, field: .secretKey, problem: .missing)
+        )
+        XCTAssertEqual(
+            try refusal(String(repeating: "#", count: CurveKeyFile.maxFileBytes + 1)),
+            .tooLarge(path: path, limit: CurveKeyFile.maxFileBytes)
+        )
+        XCTAssertEqual(
+            try refusal(
+                "curve\n    public-key = \"\(pair.publicKey.z85)\"\n    secret-key = \"\(pair.secretZ85)\"\n",
+                secret: false
+            ),
+            .secretInPublicFile(path: folder + "/x.key")
+        )
         XCTAssertThrowsError(try CurveKeyFile.readKeyPair(path: folder)) {
             XCTAssertEqual($0 as? CurveKeyFileError, .notARegularFile(path: self.folder))
         }
@@ -122,20 +149,28 @@ final class CurveKeyFileTests: XCTestCase {
     }
 
     func testAnAllowListHoldsEveryPublicKeyFileOfItsFolder() throws {
-        let gateway = try CurveKeyPair.generate(), broker = try CurveKeyPair.generate()
+        let gateway = try CurveKeyPair.generate()
+        let broker = try CurveKeyPair.generate()
         try CurveKeyFile.write(gateway, directory: folder, name: "gateway-1")
         try CurveKeyFile.write(broker, directory: folder, name: "broker-b")
         _ = try write(".hidden.key", "curve\n    public-key = \"\(try CurveKeyPair.generate().publicKey.z85)\"\n")
         _ = try write("notes.txt", "not a key")
         let keys = try CurveKeyFile.readAllowList(directory: folder)
-        XCTAssertEqual(keys, [gateway.publicKey: "gateway-1", broker.publicKey: "broker-b"], "the .key_secret files, hidden files and others are skipped")
+        XCTAssertEqual(
+            keys,
+            [gateway.publicKey: "gateway-1", broker.publicKey: "broker-b"],
+            "the .key_secret files, hidden files and others are skipped"
+        )
 
         let empty = folder + "/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         XCTAssertThrowsError(try CurveKeyFile.readAllowList(directory: empty)) {
             XCTAssertEqual($0 as? CurveKeyFileError, .emptyAllowList(directory: empty))
         }
-        _ = try write("stray.key", "curve\n    public-key = \"\(gateway.publicKey.z85)\"\n    secret-key = \"\(gateway.secretZ85)\"\n")
+        _ = try write(
+            "stray.key",
+            "curve\n    public-key = \"\(gateway.publicKey.z85)\"\n    secret-key = \"\(gateway.secretZ85)\"\n"
+        )
         XCTAssertThrowsError(try CurveKeyFile.readAllowList(directory: folder)) {
             XCTAssertEqual($0 as? CurveKeyFileError, .secretInPublicFile(path: self.folder + "/stray.key"))
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZeroMQ
 
 final class CurveKeyTests: XCTestCase {
@@ -40,7 +41,8 @@ final class CurveKeyTests: XCTestCase {
 
     func testClientKeysPinOneKeyForAllServersOrOnePerServer() throws {
         let pair = try CurveKeyPair.generate()
-        let a = try CurveKeyPair.generate().publicKey, b = try CurveKeyPair.generate().publicKey
+        let a = try CurveKeyPair.generate().publicKey
+        let b = try CurveKeyPair.generate().publicKey
         let one = CurveClientKeys(keyPair: pair, serverKeys: [a])
         XCTAssertEqual(one.serverKey(forServer: 0), a)
         XCTAssertEqual(one.serverKey(forServer: 1), a)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZeroMQ
 
 /// CURVE and the ZAP handler on real sockets (ipc://, as between processes): only a client whose key
@@ -7,10 +8,15 @@ import XCTest
 final class CurveSocketTests: XCTestCase {
     func testOnlyAnAllowedClientThatPinsTheServersKeyGetsThrough() throws {
         let endpoint = "ipc://" + NSTemporaryDirectory() + "curve-\(UUID().uuidString.prefix(8))"
-        let server = try CurveKeyPair.generate(), allowed = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+        let server = try CurveKeyPair.generate()
+        let allowed = try CurveKeyPair.generate()
+        let stranger = try CurveKeyPair.generate()
 
         let serverContext = try ZMQContext()
-        let zap = try ZAPHandler(context: serverContext, authorizer: ZAPAuthorizer(allowLists: ["test": [allowed.publicKey: "allowed"]]))
+        let zap = try ZAPHandler(
+            context: serverContext,
+            authorizer: ZAPAuthorizer(allowLists: ["test": [allowed.publicKey: "allowed"]])
+        )
         let router = try serverContext.socket(.router)
         try router.set(.curveServer(server))
         try router.set(.zapDomain("test"))
@@ -54,7 +60,8 @@ final class CurveSocketTests: XCTestCase {
         XCTAssertTrue(decisions.contains { $0.allowed && $0.name == "allowed" }, "\(decisions)")
         XCTAssertTrue(decisions.contains { $0.refusal == .unknownKey && $0.key == stranger.publicKey }, "\(decisions)")
         XCTAssertFalse(decisions.contains { $0.allowed && $0.key != allowed.publicKey }, "\(decisions)")
-        let answer = try ZMQPoller([.socket(clients[0])]).poll(timeoutMilliseconds: 5_000)[0] ? try clients[0].receive() : nil
+        let answer =
+            try ZMQPoller([.socket(clients[0])]).poll(timeoutMilliseconds: 5_000)[0] ? try clients[0].receive() : nil
         XCTAssertEqual(answer, [Array("welcome".utf8)])
 
         for socket in clients { socket.close() }
@@ -63,11 +70,19 @@ final class CurveSocketTests: XCTestCase {
     }
 
     /// A CURVE server socket with its ZAP handler allowing `allowed`, bound to a fresh ipc:// endpoint.
-    private func server(_ type: ZMQSocketType, maxMessageSize: Int64, allowed: CurveKeyPair, in context: ZMQContext)
+    private func server(
+        _ type: ZMQSocketType,
+        maxMessageSize: Int64,
+        allowed: CurveKeyPair,
+        in context: ZMQContext
+    )
         throws -> (socket: ZMQSocket, zap: ZAPHandler, keys: CurveKeyPair, endpoint: String)
     {
         let keys = try CurveKeyPair.generate()
-        let zap = try ZAPHandler(context: context, authorizer: ZAPAuthorizer(allowLists: ["test": [allowed.publicKey: "allowed"]]))
+        let zap = try ZAPHandler(
+            context: context,
+            authorizer: ZAPAuthorizer(allowLists: ["test": [allowed.publicKey: "allowed"]])
+        )
         let socket = try context.socket(type)
         try socket.set(.curveServer(keys))
         try socket.set(.zapDomain("test"))
@@ -99,9 +114,16 @@ final class CurveSocketTests: XCTestCase {
         try dealer.set(.curveClient(client, serverKey: server.keys.publicKey))
         try dealer.connect(server.endpoint)
         try dealer.send([[UInt8](repeating: 1, count: Int(limit))])
-        XCTAssertEqual(try nextMessage(server.socket, zap: server.zap, within: 10)?.last?.count, Int(limit), "a part of exactly the limit passes")
+        XCTAssertEqual(
+            try nextMessage(server.socket, zap: server.zap, within: 10)?.last?.count,
+            Int(limit),
+            "a part of exactly the limit passes"
+        )
         try dealer.send([[UInt8](repeating: 2, count: Int(limit) + 1)])
-        XCTAssertNil(try nextMessage(server.socket, zap: server.zap, within: 1), "a part one byte over the limit is refused")
+        XCTAssertNil(
+            try nextMessage(server.socket, zap: server.zap, within: 1),
+            "a part one byte over the limit is refused"
+        )
         dealer.close()
         server.socket.close()
         server.zap.close()

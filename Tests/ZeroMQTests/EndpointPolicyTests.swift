@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZeroMQ
 
 final class EndpointPolicyTests: XCTestCase {
@@ -23,22 +24,29 @@ final class EndpointPolicyTests: XCTestCase {
     }
 
     func testTCPWithKeysGoesAnywhere() {
-        for endpoint in ["tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://10.0.0.2:5555", "tcp://[2001:db8::1]:5555", "tcp://broker.example:5555"] {
+        for endpoint in [
+            "tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://10.0.0.2:5555", "tcp://[2001:db8::1]:5555",
+            "tcp://broker.example:5555",
+        ] {
             XCTAssertNil(refusal(keyed, endpoint), endpoint)
         }
     }
 
     func testPlainTCPToLoopbackNeedsTheFlag() {
-        for endpoint in ["tcp://127.0.0.1:5555", "tcp://127.9.8.7:1", "tcp://localhost:5555", "tcp://[::1]:5555",
-                         "tcp://[::ffff:127.0.0.1]:5555", "tcp://10.0.0.2:0;127.0.0.1:5555"] {
+        for endpoint in [
+            "tcp://127.0.0.1:5555", "tcp://127.9.8.7:1", "tcp://localhost:5555", "tcp://[::1]:5555",
+            "tcp://[::ffff:127.0.0.1]:5555", "tcp://10.0.0.2:0;127.0.0.1:5555",
+        ] {
             XCTAssertNil(refusal(loopbackAllowed, endpoint), endpoint)
             XCTAssertEqual(refusal(plain, endpoint), .needsKeysOrInsecureLoopback(endpoint: endpoint), endpoint)
         }
     }
 
     func testPlainTCPElsewhereIsRefusedEvenWithTheFlag() {
-        for endpoint in ["tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://10.0.0.2:5555", "tcp://128.0.0.1:5555", "tcp://[::2]:5555",
-                         "tcp://lo:5555", "tcp://localhost.example:5555", "tcp://127.0.0.1:0;10.0.0.2:5555", "tcp://127.0.0.1"] {
+        for endpoint in [
+            "tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://10.0.0.2:5555", "tcp://128.0.0.1:5555", "tcp://[::2]:5555",
+            "tcp://lo:5555", "tcp://localhost.example:5555", "tcp://127.0.0.1:0;10.0.0.2:5555", "tcp://127.0.0.1",
+        ] {
             XCTAssertEqual(refusal(loopbackAllowed, endpoint), .needsKeys(endpoint: endpoint), endpoint)
             XCTAssertEqual(refusal(plain, endpoint), .needsKeys(endpoint: endpoint), endpoint)
         }
@@ -54,9 +62,14 @@ final class EndpointPolicyTests: XCTestCase {
     func testTheMessagesNameTheFlagsToAdd() {
         let keys = "--curve-secret-key and --authorized-keys"
         let remote = EndpointRefusal.needsKeys(endpoint: "tcp://0.0.0.0:5555").message(keyFlags: keys)
-        XCTAssertTrue(remote.contains(keys) && remote.contains("scripts/keys") && remote.contains("tcp://0.0.0.0:5555"), remote)
+        XCTAssertTrue(
+            remote.contains(keys) && remote.contains("scripts/keys") && remote.contains("tcp://0.0.0.0:5555"),
+            remote
+        )
         XCTAssertFalse(remote.contains("--insecure-loopback"), "the flag would not help there: \(remote)")
-        let local = EndpointRefusal.needsKeysOrInsecureLoopback(endpoint: "tcp://127.0.0.1:5555").message(keyFlags: keys)
+        let local = EndpointRefusal.needsKeysOrInsecureLoopback(endpoint: "tcp://127.0.0.1:5555").message(
+            keyFlags: keys
+        )
         XCTAssertTrue(local.contains(keys) && local.contains("--insecure-loopback") && local.contains("ipc://"), local)
     }
 }

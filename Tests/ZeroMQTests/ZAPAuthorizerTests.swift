@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import ZeroMQ
 
 final class ZAPAuthorizerTests: XCTestCase {
@@ -9,12 +10,21 @@ final class ZAPAuthorizerTests: XCTestCase {
     override func setUpWithError() throws {
         gateway = try CurveKeyPair.generate().publicKey
         peer = try CurveKeyPair.generate().publicKey
-        authorizer = ZAPAuthorizer(allowLists: ["gateways": [gateway: "gateway-1", peer: "broker-b"], "peer": [peer: "peer"]])
+        authorizer = ZAPAuthorizer(allowLists: [
+            "gateways": [gateway: "gateway-1", peer: "broker-b"], "peer": [peer: "peer"],
+        ])
     }
 
     /// A request as libzmq sends it (RFC 27): version, request id, domain, address, routing id, mechanism, credentials.
-    private func request(domain: String = "gateways", mechanism: String = "CURVE", key: CurvePublicKey?, id: String = "7") -> [[UInt8]] {
-        var frames: [[UInt8]] = [Array("1.0".utf8), Array(id.utf8), Array(domain.utf8), Array("10.0.0.2".utf8), [], Array(mechanism.utf8)]
+    private func request(
+        domain: String = "gateways",
+        mechanism: String = "CURVE",
+        key: CurvePublicKey?,
+        id: String = "7"
+    ) -> [[UInt8]] {
+        var frames: [[UInt8]] = [
+            Array("1.0".utf8), Array(id.utf8), Array(domain.utf8), Array("10.0.0.2".utf8), [], Array(mechanism.utf8),
+        ]
         if let key { frames.append(key.bytes) }
         return frames
     }
@@ -24,7 +34,10 @@ final class ZAPAuthorizerTests: XCTestCase {
     func testAnAllowedKeyIsLetInWithItsName() {
         let decision = authorizer.decide(request(key: gateway))
         XCTAssertTrue(decision.allowed)
-        XCTAssertEqual(decision.reply, [Array("1.0".utf8), Array("7".utf8), Array("200".utf8), Array("OK".utf8), Array("gateway-1".utf8), []])
+        XCTAssertEqual(
+            decision.reply,
+            [Array("1.0".utf8), Array("7".utf8), Array("200".utf8), Array("OK".utf8), Array("gateway-1".utf8), []]
+        )
         XCTAssertEqual(decision.name, "gateway-1")
         XCTAssertEqual(decision.address, "10.0.0.2")
         XCTAssertEqual(decision.key, gateway)
@@ -52,8 +65,10 @@ final class ZAPAuthorizerTests: XCTestCase {
         let null = authorizer.decide(request(mechanism: "NULL", key: nil))
         XCTAssertEqual(null.refusal, .notCurve(mechanism: "NULL"))
         XCTAssertEqual(status(null), "400")
-        XCTAssertEqual(authorizer.decide(request(mechanism: "PLAIN", key: nil) + [Array("user".utf8), Array("pw".utf8)]).refusal,
-                       .notCurve(mechanism: "PLAIN"))
+        XCTAssertEqual(
+            authorizer.decide(request(mechanism: "PLAIN", key: nil) + [Array("user".utf8), Array("pw".utf8)]).refusal,
+            .notCurve(mechanism: "PLAIN")
+        )
         var wrongVersion = request(key: gateway)
         wrongVersion[0] = Array("2.0".utf8)
         XCTAssertEqual(authorizer.decide(wrongVersion).refusal, .unsupportedVersion)

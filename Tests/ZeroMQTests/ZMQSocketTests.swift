@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ZeroMQ
 
 final class ZMQSocketTests: XCTestCase {

@@ -23,7 +23,10 @@ public struct GatewayAPI: HTTPAPIHandler {
         let decoded: APIRequest
         do {
             decoded = try APIRequestDecoder.request(
-                for: request.endpoint, authorization: request.headers.first(name: "authorization"), body: request.body.readableBytesView)
+                for: request.endpoint,
+                authorization: request.headers.first(name: "authorization"),
+                body: request.body.readableBytesView
+            )
         } catch {
             return eventLoop.makeSucceededFuture(HTTPAPIResponse(refusal: error))
         }
@@ -32,23 +35,47 @@ public struct GatewayAPI: HTTPAPIHandler {
             return eventLoop.makeSucceededFuture(
                 link.isBrokerReachable
                     ? HTTPAPIResponse(status: .ok, json: #"{"status":"ok"}"#)
-                    : HTTPAPIResponse(status: .serviceUnavailable, json: #"{"status":"broker_unavailable"}"#))
+                    : HTTPAPIResponse(status: .serviceUnavailable, json: #"{"status":"broker_unavailable"}"#)
+            )
         case .metrics:
-            guard let metricsText else { return eventLoop.makeSucceededFuture(HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))) }
+            guard let metricsText else {
+                return eventLoop.makeSucceededFuture(
+                    HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))
+                )
+            }
             var response = HTTPAPIResponse(status: .ok, body: ByteBuffer(bytes: metricsText()))
             response.contentType = "text/plain; version=0.0.4; charset=utf-8"
             return eventLoop.makeSucceededFuture(response)
         case .status(let format):
-            guard let status else { return eventLoop.makeSucceededFuture(HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))) }
+            guard let status else {
+                return eventLoop.makeSucceededFuture(
+                    HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))
+                )
+            }
             let promise = eventLoop.makePromise(of: HTTPAPIResponse.self)
             promise.completeWithTask { Self.statusResponse(await status.report(), format: format) }
             return promise.futureResult
         case .listRooms(let page):
-            return forward(.listRooms(after: page.after ?? "", limit: UInt32(page.limit)), request, status: .ok, on: eventLoop)
+            return forward(
+                .listRooms(after: page.after ?? "", limit: UInt32(page.limit)),
+                request,
+                status: .ok,
+                on: eventLoop
+            )
         case .createRoom(let name, let room, let key):
-            return forward(.create(name: name, room: room ?? "", key: key ?? ""), request, status: .created, on: eventLoop)
+            return forward(
+                .create(name: name, room: room ?? "", key: key ?? ""),
+                request,
+                status: .created,
+                on: eventLoop
+            )
         case .postMessage(let room, let password, let name, let text, let key):
-            return forward(.post(room: room, password: password, name: name, text: text, key: key ?? ""), request, status: .accepted, on: eventLoop)
+            return forward(
+                .post(room: room, password: password, name: name, text: text, key: key ?? ""),
+                request,
+                status: .accepted,
+                on: eventLoop
+            )
         }
     }
 
@@ -62,13 +89,22 @@ public struct GatewayAPI: HTTPAPIHandler {
             headers.add(name: "Content-Security-Policy", value: GatewayStatusPage.contentSecurityPolicy)
             headers.add(name: "Referrer-Policy", value: "no-referrer")
             headers.add(name: "X-Frame-Options", value: "DENY")
-            var response = HTTPAPIResponse(status: .ok, body: ByteBuffer(string: GatewayStatusPage.html(report)), headers: headers)
+            var response = HTTPAPIResponse(
+                status: .ok,
+                body: ByteBuffer(string: GatewayStatusPage.html(report)),
+                headers: headers
+            )
             response.contentType = "text/html; charset=utf-8"
             return response
         }
     }
 
-    private func forward(_ body: WireCommand.Body, _ request: HTTPAPIRequest, status: HTTPResponseStatus, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
+    private func forward(
+        _ body: WireCommand.Body,
+        _ request: HTTPAPIRequest,
+        status: HTTPResponseStatus,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<HTTPAPIResponse> {
         let promise = eventLoop.makePromise(of: HTTPAPIResponse.self)
         link.send(body, connectionID: request.connectionID, client: request.clientAddress.rateLimitKey) { result in
             switch result {

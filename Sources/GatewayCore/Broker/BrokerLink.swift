@@ -210,10 +210,14 @@ public final class BrokerLink: Sendable {
             return
         }
         ready.resume()
-        logger.info("broker-link", metadata: [
-            "gateway": "\(configuration.gatewayID)", "commands": "\(configuration.brokers.map(\.commands).joined(separator: " "))",
-            "broadcasts": "\(configuration.brokers.map(\.broadcasts).joined(separator: " "))",
-        ])
+        logger.info(
+            "broker-link",
+            metadata: [
+                "gateway": "\(configuration.gatewayID)",
+                "commands": "\(configuration.brokers.map(\.commands).joined(separator: " "))",
+                "broadcasts": "\(configuration.brokers.map(\.broadcasts).joined(separator: " "))",
+            ]
+        )
         run(sockets)
         // Graceful stop: what the event loops queued last (their members' disconnects) still goes out.
         let requests = inbox.withLock { queue -> [State.Request] in
@@ -240,7 +244,8 @@ public final class BrokerLink: Sendable {
             let backlogged = updateBacklog(sockets)
             let readable: [Bool]
             do {
-                readable = backlogged
+                readable =
+                    backlogged
                     ? try commandsOnly.poll(timeoutMilliseconds: Self.backlogRecheckMilliseconds)
                     : try everything.poll(timeoutMilliseconds: 100)
             } catch {
@@ -256,7 +261,9 @@ public final class BrokerLink: Sendable {
             for broker in 0..<brokers where readable[broker] { drainReplies(sockets, from: broker) }
             // Looked at again: the loops may have fallen behind while the poll waited.
             if readable.count > brokers + 1, !updateBacklog(sockets) {
-                for broker in 0..<brokers where readable[brokers + 1 + broker] { drainBroadcasts(sockets, from: broker) }
+                for broker in 0..<brokers where readable[brokers + 1 + broker] {
+                    drainBroadcasts(sockets, from: broker)
+                }
             }
             flush(sockets)
             lastReplyAt.store(sockets.state.followedAnsweredAt.map { max($0, 1) } ?? 0, ordering: .relaxed)
@@ -271,9 +278,12 @@ public final class BrokerLink: Sendable {
             sockets.pausedSince = now
             sockets.pauses += 1
             if sockets.lastPauseLog.map({ now - $0 >= 5_000 }) ?? true {
-                logger.warning("broadcasts-paused", metadata: [
-                    "reason": "event loops are behind; broadcasts wait in ZeroMQ", "count": "\(sockets.pauses)",
-                ])
+                logger.warning(
+                    "broadcasts-paused",
+                    metadata: [
+                        "reason": "event loops are behind; broadcasts wait in ZeroMQ", "count": "\(sockets.pauses)",
+                    ]
+                )
                 sockets.lastPauseLog = now
                 sockets.pauses = 0
             }
@@ -307,7 +317,10 @@ public final class BrokerLink: Sendable {
             let now = MonotonicClock.milliseconds()
             guard frames.count == 1, let reply = try? WireReply.decode(frames[0]) else {
                 sockets.state.heard(from: broker, now: now)
-                logger.warning("bad-reply", metadata: ["reason": "undecodable reply from the broker", "broker": "\(broker)"])
+                logger.warning(
+                    "bad-reply",
+                    metadata: ["reason": "undecodable reply from the broker", "broker": "\(broker)"]
+                )
                 continue
             }
             if reply.kind == .status {
@@ -322,8 +335,11 @@ public final class BrokerLink: Sendable {
     private func sendStatusRequests(_ sockets: Sockets) {
         let handler = statusHandler.withLock { $0 }
         let frame = WireCommand(
-            requestID: 0, connectionID: 0, sentAt: MonotonicClock.milliseconds(),
-            ttl: UInt32(clamping: configuration.requestTimeoutMilliseconds), body: .status
+            requestID: 0,
+            connectionID: 0,
+            sentAt: MonotonicClock.milliseconds(),
+            ttl: UInt32(clamping: configuration.requestTimeoutMilliseconds),
+            body: .status
         ).encoded()
         for (broker, dealer) in sockets.dealers.enumerated() where (try? dealer.send([frame], dontWait: true)) != true {
             handler?(broker, .failure(ChatError(.brokerUnavailable, "not connected to this broker")))
@@ -361,7 +377,10 @@ public final class BrokerLink: Sendable {
                     sent = false
                 }
                 if !sent {
-                    execute(sockets.state.sendFailed(requestID: command.requestID, now: MonotonicClock.milliseconds()), sockets)
+                    execute(
+                        sockets.state.sendFailed(requestID: command.requestID, now: MonotonicClock.milliseconds()),
+                        sockets
+                    )
                 }
             case .subscribe(let room):
                 for subscriber in sockets.subscribers {

@@ -57,7 +57,8 @@ public enum BrokerLinkNotice: Sendable, Equatable {
     public var level: Logger.Level {
         switch self {
         case .gap, .subscriptionUnconfirmed, .followingBroker: return .notice
-        case .replayFailed, .roomRenumbered, .gatewayUnknown, .resynchronising, .failingOver, .fencedReplyIgnored: return .warning
+        case .replayFailed, .roomRenumbered, .gatewayUnknown, .resynchronising, .failingOver, .fencedReplyIgnored:
+            return .warning
         case .commandUnreadable: return .error
         }
     }

@@ -10,7 +10,13 @@ extension BrokerLinkState {
     }
 
     /// Broker `broker` of a pair answered a hello or heartbeat with success at `term`: the active.
-    mutating func activeAnswered(_ broker: Int, instance: String, term: UInt64, now: UInt64, into actions: inout [Action]) {
+    mutating func activeAnswered(
+        _ broker: Int,
+        instance: String,
+        term: UInt64,
+        now: UInt64,
+        into actions: inout [Action]
+    ) {
         if broker == followedBroker {
             raiseTerm(to: term, of: instance)
             brokerAnswered(broker, instance: instance, now: now, into: &actions)
@@ -36,7 +42,12 @@ extension BrokerLinkState {
     /// a deposed active's answer (a lower term), or a refusal as `not_active` (or `unknown_gateway`
     /// from a broker not followed). The command then waits for a resend to the active; a refusal by the
     /// followed broker fails over.
-    mutating func setAsideAsNotFromTheActive(_ reply: WireReply, from broker: Int, now: UInt64, into actions: inout [Action]) -> Bool {
+    mutating func setAsideAsNotFromTheActive(
+        _ reply: WireReply,
+        from broker: Int,
+        now: UInt64,
+        into actions: inout [Action]
+    ) -> Bool {
         if let fenced = fencedTerm(of: reply, from: broker) {
             // A deposed active: its answer counts for nothing (the command waits for the active's).
             actions.append(.notice(.fencedReplyIgnored(index: broker, term: fenced, highestTerm: highestTerm)))
@@ -44,7 +55,7 @@ extension BrokerLinkState {
             return true
         }
         guard case .failure(let error) = reply.result,
-              error.code == .notActive || (error.code == .unknownGateway && broker != followedBroker)
+            error.code == .notActive || (error.code == .unknownGateway && broker != followedBroker)
         else { return false }
         // Not applied: a client command goes out again to the active; the link's own are dropped.
         markAwaitingResend(reply.requestID)
@@ -73,7 +84,9 @@ extension BrokerLinkState {
         actions.append(.notice(.failingOver(from: followed, reason: reason)))
         markAwaitingResend(sentTo: followed)
         let owesResync = registration == .reregistering
-        phase = .failingOver(FailingOver(helloTurn: (followed + 1) % configuration.brokers.count, owesResync: owesResync))
+        phase = .failingOver(
+            FailingOver(helloTurn: (followed + 1) % configuration.brokers.count, owesResync: owesResync)
+        )
         epoch += 1
         nextHeartbeat = now + Self.helloRetryMilliseconds
         sayHello(now: now, into: &actions)
@@ -102,7 +115,10 @@ extension BrokerLinkState {
             case .resent(let command):
                 actions.append(.send(command, to: followed))
             case .lost(let requestID, let request):
-                let lost = ChatError(.brokerUnavailable, "the room broker was replaced and lost this request; try again")
+                let lost = ChatError(
+                    .brokerUnavailable,
+                    "the room broker was replaced and lost this request; try again"
+                )
                 complete(request.waiter, with: .failure(lost), requestID: requestID, now: now, into: &actions)
             }
         }

@@ -57,7 +57,12 @@ extension BrokerLinkState {
 
     /// A hello or heartbeat answered with success by `broker`: with a pair, an active
     /// (``activeAnswered(_:instance:term:now:into:)``).
-    mutating func helloAnswered(_ success: WireReply.Success, from broker: Int, now: UInt64, into actions: inout [Action]) {
+    mutating func helloAnswered(
+        _ success: WireReply.Success,
+        from broker: Int,
+        now: UInt64,
+        into actions: inout [Action]
+    ) {
         if peers.indices.contains(broker) { peers[broker] = Peer(instance: success.instance, term: success.term) }
         if configuration.isPair {
             activeAnswered(broker, instance: success.instance, term: success.term, now: now, into: &actions)
@@ -92,7 +97,15 @@ extension BrokerLinkState {
         let held = heldForHello
         heldForHello = []
         for command in held {
-            actions += handle(.command(command.body, connectionID: command.connectionID, client: command.client, caller: command.caller), now: now)
+            actions += handle(
+                .command(
+                    command.body,
+                    connectionID: command.connectionID,
+                    client: command.client,
+                    caller: command.caller
+                ),
+                now: now
+            )
         }
     }
 

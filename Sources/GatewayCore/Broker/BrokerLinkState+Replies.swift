@@ -14,7 +14,12 @@ extension BrokerLinkState {
     /// A join answered: the feed learns where the room stands. A seq below what this gateway already
     /// saw is normal when the join's own `joined` broadcast came first; without it, the room's
     /// numbering started over (the room was deleted and created again under the same name).
-    mutating func joinAnswered(_ success: WireReply.Success, joinedSeqSeen: UInt64?, now: UInt64, into actions: inout [Action]) {
+    mutating func joinAnswered(
+        _ success: WireReply.Success,
+        joinedSeqSeen: UInt64?,
+        now: UInt64,
+        into actions: inout [Action]
+    ) {
         let room = success.room
         if let expected = feed.expectedSeq(of: room), success.seq < expected, joinedSeqSeen != success.seq {
             restartFeed(room, previous: expected, next: success.seq + 1, into: &actions)
@@ -35,7 +40,10 @@ extension BrokerLinkState {
     /// The error a client command fails with; nil for the link's replay, asked again at the next gap
     /// (if the feed is not reset before).
     mutating func gatewayUnknownAnswered(
-        _ request: PendingRequests<Caller>.Request, requestID: UInt32, now: UInt64, into actions: inout [Action]
+        _ request: PendingRequests<Caller>.Request,
+        requestID: UInt32,
+        now: UInt64,
+        into actions: inout [Action]
     ) -> ChatError? {
         brokerForgotGateway(epoch: request.epoch, now: now, into: &actions)
         if case .replay = request.waiter {
@@ -59,7 +67,10 @@ extension BrokerLinkState {
 
     /// Hands an outcome to whoever waits for it.
     mutating func complete(
-        _ waiter: Waiter, with result: Result<WireReply.Success, ChatError>, requestID: UInt32, now: UInt64,
+        _ waiter: Waiter,
+        with result: Result<WireReply.Success, ChatError>,
+        requestID: UInt32,
+        now: UInt64,
         into actions: inout [Action]
     ) {
         switch waiter {
@@ -76,12 +87,20 @@ extension BrokerLinkState {
     /// logged and the feed decides. A reply to a replay the feed no longer waits for (the room was reset
     /// since) is stale.
     mutating func replayAnswered(
-        room: String, requestID: UInt32, with result: Result<WireReply.Success, ChatError>, now: UInt64, into actions: inout [Action]
+        room: String,
+        requestID: UInt32,
+        with result: Result<WireReply.Success, ChatError>,
+        now: UInt64,
+        into actions: inout [Action]
     ) {
         guard requests.endReplay(requestID, of: room) else { return }
         switch result {
         case .success(let success):
-            apply(feed.replayed(room: room, events: success.events.map { ($0.seq, $0.gseq, $0.payload) }), now: now, into: &actions)
+            apply(
+                feed.replayed(room: room, events: success.events.map { ($0.seq, $0.gseq, $0.payload) }),
+                now: now,
+                into: &actions
+            )
         case .failure(let error):
             actions.append(.notice(.replayFailed(room: room, code: error.code)))
             apply(feed.replayFailed(room: room), now: now, into: &actions)

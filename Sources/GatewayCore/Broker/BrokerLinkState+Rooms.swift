@@ -13,7 +13,14 @@ extension BrokerLinkState {
     /// Sends `room`'s parked joins, in their order.
     mutating func sendParked(_ room: String, now: UInt64, into actions: inout [Action]) {
         for join in rooms.release(room) {
-            dispatch(join.body, connectionID: join.connectionID, client: join.client, caller: join.caller, now: now, into: &actions)
+            dispatch(
+                join.body,
+                connectionID: join.connectionID,
+                client: join.client,
+                caller: join.caller,
+                now: now,
+                into: &actions
+            )
         }
     }
 
@@ -31,14 +38,31 @@ extension BrokerLinkState {
         for action in feedActions {
             switch action {
             case .deliver(let room, let seq, let gseq, let payload):
-                actions.append(.deliver(RoomBroadcastFrame(room: room, seq: seq, gseq: gseq, instance: brokerInstance ?? "", payload: payload)))
+                actions.append(
+                    .deliver(
+                        RoomBroadcastFrame(
+                            room: room,
+                            seq: seq,
+                            gseq: gseq,
+                            instance: brokerInstance ?? "",
+                            payload: payload
+                        )
+                    )
+                )
             case .requestReplay(let room, let from, let to):
                 guard let followed = followedBroker else {
                     feed.abandonReplay(room)
                     continue
                 }
                 actions.append(.notice(.gap(room: room, from: from, to: to)))
-                send(.replay(room: room, from: from, to: to), connectionID: 0, waiter: .replay(room: room), to: followed, now: now, into: &actions)
+                send(
+                    .replay(room: room, from: from, to: to),
+                    connectionID: 0,
+                    waiter: .replay(room: room),
+                    to: followed,
+                    now: now,
+                    into: &actions
+                )
             case .resync(let room):
                 actions.append(.disconnectMembers(room: room, reason: .eventsLost))
             }

@@ -137,9 +137,16 @@ public struct BrokerLinkState<Caller> {
             }
             if case .join(let room, _, _, _, _) = body, rooms.holdsJoins(of: room) {
                 // Send the join only once the subscription is live, so no event after it is missed.
-                rooms.park(HeldCommand(
-                    body: body, connectionID: connectionID, client: client, caller: caller,
-                    deadline: now + Self.subscriptionWaitMilliseconds), in: room)
+                rooms.park(
+                    HeldCommand(
+                        body: body,
+                        connectionID: connectionID,
+                        client: client,
+                        caller: caller,
+                        deadline: now + Self.subscriptionWaitMilliseconds
+                    ),
+                    in: room
+                )
                 return []
             }
             if case .disconnect = body {
@@ -192,7 +199,8 @@ public struct BrokerLinkState<Caller> {
                 break
             }
         case .failure(let error) where error.code == .unknownGateway:
-            guard let refusal = gatewayUnknownAnswered(request, requestID: reply.requestID, now: now, into: &actions) else {
+            guard let refusal = gatewayUnknownAnswered(request, requestID: reply.requestID, now: now, into: &actions)
+            else {
                 return actions
             }
             result = .failure(refusal)
@@ -219,7 +227,7 @@ public struct BrokerLinkState<Caller> {
             return actions
         }
         if broadcast.kind == .joined, broadcast.gateway == configuration.gatewayID,
-           requests.noteJoinedEvent(room: room, connectionID: broadcast.connectionID, seq: broadcast.seq)
+            requests.noteJoinedEvent(room: room, connectionID: broadcast.connectionID, seq: broadcast.seq)
         {
             // The `joined` event of one of this gateway's joins in flight. Being new, it cannot be a
             // duplicate: numbered below what this gateway already saw, the room started over.
@@ -227,7 +235,11 @@ public struct BrokerLinkState<Caller> {
                 restartFeed(room, previous: expected, next: broadcast.seq, into: &actions)
             }
         }
-        apply(feed.receive(room: room, seq: broadcast.seq, gseq: broadcast.gseq, payload: broadcast.payload), now: now, into: &actions)
+        apply(
+            feed.receive(room: room, seq: broadcast.seq, gseq: broadcast.gseq, payload: broadcast.payload),
+            now: now,
+            into: &actions
+        )
         return actions
     }
 
@@ -248,8 +260,12 @@ public struct BrokerLinkState<Caller> {
         }
         guard let request = requests.remove(requestID) else { return [] }
         complete(
-            request.waiter, with: .failure(ChatError(.brokerUnavailable, "the room broker is not reachable; try again in a moment")),
-            requestID: requestID, now: now, into: &actions)
+            request.waiter,
+            with: .failure(ChatError(.brokerUnavailable, "the room broker is not reachable; try again in a moment")),
+            requestID: requestID,
+            now: now,
+            into: &actions
+        )
         return actions
     }
 
@@ -257,7 +273,9 @@ public struct BrokerLinkState<Caller> {
     /// subscription was never confirmed, and requests past their deadline.
     public mutating func tick(now: UInt64) -> [Action] {
         var actions: [Action] = []
-        if configuration.isPair, let answered = followedAnsweredAt, now >= answered + configuration.failoverAfterMilliseconds {
+        if configuration.isPair, let answered = followedAnsweredAt,
+            now >= answered + configuration.failoverAfterMilliseconds
+        {
             failOver(.silent, now: now, into: &actions)
         }
         if now >= nextHeartbeat {
@@ -284,8 +302,12 @@ public struct BrokerLinkState<Caller> {
         for requestID in requests.expired(at: now) {
             guard let request = requests.remove(requestID) else { continue }
             complete(
-                request.waiter, with: .failure(ChatError(.brokerUnavailable, "the room broker did not answer in time; try again")),
-                requestID: requestID, now: now, into: &actions)
+                request.waiter,
+                with: .failure(ChatError(.brokerUnavailable, "the room broker did not answer in time; try again")),
+                requestID: requestID,
+                now: now,
+                into: &actions
+            )
         }
         return actions
     }
@@ -309,7 +331,15 @@ public struct BrokerLinkState<Caller> {
         for request in queued {
             guard case .command(let body, let connectionID, let client, let caller) = request else { continue }
             if case .disconnect = body, let followed = followedBroker {
-                send(body, connectionID: connectionID, client: client, waiter: .caller(nil), to: followed, now: now, into: &actions)
+                send(
+                    body,
+                    connectionID: connectionID,
+                    client: client,
+                    waiter: .caller(nil),
+                    to: followed,
+                    now: now,
+                    into: &actions
+                )
             }
             if let caller { actions.append(.complete(caller, .failure(stopping))) }
         }

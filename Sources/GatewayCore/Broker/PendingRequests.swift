@@ -64,8 +64,15 @@ struct PendingRequests<Caller> {
     /// Records `body` as sent to `broker` at `now` and returns the command to send: a fresh request id,
     /// `sentAt` now, `ttl` and deadline `timeout` ms. `keepsCommand`: kept for a resend after a failover.
     mutating func add(
-        _ body: WireCommand.Body, connectionID: UInt64, client: String, waiter: Waiter, to broker: Int, epoch: UInt64,
-        now: UInt64, timeout: UInt64, keepsCommand: Bool
+        _ body: WireCommand.Body,
+        connectionID: UInt64,
+        client: String,
+        waiter: Waiter,
+        to broker: Int,
+        epoch: UInt64,
+        now: UInt64,
+        timeout: UInt64,
+        keepsCommand: Bool
     ) -> WireCommand {
         let requestID = takeRequestID()
         var join: JoinKey?
@@ -78,10 +85,22 @@ struct PendingRequests<Caller> {
             replays[room] = requestID
         }
         let command = WireCommand(
-            requestID: requestID, connectionID: connectionID, client: client, sentAt: now, ttl: UInt32(clamping: timeout), body: body)
+            requestID: requestID,
+            connectionID: connectionID,
+            client: client,
+            sentAt: now,
+            ttl: UInt32(clamping: timeout),
+            body: body
+        )
         requests[requestID] = Request(
-            kind: body.kind, deadline: now + timeout, waiter: waiter, epoch: epoch, join: join, broker: broker,
-            command: keepsCommand ? command : nil)
+            kind: body.kind,
+            deadline: now + timeout,
+            waiter: waiter,
+            epoch: epoch,
+            join: join,
+            broker: broker,
+            command: keepsCommand ? command : nil
+        )
         return command
     }
 
@@ -154,7 +173,9 @@ struct PendingRequests<Caller> {
     mutating func resendAwaiting(to broker: Int, epoch: UInt64, now: UInt64, restarted: Bool) -> [Resend] {
         var outcomes: [Resend] = []
         for requestID in requests.keys.sorted() {
-            guard var request = requests[requestID], request.awaitingResend, var command = request.command else { continue }
+            guard var request = requests[requestID], request.awaitingResend, var command = request.command else {
+                continue
+            }
             if restarted || request.deadline <= now {
                 _ = remove(requestID)
                 outcomes.append(.lost(requestID: requestID, request))

@@ -167,7 +167,9 @@ public struct RoomFeed: Sendable {
         }
         state.expected = expected
         if let tail = state.announcedTail, tail < expected { state.announcedTail = nil }
-        if state.replaying == nil, let end = state.held.keys.min().map({ $0 - 1 }) ?? state.announcedTail, end >= expected {
+        if state.replaying == nil, let end = state.held.keys.min().map({ $0 - 1 }) ?? state.announcedTail,
+            end >= expected
+        {
             state.replaying = expected...end
             actions.append(.requestReplay(room: room, from: expected, to: end))
         }

@@ -80,7 +80,9 @@ struct RoomSubscriptions<Caller> {
     mutating func removeParked(of connectionID: UInt64) -> [HeldCommand<Caller>] {
         var removed: [HeldCommand<Caller>] = []
         for room in parked.keys.sorted() {
-            guard let waiting = parked[room], waiting.contains(where: { $0.connectionID == connectionID }) else { continue }
+            guard let waiting = parked[room], waiting.contains(where: { $0.connectionID == connectionID }) else {
+                continue
+            }
             let kept = waiting.filter { $0.connectionID != connectionID }
             parked[room] = kept.isEmpty ? nil : kept
             removed += waiting.filter { $0.connectionID == connectionID }

@@ -27,10 +27,12 @@ public final class ShardRouter: BrokerClient {
         public var description: String {
             switch self {
             case .brokerCount(let brokers, let shards):
-                return "with --shards \(shards) give \(shards) brokers (one per shard) or \(2 * shards) (a pair per shard) in "
+                return
+                    "with --shards \(shards) give \(shards) brokers (one per shard) or \(2 * shards) (a pair per shard) in "
                     + "--broker-commands and --broker-broadcasts, shard 0's first; got \(brokers)"
             case .connectionStateRecovery(let shards):
-                return "--connection-state-recovery works with one shard only (a client's offset numbers the events of one "
+                return
+                    "--connection-state-recovery works with one shard only (a client's offset numbers the events of one "
                     + "broker, and its session lives in one), not with --shards \(shards): drop one of the two"
             }
         }
@@ -81,7 +83,8 @@ public final class ShardRouter: BrokerClient {
 
     // MARK: BrokerClient
 
-    public func send(_ body: WireCommand.Body, connectionID: UInt64, client: String, completion: BrokerLink.Completion?) {
+    public func send(_ body: WireCommand.Body, connectionID: UInt64, client: String, completion: BrokerLink.Completion?)
+    {
         guard links.count > 1 else {
             links[0].send(body, connectionID: connectionID, client: client, completion: completion)
             return
@@ -164,7 +167,12 @@ public final class ShardRouter: BrokerClient {
         case .resume:
             return count == 1
                 ? .shard(0)
-                : .refused(ChatError(.replayUnavailable, "connection-state recovery needs a single shard; join your rooms again"))
+                : .refused(
+                    ChatError(
+                        .replayUnavailable,
+                        "connection-state recovery needs a single shard; join your rooms again"
+                    )
+                )
         case .join, .leave, .message, .post, .replay:
             return .shard(0)  // Unreachable: these name their room.
         }
@@ -180,7 +188,8 @@ public final class ShardRouter: BrokerClient {
 
     /// The first failure among `results`, else the first success.
     @Sendable
-    static func firstFailure(_ results: [Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError> {
+    static func firstFailure(_ results: [Result<WireReply.Success, ChatError>]) -> Result<WireReply.Success, ChatError>
+    {
         for result in results {
             if case .failure = result { return result }
         }
@@ -189,7 +198,10 @@ public final class ShardRouter: BrokerClient {
 
     /// One page of the room list from every shard's page: the first `limit` rooms of their union
     /// (``RoomListPage/merging(_:limit:)``); any shard's failure fails the whole.
-    static func mergeRoomLists(_ results: [Result<WireReply.Success, ChatError>], limit: UInt32) -> Result<WireReply.Success, ChatError> {
+    static func mergeRoomLists(
+        _ results: [Result<WireReply.Success, ChatError>],
+        limit: UInt32
+    ) -> Result<WireReply.Success, ChatError> {
         var pages: [RoomListPage] = []
         for result in results {
             switch result {
@@ -199,7 +211,12 @@ public final class ShardRouter: BrokerClient {
                 do {
                     pages.append(try RoomListPage(json: success.json))
                 } catch {
-                    return .failure(ChatError(.internalError, "a broker answered the room list with JSON of another shape: \(error)"))
+                    return .failure(
+                        ChatError(
+                            .internalError,
+                            "a broker answered the room list with JSON of another shape: \(error)"
+                        )
+                    )
                 }
             }
         }

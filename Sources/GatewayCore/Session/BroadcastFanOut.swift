@@ -35,8 +35,11 @@ public final class BroadcastFanOut: BroadcastSink {
     /// A fan-out over the event loops of `group`, counting into `metrics`; with `appendsOffsets`
     /// (connection-state recovery) each room event carries its offset as last argument.
     public init(
-        group: any EventLoopGroup, metrics: GatewayMetrics, maxQueuedBytes: Int = defaultMaxQueuedBytes,
-        coalescingWindow: TimeAmount = .zero, appendsOffsets: Bool = false
+        group: any EventLoopGroup,
+        metrics: GatewayMetrics,
+        maxQueuedBytes: Int = defaultMaxQueuedBytes,
+        coalescingWindow: TimeAmount = .zero,
+        appendsOffsets: Bool = false
     ) {
         self.metrics = metrics
         self.maxQueuedBytes = maxQueuedBytes
@@ -94,7 +97,8 @@ public final class BroadcastFanOut: BroadcastSink {
     /// last one.
     private func schedulePass(of loop: LoopRooms, mayWait: Bool) {
         if mayWait {
-            let due = NIODeadline.uptimeNanoseconds(loop.lastPassNanoseconds.load(ordering: .relaxed)) + coalescingWindow
+            let due =
+                NIODeadline.uptimeNanoseconds(loop.lastPassNanoseconds.load(ordering: .relaxed)) + coalescingWindow
             if due > loop.eventLoop.now {
                 loop.eventLoop.scheduleTask(deadline: due) { loop.runPass() }
                 return
@@ -106,7 +110,10 @@ public final class BroadcastFanOut: BroadcastSink {
     /// The client text of `event`: the broker's bytes, plus the offset with connection-state recovery.
     func text(of event: RoomBroadcastFrame) -> [UInt8] {
         guard appendsOffsets, event.gseq > 0 else { return event.payload }
-        return ServerEventEncoder.appendingOffset(RecoveryOffset(instance: event.instance, gseq: event.gseq), to: event.payload)
+        return ServerEventEncoder.appendingOffset(
+            RecoveryOffset(instance: event.instance, gseq: event.gseq),
+            to: event.payload
+        )
     }
 
     /// The members of each room over every event loop (one hop to each loop), for `/status`.

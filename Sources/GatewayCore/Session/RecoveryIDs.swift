@@ -21,7 +21,10 @@ enum RecoveryIDs {
     /// Whether `text` has the form of a pid (32 lowercase hex digits).
     static func isPid(_ text: String) -> Bool {
         text.utf8.count == pidLength
-            && text.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
+            && text.utf8.allSatisfy {
+                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                    || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+            }
     }
 
     /// The public sid of session `pid`: the first 80 bits of SHA-256("sid:" ‖ pid) in hex, so it

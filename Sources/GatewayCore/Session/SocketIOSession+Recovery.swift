@@ -50,7 +50,11 @@ extension SocketIOSession {
         let loop = connection.eventLoop
         let window = NIOLoopBound(rooms.openWindow(), eventLoop: loop)
         inFlight += 1
-        link.send(.resume(pid: pid, instance: offset?.instance ?? "", since: offset?.gseq), connectionID: connection.id, client: client) {
+        link.send(
+            .resume(pid: pid, instance: offset?.instance ?? "", since: offset?.gseq),
+            connectionID: connection.id,
+            client: client
+        ) {
             [self] result in
             loop.execute { [self] in
                 inFlight -= 1
@@ -77,9 +81,16 @@ extension SocketIOSession {
         }
         self.pid = pid
         namespaceConnected = true
-        connection.write(frame: WebSocketFrameBuilder.textFrame(ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid)))
+        connection.write(
+            frame: WebSocketFrameBuilder.textFrame(
+                ServerEventEncoder.connectAck(sid: RecoveryIDs.sid(forPid: pid), pid: pid)
+            )
+        )
         for event in success.events {
-            let text = ServerEventEncoder.appendingOffset(RecoveryOffset(instance: success.instance, gseq: event.gseq), to: event.payload)
+            let text = ServerEventEncoder.appendingOffset(
+                RecoveryOffset(instance: success.instance, gseq: event.gseq),
+                to: event.payload
+            )
             connection.write(frame: WebSocketFrameBuilder.textFrame(text))
         }
         let resumed = success.rooms.map { position in
@@ -93,6 +104,9 @@ extension SocketIOSession {
         metrics.deliveries.increment(by: success.events.count)
         logger.info(
             "recover",
-            metadata: logMetadata(["members": "\(success.rooms.count)", "reason": "recovered: replayed \(success.events.count) events"]))
+            metadata: logMetadata([
+                "members": "\(success.rooms.count)", "reason": "recovered: replayed \(success.events.count) events",
+            ])
+        )
     }
 }

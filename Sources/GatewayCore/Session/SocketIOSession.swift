@@ -57,8 +57,13 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     var pendingRun: Range<Int>?
 
     init(
-        connection: EngineConnection, link: any BrokerClient, rooms: LoopRooms, metrics: GatewayMetrics, logger: Logger,
-        recovery: Bool = false, now: @escaping () -> NIODeadline = NIODeadline.now
+        connection: EngineConnection,
+        link: any BrokerClient,
+        rooms: LoopRooms,
+        metrics: GatewayMetrics,
+        logger: Logger,
+        recovery: Bool = false,
+        now: @escaping () -> NIODeadline = NIODeadline.now
     ) {
         self.metrics = metrics
         self.recovery = recovery
@@ -81,7 +86,10 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         metrics.connections.increment()
         metrics.openConnections.increment()
         // `peer` is the TCP peer (a proxy's address behind one), `client` whom the limits count.
-        logger.info("connect", metadata: logMetadata(["peer": "\(connection.remoteAddress)", "client": "\(connection.clientAddress)"]))
+        logger.info(
+            "connect",
+            metadata: logMetadata(["peer": "\(connection.remoteAddress)", "client": "\(connection.clientAddress)"])
+        )
     }
 
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring) {
@@ -151,7 +159,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         connection.pauseReading(until: limiter.nextToken)
         ackError(
             Self.leadingAckID(of: payload),
-            ChatError(.rateLimited, "too many packets; slow down (at most \(Self.framesPerSecond) per second)"))
+            ChatError(.rateLimited, "too many packets; slow down (at most \(Self.framesPerSecond) per second)")
+        )
     }
 
     /// Counts a malformed or unknown packet or event; too many within the window close the connection.
@@ -163,7 +172,10 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason) {
         closed = true
         metrics.closed(reason: reason)
-        logger.info("disconnect", metadata: logMetadata(["peer": "\(connection.remoteAddress)", "reason": "\(reason)"]))
+        logger.info(
+            "disconnect",
+            metadata: logMetadata(["peer": "\(connection.remoteAddress)", "reason": "\(reason)"])
+        )
         leaveEverything()
     }
 
@@ -220,11 +232,15 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             case .create(let name, let room, let id):
                 let name = try FieldValidator.name(name)
                 let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
-                                request(.create(name: name, room: room, key: try Self.idempotencyKey(id) ?? ""), ackID: ackID)
+                request(.create(name: name, room: room, key: try Self.idempotencyKey(id) ?? ""), ackID: ackID)
             case .join(let room, let password, let name, let since):
                 try join(
-                    room: FieldValidator.room(room), password: FieldValidator.password(password), name: FieldValidator.name(name),
-                    since: since, ackID: ackID)
+                    room: FieldValidator.room(room),
+                    password: FieldValidator.password(password),
+                    name: FieldValidator.name(name),
+                    since: since,
+                    ackID: ackID
+                )
             case .leave(let room):
                 try leave(room: FieldValidator.room(room), ackID: ackID)
             case .message(let room, let text, let id):
@@ -259,7 +275,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         everJoined = true
         // Subscribe before the join goes out, so no event after the join can be missed (PROTOCOL.md).
         link.follow(room)
-        request(.join(room: room, password: password, name: name, since: since, pid: pid ?? ""), ackID: ackID) { [self] result in
+        request(.join(room: room, password: password, name: name, since: since, pid: pid ?? ""), ackID: ackID) {
+            [self] result in
             switch result {
             case .success(let success):
                 if memberships[room] === membership {
@@ -290,7 +307,9 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
 
     /// Sends a command; on the reply (on this loop) acks the client, then runs `then`.
     private func request(
-        _ body: WireCommand.Body, ackID: UInt64?, then: ((Result<WireReply.Success, ChatError>) -> Void)? = nil
+        _ body: WireCommand.Body,
+        ackID: UInt64?,
+        then: ((Result<WireReply.Success, ChatError>) -> Void)? = nil
     ) {
         inFlight += 1
         let loop = connection.eventLoop

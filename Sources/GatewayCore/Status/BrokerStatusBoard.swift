@@ -61,7 +61,12 @@ struct BrokerStatusBoard: Sendable {
             } else {
                 state = .unreachable
             }
-            return GatewayStatusReport.Broker(endpoint: endpoint, state: state, report: entry.report, lastHeardMs: lastHeard)
+            return GatewayStatusReport.Broker(
+                endpoint: endpoint,
+                state: state,
+                report: entry.report,
+                lastHeardMs: lastHeard
+            )
         }
     }
 

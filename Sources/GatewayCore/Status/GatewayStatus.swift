@@ -27,8 +27,11 @@ public final class GatewayStatus: Sendable {
 
         /// Sources; see the properties.
         public init(
-            gatewayID: String, brokerEndpoints: [String], connections: @escaping @Sendable () -> Int,
-            localRooms: @escaping @Sendable () async -> [String: Int], askBrokers: @escaping @Sendable () -> Void
+            gatewayID: String,
+            brokerEndpoints: [String],
+            connections: @escaping @Sendable () -> Int,
+            localRooms: @escaping @Sendable () async -> [String: Int],
+            askBrokers: @escaping @Sendable () -> Void
         ) {
             self.gatewayID = gatewayID
             self.brokerEndpoints = brokerEndpoints
@@ -118,13 +121,21 @@ public final class GatewayStatus: Sendable {
         let now = clock()
         let listed = rooms.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(Self.maxRooms)
         let local = GatewayStatusReport.Local(
-            id: sources.gatewayID, connections: sources.connections(), uptimeSeconds: (now >= startedAt ? now - startedAt : 0) / 1000,
-            roomCount: rooms.count, members: rooms.values.reduce(0, +),
-            rooms: listed.map { GatewayStatusReport.RoomMembers(room: $0.key, members: $0.value) })
+            id: sources.gatewayID,
+            connections: sources.connections(),
+            uptimeSeconds: (now >= startedAt ? now - startedAt : 0) / 1000,
+            roomCount: rooms.count,
+            members: rooms.values.reduce(0, +),
+            rooms: listed.map { GatewayStatusReport.RoomMembers(room: $0.key, members: $0.value) }
+        )
         let (brokers, serving) = state.withLock { state in
             (state.board.brokers(endpoints: sources.brokerEndpoints, now: now), state.board.servingReport(now: now))
         }
         return GatewayStatusReport(
-            gateway: local, brokers: brokers, gatewayCount: serving?.gatewayCount ?? 0, gateways: serving?.gateways ?? [])
+            gateway: local,
+            brokers: brokers,
+            gatewayCount: serving?.gatewayCount ?? 0,
+            gateways: serving?.gateways ?? []
+        )
     }
 }

@@ -26,7 +26,8 @@ public enum GatewayStatusPage {
     /// The `Content-Security-Policy` the page is served with: nothing may load but its own style sheet.
     public static let contentSecurityPolicy: String = {
         let hash = SHA256.hash(data: Array(stylesheet.utf8))
-        return "default-src 'none'; style-src 'sha256-\(Data(hash).base64EncodedString())'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        return
+            "default-src 'none'; style-src 'sha256-\(Data(hash).base64EncodedString())'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     }()
 
     /// The page for `report`.
@@ -41,12 +42,16 @@ public enum GatewayStatusPage {
 
             """
         page += section("This gateway")
-        page += table(nil, [
-            ["Connections", number(report.gateway.connections)],
-            ["Members here", number(report.gateway.members)],
-            ["Rooms with members here", number(report.gateway.roomCount)],
-            ["Up for", escape(duration(milliseconds: report.gateway.uptimeSeconds * 1000))],
-        ], header: true)
+        page += table(
+            nil,
+            [
+                ["Connections", number(report.gateway.connections)],
+                ["Members here", number(report.gateway.members)],
+                ["Rooms with members here", number(report.gateway.roomCount)],
+                ["Up for", escape(duration(milliseconds: report.gateway.uptimeSeconds * 1000))],
+            ],
+            header: true
+        )
         if !report.gateway.rooms.isEmpty {
             page += "<h2>Rooms with members here</h2>\n"
             page += table(["Room", "Members here"], report.gateway.rooms.map { [code($0.room), number($0.members)] })
@@ -55,14 +60,18 @@ public enum GatewayStatusPage {
         page += section("Brokers")
         page += table(
             ["Endpoint", "State", "Term", "Rooms", "Members", "Replication", "Last heard"],
-            report.brokers.map(row))
+            report.brokers.map(row)
+        )
         page += section("Gateways the active broker knows")
         if report.gatewayCount == 0 {
             page += "<p class=\"muted\">None known: no active broker answered.</p>\n"
         } else {
             page += table(
                 ["Gateway", "Members", "Last heard"],
-                report.gateways.map { [code($0.id), number($0.members), escape(duration(milliseconds: $0.silentMs)) + " ago"] })
+                report.gateways.map {
+                    [code($0.id), number($0.members), escape(duration(milliseconds: $0.silentMs)) + " ago"]
+                }
+            )
             page += more(shown: report.gateways.count, of: report.gatewayCount, "gateways")
         }
         page += "</body></html>\n"
@@ -161,7 +170,8 @@ public enum GatewayStatusPage {
         switch replication.state {
         case .standbyInSync:
             return escape(
-                "standby in sync: \(replication.heldOutputs) held, \(replication.unacknowledged) unacknowledged, last ack \(since ?? "never")")
+                "standby in sync: \(replication.heldOutputs) held, \(replication.unacknowledged) unacknowledged, last ack \(since ?? "never")"
+            )
         case .standbySyncing:
             return "standby loading a snapshot"
         case .standbyAbsent:

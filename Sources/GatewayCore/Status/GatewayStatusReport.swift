@@ -20,7 +20,14 @@ public struct GatewayStatusReport: Codable, Equatable, Sendable {
         public var rooms: [RoomMembers]
 
         /// A gateway's own figures.
-        public init(id: String, connections: Int, uptimeSeconds: UInt64, roomCount: Int, members: Int, rooms: [RoomMembers]) {
+        public init(
+            id: String,
+            connections: Int,
+            uptimeSeconds: UInt64,
+            roomCount: Int,
+            members: Int,
+            rooms: [RoomMembers]
+        ) {
             self.id = id
             self.connections = connections
             self.uptimeSeconds = uptimeSeconds

@@ -14,8 +14,14 @@ final class ClientLimits: Sendable {
 
     init(configuration: GatewayServerConfiguration, logger: Logger) {
         trustedProxies = configuration.trustedProxies
-        connections = ConnectionCounter(maxTotal: configuration.maxConnections, maxPerKey: configuration.maxConnectionsPerAddress)
-        httpRequests = RequestRateLimiter(perSecond: configuration.httpRequestsPerSecond, burst: configuration.httpRequestBurst)
+        connections = ConnectionCounter(
+            maxTotal: configuration.maxConnections,
+            maxPerKey: configuration.maxConnectionsPerAddress
+        )
+        httpRequests = RequestRateLimiter(
+            perSecond: configuration.httpRequestsPerSecond,
+            burst: configuration.httpRequestBurst
+        )
         reporter = LimitReporter(logger: logger, onLimited: configuration.onLimited)
     }
 

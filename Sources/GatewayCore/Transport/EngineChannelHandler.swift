@@ -47,9 +47,13 @@ final class EngineChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
             deliver(frame.unmaskedData)
         case .binary:
             connection.closeTransport(
-                .protocolError("binary frames are not supported: send Engine.IO text packets"), code: .unacceptableData)
+                .protocolError("binary frames are not supported: send Engine.IO text packets"),
+                code: .unacceptableData
+            )
         case .ping:
-            connection.writeControl(WebSocketFrameBuilder.pongFrame(payload: frame.unmaskedData, allocator: context.channel.allocator))
+            connection.writeControl(
+                WebSocketFrameBuilder.pongFrame(payload: frame.unmaskedData, allocator: context.channel.allocator)
+            )
         case .pong:
             break
         case .connectionClose:
@@ -109,8 +113,10 @@ final class EngineChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
             switch error {
             case .nonFinalFragmentSizeIsTooSmall: return .protocolError("fragments of a message must not be this small")
             case .tooManyFragments: return .protocolError("a message may not have this many fragments")
-            case .receivedNewFrameWithoutFinishingPrevious: return .protocolError("a new message started before the fragmented one ended")
-            case .didReceiveFragmentBeforeReceivingTextOrBinaryFrame: return .protocolError("continuation frame without a started message")
+            case .receivedNewFrameWithoutFinishingPrevious:
+                return .protocolError("a new message started before the fragmented one ended")
+            case .didReceiveFragmentBeforeReceivingTextOrBinaryFrame:
+                return .protocolError("continuation frame without a started message")
             case .accumulatedFrameSizeIsTooLarge: return .messageTooLarge(limit: maxPayload)
             }
         case let error as NIOWebSocketError:
@@ -156,7 +162,10 @@ final class EngineChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func deliver(_ buffer: ByteBuffer) {
         guard let text = Self.validUTF8String(buffer) else {
-            connection.closeTransport(.protocolError("text message is not valid UTF-8"), code: .dataInconsistentWithMessage)
+            connection.closeTransport(
+                .protocolError("text message is not valid UTF-8"),
+                code: .dataInconsistentWithMessage
+            )
             return
         }
         connection.receive(packet: text)

@@ -99,7 +99,10 @@ public final class EngineConnection: @unchecked Sendable {
     public func send(message: String) {
         eventLoop.preconditionInEventLoop()
         guard state == .open, let context else { return }
-        context.writeAndFlush(NIOAny(WebSocketFrameBuilder.engineMessageFrame(message, allocator: context.channel.allocator)), promise: nil)
+        context.writeAndFlush(
+            NIOAny(WebSocketFrameBuilder.engineMessageFrame(message, allocator: context.channel.allocator)),
+            promise: nil
+        )
     }
 
     /// Queues a complete frame built by `WebSocketFrameBuilder` (normally
@@ -178,9 +181,13 @@ public final class EngineConnection: @unchecked Sendable {
         guard state == .idle else { return }
         self.context = context
         state = .open
-        let packet = "0{\"sid\":\"\(sid)\",\"upgrades\":[],\"pingInterval\":\(settings.pingInterval.nanoseconds / 1_000_000),"
+        let packet =
+            "0{\"sid\":\"\(sid)\",\"upgrades\":[],\"pingInterval\":\(settings.pingInterval.nanoseconds / 1_000_000),"
             + "\"pingTimeout\":\(settings.pingTimeout.nanoseconds / 1_000_000),\"maxPayload\":\(settings.maxPayload)}"
-        context.writeAndFlush(NIOAny(WebSocketFrameBuilder.textFrame(packet, allocator: context.channel.allocator)), promise: nil)
+        context.writeAndFlush(
+            NIOAny(WebSocketFrameBuilder.textFrame(packet, allocator: context.channel.allocator)),
+            promise: nil
+        )
         logger.debug("connection opened", metadata: logMetadata(["sid": "\(sid)"]))
         schedulePing()
         let connectTimeout = settings.connectTimeout
@@ -265,7 +272,11 @@ public final class EngineConnection: @unchecked Sendable {
             context.close(promise: nil)
             return
         }
-        let frame = WebSocketFrameBuilder.closeFrame(code: code, reason: reason.description, allocator: context.channel.allocator)
+        let frame = WebSocketFrameBuilder.closeFrame(
+            code: code,
+            reason: reason.description,
+            allocator: context.channel.allocator
+        )
         context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -295,7 +306,9 @@ public final class EngineConnection: @unchecked Sendable {
 
     /// `extra` and the connection's own log metadata (built only for lines that are printed).
     private func logMetadata(_ extra: Logger.Metadata) -> Logger.Metadata {
-        extra.merging(["connection": "\(id)", "remote": "\(remoteAddress)", "client": "\(clientAddress)"]) { line, _ in line }
+        extra.merging(["connection": "\(id)", "remote": "\(remoteAddress)", "client": "\(clientAddress)"]) { line, _ in
+            line
+        }
     }
 
     // MARK: Read pause
@@ -317,7 +330,10 @@ public final class EngineConnection: @unchecked Sendable {
 
     private func sendText(_ text: String) {
         guard state == .open, let context else { return }
-        context.writeAndFlush(NIOAny(WebSocketFrameBuilder.textFrame(text, allocator: context.channel.allocator)), promise: nil)
+        context.writeAndFlush(
+            NIOAny(WebSocketFrameBuilder.textFrame(text, allocator: context.channel.allocator)),
+            promise: nil
+        )
     }
 
     private func schedulePing() {
@@ -355,7 +371,9 @@ public final class EngineConnection: @unchecked Sendable {
 
     // MARK: Session id
 
-    private static let sessionIDAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    private static let sessionIDAlphabet = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8
+    )
 
     /// 20 characters from the 64-character URL-safe alphabet, each from 6 random bits.
     static func makeSessionID() -> String {

@@ -61,14 +61,18 @@ public final class GatewayServer: Sendable {
         try configuration.validate()
         let staticFiles: StaticFiles
         do {
-            staticFiles = try configuration.staticDirectory.map { directory throws(StaticFilesError) in
-                try StaticFiles(directory: directory)
-            } ?? StaticFiles()
+            staticFiles =
+                try configuration.staticDirectory.map { directory throws(StaticFilesError) in
+                    try StaticFiles(directory: directory)
+                } ?? StaticFiles()
         } catch {
             throw GatewayServerError.staticFiles(error)
         }
         if let directory = configuration.staticDirectory {
-            logger.debug("static files loaded", metadata: ["directory": "\(directory)", "files": "\(staticFiles.count)"])
+            logger.debug(
+                "static files loaded",
+                metadata: ["directory": "\(directory)", "files": "\(staticFiles.count)"]
+            )
         }
 
         let ownsGroup = group == nil
@@ -78,7 +82,10 @@ public final class GatewayServer: Sendable {
         let environment = HTTPServerHandler.Environment(
             staticFiles: staticFiles,
             apiHandler: configuration.apiHandler,
-            policy: SocketIOUpgradePolicy(allowedOrigins: configuration.allowedOrigins, isTLS: configuration.tls != nil),
+            policy: SocketIOUpgradePolicy(
+                allowedOrigins: configuration.allowedOrigins,
+                isTLS: configuration.tls != nil
+            ),
             maxBodyBytes: configuration.maxHTTPBodyBytes,
             requestTimeout: configuration.requestTimeout,
             limits: limits,
@@ -100,7 +107,8 @@ public final class GatewayServer: Sendable {
             // connection holds one: start small (`initialReadBytes`); a busy one doubles it per full read.
             .childChannelOption(
                 .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initialReadBytes, maximum: maxReadBytes))
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initialReadBytes, maximum: maxReadBytes)
+            )
             .childChannelInitializer { channel in
                 let connectionID = ConnectionIDGenerator.next()
                 children.insert(channel, id: connectionID)
@@ -127,12 +135,20 @@ public final class GatewayServer: Sendable {
             serverChannel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
             if ownsGroup { try? await group.shutdownGracefully() }
-            throw GatewayServerError.bindFailed(host: configuration.host, port: configuration.port, underlying: "\(error)")
+            throw GatewayServerError.bindFailed(
+                host: configuration.host,
+                port: configuration.port,
+                underlying: "\(error)"
+            )
         }
         guard let localAddress = serverChannel.localAddress else {
             try? await serverChannel.close()
             if ownsGroup { try? await group.shutdownGracefully() }
-            throw GatewayServerError.bindFailed(host: configuration.host, port: configuration.port, underlying: "no local address after bind")
+            throw GatewayServerError.bindFailed(
+                host: configuration.host,
+                port: configuration.port,
+                underlying: "no local address after bind"
+            )
         }
         logger.debug("gateway listening", metadata: ["address": "\(describe(localAddress))"])
         return GatewayServer(
@@ -226,7 +242,13 @@ public final class GatewayServer: Sendable {
             withErrorHandling: false
         )
         try sync.addHandler(
-            HTTPServerHandler(environment: environment, connectionID: connectionID, remoteAddress: remoteAddress, admission: admission))
+            HTTPServerHandler(
+                environment: environment,
+                connectionID: connectionID,
+                remoteAddress: remoteAddress,
+                admission: admission
+            )
+        )
     }
 
     /// Called after the 101 response. NIO's upgrader has added its `WebSocketFrameEncoder` and
@@ -280,13 +302,21 @@ public final class GatewayServer: Sendable {
             makeDelegate: configuration.makeEngineDelegate
         )
         try sync.addHandlers(
-            engineHandlers(connection: connection, maxPayload: configuration.maxPayload, fragmentTimeout: configuration.fragmentTimeout),
+            engineHandlers(
+                connection: connection,
+                maxPayload: configuration.maxPayload,
+                fragmentTimeout: configuration.fragmentTimeout
+            ),
             position: .before(nioEncoder)
         )
     }
 
     /// The inbound handlers of an Engine.IO WebSocket, in pipeline order (see `installEngine`).
-    static func engineHandlers(connection: EngineConnection, maxPayload: Int, fragmentTimeout: TimeAmount) -> [any ChannelHandler] {
+    static func engineHandlers(
+        connection: EngineConnection,
+        maxPayload: Int,
+        fragmentTimeout: TimeAmount
+    ) -> [any ChannelHandler] {
         [
             ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxPayload)),
             WebSocketInboundGuard(fragmentTimeout: fragmentTimeout),

@@ -89,16 +89,27 @@ public struct GatewayServerConfiguration: Sendable {
         if !(0...65535).contains(port) { try fail("port must be 0...65535, got \(port)") }
         if pingInterval.nanoseconds <= 0 { try fail("pingInterval must be positive") }
         if pingTimeout.nanoseconds <= 0 { try fail("pingTimeout must be positive") }
-        if maxPayload < 1 || maxPayload > Int(UInt32.max) { try fail("maxPayload must be 1...\(UInt32.max), got \(maxPayload)") }
-        if maxOutboundBufferedBytes < 2 { try fail("maxOutboundBufferedBytes must be at least 2, got \(maxOutboundBufferedBytes)") }
+        if maxPayload < 1 || maxPayload > Int(UInt32.max) {
+            try fail("maxPayload must be 1...\(UInt32.max), got \(maxPayload)")
+        }
+        if maxOutboundBufferedBytes < 2 {
+            try fail("maxOutboundBufferedBytes must be at least 2, got \(maxOutboundBufferedBytes)")
+        }
         if maxHTTPBodyBytes < 0 { try fail("maxHTTPBodyBytes must not be negative, got \(maxHTTPBodyBytes)") }
-        for (name, timeout) in [("requestTimeout", requestTimeout), ("connectTimeout", connectTimeout), ("fragmentTimeout", fragmentTimeout)]
+        for (name, timeout) in [
+            ("requestTimeout", requestTimeout), ("connectTimeout", connectTimeout),
+            ("fragmentTimeout", fragmentTimeout),
+        ]
         where timeout.nanoseconds <= 0 {
             try fail("\(name) must be positive")
         }
-        if maxConnectionsPerAddress < 1 { try fail("maxConnectionsPerAddress must be at least 1, got \(maxConnectionsPerAddress)") }
+        if maxConnectionsPerAddress < 1 {
+            try fail("maxConnectionsPerAddress must be at least 1, got \(maxConnectionsPerAddress)")
+        }
         if maxConnections < 1 { try fail("maxConnections must be at least 1, got \(maxConnections)") }
-        if !(httpRequestsPerSecond > 0) { try fail("httpRequestsPerSecond must be positive, got \(httpRequestsPerSecond)") }
+        if !(httpRequestsPerSecond > 0) {
+            try fail("httpRequestsPerSecond must be positive, got \(httpRequestsPerSecond)")
+        }
         if httpRequestBurst < 1 { try fail("httpRequestBurst must be at least 1, got \(httpRequestBurst)") }
     }
 }

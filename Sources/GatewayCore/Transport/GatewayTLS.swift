@@ -75,7 +75,8 @@ public struct GatewayTLS: Sendable {
     }
 
     /// The file's bytes, at most `limit` of them (checked while reading, before any parsing).
-    private static func read(_ file: GatewayTLSError.File, path: String, limit: Int) throws(GatewayTLSError) -> [UInt8] {
+    private static func read(_ file: GatewayTLSError.File, path: String, limit: Int) throws(GatewayTLSError) -> [UInt8]
+    {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             throw .unreadable(file, path: path, reason: reason)

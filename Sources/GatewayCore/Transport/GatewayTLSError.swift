@@ -36,7 +36,8 @@ public enum GatewayTLSError: Error, CustomStringConvertible, Sendable, Equatable
         case .unreadable(let file, let path, let reason):
             return "\(file.flag) \(path) cannot be read (\(reason)): give the path of a readable PEM file."
         case .tooLarge(let file, let path, let limit):
-            return "\(file.flag) \(path) is larger than \(limit) bytes: give the PEM file itself, not a bundle or a folder image."
+            return
+                "\(file.flag) \(path) is larger than \(limit) bytes: give the PEM file itself, not a bundle or a folder image."
         case .noCertificate(let path):
             return "--tls-cert \(path) holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the server's "
                 + "certificate followed by its intermediates, e.g. Let's Encrypt's fullchain.pem."
@@ -44,10 +45,12 @@ public enum GatewayTLSError: Error, CustomStringConvertible, Sendable, Equatable
             return "--tls-key \(path) holds no usable PEM private key: give the unencrypted key of the certificate "
                 + "(an encrypted one must be decrypted first: openssl pkey -in KEY -out KEY.plain)."
         case .keyDoesNotMatch(let certificatePath, let keyPath):
-            return "--tls-key \(keyPath) is not the private key of the first certificate in --tls-cert \(certificatePath): "
+            return
+                "--tls-key \(keyPath) is not the private key of the first certificate in --tls-cert \(certificatePath): "
                 + "give the key the certificate was issued for, and put the server's certificate first in the chain."
         case .unusable(let reason):
-            return "The TLS certificate and key cannot be used (\(reason)): check both PEM files with openssl x509 and openssl pkey."
+            return
+                "The TLS certificate and key cannot be used (\(reason)): check both PEM files with openssl x509 and openssl pkey."
         }
     }
 }

@@ -27,8 +27,17 @@ public struct HTTPAPIResponse: Sendable {
     }
 
     /// Creates the standard error response `{"error": message, "code": code}`.
-    public static func error(_ status: HTTPResponseStatus, code: String, message: String, headers: HTTPHeaders = [:]) -> HTTPAPIResponse {
-        HTTPAPIResponse(status: status, body: ByteBuffer(bytes: ServerEventEncoder.errorObject(code: code, message: message)), headers: headers)
+    public static func error(
+        _ status: HTTPResponseStatus,
+        code: String,
+        message: String,
+        headers: HTTPHeaders = [:]
+    ) -> HTTPAPIResponse {
+        HTTPAPIResponse(
+            status: status,
+            body: ByteBuffer(bytes: ServerEventEncoder.errorObject(code: code, message: message)),
+            headers: headers
+        )
     }
 
     /// The JSON error answer to a refused API request, with `Allow` (405) or
@@ -37,6 +46,11 @@ public struct HTTPAPIResponse: Sendable {
         var headers: HTTPHeaders = [:]
         if refusal.asksForAuthentication { headers.add(name: "WWW-Authenticate", value: #"Bearer realm="room""#) }
         if let allow = refusal.allowHeader { headers.add(name: "Allow", value: allow) }
-        self = .error(HTTPResponseStatus(statusCode: refusal.status), code: refusal.code, message: refusal.message, headers: headers)
+        self = .error(
+            HTTPResponseStatus(statusCode: refusal.status),
+            code: refusal.code,
+            message: refusal.message,
+            headers: headers
+        )
     }
 }

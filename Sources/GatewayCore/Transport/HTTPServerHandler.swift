@@ -143,7 +143,12 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                     PendingResponse(
                         status: .badRequest,
                         contentType: "application/json",
-                        body: ByteBuffer(bytes: ServerEventEncoder.errorObject(code: "bad_request", message: "Malformed HTTP request: \(error)."))
+                        body: ByteBuffer(
+                            bytes: ServerEventEncoder.errorObject(
+                                code: "bad_request",
+                                message: "Malformed HTTP request: \(error)."
+                            )
+                        )
                     )
                 )
             case .waitingForAPI, .discarding:
@@ -151,7 +156,10 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
         default:
-            environment.logger.debug("HTTP connection error", metadata: ["remote": "\(remoteAddress)", "error": "\(error)"])
+            environment.logger.debug(
+                "HTTP connection error",
+                metadata: ["remote": "\(remoteAddress)", "error": "\(error)"]
+            )
             state = .discarding
             context.close(promise: nil)
         }
@@ -174,14 +182,19 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else if let route = APIRoute(path: path) {
             let client = admission.client(of: head)
             if route.isRateLimited, !environment.limits.allowHTTPRequest(from: client) {
-                state = .answerAtEnd(Self.refusal(by: .httpRequestsPerAddress, client: client, limits: environment.limits))
+                state = .answerAtEnd(
+                    Self.refusal(by: .httpRequestsPerAddress, client: client, limits: environment.limits)
+                )
                 return
             }
             let endpoint: APIEndpoint?
             do {
                 endpoint = try APIRequestDecoder.endpoint(
-                    method: head.method.rawValue, path: path, query: query,
-                    contentType: head.headers.first(name: "content-type"), origin: head.headers.first(name: "origin"),
+                    method: head.method.rawValue,
+                    path: path,
+                    query: query,
+                    contentType: head.headers.first(name: "content-type"),
+                    origin: head.headers.first(name: "origin"),
                     isAllowedOrigin: { [policy = environment.policy] origin in
                         policy.isAllowed(origin: origin, host: head.headers.first(name: "host"))
                     }
@@ -190,14 +203,18 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if case .originNotAllowed = error.reason {
                     environment.logger.debug(
                         "refused API request from a foreign origin",
-                        metadata: ["remote": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")"]
+                        metadata: [
+                            "remote": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")",
+                        ]
                     )
                 }
                 state = .answerAtEnd(Self.response(for: error))
                 return
             }
             guard let endpoint else { return }
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > environment.maxBodyBytes {
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+                length > environment.maxBodyBytes
+            {
                 sendEarlyPayloadTooLarge(context: context)
                 return
             }
@@ -250,12 +267,14 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         // An acceptable upgrade only reaches this handler when it was not the connection's first request
         // or its WebSocket headers were incomplete; in both cases the client must reconnect.
         keepAlive = keepAlive && !SocketIOUpgradePolicy.isWebSocketUpgrade(head)
-        let rejection = environment.policy.rejection(for: head) ?? SocketIOUpgradePolicy.Rejection(
-            status: .badRequest,
-            code: "bad_handshake",
-            message: "WebSocket handshake refused: send it as the first request of a new connection, with "
-                + "Connection: Upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version: 13."
-        )
+        let rejection =
+            environment.policy.rejection(for: head)
+            ?? SocketIOUpgradePolicy.Rejection(
+                status: .badRequest,
+                code: "bad_handshake",
+                message: "WebSocket handshake refused: send it as the first request of a new connection, with "
+                    + "Connection: Upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version: 13."
+            )
         if rejection.isOriginRejection {
             environment.logger.notice(
                 "refused WebSocket from a foreign origin",
@@ -268,7 +287,11 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func staticAnswer(for head: HTTPRequestHead, path: Substring) -> PendingResponse {
         var response: PendingResponse
         if head.method != .GET && head.method != .HEAD {
-            response = Self.errorResponse(.methodNotAllowed, code: "method_not_allowed", message: "Only GET and HEAD are allowed for \(path).")
+            response = Self.errorResponse(
+                .methodNotAllowed,
+                code: "method_not_allowed",
+                message: "Only GET and HEAD are allowed for \(path)."
+            )
             response.headers.add(name: "Allow", value: "GET, HEAD")
         } else if let file = environment.staticFiles.file(forRequestPath: String(path)) {
             response = PendingResponse(status: .ok, contentType: file.contentType, body: file.body)
@@ -281,11 +304,20 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         return response
     }
 
-    private func callAPI(head: HTTPRequestHead, endpoint: APIEndpoint, client: ClientAddress, body: ByteBuffer, context: ChannelHandlerContext) {
+    private func callAPI(
+        head: HTTPRequestHead,
+        endpoint: APIEndpoint,
+        client: ClientAddress,
+        body: ByteBuffer,
+        context: ChannelHandlerContext
+    ) {
         let path = SocketIOUpgradePolicy.splitTarget(head.uri).path
         guard let apiHandler = environment.apiHandler else {
             state = .idle
-            writeResponse(context: context, Self.errorResponse(.notFound, code: "not_found", message: "No API endpoint at \(path)."))
+            writeResponse(
+                context: context,
+                Self.errorResponse(.notFound, code: "not_found", message: "No API endpoint at \(path).")
+            )
             return
         }
         state = .waitingForAPI
@@ -320,7 +352,11 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                         "HTTP API handler failed",
                         metadata: ["path": "\(path)", "error": "\(error)", "remote": "\(self.remoteAddress)"]
                     )
-                    response = Self.errorResponse(.internalServerError, code: "internal", message: "Internal server error.")
+                    response = Self.errorResponse(
+                        .internalServerError,
+                        code: "internal",
+                        message: "Internal server error."
+                    )
                 }
                 self.writeResponse(context: context, response)
             }
@@ -352,7 +388,12 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The answer to a request refused by the API decoder (404, 405, 400, 403, 415).
     private static func response(for refusal: APIRefusal) -> PendingResponse {
         let answer = HTTPAPIResponse(refusal: refusal)
-        return PendingResponse(status: answer.status, contentType: answer.contentType, body: answer.body, headers: answer.headers)
+        return PendingResponse(
+            status: answer.status,
+            contentType: answer.contentType,
+            body: answer.body,
+            headers: answer.headers
+        )
     }
 
     private static func number(_ value: Double) -> String {
@@ -360,22 +401,30 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// The answer to a request refused by a per-address or per-process limit.
-    private static func refusal(by limit: GatewayLimit, client: ClientAddress, limits: ClientLimits) -> PendingResponse {
+    private static func refusal(by limit: GatewayLimit, client: ClientAddress, limits: ClientLimits) -> PendingResponse
+    {
         var response: PendingResponse
         switch limit {
         case .connectionsPerAddress:
             response = errorResponse(
-                .tooManyRequests, code: "too_many_connections",
-                message: "Too many connections from your address (at most \(limits.connections.maxPerKey)): close some and try again.")
+                .tooManyRequests,
+                code: "too_many_connections",
+                message:
+                    "Too many connections from your address (at most \(limits.connections.maxPerKey)): close some and try again."
+            )
         case .connections:
             response = errorResponse(
-                .serviceUnavailable, code: "server_busy",
-                message: "The server holds as many connections as it may: try again in a minute.")
+                .serviceUnavailable,
+                code: "server_busy",
+                message: "The server holds as many connections as it may: try again in a minute."
+            )
         case .httpRequestsPerAddress, .requestTimeout:
             response = errorResponse(
-                .tooManyRequests, code: "rate_limited",
+                .tooManyRequests,
+                code: "rate_limited",
                 message: "Too many HTTP requests from your address (at most \(limits.httpRequests.burst) at once, "
-                    + "\(Self.number(limits.httpRequests.perSecond)) per second): slow down.")
+                    + "\(Self.number(limits.httpRequests.perSecond)) per second): slow down."
+            )
         }
         response.headers.add(name: "Retry-After", value: limit == .httpRequestsPerAddress ? "1" : "10")
         return response
@@ -389,7 +438,10 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         let keepAlive = self.keepAlive && !shuttingDown
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))),
+            promise: nil
+        )
         if !response.headOnly, response.body.readableBytes > 0 {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }

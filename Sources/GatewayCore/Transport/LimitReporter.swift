@@ -14,7 +14,12 @@ final class LimitReporter: Sendable {
     private let onLimited: (@Sendable (GatewayLimit) -> Void)?
     private let lines: LogThrottle<Key>
 
-    init(logger: Logger, window: Duration = .seconds(10), maxKeys: Int = 10_000, onLimited: (@Sendable (GatewayLimit) -> Void)?) {
+    init(
+        logger: Logger,
+        window: Duration = .seconds(10),
+        maxKeys: Int = 10_000,
+        onLimited: (@Sendable (GatewayLimit) -> Void)?
+    ) {
         self.logger = logger
         self.onLimited = onLimited
         self.lines = LogThrottle(limit: 1, per: window, maxKeys: maxKeys)

@@ -39,7 +39,11 @@ struct SocketIOUpgradePolicy: Sendable {
     func rejection(for head: HTTPRequestHead) -> Rejection? {
         let (path, query) = Self.splitTarget(head.uri)
         guard Self.isEngineIOPath(path) else {
-            return Rejection(status: .notFound, code: "not_found", message: "No WebSocket endpoint at \(path): connect to /socket.io/.")
+            return Rejection(
+                status: .notFound,
+                code: "not_found",
+                message: "No WebSocket endpoint at \(path): connect to /socket.io/."
+            )
         }
         let parameters = Self.queryParameters(query)
         guard Self.isWebSocketUpgrade(head), parameters["transport"] == "websocket" else {
@@ -50,17 +54,21 @@ struct SocketIOUpgradePolicy: Sendable {
             return Rejection(
                 status: .badRequest,
                 code: "unsupported_protocol_version",
-                message: "Engine.IO protocol version 4 is required (EIO=4, Socket.IO v3/v4 clients); the request had \(got)."
+                message:
+                    "Engine.IO protocol version 4 is required (EIO=4, Socket.IO v3/v4 clients); the request had \(got)."
             )
         }
         guard head.method == .GET else {
             return Rejection(status: .badRequest, code: "bad_request", message: "A WebSocket upgrade must use GET.")
         }
-        if let origin = head.headers.first(name: "origin"), !isAllowed(origin: origin, host: head.headers.first(name: "host")) {
+        if let origin = head.headers.first(name: "origin"),
+            !isAllowed(origin: origin, host: head.headers.first(name: "host"))
+        {
             return Rejection(
                 status: .forbidden,
                 code: "origin_not_allowed",
-                message: "Origin '\(origin)' is not allowed to connect: serve the page from this server or add the origin with --allowed-origin.",
+                message:
+                    "Origin '\(origin)' is not allowed to connect: serve the page from this server or add the origin with --allowed-origin.",
                 isOriginRejection: true
             )
         }
@@ -68,7 +76,8 @@ struct SocketIOUpgradePolicy: Sendable {
     }
 
     /// The message of the `websocket_only` error (the spec's exact text).
-    static let websocketOnlyMessage = "Only the WebSocket transport is supported: set transports: ['websocket'] in your client."
+    static let websocketOnlyMessage =
+        "Only the WebSocket transport is supported: set transports: ['websocket'] in your client."
 
     /// Whether a present `Origin` header is acceptable.
     func isAllowed(origin: String, host: String?) -> Bool {

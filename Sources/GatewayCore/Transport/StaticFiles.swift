@@ -29,11 +29,13 @@ public struct StaticFiles: Sendable {
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw StaticFilesError.notADirectory(directory)
         }
-        guard let enumerator = FileManager.default.enumerator(
-            at: root,
-            includingPropertiesForKeys: [.isRegularFileKey],
-            options: []
-        ) else {
+        guard
+            let enumerator = FileManager.default.enumerator(
+                at: root,
+                includingPropertiesForKeys: [.isRegularFileKey],
+                options: []
+            )
+        else {
             throw StaticFilesError.notADirectory(directory)
         }
         let rootComponents = root.resolvingSymlinksInPath().pathComponents
@@ -42,7 +44,9 @@ public struct StaticFiles: Sendable {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
             let components = url.resolvingSymlinksInPath().pathComponents
             // Skip symlinks that lead out of the directory.
-            guard components.count > rootComponents.count, Array(components.prefix(rootComponents.count)) == rootComponents else {
+            guard components.count > rootComponents.count,
+                Array(components.prefix(rootComponents.count)) == rootComponents
+            else {
                 continue
             }
             let relative = url.standardizedFileURL.pathComponents.dropFirst(root.pathComponents.count)

@@ -9,7 +9,8 @@ public enum StaticFilesError: Error, CustomStringConvertible, Sendable, Equatabl
     public var description: String {
         switch self {
         case .notADirectory(let path):
-            return "Static directory '\(path)' does not exist or is not a directory: pass an existing folder with --static-dir."
+            return
+                "Static directory '\(path)' does not exist or is not a directory: pass an existing folder with --static-dir."
         case .unreadableFile(let path):
             return "Could not read static file '\(path)': check its permissions."
         }

@@ -15,7 +15,8 @@ struct TokenBucket {
     /// A bucket allowing `perSecond` tokens on average (0.001 or more) and `burst` at once, full at `now`.
     init(perSecond: Double, burst: Int, now: NIODeadline) {
         self.rate = max(1, Int64((perSecond * 1000).rounded()))
-        self.capacity = Int64(clamping: burst).multipliedReportingOverflow(by: Self.token).overflow
+        self.capacity =
+            Int64(clamping: burst).multipliedReportingOverflow(by: Self.token).overflow
             ? .max : Int64(burst) * Self.token
         self.level = capacity
         self.last = now

@@ -21,7 +21,8 @@ public enum WebSocketFrameBuilder {
 
     /// Appends a final text frame whose payload is the given UTF-8 bytes to `buffer`: the fan-out
     /// writes a batch's frames back to back into one buffer and hands out slices of it.
-    public static func writeTextFrame<Bytes: Collection>(_ payload: Bytes, into buffer: inout ByteBuffer) where Bytes.Element == UInt8 {
+    public static func writeTextFrame<Bytes: Collection>(_ payload: Bytes, into buffer: inout ByteBuffer)
+    where Bytes.Element == UInt8 {
         writeHeader(opcode: .text, payloadLength: payload.count, into: &buffer)
         buffer.writeBytes(payload)
     }
@@ -47,12 +48,18 @@ public enum WebSocketFrameBuilder {
     }
 
     /// Builds a ping control frame; `payload` is cut to 125 bytes.
-    public static func pingFrame(payload: ByteBuffer? = nil, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public static func pingFrame(
+        payload: ByteBuffer? = nil,
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> ByteBuffer {
         controlFrame(opcode: .ping, payload: payload, allocator: allocator)
     }
 
     /// Builds a pong control frame; `payload` (normally the ping's payload) is cut to 125 bytes.
-    public static func pongFrame(payload: ByteBuffer? = nil, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public static func pongFrame(
+        payload: ByteBuffer? = nil,
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> ByteBuffer {
         controlFrame(opcode: .pong, payload: payload, allocator: allocator)
     }
 
@@ -87,8 +94,14 @@ public enum WebSocketFrameBuilder {
         }
     }
 
-    private static func controlFrame(opcode: WebSocketOpcode, payload: ByteBuffer?, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let body = payload.map { $0.getSlice(at: $0.readerIndex, length: min($0.readableBytes, maxControlPayload)) ?? $0 }
+    private static func controlFrame(
+        opcode: WebSocketOpcode,
+        payload: ByteBuffer?,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let body = payload.map {
+            $0.getSlice(at: $0.readerIndex, length: min($0.readableBytes, maxControlPayload)) ?? $0
+        }
         let length = body?.readableBytes ?? 0
         var buffer = allocator.buffer(capacity: 2 + length)
         writeHeader(opcode: opcode, payloadLength: length, into: &buffer)

@@ -6,7 +6,9 @@ import SocketIO
 /// The engine's log lines (refusals throttled per client key), field checks and small encodings.
 extension BrokerEngine {
     func log(refusal error: ChatError, of command: WireCommand, connection: ConnectionKey) {
-        var fields: Logger.Metadata = ["reason": "\(error.code.code)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)"]
+        var fields: Logger.Metadata = [
+            "reason": "\(error.code.code)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+        ]
         if let limit = error.limit { fields["limit"] = "\(limit.rawValue)" }
         if !command.client.isEmpty { fields["client"] = "\(command.client.prefix(utf8Bytes: Self.logFieldBytes))" }
         func cut(_ field: String) -> Logger.MetadataValue { "\(field.prefix(utf8Bytes: Self.logFieldBytes))" }
@@ -43,7 +45,8 @@ extension BrokerEngine {
             .unknownGateway,
             "the broker does not know gateway \(gateway.prefix(utf8Bytes: Self.logFieldBytes)): it restarted, or dropped "
                 + "the gateway after \(gateways.timeoutMilliseconds / 1000) s of silence and removed its members; "
-                + "send hello, then have your clients join their rooms again")
+                + "send hello, then have your clients join their rooms again"
+        )
     }
 
     /// Refuses a command about a room of another shard (docs/PROTOCOL.md, "Shards") before it changes
@@ -57,20 +60,31 @@ extension BrokerEngine {
                 .wrongShard,
                 "room \(room) belongs to shard \(Shard.index(ofRoom: room, count: shard.count))/\(shard.count), not to this broker's "
                     + "shard \(shard): the servers are misconfigured (each gateway must list the brokers in shard order with "
-                    + "--shards \(shard.count)); please report it")
+                    + "--shards \(shard.count)); please report it"
+            )
         }
     }
 
     /// Refuses a client address key that is not 0–64 bytes of printable ASCII (the gateway computes it).
     static func validateClient(_ client: String) throws(ChatError) {
         guard client.utf8.count <= maxClientBytes, client.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw ChatError(.badRequest, "client address key must be at most \(maxClientBytes) bytes of printable ASCII")
+            throw ChatError(
+                .badRequest,
+                "client address key must be at most \(maxClientBytes) bytes of printable ASCII"
+            )
         }
     }
 
-    func metadata(room: String, name: String, _ connection: ConnectionKey, seq: UInt64? = nil, members: Int? = nil) -> Logger.Metadata {
+    func metadata(
+        room: String,
+        name: String,
+        _ connection: ConnectionKey,
+        seq: UInt64? = nil,
+        members: Int? = nil
+    ) -> Logger.Metadata {
         var fields: Logger.Metadata = [
-            "room": "\(room)", "name": "\(name)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+            "room": "\(room)", "name": "\(name)", "gateway": "\(connection.gateway)",
+            "conn": "\(connection.connectionID)",
         ]
         if let seq { fields["seq"] = "\(seq)" }
         if let members { fields["members"] = "\(members)" }

@@ -40,7 +40,11 @@ public struct BrokerEngine: Sendable {
     public private(set) var expiredCommands = 0
 
     /// An engine over an empty registry.
-    public init(configuration: RoomRegistryConfiguration = .init(), gatewayTimeoutMilliseconds: UInt64 = 5_000, logger: Logger) {
+    public init(
+        configuration: RoomRegistryConfiguration = .init(),
+        gatewayTimeoutMilliseconds: UInt64 = 5_000,
+        logger: Logger
+    ) {
         self.registry = RoomRegistry(configuration: configuration)
         self.gateways = GatewayTable(timeoutMilliseconds: gatewayTimeoutMilliseconds)
         self.logger = logger
@@ -61,8 +65,13 @@ public struct BrokerEngine: Sendable {
     /// The whole state, for a standby to start from.
     public func snapshot() -> BrokerSnapshot {
         BrokerSnapshot(
-            registry: registry, gateways: gateways, unannounced: unannounced, instance: instance,
-            expiredCommands: expiredCommands, term: term)
+            registry: registry,
+            gateways: gateways,
+            unannounced: unannounced,
+            instance: instance,
+            expiredCommands: expiredCommands,
+            term: term
+        )
     }
 
     /// The random values the last live ``handle(frame:from:now:)`` drew, to replicate with its input.
@@ -103,23 +112,43 @@ public struct BrokerEngine: Sendable {
         do {
             command = try WireCommand.decode(frame)
         } catch {
-            logClientTriggered(.badFrame, key: "gateway \(gateway)", ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(error)"])
+            logClientTriggered(
+                .badFrame,
+                key: "gateway \(gateway)",
+                ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(error)"]
+            )
             let ids = WireCommand.ids(ofUndecodable: frame)
             let reply = WireReply(
-                kind: .invalid, requestID: ids.requestID, connectionID: ids.connectionID,
-                result: .failure(ChatError(.badRequest, "malformed command: \(error)")))
+                kind: .invalid,
+                requestID: ids.requestID,
+                connectionID: ids.connectionID,
+                result: .failure(ChatError(.badRequest, "malformed command: \(error)"))
+            )
             return BrokerOutput(reply: reply)
         }
         let connection = ConnectionKey(gateway: gateway, connectionID: command.connectionID)
         if case .hello = command.body {
             // A hello is never stale: it (re)starts the gateway's clock relation.
         } else if !known {
-            logClientTriggered(.unknownGateway, key: "gateway \(gateway)", ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(command.body.kind)"])
+            logClientTriggered(
+                .unknownGateway,
+                key: "gateway \(gateway)",
+                ["gateway": "\(gateway.prefix(utf8Bytes: Self.logFieldBytes))", "reason": "\(command.body.kind)"]
+            )
             return BrokerOutput(reply: WireReply(to: command, result: .failure(unknownGateway(gateway))))
-        } else if case .expired(let report) = gateways.admit(gateway, sentAt: command.sentAt, ttl: command.ttl, now: now.monotonic) {
+        } else if case .expired(let report) = gateways.admit(
+            gateway,
+            sentAt: command.sentAt,
+            ttl: command.ttl,
+            now: now.monotonic
+        ) {
             expiredCommands += 1
             if let report {
-                logClientTriggered(.expired, key: "gateway \(gateway)", ["gateway": "\(gateway)", "count": "\(report)"])
+                logClientTriggered(
+                    .expired,
+                    key: "gateway \(gateway)",
+                    ["gateway": "\(gateway)", "count": "\(report)"]
+                )
             }
             return BrokerOutput()
         }
@@ -143,7 +172,14 @@ public struct BrokerEngine: Sendable {
     }
 
     private func head(of room: String) -> WireBroadcast {
-        WireBroadcast(kind: .head, room: room, seq: registry.rooms[room]?.lastSeq ?? 0, gateway: "", connectionID: 0, payload: [])
+        WireBroadcast(
+            kind: .head,
+            room: room,
+            seq: registry.rooms[room]?.lastSeq ?? 0,
+            gateway: "",
+            connectionID: 0,
+            payload: []
+        )
     }
 
     /// Periodic work: publishes heads of rooms that fell quiet, drops silent gateways (announcing their
@@ -155,7 +191,9 @@ public struct BrokerEngine: Sendable {
         var output = BrokerOutput()
         // Rooms quiet for a moment after events get their head published: a gateway that lost the
         // last events (past the high-water mark) sees it behind and replays them.
-        let quiet = unannounced.filter { now.monotonic >= $0.value && now.monotonic - $0.value >= Self.quietMilliseconds }.keys.sorted()
+        let quiet = unannounced.filter {
+            now.monotonic >= $0.value && now.monotonic - $0.value >= Self.quietMilliseconds
+        }.keys.sorted()
         for room in quiet {
             unannounced[room] = nil
             if registry.rooms[room] != nil { output.broadcasts.append(head(of: room)) }
@@ -165,11 +203,20 @@ public struct BrokerEngine: Sendable {
         }
         for gateway in gateways.removeSilent(now: now.monotonic) {
             let dropped = registry.dropGateway(gateway, now: now)
-            logger.warning("gateway-lost", metadata: [
-                "gateway": "\(gateway)", "members": "\(dropped.events.count + dropped.away.count)",
-            ])
+            logger.warning(
+                "gateway-lost",
+                metadata: [
+                    "gateway": "\(gateway)", "members": "\(dropped.events.count + dropped.away.count)",
+                ]
+            )
             for member in dropped.away {
-                logger.info("away", metadata: ["room": "\(member.room)", "name": "\(member.name)", "reason": "gateway lost", "gateway": "\(gateway)"])
+                logger.info(
+                    "away",
+                    metadata: [
+                        "room": "\(member.room)", "name": "\(member.name)", "reason": "gateway lost",
+                        "gateway": "\(gateway)",
+                    ]
+                )
             }
             output.broadcasts += dropped.events.map { broadcast($0, reason: "gateway lost") }
             for event in dropped.events { unannounced[event.room] = now.monotonic }
@@ -184,7 +231,11 @@ public struct BrokerEngine: Sendable {
         return output
     }
 
-    private mutating func apply(_ command: WireCommand, connection: ConnectionKey, now: BrokerClock) throws(ChatError) -> BrokerOutput {
+    private mutating func apply(
+        _ command: WireCommand,
+        connection: ConnectionKey,
+        now: BrokerClock
+    ) throws(ChatError) -> BrokerOutput {
         func success(_ value: WireReply.Success, _ broadcasts: [WireBroadcast] = []) -> BrokerOutput {
             BrokerOutput(reply: WireReply(to: command, result: .success(value)), broadcasts: broadcasts)
         }
@@ -195,9 +246,13 @@ public struct BrokerEngine: Sendable {
             }
             let isNew = gateways.register(connection.gateway, name: gatewayName, now: now.monotonic)
             _ = gateways.admit(connection.gateway, sentAt: command.sentAt, ttl: 0, now: now.monotonic)
-            logger.info("gateway-hello", metadata: [
-                "gateway": "\(connection.gateway)", "name": "\(gatewayName)", "reason": "\(isNew ? "new" : "again")",
-            ])
+            logger.info(
+                "gateway-hello",
+                metadata: [
+                    "gateway": "\(connection.gateway)", "name": "\(gatewayName)",
+                    "reason": "\(isNew ? "new" : "again")",
+                ]
+            )
             return success(.init(instance: instance, term: term))
 
         case .heartbeat:
@@ -205,7 +260,13 @@ public struct BrokerEngine: Sendable {
 
         case .create(let name, let requestedRoom, let key):
             let created = try registry.create(
-                requestedRoom: requestedRoom, creatorName: name, key: key, by: connection, client: command.client, now: now)
+                requestedRoom: requestedRoom,
+                creatorName: name,
+                key: key,
+                by: connection,
+                client: command.client,
+                now: now
+            )
             var fields = metadata(room: created.room, name: name, connection)
             if created.repeated { fields["reason"] = "repeated id: new password" }
             logger.info("create", metadata: fields)
@@ -221,10 +282,24 @@ public struct BrokerEngine: Sendable {
         case .join(let room, let password, let name, let since, let pid):
             let gateways = gateways
             let result = try registry.join(
-                room: room, password: password, name: name, since: since, pid: pid, by: connection, client: command.client, now: now,
-                isGone: { gateways.silence(of: $0.gateway, now: now.monotonic) >= Self.supplantAfterSilenceMilliseconds })
+                room: room,
+                password: password,
+                name: name,
+                since: since,
+                pid: pid,
+                by: connection,
+                client: command.client,
+                now: now,
+                isGone: {
+                    gateways.silence(of: $0.gateway, now: now.monotonic) >= Self.supplantAfterSilenceMilliseconds
+                }
+            )
             let joinedRoom = result.event.room
-            let reply = WireReply.Success(room: joinedRoom, seq: result.seq, json: Self.joinJSON(result, room: joinedRoom))
+            let reply = WireReply.Success(
+                room: joinedRoom,
+                seq: result.seq,
+                json: Self.joinJSON(result, room: joinedRoom)
+            )
             // A retried join changed nothing: no event to announce.
             return success(reply, result.repeated ? [] : [broadcast(result.event)])
 
@@ -239,12 +314,26 @@ public struct BrokerEngine: Sendable {
 
         case .message(let room, let text, let key):
             let outcome = try registry.message(room: room, text: text, key: key, by: connection, now: now)
-            return success(.init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)), broadcasts(of: outcome, connection))
+            return success(
+                .init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)),
+                broadcasts(of: outcome, connection)
+            )
 
         case .post(let room, let password, let name, let text, let key):
             let outcome = try registry.post(
-                room: room, password: password, name: name, text: text, key: key, by: connection, client: command.client, now: now)
-            return success(.init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)), broadcasts(of: outcome, connection))
+                room: room,
+                password: password,
+                name: name,
+                text: text,
+                key: key,
+                by: connection,
+                client: command.client,
+                now: now
+            )
+            return success(
+                .init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)),
+                broadcasts(of: outcome, connection)
+            )
 
         case .listRooms(let after, let limit):
             return success(.init(json: try registry.page(after: after, limit: Int(limit)).json))
@@ -256,13 +345,29 @@ public struct BrokerEngine: Sendable {
 
         case .replay(let room, let from, let to):
             let kept = try registry.replay(room: room, from: from, to: to, maxBytes: Self.replyByteBudget)
-            logger.debug("replay", metadata: [
-                "room": "\(room)", "reason": "\(from)...\(to): gave \(kept.count)", "gateway": "\(connection.gateway)",
-            ])
-            return success(.init(room: room, events: kept.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) }))
+            logger.debug(
+                "replay",
+                metadata: [
+                    "room": "\(room)", "reason": "\(from)...\(to): gave \(kept.count)",
+                    "gateway": "\(connection.gateway)",
+                ]
+            )
+            return success(
+                .init(
+                    room: room,
+                    events: kept.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) }
+                )
+            )
 
         case .resume(let pid, let resumeInstance, let since):
-            return try resume(pid: pid, instance: resumeInstance, since: since, command: command, connection: connection, now: now)
+            return try resume(
+                pid: pid,
+                instance: resumeInstance,
+                since: since,
+                command: command,
+                connection: connection,
+                now: now
+            )
 
         case .status:
             // A broker's node answers status before its engine (unreplicated); an engine alone answers itself.
@@ -275,7 +380,12 @@ public struct BrokerEngine: Sendable {
     /// memberships here, each room hears `resumed`, and the reply holds the broker's instance (in `room`),
     /// the rooms and the missed events.
     private mutating func resume(
-        pid: String, instance resumeInstance: String, since: UInt64?, command: WireCommand, connection: ConnectionKey, now: BrokerClock
+        pid: String,
+        instance resumeInstance: String,
+        since: UInt64?,
+        command: WireCommand,
+        connection: ConnectionKey,
+        now: BrokerClock
     ) throws(ChatError) -> BrokerOutput {
         guard resumeInstance.utf8.count <= RecoveryOffset.maxInstanceBytes else {
             throw ChatError(.badRequest, "instance must be at most \(RecoveryOffset.maxInstanceBytes) bytes")
@@ -283,15 +393,27 @@ public struct BrokerEngine: Sendable {
         guard since == nil || resumeInstance == instance else {
             throw ChatError(.replayUnavailable, "the offset is from another broker state; join your rooms again")
         }
-        let result = try registry.resume(pid: pid, since: since, by: connection, now: now, maxBytes: Self.replyByteBudget)
+        let result = try registry.resume(
+            pid: pid,
+            since: since,
+            by: connection,
+            now: now,
+            maxBytes: Self.replyByteBudget
+        )
         let broadcasts = result.events.map { broadcast($0) }
-        logger.info("recover", metadata: [
-            "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)", "members": "\(result.rooms.count)",
-            "reason": "replayed \(result.missed.count) events",
-        ])
+        logger.info(
+            "recover",
+            metadata: [
+                "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+                "members": "\(result.rooms.count)",
+                "reason": "replayed \(result.missed.count) events",
+            ]
+        )
         let reply = WireReply.Success(
             events: result.missed.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) },
-            rooms: result.rooms, instance: instance)
+            rooms: result.rooms,
+            instance: instance
+        )
         return BrokerOutput(reply: WireReply(to: command, result: .success(reply)), broadcasts: broadcasts)
     }
 
@@ -317,8 +439,14 @@ public struct BrokerEngine: Sendable {
         for message in result.history.reversed() {
             var object = JSONWriter(capacity: message.byteCount + 64)
             ServerEventEncoder.writeMessageObject(
-                &object, room: room, seq: message.seq, name: message.name, text: message.text,
-                timestamp: Int64(message.timestamp), via: message.via)
+                &object,
+                room: room,
+                seq: message.seq,
+                name: message.name,
+                text: message.text,
+                timestamp: Int64(message.timestamp),
+                via: message.via
+            )
             let size = object.bytes.count + 1
             guard size <= budget else { break }
             budget -= size
@@ -341,9 +469,13 @@ public struct BrokerEngine: Sendable {
         case .new(let event):
             return [broadcast(event)]
         case .repeated(let room, let seq):
-            logger.debug("message-repeated", metadata: [
-                "room": "\(room)", "seq": "\(seq)", "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
-            ])
+            logger.debug(
+                "message-repeated",
+                metadata: [
+                    "room": "\(room)", "seq": "\(seq)", "gateway": "\(connection.gateway)",
+                    "conn": "\(connection.connectionID)",
+                ]
+            )
             return []
         }
     }
@@ -355,27 +487,43 @@ public struct BrokerEngine: Sendable {
         case .joined(let room, let seq, let name, let count, let connection):
             logger.info("join", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
             wire = WireBroadcast(
-                kind: .joined, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
-                payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count))
+                kind: .joined,
+                room: room,
+                seq: seq,
+                gateway: connection.gateway,
+                connectionID: connection.connectionID,
+                payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count)
+            )
         case .resumed(let room, let seq, let name, let count, let connection):
             logger.info("resume", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
             // Numbered and sent as kind `joined`, so the joining gateway matches it to its join like any
             // other; the clients see a `resumed` event, not an arrival.
             wire = WireBroadcast(
-                kind: .joined, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
-                payload: ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count))
+                kind: .joined,
+                room: room,
+                seq: seq,
+                gateway: connection.gateway,
+                connectionID: connection.connectionID,
+                payload: ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count)
+            )
         case .left(let room, let seq, let name, let count, let connection):
             var fields = metadata(room: room, name: name, connection, seq: seq, members: count)
             if let reason { fields["reason"] = "\(reason)" }
             logger.info("leave", metadata: fields)
             wire = WireBroadcast(
-                kind: .left, room: room, seq: seq, gateway: connection.gateway, connectionID: connection.connectionID,
-                payload: ServerEventEncoder.left(room: room, seq: seq, name: name, count: count))
+                kind: .left,
+                room: room,
+                seq: seq,
+                gateway: connection.gateway,
+                connectionID: connection.connectionID,
+                payload: ServerEventEncoder.left(room: room, seq: seq, name: name, count: count)
+            )
         case .message(let room, let message, let connection):
             // Built only when logged: a standby's engine (warnings only) applies every message too.
             if logger.logLevel <= .info {
                 var fields: Logger.Metadata = [
-                    "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)", "text": "\(Self.preview(message.text))",
+                    "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)",
+                    "text": "\(Self.preview(message.text))",
                 ]
                 if let connection {
                     fields["gateway"] = "\(connection.gateway)"
@@ -385,11 +533,20 @@ public struct BrokerEngine: Sendable {
                 logger.info("message", metadata: fields)
             }
             wire = WireBroadcast(
-                kind: .message, room: room, seq: message.seq, gateway: connection?.gateway ?? "",
+                kind: .message,
+                room: room,
+                seq: message.seq,
+                gateway: connection?.gateway ?? "",
                 connectionID: connection?.connectionID ?? 0,
                 payload: ServerEventEncoder.message(
-                    room: room, seq: message.seq, name: message.name, text: message.text,
-                    timestamp: Int64(message.timestamp), via: message.via))
+                    room: room,
+                    seq: message.seq,
+                    name: message.name,
+                    text: message.text,
+                    timestamp: Int64(message.timestamp),
+                    via: message.via
+                )
+            )
         }
         var numbered = wire
         numbered.gseq = registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
@@ -399,10 +556,14 @@ public struct BrokerEngine: Sendable {
     /// One line per membership a dropped connection keeps for the session grace.
     func logAway(_ away: [AwayMember], _ connection: ConnectionKey, reason: String) {
         for member in away {
-            logger.info("away", metadata: [
-                "room": "\(member.room)", "name": "\(member.name)", "reason": "\(reason): kept for the session grace",
-                "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
-            ])
+            logger.info(
+                "away",
+                metadata: [
+                    "room": "\(member.room)", "name": "\(member.name)",
+                    "reason": "\(reason): kept for the session grace",
+                    "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+                ]
+            )
         }
     }
 

@@ -36,7 +36,10 @@ public enum BrokerInput: Equatable, Sendable {
     /// Reads an input written by ``write(to:)``.
     public static func read(from reader: inout WireReader) throws(WireError) -> BrokerInput {
         let kind = try reader.readByte("input kind")
-        let now = BrokerClock(monotonic: try reader.readUInt64("input monotonic"), wall: try reader.readUInt64("input wall"))
+        let now = BrokerClock(
+            monotonic: try reader.readUInt64("input monotonic"),
+            wall: try reader.readUInt64("input wall")
+        )
         switch kind {
         case 1:
             let gateway = try reader.readString("input gateway")

@@ -100,7 +100,8 @@ public struct GatewayTable: Sendable, Codable {
 
     /// Removes and returns the gateways silent for longer than the timeout.
     public mutating func removeSilent(now: UInt64) -> [String] {
-        let silent = entries.filter { now > $0.value.lastSeen && now - $0.value.lastSeen > timeoutMilliseconds }.keys.sorted()
+        let silent = entries.filter { now > $0.value.lastSeen && now - $0.value.lastSeen > timeoutMilliseconds }.keys
+            .sorted()
         for gateway in silent { entries[gateway] = nil }
         return silent
     }

@@ -39,12 +39,18 @@ public final class BrokerMetrics: Sendable {
                 return counter
             }
         }
-        commands = counters("chat_broker_commands_total", "kind") { CommandKind(rawValue: $0).map { Self.label($0) } ?? "invalid" }
+        commands = counters("chat_broker_commands_total", "kind") {
+            CommandKind(rawValue: $0).map { Self.label($0) } ?? "invalid"
+        }
         replies = counters("chat_broker_replies_total", "code") { byte in
             byte == 0 ? "ok" : ChatErrorCode(rawValue: byte).map { Self.label($0) } ?? "unknown"
         }
-        broadcasts = counters("chat_broker_broadcasts_total", "kind") { BroadcastKind(rawValue: $0).map { Self.label($0) } ?? "unknown" }
-        roles = BrokerRole.allCases.map { ($0, Gauge(label: "chat_broker_role", dimensions: [("role", $0.rawValue)], factory: factory)) }
+        broadcasts = counters("chat_broker_broadcasts_total", "kind") {
+            BroadcastKind(rawValue: $0).map { Self.label($0) } ?? "unknown"
+        }
+        roles = BrokerRole.allCases.map {
+            ($0, Gauge(label: "chat_broker_role", dimensions: [("role", $0.rawValue)], factory: factory))
+        }
         replicationStates = ReplicationState.allCases.map {
             ($0, Gauge(label: "chat_broker_replication", dimensions: [("state", $0.rawValue)], factory: factory))
         }
@@ -57,7 +63,10 @@ public final class BrokerMetrics: Sendable {
         unacknowledged = Gauge(label: "chat_broker_replication_unacknowledged_updates", factory: factory)
         sinceReplication = Gauge(label: "chat_broker_replication_since_last_milliseconds", factory: factory)
         self.shard = Gauge(
-            label: "chat_broker_shard", dimensions: [("index", "\(shard.index)"), ("count", "\(shard.count)")], factory: factory)
+            label: "chat_broker_shard",
+            dimensions: [("index", "\(shard.index)"), ("count", "\(shard.count)")],
+            factory: factory
+        )
         self.shard.record(1)
     }
 

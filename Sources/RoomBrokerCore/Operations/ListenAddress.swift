@@ -8,7 +8,9 @@ public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
     /// Parses `HOST:PORT`; nil when it is not one (no port, a port outside 0–65535, an empty host or
     /// an IPv6 address without brackets).
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
             return nil
         }
         var host = Substring(text[..<colon])
@@ -18,7 +20,9 @@ public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         } else if host.contains(":") {
             return nil
         }
-        guard !host.isEmpty, host.utf8.count <= 255, host.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return nil }
+        guard !host.isEmpty, host.utf8.count <= 255, host.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            return nil
+        }
         self.host = String(host)
         self.port = port
     }

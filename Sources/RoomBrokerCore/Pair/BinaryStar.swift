@@ -70,7 +70,12 @@ public struct BinaryStar: Sendable {
 
     /// A broker starting at `now` in `role`. `statelessTakeoverMilliseconds`: how long the peer must
     /// be silent before this broker takes over without the state (default ten peer timeouts).
-    public init(role: PairRole, peerTimeoutMilliseconds: UInt64, statelessTakeoverMilliseconds: UInt64? = nil, now: UInt64) {
+    public init(
+        role: PairRole,
+        peerTimeoutMilliseconds: UInt64,
+        statelessTakeoverMilliseconds: UInt64? = nil,
+        now: UInt64
+    ) {
         self.isPrimary = role == .primary
         self.state = role == .primary ? .primary : .backup
         self.peerTimeoutMilliseconds = peerTimeoutMilliseconds
@@ -145,7 +150,8 @@ public struct BinaryStar: Sendable {
         case .passive where silence >= statelessTakeoverMilliseconds:
             return (true, becomeActive(.voteWithoutState))
         case .primary where silence >= max(peerTimeoutMilliseconds, statelessTakeoverMilliseconds),
-             .backup where silence >= max(2 * peerTimeoutMilliseconds, statelessTakeoverMilliseconds + peerTimeoutMilliseconds):
+            .backup
+        where silence >= max(2 * peerTimeoutMilliseconds, statelessTakeoverMilliseconds + peerTimeoutMilliseconds):
             // Starting, and no peer answered: the pair starts here (the backup waits longer, so that
             // the primary wins when both start cut off from each other).
             return (true, becomeActive(.started))

@@ -7,7 +7,11 @@ extension BrokerNode {
     /// alive and promises nothing to a client; held, it would make the gateways fail over whenever the
     /// standby is slow or gone.
     mutating func emit(
-        _ input: BrokerInput, output: BrokerOutput, identity: [UInt8]?, immediate: Bool = false, into actions: inout [NodeAction]
+        _ input: BrokerInput,
+        output: BrokerOutput,
+        identity: [UInt8]?,
+        immediate: Bool = false,
+        into actions: inout [NodeAction]
     ) {
         let encoded = encode(output, identity: identity)
         guard let pair else {
@@ -25,10 +29,14 @@ extension BrokerNode {
                 inSync.held.append(Replication.HeldOutput(seq: updateSeq, actions: encoded))
             }
             if inSync.held.count > pair.maxHeldOutputs {
-                logger.warning("standby-lost", metadata: [
-                    "reason": "\(inSync.held.count) replies wait for its acks: too slow; acknowledging alone until it reloads",
-                    "term": "\(term)",
-                ])
+                logger.warning(
+                    "standby-lost",
+                    metadata: [
+                        "reason":
+                            "\(inSync.held.count) replies wait for its acks: too slow; acknowledging alone until it reloads",
+                        "term": "\(term)",
+                    ]
+                )
                 release(&inSync, upTo: .max, into: &actions)
                 return
             }
@@ -108,19 +116,29 @@ extension BrokerNode {
             }
             return
         }
-        if quorumBase == nil { quorumBase = gatewaysHeard(within: 3 * pair.peerTimeoutMilliseconds, now: now.monotonic) }
+        if quorumBase == nil {
+            quorumBase = gatewaysHeard(within: 3 * pair.peerTimeoutMilliseconds, now: now.monotonic)
+        }
         let quorum = hasGatewayQuorum(now: now)
         switch replication {
         case .standbySyncing:
-            logger.warning("standby-lost", metadata: [
-                "reason": "no heartbeat for \(pair.peerTimeoutMilliseconds) ms while it loaded the snapshot", "term": "\(term)",
-            ])
+            logger.warning(
+                "standby-lost",
+                metadata: [
+                    "reason": "no heartbeat for \(pair.peerTimeoutMilliseconds) ms while it loaded the snapshot",
+                    "term": "\(term)",
+                ]
+            )
             replication = .standbyAbsent
         case .standbyInSync where quorum:
-            logger.warning("standby-lost", metadata: [
-                "reason": "no heartbeat for \(pair.peerTimeoutMilliseconds) ms: acknowledging alone (a quorum of gateways is heard)",
-                "term": "\(term)",
-            ])
+            logger.warning(
+                "standby-lost",
+                metadata: [
+                    "reason":
+                        "no heartbeat for \(pair.peerTimeoutMilliseconds) ms: acknowledging alone (a quorum of gateways is heard)",
+                    "term": "\(term)",
+                ]
+            )
             dropStandby(into: &actions)
         default:
             break
@@ -128,12 +146,19 @@ extension BrokerNode {
         if quorum == fenced {
             fenced = !quorum
             if fenced {
-                logger.warning("fenced", metadata: [
-                    "reason": "standby silent and fewer than a quorum of \(quorumBase?.count ?? 0) gateways heard: answering not_active (the standby may be taking over)",
-                    "term": "\(term)",
-                ])
+                logger.warning(
+                    "fenced",
+                    metadata: [
+                        "reason":
+                            "standby silent and fewer than a quorum of \(quorumBase?.count ?? 0) gateways heard: answering not_active (the standby may be taking over)",
+                        "term": "\(term)",
+                    ]
+                )
             } else {
-                logger.notice("unfenced", metadata: ["reason": "a quorum of gateways is heard again", "term": "\(term)"])
+                logger.notice(
+                    "unfenced",
+                    metadata: ["reason": "a quorum of gateways is heard again", "term": "\(term)"]
+                )
                 dropStandby(into: &actions)
             }
         }
@@ -144,15 +169,23 @@ extension BrokerNode {
     mutating func peerPosition(_ peer: PeerStatus, now: BrokerClock, into actions: inout [NodeAction]) {
         switch replication {
         case .following(let applied) where peer.state == .active && peer.position > applied:
-            logger.warning("standby-reloading", metadata: [
-                "reason": "the active is at update \(peer.position), this standby at \(applied): updates were missed",
-            ])
+            logger.warning(
+                "standby-reloading",
+                metadata: [
+                    "reason":
+                        "the active is at update \(peer.position), this standby at \(applied): updates were missed"
+                ]
+            )
             replication = .waiting(.init())
             askForSnapshot(now: now, into: &actions)
-        case .standbyAbsent where isActive && !fenced && peer.state == .passive && peer.hasState
+        case .standbyAbsent
+        where isActive && !fenced && peer.state == .passive && peer.hasState
             && peer.position == updateSeq && peer.term == term:
             replication = .standbyInSync(.init())
-            logger.info("standby-in-sync", metadata: ["seq": "\(updateSeq)", "term": "\(term)", "reason": "it kept up while silent"])
+            logger.info(
+                "standby-in-sync",
+                metadata: ["seq": "\(updateSeq)", "term": "\(term)", "reason": "it kept up while silent"]
+            )
         default:
             break
         }
@@ -182,16 +215,23 @@ extension BrokerNode {
     }
 
     mutating func snapshotEncoded(
-        id: UInt64, result: Result<[UInt8], SnapshotWorkError>, milliseconds: Double, into actions: inout [NodeAction]
+        id: UInt64,
+        result: Result<[UInt8], SnapshotWorkError>,
+        milliseconds: Double,
+        into actions: inout [NodeAction]
     ) {
         guard case .standbySyncing(var sending) = replication, sending.work == id, sending.bytes == nil else { return }
         switch result {
         case .success(let bytes):
             sending.bytes = bytes
-            logger.info("snapshot-encoded", metadata: [
-                "rooms": "\(engine.registry.rooms.count)", "seq": "\(sending.base)",
-                "reason": "\(bytes.count) bytes in \(sending.parts) parts, encoded in \(Int(milliseconds)) ms off the loop",
-            ])
+            logger.info(
+                "snapshot-encoded",
+                metadata: [
+                    "rooms": "\(engine.registry.rooms.count)", "seq": "\(sending.base)",
+                    "reason":
+                        "\(bytes.count) bytes in \(sending.parts) parts, encoded in \(Int(milliseconds)) ms off the loop",
+                ]
+            )
             replication = .standbyAbsent
             sendParts(&sending, into: &actions)
             replication = .standbySyncing(sending)
@@ -202,7 +242,9 @@ extension BrokerNode {
     }
 
     mutating func snapshotReceived(sync: UInt64, index: UInt32, into actions: inout [NodeAction]) {
-        guard case .standbySyncing(var sending) = replication, sending.sync == sync, index < sending.next else { return }
+        guard case .standbySyncing(var sending) = replication, sending.sync == sync, index < sending.next else {
+            return
+        }
         replication = .standbyAbsent
         sending.confirmed = max(sending.confirmed, index + 1)
         sendParts(&sending, into: &actions)
@@ -216,9 +258,17 @@ extension BrokerNode {
         while sending.next < parts, sending.next < sending.confirmed + PeerMessage.chunkWindow {
             let start = Int(sending.next) * PeerMessage.chunkSize
             let end = min(bytes.count, start + PeerMessage.chunkSize)
-            actions.append(.toPeer(PeerMessage.snapshot(
-                sync: sending.sync, base: sending.base, index: sending.next, last: sending.next + 1 == parts,
-                bytes: Array(bytes[start..<end])).encoded()))
+            actions.append(
+                .toPeer(
+                    PeerMessage.snapshot(
+                        sync: sending.sync,
+                        base: sending.base,
+                        index: sending.next,
+                        last: sending.next + 1 == parts,
+                        bytes: Array(bytes[start..<end])
+                    ).encoded()
+                )
+            )
             sending.next += 1
         }
     }
@@ -268,9 +318,11 @@ extension BrokerNode {
         let known: Set<String>
         if hasState {
             let last = lastEngineMonotonic
-            known = Set(engine.gateways.entries.compactMap { id, entry in
-                last < entry.lastSeen || last - entry.lastSeen < window ? id : nil
-            })
+            known = Set(
+                engine.gateways.entries.compactMap { id, entry in
+                    last < entry.lastSeen || last - entry.lastSeen < window ? id : nil
+                }
+            )
         } else {
             known = []
         }

@@ -5,7 +5,8 @@ extension BrokerNode {
     /// The standby's periodic pair work: ask for a snapshot while without state, give up a transfer
     /// that stalled.
     mutating func standbyTick(now: BrokerClock, into actions: inout [NodeAction]) {
-        guard let pair, let star, star.state == .passive, peerState == .active, star.peerAlive(now: now.monotonic) else { return }
+        guard let pair, let star, star.state == .passive, peerState == .active, star.peerAlive(now: now.monotonic)
+        else { return }
         switch replication {
         case .waiting(let waiting):
             if waiting.askedAt.map({ now.monotonic >= $0 + pair.syncRetryMilliseconds }) ?? true {
@@ -13,8 +14,12 @@ extension BrokerNode {
             }
         case .loading(let loading) where loading.loaded:
             applyKept(into: &actions)
-        case .loading(let loading) where loading.decoding == nil && now.monotonic >= loading.lastProgress + 3 * pair.syncRetryMilliseconds:
-            logger.warning("standby-reloading", metadata: ["reason": "no snapshot part for \(3 * pair.syncRetryMilliseconds) ms"])
+        case .loading(let loading)
+        where loading.decoding == nil && now.monotonic >= loading.lastProgress + 3 * pair.syncRetryMilliseconds:
+            logger.warning(
+                "standby-reloading",
+                metadata: ["reason": "no snapshot part for \(3 * pair.syncRetryMilliseconds) ms"]
+            )
             replication = .waiting(.init())
             askForSnapshot(now: now, into: &actions)
         default:
@@ -34,14 +39,29 @@ extension BrokerNode {
     }
 
     mutating func receiveSnapshot(
-        sync: UInt64, base: UInt64, index: UInt32, last: Bool, bytes: [UInt8], now: BrokerClock, into actions: inout [NodeAction]
+        sync: UInt64,
+        base: UInt64,
+        index: UInt32,
+        last: Bool,
+        bytes: [UInt8],
+        now: BrokerClock,
+        into actions: inout [NodeAction]
     ) {
         guard let state = star?.state, state != .active else { return }
         var loading: Replication.Loading
         if var waiting = replication.takeWaiting(if: { $0.sync == sync && index == 0 }) {
             waiting.updates.drop(upTo: base)
-            loading = .init(sync: sync, base: base, bytes: bytes, nextIndex: 1, lastProgress: now.monotonic, updates: waiting.updates)
-        } else if var current = replication.takeLoading(if: { $0.sync == sync && index == $0.nextIndex && $0.decoding == nil }) {
+            loading = .init(
+                sync: sync,
+                base: base,
+                bytes: bytes,
+                nextIndex: 1,
+                lastProgress: now.monotonic,
+                updates: waiting.updates
+            )
+        } else if var current = replication.takeLoading(if: {
+            $0.sync == sync && index == $0.nextIndex && $0.decoding == nil
+        }) {
             current.bytes += bytes
             current.nextIndex += 1
             current.lastProgress = now.monotonic
@@ -61,7 +81,10 @@ extension BrokerNode {
     }
 
     mutating func snapshotDecoded(
-        id: UInt64, result: Result<BrokerSnapshot, SnapshotWorkError>, milliseconds: Double, now: BrokerClock,
+        id: UInt64,
+        result: Result<BrokerSnapshot, SnapshotWorkError>,
+        milliseconds: Double,
+        now: BrokerClock,
         into actions: inout [NodeAction]
     ) {
         guard case .loading(let loading) = replication, loading.decoding == id else { return }
@@ -82,14 +105,22 @@ extension BrokerNode {
         loaded.decoding = nil
         loaded.loaded = true
         replication = .loading(loaded)
-        logger.info("standby-loaded", metadata: [
-            "rooms": "\(engine.registry.rooms.count)", "seq": "\(loading.base)",
-            "reason": "decoded in \(Int(milliseconds)) ms off the loop; \(loading.updates.count) updates kept meanwhile",
-        ])
+        logger.info(
+            "standby-loaded",
+            metadata: [
+                "rooms": "\(engine.registry.rooms.count)", "seq": "\(loading.base)",
+                "reason":
+                    "decoded in \(Int(milliseconds)) ms off the loop; \(loading.updates.count) updates kept meanwhile",
+            ]
+        )
         if engine.registry.configuration.shard != configuration.shard {
-            logger.warning("shard-mismatch", metadata: [
-                "reason": "the active serves shard \(engine.registry.configuration.shard), this broker was started with --shard \(configuration.shard): give both brokers of a pair the same; following the active's",
-            ])
+            logger.warning(
+                "shard-mismatch",
+                metadata: [
+                    "reason":
+                        "the active serves shard \(engine.registry.configuration.shard), this broker was started with --shard \(configuration.shard): give both brokers of a pair the same; following the active's"
+                ]
+            )
         }
         applyKept(into: &actions)
     }
@@ -101,7 +132,10 @@ extension BrokerNode {
         for _ in 0..<Self.keptUpdatesPerBatch {
             guard let update = loading.updates.popFirst() else { break }
             guard update.seq == updateSeq + 1 else {
-                logger.warning("standby-reloading", metadata: ["reason": "updates \(updateSeq + 1)...\(update.seq - 1) missed while loading"])
+                logger.warning(
+                    "standby-reloading",
+                    metadata: ["reason": "updates \(updateSeq + 1)...\(update.seq - 1) missed while loading"]
+                )
                 replication = .waiting(.init())
                 return
             }
@@ -127,9 +161,12 @@ extension BrokerNode {
         let (output, overdrawn) = engine.apply(input)
         lastEngineMonotonic = max(lastEngineMonotonic, input.now.monotonic)
         guard !overdrawn, !checksDigest(of: seq) || Self.digest(of: encode(output, identity: [])) == digest else {
-            logger.error("standby-diverged", metadata: [
-                "seq": "\(seq)", "reason": "update gave other output than on the active; reloading the state",
-            ])
+            logger.error(
+                "standby-diverged",
+                metadata: [
+                    "seq": "\(seq)", "reason": "update gave other output than on the active; reloading the state",
+                ]
+            )
             replication = .waiting(.init())
             return false
         }
@@ -147,7 +184,11 @@ extension BrokerNode {
     /// Applies (or keeps, while loading) update `seq`; a following standby acks it unless the caller
     /// acks a whole message of updates at once.
     mutating func receiveUpdate(
-        seq: UInt64, input: BrokerInput, digest: UInt64, acknowledge: Bool = true, into actions: inout [NodeAction]
+        seq: UInt64,
+        input: BrokerInput,
+        digest: UInt64,
+        acknowledge: Bool = true,
+        into actions: inout [NodeAction]
     ) {
         let limit = pair?.maxBufferedBytes ?? 0
         if var waiting = replication.takeWaiting() {
@@ -162,7 +203,10 @@ extension BrokerNode {
                 return
             }
             guard loading.updates.add(seq: seq, input: input, digest: digest, limit: limit) else {
-                logger.warning("standby-reloading", metadata: ["reason": "updates kept while loading exceed \(limit) bytes"])
+                logger.warning(
+                    "standby-reloading",
+                    metadata: ["reason": "updates kept while loading exceed \(limit) bytes"]
+                )
                 replication = .waiting(.init())
                 return
             }

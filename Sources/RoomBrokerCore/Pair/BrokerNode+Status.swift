@@ -15,7 +15,10 @@ extension BrokerNode {
 
     /// What this node says of itself at `now`: the engine's rooms, members and first `limit` gateways
     /// (a standby's are its copy of the active's), its role, term and replication lag.
-    public func statusReport(now: BrokerClock, listing limit: Int = BrokerStatusReport.maxGateways) -> BrokerStatusReport {
+    public func statusReport(
+        now: BrokerClock,
+        listing limit: Int = BrokerStatusReport.maxGateways
+    ) -> BrokerStatusReport {
         var report = engine.statusReport(role: role, now: now.monotonic, listing: limit)
         report.term = term
         report.updates = updateSeq
@@ -42,8 +45,12 @@ extension BrokerNode {
         case .following: state = .following
         }
         report.replication = .init(
-            state: state, heldOutputs: held, unacknowledged: unacknowledged, sinceLastMs: since(last),
-            takeover: lastTakeover.map(\.kind))
+            state: state,
+            heldOutputs: held,
+            unacknowledged: unacknowledged,
+            sinceLastMs: since(last),
+            takeover: lastTakeover.map(\.kind)
+        )
         return report
     }
 
@@ -53,7 +60,8 @@ extension BrokerNode {
         guard let command = try? WireCommand.decode(frame) else { return nil }
         let role = role
         if statusCache.map({
-            $0.role != role || $0.term != term || $0.fenced != fenced || now.monotonic >= $0.builtAt + Self.statusCacheMilliseconds
+            $0.role != role || $0.term != term || $0.fenced != fenced
+                || now.monotonic >= $0.builtAt + Self.statusCacheMilliseconds
         }) ?? true {
             do throws(ChatError) {
                 statusCache = (now.monotonic, role, term, fenced, try BrokerEngine.json(of: statusReport(now: now)))

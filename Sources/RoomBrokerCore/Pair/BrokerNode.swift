@@ -78,18 +78,28 @@ public struct BrokerNode {
 
     /// A node at `now`: active at once when alone, else in the pair's starting state.
     public init(
-        configuration: RoomRegistryConfiguration, gatewayTimeoutMilliseconds: UInt64, pair: PairConfiguration?,
-        logger: Logger, now: BrokerClock
+        configuration: RoomRegistryConfiguration,
+        gatewayTimeoutMilliseconds: UInt64,
+        pair: PairConfiguration?,
+        logger: Logger,
+        now: BrokerClock
     ) {
         self.configuration = configuration
         self.gatewayTimeoutMilliseconds = gatewayTimeoutMilliseconds
         self.pair = pair
         self.logger = logger
-        self.engine = BrokerEngine(configuration: configuration, gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds, logger: logger)
+        self.engine = BrokerEngine(
+            configuration: configuration,
+            gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds,
+            logger: logger
+        )
         if let pair {
             star = BinaryStar(
-                role: pair.role, peerTimeoutMilliseconds: pair.peerTimeoutMilliseconds,
-                statelessTakeoverMilliseconds: pair.statelessTakeoverMilliseconds, now: now.monotonic)
+                role: pair.role,
+                peerTimeoutMilliseconds: pair.peerTimeoutMilliseconds,
+                statelessTakeoverMilliseconds: pair.statelessTakeoverMilliseconds,
+                now: now.monotonic
+            )
             engine.logger = Self.quiet(logger)
             replication = .waiting(.init())
         } else {
@@ -232,10 +242,18 @@ public struct BrokerNode {
         case .updates(let updates):
             lastUpdateAt = now.monotonic
             for update in updates {
-                receiveUpdate(seq: update.seq, input: update.input, digest: update.digest, acknowledge: false, into: &actions)
+                receiveUpdate(
+                    seq: update.seq,
+                    input: update.input,
+                    digest: update.digest,
+                    acknowledge: false,
+                    into: &actions
+                )
             }
             // One ack for the whole message.
-            if case .following(let applied) = replication { actions.append(.toPeer(PeerMessage.ack(seq: applied).encoded())) }
+            if case .following(let applied) = replication {
+                actions.append(.toPeer(PeerMessage.ack(seq: applied).encoded()))
+            }
         case .ack(let seq):
             guard isActive || leaving else { return [] }
             receiveAck(seq: seq, now: now, into: &actions)
@@ -290,8 +308,15 @@ public struct BrokerNode {
             if !synced, reason != .started {
                 // No copy of the state arrived, and the peer is gone for good (or neither broker has
                 // it): serve with a fresh one (gateways see a new instance and tell their members).
-                engine = BrokerEngine(configuration: configuration, gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds, logger: logger)
-                logger.warning("takeover-without-state", metadata: ["reason": "\(reason.rawValue): the rooms start empty"])
+                engine = BrokerEngine(
+                    configuration: configuration,
+                    gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds,
+                    logger: logger
+                )
+                logger.warning(
+                    "takeover-without-state",
+                    metadata: ["reason": "\(reason.rawValue): the rooms start empty"]
+                )
             }
             engine.logger = logger
             engine.term = term
@@ -307,15 +332,23 @@ public struct BrokerNode {
             quorumBase = nil  // from the gateways heard since: the voters at first
             fenced = false
             nextEngineTick = 0
-            logger.notice("active", metadata: [
-                "reason": "\(reason.rawValue)", "term": "\(term)", "rooms": "\(engine.registry.rooms.count)", "seq": "\(updateSeq)",
-            ])
+            logger.notice(
+                "active",
+                metadata: [
+                    "reason": "\(reason.rawValue)", "term": "\(term)", "rooms": "\(engine.registry.rooms.count)",
+                    "seq": "\(updateSeq)",
+                ]
+            )
             // The peer learns the new term at once (a deposed active steps down before serving more).
             actions.append(.toPeer(PeerMessage.status(status).encoded()))
             // Every gateway checks it has each room's last event.
             for head in engine.heads() { actions.append(.publish(head.encoded())) }
         case .becamePassive(let reason):
-            engine = BrokerEngine(configuration: configuration, gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds, logger: Self.quiet(logger))
+            engine = BrokerEngine(
+                configuration: configuration,
+                gatewayTimeoutMilliseconds: gatewayTimeoutMilliseconds,
+                logger: Self.quiet(logger)
+            )
             // What was held for a standby was never acknowledged: the clients retry with the new active.
             replication = .waiting(.init())
             unsent = []
@@ -325,14 +358,23 @@ public struct BrokerNode {
             votes = [:]
             quorumBase = nil
             fenced = false
-            logger.notice("standby", metadata: ["reason": "\(reason?.rawValue ?? "peer is active")", "term": "\(term)"])
+            logger.notice(
+                "standby",
+                metadata: ["reason": "\(reason?.rawValue ?? "peer is active")", "term": "\(term)"]
+            )
         }
     }
 
     // MARK: Helpers
 
     var status: PeerStatus {
-        PeerStatus(state: star?.state ?? .active, term: term, isPrimary: pair?.role == .primary, hasState: hasState, position: updateSeq)
+        PeerStatus(
+            state: star?.state ?? .active,
+            term: term,
+            isPrimary: pair?.role == .primary,
+            hasState: hasState,
+            position: updateSeq
+        )
     }
 
     mutating func engineClock(_ now: BrokerClock) -> BrokerClock {
@@ -353,9 +395,13 @@ public struct BrokerNode {
             if frame.count <= WireFormat.maxFrameSize {
                 actions.append(.reply(identity: identity, frame: frame))
             } else {
-                logger.error("reply-too-large", metadata: [
-                    "gateway": "\(String(decoding: identity, as: UTF8.self))", "reason": "\(reply.kind): \(frame.count) bytes",
-                ])
+                logger.error(
+                    "reply-too-large",
+                    metadata: [
+                        "gateway": "\(String(decoding: identity, as: UTF8.self))",
+                        "reason": "\(reply.kind): \(frame.count) bytes",
+                    ]
+                )
             }
         }
         return actions
@@ -367,7 +413,8 @@ public struct BrokerNode {
         for action in actions {
             switch action {
             case .reply(_, let frame), .toPeer(let frame): digest.add(frame)
-            case .publish(let frames): frames.forEach { digest.add($0) }
+            case .publish(let frames):
+                for frame in frames { digest.add(frame) }
             case .snapshotWork: break
             }
         }
@@ -381,7 +428,12 @@ public struct BrokerNode {
             reply = WireReply(to: command, result: .failure(error))
         } else {
             let ids = WireCommand.ids(ofUndecodable: frame)
-            reply = WireReply(kind: .invalid, requestID: ids.requestID, connectionID: ids.connectionID, result: .failure(error))
+            reply = WireReply(
+                kind: .invalid,
+                requestID: ids.requestID,
+                connectionID: ids.connectionID,
+                result: .failure(error)
+            )
         }
         return .reply(identity: identity, frame: reply.encoded())
     }

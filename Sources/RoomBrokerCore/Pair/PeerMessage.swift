@@ -109,7 +109,9 @@ public enum PeerMessage: Equatable, Sendable {
             let isPrimary = try reader.readByte("primary") == 1
             let hasState = try reader.readByte("has state") == 1
             let position = try reader.readUInt64("position")
-            message = .status(PeerStatus(state: state, term: term, isPrimary: isPrimary, hasState: hasState, position: position))
+            message = .status(
+                PeerStatus(state: state, term: term, isPrimary: isPrimary, hasState: hasState, position: position)
+            )
         case 2:
             message = .syncRequest(sync: try reader.readUInt64("sync"))
         case 3:

@@ -115,7 +115,8 @@ enum Replication {
 
         static func size(of input: BrokerInput) -> Int {
             switch input {
-            case .command(let gateway, let frame, _, let entropy): return 64 + gateway.utf8.count + frame.count + entropy.count * 8
+            case .command(let gateway, let frame, _, let entropy):
+                return 64 + gateway.utf8.count + frame.count + entropy.count * 8
             case .tick: return 32
             }
         }

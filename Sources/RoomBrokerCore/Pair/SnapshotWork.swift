@@ -55,7 +55,8 @@ public enum SnapshotWork: Sendable, Equatable, CustomStringConvertible {
 
     public static func == (lhs: SnapshotWork, rhs: SnapshotWork) -> Bool {
         switch (lhs, rhs) {
-        case (.encode(let left, _), .encode(let right, _)), (.decode(let left, _), .decode(let right, _)): return left == right
+        case (.encode(let left, _), .encode(let right, _)), (.decode(let left, _), .decode(let right, _)):
+            return left == right
         default: return false
         }
     }

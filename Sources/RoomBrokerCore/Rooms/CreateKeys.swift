@@ -24,7 +24,9 @@ struct CreateKeys: Sendable, Codable {
 
     /// The room created with `key` from `client` within the lifetime, if any.
     func room(client: String, key: String, now: UInt64) -> String? {
-        guard let entry = entries[Self.compose(client, key)], now &- entry.at < Self.lifetimeMilliseconds else { return nil }
+        guard let entry = entries[Self.compose(client, key)], now &- entry.at < Self.lifetimeMilliseconds else {
+            return nil
+        }
         return entry.room
     }
 

@@ -25,7 +25,9 @@ struct MembershipIndex: Sendable, Codable {
 
     /// Forgets that `connection` is a member of `room` (nothing when it was not).
     mutating func remove(_ room: String, for connection: ConnectionKey) {
-        guard let index = roomsByConnection.index(forKey: connection), roomsByConnection.values[index].remove(room) != nil else { return }
+        guard let index = roomsByConnection.index(forKey: connection),
+            roomsByConnection.values[index].remove(room) != nil
+        else { return }
         if roomsByConnection.values[index].isEmpty { roomsByConnection.remove(at: index) }
         count(connection.gateway, by: -1)
     }

@@ -22,7 +22,11 @@ public struct Room: Sendable, Codable {
 
         /// A connected member.
         public init(
-            connection: ConnectionKey, name: String, disconnectedSince: UInt64? = nil, pid: String = "", joinSeq: UInt64 = 0,
+            connection: ConnectionKey,
+            name: String,
+            disconnectedSince: UInt64? = nil,
+            pid: String = "",
+            joinSeq: UInt64 = 0,
             ownResumes: [UInt64] = []
         ) {
             self.connection = connection
@@ -84,7 +88,11 @@ public struct Room: Sendable, Codable {
     public private(set) var emptySince: UInt64?
 
     init(
-        name: String, incarnation: UInt64, creator: String, passwordHash: PasswordHash, now: BrokerClock,
+        name: String,
+        incarnation: UInt64,
+        creator: String,
+        passwordHash: PasswordHash,
+        now: BrokerClock,
         configuration: RoomRegistryConfiguration
     ) {
         self.name = name
@@ -93,7 +101,10 @@ public struct Room: Sendable, Codable {
         self.passwordHash = passwordHash
         self.created = now.wall
         self.history = BudgetedQueue(capacity: configuration.historySize, byteBudget: configuration.historyByteBudget)
-        self.recentBroadcasts = BudgetedQueue(capacity: configuration.replaySize, byteBudget: configuration.replayByteBudget)
+        self.recentBroadcasts = BudgetedQueue(
+            capacity: configuration.replaySize,
+            byteBudget: configuration.replayByteBudget
+        )
         self.emptySince = now.monotonic
     }
 
@@ -151,7 +162,7 @@ public struct Room: Sendable, Codable {
     /// Marks the connected member on `connection` disconnected at `now`; it keeps its name and place.
     mutating func markDisconnected(_ connection: ConnectionKey, now: UInt64) -> Member? {
         guard names.removeValue(forKey: connection) != nil,
-              let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })
+            let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })
         else { return nil }
         members[index].disconnectedSince = now
         return members[index]
@@ -197,15 +208,17 @@ public struct Room: Sendable, Codable {
 
     /// Removes the member still disconnected on `connection` since at most `before` (its grace ended).
     mutating func removeDisconnected(_ connection: ConnectionKey, before: UInt64, now: UInt64) -> Member? {
-        guard let index = members.firstIndex(where: {
-            $0.connection == connection && $0.disconnectedSince.map { $0 <= before } == true
-        }) else { return nil }
+        guard
+            let index = members.firstIndex(where: {
+                $0.connection == connection && $0.disconnectedSince.map { $0 <= before } == true
+            })
+        else { return nil }
         return removeMember(at: index, now: now)
     }
 
     mutating func remove(_ connection: ConnectionKey, now: UInt64) -> Member? {
         guard names.removeValue(forKey: connection) != nil,
-              let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })
+            let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })
         else { return nil }
         return removeMember(at: index, now: now)
     }
@@ -221,7 +234,11 @@ public struct Room: Sendable, Codable {
         history.append(message)
     }
 
-    mutating func recordBroadcast(seq: UInt64, gseq: UInt64, payload: [UInt8]) -> BudgetedQueue<RecentBroadcast>.Released {
+    mutating func recordBroadcast(
+        seq: UInt64,
+        gseq: UInt64,
+        payload: [UInt8]
+    ) -> BudgetedQueue<RecentBroadcast>.Released {
         recentBroadcasts.append(RecentBroadcast(seq: seq, gseq: gseq, payload: payload))
     }
 

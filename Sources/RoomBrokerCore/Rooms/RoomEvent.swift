@@ -13,7 +13,8 @@ public enum RoomEvent: Equatable, Sendable {
     /// The room the event belongs to.
     public var room: String {
         switch self {
-        case .joined(let room, _, _, _, _), .resumed(let room, _, _, _, _), .left(let room, _, _, _, _), .message(let room, _, _):
+        case .joined(let room, _, _, _, _), .resumed(let room, _, _, _, _), .left(let room, _, _, _, _),
+            .message(let room, _, _):
             return room
         }
     }

@@ -21,7 +21,9 @@ public enum RoomNameGenerator {
     /// `isTaken`; adds digits when the short forms keep colliding. Names of other shards are drawn again,
     /// at most ``drawsPerShard`` times the shard count in all: nil when every one missed.
     public static func generate(
-        using generator: inout some RandomNumberGenerator, in shard: Shard = .whole, isTaken: (String) -> Bool
+        using generator: inout some RandomNumberGenerator,
+        in shard: Shard = .whole,
+        isTaken: (String) -> Bool
     ) -> String? {
         var upperBound = 100
         var otherShards = 0

@@ -8,17 +8,25 @@ extension RoomRegistry {
     /// is not kept. A repeat of a non-empty `key` from the same `client` within 2 minutes answers with
     /// the same room and a new password while the room has no members, and `room_exists` after.
     public mutating func create(
-        requestedRoom: String, creatorName: String, key rawKey: String = "", by connection: ConnectionKey,
-        client: String = "", now: BrokerClock
+        requestedRoom: String,
+        creatorName: String,
+        key rawKey: String = "",
+        by connection: ConnectionKey,
+        client: String = "",
+        now: BrokerClock
     ) throws(ChatError) -> CreateResult {
         _ = try FieldValidator.name(creatorName)
         let key = try FieldValidator.key(rawKey)
         // An empty (or blank) room name asks the broker to pick one.
-        let blank = requestedRoom.utf8.count <= FieldValidator.maxRoomLength && requestedRoom.trimmingWhitespace().isEmpty
+        let blank =
+            requestedRoom.utf8.count <= FieldValidator.maxRoomLength && requestedRoom.trimmingWhitespace().isEmpty
         let requested = blank ? "" : try FieldValidator.room(requestedRoom)
         if !key.isEmpty, let previous = createKeys.room(client: client, key: key, now: now.monotonic) {
             guard let index = rooms.index(forKey: previous), rooms.values[index].members.isEmpty else {
-                throw ChatError(.roomExists, "room \(previous) was already created with this id and is in use; create another room")
+                throw ChatError(
+                    .roomExists,
+                    "room \(previous) was already created with this id and is in use; create another room"
+                )
             }
             let password = PasswordGenerator.generate(using: &random)
             rooms.values[index].replacePassword(PasswordHash(password: password, using: &random))
@@ -27,33 +35,65 @@ extension RoomRegistry {
         let keys = LimitKeys(connection: "create:\(connection)", client: client.isEmpty ? nil : "create:\(client)")
         try Self.refuseIfBlocked(createsByConnection, createsByClient, keys, now: now) { perAddress, wait in
             perAddress
-                ? ChatError(.rateLimited, "too many rooms created from your address; wait \(wait) s and try again", limit: .createsPerAddress)
-                : ChatError(.rateLimited, "too many rooms created; wait \(wait) s and try again", limit: .createsPerConnection)
+                ? ChatError(
+                    .rateLimited,
+                    "too many rooms created from your address; wait \(wait) s and try again",
+                    limit: .createsPerAddress
+                )
+                : ChatError(
+                    .rateLimited,
+                    "too many rooms created; wait \(wait) s and try again",
+                    limit: .createsPerConnection
+                )
         }
         if !client.isEmpty, roomsByCreator[client, default: 0] >= configuration.roomsPerClient {
-            throw ChatError(.rateLimited, "your address already has \(configuration.roomsPerClient) rooms; one is freed 5 minutes after its last member leaves", limit: .roomsPerAddress)
+            throw ChatError(
+                .rateLimited,
+                "your address already has \(configuration.roomsPerClient) rooms; one is freed 5 minutes after its last member leaves",
+                limit: .roomsPerAddress
+            )
         }
         guard rooms.count < configuration.maxRooms else {
-            throw ChatError(.tooManyRooms, "the server holds its maximum of \(configuration.maxRooms) rooms; try again later", limit: .maxRooms)
+            throw ChatError(
+                .tooManyRooms,
+                "the server holds its maximum of \(configuration.maxRooms) rooms; try again later",
+                limit: .maxRooms
+            )
         }
         let room: String
         if requested.isEmpty {
             let taken = rooms
-            guard let generated = RoomNameGenerator.generate(using: &random, in: configuration.shard, isTaken: { taken[$0] != nil }) else {
-                throw ChatError(.internalError, "no free room name of this broker's shard \(configuration.shard) was found; try again, or name the room")
+            guard
+                let generated = RoomNameGenerator.generate(
+                    using: &random,
+                    in: configuration.shard,
+                    isTaken: { taken[$0] != nil }
+                )
+            else {
+                throw ChatError(
+                    .internalError,
+                    "no free room name of this broker's shard \(configuration.shard) was found; try again, or name the room"
+                )
             }
             room = generated
         } else {
             room = requested
-            guard rooms[room] == nil else { throw ChatError(.roomExists, "room \(room) already exists; pick another name") }
+            guard rooms[room] == nil else {
+                throw ChatError(.roomExists, "room \(room) already exists; pick another name")
+            }
         }
         Self.record(&createsByConnection, &createsByClient, keys, now: now)
         if !client.isEmpty { roomsByCreator[client, default: 0] += 1 }
         if !key.isEmpty { createKeys.record(client: client, key: key, room: room, now: now.monotonic) }
         let password = PasswordGenerator.generate(using: &random)
         rooms[room] = Room(
-            name: room, incarnation: nextIncarnation, creator: client, passwordHash: PasswordHash(password: password, using: &random),
-            now: now, configuration: configuration)
+            name: room,
+            incarnation: nextIncarnation,
+            creator: client,
+            passwordHash: PasswordHash(password: password, using: &random),
+            now: now,
+            configuration: configuration
+        )
         nextIncarnation += 1
         sortedNames.insert(room, at: insertionIndex(of: room))
         return CreateResult(room: room, password: password, repeated: false)
@@ -66,8 +106,15 @@ extension RoomRegistry {
     /// A member still counted as connected whose gateway `isGone` (it fell silent: likely dead) is taken
     /// over like a disconnected one, rather than refusing the name until the gateway timeout.
     public mutating func join(
-        room rawRoom: String, password: String, name rawName: String, since: UInt64? = nil, pid rawPid: String = "",
-        by connection: ConnectionKey, client: String = "", now: BrokerClock, isGone: (ConnectionKey) -> Bool = { _ in false }
+        room rawRoom: String,
+        password: String,
+        name rawName: String,
+        since: UInt64? = nil,
+        pid rawPid: String = "",
+        by connection: ConnectionKey,
+        client: String = "",
+        now: BrokerClock,
+        isGone: (ConnectionKey) -> Bool = { _ in false }
     ) throws(ChatError) -> JoinResult {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
@@ -85,10 +132,19 @@ extension RoomRegistry {
                     throw ChatError(.badRequest, "this connection is already in room \(roomName)")
                 }
                 return JoinResult(
-                    event: .joined(room: roomName, seq: room.lastSeq, name: existing, count: room.members.count, connection: connection),
-                    members: room.memberNames(limit: Self.maxMembersInJoinReply), memberCount: room.members.count,
+                    event: .joined(
+                        room: roomName,
+                        seq: room.lastSeq,
+                        name: existing,
+                        count: room.members.count,
+                        connection: connection
+                    ),
+                    members: room.memberNames(limit: Self.maxMembersInJoinReply),
+                    memberCount: room.members.count,
                     history: since.map { since in room.history.filter { $0.seq > since } } ?? Array(room.history),
-                    complete: since.map { $0 >= room.lastDroppedMessageSeq }, repeated: true)
+                    complete: since.map { $0 >= room.lastDroppedMessageSeq },
+                    repeated: true
+                )
             }
             let event: RoomEvent
             if room.isNameTaken(name) {
@@ -108,7 +164,13 @@ extension RoomRegistry {
                 previousPid = room.members[index].pid
                 let seq = room.nextSeq()
                 room.attach(at: index, pid: pid, seq: seq)
-                event = .resumed(room: roomName, seq: seq, name: kept, count: room.members.count, connection: connection)
+                event = .resumed(
+                    room: roomName,
+                    seq: seq,
+                    name: kept,
+                    count: room.members.count,
+                    connection: connection
+                )
             } else {
                 guard room.members.count < maxMembers else { return nil }
                 let seq = room.nextSeq()
@@ -125,8 +187,12 @@ extension RoomRegistry {
                 complete = known && since >= room.lastDroppedMessageSeq
             }
             return JoinResult(
-                event: event, members: room.memberNames(limit: Self.maxMembersInJoinReply), memberCount: room.members.count,
-                history: history, complete: complete)
+                event: event,
+                members: room.memberNames(limit: Self.maxMembersInJoinReply),
+                memberCount: room.members.count,
+                history: history,
+                complete: complete
+            )
         }
         guard let result else {
             throw ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)", limit: .membersPerRoom)
@@ -139,7 +205,11 @@ extension RoomRegistry {
     }
 
     /// Removes `connection` from `room`.
-    public mutating func leave(room rawRoom: String, by connection: ConnectionKey, now: BrokerClock) throws(ChatError) -> RoomEvent {
+    public mutating func leave(
+        room rawRoom: String,
+        by connection: ConnectionKey,
+        now: BrokerClock
+    ) throws(ChatError) -> RoomEvent {
         let roomName = try FieldValidator.room(rawRoom)
         guard rooms[roomName] != nil else { throw noSuchRoom(roomName) }
         guard let event = remove(connection, from: roomName, now: now) else {
@@ -151,7 +221,11 @@ extension RoomRegistry {
     /// Adds a message from member `connection` to `room`; a repeat of a non-empty `key` among the
     /// room's last 1024 keys is not added again but answered with the first seq.
     public mutating func message(
-        room rawRoom: String, text rawText: String, key rawKey: String = "", by connection: ConnectionKey, now: BrokerClock
+        room rawRoom: String,
+        text rawText: String,
+        key rawKey: String = "",
+        by connection: ConnectionKey,
+        now: BrokerClock
     ) throws(ChatError) -> MessageOutcome {
         let roomName = try FieldValidator.room(rawRoom)
         let text = try FieldValidator.text(rawText)
@@ -160,7 +234,12 @@ extension RoomRegistry {
             guard let name = room.memberName(on: connection) else {
                 throw ChatError(.notMember, "join room \(roomName) before sending to it")
             }
-            return Self.append(ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall), key: key, to: &room, from: connection)
+            return Self.append(
+                ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall),
+                key: key,
+                to: &room,
+                from: connection
+            )
         }
         return account(added)
     }
@@ -168,8 +247,14 @@ extension RoomRegistry {
     /// Adds a message to `room` from a non-member who proves the password (the HTTP API); it is marked
     /// `via: http`. `key` as for ``message(room:text:key:by:now:)``.
     public mutating func post(
-        room rawRoom: String, password: String, name rawName: String, text rawText: String, key rawKey: String = "",
-        by connection: ConnectionKey, client: String = "", now: BrokerClock
+        room rawRoom: String,
+        password: String,
+        name rawName: String,
+        text rawText: String,
+        key rawKey: String = "",
+        by connection: ConnectionKey,
+        client: String = "",
+        now: BrokerClock
     ) throws(ChatError) -> MessageOutcome {
         let roomName = try FieldValidator.room(rawRoom)
         let name = try FieldValidator.name(rawName)
@@ -178,7 +263,12 @@ extension RoomRegistry {
         _ = try FieldValidator.password(password)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let added = try update(roomName) { room in
-            Self.append(ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall, via: .http), key: key, to: &room, from: nil)
+            Self.append(
+                ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall, via: .http),
+                key: key,
+                to: &room,
+                from: nil
+            )
         }
         return account(added)
     }
@@ -193,7 +283,12 @@ extension RoomRegistry {
         var released = BudgetedQueue<ChatMessage>.Released()
     }
 
-    static func append(_ message: ChatMessage, key: String, to room: inout Room, from connection: ConnectionKey?) -> Added {
+    static func append(
+        _ message: ChatMessage,
+        key: String,
+        to room: inout Room,
+        from connection: ConnectionKey?
+    ) -> Added {
         if !key.isEmpty, let seq = room.messageKeys.seq(of: key) {
             return Added(outcome: .repeated(room: room.name, seq: seq))
         }
@@ -203,8 +298,15 @@ extension RoomRegistry {
         if !key.isEmpty { room.recordKey(key, seq: message.seq) }
         return Added(
             outcome: .new(.message(room: room.name, message: message, connection: connection)),
-            entry: StorageLedger.Entry(room: room.name, incarnation: room.incarnation, store: .history, seq: message.seq),
-            bytes: message.byteCount, released: released)
+            entry: StorageLedger.Entry(
+                room: room.name,
+                incarnation: room.incarnation,
+                store: .history,
+                seq: message.seq
+            ),
+            bytes: message.byteCount,
+            released: released
+        )
     }
 
     mutating func account(_ added: Added) -> MessageOutcome {
@@ -217,13 +319,25 @@ extension RoomRegistry {
     /// Refuses a caller over its own limits, then checks the password. Only the caller's connection and
     /// address are limited: no count of other people's failures can refuse a right password.
     mutating func checkPassword(
-        _ password: String, room roomName: String, by connection: ConnectionKey, client: String, now: BrokerClock
+        _ password: String,
+        room roomName: String,
+        by connection: ConnectionKey,
+        client: String,
+        now: BrokerClock
     ) throws(ChatError) {
         let keys = LimitKeys(connection: "conn:\(connection)", client: client.isEmpty ? nil : "client:\(client)")
         try Self.refuseIfBlocked(failuresByConnection, failuresByClient, keys, now: now) { perAddress, wait in
             perAddress
-                ? ChatError(.tooManyAttempts, "too many wrong passwords from your address; wait \(wait) s and try again", limit: .wrongPasswordsPerAddress)
-                : ChatError(.tooManyAttempts, "too many wrong passwords; wait \(wait) s and try again", limit: .wrongPasswordsPerConnection)
+                ? ChatError(
+                    .tooManyAttempts,
+                    "too many wrong passwords from your address; wait \(wait) s and try again",
+                    limit: .wrongPasswordsPerAddress
+                )
+                : ChatError(
+                    .tooManyAttempts,
+                    "too many wrong passwords; wait \(wait) s and try again",
+                    limit: .wrongPasswordsPerConnection
+                )
         }
         guard let room = rooms[roomName] else { throw noSuchRoom(roomName) }
         guard room.passwordHash.matches(password) else {
@@ -242,7 +356,10 @@ extension RoomRegistry {
     /// Refuses a caller whose connection or address is over its limit (`refusal` gets which one and
     /// the seconds to wait). Only the caller's own keys count: nobody else's attempts can refuse it.
     static func refuseIfBlocked(
-        _ byConnection: AttemptLimiter, _ byClient: AttemptLimiter, _ keys: LimitKeys, now: BrokerClock,
+        _ byConnection: AttemptLimiter,
+        _ byClient: AttemptLimiter,
+        _ keys: LimitKeys,
+        now: BrokerClock,
         refusal: (_ perAddress: Bool, _ waitSeconds: UInt64) -> ChatError
     ) throws(ChatError) {
         if byConnection.isBlocked(keys.connection, now: now.monotonic) {
@@ -254,7 +371,12 @@ extension RoomRegistry {
     }
 
     /// Counts an attempt against the caller's connection and address.
-    static func record(_ byConnection: inout AttemptLimiter, _ byClient: inout AttemptLimiter, _ keys: LimitKeys, now: BrokerClock) {
+    static func record(
+        _ byConnection: inout AttemptLimiter,
+        _ byClient: inout AttemptLimiter,
+        _ keys: LimitKeys,
+        now: BrokerClock
+    ) {
         byConnection.record(keys.connection, now: now.monotonic)
         if let client = keys.client { byClient.record(client, now: now.monotonic) }
     }

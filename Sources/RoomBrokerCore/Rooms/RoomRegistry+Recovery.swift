@@ -12,11 +12,18 @@ extension RoomRegistry {
     /// missed event is no longer kept, or when they exceed `maxBytes`. A repeat from the same connection
     /// answers the same way without new `resumed` events.
     public mutating func resume(
-        pid rawPid: String, since: UInt64?, by connection: ConnectionKey, now: BrokerClock, maxBytes: Int = .max
+        pid rawPid: String,
+        since: UInt64?,
+        by connection: ConnectionKey,
+        now: BrokerClock,
+        maxBytes: Int = .max
     ) throws(ChatError) -> ResumeResult {
         let pid = try Self.sessionID(rawPid, allowEmpty: false)
         guard let names = roomsBySession[pid], !names.isEmpty else {
-            throw ChatError(.replayUnavailable, "no session to recover (it ended, or it had no rooms); join your rooms again")
+            throw ChatError(
+                .replayUnavailable,
+                "no session to recover (it ended, or it had no rooms); join your rooms again"
+            )
         }
         let after = since ?? 0
         var missed: [Room.RecentBroadcast] = []
@@ -29,7 +36,10 @@ extension RoomRegistry {
                 throw ChatError(.badRequest, "this connection is already in room \(name)")
             }
             guard let events = room.missed(by: index, since: after) else {
-                throw ChatError(.replayUnavailable, "events of room \(name) after your offset are no longer kept; join it again")
+                throw ChatError(
+                    .replayUnavailable,
+                    "events of room \(name) after your offset are no longer kept; join it again"
+                )
             }
             for event in events { bytes += event.payload.count + 20 }
             guard bytes <= maxBytes else {
@@ -40,7 +50,8 @@ extension RoomRegistry {
         var positions: [WireReply.RoomPosition] = []
         var resumed: [RoomEvent] = []
         for name in names {
-            guard let roomIndex = rooms.index(forKey: name), let index = rooms.values[roomIndex].member(ofSession: pid) else { continue }
+            guard let roomIndex = rooms.index(forKey: name), let index = rooms.values[roomIndex].member(ofSession: pid)
+            else { continue }
             let member = rooms.values[roomIndex].members[index]
             if member.connection == connection, member.disconnectedSince == nil {
                 positions.append(.init(room: name, seq: rooms.values[roomIndex].lastSeq))
@@ -51,8 +62,15 @@ extension RoomRegistry {
             memberships.remove(name, for: old)
             memberships.insert(name, for: connection)
             positions.append(.init(room: name, seq: seq))
-            resumed.append(.resumed(
-                room: name, seq: seq, name: member.name, count: rooms.values[roomIndex].members.count, connection: connection))
+            resumed.append(
+                .resumed(
+                    room: name,
+                    seq: seq,
+                    name: member.name,
+                    count: rooms.values[roomIndex].members.count,
+                    connection: connection
+                )
+            )
         }
         missed.sort { $0.gseq < $1.gseq }
         return ResumeResult(rooms: positions, events: resumed, missed: missed)
@@ -70,7 +88,7 @@ extension RoomRegistry {
         var result = DisconnectResult()
         for name in names {
             guard let index = rooms.index(forKey: name),
-                  let member = rooms.values[index].markDisconnected(connection, now: now.monotonic)
+                let member = rooms.values[index].markDisconnected(connection, now: now.monotonic)
             else { continue }
             inGrace.append(GraceEntry(room: name, connection: connection, since: now.monotonic))
             result.away.append(AwayMember(room: name, name: member.name))
@@ -99,9 +117,16 @@ extension RoomRegistry {
             _ = inGrace.popFirst()
             var pid = ""
             let event = try? update(entry.room) { room throws(ChatError) -> RoomEvent? in
-                guard let member = room.removeDisconnected(entry.connection, before: entry.since, now: now.monotonic) else { return nil }
+                guard let member = room.removeDisconnected(entry.connection, before: entry.since, now: now.monotonic)
+                else { return nil }
                 pid = member.pid
-                return .left(room: entry.room, seq: room.nextSeq(), name: member.name, count: room.members.count, connection: entry.connection)
+                return .left(
+                    room: entry.room,
+                    seq: room.nextSeq(),
+                    name: member.name,
+                    count: room.members.count,
+                    connection: entry.connection
+                )
             }
             unindex(session: pid, room: entry.room)
             if let event { events.append(event) }
@@ -136,8 +161,10 @@ extension RoomRegistry {
     /// Checks a session's private id: 1–64 bytes of ASCII letters and digits ("" allowed for a join
     /// without connection-state recovery).
     static func sessionID(_ pid: String, allowEmpty: Bool) throws(ChatError) -> String {
-        guard (allowEmpty || !pid.isEmpty), pid.utf8.count <= maxSessionIDBytes,
-              pid.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        guard allowEmpty || !pid.isEmpty, pid.utf8.count <= maxSessionIDBytes,
+            pid.utf8.allSatisfy({
+                (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+            })
         else {
             throw ChatError(.badRequest, "pid must be 1-\(maxSessionIDBytes) ASCII letters and digits")
         }

@@ -10,7 +10,12 @@ extension RoomRegistry {
         gseq += 1
         guard let index = rooms.index(forKey: roomName) else { return gseq }
         let released = rooms.values[index].recordBroadcast(seq: seq, gseq: gseq, payload: payload)
-        let entry = StorageLedger.Entry(room: roomName, incarnation: rooms.values[index].incarnation, store: .replay, seq: seq)
+        let entry = StorageLedger.Entry(
+            room: roomName,
+            incarnation: rooms.values[index].incarnation,
+            store: .replay,
+            seq: seq
+        )
         keep(entry, bytes: payload.count + 32, released: released.count, releasedBytes: released.bytes)
         return gseq
     }
@@ -18,7 +23,12 @@ extension RoomRegistry {
     /// The kept broadcasts of `room` from `from` on, up to `to` and at most about `maxBytes` of payload
     /// (always at least one): a prefix of the range, the caller asks again for the rest. Throws
     /// `replay_unavailable` when `from` is no longer kept.
-    public func replay(room roomName: String, from: UInt64, to: UInt64, maxBytes: Int = .max) throws(ChatError) -> [Room.RecentBroadcast] {
+    public func replay(
+        room roomName: String,
+        from: UInt64,
+        to: UInt64,
+        maxBytes: Int = .max
+    ) throws(ChatError) -> [Room.RecentBroadcast] {
         let roomName = try FieldValidator.room(roomName)
         guard let room = rooms[roomName] else { throw noSuchRoom(roomName) }
         guard from >= 1, from <= to, to <= room.lastSeq else {
@@ -83,7 +93,7 @@ extension RoomRegistry {
         ledger.added(entry, bytes: bytes)
         while ledger.totalBytes > configuration.memoryBudget, let oldest = ledger.popOldest() {
             guard let index = rooms.index(forKey: oldest.room), rooms.values[index].incarnation == oldest.incarnation,
-                  let bytes = rooms.values[index].dropOldest(of: oldest.store, ifSeq: oldest.seq)
+                let bytes = rooms.values[index].dropOldest(of: oldest.store, ifSeq: oldest.seq)
             else { continue }
             ledger.released(count: 1, bytes: bytes)
         }

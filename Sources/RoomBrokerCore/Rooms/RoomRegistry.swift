@@ -124,7 +124,10 @@ public struct RoomRegistry: Sendable, Codable {
     }
 
     /// Mutates room `name` in place (no copy of its members or history), or throws `no_such_room`.
-    mutating func update<Result>(_ name: String, _ body: (inout Room) throws(ChatError) -> Result) throws(ChatError) -> Result {
+    mutating func update<Result>(
+        _ name: String,
+        _ body: (inout Room) throws(ChatError) -> Result
+    ) throws(ChatError) -> Result {
         guard let index = rooms.index(forKey: name) else { throw noSuchRoom(name) }
         return try body(&rooms.values[index])
     }

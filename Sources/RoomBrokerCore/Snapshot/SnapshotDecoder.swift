@@ -21,7 +21,14 @@ public struct SnapshotDecoder: Sendable {
             let rootEnd = try reader.end(ofValueAt: 0, limit: body.count) { "the root" }
             try reader.readKeyTable(rootEnd..<body.count)
             return try SnapshotValueDecoder.decode(
-                T.self, reader: reader, at: 0, end: rootEnd, level: 0, parent: nil, component: nil)
+                T.self,
+                reader: reader,
+                at: 0,
+                end: rootEnd,
+                level: 0,
+                parent: nil,
+                component: nil
+            )
         }
     }
 

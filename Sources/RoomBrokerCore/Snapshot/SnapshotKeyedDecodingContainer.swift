@@ -68,7 +68,8 @@ struct SnapshotKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerPro
     }
 
     func nestedContainer<NestedKey: CodingKey>(
-        keyedBy type: NestedKey.Type, forKey key: Key
+        keyedBy type: NestedKey.Type,
+        forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
         try childDecoder(key).container(keyedBy: type)
     }

@@ -43,11 +43,17 @@ struct SnapshotKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerPro
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try begin(key)
         try SnapshotValueEncoder.write(
-            value, to: writer, level: encoder.level + 1, parent: encoder, component: .key(key.stringValue))
+            value,
+            to: writer,
+            level: encoder.level + 1,
+            parent: encoder,
+            component: .key(key.stringValue)
+        )
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
-        keyedBy keyType: NestedKey.Type, forKey key: Key
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
         let child = encoder.child(.key(key.stringValue))
         let id = beginNested(key, node: child) ? writer.openContainer(.keyed, level: child.level, node: child) : nil

@@ -39,8 +39,12 @@ extension SnapshotPathNode {
         for component in components + (extra.map { [$0] } ?? []) {
             switch component {
             case .key(let key):
-                let plain = !key.isEmpty && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (48...57).contains($0)
-                    || (65...90).contains($0) || (97...122).contains($0) }
+                let plain =
+                    !key.isEmpty
+                    && key.utf8.allSatisfy {
+                        $0 == UInt8(ascii: "_") || (48...57).contains($0)
+                            || (65...90).contains($0) || (97...122).contains($0)
+                    }
                 text += plain ? (text.isEmpty ? key : "." + key) : "[\"\(key.prefix(64))\"]"
             case .index(let index):
                 text += "[\(index)]"

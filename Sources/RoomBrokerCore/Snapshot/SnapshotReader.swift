@@ -46,7 +46,11 @@ final class SnapshotReader {
 
     /// `position + length`, when that is not past `limit`.
     private func advance(
-        _ position: Int, by length: UInt64, limit: Int, from offset: Int, path: () -> String
+        _ position: Int,
+        by length: UInt64,
+        limit: Int,
+        from offset: Int,
+        path: () -> String
     ) throws(SnapshotCodingError) -> Int {
         guard position <= limit, length <= UInt64(limit - position) else {
             throw .truncated(offset: offset, needed: length, available: max(0, limit - position), path: path())
@@ -78,7 +82,10 @@ final class SnapshotReader {
     }
 
     private func containerLength(
-        at position: Int, limit: Int, from offset: Int, path: () -> String
+        at position: Int,
+        limit: Int,
+        from offset: Int,
+        path: () -> String
     ) throws(SnapshotCodingError) -> UInt64 {
         let size = SnapshotFormat.containerLengthSize
         _ = try advance(position, by: UInt64(size), limit: limit, from: offset, path: path)
@@ -88,7 +95,10 @@ final class SnapshotReader {
 
     /// The content (entries or values) of the container of kind `tag` at `offset`.
     func content(
-        of tag: SnapshotTag, at offset: Int, limit: Int, path: () -> String
+        of tag: SnapshotTag,
+        at offset: Int,
+        limit: Int,
+        path: () -> String
     ) throws(SnapshotCodingError) -> Range<Int> {
         try expect(tag, at: offset, limit: limit, path: path)
         let start = offset + 1 + SnapshotFormat.containerLengthSize
@@ -98,7 +108,10 @@ final class SnapshotReader {
 
     /// Fails unless the value at `offset` is of kind `tag`.
     private func expect(
-        _ tag: SnapshotTag, at offset: Int, limit: Int, path: () -> String
+        _ tag: SnapshotTag,
+        at offset: Int,
+        limit: Int,
+        path: () -> String
     ) throws(SnapshotCodingError) {
         let found = try self.tag(at: offset, limit: limit, path: path)
         guard found == tag else {
@@ -122,7 +135,10 @@ final class SnapshotReader {
 
     /// An integer written as either signed or unsigned, if it fits `T`.
     func readInteger<T: FixedWidthInteger>(
-        _ type: T.Type, at offset: Int, limit: Int, path: () -> String
+        _ type: T.Type,
+        at offset: Int,
+        limit: Int,
+        path: () -> String
     ) throws(SnapshotCodingError) -> T {
         var position = offset + 1
         let found = try tag(at: offset, limit: limit, path: path)
@@ -161,7 +177,10 @@ final class SnapshotReader {
 
     /// The bytes of a string or byte array (`tag`) at `offset`.
     private func data(
-        _ tag: SnapshotTag, at offset: Int, limit: Int, path: () -> String
+        _ tag: SnapshotTag,
+        at offset: Int,
+        limit: Int,
+        path: () -> String
     ) throws(SnapshotCodingError) -> UnsafeBufferPointer<UInt8> {
         try expect(tag, at: offset, limit: limit, path: path)
         var position = offset + 1

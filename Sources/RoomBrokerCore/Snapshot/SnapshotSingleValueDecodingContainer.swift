@@ -15,7 +15,13 @@ struct SnapshotSingleValueDecodingContainer: SingleValueDecodingContainer, Snaps
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try SnapshotValueDecoder.decode(
-            T.self, reader: decoder.reader, at: decoder.offset, end: decoder.end, level: decoder.level,
-            parent: decoder.parentNode, component: decoder.component)
+            T.self,
+            reader: decoder.reader,
+            at: decoder.offset,
+            end: decoder.end,
+            level: decoder.level,
+            parent: decoder.parentNode,
+            component: decoder.component
+        )
     }
 }

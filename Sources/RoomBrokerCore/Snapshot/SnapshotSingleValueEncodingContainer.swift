@@ -20,6 +20,11 @@ struct SnapshotSingleValueEncodingContainer: SingleValueEncodingContainer, Snaps
     mutating func encode<T: Encodable>(_ value: T) throws {
         try encoder.claimSingleValue()
         try SnapshotValueEncoder.write(
-            value, to: encoder.writer, level: encoder.level, parent: encoder.parentNode, component: encoder.component)
+            value,
+            to: encoder.writer,
+            level: encoder.level,
+            parent: encoder.parentNode,
+            component: encoder.component
+        )
     }
 }

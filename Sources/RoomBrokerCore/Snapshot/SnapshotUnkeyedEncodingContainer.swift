@@ -35,7 +35,12 @@ struct SnapshotUnkeyedEncodingContainer: UnkeyedEncodingContainer, SnapshotPrimi
         let index = count
         try begin()
         try SnapshotValueEncoder.write(
-            value, to: writer, level: encoder.level + 1, parent: encoder, component: .index(index))
+            value,
+            to: writer,
+            level: encoder.level + 1,
+            parent: encoder,
+            component: .index(index)
+        )
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(

@@ -14,7 +14,11 @@ final class SnapshotValueDecoder: Decoder, SnapshotPathNode {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     init(
-        reader: SnapshotReader, offset: Int, end: Int, level: Int, parent: (any SnapshotPathNode)?,
+        reader: SnapshotReader,
+        offset: Int,
+        end: Int,
+        level: Int,
+        parent: (any SnapshotPathNode)?,
         component: SnapshotPathComponent?
     ) {
         self.reader = reader
@@ -28,33 +32,66 @@ final class SnapshotValueDecoder: Decoder, SnapshotPathNode {
     /// Decodes the value at `offset..<end` as a `T`: a primitive at once, anything else through its
     /// `init(from:)` with a decoder of its own at `level`.
     static func decode<T: Decodable>(
-        _ type: T.Type, reader: SnapshotReader, at offset: Int, end: Int, level: Int, parent: (any SnapshotPathNode)?,
+        _ type: T.Type,
+        reader: SnapshotReader,
+        at offset: Int,
+        end: Int,
+        level: Int,
+        parent: (any SnapshotPathNode)?,
         component: SnapshotPathComponent?
     ) throws -> T {
         if let primitive = T.self as? any SnapshotPrimitive.Type {
             let path = { parent?.path(component) ?? "the root" }
             guard let value = try primitive.read(from: reader, at: offset, limit: end, path: path) as? T else {
                 throw SnapshotCodingError.typeMismatch(
-                    expected: "\(T.self)", found: "another primitive", offset: offset, path: path())
+                    expected: "\(T.self)",
+                    found: "another primitive",
+                    offset: offset,
+                    path: path()
+                )
             }
             return value
         }
-        return try T(from: SnapshotValueDecoder(
-            reader: reader, offset: offset, end: end, level: level, parent: parent, component: component))
+        return try T(
+            from: SnapshotValueDecoder(
+                reader: reader,
+                offset: offset,
+                end: end,
+                level: level,
+                parent: parent,
+                component: component
+            )
+        )
     }
 
     /// Decodes the value at `offset..<end` of this value's container as a `T`.
     func decodeChild<T: Decodable>(
-        _ type: T.Type, at offset: Int, end: Int, component: SnapshotPathComponent
+        _ type: T.Type,
+        at offset: Int,
+        end: Int,
+        component: SnapshotPathComponent
     ) throws -> T {
         try Self.decode(
-            T.self, reader: reader, at: offset, end: end, level: level + 1, parent: self, component: component)
+            T.self,
+            reader: reader,
+            at: offset,
+            end: end,
+            level: level + 1,
+            parent: self,
+            component: component
+        )
     }
 
     /// A decoder for the value at `offset..<end` of this value's container.
     func child(at offset: Int, end: Int, component: SnapshotPathComponent) -> SnapshotValueDecoder {
         SnapshotValueDecoder(
-            reader: reader, offset: offset, end: end, level: level + 1, parent: self, component: component)
+            reader: reader,
+            offset: offset,
+            end: end,
+            level: level + 1,
+            parent: self,
+            component: component
+        )
     }
 
     /// This value's path (for errors).

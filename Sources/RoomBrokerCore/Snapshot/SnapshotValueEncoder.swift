@@ -30,7 +30,10 @@ final class SnapshotValueEncoder: Encoder, SnapshotPathNode {
     /// order, anything else through its `encode(to:)`; one that writes nothing becomes an empty
     /// keyed container.
     static func write<T: Encodable>(
-        _ value: T, to writer: SnapshotWriter, level: Int, parent: (any SnapshotPathNode)?,
+        _ value: T,
+        to writer: SnapshotWriter,
+        level: Int,
+        parent: (any SnapshotPathNode)?,
         component: SnapshotPathComponent?
     ) throws {
         if let primitive = value as? any SnapshotPrimitive {

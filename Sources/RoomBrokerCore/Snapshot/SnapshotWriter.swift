@@ -86,7 +86,9 @@ final class SnapshotWriter {
 
     /// Writes `value` as a varint at `offset` of `buffer` (which has room for 10 bytes); returns its length.
     private static func storeVarint(
-        _ value: UInt64, into buffer: UnsafeMutableRawBufferPointer, at offset: Int
+        _ value: UInt64,
+        into buffer: UnsafeMutableRawBufferPointer,
+        at offset: Int
     ) -> Int {
         var value = value
         var index = offset
@@ -169,7 +171,9 @@ final class SnapshotWriter {
         try close(deeperThan: level, node: node)
         guard open.count == level + 1, open[level].id == id else {
             throw .containerMisuse(
-                "wrote to a container after a container further out moved on", path: Self.path(of: node))
+                "wrote to a container after a container further out moved on",
+                path: Self.path(of: node)
+            )
         }
     }
 

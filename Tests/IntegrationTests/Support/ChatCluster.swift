@@ -24,8 +24,10 @@ final class ChatCluster {
         self.brokerArguments = brokerArguments
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"] + brokerArguments,
-            logName: "\(logPrefix)-broker")
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"]
+                + brokerArguments,
+            logName: "\(logPrefix)-broker"
+        )
         guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
             broker.stop()
             throw StartFailure(description: "the broker did not start:\n\(broker.output)")
@@ -39,8 +41,10 @@ final class ChatCluster {
         broker.stop()
         broker = try ServerProcess(
             executable: "RoomBroker",
-            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"] + brokerArguments,
-            logName: "\(logPrefix)-broker-restarted")
+            arguments: ["--commands", commandsEndpoint, "--broadcasts", broadcastsEndpoint, "--insecure-loopback"]
+                + brokerArguments,
+            logName: "\(logPrefix)-broker-restarted"
+        )
         guard broker.waitForOutput(containing: "listening", timeout: Self.startTimeout) else {
             throw StartFailure(description: "the broker did not restart:\n\(broker.output)")
         }
@@ -67,7 +71,8 @@ final class ChatCluster {
                     "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,
                     "--gateway-id", id, "--insecure-loopback",
                 ] + arguments,
-                logName: "\(logPrefix)-\(id)")
+                logName: "\(logPrefix)-\(id)"
+            )
             gateways.append(gateway)
             started.append((id, port, gateway))
         }
@@ -75,7 +80,9 @@ final class ChatCluster {
         for (id, port, gateway) in started {
             while !Self.isHealthy(port: port) {
                 guard gateway.process.isRunning, Date() < deadline else {
-                    throw StartFailure(description: "gateway \(id) never answered GET /healthz with 200:\n\(gateway.output)")
+                    throw StartFailure(
+                        description: "gateway \(id) never answered GET /healthz with 200:\n\(gateway.output)"
+                    )
                 }
                 Thread.sleep(forTimeInterval: 0.05)
             }
@@ -103,7 +110,9 @@ final class ChatCluster {
     /// The last lines of every log, for failure messages.
     var logTails: String {
         ([("broker", broker)] + gateways.enumerated().map { ("gateway \($0.offset)", $0.element) })
-            .map { name, process in "--- \(name):\n" + process.output.split(separator: "\n").suffix(15).joined(separator: "\n") }
+            .map { name, process in
+                "--- \(name):\n" + process.output.split(separator: "\n").suffix(15).joined(separator: "\n")
+            }
             .joined(separator: "\n")
     }
 }

@@ -33,18 +33,39 @@ final class FakeGateway {
     }
 
     /// Sends `body` for `connection` and waits for its reply.
-    func request(_ body: WireCommand.Body, connection: UInt64 = 0, client: String = "", timeout: TimeInterval = 5) throws -> WireReply {
+    func request(
+        _ body: WireCommand.Body,
+        connection: UInt64 = 0,
+        client: String = "",
+        timeout: TimeInterval = 5
+    ) throws -> WireReply {
         let requestID = try send(body, connection: connection, client: client)
-        return try XCTUnwrap(nextReply(timeout: timeout) { $0.requestID == requestID }, "no reply to \(body) within \(timeout) s")
+        return try XCTUnwrap(
+            nextReply(timeout: timeout) { $0.requestID == requestID },
+            "no reply to \(body) within \(timeout) s"
+        )
     }
 
     /// Sends `body` for `connection` (stamped `sentAt` on the gateway's clock, with `ttl`) without
     /// waiting; returns its request id.
     @discardableResult
-    func send(_ body: WireCommand.Body, connection: UInt64 = 0, client: String = "", sentAt: UInt64 = 0, ttl: UInt32 = 0) throws -> UInt32 {
+    func send(
+        _ body: WireCommand.Body,
+        connection: UInt64 = 0,
+        client: String = "",
+        sentAt: UInt64 = 0,
+        ttl: UInt32 = 0
+    ) throws -> UInt32 {
         let requestID = nextRequestID
         nextRequestID += 1
-        let command = WireCommand(requestID: requestID, connectionID: connection, client: client, sentAt: sentAt, ttl: ttl, body: body)
+        let command = WireCommand(
+            requestID: requestID,
+            connectionID: connection,
+            client: client,
+            sentAt: sentAt,
+            ttl: ttl,
+            body: body
+        )
         try commands.send([command.encoded()])
         return requestID
     }
