@@ -104,4 +104,18 @@ extension BrokerEngine {
     static func preview(_ text: String) -> String {
         text.prefix(utf8Bytes: 120)
     }
+
+    /// One line per membership a dropped connection keeps for the session grace.
+    func logAway(_ away: [AwayMember], _ connection: ConnectionKey, reason: String) {
+        for member in away {
+            logger.info(
+                "away",
+                metadata: [
+                    "room": "\(member.room)", "name": "\(member.name)",
+                    "reason": "\(reason): kept for the session grace",
+                    "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+                ]
+            )
+        }
+    }
 }

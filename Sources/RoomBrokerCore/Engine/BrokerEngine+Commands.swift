@@ -1,0 +1,193 @@
+import ChatLogging
+import ChatWire
+import Logging
+import SocketIO
+
+/// Applying one decoded command: the registry decides, the reply and broadcasts say what happened.
+extension BrokerEngine {
+    mutating func apply(
+        _ command: WireCommand,
+        connection: ConnectionKey,
+        now: BrokerClock
+    ) throws(ChatError) -> BrokerOutput {
+        func success(_ value: WireReply.Success, _ broadcasts: [WireBroadcast] = []) -> BrokerOutput {
+            BrokerOutput(reply: WireReply(to: command, result: .success(value)), broadcasts: broadcasts)
+        }
+        switch command.body {
+        case .hello(let gatewayName):
+            guard gatewayName.utf8.count <= Self.maxGatewayNameBytes else {
+                throw ChatError(.badRequest, "gateway name must be at most \(Self.maxGatewayNameBytes) bytes")
+            }
+            let isNew = gateways.register(connection.gateway, name: gatewayName, now: now.monotonic)
+            _ = gateways.admit(connection.gateway, sentAt: command.sentAt, ttl: 0, now: now.monotonic)
+            logger.info(
+                "gateway-hello",
+                metadata: [
+                    "gateway": "\(connection.gateway)", "name": "\(gatewayName)",
+                    "reason": "\(isNew ? "new" : "again")",
+                ]
+            )
+            return success(.init(instance: instance, term: term))
+
+        case .heartbeat:
+            return success(.init(instance: instance, term: term))
+
+        case .create(let name, let requestedRoom, let key):
+            let created = try registry.create(
+                requestedRoom: requestedRoom,
+                creatorName: name,
+                key: key,
+                by: connection,
+                client: command.client,
+                now: now
+            )
+            var fields = metadata(room: created.room, name: name, connection)
+            if created.repeated { fields["reason"] = "repeated id: new password" }
+            logger.info("create", metadata: fields)
+            var json = JSONWriter(capacity: 64)
+            json.beginObject()
+            json.key("room")
+            json.string(created.room)
+            json.key("password")
+            json.string(created.password)
+            json.endObject()
+            return success(.init(room: created.room, json: json.bytes))
+
+        case .join(let room, let password, let name, let since, let pid):
+            let gateways = gateways
+            let result = try registry.join(
+                room: room,
+                password: password,
+                name: name,
+                since: since,
+                pid: pid,
+                by: connection,
+                client: command.client,
+                now: now,
+                isGone: {
+                    gateways.silence(of: $0.gateway, now: now.monotonic) >= Self.supplantAfterSilenceMilliseconds
+                }
+            )
+            let joinedRoom = result.event.room
+            let reply = WireReply.Success(
+                room: joinedRoom,
+                seq: result.seq,
+                json: Self.joinJSON(result, room: joinedRoom)
+            )
+            // A retried join changed nothing: no event to announce.
+            return success(reply, result.repeated ? [] : [broadcast(result.event)])
+
+        case .leave(let room):
+            let event = try registry.leave(room: room, by: connection, now: now)
+            var json = JSONWriter(capacity: 48)
+            json.beginObject()
+            json.key("room")
+            json.string(event.room)
+            json.endObject()
+            return success(.init(room: event.room, seq: event.seq, json: json.bytes), [broadcast(event)])
+
+        case .message(let room, let text, let key):
+            let outcome = try registry.message(room: room, text: text, key: key, by: connection, now: now)
+            return success(
+                .init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)),
+                broadcasts(of: outcome, connection)
+            )
+
+        case .post(let room, let password, let name, let text, let key):
+            let outcome = try registry.post(
+                room: room,
+                password: password,
+                name: name,
+                text: text,
+                key: key,
+                by: connection,
+                client: command.client,
+                now: now
+            )
+            return success(
+                .init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)),
+                broadcasts(of: outcome, connection)
+            )
+
+        case .listRooms(let after, let limit):
+            return success(.init(json: try registry.page(after: after, limit: Int(limit)).json))
+
+        case .disconnect:
+            let dropped = registry.disconnect(connection, now: now)
+            logAway(dropped.away, connection, reason: "disconnected")
+            return success(.init(), dropped.events.map { broadcast($0, reason: "disconnected") })
+
+        case .replay(let room, let from, let to):
+            let kept = try registry.replay(room: room, from: from, to: to, maxBytes: Self.replyByteBudget)
+            logger.debug(
+                "replay",
+                metadata: [
+                    "room": "\(room)", "reason": "\(from)...\(to): gave \(kept.count)",
+                    "gateway": "\(connection.gateway)",
+                ]
+            )
+            return success(
+                .init(
+                    room: room,
+                    events: kept.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) }
+                )
+            )
+
+        case .resume(let pid, let resumeInstance, let since):
+            return try resume(
+                pid: pid,
+                instance: resumeInstance,
+                since: since,
+                command: command,
+                connection: connection,
+                now: now
+            )
+
+        case .status:
+            // A broker's node answers status before its engine (unreplicated); an engine alone answers itself.
+            return success(.init(json: try Self.json(of: statusReport(role: .alone, now: now.monotonic))))
+        }
+    }
+
+    /// Connection-state recovery (``WireCommand/Body/resume(pid:instance:since:)``): an offset from
+    /// another broker state (`instance`) cannot be resumed; otherwise the registry moves the session's
+    /// memberships here, each room hears `resumed`, and the reply holds the broker's instance (in `room`),
+    /// the rooms and the missed events.
+    mutating func resume(
+        pid: String,
+        instance resumeInstance: String,
+        since: UInt64?,
+        command: WireCommand,
+        connection: ConnectionKey,
+        now: BrokerClock
+    ) throws(ChatError) -> BrokerOutput {
+        guard resumeInstance.utf8.count <= RecoveryOffset.maxInstanceBytes else {
+            throw ChatError(.badRequest, "instance must be at most \(RecoveryOffset.maxInstanceBytes) bytes")
+        }
+        guard since == nil || resumeInstance == instance else {
+            throw ChatError(.replayUnavailable, "the offset is from another broker state; join your rooms again")
+        }
+        let result = try registry.resume(
+            pid: pid,
+            since: since,
+            by: connection,
+            now: now,
+            maxBytes: Self.replyByteBudget
+        )
+        let broadcasts = result.events.map { broadcast($0) }
+        logger.info(
+            "recover",
+            metadata: [
+                "gateway": "\(connection.gateway)", "conn": "\(connection.connectionID)",
+                "members": "\(result.rooms.count)",
+                "reason": "replayed \(result.missed.count) events",
+            ]
+        )
+        let reply = WireReply.Success(
+            events: result.missed.map { WireReply.ReplayedEvent(seq: $0.seq, gseq: $0.gseq, payload: $0.payload) },
+            rooms: result.rooms,
+            instance: instance
+        )
+        return BrokerOutput(reply: WireReply(to: command, result: .success(reply)), broadcasts: broadcasts)
+    }
+}

@@ -1,0 +1,143 @@
+import ChatLogging
+import ChatWire
+import Logging
+import SocketIO
+
+/// What clients see of the engine's decisions: the join ack and each room event, encoded once.
+extension BrokerEngine {
+    /// The join ack `{room, seq, members, count, history, complete?}`: at most 200 member names (with the
+    /// total in `count`) and the newest messages that fit in ``replyByteBudget``, oldest first; `complete`
+    /// only for a join with `since`, false when a message after it is missing (dropped, or cut here).
+    static func joinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 256 + result.members.count * 24 + result.history.count * 128)
+        json.beginObject()
+        json.key("room")
+        json.string(room)
+        json.key("seq")
+        json.uint(result.seq)
+        json.key("members")
+        json.beginArray()
+        for member in result.members { json.string(member) }
+        json.endArray()
+        json.key("count")
+        json.int(Int64(result.memberCount))
+        // The newest messages first, each encoded once, until the next would not fit.
+        var budget = replyByteBudget - json.bytes.count - 32
+        var newestFirst: [[UInt8]] = []
+        for message in result.history.reversed() {
+            var object = JSONWriter(capacity: message.byteCount + 64)
+            ServerEventEncoder.writeMessageObject(
+                &object,
+                room: room,
+                seq: message.seq,
+                name: message.name,
+                text: message.text,
+                timestamp: Int64(message.timestamp),
+                via: message.via
+            )
+            let size = object.bytes.count + 1
+            guard size <= budget else { break }
+            budget -= size
+            newestFirst.append(object.bytes)
+        }
+        json.key("history")
+        json.beginArray()
+        for object in newestFirst.reversed() { json.raw(object) }
+        json.endArray()
+        if let complete = result.complete {
+            json.key("complete")
+            json.bool(complete && newestFirst.count == result.history.count)
+        }
+        json.endObject()
+        return json.bytes
+    }
+
+    mutating func broadcasts(of outcome: MessageOutcome, _ connection: ConnectionKey) -> [WireBroadcast] {
+        switch outcome {
+        case .new(let event):
+            return [broadcast(event)]
+        case .repeated(let room, let seq):
+            logger.debug(
+                "message-repeated",
+                metadata: [
+                    "room": "\(room)", "seq": "\(seq)", "gateway": "\(connection.gateway)",
+                    "conn": "\(connection.connectionID)",
+                ]
+            )
+            return []
+        }
+    }
+
+    /// Encodes `event` once, keeps the bytes for replays, logs it, and returns its broadcast.
+    mutating func broadcast(_ event: RoomEvent, reason: String? = nil) -> WireBroadcast {
+        let wire: WireBroadcast
+        switch event {
+        case .joined(let room, let seq, let name, let count, let connection):
+            logger.info("join", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
+            wire = WireBroadcast(
+                kind: .joined,
+                room: room,
+                seq: seq,
+                gateway: connection.gateway,
+                connectionID: connection.connectionID,
+                payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count)
+            )
+        case .resumed(let room, let seq, let name, let count, let connection):
+            logger.info("resume", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
+            // Numbered and sent as kind `joined`, so the joining gateway matches it to its join like any
+            // other; the clients see a `resumed` event, not an arrival.
+            wire = WireBroadcast(
+                kind: .joined,
+                room: room,
+                seq: seq,
+                gateway: connection.gateway,
+                connectionID: connection.connectionID,
+                payload: ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count)
+            )
+        case .left(let room, let seq, let name, let count, let connection):
+            var fields = metadata(room: room, name: name, connection, seq: seq, members: count)
+            if let reason { fields["reason"] = "\(reason)" }
+            logger.info("leave", metadata: fields)
+            wire = WireBroadcast(
+                kind: .left,
+                room: room,
+                seq: seq,
+                gateway: connection.gateway,
+                connectionID: connection.connectionID,
+                payload: ServerEventEncoder.left(room: room, seq: seq, name: name, count: count)
+            )
+        case .message(let room, let message, let connection):
+            // Built only when logged: a standby's engine (warnings only) applies every message too.
+            if logger.logLevel <= .info {
+                var fields: Logger.Metadata = [
+                    "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)",
+                    "text": "\(Self.preview(message.text))",
+                ]
+                if let connection {
+                    fields["gateway"] = "\(connection.gateway)"
+                    fields["conn"] = "\(connection.connectionID)"
+                }
+                if let via = message.via { fields["reason"] = "\(via.rawValue)" }
+                logger.info("message", metadata: fields)
+            }
+            wire = WireBroadcast(
+                kind: .message,
+                room: room,
+                seq: message.seq,
+                gateway: connection?.gateway ?? "",
+                connectionID: connection?.connectionID ?? 0,
+                payload: ServerEventEncoder.message(
+                    room: room,
+                    seq: message.seq,
+                    name: message.name,
+                    text: message.text,
+                    timestamp: Int64(message.timestamp),
+                    via: message.via
+                )
+            )
+        }
+        var numbered = wire
+        numbered.gseq = registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
+        return numbered
+    }
+}
