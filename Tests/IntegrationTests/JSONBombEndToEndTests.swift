@@ -3,7 +3,7 @@ import Foundation
 import SocketIO
 import XCTest
 
-/// Issue 6, point 1, through the real broker and gateway: an attacker floods one gateway with the
+/// Parsing cost bounded per frame, through the real broker and gateway: an attacker floods one gateway with the
 /// largest frames it allows ("JSON bombs") on six connections while two members of a room on the
 /// same gateway keep chatting. Every probe message must be acked and delivered within 0.3 s, the
 /// gateway must close the attacker's connections that send malformed packets, and read the one that

@@ -265,7 +265,7 @@ final class RoomBrokerIntegrationTests: XCTestCase {
         XCTAssertFalse(broker.output.contains(password))
     }
 
-    // MARK: Limits (issue 6)
+    // MARK: Limits
 
     func testCommandsFromAGatewayThatNeverSaidHelloAreNotApplied() throws {
         let stranger = try FakeGateway(

@@ -415,7 +415,7 @@ final class BrokerPairTests: XCTestCase {
             for _ in 0..<200 {
                 var frame = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
                 // Random bytes can spell a valid message (a status with a huge term deposes the active:
-                // the link is not authenticated yet, issue 9); keep them garbage.
+                // on a link without CURVE, as this test has); keep them garbage.
                 if frame.first == PeerMessage.version { frame[0] = 0 }
                 for index in 0..<2 { pair.perform(pair.nodes[index].peer(frame: frame, now: pair.clock), from: index) }
             }
