@@ -46,7 +46,10 @@ let package = Package(
         // Every option of both executables also settable by a CHAT_* environment variable; --log-format.
         .target(
             name: "ChatCommandLine",
-            dependencies: ["ChatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ChatLogging", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Rooms, passwords, membership and ordering: plain types, no sockets.
         .target(

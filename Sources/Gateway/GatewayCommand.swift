@@ -141,14 +141,8 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     )
     var readyFile: String?
 
-    @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
-
-    @Option(
-        help:
-            "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors)."
-    )
-    var logFormat: LogFormat = .text
+    @OptionGroup(title: "Logging")
+    var logging: LoggingOptions
 
     @Option(
         help: ArgumentHelp(
@@ -193,9 +187,6 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     var shards = 1
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
         guard (1...Shard.maxCount).contains(shards) else {
             throw ValidationError("--shards must be 1...\(Shard.maxCount)")
         }
@@ -268,7 +259,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     }
 
     func run() async throws {
-        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
+        logging.bootstrap()
         let id = gatewayID ?? BrokerLinkConfiguration.randomGatewayID()
         let logger = Logger(label: "gateway")
         if let limit = FileDescriptorLimit.raiseToMaximum() {

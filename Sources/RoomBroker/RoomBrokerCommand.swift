@@ -99,14 +99,8 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     )
     var allowTakeoverWithoutState = false
 
-    @Option(help: "Lowest log level printed: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    @Option(
-        help:
-            "Log line format: text (readable lines) or json (one object per line: time, level, label, message, metadata; for log collectors)."
-    )
-    var logFormat: LogFormat = .text
+    @OptionGroup(title: "Logging")
+    var logging: LoggingOptions
 
     @Option(
         help: ArgumentHelp(
@@ -157,9 +151,6 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     var shard = "0/1"
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
         guard history >= 1, history <= 10_000 else { throw ValidationError("--history must be between 1 and 10000") }
         guard emptyRoomGrace >= 0 else { throw ValidationError("--empty-room-grace must not be negative") }
         guard gatewayTimeout >= 1 else { throw ValidationError("--gateway-timeout must be at least 1 second") }
@@ -250,7 +241,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     }
 
     func run() async throws {
-        TerminalLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: logFormat)
+        logging.bootstrap()
         let logger = Logger(label: "broker")
         let curve = try loadCurve()
         if let limit = FileDescriptorLimit.raiseToMaximum() {
