@@ -153,7 +153,7 @@ struct DriveBench: ParsableCommand {
             if now >= end && inFlight.allSatisfy({ $0 == 0 }) { break }
             if now >= end + 5_000_000_000 { break }
             let readable = try poller.poll(timeoutMilliseconds: 100)
-            for index in links.indices where readable[index] {
+            for index in links.indices where readable.isReadable(links[index].socket) {
                 while let frames = try links[index].socket.receive(dontWait: true) {
                     guard let frame = frames.last, let reply = try? WireReply.decode(frame) else { continue }
                     inFlight[index] -= 1
@@ -161,7 +161,7 @@ struct DriveBench: ParsableCommand {
                 }
                 if DispatchTime.now().uptimeNanoseconds < end { try fill(index) }
             }
-            if readable[links.count] {
+            if readable.isReadable(subscriber) {
                 while let frames = try subscriber.receive(dontWait: true) {
                     if frames.count == 3 { published += 1 }
                 }
@@ -177,7 +177,9 @@ struct DriveBench: ParsableCommand {
         // The broadcasts come on another connection: let the last ones arrive.
         let settle = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
         while published < answered, DispatchTime.now().uptimeNanoseconds < settle {
-            guard try ZMQPoller([.socket(subscriber)]).poll(timeoutMilliseconds: 100)[0] else { continue }
+            guard try ZMQPoller([.socket(subscriber)]).poll(timeoutMilliseconds: 100).isReadable(subscriber) else {
+                continue
+            }
             while let frames = try subscriber.receive(dontWait: true) {
                 if frames.count == 3 { published += 1 }
             }

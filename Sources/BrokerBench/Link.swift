@@ -33,7 +33,7 @@ final class Link {
         let poller = ZMQPoller([.socket(socket)])
         let deadline = DispatchTime.now().uptimeNanoseconds + 5_000_000_000
         while DispatchTime.now().uptimeNanoseconds < deadline {
-            guard try poller.poll(timeoutMilliseconds: 100)[0] else { continue }
+            guard try poller.poll(timeoutMilliseconds: 100).isReadable(socket) else { continue }
             while let frames = try socket.receive(dontWait: true) {
                 if let frame = frames.last, let reply = try? WireReply.decode(frame), reply.requestID == expected {
                     return reply

@@ -2,7 +2,6 @@ import ChatWire
 import Foundation
 import Logging
 import RoomBrokerCore
-import Synchronization
 import ZeroMQ
 
 /// The broker's ZeroMQ thread: owns the ROUTER and XPUB sockets (and the peer link of a pair) and the
@@ -13,9 +12,7 @@ import ZeroMQ
 final class BrokerLoop: Sendable {
     private let configuration: BrokerConfiguration
     private let logger: Logger
-    private let stopRequested = Atomic<Bool>(false)
-    private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
-    private let hasFinished = Atomic<Bool>(false)
+    private let thread = ZMQLoopThread(name: "broker-zmq")
     /// Encodes and decodes snapshots off the loop thread.
     private let snapshotWorker = SnapshotWorker()
     /// How often the metrics' gauges are set from the node's status, ms.
@@ -33,48 +30,27 @@ final class BrokerLoop: Sendable {
 
     /// Binds both sockets on the loop thread and starts serving; throws when a bind fails.
     func start() async throws {
-        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, Error>) in
-            let thread = Thread { [self] in
-                self.threadMain(ready: ready)
-            }
-            thread.name = "broker-zmq"
-            thread.start()
-        }
+        try await thread.start { [self] start in self.threadMain(start) }
     }
 
     /// Asks the loop to stop; it closes its sockets within one poll interval.
     func stop() {
-        stopRequested.store(true, ordering: .relaxed)
+        thread.requestStop()
     }
 
     /// Returns once the loop thread has closed its sockets.
     func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = finished.withLock { slot -> Bool in
-                if hasFinished.load(ordering: .acquiring) { return true }
-                slot = continuation
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
+        await thread.waitUntilStopped()
     }
 
-    private func threadMain(ready: CheckedContinuation<Void, Error>) {
-        defer {
-            let continuation = finished.withLock { slot -> CheckedContinuation<Void, Never>? in
-                hasFinished.store(true, ordering: .releasing)
-                defer { slot = nil }
-                return slot
-            }
-            continuation?.resume()
-        }
+    private func threadMain(_ start: ZMQLoopThread.Start) {
         let context: ZMQContext
         let sockets: Sockets
         do {
             context = try ZMQContext()
             sockets = try openSockets(context)
         } catch {
-            ready.resume(throwing: error)
+            start.failed(error)
             return
         }
         var fields: Logger.Metadata = [
@@ -92,7 +68,7 @@ final class BrokerLoop: Sendable {
         }
         if configuration.registry.shard.count > 1 { fields["shard"] = "\(configuration.registry.shard)" }
         logger.info("listening", metadata: fields)
-        ready.resume()
+        start.ready()
         serve(sockets)
         sockets.close()
         logger.info("stopped")
@@ -177,7 +153,6 @@ final class BrokerLoop: Sendable {
         )
         var items: [ZMQPoller.Item] = [.socket(sockets.commands), .socket(sockets.broadcasts)]
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
-        let zapIndex = items.count
         if let zap = sockets.zap { items.append(.socket(zap.socket)) }
         let zapLog = ZAPLog()
         let poller = ZMQPoller(items)
@@ -185,7 +160,7 @@ final class BrokerLoop: Sendable {
         let metrics = configuration.metrics
         var nextMetricsUpdate: UInt64 = 0
         while true {
-            if stopDeadline == nil, stopRequested.load(ordering: .relaxed) {
+            if stopDeadline == nil, thread.isStopRequested {
                 let (actions, handingOver) = node.leave()
                 perform(actions, sockets)
                 // Wait (at most 2 s) for the standby to say it is active and for held replies to go out.
@@ -211,12 +186,12 @@ final class BrokerLoop: Sendable {
                         perform(node.peer(frame: frames[1], now: BrokerClock.now()), sockets)
                     }
                 }
-                if readable.count > 2, readable[2] { try readPeer() }
+                if let peerIn = sockets.peerIn, readable.isReadable(peerIn) { try readPeer() }
                 // Handshakes wait for these answers (CURVE: the client's key against the allow-list).
-                if let zap = sockets.zap, readable[zapIndex] {
+                if let zap = sockets.zap, readable.isReadable(zap.socket) {
                     zapLog.record(try zap.answerPending(), logger: logger)
                 }
-                if readable[0] {
+                if readable.isReadable(sockets.commands) {
                     // Drain what is waiting, then tick: a busy broker still expires gateways and rooms.
                     for count in 1...10_000 {
                         guard let frames = try sockets.commands.receive(dontWait: true) else { break }
@@ -232,7 +207,7 @@ final class BrokerLoop: Sendable {
                         }
                     }
                 }
-                if readable[1] {
+                if readable.isReadable(sockets.broadcasts) {
                     // Subscription messages: 0x01 + topic (subscribe) or 0x00 + topic (unsubscribe).
                     while let message = try sockets.broadcasts.receive(dontWait: true) {
                         guard let frame = message.first, frame.first == 1 else { continue }

@@ -12,14 +12,14 @@ public struct ZMQPoller {
 
     private var items: [Item]
 
-    /// A poller over `items`; ``poll(timeoutMilliseconds:)`` answers in the same order.
+    /// A poller over `items`.
     public init(_ items: [Item]) {
         self.items = items
     }
 
-    /// Blocks up to `timeoutMilliseconds` (-1: forever) and returns, per item, whether it is readable.
-    /// An interrupted wait (`EINTR`) returns all false.
-    public func poll(timeoutMilliseconds: Int) throws(ZMQError) -> [Bool] {
+    /// Blocks up to `timeoutMilliseconds` (-1: forever) and returns what is readable; ask it by
+    /// socket or descriptor. An interrupted wait (`EINTR`) returns nothing readable.
+    public func poll(timeoutMilliseconds: Int) throws(ZMQError) -> ZMQReadiness {
         var raw: [zmq_pollitem_t] = []
         raw.reserveCapacity(items.count)
         for item in items {
@@ -35,9 +35,19 @@ public struct ZMQPoller {
             zmq_poll($0.baseAddress, Int32($0.count), timeoutMilliseconds)
         }
         if count < 0 {
-            if zmq_errno() == EINTR { return Array(repeating: false, count: items.count) }
+            if zmq_errno() == EINTR { return .none }
             throw ZMQError.last("poll")
         }
-        return raw.map { $0.revents & Int16(ZMQ_POLLIN) != 0 }
+        guard count > 0 else { return .none }
+        var sockets: [UInt] = []
+        var fileDescriptors: [Int32] = []
+        for item in raw where item.revents & Int16(ZMQ_POLLIN) != 0 {
+            if let socket = item.socket {
+                sockets.append(UInt(bitPattern: socket))
+            } else {
+                fileDescriptors.append(item.fd)
+            }
+        }
+        return ZMQReadiness(sockets: sockets, fileDescriptors: fileDescriptors)
     }
 }

@@ -78,7 +78,9 @@ final class BrokerLinkLoopTests: XCTestCase {
         let poller = ZMQPoller([.socket(socket)])
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if try poller.poll(timeoutMilliseconds: 50)[0], let message = try socket.receive(dontWait: true) {
+            if try poller.poll(timeoutMilliseconds: 50).isReadable(socket),
+                let message = try socket.receive(dontWait: true)
+            {
                 return message
             }
         }

@@ -44,8 +44,8 @@ final class CurveSocketTests: XCTestCase {
         var settleUntil: Date?
         while Date() < (settleUntil ?? deadline) {
             let readable = try poller.poll(timeoutMilliseconds: 50)
-            if readable[1] { decisions += try zap.answerPending() }
-            if readable[0] {
+            if readable.isReadable(zap.socket) { decisions += try zap.answerPending() }
+            if readable.isReadable(router) {
                 while let frames = try router.receive(dontWait: true) {
                     received.append(String(decoding: frames[0], as: UTF8.self))
                     try router.send([frames[0], Array("welcome".utf8)])
@@ -61,7 +61,8 @@ final class CurveSocketTests: XCTestCase {
         XCTAssertTrue(decisions.contains { $0.refusal == .unknownKey && $0.key == stranger.publicKey }, "\(decisions)")
         XCTAssertFalse(decisions.contains { $0.allowed && $0.key != allowed.publicKey }, "\(decisions)")
         let answer =
-            try ZMQPoller([.socket(clients[0])]).poll(timeoutMilliseconds: 5_000)[0] ? try clients[0].receive() : nil
+            try ZMQPoller([.socket(clients[0])]).poll(timeoutMilliseconds: 5_000).isReadable(clients[0])
+            ? try clients[0].receive() : nil
         XCTAssertEqual(answer, [Array("welcome".utf8)])
 
         for socket in clients { socket.close() }
@@ -98,8 +99,8 @@ final class CurveSocketTests: XCTestCase {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let readable = try poller.poll(timeoutMilliseconds: 20)
-            if readable[1] { _ = try zap.answerPending() }
-            if readable[0], let frames = try socket.receive(dontWait: true) { return frames }
+            if readable.isReadable(zap.socket) { _ = try zap.answerPending() }
+            if readable.isReadable(socket), let frames = try socket.receive(dontWait: true) { return frames }
         }
         return nil
     }

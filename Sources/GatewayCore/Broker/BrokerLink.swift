@@ -37,12 +37,10 @@ public final class BrokerLink: Sendable {
     /// The read and write ends of the pipe that wakes the link's `zmq_poll`.
     private let wakeRead: Int32
     private let wakeWrite: Int32
-    private let stopRequested = Atomic<Bool>(false)
+    private let thread = ZMQLoopThread(name: "broker-link")
     /// When the followed broker last answered (``MonotonicClock``, ms; 0: never, or failing over).
     private let lastReplyAt = Atomic<UInt64>(0)
     private let sink = Mutex<(any BroadcastSink)?>(nil)
-    private let stopped = Mutex<[CheckedContinuation<Void, Never>]>([])
-    private let hasStopped = Atomic<Bool>(false)
     private let statusHandler = Mutex<StatusHandler?>(nil)
     private let statusWanted = Atomic<Bool>(false)
 
@@ -77,27 +75,17 @@ public final class BrokerLink: Sendable {
 
     /// Connects both sockets on the link's own thread and starts serving; throws when a socket fails.
     public func start() async throws {
-        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, Error>) in
-            let thread = Thread { [self] in self.threadMain(ready: ready) }
-            thread.name = "broker-link"
-            thread.start()
-        }
+        // The body's end is the context's: its termination waits for the linger of the last disconnects.
+        try await thread.start { [self] start in self.serve(start) }
     }
 
     /// Stops the thread and waits until its sockets are closed: the commands still queued are
     /// answered with `broker_unavailable`, except disconnects, which go out first (the DEALER lingers
     /// up to ``BrokerLinkConfiguration/lingerMilliseconds`` to deliver them).
     public func stop() async {
-        stopRequested.store(true, ordering: .relaxed)
+        thread.requestStop()
         wake()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = stopped.withLock { waiting -> Bool in
-                if hasStopped.load(ordering: .acquiring) { return true }
-                waiting.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
+        await thread.waitUntilStopped()
     }
 
     /// Sends `body` for `connectionID` from address `client`; `completion` runs on the link's thread
@@ -164,18 +152,7 @@ public final class BrokerLink: Sendable {
         }
     }
 
-    private func threadMain(ready: CheckedContinuation<Void, Error>) {
-        serve(ready: ready)
-        // The context is gone here: its termination waited for the linger of the last disconnects.
-        let waiting = stopped.withLock { waiting -> [CheckedContinuation<Void, Never>] in
-            hasStopped.store(true, ordering: .releasing)
-            defer { waiting = [] }
-            return waiting
-        }
-        for continuation in waiting { continuation.resume() }
-    }
-
-    private func serve(ready: CheckedContinuation<Void, Error>) {
+    private func serve(_ start: ZMQLoopThread.Start) {
         let context: ZMQContext
         let sockets: Sockets
         do {
@@ -206,10 +183,10 @@ public final class BrokerLink: Sendable {
             }
             sockets = Sockets(dealers: dealers, subscribers: subscribers, state: State(configuration: configuration))
         } catch {
-            ready.resume(throwing: error)
+            start.failed(error)
             return
         }
-        ready.resume()
+        start.ready()
         logger.info(
             "broker-link",
             metadata: [
@@ -236,13 +213,13 @@ public final class BrokerLink: Sendable {
         let commands = sockets.dealers.map { ZMQPoller.Item.socket($0) } + [.fileDescriptor(wakeRead)]
         let everything = ZMQPoller(commands + sockets.subscribers.map { .socket($0) })
         let commandsOnly = ZMQPoller(commands)
-        while !stopRequested.load(ordering: .relaxed) {
+        while !thread.isStopRequested {
             execute(sockets.state.tick(now: MonotonicClock.milliseconds()), sockets)
             flush(sockets)
             // While the event loops are behind, leave broadcasts in ZeroMQ's queues (bounded by the
             // high-water marks; what the broker then drops is replayed by sequence number later).
             let backlogged = updateBacklog(sockets)
-            let readable: [Bool]
+            let readable: ZMQReadiness
             do {
                 readable =
                     backlogged
@@ -252,16 +229,18 @@ public final class BrokerLink: Sendable {
                 logger.error("zmq-error", metadata: ["reason": "\(error)"])
                 continue
             }
-            if readable[brokers] {
+            if readable.isReadable(fileDescriptor: wakeRead) {
                 var scratch = [UInt8](repeating: 0, count: 256)
                 while read(wakeRead, &scratch, scratch.count) > 0 {}
             }
             drainInbox(sockets)
             if statusWanted.exchange(false, ordering: .relaxed) { sendStatusRequests(sockets) }
-            for broker in 0..<brokers where readable[broker] { drainReplies(sockets, from: broker) }
+            for broker in 0..<brokers where readable.isReadable(sockets.dealers[broker]) {
+                drainReplies(sockets, from: broker)
+            }
             // Looked at again: the loops may have fallen behind while the poll waited.
-            if readable.count > brokers + 1, !updateBacklog(sockets) {
-                for broker in 0..<brokers where readable[brokers + 1 + broker] {
+            if !backlogged, !updateBacklog(sockets) {
+                for broker in 0..<brokers where readable.isReadable(sockets.subscribers[broker]) {
                     drainBroadcasts(sockets, from: broker)
                 }
             }

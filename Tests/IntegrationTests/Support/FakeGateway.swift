@@ -76,7 +76,7 @@ final class FakeGateway {
         let deadline = Date().addingTimeInterval(timeout)
         let poller = ZMQPoller([.socket(commands)])
         while Date() < deadline {
-            guard try poller.poll(timeoutMilliseconds: 50)[0] else { continue }
+            guard try poller.poll(timeoutMilliseconds: 50).isReadable(commands) else { continue }
             while let frames = try commands.receive(dontWait: true) {
                 XCTAssertEqual(frames.count, 1, "a reply is one frame")
                 let reply = try WireReply.decode(frames[0])
@@ -98,7 +98,9 @@ final class FakeGateway {
         let poller = ZMQPoller([.socket(broadcasts)])
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if try poller.poll(timeoutMilliseconds: 50)[0], let frames = try broadcasts.receive(dontWait: true) {
+            if try poller.poll(timeoutMilliseconds: 50).isReadable(broadcasts),
+                let frames = try broadcasts.receive(dontWait: true)
+            {
                 return try WireBroadcast.decode(frames)
             }
         }
