@@ -1,37 +1,56 @@
-/// A first-in first-out queue on an array: popping advances a head index, and the consumed front is
-/// released once it is at least half of the storage (amortised O(1) per element).
+import DequeModule
+
+/// A first-in first-out queue (swift-collections' `Deque`) that keeps the snapshot layout of the
+/// array-and-head queue it replaced: `{storage, head}`, the live elements being `storage[head...]`. A
+/// standby of the next build loads an active's state of this one (docs/DEPLOY.md, *Upgrades*).
 struct FIFOQueue<Element: Sendable>: Sendable {
-    private var storage: [Element] = []
-    private var head = 0
+    private var elements = Deque<Element>()
 
     /// Elements queued.
-    var count: Int { storage.count - head }
+    var count: Int { elements.count }
 
     /// The oldest element.
-    var first: Element? { head < storage.count ? storage[head] : nil }
+    var first: Element? { elements.first }
 
     /// Queues `element` last.
     mutating func append(_ element: Element) {
-        storage.append(element)
+        elements.append(element)
     }
 
     /// Removes and returns the oldest element.
     mutating func popFirst() -> Element? {
-        guard head < storage.count else { return nil }
-        let element = storage[head]
-        head += 1
-        if head >= 1024, head * 2 >= storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
-        return element
+        elements.popFirst()
     }
 
     /// Keeps only the elements for which `isKept` holds, in order.
     mutating func retain(_ isKept: (Element) -> Bool) {
-        storage = storage[head...].filter(isKept)
-        head = 0
+        elements.removeAll { !isKept($0) }
     }
 }
 
-extension FIFOQueue: Codable where Element: Codable {}
+extension FIFOQueue: Codable where Element: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case storage
+        case head
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let storage = try container.decode([Element].self, forKey: .storage)
+        let head = try container.decodeIfPresent(Int.self, forKey: .head) ?? 0
+        guard (0...storage.count).contains(head) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .head,
+                in: container,
+                debugDescription: "head \(head) outside 0...\(storage.count)"
+            )
+        }
+        elements = Deque(storage[head...])
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Array(elements), forKey: .storage)
+        try container.encode(0, forKey: .head)
+    }
+}
