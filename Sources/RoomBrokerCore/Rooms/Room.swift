@@ -6,8 +6,8 @@ public struct Room: Sendable, Codable {
     public struct Member: Equatable, Sendable, Codable {
         /// Where the member is connected.
         public var connection: ConnectionKey
-        /// The member's display name in this room.
-        public var name: String
+        /// The member's display name in this room (fixed: ``nameKey`` is derived from it).
+        public let name: String
         /// Since when its connection is gone (monotonic ms), or nil while connected. A disconnected
         /// member keeps its name and still counts until its session grace ends or it is replaced.
         public var disconnectedSince: UInt64?
@@ -19,6 +19,9 @@ public struct Room: Sendable, Codable {
         /// The seqs of the `resumed` events of its resumes by `pid` (at most ``Room/maxOwnResumes``, the
         /// newest): never replayed to its own client.
         public var ownResumes: [UInt64]
+        /// `name` as compared for uniqueness (``FieldValidator/nameKey(_:)``), computed once: looking a
+        /// name up then costs comparisons, not a normalisation of every member's name.
+        public let nameKey: String
 
         /// A connected member.
         public init(
@@ -35,6 +38,7 @@ public struct Room: Sendable, Codable {
             self.pid = pid
             self.joinSeq = joinSeq
             self.ownResumes = ownResumes
+            self.nameKey = FieldValidator.nameKey(name)
         }
     }
 
@@ -121,9 +125,10 @@ public struct Room: Sendable, Codable {
         names[connection]
     }
 
-    /// Whether a member's name equals `name` after NFKC and case folding.
-    func isNameTaken(_ name: String) -> Bool {
-        nameKeys.contains(FieldValidator.nameKey(name))
+    /// Whether a member's name has the name key `key` (``FieldValidator/nameKey(_:)``: NFKC and case
+    /// folding).
+    func isNameTaken(key: String) -> Bool {
+        nameKeys.contains(key)
     }
 
     /// Elements kept in history and replay together, and their bytes.
@@ -143,20 +148,18 @@ public struct Room: Sendable, Codable {
     mutating func add(_ member: Member) {
         members.append(member)
         names[member.connection] = member.name
-        nameKeys.insert(FieldValidator.nameKey(member.name))
+        nameKeys.insert(member.nameKey)
         emptySince = nil
     }
 
-    /// Whether the member named like `name` (``FieldValidator/nameKey(_:)``) is disconnected; its index.
-    func disconnectedMember(named name: String) -> Int? {
-        let key = FieldValidator.nameKey(name)
-        return members.firstIndex { $0.disconnectedSince != nil && FieldValidator.nameKey($0.name) == key }
+    /// The index of the disconnected member whose name key is `key`, if any.
+    func disconnectedMember(key: String) -> Int? {
+        members.firstIndex { $0.disconnectedSince != nil && $0.nameKey == key }
     }
 
-    /// Whether the member named like `name` is connected; its index.
-    func connectedMember(named name: String) -> Int? {
-        let key = FieldValidator.nameKey(name)
-        return members.firstIndex { $0.disconnectedSince == nil && FieldValidator.nameKey($0.name) == key }
+    /// The index of the connected member whose name key is `key`, if any.
+    func connectedMember(key: String) -> Int? {
+        members.firstIndex { $0.disconnectedSince == nil && $0.nameKey == key }
     }
 
     /// Marks the connected member on `connection` disconnected at `now`; it keeps its name and place.
@@ -225,7 +228,7 @@ public struct Room: Sendable, Codable {
 
     private mutating func removeMember(at index: Int, now: UInt64) -> Member {
         let member = members.remove(at: index)
-        nameKeys.remove(FieldValidator.nameKey(member.name))
+        nameKeys.remove(member.nameKey)
         if members.isEmpty { emptySince = now }
         return member
     }

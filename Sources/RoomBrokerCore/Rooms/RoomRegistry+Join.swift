@@ -120,6 +120,8 @@ extension RoomRegistry {
         let name = try FieldValidator.name(rawName)
         _ = try FieldValidator.password(password)
         let pid = try Self.sessionID(rawPid, allowEmpty: true)
+        // Normalised once: members' keys were computed when they joined.
+        let key = FieldValidator.nameKey(name)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
         var previousPid = ""
@@ -128,7 +130,7 @@ extension RoomRegistry {
             if let existing = room.memberName(on: connection) {
                 // A retried join (the gateway resends commands after a broker failover): the same name
                 // succeeds again without a second event; another name is a client error.
-                guard FieldValidator.nameKey(existing) == FieldValidator.nameKey(name) else {
+                guard FieldValidator.nameKey(existing) == key else {
                     throw ChatError(.badRequest, "this connection is already in room \(roomName)")
                 }
                 return JoinResult(
@@ -147,9 +149,9 @@ extension RoomRegistry {
                 )
             }
             let event: RoomEvent
-            if room.isNameTaken(name) {
-                var found = room.disconnectedMember(named: name)
-                if found == nil, let index = room.connectedMember(named: name), isGone(room.members[index].connection) {
+            if room.isNameTaken(key: key) {
+                var found = room.disconnectedMember(key: key)
+                if found == nil, let index = room.connectedMember(key: key), isGone(room.members[index].connection) {
                     let old = room.members[index].connection
                     _ = room.markDisconnected(old, now: now.monotonic)
                     supplanted = old
