@@ -8,16 +8,20 @@ final class APIRequestDecoderTests: XCTestCase {
         _ target: String,
         contentType: String? = "application/json",
         origin: String? = nil
-    ) throws(APIRefusal) -> APIEndpoint? {
+    ) throws(APIRefusal) -> APIPendingRequest? {
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        return try APIRequestDecoder.endpoint(
+        return try APIPath(path: parts[0])?.accept(
             method: method,
-            path: parts[0],
             query: parts.count > 1 ? parts[1] : "",
             contentType: contentType,
             origin: origin,
             isAllowedOrigin: { $0 == "http://chat.example" }
         )
+    }
+
+    /// The route that accepted a head, as `METHOD pattern`.
+    private func route(_ method: String, _ target: String) throws(APIRefusal) -> String? {
+        try endpoint(method, target).map { "\($0.route.method.rawValue) \($0.route.pattern)" }
     }
 
     private func refusal(_ body: () throws -> Any?) -> APIRefusal? {
@@ -43,28 +47,36 @@ final class APIRequestDecoderTests: XCTestCase {
 
     func testOneRouteDecidesWhichPathsAreAPIPaths() {
         for path in ["/healthz", "/metrics", "/api", "/api/", "/api/rooms", "/api/rooms/x/messages", "/api/whatever"] {
-            XCTAssertTrue(APIRoute.isAPIPath(path), path)
+            XCTAssertNotNil(APIPath(path: path), path)
         }
         for path in ["/", "/index.html", "/apix", "/healthz/", "/socket.io/", "/app.js"] {
-            XCTAssertFalse(APIRoute.isAPIPath(path), path)
+            XCTAssertNil(APIPath(path: path), path)
         }
-        XCTAssertEqual(APIRoute(path: "/api/rooms/lobby/messages"), .roomMessages(room: "lobby"))
-        XCTAssertEqual(APIRoute(path: "/api/rooms/lobby/messages/"), .unknown)
-        XCTAssertFalse(APIRoute.health.isRateLimited)
-        XCTAssertTrue(APIRoute.rooms.isRateLimited)
+        XCTAssertEqual(APIPath(path: "/api/rooms/lobby/messages")?.patterns, ["/api/rooms/{room}/messages"])
+        XCTAssertEqual(APIRequest.routes.last?.parameters(of: "/api/rooms/lobby/messages"), ["room": "lobby"])
+        XCTAssertEqual(APIPath(path: "/api/rooms/lobby/messages/")?.patterns, [])
+        XCTAssertEqual(APIPath(path: "/healthz")?.isRateLimited, false)
+        XCTAssertEqual(APIPath(path: "/api/rooms")?.isRateLimited, true)
+        XCTAssertEqual(APIPath(path: "/api/whatever")?.isRateLimited, true)
     }
 
     func testRoutesMethodsAndPagination() throws {
         XCTAssertNil(try endpoint("GET", "/index.html"))
-        XCTAssertEqual(try endpoint("GET", "/healthz"), .health)
-        XCTAssertEqual(try endpoint("HEAD", "/metrics"), .metrics)
-        XCTAssertEqual(try endpoint("GET", "/api/rooms"), .listRooms(RoomsPage(limit: 100, after: nil)))
+        XCTAssertEqual(try endpoint("GET", "/healthz")?.request, .health)
+        XCTAssertEqual(try endpoint("HEAD", "/metrics")?.request, .metrics)
+        XCTAssertEqual(try endpoint("GET", "/api/rooms")?.request, .listRooms(RoomsPage(limit: 100, after: nil)))
         XCTAssertEqual(
-            try endpoint("GET", "/api/rooms?limit=5&after=lobby&x=1"),
+            try endpoint("GET", "/api/rooms?limit=5&after=lobby&x=1")?.request,
             .listRooms(RoomsPage(limit: 5, after: "lobby"))
         )
-        XCTAssertEqual(try endpoint("POST", "/api/rooms"), .createRoom)
-        XCTAssertEqual(try endpoint("POST", "/api/rooms/lobby/messages"), .postMessage(room: "lobby"))
+        XCTAssertEqual(try route("POST", "/api/rooms"), "POST /api/rooms")
+        XCTAssertEqual(
+            try endpoint("POST", "/api/rooms/lobby/messages")?.request(
+                authorization: "Bearer Abc234defGHJ",
+                body: Array(#"{"name":"bot","text":"hi"}"#.utf8)
+            ),
+            .postMessage(room: "lobby", password: "Abc234defGHJ", name: "bot", text: "hi", id: nil)
+        )
         XCTAssertEqual(refusal { try self.endpoint("GET", "/api/nothing") }?.status, 404)
         let notAllowed = refusal { try self.endpoint("DELETE", "/api/rooms") }
         XCTAssertEqual(notAllowed?.status, 405)
@@ -80,9 +92,14 @@ final class APIRequestDecoderTests: XCTestCase {
     }
 
     func testStateChangingRequestsNeedAnAllowedOriginAndAJSONBody() throws {
-        XCTAssertEqual(try endpoint("POST", "/api/rooms", contentType: "application/json; charset=utf-8"), .createRoom)
-        XCTAssertEqual(try endpoint("POST", "/api/rooms", contentType: "Application/JSON"), .createRoom)
-        XCTAssertEqual(try endpoint("POST", "/api/rooms", origin: "http://chat.example"), .createRoom)
+        for (contentType, origin) in [
+            ("application/json; charset=utf-8", nil), ("Application/JSON", nil),
+            ("application/json", "http://chat.example"),
+        ] as [(String, String?)] {
+            let accepted = try endpoint("POST", "/api/rooms", contentType: contentType, origin: origin)
+            XCTAssertEqual(accepted?.route.pattern, "/api/rooms", contentType)
+            XCTAssertEqual(accepted?.route.method, .post, contentType)
+        }
         for contentType in [
             nil, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
             "application/json-seq",
@@ -98,7 +115,7 @@ final class APIRequestDecoderTests: XCTestCase {
         XCTAssertEqual(foreign?.code, "origin_not_allowed")
         XCTAssertEqual(refusal { try self.endpoint("POST", "/api/rooms/lobby/messages", origin: "null") }?.status, 403)
         XCTAssertEqual(
-            try endpoint("GET", "/api/rooms", contentType: nil, origin: "https://evil.example"),
+            try endpoint("GET", "/api/rooms", contentType: nil, origin: "https://evil.example")?.request,
             .listRooms(RoomsPage()),
             "reading is allowed from anywhere"
         )
@@ -106,23 +123,23 @@ final class APIRequestDecoderTests: XCTestCase {
 
     func testBodiesBecomeValidatedFields() throws {
         func request(
-            _ endpoint: APIEndpoint,
+            _ target: String,
             _ body: String,
             authorization: String? = "Bearer Abc234defGHJ"
-        ) throws(APIRefusal) -> APIRequest {
-            try APIRequestDecoder.request(for: endpoint, authorization: authorization, body: Array(body.utf8))
+        ) throws(APIRefusal) -> APIRequest? {
+            try endpoint("POST", target)?.request(authorization: authorization, body: Array(body.utf8))
         }
         XCTAssertEqual(
-            try request(.createRoom, #"{"name":" ann ","room":null}"#),
+            try request("/api/rooms", #"{"name":" ann ","room":null}"#),
             .createRoom(name: "ann", room: nil, id: nil)
         )
         XCTAssertEqual(
-            try request(.createRoom, #"{"name":"ann","room":"lobby","id":"k-1.2:3"}"#),
+            try request("/api/rooms", #"{"name":"ann","room":"lobby","id":"k-1.2:3"}"#),
             .createRoom(name: "ann", room: "lobby", id: "k-1.2:3")
         )
         XCTAssertEqual(
             try request(
-                .postMessage(room: "lobby"),
+                "/api/rooms/lobby/messages",
                 #"{"name":"bot","text":"hi"}"#,
                 authorization: "bearer  Abc234defGHJ "
             ),
@@ -134,19 +151,19 @@ final class APIRequestDecoderTests: XCTestCase {
             #"{"name":"ann","id":"has space"}"#, #"{"name":"ann","id":"\#(String(repeating: "k", count: 65))"}"#,
             #"{"name":"ann","id":7}"#,
         ] {
-            let refused = refusal { try request(.createRoom, body) }
+            let refused = refusal { try request("/api/rooms", body) }
             XCTAssertEqual(refused?.status, 400, body)
             XCTAssertEqual(refused?.code, "bad_request", body)
         }
         for authorization in [nil, "Basic x", "Bearer ", "Bearer"] as [String?] {
             let refused = refusal {
-                try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"hi"}"#, authorization: authorization)
+                try request("/api/rooms/lobby/messages", #"{"name":"bot","text":"hi"}"#, authorization: authorization)
             }
             XCTAssertEqual(refused?.status, 401, authorization ?? "none")
             XCTAssertEqual(refused?.asksForAuthentication, true)
         }
         XCTAssertEqual(
-            refusal { try request(.postMessage(room: "lobby"), #"{"name":"bot","text":"  "}"#) }?.status,
+            refusal { try request("/api/rooms/lobby/messages", #"{"name":"bot","text":"  "}"#) }?.status,
             400
         )
     }

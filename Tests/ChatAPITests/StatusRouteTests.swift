@@ -5,25 +5,27 @@ import XCTest
 /// per-address HTTP request limit like every API path but `/healthz`.
 final class StatusRouteTests: XCTestCase {
     func testBothPathsAreReadOnlyAPIRoutesUnderTheRequestLimit() throws {
-        XCTAssertEqual(APIRoute(path: "/status"), .status(.html))
-        XCTAssertEqual(APIRoute(path: "/status.json"), .status(.json))
-        XCTAssertNil(APIRoute(path: "/status/"))
-        XCTAssertNil(APIRoute(path: "/status.html"))
-        for route in [APIRoute.status(.html), .status(.json)] {
-            XCTAssertTrue(route.isRateLimited)
-            XCTAssertEqual(route.allowedMethods, [.get, .head])
+        XCTAssertEqual(APIPath(path: "/status")?.patterns, ["/status"])
+        XCTAssertEqual(APIPath(path: "/status.json")?.patterns, ["/status.json"])
+        XCTAssertNil(APIPath(path: "/status/"))
+        XCTAssertNil(APIPath(path: "/status.html"))
+        for path in ["/status", "/status.json"] {
+            XCTAssertEqual(APIPath(path: path)?.isRateLimited, true, path)
+            XCTAssertEqual(APIPath(path: path)?.allowedMethods, [.get, .head], path)
         }
-        let decoded = try APIRequestDecoder.decode(
-            method: "GET",
-            path: "/status.json",
-            query: "",
-            contentType: nil,
-            origin: nil,
-            authorization: nil,
-            body: [UInt8](),
-            isAllowedOrigin: { _ in false }
-        )
-        XCTAssertEqual(decoded, .status(.json))
+        for (path, format) in [("/status", StatusFormat.html), ("/status.json", .json)] {
+            let decoded = try APIRequestDecoder.decode(
+                method: "GET",
+                path: path,
+                query: "",
+                contentType: nil,
+                origin: nil,
+                authorization: nil,
+                body: [UInt8](),
+                isAllowedOrigin: { _ in false }
+            )
+            XCTAssertEqual(decoded, .status(format), path)
+        }
         XCTAssertThrowsError(
             try APIRequestDecoder.decode(
                 method: "POST",

@@ -86,10 +86,10 @@ struct TestAPI: HTTPAPIHandler {
 
     func handle(_ request: HTTPAPIRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
         events.received(request)
-        if request.endpoint == .health {
+        if request.decoded == .health {
             return eventLoop.makeSucceededFuture(HTTPAPIResponse(status: .ok, json: "{\"status\":\"ok\"}"))
         }
-        if request.endpoint == .metrics {
+        if request.decoded == .metrics {
             struct Boom: Error {}
             return eventLoop.makeFailedFuture(Boom())
         }
@@ -288,7 +288,7 @@ final class GatewayServerTests: XCTestCase {
         XCTAssertEqual(created.body, #"{"path":"/api/rooms","body":"{\"name\":\"a\"}"}"#)
         let request = try XCTUnwrap(events.apiRequests.last)
         XCTAssertEqual(request.method, .POST)
-        XCTAssertEqual(request.endpoint, .createRoom)
+        XCTAssertEqual(request.decoded, .createRoom(name: "a", room: nil, id: nil))
         XCTAssertEqual(request.headers.first(name: "authorization"), "Bearer pw")
         XCTAssertTrue(request.remoteAddress.hasPrefix("127.0.0.1:"), request.remoteAddress)
         XCTAssertEqual(request.clientAddress, ClientAddress("127.0.0.1"))

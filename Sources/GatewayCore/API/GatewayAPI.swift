@@ -4,8 +4,9 @@ import NIOCore
 import NIOHTTP1
 import SocketIO
 
-/// The HTTP API of a gateway (`/api/...`, `/healthz`, `/metrics`): `ChatAPI.APIRequestDecoder`
-/// decodes each request, which becomes one broker command; the broker's JSON becomes the body.
+/// The HTTP API of a gateway (`/api/...`, `/healthz`, `/metrics`, `/status`): the answer to each decoded
+/// `ChatAPI.APIRequest` (declared with its route in `APIRequest.routes`); a room request becomes one broker
+/// command, and the broker's JSON becomes the body.
 public struct GatewayAPI: HTTPAPIHandler {
     private let link: any BrokerClient
     private let metricsText: (@Sendable () -> [UInt8])?
@@ -20,17 +21,7 @@ public struct GatewayAPI: HTTPAPIHandler {
     }
 
     public func handle(_ request: HTTPAPIRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
-        let decoded: APIRequest
-        do {
-            decoded = try APIRequestDecoder.request(
-                for: request.endpoint,
-                authorization: request.headers.first(name: "authorization"),
-                body: request.body.readableBytesView
-            )
-        } catch {
-            return eventLoop.makeSucceededFuture(HTTPAPIResponse(refusal: error))
-        }
-        switch decoded {
+        switch request.decoded {
         case .health:
             return eventLoop.makeSucceededFuture(
                 link.isBrokerReachable

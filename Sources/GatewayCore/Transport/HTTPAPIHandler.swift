@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Answers the HTTP API: every request whose path `ChatAPI.APIRoute` claims (`/healthz`, `/metrics`,
-/// `/api/...`) and whose head the server already accepted (see `HTTPAPIRequest.endpoint`).
+/// Answers the HTTP API: every request whose path `ChatAPI.APIPath` claims (`/healthz`, `/metrics`,
+/// `/status`, `/api/...`) and that its route decoded (see `HTTPAPIRequest.decoded`).
 public protocol HTTPAPIHandler: Sendable {
     /// Handles one request; the future may complete on any event loop.
     /// A failed future is answered with 500 `{"error":..,"code":"internal"}`.

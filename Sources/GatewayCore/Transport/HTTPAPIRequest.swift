@@ -2,11 +2,11 @@ import ChatAPI
 import NIOCore
 import NIOHTTP1
 
-/// One complete HTTP API request (head and body, the body at most `maxHTTPBodyBytes`), whose head
-/// already passed `APIRequestDecoder.endpoint` (route, method, query, Origin, Content-Type).
+/// One complete HTTP API request (head and body, the body at most `maxHTTPBodyBytes`), decoded by its
+/// `ChatAPI.APIRoute` (method, Origin, Content-Type, path and query, then body and `Authorization`).
 public struct HTTPAPIRequest: Sendable {
-    /// What the request asks for, decoded from its head.
-    public var endpoint: APIEndpoint
+    /// What the request asks for, every field validated.
+    public var decoded: APIRequest
     /// The request method.
     public var method: HTTPMethod
     /// The path without the query, e.g. `/api/rooms/lobby/messages`.
@@ -24,7 +24,7 @@ public struct HTTPAPIRequest: Sendable {
 
     /// Creates a request.
     public init(
-        endpoint: APIEndpoint,
+        decoded: APIRequest,
         method: HTTPMethod,
         path: String,
         headers: HTTPHeaders,
@@ -33,7 +33,7 @@ public struct HTTPAPIRequest: Sendable {
         remoteAddress: String,
         connectionID: UInt64
     ) {
-        self.endpoint = endpoint
+        self.decoded = decoded
         self.method = method
         self.path = path
         self.headers = headers
