@@ -32,6 +32,23 @@ def new_page(chat_server):
     quit_checking_errors(drivers)
 
 
+@pytest.fixture
+def own_cluster():
+    """own_cluster(tag, **chat_cluster options) -> a started two-port cluster of the test's own. Listed
+    before new_page, it stops after the pages were closed and their errors checked (a page whose server
+    went away first would log its refused reconnects)."""
+    made = []
+
+    def _make(tag, **options):
+        skip_if_external("kills a gateway of its own cluster")
+        made.append(chat_cluster(tag, shared_port=False, **options))
+        return made[-1]
+
+    yield _make
+    for cluster in made:
+        cluster.stop()
+
+
 def notices(driver):
     return [n.text for n in driver.find_elements(By.CSS_SELECTOR, "#messages .notice")]
 
@@ -239,57 +256,51 @@ def test_page_runs_under_its_content_security_policy(new_page, chat_server, scre
     page.save_screenshot(str(screenshot_dir / "desktop-lobby-csp.png"))
 
 
-def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(new_page):
+def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(own_cluster, new_page):
     """Bob's gateway is killed and comes back: his page rejoins with `since`, shows exactly the
     messages he missed, once, and Alice never sees him leave. When more were sent than the room keeps
     (--history 3), his page says some could not be recovered."""
-    skip_if_external("kills a gateway of its own cluster")
-    server = chat_cluster("browser-resume", shared_port=False,
-                          broker_args=["--history", "3", "--gateway-timeout", "2"])
-    try:
-        alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[0], bob_url=server.urls[1])
+    server = own_cluster("browser-resume", broker_args=["--history", "3", "--gateway-timeout", "2"])
+    alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[0], bob_url=server.urls[1])
 
-        def say(text):
-            by_id(alice, "message-input").send_keys(text, Keys.ENTER)
-            wait_until(alice, lambda d: ("Alice", text) in messages(d), f"{text!r} not sent")
+    def say(text):
+        by_id(alice, "message-input").send_keys(text, Keys.ENTER)
+        wait_until(alice, lambda d: ("Alice", text) in messages(d), f"{text!r} not sent")
 
-        def outage(texts):
-            kill_gateway(server, 1, bob)
-            for text in texts:
-                say(text)
-            restart_gateway(server, 1, bob)
+    def outage(texts):
+        kill_gateway(server, 1, bob)
+        for text in texts:
+            say(text)
+        restart_gateway(server, 1, bob)
 
-        say("before")
-        wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
-        outage(["while away 1", "while away 2"])
-        wait_until(bob, lambda d: messages(d) == messages(alice), "Bob's page did not catch up exactly",
-                   timeout=3 * WAIT)
-        assert shown(bob, "room-view")
-        assert not any("could not be recovered" in n for n in notices(bob)), notices(bob)
-        assert sum("Bob joined" in n for n in notices(alice)) == 1, notices(alice)
-        assert not any("Bob left" in n for n in notices(alice)), notices(alice)
-        assert members(alice) == ["Alice", "Bob"]
+    say("before")
+    wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
+    outage(["while away 1", "while away 2"])
+    wait_until(bob, lambda d: messages(d) == messages(alice), "Bob's page did not catch up exactly",
+               timeout=3 * WAIT)
+    assert shown(bob, "room-view")
+    assert not any("could not be recovered" in n for n in notices(bob)), notices(bob)
+    assert sum("Bob joined" in n for n in notices(alice)) == 1, notices(alice)
+    assert not any("Bob left" in n for n in notices(alice)), notices(alice)
+    assert members(alice) == ["Alice", "Bob"]
 
-        outage([f"gone {i}" for i in range(5)])
-        wait_until(bob, lambda d: any("could not be recovered" in n for n in notices(d)),
-                   "no notice that messages were lost", timeout=3 * WAIT)
-        wait_until(bob, lambda d: messages(d)[-3:] == [("Alice", f"gone {i}") for i in (2, 3, 4)],
-                   "Bob's page lacks the kept tail")
-        texts = [t for _, t in messages(bob)]
-        assert len(texts) == len(set(texts)), f"duplicated messages: {texts}"
-        assert not any("Bob left" in n for n in notices(alice)), notices(alice)
-        assert_only_refused_reconnects(bob)
-    finally:
-        server.stop()
+    outage([f"gone {i}" for i in range(5)])
+    wait_until(bob, lambda d: any("could not be recovered" in n for n in notices(d)),
+               "no notice that messages were lost", timeout=3 * WAIT)
+    wait_until(bob, lambda d: messages(d)[-3:] == [("Alice", f"gone {i}") for i in (2, 3, 4)],
+               "Bob's page lacks the kept tail")
+    texts = [t for _, t in messages(bob)]
+    assert len(texts) == len(set(texts)), f"duplicated messages: {texts}"
+    assert not any("Bob left" in n for n in notices(alice)), notices(alice)
+    assert_only_refused_reconnects(bob)
 
 
-def test_messages_typed_offline_are_sent_once_in_order(new_page, screenshot_dir):
+def test_messages_typed_offline_are_sent_once_in_order(own_cluster, new_page, screenshot_dir):
     """Alice's gateway dies while the broker holds her first message (so it is applied but its ack is
     lost) and she types two more while offline. They wait as pending; after the reconnect the page
     resends all three with their idempotency ids: each appears exactly once, in order, for her and for
     Bob, whose own message from meanwhile sits between them by seq."""
-    skip_if_external("kills a gateway of its own cluster")
-    server = chat_cluster("browser-outbox", shared_port=False)
+    server = own_cluster("browser-outbox")
     broker = server.brokers["a"]
     try:
         alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[1], bob_url=server.urls[0])
@@ -331,37 +342,33 @@ def test_messages_typed_offline_are_sent_once_in_order(new_page, screenshot_dir)
     finally:
         if broker.poll() is None:
             broker.send_signal(signal.SIGCONT)
-        server.stop()
 
 
-def test_the_offline_queue_is_bounded(new_page, screenshot_dir):
+def test_the_offline_queue_is_bounded(own_cluster, new_page, screenshot_dir):
     """While offline a room queues at most 100 messages; the next is refused with a visible error and
     stays in the input. After the reconnect all 100 go out, in order."""
-    skip_if_external("kills a gateway of its own cluster")
-    server = chat_cluster("browser-outbox-full", shared_port=False)
-    try:
-        room, password = http_create_room(server.urls[0], timeout=WAIT)
-        page = new_page(url=server.urls[0])
-        join_via_form(page, "Quinn", room, password)
-        wait_until(page, lambda d: shown(d, "room-view"), "Quinn not in the room")
-        kill_gateway(server, 0, page)
-        page.execute_script("""
-            const input = document.getElementById('message-input');
-            for (let i = 0; i < 100; i++) {
-              input.value = 'queued ' + i;
-              document.getElementById('send-form').requestSubmit();
-            }""")
-        assert pending(page) == [f"queued {i}" for i in range(100)]
-        assert not shown(page, "error")
-        by_id(page, "message-input").send_keys("one too many", Keys.ENTER)
-        wait_until(page, lambda d: shown(d, "error") and "100 messages are already waiting" in by_id(d, "error").text,
-                   "no error when the queue is full")
-        assert by_id(page, "message-input").get_attribute("value") == "one too many"
-        assert len(pending(page)) == 100
+    server = own_cluster("browser-outbox-full")
+    room, password = http_create_room(server.urls[0], timeout=WAIT)
+    page = new_page(url=server.urls[0])
+    join_via_form(page, "Quinn", room, password)
+    wait_until(page, lambda d: shown(d, "room-view"), "Quinn not in the room")
+    kill_gateway(server, 0, page)
+    page.execute_script("""
+        const input = document.getElementById('message-input');
+        for (let i = 0; i < 100; i++) {
+          input.value = 'queued ' + i;
+          document.getElementById('send-form').requestSubmit();
+        }""")
+    assert pending(page) == [f"queued {i}" for i in range(100)]
+    assert not shown(page, "error")
+    by_id(page, "message-input").send_keys("one too many", Keys.ENTER)
+    wait_until(page, lambda d: shown(d, "error") and "100 messages are already waiting" in by_id(d, "error").text,
+               "no error when the queue is full")
+    assert by_id(page, "message-input").get_attribute("value") == "one too many"
+    assert len(pending(page)) == 100
 
-        restart_gateway(server, 0, page)
-        wait_until(page, lambda d: not pending(d), "the queue was not sent", timeout=6 * WAIT)
-        assert [t for _, t in messages(page)] == [f"queued {i}" for i in range(100)]
-        assert_only_refused_reconnects(page)
-    finally:
-        server.stop()
+    restart_gateway(server, 0, page)
+    wait_until(page, lambda d: not pending(d), "the queue was not sent", timeout=6 * WAIT)
+    assert [t for _, t in messages(page)] == [f"queued {i}" for i in range(100)]
+    assert_only_refused_reconnects(page)
+
