@@ -27,8 +27,8 @@ import time
 import pytest
 import requests
 
-from conftest import LOG_DIR, REPO
-from test_run_script import RunScript
+from support.processes import LOG_DIR, REPO, skip_if_external
+from support.scripts_run import RunScript
 
 sys.path.insert(0, str(REPO / "bench"))
 import bigstate  # noqa: E402  (bench/bigstate.py: filling and checking the state, shared with bench/chaos.py)
@@ -66,8 +66,7 @@ def say(request):
 
 @pytest.fixture
 def cluster():
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("starts scripts/run itself")
+    skip_if_external("starts scripts/run itself")
     run = RunScript()
     # Past the hard timeout scripts/run is stopped, so every wait below ends (and fails) soon after.
     expired = threading.Event()

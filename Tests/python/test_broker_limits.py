@@ -8,29 +8,18 @@ import http.client
 import json
 import socket
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-import requests
-import socketio
 import websocket
 
-from conftest import _binary, _start, _stop, _wait_healthy, free_port, STATIC_DIR
+from support.clients import Member, http_create_room, unique
+from support.cluster import Cluster
 
 TIMEOUT = 10
 
 
-def unique(prefix):
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
 def port_of(url):
     return int(url.rsplit(":", 1)[1])
-
-
-def broker_log(server):
-    return Path(server.processes[0].log_path).read_text(errors="replace")
 
 
 def http_post(url, path, body, headers, source="127.0.0.1"):
@@ -107,16 +96,8 @@ class RawMember:
             pass
 
 
-def sio_client(url):
-    client = socketio.SimpleClient()
-    client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
-    return client
-
-
 def create_room(url):
-    r = requests.post(f"{url}/api/rooms", json={"name": "owner", "room": unique("r")}, timeout=TIMEOUT)
-    assert r.status_code == 201, r.text
-    return r.json()["room"], r.json()["password"]
+    return http_create_room(url, room=unique("r"), timeout=TIMEOUT)
 
 
 def test_wrong_passwords_from_many_addresses_never_lock_the_right_password_out(chat_server):
@@ -134,13 +115,13 @@ def test_wrong_passwords_from_many_addresses_never_lock_the_right_password_out(c
     # A user at 127.0.0.1 with the right password gets in, over HTTP and over the WebSocket.
     status, body = http_post(url, path, {"name": "bot", "text": "still works"}, {"Authorization": f"Bearer {password}"})
     assert status == 202, body
-    client = sio_client(url)
+    client = Member(url)
     try:
-        ack = client.call("join", {"room": room, "password": password, "name": "ann"}, timeout=TIMEOUT)
+        ack = client.sio.call("join", {"room": room, "password": password, "name": "ann"}, timeout=TIMEOUT)
         assert "error" not in ack, ack
         assert ack["history"][-1]["text"] == "still works"
     finally:
-        client.disconnect()
+        client.close()
 
 
 def test_presence_events_stay_small_in_a_room_of_300(chat_server):
@@ -206,7 +187,7 @@ def test_oversized_fields_are_refused_and_reach_nobody(chat_server):
         alice.drain(quiet=0.5)
         assert alice.events("message") == [], "nothing reached the members"
         time.sleep(0.3)
-        log = broker_log(chat_server)
+        log = chat_server.log("a")
         assert "\u0301" * 100 not in log and "n" * 100 not in log and "t" * 100 not in log, "oversized text in the log"
     finally:
         alice.close()
@@ -217,24 +198,11 @@ def test_oversized_fields_are_refused_and_reach_nobody(chat_server):
 def roomy_server():
     """A broker that keeps 300 messages per room with no per-room byte budget to speak of, so that
     only the trimming of the join reply keeps a join ack of maximum-size messages under 1 MiB."""
-    commands, broadcasts, port = free_port(), free_port(), free_port()
-    broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
-    processes = [_start("RoomBroker", [_binary("RoomBroker"), "--commands", broker_cmd, "--broadcasts", broker_pub,
-                                       "--history", "300", "--history-budget", "65536", "--replay-budget", "65536",
-                                       "--insecure-loopback"],
-                        "roomy")]
-    try:
-        processes.append(_start("Gateway", [
-            _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
-            "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
-            "--static-dir", str(STATIC_DIR), "--insecure-loopback"], "roomy"))
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, processes)
-    except BaseException:
-        _stop(processes)
-        raise
-    yield url
-    _stop(processes)
+    with Cluster("roomy") as cluster:
+        cluster.start_broker("a", "--history", "300", "--history-budget", "65536", "--replay-budget", "65536")
+        gateway = cluster.add_gateway()
+        cluster.wait_healthy()
+        yield gateway.url
 
 
 def test_a_join_whose_ack_would_be_too_big_gets_a_trimmed_history(roomy_server):
@@ -257,11 +225,11 @@ def test_a_join_whose_ack_would_be_too_big_gets_a_trimmed_history(roomy_server):
             assert "seq" in ack, ack
             last_seq = ack["seq"]
             sent += 1
-        client = sio_client(url)
+        client = Member(url)
         try:
-            ack = client.call("join", {"room": room, "password": password, "name": "late"}, timeout=TIMEOUT)
+            ack = client.sio.call("join", {"room": room, "password": password, "name": "late"}, timeout=TIMEOUT)
         finally:
-            client.disconnect()
+            client.close()
         assert "error" not in ack, ack
         history = ack["history"]
         assert 50 < len(history) < 150, len(history)

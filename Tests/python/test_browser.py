@@ -2,29 +2,20 @@
 
 Screenshots go to <repo>/test-output/screenshots/.
 """
-import os
 import re
 import signal
 import time
-import uuid
 
 import pytest
 import requests
-import socketio
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-WAIT = 10  # seconds: upper bound for anything the page should show
-
-
-def unique(prefix):
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
+from support.browser import (WAIT, by_id, members, messages, open_chat_page, quit_checking_errors, set_value, shown,
+                             wait_until)
+from support.clients import Member, http_create_room, unique
+from support.cluster import chat_cluster
+from support.processes import skip_if_external
 
 
 @pytest.fixture
@@ -41,72 +32,25 @@ def new_page(chat_server):
     quit_checking_errors(drivers)
 
 
-def open_chat_page(url, width=1280, height=800, extra_args=()):
-    """A fresh headless Chromium (own profile, browser log kept) at the chat page of `url`, connected."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={width},{height}", "--lang=en-US", "--force-color-profile=srgb", *extra_args):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.get(url + "/")
-        wait_until(driver, lambda d: d.find_element(By.ID, "conn-state").get_attribute("data-state") == "connected",
-                   "page never connected")
-    except BaseException:
-        driver.quit()
-        raise
-    return driver
+@pytest.fixture
+def own_cluster():
+    """own_cluster(tag, **chat_cluster options) -> a started two-port cluster of the test's own. Listed
+    before new_page, it stops after the pages were closed and their errors checked (a page whose server
+    went away first would log its refused reconnects)."""
+    made = []
 
+    def _make(tag, **options):
+        skip_if_external("kills a gateway of its own cluster")
+        made.append(chat_cluster(tag, shared_port=False, **options))
+        return made[-1]
 
-def quit_checking_errors(drivers):
-    """Quits each browser; fails when a page logged a JavaScript error (a page that throws is broken
-    even if it looks fine)."""
-    for d in drivers:
-        errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
-        d.quit()
-        assert not errors, f"JavaScript errors in the page: {errors}"
-
-
-def wait_until(driver, condition, message, timeout=WAIT):
-    def safe(d):
-        try:
-            return condition(d)
-        except StaleElementReferenceException:
-            return False
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(safe, message)
-
-
-def by_id(driver, element_id):
-    return driver.find_element(By.ID, element_id)
-
-
-def set_value(driver, element_id, text):
-    field = by_id(driver, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def shown(driver, element_id):
-    return by_id(driver, element_id).is_displayed()
-
-
-def messages(driver):
-    """(sender, text) of every chat message the user sees, in order."""
-    out = []
-    for li in driver.find_elements(By.CSS_SELECTOR, "#messages .msg"):
-        out.append((li.find_element(By.CSS_SELECTOR, ".msg-name").text,
-                    li.find_element(By.CSS_SELECTOR, ".msg-text").text))
-    return out
+    yield _make
+    for cluster in made:
+        cluster.stop()
 
 
 def notices(driver):
     return [n.text for n in driver.find_elements(By.CSS_SELECTOR, "#messages .notice")]
-
-
-def members(driver):
-    return sorted(m.text for m in driver.find_elements(By.CSS_SELECTOR, "#members .member-name"))
 
 
 def pending(driver):
@@ -121,20 +65,14 @@ def conn_state(driver):
 
 def kill_gateway(server, index, page):
     """kill -9 the gateway serving server.urls[index] (two-port cluster) and wait until `page` notices."""
-    gateway = server.processes[index + 1]
-    gateway.kill()
-    gateway.wait(timeout=5)
+    server.kill(server.gateways[index])
     wait_until(page, lambda d: conn_state(d) != "connected", "the page did not notice the lost connection")
 
 
 def restart_gateway(server, index, page):
     """Start the killed gateway again on its port and make `page` reconnect now (not after its backoff)."""
-    from conftest import _start, _wait_healthy
-    old = server.processes[index + 1]
-    tag = old.log_path.stem.removesuffix(f"-{old.label}") + "-again"
-    restarted = _start(old.label, old.args, tag)
-    server.processes[index + 1] = restarted
-    _wait_healthy(server.urls[index], [restarted])
+    restarted = server.restart(server.gateways[index])
+    server.wait_healthy(restarted.url)
     by_id(page, "conn-state").click()
 
 
@@ -146,16 +84,9 @@ def assert_only_refused_reconnects(driver):
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def create_room(url):
-    """(room, password) of a new room made over HTTP."""
-    r = requests.post(f"{url}/api/rooms", json={"name": "owner"}, timeout=WAIT)
-    assert r.status_code == 201, r.text
-    return r.json()["room"], r.json()["password"]
-
-
 def alice_and_bob_in_a_room(new_page, alice_url, bob_url):
     """Alice's and Bob's pages, each at its gateway's URL, both members of a new room."""
-    room, password = create_room(alice_url)
+    room, password = http_create_room(alice_url, timeout=WAIT)
     alice, bob = new_page(url=alice_url), new_page(url=bob_url)
     join_via_form(alice, "Alice", room, password)
     join_via_form(bob, "Bob", room, password)
@@ -259,12 +190,11 @@ def test_wrong_password_shows_server_error(new_page, chat_server, screenshot_dir
     room = r.json()["room"]
 
     # What the server says for a wrong password, asked with the protocol client.
-    sio = socketio.SimpleClient()
-    sio.connect(chat_server.url, transports=["websocket"])
+    probe = Member(chat_server.url)
     try:
-        expected = sio.call("join", {"room": room, "password": "WrongPass123", "name": "probe"}, timeout=WAIT)
+        expected = probe.sio.call("join", {"room": room, "password": "WrongPass123", "name": "probe"}, timeout=WAIT)
     finally:
-        sio.disconnect()
+        probe.close()
     assert expected["code"] == "wrong_password"
 
     page = new_page()
@@ -326,62 +256,52 @@ def test_page_runs_under_its_content_security_policy(new_page, chat_server, scre
     page.save_screenshot(str(screenshot_dir / "desktop-lobby-csp.png"))
 
 
-def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(new_page):
+def test_a_reconnect_resumes_the_room_without_loss_or_duplicates(own_cluster, new_page):
     """Bob's gateway is killed and comes back: his page rejoins with `since`, shows exactly the
     messages he missed, once, and Alice never sees him leave. When more were sent than the room keeps
     (--history 3), his page says some could not be recovered."""
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("kills a gateway of its own cluster")
-    from conftest import _run_cluster, _stop
-    server = _run_cluster("browser-resume", shared_port=False,
-                          broker_args=["--history", "3", "--gateway-timeout", "2"])
-    try:
-        alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[0], bob_url=server.urls[1])
+    server = own_cluster("browser-resume", broker_args=["--history", "3", "--gateway-timeout", "2"])
+    alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[0], bob_url=server.urls[1])
 
-        def say(text):
-            by_id(alice, "message-input").send_keys(text, Keys.ENTER)
-            wait_until(alice, lambda d: ("Alice", text) in messages(d), f"{text!r} not sent")
+    def say(text):
+        by_id(alice, "message-input").send_keys(text, Keys.ENTER)
+        wait_until(alice, lambda d: ("Alice", text) in messages(d), f"{text!r} not sent")
 
-        def outage(texts):
-            kill_gateway(server, 1, bob)
-            for text in texts:
-                say(text)
-            restart_gateway(server, 1, bob)
+    def outage(texts):
+        kill_gateway(server, 1, bob)
+        for text in texts:
+            say(text)
+        restart_gateway(server, 1, bob)
 
-        say("before")
-        wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
-        outage(["while away 1", "while away 2"])
-        wait_until(bob, lambda d: messages(d) == messages(alice), "Bob's page did not catch up exactly",
-                   timeout=3 * WAIT)
-        assert shown(bob, "room-view")
-        assert not any("could not be recovered" in n for n in notices(bob)), notices(bob)
-        assert sum("Bob joined" in n for n in notices(alice)) == 1, notices(alice)
-        assert not any("Bob left" in n for n in notices(alice)), notices(alice)
-        assert members(alice) == ["Alice", "Bob"]
+    say("before")
+    wait_until(bob, lambda d: ("Alice", "before") in messages(d), "Bob never saw the first message")
+    outage(["while away 1", "while away 2"])
+    wait_until(bob, lambda d: messages(d) == messages(alice), "Bob's page did not catch up exactly",
+               timeout=3 * WAIT)
+    assert shown(bob, "room-view")
+    assert not any("could not be recovered" in n for n in notices(bob)), notices(bob)
+    assert sum("Bob joined" in n for n in notices(alice)) == 1, notices(alice)
+    assert not any("Bob left" in n for n in notices(alice)), notices(alice)
+    assert members(alice) == ["Alice", "Bob"]
 
-        outage([f"gone {i}" for i in range(5)])
-        wait_until(bob, lambda d: any("could not be recovered" in n for n in notices(d)),
-                   "no notice that messages were lost", timeout=3 * WAIT)
-        wait_until(bob, lambda d: messages(d)[-3:] == [("Alice", f"gone {i}") for i in (2, 3, 4)],
-                   "Bob's page lacks the kept tail")
-        texts = [t for _, t in messages(bob)]
-        assert len(texts) == len(set(texts)), f"duplicated messages: {texts}"
-        assert not any("Bob left" in n for n in notices(alice)), notices(alice)
-        assert_only_refused_reconnects(bob)
-    finally:
-        _stop(server.processes)
+    outage([f"gone {i}" for i in range(5)])
+    wait_until(bob, lambda d: any("could not be recovered" in n for n in notices(d)),
+               "no notice that messages were lost", timeout=3 * WAIT)
+    wait_until(bob, lambda d: messages(d)[-3:] == [("Alice", f"gone {i}") for i in (2, 3, 4)],
+               "Bob's page lacks the kept tail")
+    texts = [t for _, t in messages(bob)]
+    assert len(texts) == len(set(texts)), f"duplicated messages: {texts}"
+    assert not any("Bob left" in n for n in notices(alice)), notices(alice)
+    assert_only_refused_reconnects(bob)
 
 
-def test_messages_typed_offline_are_sent_once_in_order(new_page, screenshot_dir):
+def test_messages_typed_offline_are_sent_once_in_order(own_cluster, new_page, screenshot_dir):
     """Alice's gateway dies while the broker holds her first message (so it is applied but its ack is
     lost) and she types two more while offline. They wait as pending; after the reconnect the page
     resends all three with their idempotency ids: each appears exactly once, in order, for her and for
     Bob, whose own message from meanwhile sits between them by seq."""
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("kills a gateway of its own cluster")
-    from conftest import _run_cluster, _stop
-    server = _run_cluster("browser-outbox", shared_port=False)
-    broker = server.processes[0]
+    server = own_cluster("browser-outbox")
+    broker = server.brokers["a"]
     try:
         alice, bob = alice_and_bob_in_a_room(new_page, alice_url=server.urls[1], bob_url=server.urls[0])
         by_id(alice, "message-input").send_keys("before", Keys.ENTER)
@@ -422,39 +342,33 @@ def test_messages_typed_offline_are_sent_once_in_order(new_page, screenshot_dir)
     finally:
         if broker.poll() is None:
             broker.send_signal(signal.SIGCONT)
-        _stop(server.processes)
 
 
-def test_the_offline_queue_is_bounded(new_page, screenshot_dir):
+def test_the_offline_queue_is_bounded(own_cluster, new_page, screenshot_dir):
     """While offline a room queues at most 100 messages; the next is refused with a visible error and
     stays in the input. After the reconnect all 100 go out, in order."""
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("kills a gateway of its own cluster")
-    from conftest import _run_cluster, _stop
-    server = _run_cluster("browser-outbox-full", shared_port=False)
-    try:
-        room, password = create_room(server.urls[0])
-        page = new_page(url=server.urls[0])
-        join_via_form(page, "Quinn", room, password)
-        wait_until(page, lambda d: shown(d, "room-view"), "Quinn not in the room")
-        kill_gateway(server, 0, page)
-        page.execute_script("""
-            const input = document.getElementById('message-input');
-            for (let i = 0; i < 100; i++) {
-              input.value = 'queued ' + i;
-              document.getElementById('send-form').requestSubmit();
-            }""")
-        assert pending(page) == [f"queued {i}" for i in range(100)]
-        assert not shown(page, "error")
-        by_id(page, "message-input").send_keys("one too many", Keys.ENTER)
-        wait_until(page, lambda d: shown(d, "error") and "100 messages are already waiting" in by_id(d, "error").text,
-                   "no error when the queue is full")
-        assert by_id(page, "message-input").get_attribute("value") == "one too many"
-        assert len(pending(page)) == 100
+    server = own_cluster("browser-outbox-full")
+    room, password = http_create_room(server.urls[0], timeout=WAIT)
+    page = new_page(url=server.urls[0])
+    join_via_form(page, "Quinn", room, password)
+    wait_until(page, lambda d: shown(d, "room-view"), "Quinn not in the room")
+    kill_gateway(server, 0, page)
+    page.execute_script("""
+        const input = document.getElementById('message-input');
+        for (let i = 0; i < 100; i++) {
+          input.value = 'queued ' + i;
+          document.getElementById('send-form').requestSubmit();
+        }""")
+    assert pending(page) == [f"queued {i}" for i in range(100)]
+    assert not shown(page, "error")
+    by_id(page, "message-input").send_keys("one too many", Keys.ENTER)
+    wait_until(page, lambda d: shown(d, "error") and "100 messages are already waiting" in by_id(d, "error").text,
+               "no error when the queue is full")
+    assert by_id(page, "message-input").get_attribute("value") == "one too many"
+    assert len(pending(page)) == 100
 
-        restart_gateway(server, 0, page)
-        wait_until(page, lambda d: not pending(d), "the queue was not sent", timeout=6 * WAIT)
-        assert [t for _, t in messages(page)] == [f"queued {i}" for i in range(100)]
-        assert_only_refused_reconnects(page)
-    finally:
-        _stop(server.processes)
+    restart_gateway(server, 0, page)
+    wait_until(page, lambda d: not pending(d), "the queue was not sent", timeout=6 * WAIT)
+    assert [t for _, t in messages(page)] == [f"queued {i}" for i in range(100)]
+    assert_only_refused_reconnects(page)
+

@@ -12,15 +12,14 @@ import sys
 
 import pytest
 
-from conftest import REPO, free_port
-from test_run_script import _free_consecutive_ports
+from support.processes import REPO, free_consecutive_ports, free_port
 
 
 @pytest.mark.skipif(bool(os.environ.get("CHAT_URL")), reason="starts scripts/run itself")
 def test_no_acknowledged_message_is_lost_or_duplicated_through_crashes(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "chaos.py"), "--seconds", "30", "--debug",
-         "--port", str(free_port()), "--broker-port", str(_free_consecutive_ports()), "--out", str(tmp_path),
+         "--port", str(free_port()), "--broker-port", str(free_consecutive_ports()), "--out", str(tmp_path),
          "--faults", "kill-gateway,kill-active-broker,stop-active-broker,rolling-restart"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     report_path = tmp_path / "chaos.json"

@@ -8,16 +8,13 @@ With wall-clock timeouts, the forward step made the broker drop the gateway's me
 everyone) and the backward step froze each connection's token bucket (`rate_limited` after its burst).
 """
 import os
-import signal
 import shutil
-import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import LOG_DIR, STATIC_DIR, _binary, _wait_healthy, free_port
-from test_socketio_client import Member
+from support.clients import Member, unique
+from support.cluster import Cluster
 
 pytestmark = pytest.mark.skipif(
     shutil.which("faketime") is None and not os.environ.get("CI"),
@@ -31,29 +28,6 @@ FAKETIME_WRAPPER = ["faketime", "-m", "--exclude-monotonic", "-f", "+0s",
                     "sh", "-c", 'unset FAKETIME; exec "$0" "$@"']
 
 
-def _start_faked(name, args, env, tag):
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / f"{tag}-{name}.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(FAKETIME_WRAPPER + args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
-    proc.log_path, proc.log_file, proc.label = log_path, log, name
-    return proc
-
-
-def _stop_faked(processes):
-    for p in processes:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in processes:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=5)
-        p.log_file.close()
-
-
 @pytest.fixture
 def faked_cluster(tmp_path):
     """A broker and a gateway whose wall clock the test steps through `step(offset)`."""
@@ -64,29 +38,15 @@ def faked_cluster(tmp_path):
                FAKETIME_TIMESTAMP_FILE=str(stamp),
                FAKETIME_NO_CACHE="1",
                FAKETIME_DONT_FAKE_MONOTONIC="1")
-    port, commands, broadcasts = free_port(), free_port(), free_port()
-    broker_cmd, broker_pub = f"tcp://127.0.0.1:{commands}", f"tcp://127.0.0.1:{broadcasts}"
-    processes = [_start_faked("RoomBroker", [
-        _binary("RoomBroker"), "--commands", broker_cmd, "--broadcasts", broker_pub,
-        "--log-level", "debug", "--creates-per-client", "1000", "--insecure-loopback"], env, "clock-step")]
-    try:
-        processes.append(_start_faked("Gateway", [
-            _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
-            "--broker-commands", broker_cmd, "--broker-broadcasts", broker_pub,
-            "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--insecure-loopback"], env, "clock-step"))
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, processes)
-    except BaseException:
-        _stop_faked(processes)
-        raise
 
     def step(offset):
         stamp.write_text(f"{offset}\n")
 
-    try:
-        yield url, step, processes
-    finally:
-        _stop_faked(processes)
+    with Cluster("clock-step", env=env, wrapper=FAKETIME_WRAPPER) as cluster:
+        cluster.start_broker()
+        gateway = cluster.add_gateway()
+        cluster.wait_healthy()
+        yield gateway.url, step, cluster.processes
 
 
 def test_faked_clock_really_moves(faked_cluster):
@@ -108,7 +68,7 @@ def test_faked_clock_really_moves(faked_cluster):
 @pytest.mark.parametrize("offset", ["+30s", "-30s"])
 def test_wall_clock_step_changes_nothing(faked_cluster, offset):
     url, step, processes = faked_cluster
-    name = f"r{uuid.uuid4().hex[:8]}"
+    name = unique("r", 8)
     ann, bob = Member(url), Member(url)
     try:
         created = ann.call("create", {"name": "ann", "room": name})

@@ -15,26 +15,23 @@ import http.server
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import REPO, STATIC_DIR, _binary, _start, _stop, _wait_healthy, free_port
-from test_socketio_client import Member, TIMEOUT, create_room, join, unique
+from support.browser import chromium
+from support.clients import TIMEOUT, Member, close_all, create_room, http_create_room, join
+from support.cluster import Cluster
+from support.processes import REPO, free_port, skip_if_external
+from support.scripts_run import RunScript
 
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CACHE = REPO / ".build" / "csr"
 WAIT = 15  # seconds: upper bound for anything to happen
 
@@ -107,52 +104,22 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class Cluster:
+class SharedPort(Cluster):
     """A broker and gateways on one shared port, started one by one."""
 
     def __init__(self, tag, origin, recovery=True, broker_args=()):
-        self.tag = tag
+        super().__init__(tag, broker_args=broker_args)
         self.origin = origin
         self.recovery = recovery
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        commands, broadcasts = free_port(), free_port()
-        self.commands = f"tcp://127.0.0.1:{commands}"
-        self.broadcasts = f"tcp://127.0.0.1:{broadcasts}"
-        self.processes = [_start("RoomBroker", [
-            _binary("RoomBroker"), "--commands", self.commands, "--broadcasts", self.broadcasts,
-            "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000", "--insecure-loopback",
-            *broker_args], tag)]
-        self.gateways = []
+        self.start_broker()
 
     def start_gateway(self):
         """Starts one more gateway on the shared port; returns once it listens and the broker answered it."""
-        index = len(self.gateways) + 1
-        ready = Path(tempfile.gettempdir()) / f"csr-{os.getpid()}-{self.port}-{index}.ready"
-        ready.unlink(missing_ok=True)
-        process = _start(f"Gateway{index}", [
-            _binary("Gateway"), "--port", str(self.port), "--host", "127.0.0.1",
-            "--broker-commands", self.commands, "--broker-broadcasts", self.broadcasts,
-            "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--insecure-loopback",
-            "--allowed-origin", self.origin, "--allowed-origin", self.url, "--listen-once-broker-answers", "--ready-file", str(ready),
-            *(["--connection-state-recovery"] if self.recovery else [])], self.tag)
-        self.processes.append(process)
-        self.gateways.append(process)
-        deadline = time.monotonic() + WAIT
-        while not ready.exists():
-            assert self.processes[0].poll() is None, f"the broker exited: see {self.processes[0].log_path}"
-            assert process.poll() is None, f"gateway {index} exited: see {process.log_path}"
-            assert time.monotonic() < deadline, f"gateway {index} not ready within {WAIT} s"
-            time.sleep(0.05)
-        _wait_healthy(self.url, self.processes)
-        return process
-
-    def kill(self, process):
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=5)
-
-    def stop(self):
-        _stop(self.processes)
+        return self.add_gateway(
+            "--allowed-origin", self.origin, "--allowed-origin", f"http://127.0.0.1:{self.port}",
+            "--listen-once-broker-answers", *(["--connection-state-recovery"] if self.recovery else []),
+            port=self.port, ready=True)
 
 
 @pytest.fixture
@@ -160,9 +127,8 @@ def cluster(page_server):
     made = []
 
     def _make(recovery=True, broker_args=()):
-        if os.environ.get("CHAT_URL"):
-            pytest.skip("starts and kills its own processes")
-        c = Cluster(f"csr-{len(made)}", page_server, recovery=recovery, broker_args=broker_args)
+        skip_if_external("starts and kills its own processes")
+        c = SharedPort(f"csr-{len(made)}", page_server, recovery=recovery, broker_args=broker_args)
         made.append(c)
         return c
 
@@ -176,11 +142,7 @@ def browser(page_server):
     drivers = []
 
     def _open(url):
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = chromium()
         drivers.append(driver)
         driver.get(f"{page_server}/index.html?url={url}")
         wait(driver, "return window.connects && window.connects.length === 1", "the JS client never connected")
@@ -207,6 +169,14 @@ def seen(driver):
     return driver.execute_script("return window.seen")
 
 
+def first_message_event(member):
+    """The first `message` event `member` receives, as SimpleClient.receive gives it: [event, *arguments]."""
+    event = member.sio.receive(timeout=TIMEOUT)
+    while event[0] != "message":
+        event = member.sio.receive(timeout=TIMEOUT)
+    return event
+
+
 def offset_number(offset):
     instance, _, gseq = offset.rpartition(".")
     assert instance and gseq.isdigit(), offset
@@ -217,8 +187,7 @@ def test_the_official_js_client_recovers_after_its_gateway_is_killed(cluster, br
     c = cluster()
     first = c.start_gateway()
     driver = browser(c.url)  # only gateway 1 listens: the client is on it
-    creator = requests.post(f"{c.url}/api/rooms", json={"name": "creator"}, timeout=TIMEOUT).json()
-    room, password = creator["room"], creator["password"]
+    room, password = http_create_room(c.url, "creator")
     ack = emit(driver, "join", {"room": room, "password": password, "name": "ann"})
     assert ack.get("room") == room, ack
     post = requests.post(f"{c.url}/api/rooms/{room}/messages", json={"name": "bot", "text": "before"},
@@ -273,8 +242,7 @@ def test_a_session_the_broker_cannot_recover_gets_a_fresh_pid(cluster, browser):
     c = cluster(broker_args=["--replay-budget", "80"])  # 80 KiB of events kept per room
     first = c.start_gateway()
     driver = browser(c.url)
-    creator = requests.post(f"{c.url}/api/rooms", json={"name": "creator"}, timeout=TIMEOUT).json()
-    room, password = creator["room"], creator["password"]
+    room, password = http_create_room(c.url, "creator")
     assert emit(driver, "join", {"room": room, "password": password, "name": "ann"}).get("room") == room
     c.start_gateway()
     c.kill(first)
@@ -299,10 +267,7 @@ def test_without_the_flag_events_carry_no_offset_and_with_it_one(cluster):
             join(alice, room, password, "alice")
             join(bob, room, password, "bob")
             bob.call("message", {"room": room, "text": "hi"})
-            # SimpleClient.receive gives [event, *arguments]
-            event = alice.sio.receive(timeout=TIMEOUT)
-            while event[0] != "message":
-                event = alice.sio.receive(timeout=TIMEOUT)
+            event = first_message_event(alice)
             assert len(event) - 1 == arguments, f"--connection-state-recovery {recovery}: {event}"
             if recovery:
                 assert offset_number(event[2]) > 0
@@ -312,36 +277,17 @@ def test_without_the_flag_events_carry_no_offset_and_with_it_one(cluster):
 
 
 def test_scripts_run_passes_the_flag_on_to_every_gateway():
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("tests the start script, not a running server")
-    from test_run_script import _free_consecutive_ports
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(port), "--host", "127.0.0.1",
-         "--broker-port", str(_free_consecutive_ports()), "--connection-state-recovery"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    output = []
-    try:
-        for line in proc.stdout:
-            output.append(line)
-            if "Chat server ready" in line:
-                break
-        assert proc.poll() is None, "".join(output[-40:])
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-        members = [Member(f"http://127.0.0.1:{port}") for _ in range(6)]  # spread over both gateways
+    skip_if_external("tests the start script, not a running server")
+    with RunScript(extra=["--connection-state-recovery"], broker_ports=6) as script:
+        members = []
         try:
+            members += [Member(script.url) for _ in range(6)]  # spread over both gateways
             room, password = create_room(members[0])
             for index, member in enumerate(members):
                 join(member, room, password, f"m{index}")
             members[0].call("message", {"room": room, "text": "hi"})
             for member in members:
-                event = member.sio.receive(timeout=TIMEOUT)
-                while event[0] != "message":
-                    event = member.sio.receive(timeout=TIMEOUT)
+                event = first_message_event(member)
                 assert len(event) == 3 and offset_number(event[2]) > 0, f"every gateway appends the offset: {event}"
         finally:
-            for member in members:
-                member.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+            close_all(members)

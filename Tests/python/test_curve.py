@@ -18,7 +18,6 @@ import shutil
 import stat
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,9 @@ import requests
 import zmq
 import zmq.auth
 
-from conftest import BIN_DIR, REPO, STATIC_DIR, _binary, _log_tail, _start, _stop, _wait_healthy, free_port
-from test_socketio_client import Member, create_room, join
+from support.clients import Member, close_all, create_room, join
+from support.cluster import Cluster, other_side
+from support.processes import BIN_DIR, REPO, STATIC_DIR, binary, free_port, log_tail
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("CHAT_URL")), reason="starts its own processes")
 
@@ -43,7 +43,7 @@ def _z85_field(path, field):
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     """scripts/keys' folder (broker-a, broker-b, gateway-1, gateway-2, authorized/) and an intruder pair."""
-    _binary("ChatKeys")
+    binary("ChatKeys")
     base = tmp_path_factory.mktemp("curve")
     folder = base / "keys"
     result = subprocess.run([str(REPO / "scripts" / "keys"), "--dir", str(folder), "--gateways", "2"],
@@ -76,39 +76,23 @@ def test_scripts_keys_writes_owner_only_secrets_and_the_allow_list(keys):
     assert (folder / "gateway-1.key_secret").read_text() == before
 
 
-class CurveCluster:
-    """A broker on tcp://127.0.0.1 with CURVE (no --insecure-loopback) and gateway-1 with its keys."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        self.commands, self.broadcasts = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
-        self.broker = _start("RoomBroker", [
-            _binary("RoomBroker"), "--commands", self.commands, "--broadcasts", self.broadcasts,
-            "--curve-secret-key", str(folder / "broker-a.key_secret"), "--authorized-keys", str(folder / "authorized"),
-            "--log-level", "debug", "--creates-per-client", "1000"], "curve")
-        self.processes = [self.broker]
-        self.url = self.start_gateway("gateway-1", folder / "gateway-1.key_secret")
-        _wait_healthy(self.url, self.processes)
-
-    def start_gateway(self, label, secret):
-        port = free_port()
-        self.processes.append(_start(f"Gateway-{label}", [
-            _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
-            "--broker-commands", self.commands, "--broker-broadcasts", self.broadcasts,
-            "--curve-secret-key", str(secret), "--broker-public-key", str(self.folder / "broker-a.key"),
-            "--static-dir", str(STATIC_DIR), "--log-level", "debug"], "curve"))
-        return f"http://127.0.0.1:{port}"
-
-    def broker_log(self):
-        return self.broker.log_path.read_text(errors="replace")
+def curve_gateway(cluster, folder, secret, brokers=("broker-a",)):
+    """A gateway of `cluster` with the key pair `secret` that pins the public keys of `brokers`
+    (from scripts/keys' `folder`)."""
+    pins = [arg for broker in brokers for arg in ("--broker-public-key", folder / f"{broker}.key")]
+    return cluster.add_gateway("--curve-secret-key", secret, *pins)
 
 
 @pytest.fixture(scope="module")
 def cluster(keys):
+    """A broker on tcp://127.0.0.1 with CURVE (no --insecure-loopback) and gateway-1 with its keys."""
     folder, _ = keys
-    started = CurveCluster(folder)
-    yield started
-    _stop(started.processes)
+    with Cluster("curve", insecure=False) as started:
+        started.start_broker("a", "--curve-secret-key", folder / "broker-a.key_secret",
+                             "--authorized-keys", folder / "authorized")
+        curve_gateway(started, folder, folder / "gateway-1.key_secret")
+        started.wait_healthy()
+        yield started
 
 
 def _secrets(keys):
@@ -125,28 +109,27 @@ def test_a_gateway_with_an_authorised_key_chats(cluster):
         assert "error" not in alice.call("message", {"room": room, "text": "over curve"})
         assert bob.wait_for("message", lambda m: m["text"] == "over curve")["name"] == "alice"
     finally:
-        alice.close()
-        bob.close()
-    log = cluster.broker_log()
-    assert re.search(r"link-allowed .*name=gateway-1", log), _log_tail(cluster.broker.log_path)
+        close_all([alice, bob])
+    log = cluster.log("a")
+    assert re.search(r"link-allowed .*name=gateway-1", log), log_tail(cluster.brokers["a"].log_path)
 
 
 def test_a_gateway_with_an_unknown_key_gets_no_service_and_the_broker_logs_it(cluster, keys):
     _, intruder = keys
-    url = cluster.start_gateway("intruder", intruder)
-    gateway = cluster.processes[-1]
+    gateway = curve_gateway(cluster, keys[0], intruder)
+    url = gateway.url
     prefix = zmq.auth.load_certificate(str(intruder))[0].decode()[:8]
     deadline = time.monotonic() + WAIT
     refused = None
     while time.monotonic() < deadline and not refused:
-        assert gateway.poll() is None, _log_tail(gateway.log_path)
+        assert gateway.poll() is None, log_tail(gateway.log_path)
         try:
             assert requests.get(f"{url}/healthz", timeout=1).status_code != 200, "the broker served an unknown key"
         except requests.ConnectionError:
             pass  # not listening yet
-        refused = re.search(rf"link-refused .*key={re.escape(prefix)}.*", cluster.broker_log())
+        refused = re.search(rf"link-refused .*key={re.escape(prefix)}.*", cluster.log("a"))
         time.sleep(0.2)
-    log = cluster.broker_log()
+    log = cluster.log("a")
     assert refused, f"no refusal of key {prefix}… in the broker's log:\n{log[-3000:]}"
     assert "address=127.0.0.1" in refused.group(0) and "public key not in the allow-list" in refused.group(0), refused.group(0)
     # Still no service a few seconds on (the gateway keeps retrying its handshake).
@@ -195,10 +178,10 @@ def test_a_subscriber_without_an_allowed_key_receives_nothing(cluster, keys):
         room, password = create_room(alice, "alice")
         join(alice, room, password, "alice")
         topic = f"room/{room}/".encode()
-        server = folder / "broker-a.key"
-        allowed = _subscriber(context, cluster.broadcasts, topic, (folder / "gateway-2.key_secret", server))
-        keyless = _subscriber(context, cluster.broadcasts, topic)
-        stranger = _subscriber(context, cluster.broadcasts, topic, (intruder, server))
+        server, broadcasts = folder / "broker-a.key", cluster.endpoint("a", "broadcasts")
+        allowed = _subscriber(context, broadcasts, topic, (folder / "gateway-2.key_secret", server))
+        keyless = _subscriber(context, broadcasts, topic)
+        stranger = _subscriber(context, broadcasts, topic, (intruder, server))
         # Messages until the allowed subscriber sees one (its subscription takes a moment to arrive).
         seen, deadline = False, time.monotonic() + WAIT
         while not seen and time.monotonic() < deadline:
@@ -225,16 +208,16 @@ def _run_briefly(args):
 def test_plain_tcp_beyond_loopback_is_refused_at_start():
     commands, broadcasts = f"tcp://0.0.0.0:{free_port()}", f"tcp://0.0.0.0:{free_port()}"
     for extra in ([], ["--insecure-loopback"]):
-        status, output = _run_briefly([_binary("RoomBroker"), "--commands", commands, "--broadcasts", broadcasts, *extra])
+        status, output = _run_briefly([binary("RoomBroker"), "--commands", commands, "--broadcasts", broadcasts, *extra])
         assert status != 0, output
         assert commands in output and "--curve-secret-key and --authorized-keys" in output, output
     status, output = _run_briefly([
-        _binary("Gateway"), "--port", str(free_port()), "--static-dir", str(STATIC_DIR), "--insecure-loopback",
+        binary("Gateway"), "--port", str(free_port()), "--static-dir", str(STATIC_DIR), "--insecure-loopback",
         "--broker-commands", "tcp://192.0.2.10:5555", "--broker-broadcasts", "tcp://192.0.2.10:5556"])
     assert status != 0, output
     assert "tcp://192.0.2.10:5555" in output and "--curve-secret-key and --broker-public-key" in output, output
     # On loopback, the flag is what is missing.
-    status, output = _run_briefly([_binary("RoomBroker"), "--commands", f"tcp://127.0.0.1:{free_port()}",
+    status, output = _run_briefly([binary("RoomBroker"), "--commands", f"tcp://127.0.0.1:{free_port()}",
                                    "--broadcasts", f"tcp://127.0.0.1:{free_port()}"])
     assert status != 0 and "--insecure-loopback" in output, output
 
@@ -245,7 +228,7 @@ def test_a_secret_key_readable_by_others_is_refused(keys, tmp_path):
     shutil.copy(folder / "gateway-1.key_secret", exposed)
     os.chmod(exposed, 0o644)
     status, output = _run_briefly([
-        _binary("Gateway"), "--port", str(free_port()), "--static-dir", str(STATIC_DIR),
+        binary("Gateway"), "--port", str(free_port()), "--static-dir", str(STATIC_DIR),
         "--broker-commands", f"tcp://127.0.0.1:{free_port()}", "--broker-broadcasts", f"tcp://127.0.0.1:{free_port()}",
         "--curve-secret-key", str(exposed), "--broker-public-key", str(folder / "broker-a.key")])
     assert status != 0 and f"chmod 600 {exposed}" in output, output
@@ -255,47 +238,29 @@ def test_a_secret_key_readable_by_others_is_refused(keys, tmp_path):
 def test_a_pair_with_curve_replicates_and_its_peer_link_takes_only_the_peer(keys):
     """broker-a and broker-b over tcp:// with CURVE on every socket, including the peer link."""
     folder, _ = keys
-    ports = {name: f"tcp://127.0.0.1:{free_port()}" for name in ("a-cmd", "a-pub", "a-peer", "b-cmd", "b-pub", "b-peer")}
-    processes = []
-    for side, other, role in (("a", "b", "primary"), ("b", "a", "backup")):
-        processes.append(_start(f"RoomBroker-{side}", [
-            _binary("RoomBroker"), "--commands", ports[f"{side}-cmd"], "--broadcasts", ports[f"{side}-pub"],
-            "--pair-role", role, "--peer-bind", ports[f"{side}-peer"], "--peer", ports[f"{other}-peer"],
-            "--curve-secret-key", str(folder / f"broker-{side}.key_secret"), "--authorized-keys", str(folder / "authorized"),
-            "--peer-public-key", str(folder / f"broker-{other}.key"), "--log-level", "debug"], "curve-pair"))
-    port = free_port()
-    processes.append(_start("Gateway", [
-        _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
-        "--broker-commands", ports["a-cmd"], "--broker-broadcasts", ports["a-pub"],
-        "--broker-commands", ports["b-cmd"], "--broker-broadcasts", ports["b-pub"],
-        "--curve-secret-key", str(folder / "gateway-2.key_secret"),
-        "--broker-public-key", str(folder / "broker-a.key"), "--broker-public-key", str(folder / "broker-b.key"),
-        "--static-dir", str(STATIC_DIR), "--log-level", "debug"], "curve-pair"))
     context = zmq.Context()
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", processes)
-        deadline = time.monotonic() + WAIT
-        while "standby-in-sync" not in processes[0].log_path.read_text(errors="replace") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "standby-in-sync" in processes[0].log_path.read_text(errors="replace"), _log_tail(processes[0].log_path)
-        member = Member(f"http://127.0.0.1:{port}")
+    with Cluster("curve-pair", pair=True, insecure=False) as pair:
         try:
-            room, password = create_room(member, "ann")
-            join(member, room, password, "ann")
+            for side in pair.sides:
+                pair.start_broker(side, "--curve-secret-key", folder / f"broker-{side}.key_secret",
+                                  "--authorized-keys", folder / "authorized",
+                                  "--peer-public-key", folder / f"broker-{other_side(side)}.key")
+            curve_gateway(pair, folder, folder / "gateway-2.key_secret", brokers=("broker-a", "broker-b"))
+            pair.wait_healthy()
+            pair.wait_log("a", "standby-in-sync", WAIT)
+            member = Member(pair.url)
+            try:
+                room, password = create_room(member, "ann")
+                join(member, room, password, "ann")
+            finally:
+                member.close()
+            # A gateway's key is allowed on the gateways' sockets, not on the peer link (no forged updates).
+            dealer = context.socket(zmq.DEALER)
+            dealer.setsockopt(zmq.LINGER, 0)
+            public, secret = zmq.auth.load_certificate(str(folder / "gateway-1.key_secret"))
+            dealer.curve_secretkey, dealer.curve_publickey = secret, public
+            dealer.curve_serverkey = zmq.auth.load_certificate(str(folder / "broker-b.key"))[0]
+            dealer.connect(pair.endpoint("b", "peer"))
+            pair.wait_log("b", rf"link-refused .*domain=chat-peer.*key={re.escape(public.decode()[:8])}", WAIT)
         finally:
-            member.close()
-        # A gateway's key is allowed on the gateways' sockets, not on the peer link (no forged updates).
-        dealer = context.socket(zmq.DEALER)
-        dealer.setsockopt(zmq.LINGER, 0)
-        public, secret = zmq.auth.load_certificate(str(folder / "gateway-1.key_secret"))
-        dealer.curve_secretkey, dealer.curve_publickey = secret, public
-        dealer.curve_serverkey = zmq.auth.load_certificate(str(folder / "broker-b.key"))[0]
-        dealer.connect(ports["b-peer"])
-        deadline = time.monotonic() + WAIT
-        pattern = rf"link-refused .*domain=chat-peer.*key={re.escape(public.decode()[:8])}"
-        while not re.search(pattern, processes[1].log_path.read_text(errors="replace")) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert re.search(pattern, processes[1].log_path.read_text(errors="replace")), _log_tail(processes[1].log_path)
-    finally:
-        context.destroy(linger=0)
-        _stop(processes)
+            context.destroy(linger=0)

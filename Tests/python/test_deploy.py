@@ -14,13 +14,12 @@ import os
 import re
 import shutil
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from conftest import LOG_DIR, REPO, STATIC_DIR, _binary, _wait_healthy, free_port
-from test_socketio_client import Member, create_room, join
+from support.clients import Member, create_room, join
+from support.cluster import Cluster
+from support.processes import REPO, STATIC_DIR, binary, free_port, poll_until
 
 DEPLOY = REPO / "deploy"
 UNITS = {"chat-broker@.service": "chat-broker@broker-a.service", "chat-gateway@.service": "chat-gateway@gateway-1.service"}
@@ -112,8 +111,8 @@ def env_file_variables(path):
     return set(re.findall(r"^#?(CHAT_[A-Z0-9_]+)=", path.read_text(), re.MULTILINE))
 
 
-def help_variables(binary):
-    result = subprocess.run([_binary(binary), "--help"], capture_output=True, text=True, timeout=30, env=clean_env())
+def help_variables(executable):
+    result = subprocess.run([binary(executable), "--help"], capture_output=True, text=True, timeout=30, env=clean_env())
     assert result.returncode == 0, result.stderr
     assert "ENVIRONMENT:" in result.stdout, result.stdout
     section = result.stdout.split("ENVIRONMENT:", 1)[1]
@@ -142,26 +141,9 @@ def test_a_malformed_variable_is_named_in_the_error():
     for variables, phrase in [({"CHAT_PORT": "eighty"}, "CHAT_PORT"),
                               ({"CHAT_LISTEN_ONCE_BROKER_ANSWERS": "maybe"}, "CHAT_LISTEN_ONCE_BROKER_ANSWERS"),
                               ({"CHAT_LOG_FORMAT": "xml"}, "CHAT_LOG_FORMAT")]:
-        result = subprocess.run([_binary("Gateway"), "--static-dir", str(STATIC_DIR)], capture_output=True, text=True,
+        result = subprocess.run([binary("Gateway"), "--static-dir", str(STATIC_DIR)], capture_output=True, text=True,
                                 timeout=30, env=clean_env(**variables))
         assert result.returncode != 0 and phrase in result.stderr, (variables, result.stdout, result.stderr)
-
-
-def start_with_env(name, binary, variables, tag):
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / f"{tag}-{name}.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([_binary(binary)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                            env=clean_env(**variables), start_new_session=True)
-    proc.log_path, proc.log_file, proc.label = log_path, log, name
-    return proc
-
-
-def wait_until(condition, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.05)
 
 
 def test_the_example_env_files_alone_run_a_pair_and_a_gateway_with_json_logs(tmp_path):
@@ -176,18 +158,17 @@ def test_the_example_env_files_alone_run_a_pair_and_a_gateway_with_json_logs(tmp
         env.update(CHAT_LOG_FORMAT="json", **overrides)
         return env
 
-    processes = []
+    cluster = Cluster("deploy")
     try:
         for broker in ("broker-a", "broker-b"):
             # every test client comes from 127.0.0.1
-            processes.append(start_with_env(broker, "RoomBroker", variables(broker, CHAT_CREATES_PER_CLIENT="1000"), "deploy"))
-        processes.append(start_with_env("gateway-1", "Gateway", variables(
+            cluster.start(broker, [binary("RoomBroker")], env=clean_env(**variables(broker, CHAT_CREATES_PER_CLIENT="1000")))
+        cluster.start("gateway-1", [binary("Gateway")], env=clean_env(**variables(
             "gateway-1", CHAT_HOST="127.0.0.1", CHAT_PORT=str(port), CHAT_STATIC_DIR=str(STATIC_DIR),
-            CHAT_ALLOWED_ORIGIN=url), "deploy"))
-        _wait_healthy(url, processes)
-        wait_until(lambda: (run / "gateway-1" / "ready").exists(), "the ready file of CHAT_READY_FILE")
-        wait_until(lambda: '"message":"standby-in-sync"' in processes[0].log_path.read_text(errors="replace"),
-                   "broker-a's standby-in-sync line")
+            CHAT_ALLOWED_ORIGIN=url)))
+        cluster.wait_healthy(url)
+        poll_until(lambda: (run / "gateway-1" / "ready").exists(), "the ready file of CHAT_READY_FILE")
+        poll_until(lambda: '"message":"standby-in-sync"' in cluster.others[0].log(), "broker-a's standby-in-sync line")
 
         ann, bob = Member(url), Member(url)
         room, password = create_room(ann, "ann")
@@ -199,16 +180,11 @@ def test_the_example_env_files_alone_run_a_pair_and_a_gateway_with_json_logs(tmp
         ann.close()
         bob.close()
     finally:
-        for p in processes:
-            if p.poll() is None:
-                p.terminate()
-        for p in processes:
-            p.wait(timeout=15)
-            p.log_file.close()
+        cluster.stop(timeout=15)
 
     events = []
-    for p in processes:
-        text = p.log_path.read_text(errors="replace")
+    for p in cluster.others:
+        text = p.log()
         assert password not in text, f"{p.label} logged the room's password"
         for line in text.splitlines():
             event = json.loads(line)  # every line is one JSON object

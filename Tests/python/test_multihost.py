@@ -2,7 +2,7 @@
 
 broker-a and broker-b (an active/standby pair) each run in a namespace of their own, gateway 1 and
 gateway 2 in two others, and the clients (python-socketio) in the root namespace; a bridge joins them on
-a private 10.77.<n>.0/24 (multihost_net.py). The brokers bind tcp://<their address>, and every ZeroMQ
+a private 10.77.<n>.0/24 (support/netns.py). The brokers bind tcp://<their address>, and every ZeroMQ
 link is CURVE: keys made here with pyzmq's zmq.auth.create_certificates (the format of scripts/keys),
 gateway and broker public keys in an allow-list folder. The tests check what users and an outsider on
 the network see: chat across the two gateways; a gateway whose key is not on the list never serves
@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import STATIC_DIR, _binary, _start, _stop, _wait_healthy
-from multihost_net import PREFIX, Network, _ip, clean_leftovers, links, namespaces, unavailable_reason
-from test_socketio_client import QUIET, TIMEOUT, assert_error, create_room, join, member_pool
-from test_standby import Pair, acked_within
+from support.clients import QUIET, TIMEOUT, acked_within, assert_error, create_room, join, member_pool
+from support.cluster import Cluster, other_side
+from support.netns import PREFIX, Network, _ip, clean_leftovers, links, namespaces, unavailable_reason
+from support.processes import skip_if_external
 
 zmq = pytest.importorskip("zmq", reason="pyzmq is missing: pip install -r Tests/python/requirements.txt")
 import zmq.auth  # noqa: E402  (after the import check above)
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.skipif(
 
 # The hosts and the short keys of their namespaces; gateway-x holds a key that is not on the allow-list.
 HOSTS = {"broker-a": "ba", "broker-b": "bb", "gateway-1": "g1", "gateway-2": "g2", "gateway-x": "gx"}
-PORTS = {"cmd": 5555, "pub": 5556, "peer": 5557}  # every broker on its own host: the same ports
+PORTS = {"commands": 5555, "broadcasts": 5556, "peer": 5557}  # every broker on its own host: the same ports
 HTTP_PORT = 8080
 TAKEOVER = 15  # seconds allowed for the standby to take over across namespaces (design: ~1.5 s)
 HEAL = 30      # seconds for the cut broker to hear the new active once its link is back (TCP backoff)
@@ -91,21 +91,20 @@ class Keys:
         socket.curve_serverkey = zmq.auth.load_certificate(self.public(server))[0]
 
 
-class Cluster(Pair):
-    """The broker pair and gateways 1 and 2 of `net`, each in its own namespace; CURVE with `keys`.
-    Reuses Pair's log reading (`active`, `wait_log`, `stop`); not its loopback set-up."""
+class Hosts(Cluster):
+    """The broker pair and gateways 1 and 2 of `net`, each in its own namespace; CURVE with `keys`."""
 
-    def __init__(self, net, keys):  # Pair.__init__ is not called: it starts its processes on loopback
-        self.net, self.keys, self.tag = net, keys, TAG
-        self.brokers, self.gateways = {}, []
+    def __init__(self, net, keys):
+        super().__init__(TAG, pair=True, insecure=False)
+        self.net, self.keys = net, keys
         try:
             self.start_broker("a")
             self.start_broker("b")
             for name in ("gateway-1", "gateway-2"):
-                self.gateways.append(self.start_gateway(name))
+                self.start_gateway(name)
             for name in ("gateway-1", "gateway-2"):
-                _wait_healthy(self.url(name), self.processes)
-                say(f"{name} at {self.url(name)} is healthy")
+                self.wait_healthy(self.gateway_url(name))
+                say(f"{name} at {self.gateway_url(name)} is healthy")
             self.wait_log("a", r"standby-in-sync", 20)
             say("broker-b is in sync with broker-a")
         except BaseException:
@@ -115,48 +114,40 @@ class Cluster(Pair):
     def host(self, name):
         return self.net.hosts[HOSTS[name]]
 
-    def endpoint(self, name):
-        """`a-cmd`, `b-pub`, `a-peer`, ...: the broker's ZeroMQ endpoint on its own address."""
-        side, port = name.split("-")
-        return f"tcp://{self.host(f'broker-{side}').address}:{PORTS[port]}"
+    def endpoint(self, side, kind):
+        """The broker's ZeroMQ endpoint `kind` on its own address."""
+        return f"tcp://{self.host(f'broker-{side}').address}:{PORTS[kind]}"
 
-    def url(self, gateway):
+    def gateway_url(self, gateway):
         return f"http://{self.host(gateway).address}:{HTTP_PORT}"
 
-    def start_broker(self, side):
-        name, other = f"broker-{side}", "b" if side == "a" else "a"
-        args = [_binary("RoomBroker"), "--commands", self.endpoint(f"{side}-cmd"),
-                "--broadcasts", self.endpoint(f"{side}-pub"),
-                "--pair-role", "primary" if side == "a" else "backup",
-                "--peer-bind", self.endpoint(f"{side}-peer"), "--peer", self.endpoint(f"{other}-peer"),
-                "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000",
-                "--curve-secret-key", self.keys.secret(name), "--authorized-keys", str(self.keys.authorized),
-                "--peer-public-key", self.keys.public(f"broker-{other}")]
-        self.brokers[side] = _start(name, self.host(name).command(*args), TAG)
-        say(f"{name} started in {self.host(name).netns} ({self.endpoint(f'{side}-cmd')})")
+    def start_broker(self, side="a", *args):
+        """Starts broker `side` in its namespace, with its CURVE keys."""
+        name = f"broker-{side}"
+        process = super().start_broker(
+            side, "--curve-secret-key", self.keys.secret(name), "--authorized-keys", self.keys.authorized,
+            "--peer-public-key", self.keys.public(f"broker-{other_side(side)}"), *args,
+            wrapper=self.host(name).command())
+        say(f"{name} started in {self.host(name).netns} ({self.endpoint(side, 'commands')})")
+        return process
 
     def start_gateway(self, name):
-        links = []
-        for side in ("a", "b"):
-            links += ["--broker-commands", self.endpoint(f"{side}-cmd"), "--broker-broadcasts", self.endpoint(f"{side}-pub")]
-        args = [_binary("Gateway"), "--host", self.host(name).address, "--port", str(HTTP_PORT), *links,
-                "--static-dir", str(STATIC_DIR), "--log-level", "debug", "--allowed-origin", self.url(name),
-                "--curve-secret-key", self.keys.secret(name),
-                "--broker-public-key", self.keys.public("broker-a"), "--broker-public-key", self.keys.public("broker-b")]
-        process = _start(name, self.host(name).command(*args), TAG)
-        say(f"{name} started in {self.host(name).netns} ({self.url(name)})")
+        process = self.add_gateway(
+            "--allowed-origin", self.gateway_url(name), "--curve-secret-key", self.keys.secret(name),
+            "--broker-public-key", self.keys.public("broker-a"), "--broker-public-key", self.keys.public("broker-b"),
+            port=HTTP_PORT, host=self.host(name).address, name=name, wrapper=self.host(name).command())
+        say(f"{name} started in {self.host(name).netns} ({self.gateway_url(name)})")
         return process
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("starts its own hosts (network namespaces)")
+    skip_if_external("starts its own hosts (network namespaces)")
     if UNAVAILABLE:
         pytest.fail(f"CI is set, so the multi-host test does not skip: {UNAVAILABLE}")
     keys = Keys(tmp_path_factory.mktemp("keys"))
     with Network(HOSTS.values(), log=say) as net:
-        running = Cluster(net, keys)
+        running = Hosts(net, keys)
         try:
             yield running
         finally:
@@ -166,7 +157,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture
 def members(cluster):
     """members(gateway name) -> Member connected from the root namespace to that gateway."""
-    yield from member_pool(cluster.url)
+    yield from member_pool(cluster.gateway_url)
 
 
 def test_leftovers_of_a_killed_run_are_removed():
@@ -232,7 +223,7 @@ def test_a_subscriber_without_keys_receives_nothing(cluster, members):
             sub = context.socket(zmq.SUB)
             sub.linger = 0
             sub.setsockopt(zmq.SUBSCRIBE, b"")
-            sub.connect(cluster.endpoint(f"{s}-pub"))
+            sub.connect(cluster.endpoint(s, "broadcasts"))
             keyless.append(sub)
         # The control: the same SUB with an allowed key (gateway-2's) and the broker's key pinned hears
         # the room, so silence on the keyless ones means refused, not a wrong topic or endpoint.
@@ -240,7 +231,7 @@ def test_a_subscriber_without_keys_receives_nothing(cluster, members):
         control.linger = 0
         cluster.keys.client(control, "gateway-2", f"broker-{side}")
         control.setsockopt(zmq.SUBSCRIBE, f"room/{room}/".encode())
-        control.connect(cluster.endpoint(f"{side}-pub"))
+        control.connect(cluster.endpoint(side, "broadcasts"))
         assert _frames([control], TIMEOUT), "the keyed SUB got the room's head marker (its subscription is live)"
         say(f"keyed SUB subscribed to room/{room}/ on broker-{side}; keyless SUBs on both brokers")
 
@@ -269,7 +260,7 @@ def test_a_gateway_with_an_unknown_key_is_refused(cluster, members):
         while time.monotonic() < deadline:
             assert rogue.poll() is None, f"gateway-x exited with {rogue.returncode}"
             try:
-                answers.append(requests.get(f"{cluster.url('gateway-x')}/healthz", timeout=1).status_code)
+                answers.append(requests.get(f"{cluster.gateway_url('gateway-x')}/healthz", timeout=1).status_code)
             except requests.RequestException:
                 pass
             time.sleep(0.2)
@@ -297,7 +288,7 @@ def test_a_gateway_with_an_unknown_key_is_refused(cluster, members):
             time.sleep(0.1)
         say(f"broker log: {lines[0]}")
     finally:
-        _stop([rogue])
+        cluster.stop_process(rogue)
 
 
 def alice_and_bob(members, first_text):
@@ -348,15 +339,11 @@ PACE = 0.25          # seconds between two messages of a chatting member
 SETTLE = 45          # seconds for the pair to settle after a partition heals (TCP backoff, a reload)
 
 
-def other(side):
-    return "b" if side == "a" else "a"
-
-
 def broker_states(cluster, gateway="gateway-1"):
     """{side: (state, replication state, term)} of both brokers as `gateway`'s /status.json shows them."""
-    response = requests.get(f"{cluster.url(gateway)}/status.json", timeout=2)
+    response = requests.get(f"{cluster.gateway_url(gateway)}/status.json", timeout=2)
     assert response.status_code == 200, f"{gateway} /status.json: {response.status_code} {response.text[:200]}"
-    sides = {cluster.endpoint(f"{s}-cmd"): s for s in "ab"}
+    sides = {cluster.endpoint(s, "commands"): s for s in "ab"}
     states = {}
     for broker in response.json()["brokers"]:
         replication = broker.get("replication") or {}
@@ -527,7 +514,7 @@ def make_active(cluster, side):
     wait_states(cluster, in_sync, SETTLE, "an active with its standby in sync")
     if cluster.active() == side:
         return
-    victim = other(side)
+    victim = other_side(side)
     offsets = {s: len(cluster.log(s)) for s in "ab"}
     cluster.net.cut(HOSTS[f"broker-{victim}"])
     try:
@@ -546,7 +533,7 @@ def test_a_gateway_that_loses_only_the_active_does_not_make_a_second_active(clus
     alice, _, room, password, _ = alice_and_bob(members, "before the block")
     wait_states(cluster, in_sync, SETTLE, "an active with its standby in sync")
     active = cluster.active()
-    standby = other(active)
+    standby = other_side(active)
     offsets = {s: len(cluster.log(s)) for s in "ab"}
     gateway_2_log = cluster.gateways[1].log_path
     gateway_2_offset = len(gateway_2_log.read_text(errors="replace"))
@@ -599,7 +586,7 @@ def test_a_cut_between_the_brokers_and_one_gateway_leaves_one_active(cluster, me
     takes over on gateway-2's single vote. Never two serve, and every message acknowledged during the
     partition is in the room's history afterwards."""
     active = "a" if active_role == "primary" else "b"  # broker-a is started as the primary
-    standby = other(active)
+    standby = other_side(active)
     make_active(cluster, active)
     alice, bob, room, password, _ = alice_and_bob(members, "before the partition")
     wait_states(cluster, lambda s: in_sync(s) and s[active][0] == "active", SETTLE, f"broker-{active} active, in sync")
@@ -646,5 +633,5 @@ def test_a_cut_between_the_brokers_and_one_gateway_leaves_one_active(cluster, me
                          f"history: {history}\n{seen}\nafter: {[pair_lines(cluster, s, offsets[s]) for s in 'ab']}")
     assert history[0] == "before the partition"
     assert_never_two_alone(cluster, offsets, seen)  # healing included
-    say(f"settled: broker-{other(new_standby)} active, broker-{new_standby} in sync; "
+    say(f"settled: broker-{other_side(new_standby)} active, broker-{new_standby} in sync; "
         f"the history holds all {len(acked)} acknowledged messages")

@@ -12,9 +12,10 @@ import pytest
 import requests
 import socketio
 
-from conftest import REPO, free_port
-from test_socketio_client import TIMEOUT, create_room, join, member_pool
-from tls_support import MemberFrom, cluster_in_private_dir, make_certificate, nginx_binary, tcp_from, tls_from, upgrade
+from support.clients import TIMEOUT, create_room, join, member_pool
+from support.cluster import Cluster
+from support.processes import REPO, free_port
+from support.tls import MemberFrom, make_certificate, nginx_binary, tcp_from, tls_from, upgrade
 
 # The test certificate is self-signed: not verifying it is the point.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -54,11 +55,11 @@ class Proxied:
         self.cluster = cluster
         directory = cluster.directory
         self.cert, self.key = make_certificate(directory)
-        self.gateway_ports = [free_port(), free_port()]
-        for port in self.gateway_ports:
-            cluster.add_gateway(port, "--trusted-proxy", "127.0.0.1", "--max-connections-per-address", PER_ADDRESS)
-        for port in self.gateway_ports:
-            cluster.wait_healthy(f"http://127.0.0.1:{port}")
+        cluster.start_broker()
+        for _ in range(2):
+            cluster.add_gateway("--trusted-proxy", "127.0.0.1", "--max-connections-per-address", PER_ADDRESS)
+        self.gateway_ports = [gateway.port for gateway in cluster.gateways]
+        cluster.wait_healthy()
 
         self.https_port, self.http_port = free_port(), free_port()
         conf = directory / "nginx.conf"
@@ -78,7 +79,7 @@ def proxied():
     nginx = nginx_binary()
     if not nginx:
         pytest.skip("nginx is not installed (scripts/test installs Debian's nginx)")
-    with cluster_in_private_dir("nginx") as cluster:
+    with Cluster("nginx", links="ipc") as cluster:
         yield Proxied(cluster, nginx)
 
 

@@ -6,57 +6,36 @@ broker's /metrics, and /status.json and /status on a gateway (the active and the
 members here, the gateways the active broker knows). Hammering /status costs the brokers at most one
 `status` command per second per gateway, and stays within the per-address HTTP limits.
 """
-import os
-import re
-import signal
 import socket
 import time
 
 import pytest
 import requests
 
-from conftest import STATIC_DIR, _binary, _start, _stop, _wait_healthy, free_port
-from test_socketio_client import TIMEOUT, create_room, join, member_pool
+from support.clients import TIMEOUT, create_room, join, member_pool
+from support.cluster import Cluster
+from support.processes import free_port, skip_if_external
 
 
-class Cluster:
-    """broker-a (primary) and broker-b (backup), each with --metrics, and gateways gw-1, gw-2."""
+class Operated(Cluster):
+    """broker-a (primary) and broker-b (backup), each with --metrics, and gateways gw-1, gw-2 on two ports."""
 
     def __init__(self, tag):
-        self.ports = {f"{side}-{what}": free_port() for side in "ab" for what in ("cmd", "pub", "peer", "metrics")}
-        self.brokers = {side: self.start_broker(side, tag) for side in "ab"}
-        links = []
-        for side in "ab":
-            links += ["--broker-commands", self.endpoint(f"{side}-cmd"), "--broker-broadcasts", self.endpoint(f"{side}-pub")]
-        self.urls = []
-        self.gateways = []
-        for index in (1, 2):
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            self.urls.append(url)
-            self.gateways.append(_start(f"Gateway{index}", [
-                _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1", *links, "--gateway-id", f"gw-{index}",
-                "--static-dir", str(STATIC_DIR), "--allowed-origin", url, "--insecure-loopback"], tag))
-        for url in self.urls:
-            _wait_healthy(url, self.processes)
-
-    def endpoint(self, name):
-        return f"tcp://127.0.0.1:{self.ports[name]}"
-
-    def start_broker(self, side, tag):
-        other = "b" if side == "a" else "a"
-        return _start(f"RoomBroker-{side}", [
-            _binary("RoomBroker"), "--commands", self.endpoint(f"{side}-cmd"), "--broadcasts", self.endpoint(f"{side}-pub"),
-            "--pair-role", "primary" if side == "a" else "backup", "--peer-bind", self.endpoint(f"{side}-peer"),
-            "--peer", self.endpoint(f"{other}-peer"), "--metrics", f"127.0.0.1:{self.ports[side + '-metrics']}",
-            "--creates-per-client", "1000", "--rooms-per-address", "100000", "--insecure-loopback"], tag)
-
-    @property
-    def processes(self):
-        return list(self.brokers.values()) + self.gateways
+        super().__init__(tag, pair=True)
+        self.metrics_ports = {side: free_port() for side in self.sides}
+        try:
+            for side in self.sides:
+                self.start_broker(side, "--metrics", f"127.0.0.1:{self.metrics_ports[side]}")
+            for index in (1, 2):
+                port = free_port()
+                self.add_gateway("--gateway-id", f"gw-{index}", "--allowed-origin", f"http://127.0.0.1:{port}", port=port)
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
 
     def metrics_url(self, side):
-        return f"http://127.0.0.1:{self.ports[side + '-metrics']}/metrics"
+        return f"http://127.0.0.1:{self.metrics_ports[side]}/metrics"
 
     def metrics(self, side):
         """Broker `side`'s samples: {'name{label="value"}': float}."""
@@ -95,17 +74,12 @@ class Cluster:
                 pytest.fail(f"gateway {index + 1}'s status never matched: {status}")
             time.sleep(0.2)
 
-    def stop(self):
-        _stop(self.processes)
-
 
 @pytest.fixture
 def cluster(request):
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("starts its own broker pair")
-    c = Cluster("ops-" + request.node.name[:40])
-    yield c
-    c.stop()
+    skip_if_external("starts its own broker pair")
+    with Operated("ops-" + request.node.name[:40]) as c:
+        yield c
 
 
 @pytest.fixture
@@ -154,7 +128,7 @@ def test_metrics_and_status_show_what_the_chat_did(cluster, members):
     assert status["gateway"]["id"] == "gw-1"
     assert status["gateway"]["connections"] == 1
     assert status["gateway"]["rooms"] == [{"room": room, "members": 1}]
-    assert [b["endpoint"] for b in status["brokers"]] == [cluster.endpoint("a-cmd"), cluster.endpoint("b-cmd")]
+    assert [b["endpoint"] for b in status["brokers"]] == [cluster.endpoint("a", "commands"), cluster.endpoint("b", "commands")]
     assert [b["term"] for b in status["brokers"]] == [1, 1]
     assert status["brokers"][0]["replication"]["state"] == "standby_in_sync"
     assert status["brokers"][1]["replication"]["state"] == "following"
@@ -193,8 +167,7 @@ def test_a_killed_active_shows_as_unreachable_and_the_standby_takes_over(cluster
     room, password = create_room(alice)
     join(alice, room, password, "alice")
     cluster.status(0, lambda s: states(s) == ["active", "standby"])
-    cluster.brokers["a"].send_signal(signal.SIGKILL)
-    cluster.brokers["a"].wait(timeout=5)
+    cluster.kill(cluster.brokers["a"])
     deadline = time.monotonic() + 10
     while "seq" not in (ack := alice.call("message", {"room": room, "text": "after", "id": "after-1"})):
         assert time.monotonic() < deadline, ack
@@ -214,7 +187,7 @@ def test_the_metrics_listener_answers_only_get_metrics_and_bounds_requests(clust
     assert refused.status_code == 405 and refused.headers["allow"] == "GET"
 
     # A request head larger than any scraper sends is cut off, not parsed.
-    with socket.create_connection(("127.0.0.1", cluster.ports["a-metrics"]), timeout=3) as raw:
+    with socket.create_connection(("127.0.0.1", cluster.metrics_ports["a"]), timeout=3) as raw:
         try:
             raw.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 20_000 + b"\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):

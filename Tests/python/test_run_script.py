@@ -2,42 +2,20 @@
 supervision (a killed process is restarted; a killed active broker's standby takes over with the rooms),
 rolling restart on SIGHUP, and a gateway's drain on SIGTERM."""
 import os
-import queue
 import re
 import signal
 import socket
-import subprocess
 import threading
 import time
-import uuid
 
 import pytest
 import requests
-import socketio
 import websocket
 
-from conftest import REPO, STATIC_DIR, _binary, _start, _stop, _wait_healthy, free_port
-
-START_TIMEOUT = float(os.environ.get("CHAT_RUN_TIMEOUT", "300"))  # may include a build
-
-
-def _free_consecutive_ports(count=6):
-    """The first of `count` consecutive free ports (a broker pair uses 6)."""
-    for _ in range(50):
-        first = free_port()
-        if first + count - 1 > 65535:
-            continue
-        sockets = [socket.socket() for _ in range(count)]
-        try:
-            for offset, s in enumerate(sockets):
-                s.bind(("127.0.0.1", first + offset))
-            return first
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    pytest.fail(f"no {count} consecutive free ports")
+from support.clients import close_all, unique
+from support.cluster import Cluster
+from support.processes import skip_if_external
+from support.scripts_run import RunScript, chatter
 
 
 def _port_is_closed(port):
@@ -46,38 +24,16 @@ def _port_is_closed(port):
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.mark.skipif(bool(os.environ.get("CHAT_URL")), reason="tests the start script, not a running server")
 def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(port),
-         "--host", "127.0.0.1"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    output = []
-
-    def read_until(text, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                if proc.poll() is not None:
-                    break
-                continue
-            output.append(line)
-            if text in line:
-                return True
-        return False
-
+    skip_if_external("tests the start script, not a running server")
+    script = RunScript()
+    port, output = script.port, script.output
     try:
-        assert read_until("Chat server ready", START_TIMEOUT), "".join(output[-40:])
         assert f"http://127.0.0.1:{port}" in output[-1]
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"status": "ok"}
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
         # Every process's lines are prefixed with its name; both gateways listen on the one port.
-        read_until("no such line", 1.0)
+        script.read_until(lambda line: False, 1.0)
         text = "".join(output)
         for name in ("broker-a | ", "broker-b | ", "gw-1     | ", "gw-2     | "):
             assert any(line.startswith(name) for line in output), f"no lines from {name!r}:\n{text}"
@@ -89,13 +45,8 @@ def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
         assert os.stat(folder).st_mode & 0o777 == 0o700, oct(os.stat(folder).st_mode)
         assert "tcp://" not in text, f"a ZeroMQ link over tcp://:\n{text}"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
-    read_until("no such line", 1.0)
+        script.stop()
+    script.read_until(lambda line: False, 1.0)
     text = "".join(output)
     assert "Stopped" in text, text
     assert text.count(" stopped") >= 4, f"both brokers and both gateways report a clean stop:\n{text}"
@@ -108,88 +59,11 @@ def test_run_starts_a_broker_and_gateways_on_one_port_and_stops_them():
 DRAIN_REASON = "server restarting: reconnect"
 
 
-class RunScript:
-    """scripts/run with 2 gateways and `extra` options, its output read line by line; with `broker_ports`,
-    the brokers are linked over that many consecutive loopback ports from --broker-port (else ipc://)."""
-
-    def __init__(self, extra=(), broker_ports=0):
-        self.port = free_port()
-        self.broker_port = _free_consecutive_ports(broker_ports) if broker_ports else None
-        self.url = f"http://127.0.0.1:{self.port}"
-        links = ["--broker-port", str(self.broker_port)] if self.broker_port else []  # default: ipc:// sockets
-        self.proc = subprocess.Popen(
-            [str(REPO / "scripts" / "run"), "--debug", "--gateways", "2", "--port", str(self.port),
-             "--host", "127.0.0.1", *links, *extra],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.lines = queue.Queue()
-        self.output = []
-        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
-        assert self.read_until(lambda line: "Chat server ready" in line, START_TIMEOUT), self.text()
-
-    def text(self):
-        return "".join(self.output[-80:])
-
-    def read_until(self, predicate, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            self.output.append(line)
-            if predicate(line):
-                return line
-        return None
-
-    def seen(self, predicate, timeout):
-        """Whether a line read so far, or one arriving within `timeout`, satisfies `predicate`."""
-        return any(predicate(line) for line in self.output) or self.read_until(predicate, timeout)
-
-    def pids(self):
-        """label -> pid of the current process, from the "started" and "replacement ready" lines."""
-        self.read_until(lambda line: False, 0.2)
-        current = {}
-        for line in self.output:
-            if m := re.search(r"==> (\S+) started \(pid (\d+)\)", line):
-                current[m[1]] = int(m[2])
-            if m := re.search(r"==> (\S+): replacement \(pid (\d+)\) ready", line):
-                current[m[1]] = int(m[2])
-        return current
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                raise
-
-
 @pytest.fixture
 def run_script():
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("tests the start script, not a running server")
-    script = RunScript()
-    try:
+    skip_if_external("tests the start script, not a running server")
+    with RunScript() as script:
         yield script
-    finally:
-        script.stop()
-
-
-def _chatter(url, name, room=None, password=None):
-    """A python-socketio client in `room` (created when not given); returns (client, room, password)."""
-    sio = socketio.SimpleClient()
-    sio.connect(url, transports=["websocket"], wait_timeout=5)
-    if room is None:
-        created = sio.call("create", {"name": name, "room": f"r{uuid.uuid4().hex[:10]}"}, timeout=5)
-        assert "error" not in created, created
-        room, password = created["room"], created["password"]
-    joined = sio.call("join", {"room": room, "password": password, "name": name}, timeout=5)
-    assert "error" not in joined, joined
-    return sio, room, password
 
 
 def _acked_within(sio, room, text, seconds):
@@ -239,8 +113,8 @@ def _drain_closes(ws, timeout):
 def test_a_killed_gateway_is_restarted_while_the_other_serves(run_script):
     url = run_script.url
     before = run_script.pids()
-    owner, room, password = _chatter(url, "owner")
-    others = [_chatter(url, f"user{i}", room, password)[0] for i in range(4)]
+    owner, room, password = chatter(url, "owner")
+    others = [chatter(url, f"user{i}", room, password)[0] for i in range(4)]
     try:
         victim = before["gw-1"]
         os.kill(victim, signal.SIGKILL)
@@ -251,7 +125,7 @@ def test_a_killed_gateway_is_restarted_while_the_other_serves(run_script):
         for _ in range(10):
             assert _healthy(url), run_script.text()
             time.sleep(0.05)
-        late, _, _ = _chatter(url, f"late{uuid.uuid4().hex[:6]}", room, password)
+        late, _, _ = chatter(url, unique("late", 6), room, password)
         others.append(late)
         assert _acked_within(late, room, "after the crash", 2.0) < 2.0
         assert run_script.read_until(lambda line: re.search(r"==> gw-1 started \(pid \d+\)", line), 10), run_script.text()
@@ -261,11 +135,7 @@ def test_a_killed_gateway_is_restarted_while_the_other_serves(run_script):
         os.kill(after["gw-1"], 0)
         os.kill(after["gw-2"], 0)
     finally:
-        for sio in [owner, *others]:
-            try:
-                sio.disconnect()
-            except Exception:
-                pass
+        close_all([owner, *others])
 
 
 def test_gateways_killed_together_are_all_restarted(run_script):
@@ -290,8 +160,8 @@ def test_gateways_killed_together_are_all_restarted(run_script):
 def test_a_killed_active_broker_is_replaced_by_its_standby_with_the_rooms(run_script):
     url = run_script.url
     run_script.read_until(lambda line: "standby-in-sync" in line, 10)
-    owner, room, password = _chatter(url, "owner")
-    members = [_chatter(url, f"user{i}", room, password)[0] for i in range(3)]
+    owner, room, password = chatter(url, "owner")
+    members = [chatter(url, f"user{i}", room, password)[0] for i in range(3)]
     try:
         assert _acked_within(owner, room, "before", 2.0) < 2.0
         victim = run_script.pids()["broker-a"]  # the primary is active after a normal start
@@ -309,7 +179,7 @@ def test_a_killed_active_broker_is_replaced_by_its_standby_with_the_rooms(run_sc
             time.sleep(0.02)
         assert consecutive >= 10, "/healthz not OK within 2.5 s of the takeover:\n" + run_script.text()
         assert _acked_within(owner, room, "after", 2.0) < 2.0
-        late, _, _ = _chatter(url, "late", room, password)
+        late, _, _ = chatter(url, "late", room, password)
         members.append(late)
         # broker-a is restarted and comes back as the standby with the state.
         assert run_script.seen(lambda line: re.search(r"==> broker-a started \(pid \d+\)", line), 10), run_script.text()
@@ -317,11 +187,7 @@ def test_a_killed_active_broker_is_replaced_by_its_standby_with_the_rooms(run_sc
         assert run_script.proc.poll() is None
         assert run_script.pids()["broker-a"] != victim
     finally:
-        for sio in [owner, *members]:
-            try:
-                sio.disconnect()
-            except Exception:
-                pass
+        close_all([owner, *members])
 
 
 def test_sighup_replaces_the_gateways_one_by_one_without_downtime(run_script):
@@ -362,54 +228,36 @@ def test_sighup_replaces_the_gateways_one_by_one_without_downtime(run_script):
     for ws in clients:
         assert _drain_closes(ws, 10) == (1001, DRAIN_REASON)
     # And they can reconnect.
-    sio, room, _ = _chatter(url, "back")
+    sio, room, _ = chatter(url, "back")
     try:
         assert _acked_within(sio, room, "after the rolling restart", 2.0) < 2.0
     finally:
         sio.disconnect()
 
 
-def test_sigterm_drains_a_lone_gateway(tmp_path):
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("starts its own processes")
-    port = free_port()
-    commands, broadcasts = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
-    broker = _start("RoomBroker", [_binary("RoomBroker"), "--commands", commands, "--broadcasts", broadcasts,
-                                   "--log-level", "debug", "--insecure-loopback"], "drain")
-    ready = tmp_path / "gateway.ready"
-    gateway = _start("Gateway", [_binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
-                                 "--broker-commands", commands, "--broker-broadcasts", broadcasts,
-                                 "--static-dir", str(STATIC_DIR), "--log-level", "debug",
-                                 "--ready-file", str(ready), "--insecure-loopback"], "drain")
-    processes = [broker, gateway]
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", processes)
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert ready.read_text().strip() == str(gateway.pid)
-        name = f"n{uuid.uuid4().hex[:8]}"
-        owner, room, password = _chatter(f"http://127.0.0.1:{port}", name)
-        raw = _raw_client(port)
+def test_sigterm_drains_a_lone_gateway():
+    skip_if_external("starts its own processes")
+    with Cluster("drain") as cluster:
+        broker = cluster.start_broker()
+        gateway = cluster.add_gateway(ready=True)
+        assert gateway.ready_file.read_text().strip() == str(gateway.pid)
+        name = unique("n", 8)
+        owner, room, password = chatter(gateway.url, name)
+        raw = _raw_client(gateway.port)
         assert "error" not in owner.call("message", {"room": room, "text": "hi"}, timeout=5)
         started = time.monotonic()
         gateway.send_signal(signal.SIGTERM)
         assert _drain_closes(raw, 10) == (1001, DRAIN_REASON)
         gateway.wait(timeout=10)
         assert time.monotonic() - started < 10
-        assert not ready.exists(), "the ready file stays while the gateway drains"
+        assert not gateway.ready_file.exists(), "the ready file stays while the gateway drains"
         # The broker heard of the member's disconnect at once, not after its 5 s gateway timeout (it
         # keeps the membership for the session grace, so that the client can resume elsewhere).
         while time.monotonic() - started < 3:
-            log = broker.log_path.read_text(errors="replace")
+            log = broker.log()
             if any(" away " in line and name in line and "kept for the session grace" in line for line in log.splitlines()):
                 break
             time.sleep(0.1)
         else:
-            pytest.fail("the broker did not log the member's disconnect within 3 s:\n" + broker.log_path.read_text()[-3000:])
-        try:
-            owner.disconnect()
-        except Exception:
-            pass
-    finally:
-        _stop(processes)
+            pytest.fail("the broker did not log the member's disconnect within 3 s:\n" + broker.log()[-3000:])
+        close_all([owner])

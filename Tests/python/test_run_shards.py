@@ -9,21 +9,18 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, free_port
-from test_run_script import RunScript, _chatter, _free_consecutive_ports
+from support.clients import close_all
+from support.processes import REPO, free_consecutive_ports, free_port, skip_if_external
+from support.scripts_run import SCRIPT, RunScript, chatter
 
 
 @pytest.fixture
 def sharded():
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("tests the start script, not a running server")
-    metrics_port = _free_consecutive_ports(4)
-    script = RunScript(extra=["--shards", "2", "--metrics-port", str(metrics_port)])
-    script.metrics_port = metrics_port
-    try:
+    skip_if_external("tests the start script, not a running server")
+    metrics_port = free_consecutive_ports(4)
+    with RunScript(extra=["--shards", "2", "--metrics-port", str(metrics_port)]) as script:
+        script.metrics_port = metrics_port
         yield script
-    finally:
-        script.stop()
 
 
 def _created_by(script, label, room):
@@ -56,7 +53,7 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
             created = requests.post(f"{url}/api/rooms", json={"name": "owner", "room": room}, timeout=5)
             assert created.status_code == 201, created.text
             passwords[room] = created.json()["password"]
-            clients.append(_chatter(url, f"owner-{room}", room, passwords[room])[0])
+            clients.append(chatter(url, f"owner-{room}", room, passwords[room])[0])
         assert sharded.seen(lambda line: _created_by(sharded, "broker-0a", "random"), 5), sharded.text()
         assert sharded.seen(lambda line: _created_by(sharded, "broker-1a", "lobby"), 5), sharded.text()
         assert not _created_by(sharded, "broker-1a", "random") and not _created_by(sharded, "broker-0a", "lobby")
@@ -74,22 +71,18 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
         assert sharded.seen(lambda line: line.startswith("broker-1a") and "standby-in-sync" in line, 10), sharded.text()
         os.kill(sharded.pids()["broker-1a"], signal.SIGKILL)
         assert sharded.read_until(lambda line: line.startswith("broker-1b") and "broker active" in line, 10), sharded.text()
-        late, _, _ = _chatter(url, "late", "lobby", passwords["lobby"])
+        late, _, _ = chatter(url, "late", "lobby", passwords["lobby"])
         clients.append(late)
         assert "seq" in late.call("message", {"room": "lobby", "text": "after the takeover"}, timeout=5)
         assert "seq" in clients[0].call("message", {"room": "random", "text": "shard 0 goes on"}, timeout=5)
         assert _wait_metric(port + 3, 'chat_broker_role{role="active"}'), "broker-1b active after the takeover"
     finally:
-        for sio in clients:
-            try:
-                sio.disconnect()
-            except Exception:
-                pass
+        close_all(clients)
 
 
 def test_shards_with_connection_state_recovery_are_refused_at_once():
     result = subprocess.run(
-        [str(REPO / "scripts" / "run"), "--debug", "--shards", "2", "--connection-state-recovery", "--port", str(free_port())],
+        [str(SCRIPT), "--debug", "--shards", "2", "--connection-state-recovery", "--port", str(free_port())],
         cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "--connection-state-recovery works with one shard only" in result.stderr, result.stderr

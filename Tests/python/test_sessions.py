@@ -5,14 +5,13 @@ A member whose connection drops stays in its rooms as "disconnected" for the bro
 room's password and `since` (the last seq it saw) takes the membership over and returns exactly the
 messages it missed. Only when the grace ends is `left` announced.
 """
-import os
-import signal
 import time
 
 import pytest
 
-from conftest import _run_cluster, _stop
-from test_socketio_client import Member, QUIET, member_pool, TIMEOUT, assert_error, create_room, join
+from support.clients import Member, assert_error, close_all, create_room, join, member_pool
+from support.cluster import chat_cluster
+from support.processes import poll_until, skip_if_external
 
 GRACE = 2  # seconds of --session-grace for these tests
 
@@ -20,14 +19,9 @@ GRACE = 2  # seconds of --session-grace for these tests
 @pytest.fixture(scope="module")
 def short_grace_server():
     """A broker with a 2 s session grace, and two gateways on two ports."""
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("needs its own broker options")
-    server = _run_cluster("sessions", shared_port=False,
-                          broker_args=["--session-grace", str(GRACE)])
-    try:
+    skip_if_external("needs its own broker options")
+    with chat_cluster("sessions", shared_port=False, broker_args=["--session-grace", GRACE]) as server:
         yield server
-    finally:
-        _stop(server.processes)
 
 
 @pytest.fixture
@@ -109,11 +103,10 @@ def test_since_is_validated(members):
 
 
 def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace():
-    if os.environ.get("CHAT_URL"):
-        pytest.skip("kills a gateway of its own cluster")
+    skip_if_external("kills a gateway of its own cluster")
     # A long grace here: the gateway timeout (2 s, twice the heartbeat interval) passes, the grace
     # does not.
-    server = _run_cluster("sessions-kill", shared_port=False,
+    server = chat_cluster("sessions-kill", shared_port=False,
                           broker_args=["--session-grace", "30", "--gateway-timeout", "2"])
     made = []
     try:
@@ -126,16 +119,11 @@ def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace
         seen = alice.call("message", {"room": room, "text": "before the crash"})["seq"]
         bob.wait_for("message", lambda d: d["seq"] == seen)
 
-        gateway = server.processes[2]
-        os.kill(gateway.pid, signal.SIGKILL)
-        gateway.wait(timeout=5)
+        server.kill(server.gateways[1])
         after = alice.call("message", {"room": room, "text": "during the outage"})["seq"]
         # Wait until the broker has given the dead gateway up (its log says so), then a bit more.
-        broker_log = server.processes[0].log_path
-        deadline = time.monotonic() + 10
-        while "gateway-lost" not in broker_log.read_text(errors="replace"):
-            assert time.monotonic() < deadline, "the broker never dropped the killed gateway"
-            time.sleep(0.2)
+        poll_until(lambda: "gateway-lost" in server.log("a"), "gateway-lost line (the broker never dropped the killed gateway)",
+                   interval=0.2)
         events = [ev for ev, d in alice.drain(1.0) if d and d.get("room") == room]
         assert "left" not in events, f"bob was announced as left within the grace: {events}"
 
@@ -146,9 +134,5 @@ def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace
         assert [m["seq"] for m in ack["history"]] == [after]
         assert ack["complete"] is True
     finally:
-        for m in made:
-            try:
-                m.close()
-            except Exception:
-                pass
-        _stop(server.processes)
+        close_all(made)
+        server.stop()

@@ -5,122 +5,21 @@ Each test uses fresh room and display names, so tests do not depend on each othe
 import json
 import re
 import time
-import uuid
 
 import pytest
 import requests
-import socketio
 import websocket
-from socketio.exceptions import TimeoutError as SioTimeout
 
-TIMEOUT = 5          # seconds to wait for anything the server should send
-QUIET = 0.5          # seconds we listen to make sure nothing (more) arrives
+from support.clients import TIMEOUT, assert_error, create_room, join, member_pool, unique
+
 PASSWORD_RE = re.compile(r"^[A-Za-z0-9]{12}$")
 ROOM_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-def unique(prefix):
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-class Member:
-    """A python-socketio client plus a buffer of events not yet looked at."""
-
-    def __init__(self, url):
-        self.sio = socketio.SimpleClient()
-        self.sio.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
-        self.pending = []  # (event, data) received but not yet consumed
-
-    def call(self, event, data=None):
-        return self.sio.call(event, data, timeout=TIMEOUT)
-
-    def _receive(self, timeout):
-        item = self.sio.receive(timeout=timeout)
-        return item[0], (item[1] if len(item) > 1 else None)
-
-    def wait_for(self, event, match=lambda data: True, timeout=TIMEOUT):
-        """Return the first `event` whose data satisfies `match`; keep other events."""
-        for i, (ev, data) in enumerate(self.pending):
-            if ev == event and match(data):
-                return self.pending.pop(i)[1]
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                ev, data = self._receive(remaining)
-            except (TimeoutError, SioTimeout):
-                break
-            if ev == event and match(data):
-                return data
-            self.pending.append((ev, data))
-        raise AssertionError(f"no {event!r} event within {timeout}s; other events: {self.pending}")
-
-    def drain(self, timeout=QUIET):
-        """Everything that arrives within `timeout` seconds (plus what is buffered)."""
-        got, self.pending = self.pending, []
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                got.append(self._receive(remaining))
-            except (TimeoutError, SioTimeout):
-                break
-        return got
-
-    def close(self):
-        self.sio.disconnect()
-
-
-def member_pool(url_of, make=Member):
-    """For fixtures: yields connect(*args) -> make(url_of(*args)), a Member; closes them all afterwards."""
-    made = []
-
-    def _connect(*args):
-        m = make(url_of(*args))
-        made.append(m)
-        return m
-
-    yield _connect
-    for m in made:
-        try:
-            m.close()
-        except Exception:
-            pass
 
 
 @pytest.fixture
 def connect(chat_server):
     """connect(url=None) -> Member; all are disconnected after the test."""
-    members = []
-
-    def _connect(url=None):
-        m = Member(url or chat_server.url)
-        members.append(m)
-        return m
-
-    yield _connect
-    for m in members:
-        try:
-            m.close()
-        except Exception:
-            pass
-
-
-def create_room(member, name="creator"):
-    room = unique("r")
-    ack = member.call("create", {"name": name, "room": room})
-    assert "error" not in ack, ack
-    return ack["room"], ack["password"]
-
-
-def join(member, room, password, name):
-    ack = member.call("join", {"room": room, "password": password, "name": name})
-    assert "error" not in ack, f"join refused: {ack}"
-    return ack
-
-
-def assert_error(ack, code):
-    assert isinstance(ack, dict), ack
-    assert ack.get("code") == code, ack
-    assert isinstance(ack.get("error"), str) and ack["error"].strip(), ack
+    yield from member_pool(lambda url=None: url or chat_server.url)
 
 
 # ---- create / join -------------------------------------------------------

@@ -5,18 +5,17 @@ finishes is bounded by --request-timeout; bad flags stop the gateway with an err
 import json
 import re
 import subprocess
-import uuid
 
 import pytest
 import requests
 from selenium.webdriver.common.keys import Keys
 
-from conftest import REPO, _binary, free_port
-from test_browser import (WAIT, by_id, members, messages, open_chat_page, quit_checking_errors, set_value, shown,
-                          wait_until)
-from test_socketio_client import join
-from tls_support import (MemberFrom, closed_by_peer, cluster_in_private_dir, make_certificate, tcp_from,
-                         tls_from, upgrade)
+from support.browser import (WAIT, by_id, members, messages, open_chat_page, quit_checking_errors, set_value, shown,
+                             wait_until)
+from support.clients import join, unique
+from support.cluster import Cluster
+from support.processes import REPO, binary
+from support.tls import MemberFrom, closed_by_peer, make_certificate, tcp_from, tls_from, upgrade
 
 # The test certificate is self-signed: not verifying it is the point.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -30,15 +29,15 @@ class TLSGateway:
     def __init__(self, cluster):
         self.cluster = cluster
         self.cert, self.key = make_certificate(cluster.directory)
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        cluster.add_gateway(self.port, "--tls-cert", self.cert, "--tls-key", self.key, "--request-timeout", REQUEST_TIMEOUT)
-        cluster.wait_healthy(self.url)
+        cluster.start_broker()
+        gateway = cluster.add_gateway("--tls-cert", self.cert, "--tls-key", self.key, "--request-timeout", REQUEST_TIMEOUT)
+        self.port, self.url = gateway.port, gateway.url
+        cluster.wait_healthy()
 
 
 @pytest.fixture(scope="module")
 def tls_gateway():
-    with cluster_in_private_dir("tls") as cluster:
+    with Cluster("tls", links="ipc") as cluster:
         yield TLSGateway(cluster)
 
 
@@ -60,7 +59,7 @@ def test_a_page_served_over_https_chats_with_a_wss_client(tls_gateway, browser, 
     assert page.execute_script("return location.protocol") == "https:"
 
     # Alice creates a room in the page and joins it.
-    room = f"tls-{uuid.uuid4().hex[:8]}"
+    room = unique("tls-", 8)
     set_value(page, "name", "Alice")
     set_value(page, "create-room", room)
     by_id(page, "create-btn").click()
@@ -147,7 +146,7 @@ def test_bad_tls_flags_stop_the_gateway_with_an_error_that_names_the_fix(case, t
     }[case]
     # It stops before it would reach the broker, so the ipc:// endpoints need not exist.
     result = subprocess.run(
-        [_binary("Gateway"), "--port", "0", "--broker-commands", f"ipc://{tmp_path}/c",
+        [binary("Gateway"), "--port", "0", "--broker-commands", f"ipc://{tmp_path}/c",
          "--broker-broadcasts", f"ipc://{tmp_path}/b", *map(str, args)],
         capture_output=True, text=True, timeout=30, cwd=REPO)
     output = result.stdout + result.stderr

@@ -1,35 +1,23 @@
-"""Helpers of the TLS and nginx tests: a test certificate made by openssl, a broker and gateways on
-ipc:// links, https health checks, and clients whose TCP connections come from a chosen loopback
-address (all of 127.0.0.0/8 is local on Linux, so 127.0.0.2 and 127.0.0.3 are two different clients).
+"""Helpers of the TLS and nginx tests: a test certificate made by openssl, clients whose TCP
+connections come from a chosen loopback address (all of 127.0.0.0/8 is local on Linux, so 127.0.0.2 and
+127.0.0.3 are two different clients), and raw WebSocket upgrades.
 """
 import os
-import re
 import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import socketio
 import urllib3
 
-from conftest import STATIC_DIR, _binary, _start, _stop, _wait_healthy
-from test_socketio_client import TIMEOUT, Member
+from support.clients import TIMEOUT, Member
 
 # The test certificate is self-signed: clients here do not verify it, on purpose.
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 WEBSOCKET_PATH = "/socket.io/?EIO=4&transport=websocket"
-
-
-def private_dir(prefix):
-    """A new 0711 folder under /tmp (short: ipc:// paths are limited to ~100 bytes); the caller removes it."""
-    directory = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    directory.chmod(0o711)  # nginx's workers (www-data) must reach their temp folders inside
-    return directory
 
 
 def make_certificate(directory, host="127.0.0.1"):
@@ -42,70 +30,6 @@ def make_certificate(directory, host="127.0.0.1"):
         check=True, capture_output=True)
     key.chmod(0o600)
     return cert, key
-
-
-class Cluster:
-    """One RoomBroker on ipc:// endpoints in `directory` (no keys needed) and the gateways added to it."""
-
-    def __init__(self, tag, directory):
-        self.tag = tag
-        self.directory = directory
-        self.commands = f"ipc://{directory}/commands"
-        self.broadcasts = f"ipc://{directory}/broadcasts"
-        self.processes = [_start("RoomBroker", [
-            _binary("RoomBroker"), "--commands", self.commands, "--broadcasts", self.broadcasts,
-            "--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000"], tag)]
-        self.gateways = []
-
-    def add_gateway(self, port, *args):
-        """Starts a gateway on 127.0.0.1:`port` with extra `args`; returns its process."""
-        gateway = _start(f"Gateway{len(self.gateways) + 1}", [
-            _binary("Gateway"), "--port", str(port), "--host", "127.0.0.1",
-            "--broker-commands", self.commands, "--broker-broadcasts", self.broadcasts,
-            "--static-dir", str(STATIC_DIR), "--log-level", "debug", *map(str, args)], self.tag)
-        self.gateways.append(gateway)
-        self.processes.append(gateway)
-        return gateway
-
-    def start(self, name, args):
-        """Starts another process (nginx) that stops with the cluster."""
-        process = _start(name, [str(a) for a in args], self.tag)
-        self.processes.append(process)
-        return process
-
-    def wait_healthy(self, url):
-        """Waits for GET `url`/healthz == 200 (an https certificate is not verified)."""
-        _wait_healthy(url, self.processes, verify=False)
-
-    def log(self, process):
-        return process.log_path.read_text(errors="replace")
-
-    def wait_log(self, processes, pattern, timeout=TIMEOUT):
-        """The joined logs of `processes` once /pattern/ is in them (lines are written by a log thread)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = "".join(self.log(p) for p in processes)
-            if re.search(pattern, text) or time.monotonic() > deadline:
-                assert re.search(pattern, text), f"no /{pattern}/ in the logs within {timeout} s:\n{text[-3000:]}"
-                return text
-            time.sleep(0.05)
-
-    def stop(self):
-        _stop(self.processes)
-
-
-@contextmanager
-def cluster_in_private_dir(tag):
-    """A `Cluster` in a new private folder; stopped and the folder removed afterwards."""
-    directory = private_dir(f"chat-{tag}-")
-    cluster = None
-    try:
-        cluster = Cluster(tag, directory)
-        yield cluster
-    finally:
-        if cluster:
-            cluster.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def tcp_from(source, port, host="127.0.0.1"):
