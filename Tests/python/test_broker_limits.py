@@ -1,4 +1,4 @@
-"""End-to-end tests of the broker's side of issue 6, through the real gateway as a user would see it:
+"""End-to-end tests of the broker's limits against hostile input, through the real gateway as a user would see it:
 no per-room lockout, presence as deltas, limits in bytes, replies that never outgrow a frame.
 
 Clients bind their sockets to other loopback source addresses (127.0.0.x; Linux routes 127/8 to lo)
