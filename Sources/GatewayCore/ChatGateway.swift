@@ -49,8 +49,6 @@ public final class ChatGateway: Sendable {
         guard !connectionStateRecovery || shards.count == 1 else {
             throw ShardRouter.Invalid.connectionStateRecovery(shards: shards.count)
         }
-        let shardLinks = try ShardRouter.makeLinks(shards: shards, logger: logger)
-        let link = ShardRouter(links: shardLinks)
         let metrics = GatewayMetrics()
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let fanOut = BroadcastFanOut(
@@ -59,28 +57,26 @@ public final class ChatGateway: Sendable {
             coalescingWindow: fanOutWindow,
             appendsOffsets: connectionStateRecovery
         )
-        // The status lists every shard's brokers in shard order: broker `i` of shard `k` is number
-        // (brokers of the shards before k) + i.
-        let firstIndex = shardLinks.indices.map { k in shards[..<k].reduce(0) { $0 + $1.brokers.count } }
         let status = GatewayStatus(
             sources: .init(
                 gatewayID: shards.first?.gatewayID ?? "",
                 brokerEndpoints: shards.flatMap { $0.brokers.map(\.commands) },
                 connections: { metrics.openConnections.value },
-                localRooms: { await fanOut.memberCounts() },
-                askBrokers: { for link in shardLinks { link.requestStatus() } }
+                localRooms: { await fanOut.memberCounts() }
             )
         )
-        self.link = link
+        // The status lists every shard's brokers in shard order: broker `i` of shard `k` is number
+        // (brokers of the shards before k) + i.
+        let firstIndex = shards.indices.map { k in shards[..<k].reduce(0) { $0 + $1.brokers.count } }
+        let shardLinks = try ShardRouter.makeLinks(shards: shards, logger: logger, sink: fanOut) { shard in
+            let offset = firstIndex[shard]
+            return { status.brokerAnswered(offset + $0, $1) }
+        }
+        self.link = ShardRouter(links: shardLinks)
         self.metrics = metrics
         self.fanOut = fanOut
         self.status = status
         self.connectionStateRecovery = connectionStateRecovery
-        link.setSink(fanOut)
-        for (k, shardLink) in shardLinks.enumerated() {
-            let offset = firstIndex[k]
-            shardLink.setStatusHandler { status.brokerAnswered(offset + $0, $1) }
-        }
         self.logger = logger
     }
 

@@ -55,9 +55,9 @@ final class BrokerLinkLoopTests: XCTestCase {
                 broadcastsEndpoint: broadcasts,
                 gatewayID: "gw-loop"
             ),
-            logger: Logger(label: "test")
+            logger: Logger(label: "test"),
+            sink: sink
         )
-        link.setSink(sink)
         try await link.start()
         // Answer the first hello so the link counts as registered.
         let hello = try XCTUnwrap(try nextCommand(), "no hello")

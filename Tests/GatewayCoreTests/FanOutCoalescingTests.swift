@@ -74,7 +74,8 @@ final class FanOutCoalescingTests: XCTestCase {
                 broadcastsEndpoint: "inproc://none",
                 gatewayID: "t"
             ),
-            logger: Logger(label: "test")
+            logger: Logger(label: "test"),
+            sink: DiscardingSink()
         )
         metrics = GatewayMetrics()
     }

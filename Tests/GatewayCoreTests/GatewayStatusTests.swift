@@ -34,22 +34,25 @@ final class GatewayStatusTests: XCTestCase {
                     localRooms: {
                         self.roomCounts.add(1, ordering: .relaxed)
                         return rooms
-                    },
-                    askBrokers: {
-                        self.asks.add(1, ordering: .relaxed)
-                        for (index, answer) in self.answers.withLock({ $0 }).enumerated() {
-                            let result: Result<WireReply.Success, ChatError> =
-                                answer.map { report in
-                                    .success(.init(json: Array(try! JSONEncoder().encode(report))))
-                                } ?? .failure(ChatError(.brokerUnavailable, "not connected"))
-                            self.made.withLock { $0 }?.brokerAnswered(index, result)
-                        }
                     }
                 ),
                 clock: { self.now.withLock { $0 } }
             )
             made.withLock { $0 = status }
             return status
+        }
+
+        /// What the gateway's API passes to ``GatewayStatus/report(askingBrokers:)``: here every broker
+        /// answers at once with its report (or fails).
+        @Sendable func askBrokers() {
+            asks.add(1, ordering: .relaxed)
+            for (index, answer) in answers.withLock({ $0 }).enumerated() {
+                let result: Result<WireReply.Success, ChatError> =
+                    answer.map { report in
+                        .success(.init(json: Array(try! JSONEncoder().encode(report))))
+                    } ?? .failure(ChatError(.brokerUnavailable, "not connected"))
+                made.withLock { $0 }?.brokerAnswered(index, result)
+            }
         }
 
         func advance(_ milliseconds: UInt64) {
@@ -84,7 +87,7 @@ final class GatewayStatusTests: XCTestCase {
 
     func testItGathersThisGatewayTheBrokersAndTheActiveBrokersGateways() async {
         let fixture = Fixture(answers: [Self.standby, Self.active])
-        let report = await fixture.status().report()
+        let report = await fixture.status().report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(report.gateway.id, "gw-<b>1</b>")
         XCTAssertEqual(report.gateway.connections, 3)
         XCTAssertEqual(report.gateway.roomCount, 2)
@@ -104,31 +107,31 @@ final class GatewayStatusTests: XCTestCase {
     func testHammeringTheStatusAsksTheBrokersAtMostOncePerSecond() async {
         let fixture = Fixture(answers: [Self.active])
         let status = fixture.status()
-        for _ in 0..<50 { _ = await status.report() }
+        for _ in 0..<50 { _ = await status.report(askingBrokers: fixture.askBrokers) }
         XCTAssertEqual(fixture.asks.load(ordering: .relaxed), 1)
         XCTAssertEqual(fixture.roomCounts.load(ordering: .relaxed), 1, "the event loops are visited once too")
         fixture.advance(999)
-        _ = await status.report()
+        _ = await status.report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(fixture.asks.load(ordering: .relaxed), 1)
         fixture.advance(1)
-        _ = await status.report()
+        _ = await status.report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(fixture.asks.load(ordering: .relaxed), 2)
     }
 
     func testABrokerThatCannotBeAskedOrFellSilentIsUnreachable() async {
         let fixture = Fixture(answers: [Self.active, nil])
         let status = fixture.status()
-        var report = await status.report()
+        var report = await status.report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(report.brokers.map(\.state), [.active, .unreachable])
         XCTAssertNil(report.brokers[1].lastHeardMs)
         // The active stops answering (its answers no longer arrive); the old one holds for 3 s.
         fixture.answers.withLock { $0 = [] }
         fixture.advance(1_000)
-        report = await status.report()
+        report = await status.report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(report.brokers[0].state, .active)
         XCTAssertEqual(report.brokers[0].lastHeardMs, 1_000)
         fixture.advance(BrokerStatusBoard.staleAfterMilliseconds)
-        report = await status.report()
+        report = await status.report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(report.brokers[0].state, .unreachable)
         XCTAssertEqual(report.gatewayCount, 0, "no active answered: no gateways to show")
     }
@@ -136,7 +139,8 @@ final class GatewayStatusTests: XCTestCase {
     func testAnAnswerLargerThanTheLimitIsNotRead() async {
         var huge = Self.active
         huge.instance = String(repeating: "k", count: BrokerStatusReport.maxBytes)
-        let report = await Fixture(answers: [huge, Self.standby]).status().report()
+        let fixture = Fixture(answers: [huge, Self.standby])
+        let report = await fixture.status().report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(report.brokers.map(\.state), [.unreachable, .standby])
         XCTAssertNil(report.brokers[0].instance)
     }
@@ -168,7 +172,8 @@ final class GatewayStatusTests: XCTestCase {
         let rooms = Dictionary(
             uniqueKeysWithValues: (0..<(GatewayStatus.maxRooms + 20)).map { ("room-\($0)", $0 % 7 + 1) }
         )
-        let report = await Fixture(answers: []).status(rooms: rooms).report()
+        let fixture = Fixture(answers: [])
+        let report = await fixture.status(rooms: rooms).report(askingBrokers: fixture.askBrokers)
         XCTAssertEqual(report.gateway.roomCount, rooms.count)
         XCTAssertEqual(report.gateway.rooms.count, GatewayStatus.maxRooms)
         XCTAssertEqual(report.gateway.rooms.first?.members, 7)
@@ -183,7 +188,9 @@ final class GatewayStatusTests: XCTestCase {
         ]
         hostile.instance = "</td><img src=x onerror=alert(2)>"
         let fixture = Fixture(answers: [hostile])
-        let html = GatewayStatusPage.html(await fixture.status(rooms: ["lobby": 1]).report())
+        let html = GatewayStatusPage.html(
+            await fixture.status(rooms: ["lobby": 1]).report(askingBrokers: fixture.askBrokers)
+        )
         XCTAssertFalse(html.lowercased().contains("<script"), html)
         XCTAssertFalse(html.contains("<img"), html)
         XCTAssertFalse(html.contains("<b>"), "the gateway id is printed escaped")

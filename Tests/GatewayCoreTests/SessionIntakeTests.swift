@@ -38,7 +38,8 @@ final class SessionIntakeTests: XCTestCase {
                 broadcastsEndpoint: "inproc://none",
                 gatewayID: "t"
             ),
-            logger: Logger(label: "test")
+            logger: Logger(label: "test"),
+            sink: DiscardingSink()
         )
         self.link = link
         let metrics = GatewayMetrics()

@@ -44,7 +44,7 @@ final class ShardRouterTests: XCTestCase {
         var isBrokerReachable: Bool { reachable.load(ordering: .relaxed) }
         func start() async throws { recorded.withLock { $0.started = true } }
         func stop() async { recorded.withLock { $0.stopped = true } }
-        func setSink(_ sink: any BroadcastSink) {}
+        func requestStatus() {}
     }
 
     /// Sends `body` through `router` and returns its outcome (the fakes answer at once).

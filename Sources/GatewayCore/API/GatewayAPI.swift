@@ -44,7 +44,10 @@ public struct GatewayAPI: HTTPAPIHandler {
                 )
             }
             let promise = eventLoop.makePromise(of: HTTPAPIResponse.self)
-            promise.completeWithTask { Self.statusResponse(await status.report(), format: format) }
+            let link = link
+            promise.completeWithTask {
+                Self.statusResponse(await status.report(askingBrokers: { link.requestStatus() }), format: format)
+            }
             return promise.futureResult
         case .listRooms(let page):
             return forward(

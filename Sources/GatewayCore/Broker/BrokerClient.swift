@@ -16,8 +16,8 @@ public protocol BrokerClient: AnyObject, Sendable {
     func start() async throws
     /// Sends what is queued (members' disconnects), then closes.
     func stop() async
-    /// Sets where broadcasts go; call before ``start()``.
-    func setSink(_ sink: any BroadcastSink)
+    /// Asks every broker for its status (the answers go to the handler the links were made with).
+    func requestStatus()
 }
 
 extension BrokerClient {

@@ -40,14 +40,24 @@ public final class BrokerLink: Sendable {
     private let thread = ZMQLoopThread(name: "broker-link")
     /// When the followed broker last answered (``MonotonicClock``, ms; 0: never, or failing over).
     private let lastReplyAt = Atomic<UInt64>(0)
-    private let sink = Mutex<(any BroadcastSink)?>(nil)
-    private let statusHandler = Mutex<StatusHandler?>(nil)
+    /// Where broadcasts and room disconnects go (the fan-out).
+    private let sink: any BroadcastSink
+    /// Where the answers to ``requestStatus()`` go (nil: nobody asks).
+    private let statusHandler: StatusHandler?
     private let statusWanted = Atomic<Bool>(false)
 
-    /// A link that is not started yet.
-    public init(configuration: BrokerLinkConfiguration, logger: Logger) throws(ZMQError) {
+    /// A link that is not started yet, handing broadcasts to `sink` and status answers to
+    /// `statusHandler`.
+    public init(
+        configuration: BrokerLinkConfiguration,
+        logger: Logger,
+        sink: any BroadcastSink,
+        statusHandler: StatusHandler? = nil
+    ) throws(ZMQError) {
         self.configuration = configuration
         self.logger = logger
+        self.sink = sink
+        self.statusHandler = statusHandler
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             throw ZMQError.failed(operation: "pipe", errno: errno, message: String(cString: strerror(errno)))
@@ -60,11 +70,6 @@ public final class BrokerLink: Sendable {
     deinit {
         close(wakeRead)
         close(wakeWrite)
-    }
-
-    /// Sets where broadcasts go; call before ``start()``.
-    public func setSink(_ sink: any BroadcastSink) {
-        self.sink.withLock { $0 = sink }
     }
 
     /// Whether the followed broker answered recently (for `/healthz`).
@@ -92,11 +97,6 @@ public final class BrokerLink: Sendable {
     /// with the outcome. The idempotency key of `create`, `message` and `post` travels in `body`.
     public func send(_ body: WireCommand.Body, connectionID: UInt64, client: String = "", completion: Completion?) {
         enqueue(.command(body, connectionID: connectionID, client: client, caller: completion))
-    }
-
-    /// Sets where the answers to ``requestStatus()`` go; call before ``start()``.
-    public func setStatusHandler(_ handler: @escaping StatusHandler) {
-        statusHandler.withLock { $0 = handler }
     }
 
     /// Sends a `status` command to every broker, followed or not (docs/PROTOCOL.md, "Status"); each
@@ -251,7 +251,7 @@ public final class BrokerLink: Sendable {
 
     /// Whether the sink is backlogged; logs when reading broadcasts pauses (at most every 5 s).
     private func updateBacklog(_ sockets: Sockets) -> Bool {
-        let backlogged = sink.withLock { $0 }?.isBacklogged ?? false
+        let backlogged = sink.isBacklogged
         let now = MonotonicClock.milliseconds()
         if backlogged, sockets.pausedSince == nil {
             sockets.pausedSince = now
@@ -303,7 +303,7 @@ public final class BrokerLink: Sendable {
                 continue
             }
             if reply.kind == .status {
-                statusHandler.withLock { $0 }?(broker, reply.result)
+                statusHandler?(broker, reply.result)
                 continue
             }
             execute(sockets.state.received(reply, from: broker, now: now), sockets)
@@ -312,7 +312,7 @@ public final class BrokerLink: Sendable {
 
     /// One `status` command to each broker (request id 0: its reply is known by its kind).
     private func sendStatusRequests(_ sockets: Sockets) {
-        let handler = statusHandler.withLock { $0 }
+        let handler = statusHandler
         let frame = WireCommand(
             requestID: 0,
             connectionID: 0,
@@ -378,7 +378,7 @@ public final class BrokerLink: Sendable {
             case .disconnectMembers(let room, let reason):
                 // Whatever came before the disconnect is delivered first.
                 flush(sockets)
-                sink.withLock { $0 }?.disconnectMembers(of: room, reason: reason)
+                sink.disconnectMembers(of: room, reason: reason)
             case .notice(let notice):
                 logger.log(level: notice.level, "\(notice.event)", metadata: notice.metadata)
             }
@@ -389,6 +389,6 @@ public final class BrokerLink: Sendable {
         guard !sockets.batch.isEmpty else { return }
         let batch = sockets.batch
         sockets.batch.removeAll(keepingCapacity: true)
-        sink.withLock { $0 }?.deliver(batch)
+        sink.deliver(batch)
     }
 }

@@ -61,13 +61,24 @@ public final class ShardRouter: BrokerClient {
         self.links = links
     }
 
-    /// One new ``BrokerLink`` per configuration, in shard order (not started); with several, each
-    /// link's log lines carry `shard=I/N`.
-    public static func makeLinks(shards: [BrokerLinkConfiguration], logger: Logger) throws -> [BrokerLink] {
+    /// One new ``BrokerLink`` per configuration, in shard order (not started), each handing broadcasts
+    /// to `sink` and status answers to `statusHandler(shard)`; with several, each link's log lines
+    /// carry `shard=I/N`.
+    public static func makeLinks(
+        shards: [BrokerLinkConfiguration],
+        logger: Logger,
+        sink: any BroadcastSink,
+        statusHandler: (_ shard: Int) -> BrokerLink.StatusHandler? = { _ in nil }
+    ) throws -> [BrokerLink] {
         try shards.enumerated().map { index, configuration in
             var shardLogger = logger
             if shards.count > 1 { shardLogger[metadataKey: "shard"] = "\(index)/\(shards.count)" }
-            return try BrokerLink(configuration: configuration, logger: shardLogger)
+            return try BrokerLink(
+                configuration: configuration,
+                logger: shardLogger,
+                sink: sink,
+                statusHandler: statusHandler(index)
+            )
         }
     }
 
@@ -149,8 +160,9 @@ public final class ShardRouter: BrokerClient {
         }
     }
 
-    public func setSink(_ sink: any BroadcastSink) {
-        for link in links { link.setSink(sink) }
+    /// Asks every broker of every shard for its status.
+    public func requestStatus() {
+        for link in links { link.requestStatus() }
     }
 
     // MARK: Routing

@@ -7,7 +7,8 @@ import Synchronization
 /// the page is asked for, each broker is asked at most once per second and each event loop hopped to
 /// at most once per second.
 ///
-/// A refresh asks every broker for its status (``Sources/askBrokers``; their answers come back through
+/// A refresh asks every broker for its status (the `askBrokers` given to ``report(askingBrokers:)``; their
+/// answers come back through
 /// ``brokerAnswered(_:_:)`` on the link's thread), counts the members of each room on every event loop,
 /// and waits up to ``answerWaitMilliseconds`` for the brokers before building the report from what they
 /// last said.
@@ -22,22 +23,18 @@ public final class GatewayStatus: Sendable {
         public var connections: @Sendable () -> Int
         /// Members of each room on this gateway.
         public var localRooms: @Sendable () async -> [String: Int]
-        /// Sends a `status` command to every broker (answers come to ``GatewayStatus/brokerAnswered(_:_:)``).
-        public var askBrokers: @Sendable () -> Void
 
         /// Sources; see the properties.
         public init(
             gatewayID: String,
             brokerEndpoints: [String],
             connections: @escaping @Sendable () -> Int,
-            localRooms: @escaping @Sendable () async -> [String: Int],
-            askBrokers: @escaping @Sendable () -> Void
+            localRooms: @escaping @Sendable () async -> [String: Int]
         ) {
             self.gatewayID = gatewayID
             self.brokerEndpoints = brokerEndpoints
             self.connections = connections
             self.localRooms = localRooms
-            self.askBrokers = askBrokers
         }
     }
 
@@ -78,15 +75,17 @@ public final class GatewayStatus: Sendable {
         state.withLock { $0.board.record(report, from: broker, now: now) }
     }
 
-    /// The report: the one built within the last ``refreshMilliseconds``, or a new one.
-    public func report() async -> GatewayStatusReport {
+    /// The report: the one built within the last ``refreshMilliseconds``, or a new one, for which
+    /// `askBrokers` sends a `status` command to every broker (their answers come to
+    /// ``brokerAnswered(_:_:)``; the links are made with it as their status handler).
+    public func report(askingBrokers askBrokers: @escaping @Sendable () -> Void) async -> GatewayStatusReport {
         let now = clock()
         let (cached, refresh) = state.withLock { state -> (GatewayStatusReport?, Task<GatewayStatusReport, Never>?) in
             if let cached = state.cached, now >= cached.builtAt, now - cached.builtAt < Self.refreshMilliseconds {
                 return (cached.report, nil)
             }
             if let refreshing = state.refreshing { return (nil, refreshing) }
-            let task = Task { await self.refresh() }
+            let task = Task { await self.refresh(askBrokers: askBrokers) }
             state.refreshing = task
             return (nil, task)
         }
@@ -101,9 +100,9 @@ public final class GatewayStatus: Sendable {
         return (try? Array(encoder.encode(report))) ?? Array("{}".utf8)
     }
 
-    private func refresh() async -> GatewayStatusReport {
+    private func refresh(askBrokers: @Sendable () -> Void) async -> GatewayStatusReport {
         let round = state.withLock { $0.board.startRound() }
-        sources.askBrokers()
+        askBrokers()
         let rooms = await sources.localRooms()
         for _ in 0..<(Self.answerWaitMilliseconds / 20) where !state.withLock({ $0.board.isComplete(round) }) {
             try? await Task.sleep(for: .milliseconds(20))
