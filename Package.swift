@@ -113,6 +113,12 @@ let package = Package(
             ],
             path: "Tests/ChatTestSupport"
         ),
+        // Test doubles of the gateway's collaborators: a broker client answered by hand.
+        .target(
+            name: "GatewayTestSupport",
+            dependencies: ["GatewayCore", "ChatWire"],
+            path: "Tests/GatewayTestSupport"
+        ),
         // Load benchmark client: many Socket.IO clients, latency and loss (scripts/bench).
         // Broker-only benchmark: drives a RoomBroker over ZeroMQ as gateways would (scripts/bench broker), and
         // times the state snapshot in process (scripts/bench snapshot).
@@ -161,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "GatewayCoreTests",
             dependencies: [
-                "GatewayCore", "ChatAPI", "SocketIO", "ChatTestSupport",
+                "GatewayCore", "ChatAPI", "ChatWire", "SocketIO", "ChatTestSupport", "GatewayTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

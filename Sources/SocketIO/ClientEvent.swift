@@ -15,20 +15,26 @@ public enum ClientEvent: Sendable, Equatable {
     /// after the room named `after` (nil: from the first), at most `limit` (nil: the default).
     case listRooms(after: String?, limit: Int?)
 
+    /// The event names a client may emit (unknown names are refused with this list).
+    public enum Name: String, CaseIterable, Sendable {
+        case create, join, leave, message, rooms
+    }
+
     /// Decodes an event from its name and the arguments that follow it (the ack callback is not one).
     ///
     /// Checks that the argument is one object with the required string fields. Length and
     /// alphabet limits are checked elsewhere.
     public static func decode(eventName: String, arguments: [JSONValue]) throws(ClientEventError) -> ClientEvent {
-        switch eventName {
-        case "create":
+        guard let name = Name(rawValue: eventName) else { throw .unknownEvent(eventName) }
+        switch name {
+        case .create:
             let fields = try object(eventName, arguments)
             return .create(
                 name: try string("name", in: fields, event: eventName),
                 room: try optionalString("room", in: fields, event: eventName),
                 id: try idempotencyKey(in: fields, event: eventName)
             )
-        case "join":
+        case .join:
             let fields = try object(eventName, arguments)
             return .join(
                 room: try string("room", in: fields, event: eventName),
@@ -36,17 +42,17 @@ public enum ClientEvent: Sendable, Equatable {
                 name: try string("name", in: fields, event: eventName),
                 since: try since(in: fields)
             )
-        case "leave":
+        case .leave:
             let fields = try object(eventName, arguments)
             return .leave(room: try string("room", in: fields, event: eventName))
-        case "message":
+        case .message:
             let fields = try object(eventName, arguments)
             return .message(
                 room: try string("room", in: fields, event: eventName),
                 text: try string("text", in: fields, event: eventName),
                 id: try idempotencyKey(in: fields, event: eventName)
             )
-        case "rooms":
+        case .rooms:
             if arguments.isEmpty || arguments == [.null] { return .listRooms(after: nil, limit: nil) }
             let fields = try object(eventName, arguments)
             var limit: Int?
@@ -57,8 +63,6 @@ public enum ClientEvent: Sendable, Equatable {
                 limit = exact
             }
             return .listRooms(after: try optionalString("after", in: fields, event: eventName), limit: limit)
-        default:
-            throw .unknownEvent(eventName)
         }
     }
 

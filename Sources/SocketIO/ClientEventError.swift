@@ -17,11 +17,17 @@ public enum ClientEventError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .unknownEvent(let name):
-            "Unknown event \"\(Self.cut(name, bytes: 64))\": the events are create, join, leave, message and rooms."
+            "Unknown event \"\(Self.cut(name, bytes: 64))\": the events are \(Self.eventNames)."
         case .badRequest(let message):
             message
         }
     }
+
+    /// The known event names, as a sentence: "create, join, leave, message and rooms".
+    private static let eventNames: String = {
+        let names = ClientEvent.Name.allCases.map(\.rawValue)
+        return names.dropLast().joined(separator: ", ") + (names.count > 1 ? " and " : "") + (names.last ?? "")
+    }()
 
     /// At most `bytes` bytes of UTF-8 of `text`, cut at a scalar boundary: an echoed name stays
     /// short however many combining marks one of its characters carries.

@@ -1,8 +1,7 @@
-import ChatAPI
+import GatewayTestSupport
 import Logging
 import NIOCore
 import NIOEmbedded
-import NIOWebSocket
 import XCTest
 
 @testable import GatewayCore
@@ -29,25 +28,13 @@ final class FanOutCoalescingTests: XCTestCase {
 
     /// One client connection on the shared embedded loop, with its session once opened.
     private final class Client: @unchecked Sendable {
-        let channel: EmbeddedChannel
         let counter = SocketCounter()
         var session: SocketIOSession?
-        let decoder = EmbeddedChannel()
-
-        init(loop: EmbeddedEventLoop) {
-            channel = EmbeddedChannel(loop: loop)
-        }
+        var gateway: EmbeddedGatewayClient?
 
         /// The text frames written since the last call, decoded as the client sees them.
         func received() throws -> [String] {
-            while let bytes = try channel.readOutbound(as: ByteBuffer.self) {
-                try decoder.writeInbound(bytes)
-            }
-            var texts: [String] = []
-            while let frame = try decoder.readInbound(as: WebSocketFrame.self) {
-                texts.append(String(buffer: frame.data))
-            }
-            return texts
+            try gateway?.texts() ?? []
         }
 
         /// Writes and flushes counted since the last call.
@@ -61,77 +48,52 @@ final class FanOutCoalescingTests: XCTestCase {
     }
 
     private var loop: EmbeddedEventLoop!
-    private var link: BrokerLink!
+    private var link: FakeBrokerClient!
     private var metrics: GatewayMetrics!
     private var clients: [Client] = []
 
     override func setUpWithError() throws {
         loop = EmbeddedEventLoop()
-        // Never started: nothing here talks to a broker.
-        link = try BrokerLink(
-            configuration: BrokerLinkConfiguration(
-                commandsEndpoint: "inproc://none",
-                broadcastsEndpoint: "inproc://none",
-                gatewayID: "t"
-            ),
-            logger: Logger(label: "test"),
-            sink: DiscardingSink()
-        )
+        // Nothing here talks to a broker.
+        link = FakeBrokerClient()
         metrics = GatewayMetrics()
     }
 
     override func tearDown() {
         for client in clients {
-            _ = try? client.channel.finish()
-            _ = try? client.decoder.finish()
+            client.gateway?.finish()
         }
         clients = []
     }
 
     /// An open connection whose session is a confirmed member of `rooms` (each joined at `joinSeq`).
     private func member(of rooms: [String], joinSeq: UInt64, in loopRooms: LoopRooms) throws -> Client {
-        let client = Client(loop: loop)
+        let client = Client()
         let link = link!
         let metrics = metrics!
-        let connection = EngineConnection(
+        let gateway = try EmbeddedGatewayClient(
             id: UInt64(clients.count + 1),
-            remoteAddress: "127.0.0.1:5000",
-            clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
-            eventLoop: loop,
-            settings: .init(
-                pingInterval: .seconds(25),
-                pingTimeout: .seconds(20),
-                maxPayload: 32768,
-                connectTimeout: .seconds(20)
-            ),
-            logger: Logger(label: "test"),
-            makeDelegate: { connection in
-                let session = SocketIOSession(
-                    connection: connection,
-                    link: link,
-                    rooms: loopRooms,
-                    metrics: metrics,
-                    logger: Logger(label: "test")
-                )
-                client.session = session
-                return session
-            }
-        )
-        try client.channel.pipeline.syncOperations.addHandler(client.counter)
-        try client.channel.pipeline.syncOperations.addHandlers(
-            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10))
-        )
-        try client.decoder.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24))
-        )
-        try client.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
+            loop: loop,
+            socketHandlers: [client.counter]
+        ) {
+            connection in
+            let session = SocketIOSession(
+                connection: connection,
+                link: link,
+                rooms: loopRooms,
+                metrics: metrics,
+                logger: Logger(label: "test")
+            )
+            client.session = session
+            return session
+        }
+        client.gateway = gateway
+        try gateway.connect()
         XCTAssertEqual(try client.received().count, 1, "the open packet")
         _ = client.counts()
         let session = try XCTUnwrap(client.session)
         for room in rooms {
-            let membership = RoomMembership(session: session, room: room)
-            membership.joinSeq = joinSeq
-            loopRooms.add(membership)
+            _ = loopRooms.add(room, for: session.connection, state: .active(joinSeq: joinSeq))
         }
         clients.append(client)
         return client
@@ -234,8 +196,7 @@ final class FanOutCoalescingTests: XCTestCase {
         let fanOut = BroadcastFanOut(group: loop, metrics: metrics)
         let rooms = fanOut.rooms(on: loop)
         let client = try member(of: [], joinSeq: 0, in: rooms)
-        let membership = RoomMembership(session: try XCTUnwrap(client.session), room: "r")
-        rooms.add(membership)
+        let membership = rooms.add("r", for: try XCTUnwrap(client.session).connection)
         fanOut.deliver([event("r", 1), event("r", 2), event("r", 3)])
         loop.run()
         XCTAssertEqual(try client.received(), [])
@@ -266,10 +227,7 @@ final class FanOutCoalescingTests: XCTestCase {
         XCTAssertEqual(queued(), [], "window closed: s is not wanted again")
 
         let session = try XCTUnwrap(client.session)
-        for membership in [RoomMembership(session: session, room: "r")] {
-            rooms.add(membership)
-            rooms.remove(membership)
-        }
+        rooms.remove(rooms.add("r", for: session.connection))
         fanOut.deliver([event("r", 2)])
         XCTAssertEqual(queued(), ["r2"], "r still has its first member")
         loop.run()

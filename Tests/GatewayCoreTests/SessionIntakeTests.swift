@@ -1,5 +1,5 @@
-import ChatAPI
 import ChatTestSupport
+import GatewayTestSupport
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -22,83 +22,50 @@ final class SessionIntakeTests: XCTestCase {
     }
 
     private var channel: EmbeddedChannel!
-    private var clientDecoder: EmbeddedChannel!
+    private var client: EmbeddedGatewayClient!
     private var clock: Clock!
-    private var link: BrokerLink!
+    private var link: FakeBrokerClient!
     private var connection: EngineConnection!
 
     override func setUpWithError() throws {
-        channel = EmbeddedChannel()
-        let clock = Clock(start: channel.embeddedEventLoop.now)
+        let loop = EmbeddedEventLoop()
+        let clock = Clock(start: loop.now)
         self.clock = clock
-        // Never started: commands that get this far wait in its inbox, unanswered.
-        let link = try BrokerLink(
-            configuration: BrokerLinkConfiguration(
-                commandsEndpoint: "inproc://none",
-                broadcastsEndpoint: "inproc://none",
-                gatewayID: "t"
-            ),
-            logger: Logger(label: "test"),
-            sink: DiscardingSink()
-        )
+        // Commands that get this far wait unanswered.
+        let link = FakeBrokerClient()
         self.link = link
         let metrics = GatewayMetrics()
-        let rooms = LoopRooms(eventLoop: channel.embeddedEventLoop, metrics: metrics)
-        let connection = EngineConnection(
-            id: 7,
-            remoteAddress: "127.0.0.1:5000",
-            clientAddress: ClientAddress("127.0.0.1") ?? .unspecified,
-            eventLoop: channel.embeddedEventLoop,
-            settings: .init(
-                pingInterval: .seconds(25),
-                pingTimeout: .seconds(20),
-                maxPayload: 32768,
-                connectTimeout: .seconds(20)
-            ),
-            logger: Logger(label: "test"),
-            makeDelegate: { connection in
-                SocketIOSession(
-                    connection: connection,
-                    link: link,
-                    rooms: rooms,
-                    metrics: metrics,
-                    logger: Logger(label: "test"),
-                    now: { clock.now }
-                )
-            }
-        )
-        self.connection = connection
-        try channel.pipeline.syncOperations.addHandlers(
-            GatewayServer.engineHandlers(connection: connection, maxPayload: 32768, fragmentTimeout: .seconds(10))
-        )
-        clientDecoder = EmbeddedChannel()
-        try clientDecoder.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24))
-        )
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
+        let rooms = LoopRooms(eventLoop: loop, metrics: metrics)
+        client = try EmbeddedGatewayClient(id: 7, loop: loop) { connection in
+            SocketIOSession(
+                connection: connection,
+                link: link,
+                rooms: rooms,
+                metrics: metrics,
+                logger: Logger(label: "test"),
+                now: { clock.now }
+            )
+        }
+        channel = client.channel
+        connection = client.connection
+        try client.connect()
         XCTAssertEqual(try sentTexts().count, 1, "the open packet")
         try send("40")
         XCTAssertEqual(try sentTexts().map { $0.hasPrefix("40{\"sid\"") }, [true])
     }
 
     override func tearDown() {
-        _ = try? channel?.finish()
-        _ = try? clientDecoder?.finish()
+        client?.finish()
     }
 
     // MARK: Helpers
 
     private func send(_ text: String) throws {
-        try channel.writeInbound(clientFrame(.text, text))
+        try client.send(text)
     }
 
     private func sentFrames() throws -> [WebSocketFrame] {
-        while let bytes = try channel.readOutbound(as: ByteBuffer.self) {
-            try clientDecoder.writeInbound(bytes)
-        }
-        var frames: [WebSocketFrame] = []
-        while let frame = try clientDecoder.readInbound(as: WebSocketFrame.self) { frames.append(frame) }
-        return frames
+        try client.frames()
     }
 
     private func sentTexts() throws -> [String] {

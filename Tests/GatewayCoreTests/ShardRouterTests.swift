@@ -1,4 +1,5 @@
 import ChatWire
+import GatewayTestSupport
 import SocketIO
 import Synchronization
 import XCTest
@@ -8,43 +9,12 @@ import XCTest
 /// ``ShardRouter`` over fake links: which shard each command, follow and unfollow goes to, and how the
 /// answers of several shards are combined. Among 2 shards "random" is shard 0's and "lobby" shard 1's.
 final class ShardRouterTests: XCTestCase {
-    /// A link that records what it is asked and answers from a script, at once.
-    final class FakeLink: BrokerClient {
-        struct Recorded: Sendable {
-            var sent: [WireCommand.Body] = []
-            var follows: [String] = []
-            var unfollows: [String] = []
-            var started = false
-            var stopped = false
-        }
-
-        let recorded = Mutex(Recorded())
-        let reachable: Atomic<Bool>
-        let answer: @Sendable (WireCommand.Body) -> Result<WireReply.Success, ChatError>
-
-        init(
-            reachable: Bool = true,
-            answer: @escaping @Sendable (WireCommand.Body) -> Result<WireReply.Success, ChatError> = { _ in
-                .success(.init())
-            }
-        ) {
-            self.reachable = Atomic(reachable)
-            self.answer = answer
-        }
-
-        var sent: [WireCommand.Body] { recorded.withLock { $0.sent } }
-
-        func send(_ body: WireCommand.Body, connectionID: UInt64, client: String, completion: BrokerLink.Completion?) {
-            recorded.withLock { $0.sent.append(body) }
-            completion?(answer(body))
-        }
-
-        func follow(_ room: String) { recorded.withLock { $0.follows.append(room) } }
-        func unfollow(_ room: String) { recorded.withLock { $0.unfollows.append(room) } }
-        var isBrokerReachable: Bool { reachable.load(ordering: .relaxed) }
-        func start() async throws { recorded.withLock { $0.started = true } }
-        func stop() async { recorded.withLock { $0.stopped = true } }
-        func requestStatus() {}
+    /// A link that records what it is asked and answers with `answer` at once (by default an empty success).
+    func fakeLink(
+        reachable: Bool = true,
+        answer: @escaping FakeBrokerClient.Answer = { _ in .success(.init()) }
+    ) -> FakeBrokerClient {
+        FakeBrokerClient(reachable: reachable, answer: answer)
     }
 
     /// Sends `body` through `router` and returns its outcome (the fakes answer at once).
@@ -55,7 +25,7 @@ final class ShardRouterTests: XCTestCase {
     }
 
     func testRoomCommandsFollowsAndUnfollowsGoToTheRoomsShard() throws {
-        let links = [FakeLink(), FakeLink()]
+        let links = [fakeLink(), fakeLink()]
         let router = ShardRouter(links: links)
         let roomCommands: [WireCommand.Body] = [
             .join(room: "lobby", password: "p", name: "n"), .leave(room: "lobby"),
@@ -70,14 +40,14 @@ final class ShardRouterTests: XCTestCase {
         router.follow("lobby")
         router.follow("random")
         router.unfollow("lobby")
-        XCTAssertEqual(links[1].recorded.withLock { $0.follows }, ["lobby"])
-        XCTAssertEqual(links[1].recorded.withLock { $0.unfollows }, ["lobby"])
-        XCTAssertEqual(links[0].recorded.withLock { $0.follows }, ["random"])
-        XCTAssertEqual(links[0].recorded.withLock { $0.unfollows }, [])
+        XCTAssertEqual(links[1].follows, ["lobby"])
+        XCTAssertEqual(links[1].unfollows, ["lobby"])
+        XCTAssertEqual(links[0].follows, ["random"])
+        XCTAssertEqual(links[0].unfollows, [])
     }
 
     func testNamelessCreatesTakeTheShardsInTurnSkippingOnesThatDoNotAnswer() throws {
-        let links = [FakeLink(), FakeLink(), FakeLink()]
+        let links = [fakeLink(), fakeLink(), fakeLink()]
         let router = ShardRouter(links: links)
         for _ in 0..<6 { _ = try outcome(router, .create(name: "n", room: "", key: "")) }
         XCTAssertEqual(links.map(\.sent.count), [2, 2, 2])
@@ -88,7 +58,7 @@ final class ShardRouterTests: XCTestCase {
 
     func testANamelessCreateWithAKeyGoesToTheKeysShard() throws {
         // A retry with the same id lands on the same shard from any gateway, so it is applied once there.
-        let links = [FakeLink(), FakeLink()]
+        let links = [fakeLink(), fakeLink()]
         let router = ShardRouter(links: links)
         for _ in 0..<3 { _ = try outcome(router, .create(name: "n", room: "", key: "lobby")) }
         XCTAssertEqual(links.map(\.sent.count), [0, 3])
@@ -100,8 +70,8 @@ final class ShardRouterTests: XCTestCase {
         }
         func entry(_ room: String) -> RoomListPage.Entry { .init(room: room, members: 1, created: 5) }
         let links = [
-            FakeLink(answer: pageAnswer(RoomListPage(rooms: [entry("b"), entry("d")], next: "d"))),
-            FakeLink(answer: pageAnswer(RoomListPage(rooms: [entry("a"), entry("c")], next: nil))),
+            fakeLink(answer: pageAnswer(RoomListPage(rooms: [entry("b"), entry("d")], next: "d"))),
+            fakeLink(answer: pageAnswer(RoomListPage(rooms: [entry("a"), entry("c")], next: nil))),
         ]
         let router = ShardRouter(links: links)
         let success = try outcome(router, .listRooms(after: "", limit: 2)).get()
@@ -113,21 +83,21 @@ final class ShardRouterTests: XCTestCase {
     func testOneShardsFailureFailsTheRoomList() throws {
         let down = ChatError(.brokerUnavailable, "down")
         let links = [
-            FakeLink(answer: { _ in .success(WireReply.Success(json: RoomListPage(rooms: [], next: nil).json)) }),
-            FakeLink(answer: { _ in .failure(down) }),
+            fakeLink(answer: { _ in .success(WireReply.Success(json: RoomListPage(rooms: [], next: nil).json)) }),
+            fakeLink(answer: { _ in .failure(down) }),
         ]
         XCTAssertEqual(try outcome(ShardRouter(links: links), .listRooms(after: "", limit: 10)), .failure(down))
     }
 
     func testDisconnectGoesToEveryShard() throws {
-        let links = [FakeLink(), FakeLink(), FakeLink()]
+        let links = [fakeLink(), fakeLink(), fakeLink()]
         let router = ShardRouter(links: links)
         router.send(.disconnect, connectionID: 3, completion: nil)
         for link in links { XCTAssertEqual(link.sent, [.disconnect]) }
     }
 
     func testResumeNeedsASingleShard() throws {
-        let links = [FakeLink(), FakeLink()]
+        let links = [fakeLink(), fakeLink()]
         let result = try outcome(ShardRouter(links: links), .resume(pid: "p", instance: "i", since: 3))
         guard case .failure(let error) = result else { return XCTFail("resume should fail with two shards") }
         XCTAssertEqual(error.code, .replayUnavailable)
@@ -135,7 +105,7 @@ final class ShardRouterTests: XCTestCase {
     }
 
     func testWithOneShardEverythingPassesStraightThrough() throws {
-        let link = FakeLink()
+        let link = fakeLink()
         let router = ShardRouter(links: [link])
         let bodies: [WireCommand.Body] = [
             .resume(pid: "p", instance: "i", since: nil), .listRooms(after: "", limit: 5),
@@ -147,7 +117,7 @@ final class ShardRouterTests: XCTestCase {
     }
 
     func testReadyOnlyWhenEveryShardAnswers() async throws {
-        let links = [FakeLink(), FakeLink(reachable: false)]
+        let links = [fakeLink(), fakeLink(reachable: false)]
         let router = ShardRouter(links: links)
         XCTAssertFalse(router.isBrokerReachable)
         links[1].reachable.store(true, ordering: .relaxed)
@@ -155,7 +125,7 @@ final class ShardRouterTests: XCTestCase {
         try await router.start()
         await router.stop()
         for link in links {
-            XCTAssertTrue(link.recorded.withLock { $0.started && $0.stopped })
+            XCTAssertTrue(link.isStarted && link.isStopped)
         }
     }
 

@@ -37,8 +37,10 @@ final class LoopRooms: @unchecked Sendable {
     private let allocator = ByteBufferAllocator()
     private let metrics: GatewayMetrics
     private var rooms: [String: [RoomMembership]] = [:]
-    /// Sessions written to in the current pass, flushed at its end.
-    private var touched: [SocketIOSession] = []
+    /// The connections with memberships on this loop, by identity: what the fan-out writes to.
+    private var recipients: [ObjectIdentifier: FanOutRecipient] = [:]
+    /// Connections written to in the current pass, flushed at its end.
+    private var touched: [FanOutRecipient] = []
     /// Sessions' resumes in flight on this loop: each keeps the frames delivered meanwhile.
     private var windows: [ResumeWindow] = []
 
@@ -65,14 +67,24 @@ final class LoopRooms: @unchecked Sendable {
         deliver(batch)
     }
 
-    /// Registers a membership (pending until ``activate(_:joinSeq:)``).
-    func add(_ membership: RoomMembership) {
+    /// Registers and returns a membership of `connection` in `room`: pending (the default) until
+    /// ``activate(_:joinSeq:)``, or already active for a resumed session.
+    func add(
+        _ room: String,
+        for connection: EngineConnection,
+        state: RoomMembership.State = .pending(held: [])
+    ) -> RoomMembership {
         eventLoop.preconditionInEventLoop()
-        if rooms[membership.room] == nil {
+        if rooms[room] == nil {
             // Before the join goes to the broker: every event after the join's seq finds the room here.
-            _ = inbox.withLock { $0.rooms.insert(membership.room) }
+            _ = inbox.withLock { $0.rooms.insert(room) }
         }
-        rooms[membership.room, default: []].append(membership)
+        let recipient = recipients[ObjectIdentifier(connection)] ?? FanOutRecipient(connection: connection)
+        recipients[ObjectIdentifier(connection)] = recipient
+        recipient.memberships += 1
+        let membership = RoomMembership(room: room, recipient: recipient, state: state)
+        rooms[room, default: []].append(membership)
+        return membership
     }
 
     /// The members of each room on this loop (those leaving left out), for `/status`.
@@ -80,7 +92,7 @@ final class LoopRooms: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         var counts: [String: Int] = [:]
         for (room, members) in rooms {
-            let count = members.count(where: { !$0.leaving })
+            let count = members.count(where: { !$0.isLeaving })
             if count > 0 { counts[room] = count }
         }
         return counts
@@ -89,8 +101,15 @@ final class LoopRooms: @unchecked Sendable {
     /// Removes a membership.
     func remove(_ membership: RoomMembership) {
         eventLoop.preconditionInEventLoop()
-        guard var members = rooms[membership.room] else { return }
-        members.removeAll { $0 === membership }
+        guard var members = rooms[membership.room], let index = members.firstIndex(where: { $0 === membership }) else {
+            return
+        }
+        members.remove(at: index)
+        let recipient = membership.recipient
+        recipient.memberships -= 1
+        if recipient.memberships == 0 {
+            recipients[ObjectIdentifier(recipient.connection)] = nil
+        }
         rooms[membership.room] = members.isEmpty ? nil : members
         if members.isEmpty {
             _ = inbox.withLock { $0.rooms.remove(membership.room) }
@@ -100,15 +119,14 @@ final class LoopRooms: @unchecked Sendable {
     /// The broker confirmed the join at `joinSeq`: deliver what was held after it.
     func activate(_ membership: RoomMembership, joinSeq: UInt64) {
         eventLoop.preconditionInEventLoop()
-        membership.joinSeq = joinSeq
-        let held = membership.held
-        membership.held = []
+        guard let held = membership.activate(joinSeq: joinSeq) else { return }
+        let connection = membership.recipient.connection
         var wrote = false
         for event in held where event.seq > joinSeq {
-            membership.session.connection.write(frame: event.frame)
+            connection.write(frame: event.frame)
             wrote = true
         }
-        if wrote { membership.session.connection.flush() }
+        if wrote { connection.flush() }
     }
 
     /// Starts keeping the frames delivered from now on, for a session whose `resume` is about to go out.
@@ -129,21 +147,29 @@ final class LoopRooms: @unchecked Sendable {
         }
     }
 
-    /// Registers the memberships of a resumed session (each with `joinSeq` = its `resumed` event's seq),
-    /// after writing to them the frames of their rooms that `window` kept with a later seq, in order.
-    /// Later frames reach them by ``deliver(_:)``. The caller flushes.
-    func attachResumed(_ memberships: [RoomMembership], window: ResumeWindow) {
+    /// Registers the memberships of a resumed session on `connection` (each active from its room's
+    /// seq), after writing to them the frames of their rooms that `window` kept with a later seq, in
+    /// order. Later frames reach them by ``deliver(_:)``. The caller flushes.
+    func attachResumed(
+        _ positions: [(room: String, seq: UInt64)],
+        of connection: EngineConnection,
+        window: ResumeWindow
+    ) -> [RoomMembership] {
         eventLoop.preconditionInEventLoop()
         var byRoom: [String: RoomMembership] = [:]
-        for membership in memberships {
-            byRoom[membership.room] = membership
-            add(membership)
+        let memberships = positions.map { position in
+            let membership = add(position.room, for: connection, state: .active(joinSeq: position.seq))
+            byRoom[position.room] = membership
+            return membership
         }
         for (room, seq, frame) in window.frames {
-            guard let membership = byRoom[room], let joinSeq = membership.joinSeq, seq > joinSeq else { continue }
-            membership.session.connection.write(frame: frame)
-            membership.joinSeq = seq
+            guard let membership = byRoom[room], case .active(let joinSeq) = membership.state, seq > joinSeq else {
+                continue
+            }
+            connection.write(frame: frame)
+            membership.advance(to: seq)
         }
+        return memberships
     }
 
     /// Writes each frame of `batch` to every member of its room that joined before it: a member's
@@ -163,31 +189,35 @@ final class LoopRooms: @unchecked Sendable {
                 lastRoom = event.room
                 members = rooms[event.room] ?? []
             }
-            for membership in members where !membership.leaving {
-                guard let joinSeq = membership.joinSeq else {
+            for membership in members {
+                switch membership.state {
+                case .active(let joinSeq):
+                    guard event.seq > joinSeq else { continue }
+                case .pending:
                     hold(event, of: batch, for: membership)
                     continue
+                case .leaving:
+                    continue
                 }
-                guard event.seq > joinSeq else { continue }
                 written += 1
-                let session = membership.session
-                guard let run = session.pendingRun else {
-                    session.pendingRun = event.start..<event.end
-                    touched.append(session)
+                let recipient = membership.recipient
+                guard let run = recipient.pendingRun else {
+                    recipient.pendingRun = event.start..<event.end
+                    touched.append(recipient)
                     continue
                 }
                 if run.upperBound == event.start {
-                    session.pendingRun = run.lowerBound..<event.end
+                    recipient.pendingRun = run.lowerBound..<event.end
                 } else {
-                    session.connection.write(frame: batch.slice(run.lowerBound, run.upperBound))
-                    session.pendingRun = event.start..<event.end
+                    recipient.connection.write(frame: batch.slice(run.lowerBound, run.upperBound))
+                    recipient.pendingRun = event.start..<event.end
                 }
             }
         }
-        for session in touched {
-            if let run = session.pendingRun {
-                session.pendingRun = nil
-                session.connection.writeAndFlush(frame: batch.slice(run.lowerBound, run.upperBound))
+        for recipient in touched {
+            if let run = recipient.pendingRun {
+                recipient.pendingRun = nil
+                recipient.connection.writeAndFlush(frame: batch.slice(run.lowerBound, run.upperBound))
             }
         }
         touched.removeAll(keepingCapacity: true)
@@ -197,10 +227,9 @@ final class LoopRooms: @unchecked Sendable {
     /// Keeps `event` for a member whose join is not confirmed yet (a copy: the batch's buffer is
     /// not kept alive by it), or disconnects the member past ``holdLimit``.
     private func hold(_ event: FanOutBatch.Event, of batch: FanOutBatch, for membership: RoomMembership) {
-        if membership.held.count < Self.holdLimit {
-            membership.held.append((event.seq, batch.copiedFrame(of: event)))
-        } else {
-            membership.session.close(reason: "too many events while joining; reconnect")
+        let held = membership.hold(.init(seq: event.seq, frame: batch.copiedFrame(of: event)), limit: Self.holdLimit)
+        if !held {
+            membership.recipient.connection.close(reason: "too many events while joining; reconnect")
         }
     }
 
@@ -210,7 +239,7 @@ final class LoopRooms: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         runPass()  // Whatever came before the disconnect is delivered first.
         for membership in rooms[room] ?? [] {
-            membership.session.close(reason: reason)
+            membership.recipient.connection.close(reason: reason)
         }
     }
 }

@@ -93,13 +93,10 @@ extension SocketIOSession {
             )
             connection.write(frame: WebSocketFrameBuilder.textFrame(text))
         }
-        let resumed = success.rooms.map { position in
-            let membership = RoomMembership(session: self, room: position.room)
-            membership.joinSeq = position.seq
-            memberships[position.room] = membership
-            return membership
+        let positions = success.rooms.map { (room: $0.room, seq: $0.seq) }
+        for membership in rooms.attachResumed(positions, of: connection, window: window) {
+            memberships[membership.room] = membership
         }
-        rooms.attachResumed(resumed, window: window)
         connection.flush()
         metrics.deliveries.increment(by: success.events.count)
         logger.info(

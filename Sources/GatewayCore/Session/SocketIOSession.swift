@@ -53,8 +53,6 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
     var pid: String?
     /// With recovery: a `resume` is in flight (the namespace connects when it is answered).
     var resuming = false
-    /// The bytes of the current fan-out pass due to this connection and not written yet (``LoopRooms``).
-    var pendingRun: Range<Int>?
 
     init(
         connection: EngineConnection,
@@ -209,6 +207,8 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
 
     // MARK: Events
 
+    /// Decodes an event's shape, charges it to the in-flight limit and hands it to ``handle(_:ackID:)``;
+    /// a refusal is acked with its error.
     private func handleEvent(_ packet: SocketIOPacket) {
         let ackID = packet.ackID
         let event: ClientEvent
@@ -228,127 +228,20 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
             return
         }
         do throws(ChatError) {
-            switch event {
-            case .create(let name, let room, let id):
-                let name = try FieldValidator.name(name)
-                let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
-                request(.create(name: name, room: room, key: try Self.idempotencyKey(id) ?? ""), ackID: ackID)
-            case .join(let room, let password, let name, let since):
-                try join(
-                    room: FieldValidator.room(room),
-                    password: FieldValidator.password(password),
-                    name: FieldValidator.name(name),
-                    since: since,
-                    ackID: ackID
-                )
-            case .leave(let room):
-                try leave(room: FieldValidator.room(room), ackID: ackID)
-            case .message(let room, let text, let id):
-                let room = try FieldValidator.room(room)
-                let text = try FieldValidator.text(text)
-                let key = try Self.idempotencyKey(id) ?? ""
-                guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
-                    throw ChatError(.notMember, "join room \(room) before sending to it")
-                }
-                request(.message(room: room, text: text, key: key), ackID: ackID)
-            case .listRooms(let after, let limit):
-                let after = try after.map { after throws(ChatError) in try FieldValidator.room(after) } ?? ""
-                let limit = limit ?? Self.defaultRoomsPerPage
-                guard (1...Self.maxRoomsPerPage).contains(limit) else {
-                    throw ChatError(.badRequest, "limit must be 1 to \(Self.maxRoomsPerPage)")
-                }
-                request(.listRooms(after: after, limit: UInt32(limit)), ackID: ackID)
-            }
+            try handle(event, ackID: ackID)
         } catch {
             ackError(ackID, error)
         }
     }
 
-    private func join(room: String, password: String, name: String, since: UInt64?, ackID: UInt64?) throws(ChatError) {
-        guard memberships[room] == nil else { throw ChatError(.badRequest, "you are already in room \(room)") }
-        guard memberships.count < Self.maxRooms else {
-            throw ChatError(.rateLimited, "one connection may be in at most \(Self.maxRooms) rooms; leave one first")
-        }
-        let membership = RoomMembership(session: self, room: room)
-        memberships[room] = membership
-        rooms.add(membership)
-        everJoined = true
-        // Subscribe before the join goes out, so no event after the join can be missed (PROTOCOL.md).
-        link.follow(room)
-        request(.join(room: room, password: password, name: name, since: since, pid: pid ?? ""), ackID: ackID) {
-            [self] result in
-            switch result {
-            case .success(let success):
-                if memberships[room] === membership {
-                    rooms.activate(membership, joinSeq: success.seq)
-                }
-            case .failure:
-                if memberships[room] === membership {
-                    drop(membership)
-                }
-            }
-        }
-    }
-
-    private func leave(room: String, ackID: UInt64?) throws(ChatError) {
-        guard let membership = memberships[room], membership.joinSeq != nil, !membership.leaving else {
-            throw ChatError(.notMember, "you are not in room \(room)")
-        }
-        membership.leaving = true
-        request(.leave(room: room), ackID: ackID) { [self] result in
-            guard memberships[room] === membership else { return }
-            switch result {
-            case .success: drop(membership)
-            case .failure(let error) where error.code == .notMember: drop(membership)
-            case .failure: membership.leaving = false
-            }
-        }
-    }
-
-    /// Sends a command; on the reply (on this loop) acks the client, then runs `then`.
-    private func request(
-        _ body: WireCommand.Body,
-        ackID: UInt64?,
-        then: ((Result<WireReply.Success, ChatError>) -> Void)? = nil
-    ) {
-        inFlight += 1
-        let loop = connection.eventLoop
-        let boundThen = NIOLoopBound(then, eventLoop: loop)
-        link.send(body, connectionID: connection.id, client: client) { [self] result in
-            loop.execute { [self] in
-                inFlight -= 1
-                // Ack first: a joining client learns its join seq before the room events that follow it.
-                switch result {
-                case .success(let success): ack(ackID, success.json)
-                case .failure(let error): ackError(ackID, error)
-                }
-                boundThen.value?(result)
-            }
-        }
-    }
-
-    private func drop(_ membership: RoomMembership) {
-        memberships[membership.room] = nil
-        rooms.remove(membership)
-        link.unfollow(membership.room)
-    }
-
-    private func leaveEverything() {
-        for membership in memberships.values { drop(membership) }
-        if everJoined {
-            everJoined = false
-            link.send(.disconnect, connectionID: connection.id, completion: nil)
-        }
-    }
-
     // MARK: Writing
 
-    private func ack(_ ackID: UInt64?, _ json: [UInt8]) {
+    func ack(_ ackID: UInt64?, _ json: [UInt8]) {
         guard let ackID, !closed else { return }
         sendRaw(ServerEventEncoder.ack(id: ackID, objectJSON: json))
     }
 
-    private func ackError(_ ackID: UInt64?, _ error: ChatError) {
+    func ackError(_ ackID: UInt64?, _ error: ChatError) {
         metrics.refused(error.code)
         guard let ackID else {
             logger.debug("refused", metadata: logMetadata(["reason": "\(error.code.code)"]))
