@@ -28,10 +28,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     )
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
-    var host = "127.0.0.1"
+    var host = GatewayServerConfiguration.defaults.host
 
     @Option(help: "TCP port to listen on; gateways on one machine may share it.")
-    var port = 8080
+    var port = GatewayServerConfiguration.defaults.port
 
     @Option(
         help: ArgumentHelp(
@@ -79,28 +79,28 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     var fanOutWindow = 0.0
 
     @Option(help: "Seconds between Engine.IO pings.")
-    var pingInterval = 20
+    var pingInterval = Self.seconds(GatewayServerConfiguration.defaults.pingInterval)
 
     @Option(help: "Seconds to wait for a pong before closing a connection.")
-    var pingTimeout = 10
+    var pingTimeout = Self.seconds(GatewayServerConfiguration.defaults.pingTimeout)
 
     @Option(help: "Largest client message in bytes; larger ones close the connection.")
-    var maxPayload = 32768
+    var maxPayload = GatewayServerConfiguration.defaults.maxPayload
 
     @Option(help: "Bytes queued for one slow client before it is disconnected.")
-    var maxOutboundBytes = 1 << 20
+    var maxOutboundBytes = GatewayServerConfiguration.defaults.maxOutboundBufferedBytes
 
     @Option(
         help:
             "Seconds a connection may take to send a complete HTTP request (from its accept or the previous response)."
     )
-    var requestTimeout = 10.0
+    var requestTimeout = Self.fractionalSeconds(GatewayServerConfiguration.defaults.requestTimeout)
 
     @Option(help: "Seconds a WebSocket may stay without a Socket.IO CONNECT (40) after its upgrade.")
-    var connectTimeout = 20.0
+    var connectTimeout = Self.fractionalSeconds(GatewayServerConfiguration.defaults.connectTimeout)
 
     @Option(help: "Seconds a fragmented WebSocket message may take from its first fragment to its last.")
-    var fragmentTimeout = 10.0
+    var fragmentTimeout = Self.fractionalSeconds(GatewayServerConfiguration.defaults.fragmentTimeout)
 
     @Option(
         help:
@@ -109,16 +109,16 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     var trustedProxy: [String] = []
 
     @Option(help: "Most connections from one client address (IPv6: one /64) in this gateway process.")
-    var maxConnectionsPerAddress = 500
+    var maxConnectionsPerAddress = GatewayServerConfiguration.defaults.maxConnectionsPerAddress
 
     @Option(help: "Most connections open in this gateway process.")
-    var maxConnections = 100_000
+    var maxConnections = GatewayServerConfiguration.defaults.maxConnections
 
     @Option(help: "HTTP API requests per second one client address may make on average.")
-    var httpRequestsPerSecond = 10.0
+    var httpRequestsPerSecond = GatewayServerConfiguration.defaults.httpRequestsPerSecond
 
     @Option(help: "HTTP API requests one client address may make in a burst.")
-    var httpBurst = 50
+    var httpBurst = GatewayServerConfiguration.defaults.httpRequestBurst
 
     @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
     var gatewayID: String?
@@ -275,8 +275,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             pingInterval: .seconds(Int64(pingInterval)),
             pingTimeout: .seconds(Int64(pingTimeout)),
             maxPayload: maxPayload,
-            maxOutboundBufferedBytes: maxOutboundBytes,
-            makeEngineDelegate: { _ in preconditionFailure("replaced by ChatGateway") }
+            maxOutboundBufferedBytes: maxOutboundBytes
         )
         server.requestTimeout = Self.timeAmount(seconds: requestTimeout)
         server.connectTimeout = Self.timeAmount(seconds: connectTimeout)
@@ -417,4 +416,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     private static func timeAmount(seconds: Double) -> TimeAmount {
         .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
+
+    /// A default of the server configuration in whole seconds, as the options take it.
+    private static func seconds(_ amount: TimeAmount) -> Int { Int(amount.nanoseconds / 1_000_000_000) }
+
+    /// A default of the server configuration in seconds, as the options take it.
+    private static func fractionalSeconds(_ amount: TimeAmount) -> Double { Double(amount.nanoseconds) / 1e9 }
 }

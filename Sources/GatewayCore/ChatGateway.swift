@@ -91,20 +91,27 @@ public final class ChatGateway: Sendable {
         let metrics = metrics
         let logger = logger
         let recovery = connectionStateRecovery
-        var configuration = serverConfiguration
-        configuration.apiHandler = GatewayAPI(link: link, metricsText: metricsText, status: status)
-        configuration.onLimited = { metrics.limited($0) }
-        configuration.makeEngineDelegate = { connection in
-            SocketIOSession(
-                connection: connection,
-                link: link,
-                rooms: fanOut.rooms(on: connection.eventLoop),
-                metrics: metrics,
-                logger: logger,
-                recovery: recovery
-            )
-        }
-        return try await GatewayServer.start(configuration: configuration, logger: logger, group: group)
+        let status = status
+        let behaviour = GatewayServerBehaviour(
+            apiHandler: GatewayAPI(link: link, metricsText: metricsText, status: status),
+            onLimited: { metrics.limited($0) },
+            makeEngineDelegate: { connection in
+                SocketIOSession(
+                    connection: connection,
+                    link: link,
+                    rooms: fanOut.rooms(on: connection.eventLoop),
+                    metrics: metrics,
+                    logger: logger,
+                    recovery: recovery
+                )
+            }
+        )
+        return try await GatewayServer.start(
+            configuration: serverConfiguration,
+            behaviour: behaviour,
+            logger: logger,
+            group: group
+        )
     }
 
     /// Shuts the event loops down: last, once the server and the link are stopped.

@@ -117,10 +117,13 @@ final class GatewayServerTests: XCTestCase {
             port: port,
             staticDirectory: staticDirectory.path,
             maxPayload: 1000,
-            maxHTTPBodyBytes: 100,
-            apiHandler: TestAPI(events: events),
-            makeEngineDelegate: { _ in EchoDelegate(events: events) }
+            maxHTTPBodyBytes: 100
         )
+    }
+
+    private var behaviour: GatewayServerBehaviour {
+        let events = self.events
+        return GatewayServerBehaviour(apiHandler: TestAPI(events: events)) { _ in EchoDelegate(events: events) }
     }
 
     override func setUp() async throws {
@@ -132,7 +135,11 @@ final class GatewayServerTests: XCTestCase {
             encoding: .utf8
         )
         try "x=1".write(to: staticDirectory.appendingPathComponent("app.js"), atomically: true, encoding: .utf8)
-        server = try await GatewayServer.start(configuration: configuration(), logger: Logger(label: "gateway-test"))
+        server = try await GatewayServer.start(
+            configuration: configuration(),
+            behaviour: behaviour,
+            logger: Logger(label: "gateway-test")
+        )
     }
 
     override func tearDown() async throws {
@@ -337,6 +344,7 @@ final class GatewayServerTests: XCTestCase {
     func testTwoServersShareOnePort() async throws {
         let second = try await GatewayServer.start(
             configuration: configuration(port: port),
+            behaviour: behaviour,
             logger: Logger(label: "second")
         )
         XCTAssertEqual(second.port, port)
@@ -366,7 +374,11 @@ final class GatewayServerTests: XCTestCase {
     func testConnectionsOverTheProcessTotalGet503() async throws {
         var limited = configuration()
         limited.maxConnections = 2
-        let small = try await GatewayServer.start(configuration: limited, logger: Logger(label: "small"))
+        let small = try await GatewayServer.start(
+            configuration: limited,
+            behaviour: behaviour,
+            logger: Logger(label: "small")
+        )
         let first = try RawTestClient(port: small.port)
         let second = try RawTestClient(port: small.port)
         XCTAssertEqual(try first.request("GET", "/").status, 200)
@@ -383,7 +395,11 @@ final class GatewayServerTests: XCTestCase {
         var bad = configuration()
         bad.host = "203.0.113.1"  // TEST-NET-3: not on this machine
         do {
-            let unexpected = try await GatewayServer.start(configuration: bad, logger: Logger(label: "bad"))
+            let unexpected = try await GatewayServer.start(
+                configuration: bad,
+                behaviour: behaviour,
+                logger: Logger(label: "bad")
+            )
             try await unexpected.shutdown()
             XCTFail("bind should fail")
         } catch let error as GatewayServerError {

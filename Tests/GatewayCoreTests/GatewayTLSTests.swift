@@ -134,13 +134,7 @@ final class GatewayTLSTests: XCTestCase {
     }
 
     func testAHandshakeThatNeverFinishesIsClosedByTheRequestTimeout() async throws {
-        var configuration = GatewayServerConfiguration(
-            host: "127.0.0.1",
-            port: 0,
-            makeEngineDelegate: { _ in
-                preconditionFailure("no connection gets this far")
-            }
-        )
+        var configuration = GatewayServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.tls = try GatewayTLS(
             certificatePath: file("cert.pem", Self.certificate),
             keyPath: file("key.pem", Self.key)
@@ -148,6 +142,7 @@ final class GatewayTLSTests: XCTestCase {
         configuration.requestTimeout = .milliseconds(300)
         let server = try await GatewayServer.start(
             configuration: configuration,
+            behaviour: GatewayServerBehaviour { _ in preconditionFailure("no connection gets this far") },
             logger: Logger(label: "gateway-tls-test")
         )
         let silent = try RawTestClient(port: server.port)

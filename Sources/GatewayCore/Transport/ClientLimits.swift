@@ -12,7 +12,11 @@ final class ClientLimits: Sendable {
     let httpRequests: RequestRateLimiter
     let reporter: LimitReporter
 
-    init(configuration: GatewayServerConfiguration, logger: Logger) {
+    init(
+        configuration: GatewayServerConfiguration,
+        onLimited: (@Sendable (GatewayLimit) -> Void)? = nil,
+        logger: Logger
+    ) {
         trustedProxies = configuration.trustedProxies
         connections = ConnectionCounter(
             maxTotal: configuration.maxConnections,
@@ -22,7 +26,7 @@ final class ClientLimits: Sendable {
             perSecond: configuration.httpRequestsPerSecond,
             burst: configuration.httpRequestBurst
         )
-        reporter = LimitReporter(logger: logger, onLimited: configuration.onLimited)
+        reporter = LimitReporter(logger: logger, onLimited: onLimited)
     }
 
     /// The client of a request that came from `peer`: `peer` itself unless it is a trusted proxy.

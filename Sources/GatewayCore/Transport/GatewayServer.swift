@@ -55,6 +55,7 @@ public final class GatewayServer: Sendable {
     /// - Throws: `GatewayServerError`.
     public static func start(
         configuration: GatewayServerConfiguration,
+        behaviour: GatewayServerBehaviour,
         logger: Logger,
         group: (any EventLoopGroup)? = nil
     ) async throws -> GatewayServer {
@@ -78,10 +79,11 @@ public final class GatewayServer: Sendable {
         let ownsGroup = group == nil
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let children = ChildChannels()
-        let limits = ClientLimits(configuration: configuration, logger: logger)
+        let limits = ClientLimits(configuration: configuration, onLimited: behaviour.onLimited, logger: logger)
         let environment = HTTPServerHandler.Environment(
             staticFiles: staticFiles,
-            apiHandler: configuration.apiHandler,
+            apiHandler: behaviour.apiHandler,
+            makeEngineDelegate: behaviour.makeEngineDelegate,
             policy: SocketIOUpgradePolicy(
                 allowedOrigins: configuration.allowedOrigins,
                 isTLS: configuration.tls != nil
@@ -223,6 +225,7 @@ public final class GatewayServer: Sendable {
                         remoteAddress: remoteAddress,
                         clientAddress: boundAdmission.value.client(of: head),
                         configuration: configuration,
+                        makeDelegate: environment.makeEngineDelegate,
                         logger: logger
                     )
                 }
@@ -266,6 +269,7 @@ public final class GatewayServer: Sendable {
         remoteAddress: String,
         clientAddress: ClientAddress,
         configuration: GatewayServerConfiguration,
+        makeDelegate: @escaping @Sendable (EngineConnection) -> any EngineConnectionDelegate,
         logger: Logger
     ) throws {
         let sync = channel.pipeline.syncOperations
@@ -299,7 +303,7 @@ public final class GatewayServer: Sendable {
                 connectTimeout: configuration.connectTimeout
             ),
             logger: logger,
-            makeDelegate: configuration.makeEngineDelegate
+            makeDelegate: makeDelegate
         )
         try sync.addHandlers(
             engineHandlers(

@@ -1,7 +1,8 @@
 import ChatAPI
 import NIOCore
 
-/// Everything a `GatewayServer` needs to know: where to listen, what to serve and the transport limits.
+/// Where a `GatewayServer` listens, what it serves and the transport limits (what it does with what it
+/// accepts is its ``GatewayServerBehaviour``).
 ///
 /// Every timeout runs on the event loops' monotonic clock.
 public struct GatewayServerConfiguration: Sendable {
@@ -47,16 +48,13 @@ public struct GatewayServerConfiguration: Sendable {
     public var httpRequestsPerSecond = 10.0
     /// HTTP API requests one client address may make in a burst.
     public var httpRequestBurst = 50
-    /// Called each time a limit refuses something (for metrics); the server also logs it, throttled.
-    public var onLimited: (@Sendable (GatewayLimit) -> Void)?
-    /// Answers `/api/...` and `/healthz`; `nil` answers them with 404.
-    public var apiHandler: (any HTTPAPIHandler)?
-    /// Makes the delegate of each new Engine.IO connection; called on the connection's event loop.
-    public var makeEngineDelegate: @Sendable (EngineConnection) -> any EngineConnectionDelegate
+
+    /// The defaults (listening on 127.0.0.1:8080): the Gateway command's options start from these.
+    public static let defaults = GatewayServerConfiguration()
 
     /// Creates a configuration; every limit has the documented production default.
     public init(
-        host: String = "0.0.0.0",
+        host: String = "127.0.0.1",
         port: Int = 8080,
         staticDirectory: String? = nil,
         allowedOrigins: [String] = [],
@@ -64,9 +62,7 @@ public struct GatewayServerConfiguration: Sendable {
         pingTimeout: TimeAmount = .seconds(10),
         maxPayload: Int = 32768,
         maxOutboundBufferedBytes: Int = 1 << 20,
-        maxHTTPBodyBytes: Int = 64 * 1024,
-        apiHandler: (any HTTPAPIHandler)? = nil,
-        makeEngineDelegate: @escaping @Sendable (EngineConnection) -> any EngineConnectionDelegate
+        maxHTTPBodyBytes: Int = 64 * 1024
     ) {
         self.host = host
         self.port = port
@@ -77,8 +73,6 @@ public struct GatewayServerConfiguration: Sendable {
         self.maxPayload = maxPayload
         self.maxOutboundBufferedBytes = maxOutboundBufferedBytes
         self.maxHTTPBodyBytes = maxHTTPBodyBytes
-        self.apiHandler = apiHandler
-        self.makeEngineDelegate = makeEngineDelegate
     }
 
     /// Checks the limits, throwing `GatewayServerError.invalidConfiguration` naming the bad field.

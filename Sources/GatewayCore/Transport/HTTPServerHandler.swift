@@ -22,6 +22,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     struct Environment: Sendable {
         var staticFiles: StaticFiles
         var apiHandler: (any HTTPAPIHandler)?
+        var makeEngineDelegate: @Sendable (EngineConnection) -> any EngineConnectionDelegate
         var policy: SocketIOUpgradePolicy
         var maxBodyBytes: Int
         var requestTimeout: TimeAmount
