@@ -306,7 +306,7 @@ public final class EngineConnection: @unchecked Sendable {
 
     /// `extra` and the connection's own log metadata (built only for lines that are printed).
     private func logMetadata(_ extra: Logger.Metadata) -> Logger.Metadata {
-        extra.merging(["connection": "\(id)", "remote": "\(remoteAddress)", "client": "\(clientAddress)"]) { line, _ in
+        extra.merging(["conn": "\(id)", "peer": "\(remoteAddress)", "client": "\(clientAddress)"]) { line, _ in
             line
         }
     }

@@ -31,7 +31,7 @@ extension HTTPServerHandler {
             if case .originNotAllowed = error.reason {
                 environment.logger.debug(
                     "refused API request from a foreign origin",
-                    metadata: ["remote": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")"]
+                    metadata: ["peer": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")"]
                 )
             }
             state = .answerAtEnd(Self.response(for: error))
@@ -103,7 +103,7 @@ extension HTTPServerHandler {
                 case .failure(let error):
                     self.environment.logger.error(
                         "HTTP API handler failed",
-                        metadata: ["path": "\(path)", "error": "\(error)", "remote": "\(self.remoteAddress)"]
+                        metadata: ["path": "\(path)", "error": "\(error)", "peer": "\(self.remoteAddress)"]
                     )
                     response = Self.errorResponse(
                         .internalServerError,

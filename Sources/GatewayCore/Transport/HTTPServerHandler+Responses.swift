@@ -30,7 +30,7 @@ extension HTTPServerHandler {
         if rejection.isOriginRejection {
             environment.logger.notice(
                 "refused WebSocket from a foreign origin",
-                metadata: ["remote": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")"]
+                metadata: ["peer": "\(remoteAddress)", "origin": "\(head.headers.first(name: "origin") ?? "")"]
             )
         }
         return Self.errorResponse(rejection.status, code: rejection.code, message: rejection.message)

@@ -150,7 +150,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         default:
             environment.logger.debug(
                 "HTTP connection error",
-                metadata: ["remote": "\(remoteAddress)", "error": "\(error)"]
+                metadata: ["peer": "\(remoteAddress)", "error": "\(error)"]
             )
             state = .discarding
             context.close(promise: nil)
