@@ -24,9 +24,10 @@ public struct GatewayAPI: HTTPAPIHandler {
         switch request.decoded {
         case .health:
             return eventLoop.makeSucceededFuture(
-                link.isBrokerReachable
-                    ? HTTPAPIResponse(status: .ok, json: #"{"status":"ok"}"#)
-                    : HTTPAPIResponse(status: .serviceUnavailable, json: #"{"status":"broker_unavailable"}"#)
+                HTTPAPIResponse(
+                    status: link.isBrokerReachable ? .ok : .serviceUnavailable,
+                    body: ByteBuffer(bytes: ServerEventEncoder.health(brokerReachable: link.isBrokerReachable))
+                )
             )
         case .metrics:
             guard let metricsText else {

@@ -57,12 +57,7 @@ extension BrokerLinkState {
     /// failover, so it succeeded (`{"room": ...}`). Nil for any other command.
     func resentLeaveAnswered(_ request: PendingRequests<Caller>.Request) -> WireReply.Success? {
         guard case .leave(let room)? = request.command?.body else { return nil }
-        var json = JSONWriter(capacity: 48)
-        json.beginObject()
-        json.key("room")
-        json.string(room)
-        json.endObject()
-        return WireReply.Success(room: room, json: json.bytes)
+        return WireReply.Success(room: room, json: ServerEventEncoder.leaveAck(room: room))
     }
 
     /// Hands an outcome to whoever waits for it.

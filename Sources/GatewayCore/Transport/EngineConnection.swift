@@ -2,6 +2,7 @@ import ChatAPI
 import Logging
 import NIOCore
 import NIOWebSocket
+import SocketIO
 
 /// One Engine.IO v4 connection over one WebSocket.
 ///
@@ -181,9 +182,12 @@ public final class EngineConnection: @unchecked Sendable {
         guard state == .idle else { return }
         self.context = context
         state = .open
-        let packet =
-            "0{\"sid\":\"\(sid)\",\"upgrades\":[],\"pingInterval\":\(settings.pingInterval.nanoseconds / 1_000_000),"
-            + "\"pingTimeout\":\(settings.pingTimeout.nanoseconds / 1_000_000),\"maxPayload\":\(settings.maxPayload)}"
+        let packet = ServerEventEncoder.open(
+            sid: sid,
+            pingIntervalMilliseconds: settings.pingInterval.nanoseconds / 1_000_000,
+            pingTimeoutMilliseconds: settings.pingTimeout.nanoseconds / 1_000_000,
+            maxPayload: settings.maxPayload
+        )
         context.writeAndFlush(
             NIOAny(WebSocketFrameBuilder.textFrame(packet, allocator: context.channel.allocator)),
             promise: nil

@@ -44,14 +44,12 @@ extension BrokerEngine {
             var fields = metadata(room: created.room, name: name, connection)
             if created.repeated { fields["reason"] = "repeated id: new password" }
             logger.info("create", metadata: fields)
-            var json = JSONWriter(capacity: 64)
-            json.beginObject()
-            json.key("room")
-            json.string(created.room)
-            json.key("password")
-            json.string(created.password)
-            json.endObject()
-            return success(.init(room: created.room, json: json.bytes))
+            return success(
+                .init(
+                    room: created.room,
+                    json: ServerEventEncoder.createAck(room: created.room, password: created.password)
+                )
+            )
 
         case .join(let room, let password, let name, let since, let pid):
             let gateways = gateways
@@ -79,17 +77,15 @@ extension BrokerEngine {
 
         case .leave(let room):
             let event = try registry.leave(room: room, by: connection, now: now)
-            var json = JSONWriter(capacity: 48)
-            json.beginObject()
-            json.key("room")
-            json.string(event.room)
-            json.endObject()
-            return success(.init(room: event.room, seq: event.seq, json: json.bytes), [broadcast(event)])
+            return success(
+                .init(room: event.room, seq: event.seq, json: ServerEventEncoder.leaveAck(room: event.room)),
+                [broadcast(event)]
+            )
 
         case .message(let room, let text, let key):
             let outcome = try registry.message(room: room, text: text, key: key, by: connection, now: now)
             return success(
-                .init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)),
+                .init(room: outcome.room, seq: outcome.seq, json: ServerEventEncoder.seqAck(outcome.seq)),
                 broadcasts(of: outcome, connection)
             )
 
@@ -105,7 +101,7 @@ extension BrokerEngine {
                 now: now
             )
             return success(
-                .init(room: outcome.room, seq: outcome.seq, json: seqJSON(outcome.seq)),
+                .init(room: outcome.room, seq: outcome.seq, json: ServerEventEncoder.seqAck(outcome.seq)),
                 broadcasts(of: outcome, connection)
             )
 

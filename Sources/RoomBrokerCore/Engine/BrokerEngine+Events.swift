@@ -5,51 +5,18 @@ import SocketIO
 
 /// What clients see of the engine's decisions: the join ack and each room event, encoded once.
 extension BrokerEngine {
-    /// The join ack `{room, seq, members, count, history, complete?}`: at most 200 member names (with the
-    /// total in `count`) and the newest messages that fit in ``replyByteBudget``, oldest first; `complete`
-    /// only for a join with `since`, false when a message after it is missing (dropped, or cut here).
+    /// The join ack (``ServerEventEncoder/joinAck(room:seq:members:count:history:complete:byteBudget:)``):
+    /// at most 200 member names, the newest messages that fit in ``replyByteBudget``.
     static func joinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
-        var json = JSONWriter(capacity: 256 + result.members.count * 24 + result.history.count * 128)
-        json.beginObject()
-        json.key("room")
-        json.string(room)
-        json.key("seq")
-        json.uint(result.seq)
-        json.key("members")
-        json.beginArray()
-        for member in result.members { json.string(member) }
-        json.endArray()
-        json.key("count")
-        json.int(Int64(result.memberCount))
-        // The newest messages first, each encoded once, until the next would not fit.
-        var budget = replyByteBudget - json.bytes.count - 32
-        var newestFirst: [[UInt8]] = []
-        for message in result.history.reversed() {
-            var object = JSONWriter(capacity: message.byteCount + 64)
-            ServerEventEncoder.writeMessageObject(
-                &object,
-                room: room,
-                seq: message.seq,
-                name: message.name,
-                text: message.text,
-                timestamp: Int64(message.timestamp),
-                via: message.via
-            )
-            let size = object.bytes.count + 1
-            guard size <= budget else { break }
-            budget -= size
-            newestFirst.append(object.bytes)
-        }
-        json.key("history")
-        json.beginArray()
-        for object in newestFirst.reversed() { json.raw(object) }
-        json.endArray()
-        if let complete = result.complete {
-            json.key("complete")
-            json.bool(complete && newestFirst.count == result.history.count)
-        }
-        json.endObject()
-        return json.bytes
+        ServerEventEncoder.joinAck(
+            room: room,
+            seq: result.seq,
+            members: result.members,
+            count: result.memberCount,
+            history: result.history,
+            complete: result.complete,
+            byteBudget: replyByteBudget
+        )
     }
 
     mutating func broadcasts(of outcome: MessageOutcome, _ connection: ConnectionKey) -> [WireBroadcast] {

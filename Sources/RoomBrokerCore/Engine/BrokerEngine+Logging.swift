@@ -91,15 +91,6 @@ extension BrokerEngine {
         return fields
     }
 
-    func seqJSON(_ seq: UInt64) -> [UInt8] {
-        var json = JSONWriter(capacity: 24)
-        json.beginObject()
-        json.key("seq")
-        json.uint(seq)
-        json.endObject()
-        return json.bytes
-    }
-
     /// At most the first 120 bytes of a message for the log line, cut at a scalar boundary.
     static func preview(_ text: String) -> String {
         text.prefix(utf8Bytes: 120)

@@ -25,3 +25,7 @@ public struct ChatMessage: Equatable, Sendable, Codable, BudgetedElement {
     /// Text and name bytes plus a fixed overhead for the fields and the strings' storage.
     public var byteCount: Int { name.utf8.count + text.utf8.count + 64 }
 }
+
+extension ChatMessage: ClientVisibleMessage {
+    public var timestampMilliseconds: Int64 { Int64(timestamp) }
+}

@@ -1,0 +1,140 @@
+/// A message as acks and events show it: what ``ServerEventEncoder/joinAck(room:seq:members:count:history:complete:byteBudget:)``
+/// needs of each kept message (the broker's `ChatMessage` conforms).
+public protocol ClientVisibleMessage {
+    var seq: UInt64 { get }
+    var name: String { get }
+    var text: String { get }
+    /// Milliseconds since the Unix epoch (`ts`).
+    var timestampMilliseconds: Int64 { get }
+    var via: ServerEventEncoder.Via? { get }
+}
+
+/// The objects of the acks clients get (bare JSON, no prefix; ``ack(id:objectJSON:)`` frames them), the
+/// Engine.IO open packet and `/healthz`: with the events, every shape a client sees is written here,
+/// by the broker and the gateway alike.
+extension ServerEventEncoder {
+    /// A create's ack object: `{"room":..,"password":..}` (the only place the plaintext password goes).
+    public static func createAck(room: String, password: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 40 + room.utf8.count + password.utf8.count)
+        json.beginObject()
+        json.key("room")
+        json.string(room)
+        json.key("password")
+        json.string(password)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// A message's or a post's ack object: `{"seq":..}`.
+    public static func seqAck(_ seq: UInt64) -> [UInt8] {
+        var json = JSONWriter(capacity: 24)
+        json.beginObject()
+        json.key("seq")
+        json.uint(seq)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// A leave's ack object: `{"room":..}`.
+    public static func leaveAck(room: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 16 + room.utf8.count)
+        json.beginObject()
+        json.key("room")
+        json.string(room)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// A join's ack object `{room, seq, members, count, history, complete?}`: `members` as given (the
+    /// caller caps them; `count` says how many there are), and the newest messages of `history` (oldest
+    /// first) that fit in `byteBudget` for the whole object, oldest first; `complete` (only for a join
+    /// with `since`) is false when a message after it is missing: dropped before, or cut here.
+    public static func joinAck<Messages: BidirectionalCollection>(
+        room: String,
+        seq: UInt64,
+        members: [String],
+        count: Int,
+        history: Messages,
+        complete: Bool?,
+        byteBudget: Int
+    ) -> [UInt8] where Messages.Element: ClientVisibleMessage {
+        var json = JSONWriter(capacity: 256 + members.count * 24 + history.count * 128)
+        json.beginObject()
+        json.key("room")
+        json.string(room)
+        json.key("seq")
+        json.uint(seq)
+        json.key("members")
+        json.beginArray()
+        for member in members { json.string(member) }
+        json.endArray()
+        json.key("count")
+        json.int(Int64(count))
+        // The newest messages first, each encoded once, until the next would not fit.
+        var budget = byteBudget - json.bytes.count - 32
+        var newestFirst: [[UInt8]] = []
+        for message in history.reversed() {
+            var object = JSONWriter(capacity: message.text.utf8.count + message.name.utf8.count + 96)
+            writeMessageObject(
+                &object,
+                room: room,
+                seq: message.seq,
+                name: message.name,
+                text: message.text,
+                timestamp: message.timestampMilliseconds,
+                via: message.via
+            )
+            let size = object.bytes.count + 1
+            guard size <= budget else { break }
+            budget -= size
+            newestFirst.append(object.bytes)
+        }
+        json.key("history")
+        json.beginArray()
+        for object in newestFirst.reversed() { json.raw(object) }
+        json.endArray()
+        if let complete {
+            json.key("complete")
+            json.bool(complete && newestFirst.count == history.count)
+        }
+        json.endObject()
+        return json.bytes
+    }
+
+    /// The Engine.IO open packet (`0` + its JSON), the first frame of every connection.
+    public static func open(
+        sid: String,
+        pingIntervalMilliseconds: Int64,
+        pingTimeoutMilliseconds: Int64,
+        maxPayload: Int
+    )
+        -> [UInt8]
+    {
+        var json = JSONWriter(capacity: 120 + sid.utf8.count)
+        json.appendVerbatim(UInt8(ascii: "0"))
+        json.beginObject()
+        json.key("sid")
+        json.string(sid)
+        json.key("upgrades")
+        json.beginArray()
+        json.endArray()
+        json.key("pingInterval")
+        json.int(pingIntervalMilliseconds)
+        json.key("pingTimeout")
+        json.int(pingTimeoutMilliseconds)
+        json.key("maxPayload")
+        json.int(Int64(maxPayload))
+        json.endObject()
+        return json.bytes
+    }
+
+    /// `/healthz`'s body: `{"status":"ok"}` while a broker answers, else `{"status":"broker_unavailable"}`.
+    public static func health(brokerReachable: Bool) -> [UInt8] {
+        var json = JSONWriter(capacity: 40)
+        json.beginObject()
+        json.key("status")
+        json.string(brokerReachable ? "ok" : "broker_unavailable")
+        json.endObject()
+        return json.bytes
+    }
+}
