@@ -53,24 +53,19 @@ extension ServerEventEncoderTests {
                 via: nil
             )
         }
-        let full = ServerEventEncoder.joinAck(
-            room: "lobby",
-            seq: 6,
-            members: ["ann", "bob"],
-            count: 2,
-            history: history,
-            complete: true,
-            byteBudget: 10_000
-        )
-        let cut = ServerEventEncoder.joinAck(
-            room: "lobby",
-            seq: 6,
-            members: ["ann", "bob"],
-            count: 2,
-            history: history,
-            complete: true,
-            byteBudget: 600
-        )
+        func ack(budget: Int) -> [UInt8] {
+            ServerEventEncoder.joinAck(
+                room: "lobby",
+                seq: 6,
+                members: ["ann", "bob"],
+                count: 2,
+                history: history,
+                complete: true,
+                byteBudget: budget
+            )
+        }
+        let full = ack(budget: 10_000)
+        let cut = ack(budget: 600)
         let text = String(decoding: cut, as: UTF8.self)
         XCTAssertTrue(String(decoding: full, as: UTF8.self).hasSuffix(#""complete":true}"#))
         XCTAssertTrue(
