@@ -48,6 +48,15 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     @Option(help: "Most rooms the broker holds at once.")
     var maxRooms = 10_000
 
+    @Option(
+        help: ArgumentHelp(
+            "Most members in one room, connected or kept for their session grace.",
+            discussion:
+                "A room keeps at most 1,000 disconnected members (half this cap if smaller; the one gone longest leaves first), and a disconnected member makes room for a newcomer: only connected members can fill a room."
+        )
+    )
+    var maxMembersPerRoom = RoomRegistryConfiguration().maxMembersPerRoom
+
     @Option(help: "Wrong passwords allowed per connection per minute.")
     var failuresPerConnection = 5
 
@@ -158,6 +167,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
             throw ValidationError("--session-grace must be 0 to 86400 seconds")
         }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
+        guard maxMembersPerRoom >= 2 else { throw ValidationError("--max-members-per-room must be at least 2") }
         guard failuresPerConnection >= 1, failuresPerClient >= 1, createsPerClient >= 1, roomsPerAddress >= 1 else {
             throw ValidationError(
                 "--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1"
@@ -251,6 +261,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         registry.historySize = history
         registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000
         registry.maxRooms = maxRooms
+        registry.maxMembersPerRoom = maxMembersPerRoom
         registry.sessionGraceMilliseconds = UInt64(sessionGrace) * 1000
         registry.failuresPerConnection = failuresPerConnection
         registry.failuresPerClient = failuresPerClient

@@ -238,3 +238,47 @@ def test_a_join_whose_ack_would_be_too_big_gets_a_trimmed_history(roomy_server):
     finally:
         for sender in senders:
             sender.close()
+
+
+@pytest.fixture
+def small_rooms_server():
+    """A broker whose rooms hold at most 100 members, so at most 50 kept disconnected."""
+    with Cluster("small-rooms") as cluster:
+        cluster.start_broker("a", "--max-members-per-room", "100")
+        gateway = cluster.add_gateway()
+        cluster.wait_healthy()
+        yield gateway.url
+
+
+def test_connections_that_join_and_drop_in_a_loop_leave_a_bounded_number_of_members(small_rooms_server):
+    """One address, 20 connections cycling Socket.IO `40` / `join` with a fresh name / `41`: each drop
+    keeps a member for the session grace, but a room keeps at most half its cap of them (the oldest
+    leave first), so the room never fills with them and a newcomer from elsewhere joins."""
+    url = small_rooms_server
+    room, password = create_room(url)
+    cyclers = [RawMember(url, source="127.0.0.2") for _ in range(20)]
+    counts = []
+    try:
+        for cycle in range(150):
+            member = cyclers[cycle % len(cyclers)]
+            ack = member.emit("join", {"room": room, "password": password, "name": f"ghost-{cycle}"})
+            assert ack is not None and "error" not in ack, ack
+            counts.append(ack["count"])
+            member.ws.send("41")  # leaves the namespace: the broker keeps the member for its grace
+            member.ws.send("40")
+            while not (text := member.ws.recv()).startswith("40"):
+                if text == "2":
+                    member.ws.send("3")
+        # One connected cycler at a time plus at most 50 kept: never the room's 100.
+        assert max(counts) <= 51, counts
+        newcomer = RawMember(url, source="127.0.0.3")
+        try:
+            ack = newcomer.emit("join", {"room": room, "password": password, "name": "newcomer"})
+            assert ack is not None and "error" not in ack, ack
+            assert ack["count"] == 51, "50 kept (the newest), and the newcomer"
+            assert "ghost-0" not in ack["members"] and "ghost-149" in ack["members"], ack["members"]
+        finally:
+            newcomer.close()
+    finally:
+        for member in cyclers:
+            member.close()

@@ -73,7 +73,9 @@ extension BrokerEngine {
                 json: Self.joinJSON(result, room: joinedRoom)
             )
             // A retried join changed nothing: no event to announce.
-            return success(reply, result.repeated ? [] : [broadcast(result.event)])
+            guard !result.repeated else { return success(reply) }
+            let madeRoom = result.madeRoom.map { [broadcast($0, reason: "room full: disconnected longest ago")] } ?? []
+            return success(reply, madeRoom + [broadcast(result.event)])
 
         case .leave(let room):
             let event = try registry.leave(room: room, by: connection, now: now)
@@ -111,7 +113,11 @@ extension BrokerEngine {
         case .disconnect:
             let dropped = registry.disconnect(connection, now: now)
             logAway(dropped.away, connection, reason: "disconnected")
-            return success(.init(), dropped.events.map { broadcast($0, reason: "disconnected") })
+            return success(
+                .init(),
+                dropped.events.map { broadcast($0, reason: "disconnected") }
+                    + dropped.evicted.map { broadcast($0, reason: "too many disconnected members") }
+            )
 
         case .replay(let room, let from, let to):
             let kept = try registry.replay(room: room, from: from, to: to, maxBytes: Self.replyByteBudget)

@@ -219,7 +219,8 @@ public struct BrokerEngine: Sendable {
                 )
             }
             output.broadcasts += dropped.events.map { broadcast($0, reason: "gateway lost") }
-            for event in dropped.events { unannounced[event.room] = now.monotonic }
+            output.broadcasts += dropped.evicted.map { broadcast($0, reason: "too many disconnected members") }
+            for event in dropped.events + dropped.evicted { unannounced[event.room] = now.monotonic }
         }
         for event in registry.expireSessions(now: now) {
             output.broadcasts.append(broadcast(event, reason: "session grace ended"))

@@ -219,6 +219,21 @@ public struct Room: Sendable, Codable {
         return removeMember(at: index, now: now)
     }
 
+    /// Members whose connection is gone, kept for their session grace (an O(members) count).
+    var disconnectedCount: Int { members.reduce(0) { $1.disconnectedSince == nil ? $0 : $0 + 1 } }
+
+    /// Removes the member disconnected longest ago, if any: room for a newcomer, or the room's share of
+    /// disconnected members kept within its bound (``RoomRegistry/maxDisconnectedMembers(in:)``).
+    mutating func removeOldestDisconnected(now: UInt64) -> Member? {
+        var oldest: Int?
+        for (index, member) in members.enumerated() {
+            guard let since = member.disconnectedSince else { continue }
+            if let current = oldest, let best = members[current].disconnectedSince, best <= since { continue }
+            oldest = index
+        }
+        return oldest.map { removeMember(at: $0, now: now) }
+    }
+
     mutating func remove(_ connection: ConnectionKey, now: UInt64) -> Member? {
         guard names.removeValue(forKey: connection) != nil,
             let index = members.firstIndex(where: { $0.connection == connection && $0.disconnectedSince == nil })

@@ -126,6 +126,8 @@ extension RoomRegistry {
         let maxMembers = configuration.maxMembersPerRoom
         var previousPid = ""
         var supplanted: ConnectionKey?
+        var evicted: Room.Member?
+        var madeRoom: RoomEvent?
         let result = try update(roomName) { room throws(ChatError) -> JoinResult? in
             if let existing = room.memberName(on: connection) {
                 // A retried join (the gateway resends commands after a broker failover): the same name
@@ -174,7 +176,19 @@ extension RoomRegistry {
                     connection: connection
                 )
             } else {
-                guard room.members.count < maxMembers else { return nil }
+                if room.members.count >= maxMembers {
+                    // Full: the member disconnected longest ago makes room, if there is one.
+                    guard let oldest = room.removeOldestDisconnected(now: now.monotonic) else { return nil }
+                    evicted = oldest
+                    // Numbered before the join: the others see the old member leave, then the new one come.
+                    madeRoom = .left(
+                        room: roomName,
+                        seq: room.nextSeq(),
+                        name: oldest.name,
+                        count: room.members.count,
+                        connection: oldest.connection
+                    )
+                }
                 let seq = room.nextSeq()
                 room.add(Room.Member(connection: connection, name: name, pid: pid, joinSeq: seq))
                 event = .joined(room: roomName, seq: seq, name: name, count: room.members.count, connection: connection)
@@ -188,13 +202,15 @@ extension RoomRegistry {
                 if known { history = history.filter { $0.seq > since } }
                 complete = known && since >= room.lastDroppedMessageSeq
             }
-            return JoinResult(
+            var result = JoinResult(
                 event: event,
                 members: room.memberNames(limit: Self.maxMembersInJoinReply),
                 memberCount: room.members.count,
                 history: history,
                 complete: complete
             )
+            result.madeRoom = madeRoom
+            return result
         }
         guard let result else {
             throw ChatError(.tooManyRooms, "room \(roomName) is full (\(maxMembers) members)", limit: .membersPerRoom)
@@ -202,6 +218,7 @@ extension RoomRegistry {
         memberships.insert(roomName, for: connection)
         if let supplanted { memberships.remove(roomName, for: supplanted) }
         unindex(session: previousPid, room: roomName)
+        if let evicted { unindex(session: evicted.pid, room: roomName) }
         index(session: pid, room: roomName)
         return result
     }

@@ -92,6 +92,23 @@ extension RoomRegistry {
             else { continue }
             inGrace.append(GraceEntry(room: name, connection: connection, since: now.monotonic))
             result.away.append(AwayMember(room: name, name: member.name))
+            // Within the room's bound of disconnected members: past it, the one gone longest leaves now.
+            let bound = Self.maxDisconnectedMembers(in: configuration)
+            while rooms.values[index].disconnectedCount > bound,
+                let oldest = rooms.values[index].removeOldestDisconnected(now: now.monotonic)
+            {
+                unindex(session: oldest.pid, room: name)
+                let room = rooms.values[index]
+                result.evicted.append(
+                    .left(
+                        room: name,
+                        seq: rooms.values[index].nextSeq(),
+                        name: oldest.name,
+                        count: room.members.count,
+                        connection: oldest.connection
+                    )
+                )
+            }
         }
         return result
     }
@@ -105,6 +122,7 @@ extension RoomRegistry {
             let dropped = disconnect(connection, now: now)
             result.events += dropped.events
             result.away += dropped.away
+            result.evicted += dropped.evicted
         }
         return result
     }

@@ -95,6 +95,16 @@ public struct RoomRegistry: Sendable, Codable {
         public var repeated = false
         /// The sequence number of the joined event; the member receives every later event.
         public var seq: UInt64 { event.seq }
+        /// The `left` of the member disconnected longest ago when the room was full: it made room for
+        /// this join (a disconnected member never keeps a newcomer out); broadcast before ``event``.
+        public var madeRoom: RoomEvent?
+    }
+
+    /// Most members one room keeps disconnected for their session grace: 1,000, or half the room's
+    /// cap when that is smaller. Past it the one disconnected longest ago leaves, so connections that
+    /// join and drop in a loop cannot fill a room with members nobody uses.
+    public static func maxDisconnectedMembers(in configuration: RoomRegistryConfiguration) -> Int {
+        max(1, min(1_000, configuration.maxMembersPerRoom / 2))
     }
 
     /// Bytes of history and replay kept over all rooms (bounded by `memoryBudget`).
@@ -115,11 +125,15 @@ public struct RoomRegistry: Sendable, Codable {
         public var events: [RoomEvent] = []
         /// Memberships kept for the session grace (for the log: one line each).
         public var away: [AwayMember] = []
+        /// `left` events of members disconnected longest ago that left so the rooms stay within
+        /// ``RoomRegistry/maxDisconnectedMembers(in:)`` (to broadcast too).
+        public var evicted: [RoomEvent] = []
 
-        /// What a disconnect did: `events` to broadcast, `away` kept for the grace.
-        public init(events: [RoomEvent] = [], away: [AwayMember] = []) {
+        /// What a disconnect did: `events` to broadcast, `away` kept for the grace, `evicted` to make room.
+        public init(events: [RoomEvent] = [], away: [AwayMember] = [], evicted: [RoomEvent] = []) {
             self.events = events
             self.away = away
+            self.evicted = evicted
         }
     }
 

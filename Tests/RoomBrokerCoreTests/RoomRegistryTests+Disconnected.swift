@@ -1,0 +1,79 @@
+import ChatWire
+import XCTest
+
+@testable import RoomBrokerCore
+
+/// Disconnected members (kept for their session grace) are bounded per room and never keep a newcomer
+/// out: connections that join and drop in a loop cannot fill a room.
+extension RoomRegistryTests {
+    private func connection(_ id: Int) -> ConnectionKey { ConnectionKey(gateway: "gw-c", connectionID: UInt64(id)) }
+
+    func testADisconnectedMemberMakesRoomForANewcomerInAFullRoom() throws {
+        var configuration = RoomRegistryConfiguration()
+        configuration.maxMembersPerRoom = 4
+        var registry = RoomRegistry(configuration: configuration)
+        let password = try makeRoom(&registry)
+        for id in 1...4 {
+            _ = try registry.join(room: "lobby", password: password, name: "m\(id)", by: connection(id), now: 1)
+        }
+        _ = registry.disconnect(connection(1), now: 2)
+        _ = registry.disconnect(connection(2), now: 3)
+        // Full (two connected, two kept): the one disconnected longest ago leaves for the newcomer.
+        let first = try registry.join(room: "lobby", password: password, name: "new1", by: connection(5), now: 4)
+        guard case .left(_, let leftSeq, let gone, let count, _)? = first.madeRoom else {
+            return XCTFail("\(String(describing: first.madeRoom))")
+        }
+        XCTAssertEqual(gone, "m1")
+        XCTAssertEqual(count, 3)
+        XCTAssertEqual(leftSeq + 1, first.seq, "the left is numbered just before the join")
+        XCTAssertEqual(first.memberCount, 4)
+        let second = try registry.join(room: "lobby", password: password, name: "new2", by: connection(6), now: 5)
+        guard case .left(_, _, let next, _, _)? = second.madeRoom else { return XCTFail() }
+        XCTAssertEqual(next, "m2")
+        // Only connected members now: the room is full for real.
+        XCTAssertThrowsError(
+            try registry.join(room: "lobby", password: password, name: "new3", by: connection(7), now: 6)
+        ) {
+            XCTAssertEqual(($0 as? ChatError)?.limit, .membersPerRoom)
+        }
+        XCTAssertEqual(registry.rooms["lobby"]?.members.map(\.name), ["m3", "m4", "new1", "new2"])
+    }
+
+    func testDisconnectedMembersStayWithinTheRoomsBoundOldestFirst() throws {
+        var configuration = RoomRegistryConfiguration()
+        configuration.maxMembersPerRoom = 10  // at most 5 kept disconnected
+        var registry = RoomRegistry(configuration: configuration)
+        let password = try makeRoom(&registry)
+        XCTAssertEqual(RoomRegistry.maxDisconnectedMembers(in: configuration), 5)
+        var evicted: [String] = []
+        // One address cycling: join with a fresh name, drop, again.
+        for cycle in 1...30 {
+            let key = connection(100 + cycle)
+            _ = try registry.join(
+                room: "lobby",
+                password: password,
+                name: "ghost-\(cycle)",
+                by: key,
+                now: BrokerClock(integerLiteral: UInt64(cycle))
+            )
+            let dropped = registry.disconnect(key, now: BrokerClock(integerLiteral: UInt64(cycle)))
+            for event in dropped.evicted {
+                guard case .left(_, _, let name, _, _) = event else { return XCTFail("\(event)") }
+                evicted.append(name)
+            }
+            XCTAssertLessThanOrEqual(registry.rooms["lobby"]?.disconnectedCount ?? 0, 5)
+        }
+        XCTAssertEqual(evicted, (1...25).map { "ghost-\($0)" }, "the oldest go first, one per drop past the bound")
+        XCTAssertEqual(registry.rooms["lobby"]?.members.map(\.name), (26...30).map { "ghost-\($0)" })
+        // The newest are still resumable by name within their grace.
+        let back = try registry.join(room: "lobby", password: password, name: "ghost-30", by: connection(999), now: 40)
+        guard case .resumed = back.event else { return XCTFail("\(back.event)") }
+    }
+
+    func testTheBoundIsAThousandOrHalfTheRoomsCap() {
+        var configuration = RoomRegistryConfiguration()
+        XCTAssertEqual(RoomRegistry.maxDisconnectedMembers(in: configuration), 1_000)
+        configuration.maxMembersPerRoom = 2
+        XCTAssertEqual(RoomRegistry.maxDisconnectedMembers(in: configuration), 1)
+    }
+}
