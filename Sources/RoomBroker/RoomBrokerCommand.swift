@@ -52,7 +52,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         help: ArgumentHelp(
             "Most members in one room, connected or kept for their session grace.",
             discussion:
-                "A room keeps at most 1,000 disconnected members (half this cap if smaller; the one gone longest leaves first), and a disconnected member makes room for a newcomer: only connected members can fill a room."
+                "A room keeps at most 1,000 disconnected members (half this cap if smaller) and 64 of one client address; past that the one gone longest leaves first. A disconnected member makes room for a newcomer: only connected members can fill a room."
         )
     )
     var maxMembersPerRoom = RoomRegistryConfiguration().maxMembersPerRoom

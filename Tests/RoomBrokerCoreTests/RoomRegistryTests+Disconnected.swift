@@ -70,6 +70,45 @@ extension RoomRegistryTests {
         guard case .resumed = back.event else { return XCTFail("\(back.event)") }
     }
 
+    func testOneAddressThatJoinsAndDropsInALoopPushesOutOnlyItsOwnMembers() throws {
+        var registry = RoomRegistry()
+        let password = try makeRoom(&registry)
+        // Three people from another address drop and wait to come back.
+        for id in 1...3 {
+            _ = try registry.join(
+                room: "lobby",
+                password: password,
+                name: "away-\(id)",
+                by: connection(id),
+                client: "198.51.100.7",
+                now: 1
+            )
+            _ = registry.disconnect(connection(id), now: 1)
+        }
+        var evicted: [String] = []
+        for cycle in 1...100 {
+            let key = connection(1_000 + cycle)
+            let now = BrokerClock(integerLiteral: UInt64(1 + cycle))
+            _ = try registry.join(
+                room: "lobby",
+                password: password,
+                name: "loop-\(cycle)",
+                by: key,
+                client: "203.0.113.9",
+                now: now
+            )
+            for event in registry.disconnect(key, now: now).evicted {
+                guard case .left(_, _, let name, _, _) = event else { return XCTFail("\(event)") }
+                evicted.append(name)
+            }
+        }
+        let bound = RoomRegistry.maxDisconnectedMembersPerClient
+        XCTAssertEqual(evicted, (1...(100 - bound)).map { "loop-\($0)" }, "its own oldest, one per drop past its bound")
+        XCTAssertEqual(registry.rooms["lobby"]?.disconnectedCount(of: "203.0.113.9"), bound)
+        let names = Set(registry.rooms["lobby"]?.members.map(\.name) ?? [])
+        XCTAssertTrue(["away-1", "away-2", "away-3"].allSatisfy(names.contains), "other people's members stay")
+    }
+
     func testTheBoundIsAThousandOrHalfTheRoomsCap() {
         var configuration = RoomRegistryConfiguration()
         XCTAssertEqual(RoomRegistry.maxDisconnectedMembers(in: configuration), 1_000)

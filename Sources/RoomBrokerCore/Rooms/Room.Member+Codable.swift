@@ -10,6 +10,7 @@ extension Room.Member {
         case pid
         case joinSeq
         case ownResumes
+        case client
     }
 
     public init(from decoder: any Decoder) throws {
@@ -20,7 +21,9 @@ extension Room.Member {
             disconnectedSince: try container.decodeIfPresent(UInt64.self, forKey: .disconnectedSince),
             pid: try container.decode(String.self, forKey: .pid),
             joinSeq: try container.decode(UInt64.self, forKey: .joinSeq),
-            ownResumes: try container.decode([UInt64].self, forKey: .ownResumes)
+            ownResumes: try container.decode([UInt64].self, forKey: .ownResumes),
+            // Absent from the snapshots of builds before it.
+            client: try container.decodeIfPresent(String.self, forKey: .client) ?? ""
         )
     }
 
@@ -32,5 +35,6 @@ extension Room.Member {
         try container.encode(pid, forKey: .pid)
         try container.encode(joinSeq, forKey: .joinSeq)
         try container.encode(ownResumes, forKey: .ownResumes)
+        try container.encode(client, forKey: .client)
     }
 }

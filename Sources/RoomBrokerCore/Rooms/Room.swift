@@ -22,6 +22,9 @@ public struct Room: Sendable, Codable {
         /// `name` as compared for uniqueness (``FieldValidator/nameKey(_:)``), computed once: looking a
         /// name up then costs comparisons, not a normalisation of every member's name.
         public let nameKey: String
+        /// The address key of the client that joined or took it over ("" when unknown): a client's
+        /// disconnected members are bounded per room (``RoomRegistry/maxDisconnectedMembersPerClient``).
+        public var client: String
 
         /// A connected member.
         public init(
@@ -30,7 +33,8 @@ public struct Room: Sendable, Codable {
             disconnectedSince: UInt64? = nil,
             pid: String = "",
             joinSeq: UInt64 = 0,
-            ownResumes: [UInt64] = []
+            ownResumes: [UInt64] = [],
+            client: String = ""
         ) {
             self.connection = connection
             self.name = name
@@ -39,6 +43,7 @@ public struct Room: Sendable, Codable {
             self.joinSeq = joinSeq
             self.ownResumes = ownResumes
             self.nameKey = FieldValidator.nameKey(name)
+            self.client = client
         }
     }
 
@@ -171,6 +176,13 @@ public struct Room: Sendable, Codable {
         return members[index]
     }
 
+    /// Hands the disconnected member at `index` to `connection` from address key `client` (a resume);
+    /// returns its old connection.
+    mutating func replace(at index: Int, with connection: ConnectionKey, client: String) -> ConnectionKey {
+        members[index].client = client
+        return replace(at: index, with: connection)
+    }
+
     /// Hands the disconnected member at `index` to `connection` (a resume); returns its old connection.
     mutating func replace(at index: Int, with connection: ConnectionKey) -> ConnectionKey {
         let old = members[index].connection
@@ -222,12 +234,18 @@ public struct Room: Sendable, Codable {
     /// Members whose connection is gone, kept for their session grace (an O(members) count).
     var disconnectedCount: Int { members.reduce(0) { $1.disconnectedSince == nil ? $0 : $0 + 1 } }
 
-    /// Removes the member disconnected longest ago, if any: room for a newcomer, or the room's share of
-    /// disconnected members kept within its bound (``RoomRegistry/maxDisconnectedMembers(in:)``).
-    mutating func removeOldestDisconnected(now: UInt64) -> Member? {
+    /// Disconnected members of address key `client` (an O(members) count).
+    func disconnectedCount(of client: String) -> Int {
+        members.reduce(0) { $1.disconnectedSince != nil && $1.client == client ? $0 + 1 : $0 }
+    }
+
+    /// Removes the member disconnected longest ago (of address key `client` when given), if any: room
+    /// for a newcomer, or the room's (or a client's) disconnected members kept within their bound
+    /// (``RoomRegistry/maxDisconnectedMembers(in:)``).
+    mutating func removeOldestDisconnected(of client: String? = nil, now: UInt64) -> Member? {
         var oldest: Int?
         for (index, member) in members.enumerated() {
-            guard let since = member.disconnectedSince else { continue }
+            guard let since = member.disconnectedSince, client == nil || member.client == client else { continue }
             if let current = oldest, let best = members[current].disconnectedSince, best <= since { continue }
             oldest = index
         }

@@ -163,7 +163,7 @@ extension RoomRegistry {
                     throw ChatError(.nameInUse, "the name \(name) is already used in room \(roomName); pick another")
                 }
                 // A resume: the kept membership moves to this connection; its grace entry lapses.
-                _ = room.replace(at: index, with: connection)
+                _ = room.replace(at: index, with: connection, client: client)
                 let kept = room.members[index].name
                 previousPid = room.members[index].pid
                 let seq = room.nextSeq()
@@ -190,7 +190,7 @@ extension RoomRegistry {
                     )
                 }
                 let seq = room.nextSeq()
-                room.add(Room.Member(connection: connection, name: name, pid: pid, joinSeq: seq))
+                room.add(Room.Member(connection: connection, name: name, pid: pid, joinSeq: seq, client: client))
                 event = .joined(room: roomName, seq: seq, name: name, count: room.members.count, connection: connection)
             }
             var history = Array(room.history)

@@ -92,11 +92,10 @@ extension RoomRegistry {
             else { continue }
             inGrace.append(GraceEntry(room: name, connection: connection, since: now.monotonic))
             result.away.append(AwayMember(room: name, name: member.name))
-            // Within the room's bound of disconnected members: past it, the one gone longest leaves now.
+            // Within the client's and the room's bounds of disconnected members: past them, the one gone
+            // longest leaves now (the client's own first).
             let bound = Self.maxDisconnectedMembers(in: configuration)
-            while rooms.values[index].disconnectedCount > bound,
-                let oldest = rooms.values[index].removeOldestDisconnected(now: now.monotonic)
-            {
+            while let oldest = evictionOverBounds(in: index, client: member.client, bound: bound, now: now) {
                 unindex(session: oldest.pid, room: name)
                 let room = rooms.values[index]
                 result.evicted.append(
@@ -111,6 +110,20 @@ extension RoomRegistry {
             }
         }
         return result
+    }
+
+    /// Removes a disconnected member of room `index` when client `client` or the room is over its bound.
+    private mutating func evictionOverBounds(
+        in index: Dictionary<String, Room>.Index,
+        client: String,
+        bound: Int,
+        now: BrokerClock
+    ) -> Room.Member? {
+        if !client.isEmpty, rooms.values[index].disconnectedCount(of: client) > Self.maxDisconnectedMembersPerClient {
+            return rooms.values[index].removeOldestDisconnected(of: client, now: now.monotonic)
+        }
+        guard rooms.values[index].disconnectedCount > bound else { return nil }
+        return rooms.values[index].removeOldestDisconnected(now: now.monotonic)
     }
 
     /// Disconnects every member connected through `gateway` (it restarted or went silent): they are

@@ -107,6 +107,11 @@ public struct RoomRegistry: Sendable, Codable {
         max(1, min(1_000, configuration.maxMembersPerRoom / 2))
     }
 
+    /// Most members one client address key keeps disconnected in one room: past it, that client's own
+    /// member gone longest leaves, so one address that joins and drops in a loop pushes out only its
+    /// own, never other people's members waiting to come back.
+    public static let maxDisconnectedMembersPerClient = 64
+
     /// Bytes of history and replay kept over all rooms (bounded by `memoryBudget`).
     public var storedBytes: Int { ledger.totalBytes }
 
