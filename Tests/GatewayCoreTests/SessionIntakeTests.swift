@@ -157,6 +157,24 @@ final class SessionIntakeTests: XCTestCase {
         )
     }
 
+    func testEngineIOControlPacketsCostTokensLikeMessages() throws {
+        // Noops and pings are not free: once the burst (less the `40`'s token) is spent on them, a
+        // message is refused.
+        for _ in 1..<SocketIOSession.frameBurst { try send("6") }
+        try send(leave(ackID: 1))
+        XCTAssertEqual(try ackCodes(), ["rate_limited"])
+        XCTAssertTrue(connection.isReadingPaused)
+        // A flood of them alone ends like any flood.
+        for _ in 2..<SocketIOSession.maxRefused { try send("2") }
+        XCTAssertTrue(channel.isActive)
+        XCTAssertFalse(try sentTexts().contains("3"), "pings over the limit are not answered")
+        try send("6")
+        try assertClosed(
+            with: .policyViolation,
+            reasonContains: "rate limit: 200 packets within 10 s over the limit of 20 per second"
+        )
+    }
+
     func testRefusalsOlderThanTheWindowDoNotCount() throws {
         try exhaustBurst()
         for _ in 1..<SocketIOSession.maxRefused { try send(#"42["x"]"#) }

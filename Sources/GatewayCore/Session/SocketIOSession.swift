@@ -146,17 +146,29 @@ final class SocketIOSession: EngineConnectionDelegate, @unchecked Sendable {
         }
     }
 
+    /// An Engine.IO control packet (pong, ping, noop) costs a token like a message; over the limit it
+    /// is dropped and counted as refused.
+    func engineConnection(_ connection: EngineConnection, shouldHandleControlPacket type: UInt8) -> Bool {
+        guard !closed else { return false }
+        let now = now()
+        guard limiter.allow(now: now) else {
+            refuseOverLimit(nil, at: now)
+            return false
+        }
+        return true
+    }
+
     /// A frame over the rate limit: answered with `rate_limited` if its ack id can be read from its
     /// first bytes, else dropped; too many within the refusal window close the connection. Reading
     /// pauses until the bucket holds a token again: the client's next frames wait in the kernel.
-    private func refuseOverLimit(_ payload: Substring, at now: NIODeadline) {
+    private func refuseOverLimit(_ payload: Substring?, at now: NIODeadline) {
         guard !refusals.record(at: now) else {
             close(.flooding(refused: Self.maxRefused, seconds: Self.refusalWindow.nanoseconds / 1_000_000_000))
             return
         }
         connection.pauseReading(until: limiter.nextToken)
         ackError(
-            Self.leadingAckID(of: payload),
+            payload.flatMap { Self.leadingAckID(of: $0) },
             ChatError(.rateLimited, "too many packets; slow down (at most \(Self.framesPerSecond) per second)")
         )
     }

@@ -235,18 +235,28 @@ public final class EngineConnection: @unchecked Sendable {
         switch type {
         case UInt8(ascii: "4"):
             delegate?.engineConnection(self, didReceiveMessage: rest)
+        case UInt8(ascii: "2"), UInt8(ascii: "3"), UInt8(ascii: "5"), UInt8(ascii: "6"):
+            // Charged like a message (a `where` here would bind to the last pattern only).
+            guard delegate?.engineConnection(self, shouldHandleControlPacket: type) ?? true else { return }
+            receive(controlPacket: type, rest: rest)
+        case UInt8(ascii: "1"):
+            closeTransport(.clientClosed)
+        default:
+            let shown = type < 0x80 ? String(UnicodeScalar(type)) : "byte \(type)"
+            closeTransport(.protocolError("invalid Engine.IO packet type '\(shown)': expected 1, 3, 4, 5 or 6"))
+        }
+    }
+
+    /// A pong, a client's ping or a noop that its delegate let through.
+    private func receive(controlPacket type: UInt8, rest: Substring) {
+        switch type {
         case UInt8(ascii: "3"):
             receivedPong()
         case UInt8(ascii: "2"):
             // Clients do not ping in Engine.IO v4, but answering is harmless.
             sendText("3" + rest)
-        case UInt8(ascii: "1"):
-            closeTransport(.clientClosed)
-        case UInt8(ascii: "5"), UInt8(ascii: "6"):
-            break  // upgrade / noop: nothing to do with the WebSocket transport only.
         default:
-            let shown = type < 0x80 ? String(UnicodeScalar(type)) : "byte \(type)"
-            closeTransport(.protocolError("invalid Engine.IO packet type '\(shown)': expected 1, 3, 4, 5 or 6"))
+            break  // upgrade / noop: nothing to do with the WebSocket transport only.
         }
     }
 

@@ -8,4 +8,15 @@ public protocol EngineConnectionDelegate: AnyObject {
     func engineConnection(_ connection: EngineConnection, didReceiveMessage payload: Substring)
     /// The connection is closed (exactly once); `reason` says why, e.g. `.pingTimeout`.
     func engineConnectionDidClose(_ connection: EngineConnection, reason: CloseReason)
+    /// An Engine.IO packet other than a message arrived (a pong, a client's ping, a noop); false drops
+    /// it unhandled. The chat session charges it to the connection's rate like a message: no packet
+    /// a client sends is free.
+    func engineConnection(_ connection: EngineConnection, shouldHandleControlPacket type: UInt8) -> Bool
+}
+
+extension EngineConnectionDelegate {
+    /// Every control packet is handled (delegates without a rate of their own).
+    public func engineConnection(_ connection: EngineConnection, shouldHandleControlPacket type: UInt8) -> Bool {
+        true
+    }
 }
