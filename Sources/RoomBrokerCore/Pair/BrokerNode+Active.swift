@@ -21,8 +21,12 @@ extension BrokerNode {
         // Numbered even when no standby listens: the position in the heartbeat then tells a standby
         // that it missed updates.
         updateSeq += 1
-        if var inSync = replication.takeInSync() {
+        if case .standbyInSync = replication {
+            // Queued while the phase is in place: a full message goes out now, and flushing looks at
+            // the phase (taken out below, it would read as no standby and drop the updates).
             queueUpdate(input, digest: Self.digest(of: encoded), into: &actions)
+        }
+        if var inSync = replication.takeInSync() {
             if immediate {
                 actions += encoded
             } else if !encoded.isEmpty {
