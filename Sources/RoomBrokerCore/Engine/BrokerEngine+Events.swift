@@ -41,37 +41,31 @@ extension BrokerEngine {
         switch event {
         case .joined(let room, let seq, let name, let count, let connection):
             logger.info("join", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
-            wire = WireBroadcast(
-                kind: .joined,
-                room: room,
-                seq: seq,
-                gateway: connection.gateway,
-                connectionID: connection.connectionID,
-                payload: ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count)
+            wire = Self.presence(
+                .joined,
+                of: event,
+                connection,
+                ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count)
             )
         case .resumed(let room, let seq, let name, let count, let connection):
             logger.info("resume", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
             // Numbered and sent as kind `joined`, so the joining gateway matches it to its join like any
             // other; the clients see a `resumed` event, not an arrival.
-            wire = WireBroadcast(
-                kind: .joined,
-                room: room,
-                seq: seq,
-                gateway: connection.gateway,
-                connectionID: connection.connectionID,
-                payload: ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count)
+            wire = Self.presence(
+                .joined,
+                of: event,
+                connection,
+                ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count)
             )
         case .left(let room, let seq, let name, let count, let connection):
             var fields = metadata(room: room, name: name, connection, seq: seq, members: count)
             if let reason { fields["reason"] = "\(reason)" }
             logger.info("leave", metadata: fields)
-            wire = WireBroadcast(
-                kind: .left,
-                room: room,
-                seq: seq,
-                gateway: connection.gateway,
-                connectionID: connection.connectionID,
-                payload: ServerEventEncoder.left(room: room, seq: seq, name: name, count: count)
+            wire = Self.presence(
+                .left,
+                of: event,
+                connection,
+                ServerEventEncoder.left(room: room, seq: seq, name: name, count: count)
             )
         case .message(let room, let message, let connection):
             // Built only when logged: a standby's engine (warnings only) applies every message too.
@@ -106,5 +100,22 @@ extension BrokerEngine {
         var numbered = wire
         numbered.gseq = registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
         return numbered
+    }
+
+    /// The broadcast of presence `event` (joined, resumed, left) of the member on `connection`.
+    private static func presence(
+        _ kind: BroadcastKind,
+        of event: RoomEvent,
+        _ connection: ConnectionKey,
+        _ payload: [UInt8]
+    ) -> WireBroadcast {
+        WireBroadcast(
+            kind: kind,
+            room: event.room,
+            seq: event.seq,
+            gateway: connection.gateway,
+            connectionID: connection.connectionID,
+            payload: payload
+        )
     }
 }
