@@ -84,8 +84,11 @@ final class BrokerLoop: Sendable {
         var peerOut: ZMQSocket?
         /// With CURVE: the context's ZAP handler, which decides who may connect.
         var zap: ZAPHandler?
+        /// Reports the commands socket's connections closing: a killed gateway's close at once.
+        var gatewayConnections: ZMQConnectionMonitor
 
         func close() {
+            gatewayConnections.close()
             commands.close()
             broadcasts.close()
             peerIn?.close()
@@ -110,6 +113,7 @@ final class BrokerLoop: Sendable {
         // A gateway sending a larger command is disconnected by libzmq before it is buffered.
         try commands.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
         try commands.bind(configuration.commandsEndpoint)
+        let gatewayConnections = try ZMQConnectionMonitor(commands, name: "commands", context: context)
         // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
         // one, not only the first per topic), which it answers with a marker on that topic.
         let broadcasts = try context.socket(.xpub)
@@ -119,7 +123,12 @@ final class BrokerLoop: Sendable {
         // Inbound on an XPUB are only subscriptions: a flag byte and a room topic.
         try broadcasts.set(.maxMessageSize(256))
         try broadcasts.bind(configuration.broadcastsEndpoint)
-        var sockets = Sockets(commands: commands, broadcasts: broadcasts, zap: zap)
+        var sockets = Sockets(
+            commands: commands,
+            broadcasts: broadcasts,
+            zap: zap,
+            gatewayConnections: gatewayConnections
+        )
         if let bind = configuration.peerBind, let connect = configuration.peerConnect {
             let peerIn = try context.socket(.router)
             try curve?.serve(on: peerIn, domain: .peer)
@@ -151,7 +160,11 @@ final class BrokerLoop: Sendable {
             logger: logger,
             now: BrokerClock.now()
         )
-        var items: [ZMQPoller.Item] = [.socket(sockets.commands), .socket(sockets.broadcasts)]
+        var items: [ZMQPoller.Item] = [
+            .socket(sockets.commands), .socket(sockets.broadcasts), .socket(sockets.gatewayConnections.socket),
+        ]
+        // Which gateway each connection of the commands socket carries.
+        var peers = ZMQPeerConnections()
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
         if let zap = sockets.zap { items.append(.socket(zap.socket)) }
         let zapLog = ZAPLog()
@@ -191,11 +204,20 @@ final class BrokerLoop: Sendable {
                 if let zap = sockets.zap, readable.isReadable(zap.socket) {
                     zapLog.record(try zap.answerPending(), logger: logger)
                 }
+                // Closed connections before commands: a close is then never taken for a newer connection
+                // that reuses its descriptor (ZMQPeerConnections).
+                if readable.isReadable(sockets.gatewayConnections.socket) {
+                    for gateway in peers.apply(try sockets.gatewayConnections.events()) {
+                        perform(node.gatewayClosed(identity: gateway, now: BrokerClock.now()), sockets)
+                    }
+                }
                 if readable.isReadable(sockets.commands) {
                     // Drain what is waiting, then tick: a busy broker still expires gateways and rooms.
                     for count in 1...10_000 {
-                        guard let frames = try sockets.commands.receive(dontWait: true) else { break }
+                        guard let (frames, connection) = try sockets.commands.receiveWithConnection(dontWait: true)
+                        else { break }
                         guard let identity = frames.first else { continue }
+                        peers.heard(identity, on: connection)
                         let frame = frames.count == 2 ? frames[1] : []
                         metrics?.command(frame)
                         perform(node.command(identity: identity, frame: frame, now: BrokerClock.now()), sockets)

@@ -46,6 +46,15 @@ public final class ZMQSocket {
         if zmq_bind(try live("bind"), endpoint) != 0 { throw ZMQError.last("bind(\(endpoint))") }
     }
 
+    /// The endpoint of the last bind, with the port the system chose for `tcp://host:*` (nil when closed).
+    public var lastEndpoint: String? {
+        guard let handle else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        var size = buffer.count
+        guard zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Connects to an endpoint; libzmq reconnects by itself when the peer goes away.
     public func connect(_ endpoint: String) throws(ZMQError) {
         if zmq_connect(try live("connect"), endpoint) != 0 { throw ZMQError.last("connect(\(endpoint))") }
@@ -122,6 +131,22 @@ public final class ZMQSocket {
 
     /// Receives one multipart message, or nil when `dontWait` is set and none is waiting.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
+        try receive(dontWait: dontWait, source: nil)
+    }
+
+    /// Receives one multipart message with the connection it came through (on a ROUTER: the peer's
+    /// connection, as ``ZMQConnectionMonitor`` names it), or nil when `dontWait` is set and none is waiting.
+    public func receiveWithConnection(
+        dontWait: Bool = false
+    ) throws(ZMQError) -> (
+        frames: [[UInt8]], connection: ZMQConnection
+    )? {
+        var descriptor: Int32 = -1
+        guard let frames = try receive(dontWait: dontWait, source: &descriptor) else { return nil }
+        return (frames, ZMQConnection(descriptor: descriptor))
+    }
+
+    private func receive(dontWait: Bool, source: UnsafeMutablePointer<Int32>?) throws(ZMQError) -> [[UInt8]]? {
         let handle = try live("receive")
         var frames: [[UInt8]] = []
         var message = zmq_msg_t()
@@ -132,6 +157,12 @@ public final class ZMQSocket {
             if received < 0 {
                 if frames.isEmpty && zmq_errno() == EAGAIN { return nil }
                 throw ZMQError.last("receive")
+            }
+            if let source {
+                // The descriptor of the connection the part came through (-1 when libzmq has none): the
+                // parts a peer sent carry it, not the routing id a ROUTER puts first.
+                let descriptor = zmq_msg_get(&message, ZMQ_SRCFD)
+                if descriptor >= 0 { source.pointee = descriptor }
             }
             let size = zmq_msg_size(&message)
             if let data = zmq_msg_data(&message), size > 0 {

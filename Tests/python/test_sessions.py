@@ -102,6 +102,20 @@ def test_since_is_validated(members):
         assert_error(alice.call("join", {"room": room, "password": password, "name": "a", "since": since}), "bad_request")
 
 
+def alice_and_bob_on_two_gateways(server, made):
+    """alice on gateway 0 and bob on gateway 1 in a new room, both past a first message: returns them,
+    the room, its password and that message's seq."""
+    alice = Member(server.urls[0])
+    bob = Member(server.urls[1])
+    made += [alice, bob]
+    room, password = create_room(alice)
+    join(alice, room, password, "alice")
+    join(bob, room, password, "bob")
+    seen = alice.call("message", {"room": room, "text": "before the crash"})["seq"]
+    bob.wait_for("message", lambda d: d["seq"] == seen)
+    return alice, bob, room, password, seen
+
+
 def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace():
     skip_if_external("kills a gateway of its own cluster")
     # A long grace here: the gateway timeout (2 s, twice the heartbeat interval) passes, the grace
@@ -110,14 +124,7 @@ def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace
                           broker_args=["--session-grace", "30", "--gateway-timeout", "2"])
     made = []
     try:
-        alice = Member(server.urls[0])
-        bob = Member(server.urls[1])
-        made += [alice, bob]
-        room, password = create_room(alice)
-        join(alice, room, password, "alice")
-        join(bob, room, password, "bob")
-        seen = alice.call("message", {"room": room, "text": "before the crash"})["seq"]
-        bob.wait_for("message", lambda d: d["seq"] == seen)
+        alice, bob, room, password, seen = alice_and_bob_on_two_gateways(server, made)
 
         server.kill(server.gateways[1])
         after = alice.call("message", {"room": room, "text": "during the outage"})["seq"]
@@ -133,6 +140,35 @@ def test_a_killed_gateway_does_not_announce_its_members_as_left_within_the_grace
         assert "error" not in ack, f"resume refused: {ack}"
         assert [m["seq"] for m in ack["history"]] == [after]
         assert ack["complete"] is True
+    finally:
+        close_all(made)
+        server.stop()
+
+
+def test_a_client_of_a_killed_gateway_rejoins_by_name_at_its_first_try():
+    skip_if_external("kills a gateway of its own cluster")
+    # The broker's default gateway timeout and heartbeats: only the closed connection tells it that
+    # the gateway is gone this soon.
+    server = chat_cluster("sessions-rejoin", shared_port=False, broker_args=["--session-grace", "30"])
+    made = []
+    try:
+        alice, bob, room, password, seen = alice_and_bob_on_two_gateways(server, made)
+
+        server.kill(server.gateways[1])
+        killed = time.monotonic()
+        # What python-socketio does with reconnection_delay=0.2: a new connection after 0.2 s, here
+        # through the gateway that is still up, and the same join as before (name and password).
+        time.sleep(0.2)
+        bob2 = Member(server.urls[0])
+        made.append(bob2)
+        ack = bob2.call("join", {"room": room, "password": password, "name": "bob", "since": seen})
+        took = time.monotonic() - killed
+        assert "error" not in ack, f"rejoin {took:.2f} s after the gateway was killed was refused: {ack}"
+        resumed = alice.wait_for("resumed", lambda d: d.get("room") == room)
+        assert resumed["name"] == "bob"
+        server.wait_log("a", "gateway-closed")
+        sent = alice.call("message", {"room": room, "text": "after the rejoin"})["seq"]
+        assert bob2.wait_for("message", lambda d: d["seq"] == sent)["text"] == "after the rejoin"
     finally:
         close_all(made)
         server.stop()

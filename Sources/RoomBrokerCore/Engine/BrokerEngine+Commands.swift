@@ -63,7 +63,8 @@ extension BrokerEngine {
                 client: command.client,
                 now: now,
                 isGone: {
-                    gateways.silence(of: $0.gateway, now: now.monotonic) >= Self.supplantAfterSilenceMilliseconds
+                    gateways.isClosed($0.gateway)
+                        || gateways.silence(of: $0.gateway, now: now.monotonic) >= Self.supplantAfterSilenceMilliseconds
                 }
             )
             let joinedRoom = result.event.room

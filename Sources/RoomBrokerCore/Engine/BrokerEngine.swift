@@ -22,7 +22,9 @@ public struct BrokerEngine: Sendable {
     /// gateway enforces less a margin for the reply's other fields.
     public static let replyByteBudget = WireFormat.maxFrameSize - (64 << 10)
     /// A member whose gateway has been silent this long (four missed heartbeats: likely dead) may be taken
-    /// over by a join with its name and the password, before the gateway timeout drops it.
+    /// over by a join with its name and the password, before the gateway timeout drops it. A gateway
+    /// whose connection closed and that has not spoken since is taken as dead at once
+    /// (``gatewayClosed(_:now:)``).
     public static let supplantAfterSilenceMilliseconds: UInt64 = 1_000
     /// Most bytes of a gateway's hello name.
     public static let maxGatewayNameBytes = 128
@@ -92,6 +94,8 @@ public struct BrokerEngine: Sendable {
             return (output, overdrawn)
         case .tick(let now):
             return (tick(now: now), false)
+        case .gatewayClosed(let gateway, let now):
+            return (gatewayClosed(gateway, now: now), false)
         }
     }
 
@@ -162,6 +166,22 @@ public struct BrokerEngine: Sendable {
             log(refusal: error, of: command, connection: connection)
             return BrokerOutput(reply: WireReply(to: command, result: .failure(error)))
         }
+    }
+
+    /// The connection of `gateway` closed (the kernel closes a killed process's sockets at once): until
+    /// it speaks again, its members may be taken over by a join with their name and the room's password,
+    /// so a client whose gateway died rejoins through another one at once. They stay members until
+    /// then, or until the gateway timeout (a gateway that reconnects keeps them).
+    public mutating func gatewayClosed(_ gateway: String, now: BrokerClock) -> BrokerOutput {
+        guard gateways.markClosed(gateway, now: now.monotonic) else { return BrokerOutput() }
+        logger.warning(
+            "gateway-closed",
+            metadata: [
+                "gateway": "\(gateway)", "members": "\(registry.connectedMembersByGateway[gateway] ?? 0)",
+                "reason": "its connection closed; its members may be taken over until it speaks again",
+            ]
+        )
+        return BrokerOutput()
     }
 
     /// A gateway subscribed to `topic` (seen on the XPUB socket): publish the room's ``BroadcastKind/head``

@@ -7,11 +7,13 @@ public enum BrokerInput: Equatable, Sendable {
     case command(gateway: String, frame: [UInt8], now: BrokerClock, entropy: [UInt64])
     /// A periodic tick at `now`.
     case tick(now: BrokerClock)
+    /// The connection of `gateway` (its routing id) closed at `now`: its process is likely dead.
+    case gatewayClosed(gateway: String, now: BrokerClock)
 
     /// The input's clock.
     public var now: BrokerClock {
         switch self {
-        case .command(_, _, let now, _), .tick(let now): return now
+        case .command(_, _, let now, _), .tick(let now), .gatewayClosed(_, let now): return now
         }
     }
 
@@ -30,6 +32,11 @@ public enum BrokerInput: Equatable, Sendable {
             writer.write(UInt8(2))
             writer.write(now.monotonic)
             writer.write(now.wall)
+        case .gatewayClosed(let gateway, let now):
+            writer.write(UInt8(3))
+            writer.write(now.monotonic)
+            writer.write(now.wall)
+            writer.write(gateway)
         }
     }
 
@@ -52,6 +59,8 @@ public enum BrokerInput: Equatable, Sendable {
             return .command(gateway: gateway, frame: frame, now: now, entropy: entropy)
         case 2:
             return .tick(now: now)
+        case 3:
+            return .gatewayClosed(gateway: try reader.readString("input gateway"), now: now)
         default:
             throw .unknownKind(kind)
         }

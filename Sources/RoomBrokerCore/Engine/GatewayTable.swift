@@ -16,6 +16,11 @@ public struct GatewayTable: Sendable, Codable {
         var expiredUnlogged: Int = 0
         /// When that line was logged, broker monotonic ms.
         var expiredLoggedAt: UInt64?
+        /// When its connection was last seen to close, broker monotonic ms (nil: never).
+        public var closedAt: UInt64?
+
+        /// Whether its connection closed and it has not spoken since.
+        public var isClosed: Bool { closedAt.map { lastSeen <= $0 } ?? false }
     }
 
     /// Whether a command may be applied.
@@ -58,6 +63,20 @@ public struct GatewayTable: Sendable, Codable {
     /// Whether `gateway` is known.
     public func isKnown(_ gateway: String) -> Bool {
         entries[gateway] != nil
+    }
+
+    /// Records that the connection of a known `gateway` closed at `now`; returns false when it is not
+    /// known.
+    @discardableResult
+    public mutating func markClosed(_ gateway: String, now: UInt64) -> Bool {
+        guard entries[gateway] != nil else { return false }
+        entries[gateway]?.closedAt = now
+        return true
+    }
+
+    /// Whether `gateway`'s connection closed and it has not spoken since (likely dead).
+    public func isClosed(_ gateway: String) -> Bool {
+        entries[gateway]?.isClosed ?? false
     }
 
     /// Records that a known `gateway` spoke at `now`; returns false when it is not known.

@@ -175,6 +175,18 @@ public struct BrokerNode {
         return actions
     }
 
+    /// The connection of the gateway with routing id `identity` closed. The active applies it (and
+    /// replicates it); a standby learns it from the active.
+    public mutating func gatewayClosed(identity: [UInt8], now: BrokerClock) -> [NodeAction] {
+        guard isActive, !fenced else { return [] }
+        var actions: [NodeAction] = []
+        let gateway = String(decoding: identity, as: UTF8.self)
+        let engineNow = engineClock(now)
+        let output = engine.gatewayClosed(gateway, now: engineNow)
+        emit(.gatewayClosed(gateway: gateway, now: engineNow), output: output, identity: nil, into: &actions)
+        return actions
+    }
+
     /// A gateway subscribed to `topic` on the XPUB socket: the active answers with the room's head
     /// (after what is held, so a head never runs ahead of an unacknowledged event).
     public mutating func subscribed(topic: [UInt8]) -> [NodeAction] {

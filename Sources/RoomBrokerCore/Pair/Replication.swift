@@ -118,6 +118,7 @@ enum Replication {
             case .command(let gateway, let frame, _, let entropy):
                 return 64 + gateway.utf8.count + frame.count + entropy.count * 8
             case .tick: return 32
+            case .gatewayClosed(let gateway, _): return 32 + gateway.utf8.count
             }
         }
     }
