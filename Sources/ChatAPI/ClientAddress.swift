@@ -8,7 +8,8 @@ import Darwin
 /// stored as the IPv4 address it maps).
 ///
 /// Per-address limits use ``rateLimitKey``: an IPv4 address as it is, an IPv6 address by its /64
-/// prefix, since one subscriber usually holds a whole /64 (2^64 addresses).
+/// prefix, since one subscriber usually holds a whole /64 (2^64 addresses); the gateway's connection
+/// and request limits also count an IPv6 client under its /56 and /48 (``limitKeys``).
 public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
     private enum Storage: Hashable {
         case v4(UInt32)
@@ -106,6 +107,21 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
             return description
         case .v6(let high, _):
             return ClientAddress(ipv6High: high, low: 0).description + "/64"
+        }
+    }
+
+    /// The keys limits count this client under, narrowest first: an IPv4 address only under itself;
+    /// an IPv6 address under its /64 (``rateLimitKey``), /56 and /48 (``AddressScope``).
+    public var limitKeys: [(scope: AddressScope, key: String)] {
+        switch storage {
+        case .v4:
+            return [(.subscriber, description)]
+        case .v6(let high, _):
+            return AddressScope.allCases.map { scope in
+                let length = scope.ipv6PrefixLength
+                let prefix = ClientAddress(ipv6High: high & (UInt64.max << UInt64(64 - length)), low: 0)
+                return (scope, prefix.description + "/\(length)")
+            }
         }
     }
 

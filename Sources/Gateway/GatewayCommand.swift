@@ -108,13 +108,19 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     )
     var trustedProxy: [String] = []
 
-    @Option(help: "Most connections from one client address (IPv6: one /64) in this gateway process.")
+    @Option(
+        help:
+            "Most connections from one client address (IPv6: one /64; its /56 and /48 may hold 4× and 16× as many) in this gateway process."
+    )
     var maxConnectionsPerAddress = GatewayServerConfiguration.defaults.maxConnectionsPerAddress
 
     @Option(help: "Most connections open in this gateway process.")
     var maxConnections = GatewayServerConfiguration.defaults.maxConnections
 
-    @Option(help: "HTTP API requests per second one client address may make on average.")
+    @Option(
+        help:
+            "HTTP API requests per second one client address may make on average (IPv6: per /64; its /56 and /48 get 4× and 16×)."
+    )
     var httpRequestsPerSecond = GatewayServerConfiguration.defaults.httpRequestsPerSecond
 
     @Option(help: "HTTP API requests one client address may make in a burst.")

@@ -36,6 +36,14 @@ final class ClientAddressTests: XCTestCase {
         XCTAssertNotEqual(a, b, "the addresses themselves stay distinct")
     }
 
+    func testAnIPv6ClientCountsUnderItsSlash64Slash56AndSlash48() throws {
+        XCTAssertEqual(ClientAddress("203.0.113.7")?.limitKeys.map(\.key), ["203.0.113.7"])
+        let a = try XCTUnwrap(ClientAddress("2001:db8:1:2ff:aaaa::1"))
+        XCTAssertEqual(a.limitKeys.map(\.scope), [.subscriber, .site, .network])
+        XCTAssertEqual(a.limitKeys.map(\.key), ["2001:db8:1:2ff::/64", "2001:db8:1:200::/56", "2001:db8:1::/48"])
+        XCTAssertEqual(a.limitKeys.first?.key, a.rateLimitKey)
+    }
+
     func testRanges() throws {
         let ten = try XCTUnwrap(AddressRange("10.0.0.0/8"))
         XCTAssertTrue(ten.contains(try XCTUnwrap(ClientAddress("10.200.3.4"))))

@@ -1,3 +1,4 @@
+import ChatAPI
 import Logging
 import NIOCore
 import XCTest
@@ -9,12 +10,13 @@ final class ClientLimitsTests: XCTestCase {
         let counter = ConnectionCounter(maxTotal: 3, maxPerKey: 2)
         XCTAssertEqual((0..<4).map { _ in counter.opened() }, [true, true, true, false])
         XCTAssertEqual(counter.total, 4, "every accepted connection counts until it closes")
-        XCTAssertTrue(counter.acquire("a"))
-        XCTAssertTrue(counter.acquire("a"))
-        XCTAssertFalse(counter.acquire("a"))
-        XCTAssertTrue(counter.acquire("b"))
-        counter.release("a")
-        XCTAssertTrue(counter.acquire("a"), "a released slot can be taken again")
+        let a = [(scope: AddressScope.subscriber, key: "a")]
+        XCTAssertNil(counter.acquire(a))
+        XCTAssertNil(counter.acquire(a))
+        XCTAssertEqual(counter.acquire(a), .subscriber)
+        XCTAssertNil(counter.acquire([(.subscriber, "b")]))
+        counter.release(a)
+        XCTAssertNil(counter.acquire(a), "a released slot can be taken again")
         counter.closed()
         XCTAssertFalse(counter.opened(), "still 4 open: over 3")
         counter.closed()
@@ -25,19 +27,45 @@ final class ClientLimitsTests: XCTestCase {
     func testRequestBucketsRefillOnTheMonotonicClockAndStayBounded() {
         let limiter = RequestRateLimiter(perSecond: 10, burst: 3, maxKeys: 4)
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
-        XCTAssertEqual((0..<4).map { _ in limiter.allow("a", now: start) }, [true, true, true, false])
-        XCTAssertTrue(limiter.allow("b", now: start), "keys are independent")
-        XCTAssertFalse(limiter.allow("a", now: start + .milliseconds(50)), "half a token")
-        XCTAssertTrue(limiter.allow("a", now: start + .milliseconds(100)))
+        func allow(_ key: String, now: NIODeadline) -> Bool {
+            limiter.allow([(.subscriber, key)], now: now) == nil
+        }
+        XCTAssertEqual((0..<4).map { _ in allow("a", now: start) }, [true, true, true, false])
+        XCTAssertTrue(allow("b", now: start), "keys are independent")
+        XCTAssertFalse(allow("a", now: start + .milliseconds(50)), "half a token")
+        XCTAssertTrue(allow("a", now: start + .milliseconds(100)))
         XCTAssertEqual(
-            (0..<4).map { _ in limiter.allow("a", now: start + .seconds(60)) },
+            (0..<4).map { _ in allow("a", now: start + .seconds(60)) },
             [true, true, true, false],
             "never more than the burst"
         )
         for key in 0..<100 {
-            _ = limiter.allow("k\(key)", now: start + .seconds(120))
+            _ = allow("k\(key)", now: start + .seconds(120))
         }
         XCTAssertLessThanOrEqual(limiter.count, 4, "idle buckets are forgotten past maxKeys")
+    }
+
+    /// 64 /64s of one /48 each within their own budget: the /56s and the /48 still run out.
+    func testIPv6PrefixesShareWiderBudgets() throws {
+        let counter = ConnectionCounter(maxTotal: 10_000, maxPerKey: 2)
+        var refused: [AddressScope] = []
+        for subnet in 0..<64 {
+            let client = try XCTUnwrap(ClientAddress("2001:db8:7:\(String(subnet, radix: 16))::1"))
+            for _ in 0..<2 {
+                if let full = counter.acquire(client.limitKeys) { refused.append(full) }
+            }
+        }
+        // 2001:db8:7:0–3f are all in the /56 2001:db8:7::/56, which holds 8 (4 × 2) before the /48 (32) fills.
+        XCTAssertEqual(refused.count, 128 - 8)
+        XCTAssertEqual(Set(refused), [.site])
+        let limiter = RequestRateLimiter(perSecond: 1, burst: 1)
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var allowed = 0
+        for subnet in 0..<256 {
+            let client = try XCTUnwrap(ClientAddress("2001:db8:8:\(String(subnet, radix: 16))00::1"))
+            if limiter.allow(client.limitKeys, now: start) == nil { allowed += 1 }
+        }
+        XCTAssertEqual(allowed, 16, "256 /56s of one /48: the /48's burst of 16")
     }
 
     func testLimitLinesAreThrottledPerLimitAndAddressWithACount() {

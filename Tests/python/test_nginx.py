@@ -154,6 +154,30 @@ def test_a_forged_x_forwarded_for_sent_to_a_gateway_directly_counts_under_the_se
     assert "203.0.113." not in log
 
 
+def test_ipv6_clients_are_counted_under_their_slash_56_and_slash_48_too(proxied):
+    # The proxy's address (127.0.0.1) is trusted: X-Forwarded-For names the client. 16 clients, each
+    # from its own /64 of one /56, within their own budget (2 each): the /56's budget (4 × 2) runs out.
+    port = proxied.gateway_ports[1]
+    host = f"127.0.0.1:{port}"
+    held, statuses = [], []
+    try:
+        for subnet in range(16):
+            sock = tcp_from("127.0.0.1", port)
+            held.append(sock)
+            status, _ = upgrade(sock, host, [f"X-Forwarded-For: 2001:db8:7:{subnet:x}::1"])
+            statuses.append(status)
+        # Another /56 of the same /48 still has room.
+        sock = tcp_from("127.0.0.1", port)
+        held.append(sock)
+        other_site, _ = upgrade(sock, host, ["X-Forwarded-For: 2001:db8:7:100::1"])
+    finally:
+        for sock in held:
+            sock.close()
+    assert statuses == [101] * (4 * PER_ADDRESS) + [429] * (16 - 4 * PER_ADDRESS), statuses
+    assert other_site == 101
+    proxied.cluster.wait_log(proxied.cluster.gateways[1:], r" limited client=2001:db8:7::/56 limit=connections_per_address")
+
+
 def test_plain_http_is_redirected_to_https(proxied):
     r = requests.get(f"http://127.0.0.1:{proxied.http_port}/", allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 301 and r.headers["Location"].startswith("https://127.0.0.1/"), r.headers

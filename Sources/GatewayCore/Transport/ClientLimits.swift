@@ -41,11 +41,9 @@ final class ClientLimits: Sendable {
 
     /// Whether `client` may make one more HTTP API request now; reports the refusal if not.
     func allowHTTPRequest(from client: ClientAddress) -> Bool {
-        let key = client.rateLimitKey
-        guard httpRequests.allow(key) else {
-            reporter.limited(.httpRequestsPerAddress, client: key)
-            return false
-        }
-        return true
+        let keys = client.limitKeys
+        guard let empty = httpRequests.allow(keys) else { return true }
+        reporter.limited(.httpRequestsPerAddress, client: keys.first { $0.scope == empty }?.key ?? client.rateLimitKey)
+        return false
     }
 }

@@ -17,7 +17,7 @@ final class ConnectionAdmission {
     let peer: ClientAddress
     private let limits: ClientLimits
     private let withinTotal: Bool
-    private var heldSlot: String?
+    private var heldSlots: [(scope: AddressScope, key: String)] = []
     private(set) var decision: Decision?
 
     /// Counts the accepted connection against the process total.
@@ -31,17 +31,20 @@ final class ConnectionAdmission {
     func admit(_ head: HTTPRequestHead) -> Decision {
         if let decision { return decision }
         let client = limits.client(peer: peer, head: head)
+        let keys = client.limitKeys
         let decision: Decision
+        var refusedKey = client.rateLimitKey
         if !withinTotal {
             decision = .refused(.connections, client)
-        } else if limits.connections.acquire(client.rateLimitKey) {
-            heldSlot = client.rateLimitKey
-            decision = .admitted(client)
-        } else {
+        } else if let full = limits.connections.acquire(keys) {
+            refusedKey = keys.first { $0.scope == full }?.key ?? refusedKey
             decision = .refused(.connectionsPerAddress, client)
+        } else {
+            heldSlots = keys
+            decision = .admitted(client)
         }
-        if case .refused(let limit, let client) = decision {
-            limits.reporter.limited(limit, client: client.rateLimitKey)
+        if case .refused(let limit, _) = decision {
+            limits.reporter.limited(limit, client: refusedKey)
         }
         self.decision = decision
         return decision
@@ -56,7 +59,7 @@ final class ConnectionAdmission {
     /// The connection closed: gives back its slots.
     func connectionClosed() {
         limits.connections.closed()
-        if let heldSlot { limits.connections.release(heldSlot) }
-        heldSlot = nil
+        limits.connections.release(heldSlots)
+        heldSlots = []
     }
 }

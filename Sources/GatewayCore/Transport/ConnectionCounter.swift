@@ -1,3 +1,4 @@
+import ChatAPI
 import Synchronization
 
 /// Counts the open connections of one gateway process, in total and per client address key, for
@@ -31,21 +32,26 @@ final class ConnectionCounter: Sendable {
         state.withLock { $0.total -= 1 }
     }
 
-    /// Takes one of `key`'s `maxPerKey` slots; `false` (and nothing taken) when all are in use.
-    func acquire(_ key: String) -> Bool {
+    /// Takes one slot of each of a client's `keys` (``ClientAddress/limitKeys``): a scope allows
+    /// `maxPerKey` × its ``AddressScope/budgetMultiplier``. Returns the first scope that is full, and
+    /// then takes nothing; nil when every slot was taken.
+    func acquire(_ keys: [(scope: AddressScope, key: String)]) -> AddressScope? {
         state.withLock { state in
-            let count = state.perKey[key, default: 0]
-            guard count < maxPerKey else { return false }
-            state.perKey[key] = count + 1
-            return true
+            for (scope, key) in keys where state.perKey[key, default: 0] >= maxPerKey * scope.budgetMultiplier {
+                return scope
+            }
+            for (_, key) in keys { state.perKey[key, default: 0] += 1 }
+            return nil
         }
     }
 
-    /// Gives back a slot taken with `acquire(_:)`.
-    func release(_ key: String) {
+    /// Gives back the slots taken with `acquire(_:)`.
+    func release(_ keys: [(scope: AddressScope, key: String)]) {
         state.withLock { state in
-            let count = state.perKey[key, default: 0]
-            state.perKey[key] = count > 1 ? count - 1 : nil
+            for (_, key) in keys {
+                let count = state.perKey[key, default: 0]
+                state.perKey[key] = count > 1 ? count - 1 : nil
+            }
         }
     }
 

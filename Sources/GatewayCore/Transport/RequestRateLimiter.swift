@@ -1,3 +1,4 @@
+import ChatAPI
 import NIOCore
 import Synchronization
 
@@ -18,14 +19,26 @@ final class RequestRateLimiter: Sendable {
         self.maxKeys = maxKeys
     }
 
-    /// Takes a token from `key`'s bucket; `false` when it is empty.
-    func allow(_ key: String, now: NIODeadline = .now()) -> Bool {
+    /// Takes a token from the bucket of each of a client's `keys` (``ClientAddress/limitKeys``): a
+    /// scope's bucket holds `burst` and refills `perSecond`, both × its ``AddressScope/budgetMultiplier``.
+    /// Returns the first scope whose bucket is empty, and then takes nothing; nil when allowed.
+    func allow(_ keys: [(scope: AddressScope, key: String)], now: NIODeadline = .now()) -> AddressScope? {
         buckets.withLock { buckets in
-            if buckets[key] == nil, buckets.count >= maxKeys {
+            if buckets.count + keys.count > maxKeys {
                 buckets = buckets.filter { !$0.value.isFull(at: now) }
-                if buckets.count >= maxKeys { buckets.removeAll() }
+                if buckets.count + keys.count > maxKeys { buckets.removeAll() }
             }
-            return buckets[key, default: TokenBucket(perSecond: perSecond, burst: burst, now: now)].allow(now: now)
+            for (scope, key) in keys {
+                let multiplier = Double(scope.budgetMultiplier)
+                let fresh = TokenBucket(
+                    perSecond: perSecond * multiplier,
+                    burst: burst * scope.budgetMultiplier,
+                    now: now
+                )
+                guard buckets[key, default: fresh].hasToken(now: now) else { return scope }
+            }
+            for (_, key) in keys { _ = buckets[key]?.allow(now: now) }
+            return nil
         }
     }
 

@@ -29,6 +29,12 @@ struct TokenBucket {
         return copy.level == capacity
     }
 
+    /// Whether a token can be taken at `now` (refilled to `now`, nothing taken).
+    mutating func hasToken(now: NIODeadline) -> Bool {
+        refill(now: now)
+        return level >= Self.token
+    }
+
     /// Takes one token at `now`; false when the bucket is empty. A `now` earlier than the last one
     /// adds nothing (the clock is monotonic, so that does not happen outside tests).
     mutating func allow(now: NIODeadline) -> Bool {
