@@ -42,7 +42,13 @@ let package = Package(
         // Raising RLIMIT_NOFILE at the start of both executables.
         .target(name: "ProcessLimits"),
         // One-line terminal logging shared by both executables.
-        .target(name: "ChatLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "ChatLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),  // LogDropMetrics
+            ]
+        ),
         // Every option of both executables also settable by a CHAT_* environment variable; --log-format.
         .target(
             name: "ChatCommandLine",

@@ -9,7 +9,8 @@ import Synchronization
 /// When the buffer is full (the output is slower than the logging: a blocked terminal, a pipe nobody
 /// reads), whole lines are dropped and counted, and the first batch written after that ends with
 /// one line `log: dropped N lines`. Lines are never torn: each batch holds only whole lines and one
-/// thread writes them in order.
+/// thread writes them in order. The last quarter of the buffer is kept for ``LogLane/urgent`` lines
+/// (`notice` and above): a flood of ordinary lines never drops a warning while there is room for it.
 public final class BufferedTerminalOutput: Sendable {
     /// The process-wide standard-output writer; at exit it flushes what is left for at most 2 s.
     public static let standard: BufferedTerminalOutput = {
@@ -54,6 +55,9 @@ public final class BufferedTerminalOutput: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
     private let dropped = Atomic<Int>(0)
+    private let droppedUrgent = Atomic<Int>(0)
+    /// Bytes of the buffer only urgent lines may use.
+    private let urgentReserve: Int
 
     /// A writer to `fileDescriptor` that buffers at most `capacity` bytes and writes at least every
     /// `flushInterval`. Starts its background thread at once; `close(timeout:)` stops it.
@@ -61,6 +65,7 @@ public final class BufferedTerminalOutput: Sendable {
     {
         self.fileDescriptor = fileDescriptor
         self.capacity = max(capacity, 1)
+        self.urgentReserve = self.capacity / 4
         self.wakeThreshold = min(64 * 1024, max(capacity / 4, 1))
         self.flushInterval = flushInterval
         let thread = Thread { [self] in runFlusher() }
@@ -71,11 +76,18 @@ public final class BufferedTerminalOutput: Sendable {
     /// Lines dropped since start because the buffer was full or the output failed (for metrics).
     public var droppedLines: Int { dropped.load(ordering: .relaxed) }
 
-    /// Appends one line (a newline is added), or drops it when the buffer is full. Never blocks
-    /// on the output.
-    public func write(line: String) {
+    /// Lines of `lane` dropped since start because the buffer was full (or, for ordinary lines, the
+    /// output failed: a failed write loses whole batches, whatever their lanes).
+    public func droppedLines(in lane: LogLane) -> Int {
+        let urgent = droppedUrgent.load(ordering: .relaxed)
+        return lane == .urgent ? urgent : droppedLines - urgent
+    }
+
+    /// Appends one line (a newline is added), or drops it when the buffer is full (for its lane).
+    /// Never blocks on the output.
+    public func write(line: String, lane: LogLane = .ordinary) {
         var line = line
-        line.withUTF8 { utf8 in append(utf8) }
+        line.withUTF8 { utf8 in append(utf8, lane: lane) }
     }
 
     /// Queues one event whose line is formatted on the background thread (the hot thread only copies
@@ -88,9 +100,9 @@ public final class BufferedTerminalOutput: Sendable {
                 return false
             }
             state.noticeFormat = record.format
-            guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + size <= capacity else {
-                state.droppedSinceNotice += 1
-                dropped.add(1, ordering: .relaxed)
+            let lane = LogLane(level: record.level)
+            guard admits(size, lane, state) else {
+                drop(lane, &state)
                 return false
             }
             state.records.append((after: state.pending.count, record: record))
@@ -103,16 +115,30 @@ public final class BufferedTerminalOutput: Sendable {
         if wakeNow { wake.signal() }
     }
 
-    private func append(_ utf8: UnsafeBufferPointer<UInt8>) {
+    /// Whether `size` more bytes of `lane` fit: ordinary lines leave ``urgentReserve`` to urgent ones
+    /// and, once one was dropped, wait for the notice of that gap.
+    private func admits(_ size: Int, _ lane: LogLane, _ state: State) -> Bool {
+        let used = state.pending.count + state.recordBytes + size
+        switch lane {
+        case .ordinary: return state.droppedSinceNotice == 0 && used <= capacity - urgentReserve
+        case .urgent: return used <= capacity
+        }
+    }
+
+    private func drop(_ lane: LogLane, _ state: inout State) {
+        state.droppedSinceNotice += 1
+        dropped.add(1, ordering: .relaxed)
+        if lane == .urgent { droppedUrgent.add(1, ordering: .relaxed) }
+    }
+
+    private func append(_ utf8: UnsafeBufferPointer<UInt8>, lane: LogLane) {
         let wakeNow = state.withLock { state -> Bool in
             if state.closing {
                 dropped.add(1, ordering: .relaxed)
                 return false
             }
-            guard state.droppedSinceNotice == 0, state.pending.count + state.recordBytes + utf8.count + 1 <= capacity
-            else {
-                state.droppedSinceNotice += 1
-                dropped.add(1, ordering: .relaxed)
+            guard admits(utf8.count + 1, lane, state) else {
+                drop(lane, &state)
                 return false
             }
             state.pending.append(contentsOf: utf8)

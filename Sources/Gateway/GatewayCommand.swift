@@ -273,6 +273,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logDrops = LogDropMetrics(factory: MetricsSystem.factory)
         var server = GatewayServerConfiguration(
             host: host,
             port: port,
@@ -327,7 +328,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             gatewayID: id,
             configuration: server,
             listenOnceBrokerAnswers: listenOnceBrokerAnswers,
-            metricsText: { registry.emitToBuffer() },
+            metricsText: {
+                logDrops.update()
+                return registry.emitToBuffer()
+            },
             logger: logger
         )
         // Started together; on SIGTERM/SIGINT told to stop in reverse order, each once the one after it

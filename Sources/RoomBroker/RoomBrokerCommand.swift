@@ -278,7 +278,17 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 factory: PrometheusMetricsFactory(registry: prometheus),
                 shard: try Shard(parsing: shard)
             )
-            services.append(MetricsListener(address: address, text: { prometheus.emitToBuffer() }, logger: logger))
+            let logDrops = LogDropMetrics(factory: PrometheusMetricsFactory(registry: prometheus))
+            services.append(
+                MetricsListener(
+                    address: address,
+                    text: {
+                        logDrops.update()
+                        return prometheus.emitToBuffer()
+                    },
+                    logger: logger
+                )
+            )
         }
         registry.shard = try Shard(parsing: shard)
         let service = BrokerService(

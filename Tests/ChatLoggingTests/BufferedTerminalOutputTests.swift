@@ -102,6 +102,24 @@ final class BufferedTerminalOutputTests: XCTestCase {
         XCTAssertEqual(output.droppedLines, dropped)
     }
 
+    /// A flood of ordinary lines on a stalled output fills only three quarters of the buffer: the
+    /// urgent lines (warnings, refusals) written after it are all kept and written.
+    func testAFloodOfOrdinaryLinesNeverDropsAnUrgentOne() throws {
+        let pipe = try Pipe.make()
+        let output = BufferedTerminalOutput(fileDescriptor: pipe.write, capacity: 64 * 1024)
+        let padding = String(repeating: "x", count: 90)
+        for index in 0..<20_000 { output.write(line: "info \(index) \(padding)") }
+        for index in 0..<50 { output.write(line: "warning \(index) \(padding)", lane: .urgent) }
+        XCTAssertGreaterThan(output.droppedLines(in: .ordinary), 0)
+        XCTAssertEqual(output.droppedLines(in: .urgent), 0)
+        let reader = PipeReader(fileDescriptor: pipe.read)
+        XCTAssertTrue(output.close(timeout: .seconds(30)))
+        close(pipe.write)
+        let warnings = reader.finish().split(separator: "\n").filter { $0.hasPrefix("warning ") }
+        XCTAssertEqual(warnings.count, 50)
+        XCTAssertEqual(output.droppedLines, output.droppedLines(in: .ordinary))
+    }
+
     func testConcurrentWritersNeverTearLines() throws {
         let pipe = try Pipe.make()
         let output = BufferedTerminalOutput(fileDescriptor: pipe.write, capacity: 256 * 1024)

@@ -112,6 +112,9 @@ def test_metrics_and_status_show_what_the_chat_did(cluster, members):
     assert active['chat_broker_replies_total{code="ok"}'] >= 6
     assert active['chat_broker_replies_total{code="wrong_password"}'] == 0
     assert 0 <= active["chat_broker_replication_since_last_milliseconds"] < 2_000
+    # Log lines the output had to drop, by lane: none here, but the counters are there to alert on.
+    assert active['chat_log_dropped_lines_total{lane="urgent"}'] == 0
+    assert 'chat_log_dropped_lines_total{lane="urgent"} 0' in requests.get(f"{cluster.urls[0]}/metrics", timeout=3).text
     bad = members(1).call("join", {"room": room, "password": "wrong-password", "name": "eve"})
     assert bad["code"] == "wrong_password"
     cluster.wait_metrics("a", {'chat_broker_replies_total{code="wrong_password"}': 1})
