@@ -89,7 +89,7 @@ public struct Room: Sendable, Codable {
     public private(set) var history: BudgetedQueue<ChatMessage>
     /// The last encoded broadcasts, for gateways that fill a gap.
     public private(set) var recentBroadcasts: BudgetedQueue<RecentBroadcast>
-    /// The idempotency keys of the last messages.
+    /// The idempotency keys of the last minute's messages (at most 1,024).
     public private(set) var messageKeys = RecentKeys()
     /// The sequence number of the last event; the next event gets `lastSeq + 1`.
     public private(set) var lastSeq: UInt64 = 0
@@ -295,8 +295,14 @@ public struct Room: Sendable, Codable {
         return events
     }
 
-    mutating func recordKey(_ key: String, seq: UInt64) {
-        messageKeys.record(key, seq: seq)
+    mutating func recordKey(_ key: String, seq: UInt64, now: UInt64) {
+        messageKeys.record(key, seq: seq, now: now)
+    }
+
+    /// Forgets idempotency keys past their retention (``RecentKeys``).
+    mutating func expireKeys(now: UInt64) {
+        guard !messageKeys.isEmpty else { return }
+        messageKeys.expire(now: now)
     }
 
     /// Drops the oldest element of `store` if it is numbered `seq`; returns its bytes, or nil when

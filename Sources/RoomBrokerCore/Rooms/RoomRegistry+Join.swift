@@ -237,8 +237,9 @@ extension RoomRegistry {
         return event
     }
 
-    /// Adds a message from member `connection` to `room`; a repeat of a non-empty `key` among the
-    /// room's last 1024 keys is not added again but answered with the first seq.
+    /// Adds a message from member `connection` to `room`; a repeat of a non-empty `key` the room still
+    /// remembers (``RecentKeys``: the last minute, at most 1,024) is not added again but answered with
+    /// the first seq.
     public mutating func message(
         room rawRoom: String,
         text rawText: String,
@@ -257,7 +258,8 @@ extension RoomRegistry {
                 ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall),
                 key: key,
                 to: &room,
-                from: connection
+                from: connection,
+                now: now.monotonic
             )
         }
         return account(added)
@@ -286,7 +288,8 @@ extension RoomRegistry {
                 ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall, via: .http),
                 key: key,
                 to: &room,
-                from: nil
+                from: nil,
+                now: now.monotonic
             )
         }
         return account(added)
@@ -306,7 +309,8 @@ extension RoomRegistry {
         _ message: ChatMessage,
         key: String,
         to room: inout Room,
-        from connection: ConnectionKey?
+        from connection: ConnectionKey?,
+        now: UInt64
     ) -> Added {
         if !key.isEmpty, let seq = room.messageKeys.seq(of: key) {
             return Added(outcome: .repeated(room: room.name, seq: seq))
@@ -314,7 +318,7 @@ extension RoomRegistry {
         var message = message
         message.seq = room.nextSeq()
         let released = room.appendHistory(message)
-        if !key.isEmpty { room.recordKey(key, seq: message.seq) }
+        if !key.isEmpty { room.recordKey(key, seq: message.seq, now: now) }
         return Added(
             outcome: .new(.message(room: room.name, message: message, connection: connection)),
             entry: StorageLedger.Entry(
