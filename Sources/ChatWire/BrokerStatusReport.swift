@@ -19,6 +19,23 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
         }
     }
 
+    /// How much of one budget is used.
+    public struct Budget: Codable, Equatable, Sendable {
+        /// Which budget.
+        public var name: BudgetName
+        /// Its use now (bytes for ``BudgetName/storedBytes``, else entries).
+        public var used: Int
+        /// Its bound, or nil for one bounded per room or per key rather than in total.
+        public var limit: Int?
+
+        /// `used` of budget `name` bounded by `limit`.
+        public init(_ name: BudgetName, used: Int, limit: Int? = nil) {
+            self.name = name
+            self.used = used
+            self.limit = limit
+        }
+    }
+
     /// The replication between the brokers of a pair (absent for a broker alone).
     public struct Replication: Codable, Equatable, Sendable {
         /// Where it stands.
@@ -76,6 +93,8 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
     public var updates: UInt64
     /// The replication to the standby (on an active) or from the active (on a standby); nil alone.
     public var replication: Replication?
+    /// What the state kept for clients uses of each budget (nil from a broker of an earlier build).
+    public var budgets: [Budget]?
 
     /// A report; see the properties.
     public init(
@@ -88,7 +107,8 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
         gatewayCount: Int = 0,
         gateways: [Gateway] = [],
         updates: UInt64 = 0,
-        replication: Replication? = nil
+        replication: Replication? = nil,
+        budgets: [Budget]? = nil
     ) {
         self.role = role
         self.term = term
@@ -100,5 +120,6 @@ public struct BrokerStatusReport: Codable, Equatable, Sendable {
         self.gateways = gateways
         self.updates = updates
         self.replication = replication
+        self.budgets = budgets
     }
 }

@@ -112,6 +112,11 @@ def test_metrics_and_status_show_what_the_chat_did(cluster, members):
     assert active['chat_broker_replies_total{code="ok"}'] >= 6
     assert active['chat_broker_replies_total{code="wrong_password"}'] == 0
     assert 0 <= active["chat_broker_replication_since_last_milliseconds"] < 2_000
+    # What the state uses of each budget, with the bound where there is one in total.
+    assert active['chat_broker_budget_used{budget="rooms"}'] == 1
+    assert active['chat_broker_budget_limit{budget="rooms"}'] == 10_000
+    assert active['chat_broker_budget_used{budget="message-keys"}'] == 3
+    assert active['chat_broker_budget_used{budget="disconnected-members"}'] == 0
     # Log lines the output had to drop, by lane: none here, but the counters are there to alert on.
     assert active['chat_log_dropped_lines_total{lane="urgent"}'] == 0
     assert 'chat_log_dropped_lines_total{lane="urgent"} 0' in requests.get(f"{cluster.urls[0]}/metrics", timeout=3).text
@@ -137,6 +142,9 @@ def test_metrics_and_status_show_what_the_chat_did(cluster, members):
     assert status["brokers"][1]["replication"]["state"] == "following"
     assert all(b["lastHeardMs"] < 3_000 for b in status["brokers"])
     assert [(g["id"], g["members"]) for g in status["gateways"]] == [("gw-1", 1), ("gw-2", 1)]
+    budgets = {b["name"]: b for b in status["brokers"][0]["budgets"]}
+    assert budgets["rooms"] == {"name": "rooms", "used": 1, "limit": 10_000}
+    assert budgets["stored-bytes"]["limit"] == 512 << 20
 
     page = requests.get(f"{cluster.urls[1]}/status", timeout=3)
     assert page.status_code == 200
@@ -146,6 +154,7 @@ def test_metrics_and_status_show_what_the_chat_did(cluster, members):
     assert '<span class="state active">active</span>' in page.text
     assert '<span class="state standby">standby</span>' in page.text
     assert f"<code>{room}</code>" in page.text
+    assert "Budgets of the active broker" in page.text and "<code>message-keys</code>" in page.text
 
 
 def test_hammering_status_costs_the_brokers_one_request_per_second_and_hits_the_http_limit(cluster):

@@ -62,6 +62,17 @@ public enum GatewayStatusPage {
             ["Endpoint", "State", "Term", "Rooms", "Members", "Replication", "Last heard"],
             report.brokers.map(row)
         )
+        if let serving = report.brokers.first(where: { $0.state == .active || $0.state == .alone }),
+            let budgets = serving.budgets
+        {
+            page += "<h2>Budgets of the active broker</h2>\n"
+            page += table(
+                ["Budget", "Used", "Limit"],
+                budgets.map {
+                    [code($0.name.rawValue), number($0.used), $0.limit.map { number($0) } ?? "per room or key"]
+                }
+            )
+        }
         page += section("Gateways the active broker knows")
         if report.gatewayCount == 0 {
             page += "<p class=\"muted\">None known: no active broker answered.</p>\n"

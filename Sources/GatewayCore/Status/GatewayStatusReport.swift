@@ -93,6 +93,8 @@ public struct GatewayStatusReport: Codable, Equatable, Sendable {
         public var replication: BrokerStatusReport.Replication?
         /// Milliseconds since its last answer (nil: never).
         public var lastHeardMs: UInt64?
+        /// What its state uses of each budget (nil: not said).
+        public var budgets: [BrokerStatusReport.Budget]?
 
         /// A broker at `endpoint` in `state`, with what its last answer (`report`, if any) said.
         public init(endpoint: String, state: State, report: BrokerStatusReport?, lastHeardMs: UInt64?) {
@@ -104,6 +106,7 @@ public struct GatewayStatusReport: Codable, Equatable, Sendable {
             self.members = report?.members
             self.replication = report?.replication
             self.lastHeardMs = lastHeardMs
+            self.budgets = report?.budgets
         }
     }
 

@@ -3,8 +3,8 @@ import FoundationEssentials
 
 extension BrokerEngine {
     /// The engine's part of a ``BrokerStatusReport`` at `now` (monotonic ms) for a broker in `role`:
-    /// rooms, members and the first `limit` gateways by id. Costs O(rooms + gateways), never
-    /// O(members): member counts per gateway are kept as memberships change.
+    /// rooms, members, the first `limit` gateways by id and the budgets. Costs O(rooms + gateways),
+    /// never O(members): member counts per gateway are kept as memberships change.
     public func statusReport(
         role: BrokerRole,
         now: UInt64,
@@ -27,7 +27,8 @@ extension BrokerEngine {
             members: registry.memberCount,
             connectedMembers: registry.connectedMembers,
             gatewayCount: gateways.entries.count,
-            gateways: listed
+            gateways: listed,
+            budgets: registry.budgets
         )
     }
 

@@ -24,6 +24,9 @@ public final class BrokerMetrics: Sendable {
     private let heldOutputs: Gauge
     private let unacknowledged: Gauge
     private let sinceReplication: Gauge
+    /// `chat_broker_budget_used{budget}` and `chat_broker_budget_limit{budget}` (NaN: bounded per room
+    /// or per key, not in total).
+    private let budgets: [BudgetName: (used: Gauge, limit: Gauge)]
     /// `chat_broker_shard{index,count}` = 1: which shard of the rooms this broker owns (`--shard I/N`).
     private let shard: Gauge
 
@@ -62,6 +65,15 @@ public final class BrokerMetrics: Sendable {
         heldOutputs = Gauge(label: "chat_broker_replication_held_outputs", factory: factory)
         unacknowledged = Gauge(label: "chat_broker_replication_unacknowledged_updates", factory: factory)
         sinceReplication = Gauge(label: "chat_broker_replication_since_last_milliseconds", factory: factory)
+        var budgets: [BudgetName: (used: Gauge, limit: Gauge)] = [:]
+        for name in BudgetName.allCases {
+            let dimensions = [("budget", name.rawValue)]
+            budgets[name] = (
+                Gauge(label: "chat_broker_budget_used", dimensions: dimensions, factory: factory),
+                Gauge(label: "chat_broker_budget_limit", dimensions: dimensions, factory: factory)
+            )
+        }
+        self.budgets = budgets
         self.shard = Gauge(
             label: "chat_broker_shard",
             dimensions: [("index", "\(shard.index)"), ("count", "\(shard.count)")],
@@ -100,6 +112,11 @@ public final class BrokerMetrics: Sendable {
         unacknowledged.record(Int64(clamping: report.replication?.unacknowledged ?? 0))
         // NaN: no ack (or update) came yet, or there is no replication.
         sinceReplication.record(report.replication?.sinceLastMs.map { Double($0) } ?? .nan)
+        for budget in report.budgets ?? [] {
+            guard let gauges = budgets[budget.name] else { continue }
+            gauges.used.record(budget.used)
+            gauges.limit.record(budget.limit.map { Double($0) } ?? .nan)
+        }
     }
 
     /// The label of a command kind: its name in snake_case.

@@ -29,6 +29,9 @@ public struct AttemptLimiter: Sendable, Codable {
         return estimate(counts, now: now) >= Double(limit)
     }
 
+    /// Keys counted now (idle ones go at the next ``purge(now:)``).
+    public var keyCount: Int { counts.count }
+
     /// Counts one event for `key` at `now`.
     public mutating func record(_ key: String, now: UInt64) {
         var counts = rolled(key, now: now) ?? Counts(start: windowStart(now), current: 0, previous: 0)
