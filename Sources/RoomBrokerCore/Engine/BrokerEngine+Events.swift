@@ -35,12 +35,30 @@ extension BrokerEngine {
         }
     }
 
-    /// Encodes `event` once, keeps the bytes for replays, logs it, and returns its broadcast.
+    /// Whether to write an event line now (at `info`, within its client's sample), with the count of
+    /// lines its client had left out before it; nil to leave it out.
+    func eventLine() -> Logger.Metadata? {
+        guard logger.logLevel <= .info else { return nil }
+        guard let client = commandClient else { return [:] }
+        let verdict = successLines.check(client)
+        return verdict.admitted ? verdict.metadata : nil
+    }
+
+    /// Encodes `event` once, keeps the bytes for replays, logs it (sampled per client under a flood:
+    /// ``eventLine()``), and returns its broadcast.
     mutating func broadcast(_ event: RoomEvent, reason: String? = nil) -> WireBroadcast {
         let wire: WireBroadcast
+        let line = eventLine()
         switch event {
         case .joined(let room, let seq, let name, let count, let connection):
-            logger.info("join", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
+            if let line {
+                logger.info(
+                    "join",
+                    metadata: metadata(room: room, name: name, connection, seq: seq, members: count).merging(line) {
+                        $1
+                    }
+                )
+            }
             wire = Self.presence(
                 .joined,
                 of: event,
@@ -48,7 +66,14 @@ extension BrokerEngine {
                 ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count)
             )
         case .resumed(let room, let seq, let name, let count, let connection):
-            logger.info("resume", metadata: metadata(room: room, name: name, connection, seq: seq, members: count))
+            if let line {
+                logger.info(
+                    "resume",
+                    metadata: metadata(room: room, name: name, connection, seq: seq, members: count).merging(line) {
+                        $1
+                    }
+                )
+            }
             // Numbered and sent as kind `joined`, so the joining gateway matches it to its join like any
             // other; the clients see a `resumed` event, not an arrival.
             wire = Self.presence(
@@ -58,9 +83,11 @@ extension BrokerEngine {
                 ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count)
             )
         case .left(let room, let seq, let name, let count, let connection):
-            var fields = metadata(room: room, name: name, connection, seq: seq, members: count)
-            if let reason { fields["reason"] = "\(reason)" }
-            logger.info("leave", metadata: fields)
+            if let line {
+                var fields = metadata(room: room, name: name, connection, seq: seq, members: count).merging(line) { $1 }
+                if let reason { fields["reason"] = "\(reason)" }
+                logger.info("leave", metadata: fields)
+            }
             wire = Self.presence(
                 .left,
                 of: event,
@@ -69,11 +96,12 @@ extension BrokerEngine {
             )
         case .message(let room, let message, let connection):
             // Built only when logged: a standby's engine (warnings only) applies every message too.
-            if logger.logLevel <= .info {
+            if let line {
                 var fields: Logger.Metadata = [
                     "room": "\(room)", "seq": "\(message.seq)", "name": "\(message.name)",
                     "text": "\(Self.preview(message.text))",
                 ]
+                fields.merge(line) { $1 }
                 if let connection {
                     fields["gateway"] = "\(connection.gateway)"
                     fields["conn"] = "\(connection.connectionID)"

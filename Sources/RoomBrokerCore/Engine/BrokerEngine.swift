@@ -14,6 +14,16 @@ public struct BrokerEngine: Sendable {
     public var logger: Logger
     /// Keeps lines that clients can trigger at will (refusals, bad frames) from flooding the log.
     let clientLines = LogThrottle<String>(limit: 20, per: .seconds(10))
+    /// Samples the event lines (join, resume, leave, message) of each client address key past
+    /// ``successLinesPerWindow`` in 10 s, so one address's flood cannot fill the log; what is left out
+    /// is counted in the key's next line and a `suppressed` line at the end of its window.
+    let successLines = LogThrottle<String>(limit: successLinesPerWindow, per: .seconds(10))
+    /// Event lines logged per client address key per 10 s before sampling: 30 a second, more than one
+    /// address's people chat.
+    public static let successLinesPerWindow = 300
+    /// The client address key of the command being applied (nil for ticks and gateways' own events),
+    /// for ``successLines``.
+    var commandClient: String?
     /// Rooms with events not yet followed by a head, and when their last event was (monotonic ms).
     private var unannounced: [String: UInt64] = [:]
     /// How long a room stays quiet before its head is published, ms.
@@ -156,6 +166,8 @@ public struct BrokerEngine: Sendable {
             }
             return BrokerOutput()
         }
+        commandClient = command.client.isEmpty ? nil : command.client
+        defer { commandClient = nil }
         do {
             try Self.validateClient(command.client)
             try checkShard(command.body)
@@ -207,6 +219,9 @@ public struct BrokerEngine: Sendable {
     public mutating func tick(now: BrokerClock) -> BrokerOutput {
         for summary in clientLines.endedWindows() {
             logger.notice("suppressed", metadata: summary.metadata)
+        }
+        for summary in successLines.endedWindows() {
+            logger.info("suppressed", metadata: summary.metadata.merging(["reason": "event lines sampled"]) { $1 })
         }
         var output = BrokerOutput()
         // Rooms quiet for a moment after events get their head published: a gateway that lost the
