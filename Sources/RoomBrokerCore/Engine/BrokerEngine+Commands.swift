@@ -70,7 +70,7 @@ extension BrokerEngine {
             let reply = WireReply.Success(
                 room: joinedRoom,
                 seq: result.seq,
-                json: Self.joinJSON(result, room: joinedRoom)
+                json: joinJSON(result, room: joinedRoom)
             )
             // A retried join changed nothing: no event to announce.
             guard !result.repeated else { return success(reply) }
