@@ -173,6 +173,7 @@ extension BrokerEngine {
             pid: pid,
             since: since,
             by: connection,
+            client: command.client,
             now: now,
             maxBytes: Self.replyByteBudget
         )
