@@ -303,7 +303,7 @@
     autosize();
   }
 
-  /** How often, and how many times, a rejoin refused with name_in_use is tried again. */
+  /** How often, and how many times, a rejoin refused with name_in_use or rate_limited is tried again. */
   const REJOIN_RETRY_MS = 3000;
   const REJOIN_TRIES = 20;
 
@@ -317,10 +317,15 @@
     try {
       const ack = await socket.emit('join', { room, password, name, since: contiguousSeq });
       if (!session || session.room !== room) return;
-      if (ack && ack.code === 'name_in_use' && session.rejoinTries < REJOIN_TRIES) {
-        // Our old connection is not closed on the server yet (e.g. after a network change): it
-        // will be within its ping timeout, then the join resumes it.
-        if (session.rejoinTries++ === 0) addNotice('Waiting for the server to release your old connection…', 'warn');
+      const retried = ack && (ack.code === 'name_in_use' || ack.code === 'rate_limited');
+      if (retried && session.rejoinTries < REJOIN_TRIES) {
+        // name_in_use: our old connection is not closed on the server yet (e.g. after a network
+        // change): it will be within its ping timeout, then the join resumes it. rate_limited: many
+        // people behind our address rejoined at once (the broker's per-address join budget).
+        if (session.rejoinTries++ === 0) {
+          addNotice(ack.code === 'rate_limited' ? 'Many people on your network are rejoining; retrying…'
+            : 'Waiting for the server to release your old connection…', 'warn');
+        }
         setTimeout(() => { if (session && session.room === room && socket.connected) rejoin(); }, REJOIN_RETRY_MS);
         return;
       }

@@ -12,7 +12,8 @@ public enum BudgetName: String, Codable, Sendable, CaseIterable {
     case messageKeys = "message-keys"
     /// Room-creation idempotency keys (two minutes', at most 10,000).
     case createKeys = "create-keys"
-    /// Keys of the per-connection and per-address limiters (idle ones purged every 10 s).
+    /// Keys of the per-connection and per-address limiters: wrong passwords, creations and joins (idle
+    /// ones purged every 10 s).
     case limiterKeys = "limiter-keys"
     /// Entries of the global account of stored bytes (stale ones compacted past twice the live ones).
     case ledgerEntries = "ledger-entries"

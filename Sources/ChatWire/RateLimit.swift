@@ -14,4 +14,6 @@ public enum RateLimit: String, Sendable, Codable, CaseIterable {
     case maxRooms = "max-rooms"
     /// Members in one room.
     case membersPerRoom = "members-per-room"
+    /// Joins, resumes and creates per client address key (a token bucket).
+    case joinsPerAddress = "joins-per-address"
 }

@@ -73,6 +73,21 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     )
     var roomsPerAddress = 20
 
+    @Option(
+        help: ArgumentHelp(
+            "Joins, resumes and creates one client address (IPv4 address or IPv6 /64) may make at once, over all its connections on every gateway.",
+            discussion:
+                "A token bucket per address that refills at --joins-per-address a second; past it the broker answers rate_limited with the seconds to wait. A join's ack carries the room's members and history (up to ~1 MB), so this keeps one address from saturating the broker; the default lets 60 people behind one NAT rejoin at once."
+        )
+    )
+    var joinBurstPerAddress = RoomRegistryConfiguration().joinBurstPerClient
+
+    @Option(
+        help:
+            "Joins, resumes and creates per second one client address may make on average (see --join-burst-per-address)."
+    )
+    var joinsPerAddress = RoomRegistryConfiguration().joinsPerClientPerSecond
+
     @Option(help: "KiB of messages kept per room (besides --history messages); the oldest go first.")
     var historyBudget = 256
 
@@ -173,6 +188,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 "--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1"
             )
         }
+        guard (1...1_000_000).contains(joinBurstPerAddress), (1...1_000_000).contains(joinsPerAddress) else {
+            throw ValidationError("--join-burst-per-address and --joins-per-address must be 1 to 1000000")
+        }
         guard historyBudget >= 16, replayBudget >= 80, memoryBudget >= 1 else {
             throw ValidationError(
                 "--history-budget must be at least 16 (KiB), --replay-budget at least 80 (KiB; one event is up to 64 KiB), --memory-budget at least 1 (MiB)"
@@ -267,6 +285,8 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         registry.failuresPerClient = failuresPerClient
         registry.createsPerClient = createsPerClient
         registry.roomsPerClient = roomsPerAddress
+        registry.joinBurstPerClient = joinBurstPerAddress
+        registry.joinsPerClientPerSecond = joinsPerAddress
         registry.historyByteBudget = historyBudget << 10
         registry.replayByteBudget = replayBudget << 10
         registry.memoryBudget = memoryBudget << 20

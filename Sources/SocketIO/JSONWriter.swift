@@ -90,6 +90,19 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Splices already encoded JSON, as is (it is not checked): one value, or several separated by
+    /// commas inside an array.
+    public mutating func raw(_ json: ArraySlice<UInt8>) {
+        separate()
+        bytes.append(contentsOf: json)
+        needsComma = true
+    }
+
+    /// Makes room for `capacity` bytes in all, so that a large splice grows the buffer once.
+    public mutating func reserveCapacity(_ capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
     /// Writes a `JSONValue`; object keys are sorted so the output is deterministic.
     public mutating func value(_ value: JSONValue) {
         switch value {

@@ -58,7 +58,72 @@ extension ServerEventEncoder {
         complete: Bool?,
         byteBudget: Int
     ) -> [UInt8] where Messages.Element: ClientVisibleMessage {
-        var json = JSONWriter(capacity: 256 + members.count * 24 + history.count * 128)
+        var json = joinAckHead(room: room, seq: seq, members: members, count: count, capacity: history.count * 128)
+        // The newest messages first, each encoded once, until the next would not fit.
+        var budget = byteBudget - json.bytes.count - 32
+        var newestFirst: [[UInt8]] = []
+        for message in history.reversed() {
+            let object = messageObject(message, room: room)
+            let size = object.count + 1
+            guard size <= budget else { break }
+            budget -= size
+            newestFirst.append(object)
+        }
+        json.key("history")
+        json.beginArray()
+        for object in newestFirst.reversed() { json.raw(object) }
+        json.endArray()
+        joinAckTail(&json, complete: complete.map { $0 && newestFirst.count == history.count })
+        return json.bytes
+    }
+
+    /// The same ack, byte for byte, with the history's objects encoded before: the newest `newest` of
+    /// `encodedHistory` are the history, and those that fit are copied as one slice.
+    public static func joinAck(
+        room: String,
+        seq: UInt64,
+        members: [String],
+        count: Int,
+        encodedHistory: EncodedHistory,
+        newest: Int,
+        complete: Bool?,
+        byteBudget: Int
+    ) -> [UInt8] {
+        var json = joinAckHead(room: room, seq: seq, members: members, count: count, capacity: 0)
+        let kept = encodedHistory.newest(newest, fittingIn: byteBudget - json.bytes.count - 32)
+        json.reserveCapacity(json.bytes.count + kept.json.count + 32)
+        json.key("history")
+        json.beginArray()
+        if kept.count > 0 { json.raw(kept.json) }
+        json.endArray()
+        joinAckTail(&json, complete: complete.map { $0 && kept.count == newest })
+        return json.bytes
+    }
+
+    /// The object of `message` of `room` in a join ack's history (``writeMessageObject(_:room:seq:name:text:timestamp:via:)``).
+    static func messageObject(_ message: some ClientVisibleMessage, room: String) -> [UInt8] {
+        var object = JSONWriter(capacity: message.text.utf8.count + message.name.utf8.count + room.utf8.count + 96)
+        writeMessageObject(
+            &object,
+            room: room,
+            seq: message.seq,
+            name: message.name,
+            text: message.text,
+            timestamp: message.timestampMilliseconds,
+            via: message.via
+        )
+        return object.bytes
+    }
+
+    /// A join ack up to its `history`: `{"room":..,"seq":..,"members":[..],"count":..`.
+    private static func joinAckHead(
+        room: String,
+        seq: UInt64,
+        members: [String],
+        count: Int,
+        capacity: Int
+    ) -> JSONWriter {
+        var json = JSONWriter(capacity: 256 + members.count * 24 + capacity)
         json.beginObject()
         json.key("room")
         json.string(room)
@@ -70,35 +135,16 @@ extension ServerEventEncoder {
         json.endArray()
         json.key("count")
         json.int(Int64(count))
-        // The newest messages first, each encoded once, until the next would not fit.
-        var budget = byteBudget - json.bytes.count - 32
-        var newestFirst: [[UInt8]] = []
-        for message in history.reversed() {
-            var object = JSONWriter(capacity: message.text.utf8.count + message.name.utf8.count + 96)
-            writeMessageObject(
-                &object,
-                room: room,
-                seq: message.seq,
-                name: message.name,
-                text: message.text,
-                timestamp: message.timestampMilliseconds,
-                via: message.via
-            )
-            let size = object.bytes.count + 1
-            guard size <= budget else { break }
-            budget -= size
-            newestFirst.append(object.bytes)
-        }
-        json.key("history")
-        json.beginArray()
-        for object in newestFirst.reversed() { json.raw(object) }
-        json.endArray()
+        return json
+    }
+
+    /// A join ack after its `history`: `complete` when given, and the end of the object.
+    private static func joinAckTail(_ json: inout JSONWriter, complete: Bool?) {
         if let complete {
             json.key("complete")
-            json.bool(complete && newestFirst.count == history.count)
+            json.bool(complete)
         }
         json.endObject()
-        return json.bytes
     }
 
     /// The Engine.IO open packet (`0` + its JSON), the first frame of every connection.

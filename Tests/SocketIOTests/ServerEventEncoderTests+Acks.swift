@@ -1,15 +1,17 @@
 import SocketIO
 import XCTest
 
+/// A message as the encoder's tests give it to join acks.
+struct Message: ClientVisibleMessage {
+    var seq: UInt64
+    var name: String
+    var text: String
+    var timestampMilliseconds: Int64
+    var via: ServerEventEncoder.Via?
+}
+
 /// The acks' objects, the open packet and `/healthz`, byte for byte as PROTOCOL.md gives them.
 extension ServerEventEncoderTests {
-    private struct Message: ClientVisibleMessage {
-        var seq: UInt64
-        var name: String
-        var text: String
-        var timestampMilliseconds: Int64
-        var via: ServerEventEncoder.Via?
-    }
 
     func testAckObjectsAreTheDocumentedShapes() {
         XCTAssertEqual(

@@ -71,7 +71,7 @@ extension BrokerEngine {
             let reply = WireReply.Success(
                 room: joinedRoom,
                 seq: result.seq,
-                json: Self.joinJSON(result, room: joinedRoom)
+                json: joinJSON(result, room: joinedRoom)
             )
             // A retried join changed nothing: no event to announce.
             guard !result.repeated else { return success(reply) }
@@ -174,6 +174,7 @@ extension BrokerEngine {
             pid: pid,
             since: since,
             by: connection,
+            client: command.client,
             now: now,
             maxBytes: Self.replyByteBudget
         )

@@ -5,9 +5,31 @@ import SocketIO
 
 /// What clients see of the engine's decisions: the join ack and each room event, encoded once.
 extension BrokerEngine {
-    /// The join ack (``ServerEventEncoder/joinAck(room:seq:members:count:history:complete:byteBudget:)``):
-    /// at most 200 member names, the newest messages that fit in ``replyByteBudget``.
-    static func joinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
+    /// The join ack: at most 200 member names, the newest messages that fit in ``replyByteBudget``,
+    /// copied from the room's cached encoded history (``HistoryCache``), byte for byte what
+    /// ``encodedJoinJSON(_:room:)`` gives.
+    mutating func joinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
+        // The join's history is the newest messages of the room's (all of them, or those after `since`).
+        guard let kept = registry.rooms[room] else { return Self.encodedJoinJSON(result, room: room) }
+        let encoded = historyCache.history(of: kept)
+        guard encoded.count >= result.history.count,
+            encoded.lastSeq == result.history.last?.seq || result.history.isEmpty
+        else { return Self.encodedJoinJSON(result, room: room) }
+        return ServerEventEncoder.joinAck(
+            room: room,
+            seq: result.seq,
+            members: result.members,
+            count: result.memberCount,
+            encodedHistory: encoded,
+            newest: result.history.count,
+            complete: result.complete,
+            byteBudget: Self.replyByteBudget
+        )
+    }
+
+    /// The join ack (``ServerEventEncoder/joinAck(room:seq:members:count:history:complete:byteBudget:)``)
+    /// with every message of its history encoded afresh.
+    static func encodedJoinJSON(_ result: RoomRegistry.JoinResult, room: String) -> [UInt8] {
         ServerEventEncoder.joinAck(
             room: room,
             seq: result.seq,

@@ -31,6 +31,11 @@ public struct BrokerEngine: Sendable {
     /// The most bytes of JSON (join) or replayed payloads (replay) in one reply: the frame limit the
     /// gateway enforces less a margin for the reply's other fields.
     public static let replyByteBudget = WireFormat.maxFrameSize - (64 << 10)
+    /// Bytes of encoded history the engine keeps for join acks (``HistoryCache``): half the memory
+    /// budget of history and replay (256 MiB by default), rooms joined least recently dropped first.
+    static func historyCacheByteBudget(_ configuration: RoomRegistryConfiguration) -> Int {
+        configuration.memoryBudget / 2
+    }
     /// A member whose gateway has been silent this long (four missed heartbeats: likely dead) may be taken
     /// over by a join with its name and the password, before the gateway timeout drops it. A gateway
     /// whose connection closed and that has not spoken since is taken as dead at once
@@ -50,6 +55,8 @@ public struct BrokerEngine: Sendable {
     public var term: UInt64 = 1
     /// Commands dropped unapplied because they waited past their ttl.
     public internal(set) var expiredCommands = 0
+    /// The encoded history of recently joined rooms, which join acks copy (not in a snapshot).
+    var historyCache: HistoryCache
 
     /// An engine over an empty registry.
     public init(
@@ -58,6 +65,7 @@ public struct BrokerEngine: Sendable {
         logger: Logger
     ) {
         self.registry = RoomRegistry(configuration: configuration)
+        self.historyCache = HistoryCache(byteBudget: Self.historyCacheByteBudget(configuration))
         self.gateways = GatewayTable(timeoutMilliseconds: gatewayTimeoutMilliseconds)
         self.logger = logger
         self.instance = String(UInt64.random(in: 1...UInt64.max), radix: 36)
@@ -66,6 +74,7 @@ public struct BrokerEngine: Sendable {
     /// An engine over the state in `snapshot` (a standby catching up with the active).
     public init(snapshot: BrokerSnapshot, logger: Logger) {
         self.registry = snapshot.registry
+        self.historyCache = HistoryCache(byteBudget: Self.historyCacheByteBudget(snapshot.registry.configuration))
         self.gateways = snapshot.gateways
         self.unannounced = snapshot.unannounced
         self.instance = snapshot.instance
@@ -262,6 +271,7 @@ public struct BrokerEngine: Sendable {
             unannounced[event.room] = now.monotonic
         }
         for room in registry.expireEmptyRooms(now: now) {
+            historyCache.remove(room)
             logger.info("room-expired", metadata: ["room": "\(room)"])
         }
         return output

@@ -83,8 +83,9 @@ public struct Room: Sendable, Codable {
     public private(set) var members: [Member] = []
     /// Each connected member's name by connection, for the lookup every message makes.
     private var names: [ConnectionKey: String] = [:]
-    /// The members' names as compared for uniqueness (``FieldValidator/nameKey(_:)``).
-    private var nameKeys: Set<String> = []
+    /// Each member's position by its name as compared for uniqueness (``FieldValidator/nameKey(_:)``):
+    /// derived from `members`, not in a snapshot (``init(from:)`` rebuilds it).
+    private var nameIndex = NameIndex()
     /// The last messages, oldest first.
     public private(set) var history: BudgetedQueue<ChatMessage>
     /// The last encoded broadcasts, for gateways that fill a gap.
@@ -133,7 +134,7 @@ public struct Room: Sendable, Codable {
     /// Whether a member's name has the name key `key` (``FieldValidator/nameKey(_:)``: NFKC and case
     /// folding).
     func isNameTaken(key: String) -> Bool {
-        nameKeys.contains(key)
+        nameIndex.contains(key)
     }
 
     /// Elements kept in history and replay together, and their bytes.
@@ -153,18 +154,18 @@ public struct Room: Sendable, Codable {
     mutating func add(_ member: Member) {
         members.append(member)
         names[member.connection] = member.name
-        nameKeys.insert(member.nameKey)
+        nameIndex.added(member.nameKey, at: members.count - 1)
         emptySince = nil
     }
 
-    /// The index of the disconnected member whose name key is `key`, if any.
-    func disconnectedMember(key: String) -> Int? {
-        members.firstIndex { $0.disconnectedSince != nil && $0.nameKey == key }
+    /// The index of the disconnected member whose name key is `key`, if any (O(1): ``NameIndex``).
+    mutating func disconnectedMember(key: String) -> Int? {
+        nameIndex.position(of: key, in: members).flatMap { members[$0].disconnectedSince == nil ? nil : $0 }
     }
 
-    /// The index of the connected member whose name key is `key`, if any.
-    func connectedMember(key: String) -> Int? {
-        members.firstIndex { $0.disconnectedSince == nil && $0.nameKey == key }
+    /// The index of the connected member whose name key is `key`, if any (O(1): ``NameIndex``).
+    mutating func connectedMember(key: String) -> Int? {
+        nameIndex.position(of: key, in: members).flatMap { members[$0].disconnectedSince == nil ? $0 : nil }
     }
 
     /// Marks the connected member on `connection` disconnected at `now`; it keeps its name and place.
@@ -261,7 +262,7 @@ public struct Room: Sendable, Codable {
 
     private mutating func removeMember(at index: Int, now: UInt64) -> Member {
         let member = members.remove(at: index)
-        nameKeys.remove(member.nameKey)
+        nameIndex.removed(member.nameKey, at: index)
         if members.isEmpty { emptySince = now }
         return member
     }
@@ -324,5 +325,41 @@ public struct Room: Sendable, Codable {
         case .history: return history.first.map { $0.seq <= seq } ?? false
         case .replay: return recentBroadcasts.first.map { $0.seq <= seq } ?? false
         }
+    }
+}
+
+/// A room in a snapshot: every stored property but the name index, which is rebuilt from the members
+/// (the snapshots of earlier builds hold a set of name keys instead, which is skipped).
+extension Room {
+    private enum CodingKeys: String, CodingKey {
+        case name
+        case incarnation
+        case creator
+        case passwordHash
+        case created
+        case members
+        case names
+        case history
+        case recentBroadcasts
+        case messageKeys
+        case lastSeq
+        case emptySince
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        incarnation = try container.decode(UInt64.self, forKey: .incarnation)
+        creator = try container.decode(String.self, forKey: .creator)
+        passwordHash = try container.decode(PasswordHash.self, forKey: .passwordHash)
+        created = try container.decode(UInt64.self, forKey: .created)
+        members = try container.decode([Member].self, forKey: .members)
+        names = try container.decode([ConnectionKey: String].self, forKey: .names)
+        history = try container.decode(BudgetedQueue<ChatMessage>.self, forKey: .history)
+        recentBroadcasts = try container.decode(BudgetedQueue<RecentBroadcast>.self, forKey: .recentBroadcasts)
+        messageKeys = try container.decode(RecentKeys.self, forKey: .messageKeys)
+        lastSeq = try container.decode(UInt64.self, forKey: .lastSeq)
+        emptySince = try container.decodeIfPresent(UInt64.self, forKey: .emptySince)
+        nameIndex = NameIndex(members)
     }
 }

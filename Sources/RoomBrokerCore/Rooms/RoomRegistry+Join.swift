@@ -7,6 +7,7 @@ extension RoomRegistry {
     /// `connection` from address key `client`. Returns the room name and its plaintext password, which
     /// is not kept. A repeat of a non-empty `key` from the same `client` within 2 minutes answers with
     /// the same room and a new password while the room has no members, and `room_exists` after.
+    /// It costs a token of `client`'s join budget (``chargeJoin(client:now:)``).
     public mutating func create(
         requestedRoom: String,
         creatorName: String,
@@ -21,6 +22,7 @@ extension RoomRegistry {
         let blank =
             requestedRoom.utf8.count <= FieldValidator.maxRoomLength && requestedRoom.trimmingWhitespace().isEmpty
         let requested = blank ? "" : try FieldValidator.room(requestedRoom)
+        try chargeJoin(client: client, now: now)
         if !key.isEmpty, let previous = createKeys.room(client: client, key: key, now: now.monotonic) {
             guard let index = rooms.index(forKey: previous), rooms.values[index].members.isEmpty else {
                 throw ChatError(
@@ -104,7 +106,8 @@ extension RoomRegistry {
     /// With `since` (the last seq the client saw), the history is the kept messages numbered after it.
     /// `pid` (not empty with connection-state recovery) is the connection's Socket.IO session.
     /// A member still counted as connected whose gateway `isGone` (it fell silent: likely dead) is taken
-    /// over like a disconnected one, rather than refusing the name until the gateway timeout.
+    /// over like a disconnected one, rather than refusing the name until the gateway timeout. Every join,
+    /// right password or wrong, costs a token of `client`'s join budget (``chargeJoin(client:now:)``).
     public mutating func join(
         room rawRoom: String,
         password: String,
@@ -122,6 +125,7 @@ extension RoomRegistry {
         let pid = try Self.sessionID(rawPid, allowEmpty: true)
         // Normalised once: members' keys were computed when they joined.
         let key = FieldValidator.nameKey(name)
+        try chargeJoin(client: client, now: now)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
         var previousPid = ""

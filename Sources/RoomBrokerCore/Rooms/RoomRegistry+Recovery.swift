@@ -10,15 +10,18 @@ extension RoomRegistry {
     /// none since it joined), but for the session's own `resumed` events, merged in gseq order. All or
     /// nothing: throws `replay_unavailable` (and changes nothing) when the session is unknown, when one
     /// missed event is no longer kept, or when they exceed `maxBytes`. A repeat from the same connection
-    /// answers the same way without new `resumed` events.
+    /// answers the same way without new `resumed` events. It costs a token of `client`'s join budget
+    /// (``chargeJoin(client:now:)``).
     public mutating func resume(
         pid rawPid: String,
         since: UInt64?,
         by connection: ConnectionKey,
+        client: String = "",
         now: BrokerClock,
         maxBytes: Int = .max
     ) throws(ChatError) -> ResumeResult {
         let pid = try Self.sessionID(rawPid, allowEmpty: false)
+        try chargeJoin(client: client, now: now)
         guard let names = roomsBySession[pid], !names.isEmpty else {
             throw ChatError(
                 .replayUnavailable,

@@ -83,6 +83,7 @@ extension RoomRegistry {
             createsByConnection.purge(now: now.monotonic)
             createsByClient.purge(now: now.monotonic)
             createKeys.purge(now: now.monotonic)
+            joinsByClient?.purge(now: now.monotonic)
             for index in rooms.indices where !rooms.values[index].messageKeys.isEmpty {
                 rooms.values[index].expireKeys(now: now.monotonic)
             }

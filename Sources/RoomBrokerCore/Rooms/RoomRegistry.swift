@@ -41,6 +41,9 @@ public struct RoomRegistry: Sendable, Codable {
     var failuresByClient: AttemptLimiter
     var createsByConnection: AttemptLimiter
     var createsByClient: AttemptLimiter
+    /// Joins, resumes and creates per client address key (``chargeJoin(client:now:)``). Optional in
+    /// the stored layout: absent from the snapshots of earlier builds, and then made on first use.
+    var joinsByClient: TokenBuckets?
     var createKeys = CreateKeys()
     var ledger = StorageLedger()
     var nextIncarnation: UInt64 = 1
@@ -56,6 +59,10 @@ public struct RoomRegistry: Sendable, Codable {
         failuresByClient = AttemptLimiter(limit: configuration.failuresPerClient, windowMilliseconds: window)
         createsByConnection = AttemptLimiter(limit: configuration.createsPerConnection, windowMilliseconds: window)
         createsByClient = AttemptLimiter(limit: configuration.createsPerClient, windowMilliseconds: window)
+        joinsByClient = TokenBuckets(
+            burst: configuration.joinBurstPerClient,
+            perSecond: configuration.joinsPerClientPerSecond
+        )
     }
 
     /// What a successful create returns to the creator.

@@ -34,6 +34,18 @@ public struct RoomRegistryConfiguration: Sendable, Codable {
     public var createsPerClient: Int = 30
     /// The window of the four limits above, in ms.
     public var limitWindowMilliseconds: UInt64 = 60 * 1000
+    /// Joins, resumes and creates one client address key may make at once, over all its connections on
+    /// every gateway: the size of its token bucket, refilled at ``joinsPerClientPerSecond``.
+    ///
+    /// A join costs the broker's one thread far more than a message (its ack carries the room's members
+    /// and history, up to ~1 MB), so a few hundred connections of one address repeating a ~100-byte join
+    /// could saturate a shard. The defaults never bite people: a browser joins each of its rooms once
+    /// per connection, so a burst of 60 lets 60 people behind one NAT (an office, a campus) rejoin
+    /// together after a gateway restart, and 10 a second (36,000 an hour) is far above what people
+    /// behind one address join by hand; a loop from one address gets 10 joins a second, not thousands.
+    public var joinBurstPerClient: Int = 60
+    /// Tokens a client address key's join bucket gets back per second (``joinBurstPerClient``).
+    public var joinsPerClientPerSecond: Int = 10
     /// The rooms this broker owns when rooms are spread over several brokers (`RoomBroker --shard I/N`):
     /// commands about other rooms are refused with `wrong_shard`, and generated names are drawn until
     /// one is this shard's. Both brokers of a pair have the same.
@@ -41,4 +53,34 @@ public struct RoomRegistryConfiguration: Sendable, Codable {
 
     /// The defaults used by `RoomBroker`.
     public init() {}
+}
+
+/// A configuration in a snapshot: the fields added after the first snapshot format take their default
+/// when absent (a standby of this build loads an earlier build's state, configuration included).
+extension RoomRegistryConfiguration {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        historySize = try container.decode(Int.self, forKey: .historySize)
+        historyByteBudget = try container.decode(Int.self, forKey: .historyByteBudget)
+        replaySize = try container.decode(Int.self, forKey: .replaySize)
+        replayByteBudget = try container.decode(Int.self, forKey: .replayByteBudget)
+        memoryBudget = try container.decode(Int.self, forKey: .memoryBudget)
+        emptyRoomGraceMilliseconds = try container.decode(UInt64.self, forKey: .emptyRoomGraceMilliseconds)
+        sessionGraceMilliseconds = try container.decode(UInt64.self, forKey: .sessionGraceMilliseconds)
+        maxRooms = try container.decode(Int.self, forKey: .maxRooms)
+        maxMembersPerRoom = try container.decode(Int.self, forKey: .maxMembersPerRoom)
+        roomsPerClient = try container.decode(Int.self, forKey: .roomsPerClient)
+        failuresPerConnection = try container.decode(Int.self, forKey: .failuresPerConnection)
+        failuresPerClient = try container.decode(Int.self, forKey: .failuresPerClient)
+        createsPerConnection = try container.decode(Int.self, forKey: .createsPerConnection)
+        createsPerClient = try container.decode(Int.self, forKey: .createsPerClient)
+        limitWindowMilliseconds = try container.decode(UInt64.self, forKey: .limitWindowMilliseconds)
+        joinBurstPerClient =
+            try container.decodeIfPresent(Int.self, forKey: .joinBurstPerClient) ?? defaults.joinBurstPerClient
+        joinsPerClientPerSecond =
+            try container.decodeIfPresent(Int.self, forKey: .joinsPerClientPerSecond)
+            ?? defaults.joinsPerClientPerSecond
+        shard = try container.decode(Shard.self, forKey: .shard)
+    }
 }
