@@ -7,6 +7,19 @@
 
   const $ = (id) => document.getElementById(id);
   const NAME_KEY = 'chat.displayName';
+  /**
+   * Each membership's resume token (from its join ack), kept for this tab only (sessionStorage): a join
+   * with it takes the membership over at once, even while the server still thinks the old connection
+   * is up. Never shown, never sent anywhere but in a join.
+   */
+  const tokenKey = (room, name) => `chat.token.${room}.${name}`;
+  function savedToken(room, name) {
+    try { return sessionStorage.getItem(tokenKey(room, name)) || undefined; } catch (e) { return undefined; }
+  }
+  function saveToken(room, name, token) {
+    if (typeof token !== 'string') return;
+    try { sessionStorage.setItem(tokenKey(room, name), token); } catch (e) { /* storage disabled */ }
+  }
   const ROOMS_REFRESH_MS = 10000;
   const ROOM_PAGES = 5; // pages of the room list read per refresh
 
@@ -269,7 +282,7 @@
     if (!name) return;
     $('join-btn').disabled = true;
     try {
-      const ack = await socket.emit('join', { room, password, name });
+      const ack = await socket.emit('join', { room, password, name, token: savedToken(room, name) });
       if (!ack || ack.error) {
         showError(describe(ack));
         if (ack && ack.code === 'wrong_password') $('join-password').select();
@@ -284,6 +297,7 @@
   }
 
   function enterRoom(ack, password, name) {
+    saveToken(ack.room, name, ack.token);
     session = {
       room: ack.room, password, name, seen: new Set(), lastSeq: ack.seq, contiguousSeq: ack.seq,
       rejoinTries: 0, members: [], memberCount: 0, ready: true, outbox: [], flushing: false,
@@ -315,7 +329,8 @@
   async function rejoin() {
     const { room, password, name, contiguousSeq } = session;
     try {
-      const ack = await socket.emit('join', { room, password, name, since: contiguousSeq });
+      const token = savedToken(room, name);
+      const ack = await socket.emit('join', { room, password, name, since: contiguousSeq, token });
       if (!session || session.room !== room) return;
       const retried = ack && (ack.code === 'name_in_use' || ack.code === 'rate_limited');
       if (retried && session.rejoinTries < REJOIN_TRIES) {
@@ -336,6 +351,7 @@
           (unsent ? ` (${unsent} unsent ${unsent === 1 ? 'message was' : 'messages were'} discarded)` : ''));
         return;
       }
+      saveToken(room, name, ack.token);
       session.rejoinTries = 0;
       session.ready = true;
       setMembers(ack);
@@ -512,6 +528,15 @@
   socket.on('resumed', (ev) => {
     if (!session || ev.room !== session.room || seenBefore(ev.seq)) return;
     applyPresence(ev, true);
+  });
+
+  // This membership was taken over with its token by another connection (another tab with our token,
+  // or this tab after a reconnect the server had not noticed): this one is out of the room.
+  socket.on('removed', (ev) => {
+    if (!session || ev.room !== session.room) return;
+    const { room, name } = session;
+    exitRoom();
+    showError(`You are in ${room} as ${name} on another connection now; this one left the room.`);
   });
 
   socket.on('left', (ev) => {

@@ -10,4 +10,9 @@ public enum BroadcastKind: UInt8, Sendable, CaseIterable {
     /// empty payload. Published when a gateway subscribes to the room (so it knows its subscription
     /// is live) and when the room falls quiet after events (so gateways notice a lost tail).
     case head = 4
+    /// Not a room event either: the membership of the member on `gateway`/`connectionId` was taken over
+    /// by another connection with its resume token. Only that gateway acts on it: it writes the
+    /// payload (a `removed` event) to that connection alone and stops writing the room to it. Its
+    /// `seq` is the room's last; other gateways ignore it.
+    case takenOver = 5
 }

@@ -122,6 +122,24 @@ public enum FieldValidator {
         return raw
     }
 
+    /// Characters of a resume token (``token(_:)``): 128 bits as lowercase hex.
+    public static let tokenLength = 32
+
+    /// A resume token as given ("" for none), or why it is refused: exactly ``tokenLength`` lowercase
+    /// hex digits, as a join ack gives it.
+    public static func token(_ raw: String) throws(ChatError) -> String {
+        guard !raw.isEmpty else { return raw }
+        guard raw.utf8.count == tokenLength,
+            raw.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else {
+            throw ChatError(
+                .badRequest,
+                "token must be the \(tokenLength) hex digits a join ack gave; leave it out to join by name"
+            )
+        }
+        return raw
+    }
+
     /// An idempotency key as given ("" for none), or why it is refused: at most 64 bytes of
     /// `A-Z a-z 0-9 _ - . :`. A command repeated with the same key is applied once.
     public static func key(_ raw: String) throws(ChatError) -> String {

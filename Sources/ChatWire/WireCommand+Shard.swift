@@ -6,7 +6,7 @@ extension WireCommand.Body {
         switch self {
         case .create(_, let room, _):
             return room.utf8.count <= FieldValidator.maxRoomLength && room.trimmingWhitespace().isEmpty ? nil : room
-        case .join(let room, _, _, _, _), .leave(let room), .message(let room, _, _), .post(let room, _, _, _, _),
+        case .join(let room, _, _, _, _, _), .leave(let room), .message(let room, _, _), .post(let room, _, _, _, _),
             .replay(let room, _, _):
             return room
         case .hello, .heartbeat, .listRooms, .disconnect, .resume, .status:

@@ -12,8 +12,18 @@ public struct WireCommand: Equatable, Sendable {
         /// Join `room` with `password` as `name`; `since`, the last seq the client saw (nil: none), asks
         /// for the messages after it. On the wire `since` is a u64, ``WireCommand/noSince`` for nil.
         /// `pid` is the Socket.IO session's private id with connection-state recovery ("" without): the
-        /// member keeps it, so a later ``resume(pid:instance:since:)`` finds it.
-        case join(room: String, password: String, name: String, since: UInt64? = nil, pid: String = "")
+        /// member keeps it, so a later ``resume(pid:instance:since:)`` finds it. `token` is the member's
+        /// resume token from an earlier join ack ("" for none): with it the join takes the membership of
+        /// that name over at once. On the wire it follows `pid` only when not empty (a frame without one
+        /// is the same as before tokens).
+        case join(
+            room: String,
+            password: String,
+            name: String,
+            since: UInt64? = nil,
+            pid: String = "",
+            token: String = ""
+        )
         /// Leave `room`.
         case leave(room: String)
         /// Send `text` to `room` as a member; a repeated `key` (idempotency key, "" for none) in the
@@ -111,12 +121,13 @@ public struct WireCommand: Equatable, Sendable {
             writer.write(name)
             writer.write(room)
             writer.write(key)
-        case .join(let room, let password, let name, let since, let pid):
+        case .join(let room, let password, let name, let since, let pid, let token):
             writer.write(room)
             writer.write(password)
             writer.write(name)
             writer.write(since ?? Self.noSince)
             writer.write(pid)
+            if !token.isEmpty { writer.write(token) }
         case .leave(let room):
             writer.write(room)
         case .message(let room, let text, let key):
@@ -184,7 +195,15 @@ public struct WireCommand: Equatable, Sendable {
             let name = try reader.readString("name")
             let since = try reader.readUInt64("since")
             let pid = try reader.readString("pid")
-            body = .join(room: room, password: password, name: name, since: since == noSince ? nil : since, pid: pid)
+            let token = reader.remaining > 0 ? try reader.readString("token") : ""
+            body = .join(
+                room: room,
+                password: password,
+                name: name,
+                since: since == noSince ? nil : since,
+                pid: pid,
+                token: token
+            )
         case .leave:
             body = .leave(room: try reader.readString("room"))
         case .message:

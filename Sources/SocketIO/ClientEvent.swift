@@ -3,9 +3,10 @@ public enum ClientEvent: Sendable, Equatable {
     /// `create {name, room?, id?}`: make a room; `room` is nil when absent, null or empty;
     /// `id` is the optional idempotency key (nil when absent or null).
     case create(name: String, room: String?, id: String?)
-    /// `join {room, password, name, since?}`: become a member of a room (or resume a disconnected
-    /// membership of that name); `since` is the last seq the client saw (nil when absent or null).
-    case join(room: String, password: String, name: String, since: UInt64? = nil)
+    /// `join {room, password, name, since?, token?}`: become a member of a room (or resume a
+    /// disconnected membership of that name); `since` is the last seq the client saw, `token` the resume
+    /// token of an earlier join ack (each nil when absent or null).
+    case join(room: String, password: String, name: String, since: UInt64? = nil, token: String? = nil)
     /// `leave {room}`: stop being a member of a room.
     case leave(room: String)
     /// `message {room, text, id?}`: send a message to a room; `id` is the optional idempotency key
@@ -40,7 +41,8 @@ public enum ClientEvent: Sendable, Equatable {
                 room: try string("room", in: fields, event: eventName),
                 password: try string("password", in: fields, event: eventName),
                 name: try string("name", in: fields, event: eventName),
-                since: try since(in: fields)
+                since: try since(in: fields),
+                token: try optionalString("token", in: fields, event: eventName)
             )
         case .leave:
             let fields = try object(eventName, arguments)

@@ -56,6 +56,7 @@ extension ServerEventEncoder {
         count: Int,
         history: Messages,
         complete: Bool?,
+        token: String = "",
         byteBudget: Int
     ) -> [UInt8] where Messages.Element: ClientVisibleMessage {
         var json = joinAckHead(room: room, seq: seq, members: members, count: count, capacity: history.count * 128)
@@ -73,7 +74,7 @@ extension ServerEventEncoder {
         json.beginArray()
         for object in newestFirst.reversed() { json.raw(object) }
         json.endArray()
-        joinAckTail(&json, complete: complete.map { $0 && newestFirst.count == history.count })
+        joinAckTail(&json, complete: complete.map { $0 && newestFirst.count == history.count }, token: token)
         return json.bytes
     }
 
@@ -87,6 +88,7 @@ extension ServerEventEncoder {
         encodedHistory: EncodedHistory,
         newest: Int,
         complete: Bool?,
+        token: String = "",
         byteBudget: Int
     ) -> [UInt8] {
         var json = joinAckHead(room: room, seq: seq, members: members, count: count, capacity: 0)
@@ -96,7 +98,7 @@ extension ServerEventEncoder {
         json.beginArray()
         if kept.count > 0 { json.raw(kept.json) }
         json.endArray()
-        joinAckTail(&json, complete: complete.map { $0 && kept.count == newest })
+        joinAckTail(&json, complete: complete.map { $0 && kept.count == newest }, token: token)
         return json.bytes
     }
 
@@ -138,11 +140,16 @@ extension ServerEventEncoder {
         return json
     }
 
-    /// A join ack after its `history`: `complete` when given, and the end of the object.
-    private static func joinAckTail(_ json: inout JSONWriter, complete: Bool?) {
+    /// A join ack after its `history`: `complete` when given, the member's resume `token` when not
+    /// empty, and the end of the object.
+    private static func joinAckTail(_ json: inout JSONWriter, complete: Bool?, token: String) {
         if let complete {
             json.key("complete")
             json.bool(complete)
+        }
+        if !token.isEmpty {
+            json.key("token")
+            json.string(token)
         }
         json.endObject()
     }

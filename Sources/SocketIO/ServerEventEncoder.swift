@@ -45,6 +45,22 @@ public enum ServerEventEncoder: Sendable {
         presence("resumed", room: room, seq: seq, name: name, count: count)
     }
 
+    /// The `removed` event, sent only to a connection whose membership another connection took over
+    /// with the member's resume token: `42["removed",{"room":..,"name":..,"reason":"taken_over"}]`. The
+    /// connection is no longer in the room.
+    public static func removed(room: String, name member: String) -> [UInt8] {
+        event("removed", capacity: 80 + room.utf8.count + member.utf8.count) { writer in
+            writer.beginObject()
+            writer.key("room")
+            writer.string(room)
+            writer.key("name")
+            writer.string(member)
+            writer.key("reason")
+            writer.string("taken_over")
+            writer.endObject()
+        }
+    }
+
     /// An ack carrying one already-encoded JSON object: `43<id>[<object>]`.
     public static func ack(id: UInt64, objectJSON: [UInt8]) -> [UInt8] {
         var writer = JSONWriter(capacity: 24 + objectJSON.count)

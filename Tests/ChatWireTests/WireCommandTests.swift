@@ -60,6 +60,20 @@ final class WireCommandTests: XCTestCase {
         )
     }
 
+    /// A token follows the pid only when there is one: a join without is the frame of earlier builds.
+    func testAJoinWithATokenAppendsIt() throws {
+        let token = String(repeating: "ab", count: 16)
+        let plain = WireCommand(requestID: 1, connectionID: 2, body: .join(room: "r", password: "p", name: "n"))
+        let withToken = WireCommand(
+            requestID: 1,
+            connectionID: 2,
+            body: .join(room: "r", password: "p", name: "n", token: token)
+        )
+        XCTAssertEqual(withToken.encoded(), plain.encoded() + [0, 0, 0, 32] + Array(token.utf8))
+        XCTAssertEqual(try WireCommand.decode(withToken.encoded()), withToken)
+        XCTAssertThrowsError(try WireCommand.decode(Array(withToken.encoded().dropLast())))
+    }
+
     func testAResumeWithoutOffsetCarriesTheNoSinceValue() throws {
         let frame = WireCommand(requestID: 1, connectionID: 2, body: .resume(pid: "ab", instance: "", since: nil))
             .encoded()

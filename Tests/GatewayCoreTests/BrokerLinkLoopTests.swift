@@ -28,6 +28,7 @@ final class BrokerLinkLoopTests: XCTestCase {
         }
 
         func disconnectMembers(of room: String, reason: RoomDisconnectReason) {}
+        func takeOver(room: String, connectionID: UInt64, payload: [UInt8]) {}
 
         var isBacklogged: Bool { backlogged.load(ordering: .relaxed) }
     }

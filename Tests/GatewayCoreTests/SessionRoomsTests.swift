@@ -17,11 +17,13 @@ final class SessionRoomsTests: XCTestCase {
     private var client: EmbeddedGatewayClient!
     private var link: FakeBrokerClient!
     private var rooms: LoopRooms!
+    private var fanOut: BroadcastFanOut!
 
     override func setUpWithError() throws {
         let loop = EmbeddedEventLoop()
         let metrics = GatewayMetrics()
         let fanOut = BroadcastFanOut(group: loop, metrics: metrics)
+        self.fanOut = fanOut
         let link = FakeBrokerClient(sink: fanOut)
         self.link = link
         let rooms = fanOut.rooms(on: loop)
@@ -196,6 +198,25 @@ final class SessionRoomsTests: XCTestCase {
         XCTAssertEqual(try received(), ["432[{}]"])
         XCTAssertEqual(link.unfollows, ["lobby"])
         XCTAssertFalse(rooms.inbox.withLock { $0.wants("lobby") })
+    }
+
+    /// Another connection took the membership over with its token: the client gets the `removed`
+    /// event and nothing more of the room, may not send to it, and may join it again.
+    func testAMembershipTakenOverElsewhereGetsRemovedAndNothingMore() throws {
+        try join("lobby", seq: 5, ackID: 1)
+        let removed = #"42["removed",{"room":"lobby","name":"ann","reason":"taken_over"}]"#
+        fanOut.takeOver(room: "lobby", connectionID: client.connection.id + 1, payload: Array(removed.utf8))
+        XCTAssertEqual(try received(), [], "another connection's")
+        fanOut.takeOver(room: "lobby", connectionID: client.connection.id, payload: Array(removed.utf8))
+        XCTAssertEqual(try received(), [removed])
+        broadcast("lobby", 6)
+        XCTAssertEqual(try received(), [], "out of the room")
+        try sendMessage("lobby", ackID: 2)
+        XCTAssertEqual(try received().map(errorCode(of:)), ["not_member"])
+        XCTAssertEqual(link.unfollows, ["lobby"])
+        try join("lobby", seq: 9, ackID: 3)
+        broadcast("lobby", 10)
+        XCTAssertEqual(try received(), [text("lobby", 10)])
     }
 
     /// A leave the broker refuses (other than `not_member`) keeps the membership: later events arrive.

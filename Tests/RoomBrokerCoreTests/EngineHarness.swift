@@ -20,7 +20,8 @@ struct EngineHarness {
         )
     }
 
-    /// Sends `body` as `gateway`'s command for `connection` from address key `client`.
+    /// Sends `body` as `gateway`'s command for `connection` from address key `client`. With `entropy`
+    /// (another engine's draws for the same command) it is applied as a standby applies it.
     mutating func send(
         _ body: WireCommand.Body,
         gateway: String = "gw-a",
@@ -28,7 +29,8 @@ struct EngineHarness {
         client: String = "",
         sentAt: UInt64 = 0,
         ttl: UInt32 = 0,
-        now: BrokerClock = 1_000
+        now: BrokerClock = 1_000,
+        entropy: [UInt64]? = nil
     ) -> BrokerOutput {
         if !greeted.contains(gateway) {
             greeted.insert(gateway)
@@ -48,7 +50,34 @@ struct EngineHarness {
             ttl: ttl,
             body: body
         )
+        if let entropy {
+            return engine.apply(.command(gateway: gateway, frame: command.encoded(), now: now, entropy: entropy)).output
+        }
         return engine.handle(frame: command.encoded(), from: gateway, now: now)
+    }
+
+    /// Sends `body` here and to `mirror` (a copy of this state: a standby, a restored snapshot) with the
+    /// same random draws, as a standby applies the active's input; returns both outputs.
+    mutating func sendMirrored(
+        _ body: WireCommand.Body,
+        to mirror: inout EngineHarness,
+        gateway: String = "gw-a",
+        connection: UInt64 = 1,
+        client: String = "",
+        now: BrokerClock = 1_000
+    ) -> (expected: BrokerOutput, actual: BrokerOutput) {
+        _ = engine.takeEntropy()
+        let expected = send(body, gateway: gateway, connection: connection, client: client, now: now)
+        let entropy = engine.takeEntropy()
+        let actual = mirror.send(
+            body,
+            gateway: gateway,
+            connection: connection,
+            client: client,
+            now: now,
+            entropy: entropy
+        )
+        return (expected, actual)
     }
 
     /// Creates `room` from `client` and returns its password.

@@ -126,8 +126,13 @@ final class JoinRateTests: XCTestCase {
         for (name, now): (String, BrokerClock) in [
             ("late", 1_000), ("later", 1_999), ("latest", 2_000), ("last", 2_000),
         ] {
-            let expected = join(&active, "lobby", password, name: name, connection: 20, now: now)
-            let actual = join(&standby, "lobby", password, name: name, connection: 20, now: now)
+            let (expected, actual) = active.sendMirrored(
+                .join(room: "lobby", password: password, name: name),
+                to: &standby,
+                connection: 20,
+                client: Self.address,
+                now: now
+            )
             XCTAssertEqual(actual, expected, "\(name) at \(now.monotonic)")
         }
         XCTAssertEqual(

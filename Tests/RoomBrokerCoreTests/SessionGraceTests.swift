@@ -15,9 +15,9 @@ final class SessionGraceTests: XCTestCase {
         return (harness, password)
     }
 
-    /// The event names of the broadcasts (not heads) in `output`.
+    /// The event names of the room events (not heads, not the notices to a taken-over connection) in `output`.
     func events(_ output: BrokerOutput) throws -> [String] {
-        try output.broadcasts.filter { $0.kind != .head }.map { broadcast in
+        try output.broadcasts.filter { $0.kind != .head && $0.kind != .takenOver }.map { broadcast in
             let packet = try SocketIOPacket.parse(String(decoding: broadcast.payload.dropFirst(), as: UTF8.self)[...])
             return packet.data?.arrayValue?.first?.stringValue ?? "?"
         }

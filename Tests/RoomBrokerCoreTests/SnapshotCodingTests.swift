@@ -118,14 +118,18 @@ final class SnapshotCodingTests: XCTestCase {
         ]
         for command in commands {
             let (body, gateway, connection) = command
-            let expected = original.send(body, gateway: gateway, connection: connection, now: 3_000)
-            let actual = restored.send(body, gateway: gateway, connection: connection, now: 3_000)
+            let (expected, actual) = original.sendMirrored(
+                body,
+                to: &restored,
+                gateway: gateway,
+                connection: connection,
+                now: 3_000
+            )
             XCTAssertEqual(actual, expected, "\(command.body)")
         }
         // A join after the round trip gets the same history as one before it would have.
         let late = WireCommand.Body.join(room: "lobby", password: lobby, name: "late", since: 0)
-        let expected = original.send(late, gateway: "gw-c", connection: 12)
-        let join = restored.send(late, gateway: "gw-c", connection: 12)
+        let (expected, join) = original.sendMirrored(late, to: &restored, gateway: "gw-c", connection: 12)
         XCTAssertEqual(join, expected)
         let history = try XCTUnwrap(EngineHarness.json(join)["history"]?.arrayValue).map { $0["text"]?.stringValue }
         XCTAssertTrue(history.contains(Self.longestText))

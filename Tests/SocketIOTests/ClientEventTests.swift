@@ -46,6 +46,19 @@ final class ClientEventTests: XCTestCase {
             ),
             .join(room: "r1", password: "pw", name: "Ann", since: 1 << 53)
         )
+        XCTAssertEqual(
+            try ClientEvent.decode(
+                eventName: "join",
+                arguments: [["room": "r1", "password": "pw", "name": "Ann", "token": "0123abcd"]]
+            ),
+            .join(room: "r1", password: "pw", name: "Ann", token: "0123abcd")
+        )
+        XCTAssertThrowsError(
+            try ClientEvent.decode(
+                eventName: "join",
+                arguments: [["room": "r1", "password": "pw", "name": "A", "token": 7]]
+            )
+        )
         XCTAssertEqual(try ClientEvent.decode(eventName: "leave", arguments: [["room": "r1"]]), .leave(room: "r1"))
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),

@@ -185,6 +185,27 @@ def test_two_users_create_join_and_chat(new_page, chat_server, screenshot_dir):
     wait_until(alice, lambda d: members(d) == ["Alice"], "Bob still in Alice's member list")
 
 
+def test_a_membership_taken_over_with_its_token_leaves_the_page_with_a_reason(new_page, chat_server, screenshot_dir):
+    room, password = http_create_room(chat_server.url, timeout=WAIT)
+    page = new_page()
+    join_via_form(page, "Alice", room, password)
+    wait_until(page, lambda d: members(d) == ["Alice"], "Alice never joined")
+    # The page keeps the membership's resume token for its tab, and nowhere a user sees it.
+    token = page.execute_script("return sessionStorage.getItem(arguments[0])", f"chat.token.{room}.Alice")
+    assert token and len(token) == 32 and token not in page.page_source
+    # Someone with the token (here: a script; usually the same person in another tab) takes it over.
+    other = Member(chat_server.url)
+    try:
+        ack = other.call("join", {"room": room, "password": password, "name": "Alice", "token": token})
+        assert "error" not in ack, ack
+        wait_until(page, lambda d: shown(d, "error") and "on another connection" in by_id(d, "error").text,
+                   "the page did not say why it left the room")
+        assert shown(page, "lobby") and not shown(page, "room-view")
+        page.save_screenshot(str(screenshot_dir / "desktop-taken-over.png"))
+    finally:
+        other.close()
+
+
 def test_wrong_password_shows_server_error(new_page, chat_server, screenshot_dir):
     r = requests.post(f"{chat_server.url}/api/rooms", json={"name": "owner"}, timeout=WAIT)
     room = r.json()["room"]

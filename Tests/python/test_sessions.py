@@ -5,6 +5,7 @@ A member whose connection drops stays in its rooms as "disconnected" for the bro
 room's password and `since` (the last seq it saw) takes the membership over and returns exactly the
 messages it missed. Only when the grace ends is `left` announced.
 """
+import signal
 import time
 
 import pytest
@@ -170,5 +171,50 @@ def test_a_client_of_a_killed_gateway_rejoins_by_name_at_its_first_try():
         sent = alice.call("message", {"room": room, "text": "after the rejoin"})["seq"]
         assert bob2.wait_for("message", lambda d: d["seq"] == sent)["text"] == "after the rejoin"
     finally:
+        close_all(made)
+        server.stop()
+
+
+def test_the_resume_token_takes_a_membership_over_at_once_and_the_old_connection_is_told():
+    skip_if_external("stops a gateway of its own cluster")
+    server = chat_cluster("sessions-token", shared_port=False, broker_args=["--session-grace", "30"])
+    made = []
+    gateway = server.gateways[1]
+    try:
+        alice = Member(server.urls[0])
+        bob = Member(server.urls[1])
+        made += [alice, bob]
+        room, password = create_room(alice)
+        join(alice, room, password, "alice")
+        ack = bob.call("join", {"room": room, "password": password, "name": "bob"})
+        token = ack["token"]
+        assert len(token) == 32 and "token" not in bob.call("message", {"room": room, "text": "hi"})
+
+        # bob's gateway hangs: its connections stay open and it sends nothing (no heartbeat, no close).
+        gateway.send_signal(signal.SIGSTOP)
+        bob2 = Member(server.urls[0])
+        made.append(bob2)
+        refused = bob2.call("join", {"room": room, "password": password, "name": "bob"})
+        assert refused.get("code") == "name_in_use", f"a name and password took over a live member: {refused}"
+        started = time.monotonic()
+        taken = bob2.call("join", {"room": room, "password": password, "name": "bob", "token": token})
+        assert "error" not in taken, f"the token did not take the membership over: {taken}"
+        assert time.monotonic() - started < 0.5, "the token should not wait for the gateway to be given up"
+        assert taken["token"] != token, "every join gives a new token"
+        assert alice.wait_for("resumed", lambda d: d["room"] == room)["name"] == "bob"
+
+        # The old connection is told once its gateway runs again, and gets nothing more of the room.
+        gateway.send_signal(signal.SIGCONT)
+        assert bob.wait_for("removed", lambda d: d["room"] == room) == {"room": room, "name": "bob", "reason": "taken_over"}
+        sent = alice.call("message", {"room": room, "text": "after the takeover"})["seq"]
+        assert bob2.wait_for("message", lambda d: d["seq"] == sent)["text"] == "after the takeover"
+        assert not [d for ev, d in bob.drain(1.0) if ev == "message" and d.get("seq") == sent]
+        assert bob.call("message", {"room": room, "text": "still here?"}).get("code") == "not_member"
+        # Neither token was ever logged.
+        for process in [server.gateways[0], gateway]:
+            assert token not in server.log(process) and taken["token"] not in server.log(process)
+        assert token not in server.log("a")
+    finally:
+        gateway.send_signal(signal.SIGCONT)
         close_all(made)
         server.stop()

@@ -5,6 +5,10 @@ public protocol BroadcastSink: Sendable {
     /// Disconnects the local members of `room` with `reason`, so that their clients reconnect and
     /// join again.
     func disconnectMembers(of room: String, reason: RoomDisconnectReason)
+    /// The membership of `room` of the local connection `connectionID` was taken over by another
+    /// connection (with the member's resume token): write `payload` (a `removed` event) to it alone and
+    /// nothing more of the room.
+    func takeOver(room: String, connectionID: UInt64, payload: [UInt8])
     /// True while the receivers are behind (too many delivered batches not yet written): the link
     /// stops reading broadcasts until they catch up, so ZeroMQ's high-water marks bound the backlog
     /// and the gaps are replayed later.

@@ -379,6 +379,9 @@ public final class BrokerLink: Sendable {
                 // Whatever came before the disconnect is delivered first.
                 flush(sockets)
                 sink.disconnectMembers(of: room, reason: reason)
+            case .takeOver(let room, let connectionID, let payload):
+                flush(sockets)
+                sink.takeOver(room: room, connectionID: connectionID, payload: payload)
             case .notice(let notice):
                 logger.log(level: notice.level, "\(notice.event)", metadata: notice.metadata)
             }

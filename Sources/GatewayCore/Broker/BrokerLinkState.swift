@@ -43,6 +43,9 @@ public struct BrokerLinkState<Caller> {
         case deliver(RoomBroadcastFrame)
         /// Disconnect every local member of the room (after delivering what came before).
         case disconnectMembers(room: String, reason: RoomDisconnectReason)
+        /// The local connection's membership of the room was taken over elsewhere: write it `payload`
+        /// (after what came before) and nothing more of the room.
+        case takeOver(room: String, connectionID: UInt64, payload: [UInt8])
         /// Log a line.
         case notice(BrokerLinkNotice)
     }
@@ -135,7 +138,7 @@ public struct BrokerLinkState<Caller> {
                 holdForHello(body, connectionID: connectionID, client: client, caller: caller, now: now)
                 return []
             }
-            if case .join(let room, _, _, _, _) = body, rooms.holdsJoins(of: room) {
+            if case .join(let room, _, _, _, _, _) = body, rooms.holdsJoins(of: room) {
                 // Send the join only once the subscription is live, so no event after it is missed.
                 rooms.park(
                     HeldCommand(
@@ -224,6 +227,15 @@ public struct BrokerLinkState<Caller> {
         var actions: [Action] = []
         if broadcast.kind == .head {
             headArrived(room: room, seq: broadcast.seq, now: now, into: &actions)
+            return actions
+        }
+        if broadcast.kind == .takenOver {
+            // Not a room event: only the gateway of the connection that lost the membership acts.
+            if broadcast.gateway == configuration.gatewayID {
+                actions.append(
+                    .takeOver(room: room, connectionID: broadcast.connectionID, payload: broadcast.payload)
+                )
+            }
             return actions
         }
         if broadcast.kind == .joined, broadcast.gateway == configuration.gatewayID,

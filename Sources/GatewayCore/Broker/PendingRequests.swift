@@ -76,7 +76,7 @@ struct PendingRequests<Caller> {
     ) -> WireCommand {
         let requestID = takeRequestID()
         var join: JoinKey?
-        if case .join(let room, _, _, _, _) = body {
+        if case .join(let room, _, _, _, _, _) = body {
             let key = JoinKey(room: room, connectionID: connectionID)
             joins[key] = requestID
             join = key

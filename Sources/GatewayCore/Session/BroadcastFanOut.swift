@@ -133,6 +133,12 @@ public final class BroadcastFanOut: BroadcastSink {
         }
     }
 
+    public func takeOver(room: String, connectionID: UInt64, payload: [UInt8]) {
+        for loop in loops {
+            loop.eventLoop.execute { loop.takeOver(room: room, connectionID: connectionID, payload: payload) }
+        }
+    }
+
     public var isBacklogged: Bool {
         loops.contains { $0.queuedBytes.load(ordering: .relaxed) >= maxQueuedBytes }
     }

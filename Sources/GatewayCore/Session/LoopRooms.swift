@@ -196,7 +196,7 @@ final class LoopRooms: @unchecked Sendable {
                 case .pending:
                     hold(event, of: batch, for: membership)
                     continue
-                case .leaving:
+                case .leaving, .takenOver:
                     continue
                 }
                 written += 1
@@ -230,6 +230,20 @@ final class LoopRooms: @unchecked Sendable {
         let held = membership.hold(.init(seq: event.seq, frame: batch.copiedFrame(of: event)), limit: Self.holdLimit)
         if !held {
             membership.recipient.connection.close(reason: "too many events while joining; reconnect")
+        }
+    }
+
+    /// The membership of `room` of connection `connectionID`, if on this loop, was taken over elsewhere:
+    /// it gets `payload` and nothing more of the room (its session drops the membership when it next
+    /// looks: a join, leave or message of the room, or the end of the connection).
+    func takeOver(room: String, connectionID: UInt64, payload: [UInt8]) {
+        eventLoop.preconditionInEventLoop()
+        runPass()  // Whatever came before is delivered first.
+        for membership in rooms[room] ?? [] where membership.recipient.connection.id == connectionID {
+            guard membership.takeOver() else { continue }
+            var frame = ByteBufferAllocator().buffer(capacity: payload.count + 10)
+            WebSocketFrameBuilder.writeTextFrame(payload, into: &frame)
+            membership.recipient.connection.writeAndFlush(frame: frame)
         }
     }
 

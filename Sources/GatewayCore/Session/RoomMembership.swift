@@ -12,6 +12,9 @@ final class RoomMembership {
         case active(joinSeq: UInt64)
         /// The member asked to leave: nothing more is written. A refused leave returns to `active`.
         case leaving(joinSeq: UInt64)
+        /// Another connection took the membership over (with the member's resume token): nothing more
+        /// is written, and the session treats the room as left.
+        case takenOver
     }
 
     /// One room event kept for a pending join: its room sequence number and its complete frame.
@@ -37,6 +40,24 @@ final class RoomMembership {
     var isActive: Bool {
         if case .active = state { return true }
         return false
+    }
+
+    /// Taken over by another connection: gone from the room.
+    var isTakenOver: Bool {
+        if case .takenOver = state { return true }
+        return false
+    }
+
+    /// Ends the membership because another connection took it over; false when it was not confirmed
+    /// (pending: its join's answer decides) or already over.
+    func takeOver() -> Bool {
+        switch state {
+        case .active, .leaving:
+            state = .takenOver
+            return true
+        case .pending, .takenOver:
+            return false
+        }
     }
 
     /// Asked to leave and not answered yet: no longer counted as a member.

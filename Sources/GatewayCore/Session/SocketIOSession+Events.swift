@@ -12,12 +12,13 @@ extension SocketIOSession {
             let name = try FieldValidator.name(name)
             let room = try room.map { room throws(ChatError) in try FieldValidator.room(room) } ?? ""
             request(.create(name: name, room: room, key: try Self.idempotencyKey(id) ?? ""), ackID: ackID)
-        case .join(let room, let password, let name, let since):
+        case .join(let room, let password, let name, let since, let token):
             try join(
                 room: FieldValidator.room(room),
                 password: FieldValidator.password(password),
                 name: FieldValidator.name(name),
                 since: since,
+                token: FieldValidator.token(token ?? ""),
                 ackID: ackID
             )
         case .leave(let room):
@@ -26,6 +27,7 @@ extension SocketIOSession {
             let room = try FieldValidator.room(room)
             let text = try FieldValidator.text(text)
             let key = try Self.idempotencyKey(id) ?? ""
+            dropIfTakenOver(room)
             guard memberships[room]?.isActive == true else {
                 throw ChatError(.notMember, "join room \(room) before sending to it")
             }
@@ -43,7 +45,15 @@ extension SocketIOSession {
     /// A join: the membership is registered (pending) and the room followed before the command goes
     /// out, so that no event after the join's seq is missed; the room's events that arrive before the
     /// ack are held and written after it (PROTOCOL.md).
-    private func join(room: String, password: String, name: String, since: UInt64?, ackID: UInt64?) throws(ChatError) {
+    private func join(
+        room: String,
+        password: String,
+        name: String,
+        since: UInt64?,
+        token: String,
+        ackID: UInt64?
+    ) throws(ChatError) {
+        dropIfTakenOver(room)
         guard memberships[room] == nil else { throw ChatError(.badRequest, "you are already in room \(room)") }
         guard memberships.count < Self.maxRooms else {
             throw ChatError(.rateLimited, "one connection may be in at most \(Self.maxRooms) rooms; leave one first")
@@ -52,7 +62,10 @@ extension SocketIOSession {
         memberships[room] = membership
         everJoined = true
         link.follow(room)
-        request(.join(room: room, password: password, name: name, since: since, pid: pid ?? ""), ackID: ackID) {
+        request(
+            .join(room: room, password: password, name: name, since: since, pid: pid ?? "", token: token),
+            ackID: ackID
+        ) {
             [self] result in
             // A leave of everything (a disconnect) may have dropped this membership meanwhile.
             guard memberships[room] === membership else { return }
@@ -66,6 +79,7 @@ extension SocketIOSession {
     /// A leave: nothing more of the room is written from now on; the membership goes on the ack
     /// (or stays if the broker refuses for another reason than `not_member`).
     private func leave(room: String, ackID: UInt64?) throws(ChatError) {
+        dropIfTakenOver(room)
         guard let membership = memberships[room], membership.startLeaving() else {
             throw ChatError(.notMember, "you are not in room \(room)")
         }
@@ -99,6 +113,11 @@ extension SocketIOSession {
                 boundThen.value?(result)
             }
         }
+    }
+
+    /// Forgets `room`'s membership if another connection took it over (the client got `removed`).
+    private func dropIfTakenOver(_ room: String) {
+        if let membership = memberships[room], membership.isTakenOver { drop(membership) }
     }
 
     private func drop(_ membership: RoomMembership) {

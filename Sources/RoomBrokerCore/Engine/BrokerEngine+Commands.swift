@@ -51,7 +51,7 @@ extension BrokerEngine {
                 )
             )
 
-        case .join(let room, let password, let name, let since, let pid):
+        case .join(let room, let password, let name, let since, let pid, let token):
             let gateways = gateways
             let result = try registry.join(
                 room: room,
@@ -59,6 +59,7 @@ extension BrokerEngine {
                 name: name,
                 since: since,
                 pid: pid,
+                token: token,
                 by: connection,
                 client: command.client,
                 now: now,
@@ -76,7 +77,8 @@ extension BrokerEngine {
             // A retried join changed nothing: no event to announce.
             guard !result.repeated else { return success(reply) }
             let madeRoom = result.madeRoom.map { [broadcast($0, reason: "room full: disconnected longest ago")] } ?? []
-            return success(reply, madeRoom + [broadcast(result.event)])
+            let takenOver = result.supplanted.map { [Self.takenOver(result.event, from: $0)] } ?? []
+            return success(reply, madeRoom + [broadcast(result.event)] + takenOver)
 
         case .leave(let room):
             let event = try registry.leave(room: room, by: connection, now: now)

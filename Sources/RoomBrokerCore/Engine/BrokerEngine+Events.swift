@@ -23,6 +23,7 @@ extension BrokerEngine {
             encodedHistory: encoded,
             newest: result.history.count,
             complete: result.complete,
+            token: result.token,
             byteBudget: Self.replyByteBudget
         )
     }
@@ -37,6 +38,7 @@ extension BrokerEngine {
             count: result.memberCount,
             history: result.history,
             complete: result.complete,
+            token: result.token,
             byteBudget: replyByteBudget
         )
     }
@@ -150,6 +152,19 @@ extension BrokerEngine {
         var numbered = wire
         numbered.gseq = registry.recordBroadcast(room: wire.room, seq: wire.seq, payload: wire.payload)
         return numbered
+    }
+
+    /// The notice to the connection `old` that `event` (the resume that took its membership over) ended
+    /// its membership: not a room event (not numbered, not kept for replay), only for its gateway.
+    static func takenOver(_ event: RoomEvent, from old: ConnectionKey) -> WireBroadcast {
+        WireBroadcast(
+            kind: .takenOver,
+            room: event.room,
+            seq: event.seq,
+            gateway: old.gateway,
+            connectionID: old.connectionID,
+            payload: ServerEventEncoder.removed(room: event.room, name: event.name)
+        )
     }
 
     /// The broadcast of presence `event` (joined, resumed, left) of the member on `connection`.

@@ -13,7 +13,7 @@ extension BrokerEngine {
         if !command.client.isEmpty { fields["client"] = "\(command.client.prefix(utf8Bytes: Self.logFieldBytes))" }
         func cut(_ field: String) -> Logger.MetadataValue { "\(field.prefix(utf8Bytes: Self.logFieldBytes))" }
         switch command.body {
-        case .join(let room, _, let name, _, _), .post(let room, _, let name, _, _):
+        case .join(let room, _, let name, _, _, _), .post(let room, _, let name, _, _):
             fields["room"] = cut(room)
             fields["name"] = cut(name)
         case .create(let name, let room, _):

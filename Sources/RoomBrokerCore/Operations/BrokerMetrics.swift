@@ -154,6 +154,7 @@ public final class BrokerMetrics: Sendable {
         case .joined: return "joined"
         case .left: return "left"
         case .head: return "head"
+        case .takenOver: return "taken_over"
         }
     }
 }

@@ -11,6 +11,7 @@ extension Room.Member {
         case joinSeq
         case ownResumes
         case client
+        case token
     }
 
     public init(from decoder: any Decoder) throws {
@@ -23,7 +24,8 @@ extension Room.Member {
             joinSeq: try container.decode(UInt64.self, forKey: .joinSeq),
             ownResumes: try container.decode([UInt64].self, forKey: .ownResumes),
             // Absent from the snapshots of builds before it.
-            client: try container.decodeIfPresent(String.self, forKey: .client) ?? ""
+            client: try container.decodeIfPresent(String.self, forKey: .client) ?? "",
+            token: try container.decodeIfPresent(ResumeToken.self, forKey: .token)
         )
     }
 
@@ -36,5 +38,6 @@ extension Room.Member {
         try container.encode(joinSeq, forKey: .joinSeq)
         try container.encode(ownResumes, forKey: .ownResumes)
         try container.encode(client, forKey: .client)
+        try container.encodeIfPresent(token, forKey: .token)
     }
 }

@@ -25,6 +25,8 @@ public struct Room: Sendable, Codable {
         /// The address key of the client that joined or took it over ("" when unknown): a client's
         /// disconnected members are bounded per room (``RoomRegistry/maxDisconnectedMembersPerClient``).
         public var client: String
+        /// The hash of the member's resume token (nil: none given yet, or from an earlier build).
+        public var token: ResumeToken?
 
         /// A connected member.
         public init(
@@ -34,7 +36,8 @@ public struct Room: Sendable, Codable {
             pid: String = "",
             joinSeq: UInt64 = 0,
             ownResumes: [UInt64] = [],
-            client: String = ""
+            client: String = "",
+            token: ResumeToken? = nil
         ) {
             self.connection = connection
             self.name = name
@@ -44,6 +47,7 @@ public struct Room: Sendable, Codable {
             self.ownResumes = ownResumes
             self.nameKey = FieldValidator.nameKey(name)
             self.client = client
+            self.token = token
         }
     }
 
@@ -213,6 +217,11 @@ public struct Room: Sendable, Codable {
         if members[index].ownResumes.count > Self.maxOwnResumes { members[index].ownResumes.removeFirst() }
         _ = replace(at: index, with: connection)
         return old
+    }
+
+    /// Keeps `token` as the hash of the member at `index`'s resume token (the one its last join ack gave).
+    mutating func setToken(_ token: ResumeToken, at index: Int) {
+        members[index].token = token
     }
 
     /// Gives the member at `index` to session `pid` (a resume by name) at event `seq`.

@@ -19,6 +19,14 @@ public enum RoomEvent: Equatable, Sendable {
         }
     }
 
+    /// The name of the member it is about (for a message, its sender's).
+    public var name: String {
+        switch self {
+        case .joined(_, _, let name, _, _), .resumed(_, _, let name, _, _), .left(_, _, let name, _, _): return name
+        case .message(_, let message, _): return message.name
+        }
+    }
+
     /// The event's sequence number in its room.
     public var seq: UInt64 {
         switch self {

@@ -1,7 +1,7 @@
 import ChatWire
 import SocketIO
 
-/// The commands of members and of the HTTP API: create, join, leave, message, post.
+/// The commands of members and of the HTTP API: create, join and leave (messages in `+Messages`).
 extension RoomRegistry {
     /// Creates a room named `requestedRoom` (or a generated name when empty) for `creatorName` on
     /// `connection` from address key `client`. Returns the room name and its plaintext password, which
@@ -114,6 +114,7 @@ extension RoomRegistry {
         name rawName: String,
         since: UInt64? = nil,
         pid rawPid: String = "",
+        token rawToken: String = "",
         by connection: ConnectionKey,
         client: String = "",
         now: BrokerClock,
@@ -123,11 +124,14 @@ extension RoomRegistry {
         let name = try FieldValidator.name(rawName)
         _ = try FieldValidator.password(password)
         let pid = try Self.sessionID(rawPid, allowEmpty: true)
+        let token = try FieldValidator.token(rawToken)
         // Normalised once: members' keys were computed when they joined.
         let key = FieldValidator.nameKey(name)
         try chargeJoin(client: client, now: now)
         try checkPassword(password, room: roomName, by: connection, client: client, now: now)
         let maxMembers = configuration.maxMembersPerRoom
+        // Drawn here (the registry's random source cannot be touched while a room is being changed).
+        let issued = ResumeToken.make(using: &random)
         var previousPid = ""
         var supplanted: ConnectionKey?
         var evicted: Room.Member?
@@ -138,6 +142,10 @@ extension RoomRegistry {
                 // succeeds again without a second event; another name is a client error.
                 guard FieldValidator.nameKey(existing) == key else {
                     throw ChatError(.badRequest, "this connection is already in room \(roomName)")
+                }
+                // Its first ack may be lost: the member gets a new token (the old one stops working).
+                if let index = room.members.firstIndex(where: { $0.connection == connection }) {
+                    room.setToken(issued.hash, at: index)
                 }
                 return JoinResult(
                     event: .joined(
@@ -151,13 +159,16 @@ extension RoomRegistry {
                     memberCount: room.members.count,
                     history: since.map { since in room.history.filter { $0.seq > since } } ?? Array(room.history),
                     complete: since.map { $0 >= room.lastDroppedMessageSeq },
-                    repeated: true
+                    repeated: true,
+                    token: issued.token
                 )
             }
             let event: RoomEvent
             if room.isNameTaken(key: key) {
                 var found = room.disconnectedMember(key: key)
-                if found == nil, let index = room.connectedMember(key: key), isGone(room.members[index].connection) {
+                if found == nil, let index = room.connectedMember(key: key),
+                    Self.mayTakeOver(room.members[index], token: token, isGone: isGone)
+                {
                     let old = room.members[index].connection
                     _ = room.markDisconnected(old, now: now.monotonic)
                     supplanted = old
@@ -172,6 +183,7 @@ extension RoomRegistry {
                 previousPid = room.members[index].pid
                 let seq = room.nextSeq()
                 room.attach(at: index, pid: pid, seq: seq)
+                room.setToken(issued.hash, at: index)
                 event = .resumed(
                     room: roomName,
                     seq: seq,
@@ -194,7 +206,16 @@ extension RoomRegistry {
                     )
                 }
                 let seq = room.nextSeq()
-                room.add(Room.Member(connection: connection, name: name, pid: pid, joinSeq: seq, client: client))
+                room.add(
+                    Room.Member(
+                        connection: connection,
+                        name: name,
+                        pid: pid,
+                        joinSeq: seq,
+                        client: client,
+                        token: issued.hash
+                    )
+                )
                 event = .joined(room: roomName, seq: seq, name: name, count: room.members.count, connection: connection)
             }
             var history = Array(room.history)
@@ -211,9 +232,11 @@ extension RoomRegistry {
                 members: room.memberNames(limit: Self.maxMembersInJoinReply),
                 memberCount: room.members.count,
                 history: history,
-                complete: complete
+                complete: complete,
+                token: issued.token
             )
             result.madeRoom = madeRoom
+            result.supplanted = supplanted
             return result
         }
         guard let result else {
@@ -225,6 +248,14 @@ extension RoomRegistry {
         if let evicted { unindex(session: evicted.pid, room: roomName) }
         index(session: pid, room: roomName)
         return result
+    }
+
+    /// Whether a join may take over the still connected `member`: with its resume token, at once; by
+    /// name and password only when its connection is likely dead (`isGone`: its gateway's connection
+    /// closed, or the gateway fell silent).
+    static func mayTakeOver(_ member: Room.Member, token: String, isGone: (ConnectionKey) -> Bool) -> Bool {
+        if !token.isEmpty, let kept = member.token, kept.matches(token) { return true }
+        return isGone(member.connection)
     }
 
     /// Removes `connection` from `room`.
@@ -241,107 +272,7 @@ extension RoomRegistry {
         return event
     }
 
-    /// Adds a message from member `connection` to `room`; a repeat of a non-empty `key` the room still
-    /// remembers (``RecentKeys``: the last minute, at most 1,024) is not added again but answered with
-    /// the first seq.
-    public mutating func message(
-        room rawRoom: String,
-        text rawText: String,
-        key rawKey: String = "",
-        by connection: ConnectionKey,
-        now: BrokerClock
-    ) throws(ChatError) -> MessageOutcome {
-        let roomName = try FieldValidator.room(rawRoom)
-        let text = try FieldValidator.text(rawText)
-        let key = try FieldValidator.key(rawKey)
-        let added = try update(roomName) { room throws(ChatError) -> Added in
-            guard let name = room.memberName(on: connection) else {
-                throw ChatError(.notMember, "join room \(roomName) before sending to it")
-            }
-            return Self.append(
-                ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall),
-                key: key,
-                to: &room,
-                from: connection,
-                now: now.monotonic
-            )
-        }
-        return account(added)
-    }
-
-    /// Adds a message to `room` from a non-member who proves the password (the HTTP API); it is marked
-    /// `via: http`. `key` as for ``message(room:text:key:by:now:)``.
-    public mutating func post(
-        room rawRoom: String,
-        password: String,
-        name rawName: String,
-        text rawText: String,
-        key rawKey: String = "",
-        by connection: ConnectionKey,
-        client: String = "",
-        now: BrokerClock
-    ) throws(ChatError) -> MessageOutcome {
-        let roomName = try FieldValidator.room(rawRoom)
-        let name = try FieldValidator.name(rawName)
-        let text = try FieldValidator.text(rawText)
-        let key = try FieldValidator.key(rawKey)
-        _ = try FieldValidator.password(password)
-        try checkPassword(password, room: roomName, by: connection, client: client, now: now)
-        let added = try update(roomName) { room in
-            Self.append(
-                ChatMessage(seq: 0, name: name, text: text, timestamp: now.wall, via: .http),
-                key: key,
-                to: &room,
-                from: nil,
-                now: now.monotonic
-            )
-        }
-        return account(added)
-    }
-
     // MARK: Internals
-
-    /// A message appended to a room, to account for in the ledger (or a repeat).
-    struct Added {
-        var outcome: MessageOutcome
-        var entry: StorageLedger.Entry?
-        var bytes = 0
-        var released = BudgetedQueue<ChatMessage>.Released()
-    }
-
-    static func append(
-        _ message: ChatMessage,
-        key: String,
-        to room: inout Room,
-        from connection: ConnectionKey?,
-        now: UInt64
-    ) -> Added {
-        if !key.isEmpty, let seq = room.messageKeys.seq(of: key) {
-            return Added(outcome: .repeated(room: room.name, seq: seq))
-        }
-        var message = message
-        message.seq = room.nextSeq()
-        let released = room.appendHistory(message)
-        if !key.isEmpty { room.recordKey(key, seq: message.seq, now: now) }
-        return Added(
-            outcome: .new(.message(room: room.name, message: message, connection: connection)),
-            entry: StorageLedger.Entry(
-                room: room.name,
-                incarnation: room.incarnation,
-                store: .history,
-                seq: message.seq
-            ),
-            bytes: message.byteCount,
-            released: released
-        )
-    }
-
-    mutating func account(_ added: Added) -> MessageOutcome {
-        if let entry = added.entry {
-            keep(entry, bytes: added.bytes, released: added.released.count, releasedBytes: added.released.bytes)
-        }
-        return added.outcome
-    }
 
     /// Refuses a caller over its own limits, then checks the password. Only the caller's connection and
     /// address are limited: no count of other people's failures can refuse a right password.

@@ -8,8 +8,9 @@ import SocketIO
 /// that names the limit behind it). Every method takes the time as a ``BrokerClock``, so tests
 /// control both clocks; limits and expiry use its monotonic reading, `created` and `ts` its wall one.
 ///
-/// By concern: commands of members and the HTTP API in `+Join`, connection-state recovery and session
-/// grace in `+Recovery`, kept bytes, replays and the room list in `+Storage`. Its stored layout is the
+/// By concern: create, join (with resume tokens) and leave in `+Join`, messages and posts in `+Messages`,
+/// the per-address join budget in `+JoinRate`, connection-state recovery and session grace in
+/// `+Recovery`, kept bytes, replays and the room list in `+Storage`, the budgets' use in `+Budgets`. Its stored layout is the
 /// snapshot's (a standby loads an older build's: fields may go, a new one needs a default).
 public struct RoomRegistry: Sendable, Codable {
     /// Most member names a join reply lists (the first ones, in join order); it always gives the count.
@@ -100,11 +101,16 @@ public struct RoomRegistry: Sendable, Codable {
         /// True when the connection was a member already under that name (a retried join): nothing
         /// changed and `event` is not to be broadcast; its seq is the room's last.
         public var repeated = false
+        /// The member's new resume token, for its client only (the ack's `token`); its hash is kept.
+        public var token = ""
         /// The sequence number of the joined event; the member receives every later event.
         public var seq: UInt64 { event.seq }
         /// The `left` of the member disconnected longest ago when the room was full: it made room for
         /// this join (a disconnected member never keeps a newcomer out); broadcast before ``event``.
         public var madeRoom: RoomEvent?
+        /// The connection that held the membership until this join took it over while it still looked
+        /// connected (with the token, or its gateway gone): it is told it left (``BroadcastKind/takenOver``).
+        public var supplanted: ConnectionKey?
     }
 
     /// Most members one room keeps disconnected for their session grace: 1,000, or half the room's
