@@ -32,6 +32,7 @@ hostile_bench() {
         --duration "$h_seconds" --message-bytes "$message_bytes" --threads "$threads" \
         --source-addresses "$h_addresses" --label "$tag" --json "$out/$tag.json" &
     local bench=$!
+    pids+=("$bench")  # stopped with the servers if this script is
     sample_rss "$out/$tag.rss" "$bench" "$broker_pid" ${standby_pid:-} &
     local sampler=$!
     wait "$bench" || status=$?
@@ -47,8 +48,7 @@ hostile_bench() {
 # servers_alive WHEN: 0 if every server process still runs, else says which died.
 servers_alive() {
     local pid
-    for pid in "${pids[@]}"; do
-        [ "$pid" = "${attack_pid:-}" ] && continue
+    for pid in "$broker_pid" ${standby_pid:-} "${gateway_pids[@]}"; do
         kill -0 "$pid" 2>/dev/null || { echo "server process $pid died $1; see $out/*.log" >&2; return 1; }
     done
 }
