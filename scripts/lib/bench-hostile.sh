@@ -20,11 +20,13 @@ coprime_addresses() {
 
 # hostile_bench TAG: one ChatBench run of the scenario (h_* variables) from h_addresses source
 # addresses; its JSON in $out/TAG.json, the brokers' RSS peaks (KiB: active, standby) in $out/TAG.rss,
-# the servers' CPU (cores: broker, gateways) in $out/TAG.cpu. Returns ChatBench's status.
+# the servers' CPU (cores: broker, gateways) in $out/TAG.cpu, the 1-minute load average before it in
+# $out/TAG.load (other work on the machine shows there). Returns ChatBench's status.
 hostile_bench() {
     local tag=$1 status=0 started pid broker0 gateways0=0 broker1 gateways1=0
     rm -f "$out/$tag.json"
     echo "0 0 0" >"$out/$tag.rss"
+    cut -d' ' -f1 /proc/loadavg >"$out/$tag.load"
     started=$(date +%s.%N)
     broker0=$(cpu_ticks "$broker_pid")
     for pid in "${gateway_pids[@]}"; do gateways0=$((gateways0 + $(cpu_ticks "$pid"))); done

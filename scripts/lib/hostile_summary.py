@@ -35,12 +35,13 @@ def peaks(path):
         return 0.0, 0.0
 
 
-def cpu(path):
+def words(path, count):
+    """The white-space separated words of a small file, or count question marks."""
     try:
         with open(path) as f:
             return f.read().split()
     except OSError:
-        return ["?", "?"]
+        return ["?"] * count
 
 
 def main():
@@ -108,8 +109,11 @@ def main():
         rows.append(("standby broker RSS peak MiB", f"{b_standby:.0f}", f"{a_standby:.0f}", f"<= {budget}", ""))
     if not rss_ok and not args.smoke:
         failures.append(f"a broker's RSS peak passed its --memory-budget of {budget} MiB")
-    b_cpu, a_cpu = cpu(runs["baseline"] + ".cpu"), cpu(runs["attacked"] + ".cpu")
+    b_cpu, a_cpu = words(runs["baseline"] + ".cpu", 2), words(runs["attacked"] + ".cpu", 2)
     rows.append(("CPU cores broker / gateways", f"{b_cpu[0]} / {b_cpu[1]}", f"{a_cpu[0]} / {a_cpu[1]}", "", ""))
+    b_load, a_load = words(runs["baseline"] + ".load", 1), words(runs["attacked"] + ".load", 1)
+    rows.append(("load average before (1 min)", b_load[0], a_load[0], "",
+                 "other work on the machine moves p99: repeat if high"))
     if attack is not None:
         rows.append(("ChatAttack CPU cores", "", f"{attack['cpuSeconds'] / max(attack['seconds'], 0.001):.2f}",
                      "", f"{attack['threads']} thread(s)"))
