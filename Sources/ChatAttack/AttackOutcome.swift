@@ -69,9 +69,3 @@ enum AttackOutcome: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-/// An attempt that ended before it got an answer, with what became of it.
-struct AttackFailure: Error {
-    /// The outcome to count.
-    let outcome: AttackOutcome
-}
