@@ -174,6 +174,7 @@ let package = Package(
             name: "ChatBenchTests",
             dependencies: ["ChatBench", "ChatLoad", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .testTarget(name: "ChatAttackTests", dependencies: ["ChatAttack", "ChatWire"]),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(
             name: "ChatCommandLineTests",
