@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "RoomBroker", targets: ["RoomBroker"]),
         .executable(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "ChatBench", targets: ["ChatBench"]),
+        .executable(name: "ChatAttack", targets: ["ChatAttack"]),
         .executable(name: "BrokerBench", targets: ["BrokerBench"]),
         .executable(name: "ChatKeys", targets: ["ChatKeys"]),
     ],
@@ -136,13 +137,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // WebSocket framing, upgrade and source addresses shared by the load tools (ChatBench, ChatAttack).
+        .target(
+            name: "ChatLoad",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "ChatBench",
             dependencies: [
-                "SocketIO", "ProcessLimits",
+                "SocketIO", "ProcessLimits", "ChatLoad",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Hostile load while a benchmark runs: ghost members, join cycles on full histories, packet floods
+        // and room creations from many loopback addresses, at given rates (scripts/bench --hostile).
+        .executableTarget(
+            name: "ChatAttack",
+            dependencies: [
+                "ChatLoad", "ChatWire", "SocketIO", "ProcessLimits",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -158,8 +178,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatBenchTests",
-            dependencies: ["ChatBench", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["ChatBench", "ChatLoad", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .testTarget(name: "ChatAttackTests", dependencies: ["ChatAttack", "ChatWire"]),
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"]),
         .testTarget(
             name: "ChatCommandLineTests",

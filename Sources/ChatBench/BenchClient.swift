@@ -1,3 +1,4 @@
+import ChatLoad
 import Foundation
 import NIOCore
 import NIOPosix
@@ -29,8 +30,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     private let mask: (UInt8, UInt8, UInt8, UInt8)
     private var state = State.upgrading
     private var context: ChannelHandlerContext?
-    private var inbound: ByteBuffer?
-    private var fragments: ByteBuffer?
+    private var reader = WebSocketReader()
     private let ready: EventLoopPromise<Void>
     private var pending: [UInt64: EventLoopPromise<String>] = [:]
     private var nextAckID: UInt64 = 1
@@ -66,24 +66,18 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
         timeout: TimeAmount
     ) async throws -> BenchClient {
         let client = BenchClient(index: index, eventLoop: stats.eventLoop, stats: stats, host: host, port: port)
-        var bootstrap = ClientBootstrap(group: stats.eventLoop)
-        if let source { bootstrap = bootstrap.bind(to: source) }
-        let channel =
-            try await bootstrap
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(timeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tls, serverHostname: nil)
-                        )
-                    }
-                    try channel.pipeline.syncOperations.addHandler(client)
-                }
+        let channel = try await LoadConnection.open(
+            on: stats.eventLoop,
+            host: host,
+            port: port,
+            source: source,
+            timeout: timeout
+        ) { channel in
+            if let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
             }
-            .connect(host: host, port: port)
-            .get()
+            try channel.pipeline.syncOperations.addHandler(client)
+        }
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
             client.ready.fail(
                 BenchError.timeout(
@@ -133,7 +127,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
                 return self.eventLoop.makeSucceededVoidFuture()
             }
             var buffer = context.channel.allocator.buffer(capacity: 8)
-            WebSocketFrame.write(opcode: .close, payload: [0x03, 0xE8], mask: self.mask, into: &buffer)
+            WebSocketFrame.writeNormalClose(mask: self.mask, into: &buffer)
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
             self.state = .closed
             return context.close()
@@ -191,40 +185,12 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var key: [UInt8] = []
-        for _ in 0..<16 { key.append(.random(in: 0...255)) }
-        let request =
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-            + "Host: \(host):\(port)\r\n"
-            + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        let request = WebSocketUpgrade.request(host: host, port: port)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let incoming = unwrapInboundIn(data)
-        if var buffer = inbound {
-            var incoming = incoming
-            buffer.writeBuffer(&incoming)
-            inbound = buffer
-        } else {
-            inbound = incoming
-        }
-        guard var buffer = inbound else { return }
-        inbound = nil
-        if state == .upgrading {
-            guard readUpgradeResponse(&buffer, context: context) else {
-                if state == .upgrading { inbound = buffer }
-                return
-            }
-        }
-        while state == .open, let frame = WebSocketFrame.read(from: &buffer) {
-            handle(frame, context: context)
-        }
-        if buffer.readableBytes > 0 {
-            buffer.discardReadBytes()
-            inbound = buffer
-        }
+        reader.read(unwrapInboundIn(data)) { handle($0, context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -250,56 +216,27 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Reading
 
-    /// Consumes the HTTP response head; true once the upgrade succeeded.
-    private func readUpgradeResponse(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
-        let view = buffer.readableBytesView
-        guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return false }
-        let headLength = end.upperBound - view.startIndex
-        let head = buffer.readString(length: headLength) ?? ""
-        guard head.hasPrefix("HTTP/1.1 101") else {
-            let status = head.split(separator: "\r\n").first.map(String.init) ?? head
+    private func handle(_ event: WebSocketReader.Event, context: ChannelHandlerContext) {
+        switch event {
+        case .upgraded:
+            state = .open
+        case .refused(let status):
             ready.fail(BenchError.protocolError("upgrade refused: \(status)"))
             state = .closed
             context.close(promise: nil)
-            return false
-        }
-        state = .open
-        return true
-    }
-
-    private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        switch WebSocketFrame.Opcode(rawValue: frame.opcode) {
-        case .text, .continuation:
-            var payload = frame.payload
-            if !frame.fin || fragments != nil {
-                if var pendingFragments = fragments {
-                    pendingFragments.writeBuffer(&payload)
-                    fragments = pendingFragments
-                } else {
-                    fragments = payload
-                }
-                guard frame.fin, let whole = fragments else { return }
-                fragments = nil
-                payload = whole
-            }
-            let packet = payload.withUnsafeReadableBytes { EnginePacket.parse($0) }
-            handle(packet)
-        case .ping:
-            var buffer = context.channel.allocator.buffer(capacity: frame.payload.readableBytes + 6)
-            WebSocketFrame.write(opcode: .pong, payload: frame.payload.readableBytesView, mask: mask, into: &buffer)
+        case .text(let payload):
+            handle(payload.withUnsafeReadableBytes { EnginePacket.parse($0) })
+        case .ping(let payload):
+            var buffer = context.channel.allocator.buffer(capacity: payload.readableBytes + 6)
+            WebSocketFrame.write(opcode: .pong, payload: payload.readableBytesView, mask: mask, into: &buffer)
             context.write(wrapOutboundOut(buffer), promise: nil)
             unflushed = true
-        case .close:
-            var payload = frame.payload
-            _ = payload.readInteger(as: UInt16.self)
-            let reason = payload.readString(length: payload.readableBytes) ?? ""
+        case .close(_, let reason):
             if !stopping, stats.counters.firstCloseReason == nil {
                 stats.counters.firstCloseReason = "client \(index): \(reason)"
             }
             state = .closed
             context.close(promise: nil)
-        case .binary, .pong, .none:
-            break
         }
     }
 

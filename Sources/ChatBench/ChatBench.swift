@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatLoad
 import Foundation
 import NIOCore
 import NIOPosix
@@ -294,7 +295,7 @@ struct ChatBench: AsyncParsableCommand {
             }
         }
         var total = PartResult.merged(results)
-        if processCount > 1 { total.cpuSeconds += PartResult.processCPUSeconds() }
+        if processCount > 1 { total.cpuSeconds += ProcessCPU.seconds() }
         var summary = BenchSummary(
             scenario: self,
             processes: processCount,

@@ -1,3 +1,4 @@
+import ChatLoad
 import Foundation
 import NIOCore
 import NIOPosix
@@ -156,7 +157,7 @@ final class ScenarioPart: @unchecked Sendable {
             for client in clients { group.addTask { await client.closeOnLoop() } }
         }
         clients = []
-        return PartResult(stats: final, missingJoined: missingJoined, cpuSeconds: PartResult.processCPUSeconds())
+        return PartResult(stats: final, missingJoined: missingJoined, cpuSeconds: ProcessCPU.seconds())
     }
 
     // MARK: Helpers

@@ -1,3 +1,4 @@
+import ChatLoad
 import NIOCore
 import XCTest
 

@@ -1,9 +1,9 @@
 import NIOCore
 
 /// One WebSocket frame as read from the server (payload already unmasked).
-struct WebSocketFrame {
+public struct WebSocketFrame {
     /// Opcodes the benchmark handles.
-    enum Opcode: UInt8 {
+    public enum Opcode: UInt8, Sendable {
         case continuation = 0x0
         case text = 0x1
         case binary = 0x2
@@ -12,14 +12,16 @@ struct WebSocketFrame {
         case pong = 0xA
     }
 
-    var fin: Bool
+    /// True on the last frame of a message.
+    public var fin: Bool
     /// The raw opcode (see ``Opcode``).
-    var opcode: UInt8
-    var payload: ByteBuffer
+    public var opcode: UInt8
+    /// The unmasked payload.
+    public var payload: ByteBuffer
 
     /// Takes the next complete frame off `buffer`, or returns nil (leaving `buffer` untouched)
     /// when it does not hold one yet.
-    static func read(from buffer: inout ByteBuffer) -> WebSocketFrame? {
+    public static func read(from buffer: inout ByteBuffer) -> WebSocketFrame? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)
@@ -55,7 +57,7 @@ struct WebSocketFrame {
     }
 
     /// Appends a client frame (masked with `mask`, as RFC 6455 requires of clients) to `buffer`.
-    static func write(
+    public static func write(
         opcode: Opcode,
         payload: some Collection<UInt8>,
         mask: (UInt8, UInt8, UInt8, UInt8),
@@ -82,5 +84,10 @@ struct WebSocketFrame {
             }
             return i
         }
+    }
+
+    /// Appends a client's close frame with code 1000 (normal closure) to `buffer`.
+    public static func writeNormalClose(mask: (UInt8, UInt8, UInt8, UInt8), into buffer: inout ByteBuffer) {
+        write(opcode: .close, payload: [0x03, 0xE8], mask: mask, into: &buffer)
     }
 }

@@ -1,6 +1,6 @@
 /// The few Engine.IO / Socket.IO packets the benchmark tells apart, read with byte scans only
 /// (no JSON parsing on the delivery path).
-enum EnginePacket {
+public enum EnginePacket: Sendable {
     /// `0{…}`: the Engine.IO open packet.
     case open
     /// `2`: an Engine.IO ping.
@@ -23,7 +23,7 @@ enum EnginePacket {
     private static let textKey = Array(#""text":""#.utf8)
 
     /// Classifies one text frame's payload.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> EnginePacket {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> EnginePacket {
         guard let first = bytes.first else { return .other }
         switch first {
         case UInt8(ascii: "0"): return .open

@@ -1,7 +1,7 @@
 /// Runs an async body for each index with at most `limit` running at once.
-enum BoundedConcurrency {
+public enum BoundedConcurrency {
     /// Calls `body(i)` for `i` in `0..<count`, `limit` at a time, and returns the results in index order.
-    static func map<T: Sendable>(
+    public static func map<T: Sendable>(
         count: Int,
         limit: Int,
         _ body: @escaping @Sendable (Int) async throws -> T
