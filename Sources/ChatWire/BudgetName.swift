@@ -5,8 +5,9 @@ public enum BudgetName: String, Codable, Sendable, CaseIterable {
     case storedBytes = "stored-bytes"
     /// Rooms (`--max-rooms`).
     case rooms
-    /// Members kept for their session grace after their connection dropped, over all rooms (each room
-    /// keeps at most 1,000 of them, or half its cap, and 64 per client address key).
+    /// Members kept for their session grace after their connection dropped, over all rooms
+    /// (`--max-disconnected-members`; each room keeps at most 1,000 of them, or half its cap, and 64 per
+    /// client address key).
     case disconnectedMembers = "disconnected-members"
     /// Message idempotency keys over all rooms (a minute's, at most 1,024 per room).
     case messageKeys = "message-keys"

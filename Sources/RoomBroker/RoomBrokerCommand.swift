@@ -57,6 +57,15 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     )
     var maxMembersPerRoom = RoomRegistryConfiguration().maxMembersPerRoom
 
+    @Option(
+        help: ArgumentHelp(
+            "Most members kept disconnected for their session grace, over all rooms.",
+            discussion:
+                "Past it the membership that dropped longest ago leaves at once (a left event), whichever room it is in."
+        )
+    )
+    var maxDisconnectedMembers = RoomRegistryConfiguration().maxDisconnectedMembers
+
     @Option(help: "Wrong passwords allowed per connection per minute.")
     var failuresPerConnection = 5
 
@@ -183,6 +192,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
         guard maxMembersPerRoom >= 2 else { throw ValidationError("--max-members-per-room must be at least 2") }
+        guard maxDisconnectedMembers >= 1 else {
+            throw ValidationError("--max-disconnected-members must be at least 1")
+        }
         guard failuresPerConnection >= 1, failuresPerClient >= 1, createsPerClient >= 1, roomsPerAddress >= 1 else {
             throw ValidationError(
                 "--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1"
@@ -280,6 +292,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         registry.emptyRoomGraceMilliseconds = UInt64(emptyRoomGrace) * 1000
         registry.maxRooms = maxRooms
         registry.maxMembersPerRoom = maxMembersPerRoom
+        registry.maxDisconnectedMembers = maxDisconnectedMembers
         registry.sessionGraceMilliseconds = UInt64(sessionGrace) * 1000
         registry.failuresPerConnection = failuresPerConnection
         registry.failuresPerClient = failuresPerClient

@@ -112,6 +112,47 @@ extension RoomRegistryTests {
         XCTAssertTrue(["away-1", "away-2", "away-3"].allSatisfy(names.contains), "other people's members stay")
     }
 
+    /// Many rooms each within their bound: the broker-wide bound makes the oldest leave, whatever room.
+    func testDisconnectedMembersStayWithinTheGlobalBoundOldestFirst() throws {
+        var configuration = RoomRegistryConfiguration()
+        configuration.maxDisconnectedMembers = 4
+        var registry = RoomRegistry(configuration: configuration)
+        var passwords: [String: String] = [:]
+        for room in ["r1", "r2", "r3"] { passwords[room] = try makeRoom(&registry, named: room) }
+        var evicted: [String] = []
+        for id in 1...9 {
+            let room = "r\(id % 3 + 1)"
+            _ = try registry.join(
+                room: room,
+                password: passwords[room] ?? "",
+                name: "m\(id)",
+                by: connection(id),
+                now: BrokerClock(integerLiteral: UInt64(id))
+            )
+            // A resumed member's grace entry is stale: it still counts until popped, never leaves.
+            if id == 2 {
+                _ = registry.disconnect(connection(id), now: BrokerClock(integerLiteral: UInt64(id)))
+                _ = try registry.join(
+                    room: room,
+                    password: passwords[room] ?? "",
+                    name: "m2",
+                    by: connection(50),
+                    now: 3
+                )
+                continue
+            }
+            let dropped = registry.disconnect(connection(id), now: BrokerClock(integerLiteral: UInt64(id)))
+            evicted += dropped.evicted.map { event in
+                guard case .left(_, _, let name, _, _) = event else { return "?" }
+                return name
+            }
+            XCTAssertLessThanOrEqual(registry.sessionsInGrace, 4)
+        }
+        XCTAssertEqual(evicted, ["m1", "m3", "m4", "m5"], "the oldest first, over all rooms; m2 came back")
+        XCTAssertEqual(registry.memberCount - registry.connectedMembers, 4)
+        XCTAssertEqual(registry.rooms["r3"]?.members.map(\.name), ["m2", "m8"], "the resumed member stays")
+    }
+
     func testTheBoundIsAThousandOrHalfTheRoomsCap() {
         var configuration = RoomRegistryConfiguration()
         XCTAssertEqual(RoomRegistry.maxDisconnectedMembers(in: configuration), 1_000)

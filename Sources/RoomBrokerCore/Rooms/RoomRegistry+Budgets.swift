@@ -12,12 +12,13 @@ extension RoomRegistry {
             switch name {
             case .storedBytes: return .init(name, used: storedBytes, limit: configuration.memoryBudget)
             case .rooms: return .init(name, used: rooms.count, limit: configuration.maxRooms)
-            case .disconnectedMembers: return .init(name, used: members - connectedMembers)
+            case .disconnectedMembers:
+                return .init(name, used: members - connectedMembers, limit: configuration.maxDisconnectedMembers)
             case .messageKeys: return .init(name, used: rooms.values.reduce(0) { $0 + $1.messageKeys.count })
             case .createKeys: return .init(name, used: createKeys.count, limit: CreateKeys.capacity)
             case .limiterKeys: return .init(name, used: limiterKeys)
             case .ledgerEntries: return .init(name, used: ledger.entryCount)
-            case .graceEntries: return .init(name, used: inGrace.count)
+            case .graceEntries: return .init(name, used: inGrace.count, limit: configuration.maxDisconnectedMembers)
             }
         }
     }

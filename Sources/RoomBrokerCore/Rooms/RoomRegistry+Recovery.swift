@@ -112,7 +112,19 @@ extension RoomRegistry {
                 )
             }
         }
+        result.evicted += evictOverGlobalBound(now: now)
         return result
+    }
+
+    /// While more memberships wait in their grace than the configuration's `maxDisconnectedMembers`,
+    /// the one that dropped longest ago leaves now (entries of members resumed since are skipped: the
+    /// count is an upper bound of the members kept disconnected).
+    mutating func evictOverGlobalBound(now: BrokerClock) -> [RoomEvent] {
+        var events: [RoomEvent] = []
+        while inGrace.count > configuration.maxDisconnectedMembers, let entry = inGrace.popFirst() {
+            if let event = leaveAfterGrace(entry, now: now) { events.append(event) }
+        }
+        return events
     }
 
     /// Removes a disconnected member of room `index` when client `client` or the room is over its bound.
@@ -149,23 +161,28 @@ extension RoomRegistry {
         var events: [RoomEvent] = []
         while let entry = inGrace.first, now.monotonic >= entry.since, now.monotonic - entry.since >= grace {
             _ = inGrace.popFirst()
-            var pid = ""
-            let event = try? update(entry.room) { room throws(ChatError) -> RoomEvent? in
-                guard let member = room.removeDisconnected(entry.connection, before: entry.since, now: now.monotonic)
-                else { return nil }
-                pid = member.pid
-                return .left(
-                    room: entry.room,
-                    seq: room.nextSeq(),
-                    name: member.name,
-                    count: room.members.count,
-                    connection: entry.connection
-                )
-            }
-            unindex(session: pid, room: entry.room)
-            if let event { events.append(event) }
+            if let event = leaveAfterGrace(entry, now: now) { events.append(event) }
         }
         return events
+    }
+
+    /// The member of grace `entry`, if still disconnected since then, leaves: its `left` event.
+    private mutating func leaveAfterGrace(_ entry: GraceEntry, now: BrokerClock) -> RoomEvent? {
+        var pid = ""
+        let event = try? update(entry.room) { room throws(ChatError) -> RoomEvent? in
+            guard let member = room.removeDisconnected(entry.connection, before: entry.since, now: now.monotonic)
+            else { return nil }
+            pid = member.pid
+            return .left(
+                room: entry.room,
+                seq: room.nextSeq(),
+                name: member.name,
+                count: room.members.count,
+                connection: entry.connection
+            )
+        }
+        unindex(session: pid, room: entry.room)
+        return event ?? nil
     }
 
     /// Memberships kept as disconnected, waiting for a resume or the end of their grace (an upper bound:

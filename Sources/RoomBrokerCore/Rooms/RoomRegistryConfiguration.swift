@@ -46,6 +46,11 @@ public struct RoomRegistryConfiguration: Sendable, Codable {
     public var joinBurstPerClient: Int = 60
     /// Tokens a client address key's join bucket gets back per second (``joinBurstPerClient``).
     public var joinsPerClientPerSecond: Int = 10
+    /// Members kept disconnected for their session grace over all rooms. Past it the membership that
+    /// dropped longest ago leaves at once, whichever room it is in: each room and client address key
+    /// is bounded too, and this caps their sum, so many addresses each within their own bounds cannot
+    /// fill the broker with members nobody uses (each is a few hundred bytes, and in every snapshot).
+    public var maxDisconnectedMembers: Int = 100_000
     /// The rooms this broker owns when rooms are spread over several brokers (`RoomBroker --shard I/N`):
     /// commands about other rooms are refused with `wrong_shard`, and generated names are drawn until
     /// one is this shard's. Both brokers of a pair have the same.
@@ -81,6 +86,8 @@ extension RoomRegistryConfiguration {
         joinsPerClientPerSecond =
             try container.decodeIfPresent(Int.self, forKey: .joinsPerClientPerSecond)
             ?? defaults.joinsPerClientPerSecond
+        maxDisconnectedMembers =
+            try container.decodeIfPresent(Int.self, forKey: .maxDisconnectedMembers) ?? defaults.maxDisconnectedMembers
         shard = try container.decode(Shard.self, forKey: .shard)
     }
 }
