@@ -1,3 +1,5 @@
+import ChatWire
+
 /// A CIDR range of IP addresses, e.g. `10.0.0.0/8`, `2001:db8::/32`, or one address (`192.0.2.7`).
 public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
     /// The first address of the range (host bits cleared).

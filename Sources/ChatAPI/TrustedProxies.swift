@@ -1,3 +1,5 @@
+import ChatWire
+
 /// The reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed, and the rule
 /// that finds a request's client address with them.
 ///

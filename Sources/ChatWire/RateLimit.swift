@@ -8,6 +8,10 @@ public enum RateLimit: String, Sendable, Codable, CaseIterable {
     case createsPerConnection = "creates-per-connection"
     /// Rooms created per client address key per window.
     case createsPerAddress = "creates-per-address"
+    /// Rooms created per wider prefix of client addresses (IPv6 /56 and /48, IPv4 /24) per window.
+    case createsPerNetwork = "creates-per-network"
+    /// Rooms created over all clients per second (``RoomRegistryConfiguration``'s `createsPerSecond`).
+    case createsInAll = "creates-in-all"
     /// Live rooms created by one client address key.
     case roomsPerAddress = "rooms-per-address"
     /// Rooms in the broker.

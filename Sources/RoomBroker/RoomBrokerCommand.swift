@@ -73,9 +73,16 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
     var failuresPerClient = 20
 
     @Option(
-        help: "Rooms one client address (IPv4 address or IPv6 /64) may create per minute, over all its connections."
+        help: ArgumentHelp(
+            "Rooms one client address (IPv4 address or IPv6 /64) may create per minute, over all its connections.",
+            discussion:
+                "Its IPv6 /56 may create 4 times as many, its IPv6 /48 or IPv4 /24 16 times as many."
+        )
     )
     var createsPerClient = 30
+
+    @Option(help: "Rooms all clients together may create per second (a burst of ten seconds' worth).")
+    var createsPerSecond = RoomRegistryConfiguration().createsPerSecond
 
     @Option(
         help: "Live rooms one client address (IPv4 address or IPv6 /64) may have created; freed when a room expires."
@@ -195,6 +202,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard maxDisconnectedMembers >= 1 else {
             throw ValidationError("--max-disconnected-members must be at least 1")
         }
+        guard createsPerSecond >= 1, createsPerSecond <= 1_000_000 else {
+            throw ValidationError("--creates-per-second must be 1 to 1000000")
+        }
         guard failuresPerConnection >= 1, failuresPerClient >= 1, createsPerClient >= 1, roomsPerAddress >= 1 else {
             throw ValidationError(
                 "--failures-per-connection, --failures-per-client, --creates-per-client and --rooms-per-address must be at least 1"
@@ -297,6 +307,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         registry.failuresPerConnection = failuresPerConnection
         registry.failuresPerClient = failuresPerClient
         registry.createsPerClient = createsPerClient
+        registry.createsPerSecond = createsPerSecond
         registry.roomsPerClient = roomsPerAddress
         registry.joinBurstPerClient = joinBurstPerAddress
         registry.joinsPerClientPerSecond = joinsPerAddress

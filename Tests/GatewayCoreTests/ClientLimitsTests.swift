@@ -1,4 +1,5 @@
 import ChatAPI
+import ChatWire
 import Logging
 import NIOCore
 import XCTest

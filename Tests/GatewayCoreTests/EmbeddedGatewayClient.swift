@@ -1,5 +1,6 @@
 import ChatAPI
 import ChatTestSupport
+import ChatWire
 import Logging
 import NIOCore
 import NIOEmbedded

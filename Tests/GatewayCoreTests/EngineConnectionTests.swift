@@ -1,5 +1,6 @@
 import ChatAPI
 import ChatTestSupport
+import ChatWire
 import Foundation
 import Logging
 import NIOCore

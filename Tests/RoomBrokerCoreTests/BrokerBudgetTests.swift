@@ -68,6 +68,7 @@ final class BrokerBudgetTests: XCTestCase {
         configuration.createsPerConnection = 10_000
         configuration.createsPerClient = 10_000
         configuration.roomsPerClient = 10_000
+        configuration.createsPerSecond = 10_000
         var harness = EngineHarness(configuration: configuration)
         let password = try harness.create("huge")
         let members = 1_500

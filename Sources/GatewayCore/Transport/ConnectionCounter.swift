@@ -1,4 +1,5 @@
 import ChatAPI
+import ChatWire
 import Synchronization
 
 /// Counts the open connections of one gateway process, in total and per client address key, for

@@ -1,4 +1,5 @@
 import ChatAPI
+import ChatWire
 import Foundation
 import Logging
 import NIOCore

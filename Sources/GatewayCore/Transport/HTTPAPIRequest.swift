@@ -1,4 +1,5 @@
 import ChatAPI
+import ChatWire
 import NIOCore
 import NIOHTTP1
 

@@ -7,7 +7,7 @@ extension RoomRegistry {
         let members = memberCount
         let limiterKeys =
             failuresByConnection.keyCount + failuresByClient.keyCount + createsByConnection.keyCount
-            + createsByClient.keyCount + (joinsByClient?.trackedKeys ?? 0)
+            + createsByClient.keyCount + (joinsByClient?.trackedKeys ?? 0) + creationPrefixKeyCount
         return BudgetName.allCases.map { name in
             switch name {
             case .storedBytes: return .init(name, used: storedBytes, limit: configuration.memoryBudget)

@@ -48,6 +48,7 @@ extension RoomRegistry {
                     limit: .createsPerConnection
                 )
         }
+        try checkCreationBeyondAddress(client: client, now: now)
         if !client.isEmpty, roomsByCreator[client, default: 0] >= configuration.roomsPerClient {
             throw ChatError(
                 .rateLimited,
@@ -85,6 +86,7 @@ extension RoomRegistry {
             }
         }
         Self.record(&createsByConnection, &createsByClient, keys, now: now)
+        recordCreation(client: client, now: now)
         if !client.isEmpty { roomsByCreator[client, default: 0] += 1 }
         if !key.isEmpty { createKeys.record(client: client, key: key, room: room, now: now.monotonic) }
         let password = PasswordGenerator.generate(using: &random)

@@ -84,6 +84,7 @@ extension RoomRegistry {
             createsByClient.purge(now: now.monotonic)
             createKeys.purge(now: now.monotonic)
             joinsByClient?.purge(now: now.monotonic)
+            purgeCreationPrefixes(now: now)
             for index in rooms.indices where !rooms.values[index].messageKeys.isEmpty {
                 rooms.values[index].expireKeys(now: now.monotonic)
             }

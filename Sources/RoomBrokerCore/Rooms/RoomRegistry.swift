@@ -45,6 +45,11 @@ public struct RoomRegistry: Sendable, Codable {
     /// Joins, resumes and creates per client address key (``chargeJoin(client:now:)``). Optional in
     /// the stored layout: absent from the snapshots of earlier builds, and then made on first use.
     var joinsByClient: TokenBuckets?
+    /// Rooms created per wider prefix (IPv6 /56; IPv6 /48 and IPv4 /24) and over all clients
+    /// (`+CreationPrefixes`); nil in a state from a build without them.
+    var createsBySite: AttemptLimiter?
+    var createsByNetwork: AttemptLimiter?
+    var createsInAll: TokenBuckets?
     var createKeys = CreateKeys()
     var ledger = StorageLedger()
     var nextIncarnation: UInt64 = 1

@@ -32,6 +32,11 @@ public struct RoomRegistryConfiguration: Sendable, Codable {
     public var createsPerConnection: Int = 10
     /// Rooms one client address key may create per window, over all its connections.
     public var createsPerClient: Int = 30
+    /// Rooms created over all clients per second (a burst of ten seconds' worth): past it creations are
+    /// refused `rate_limited` for a moment, so no crowd of addresses can churn the broker's rooms. Each
+    /// wider prefix of addresses may also create a multiple of ``createsPerClient`` per window: an IPv6
+    /// /56 4 ×, an IPv6 /48 or an IPv4 /24 16 ×.
+    public var createsPerSecond: Int = 100
     /// The window of the four limits above, in ms.
     public var limitWindowMilliseconds: UInt64 = 60 * 1000
     /// Joins, resumes and creates one client address key may make at once, over all its connections on
@@ -86,6 +91,8 @@ extension RoomRegistryConfiguration {
         joinsPerClientPerSecond =
             try container.decodeIfPresent(Int.self, forKey: .joinsPerClientPerSecond)
             ?? defaults.joinsPerClientPerSecond
+        createsPerSecond =
+            try container.decodeIfPresent(Int.self, forKey: .createsPerSecond) ?? defaults.createsPerSecond
         maxDisconnectedMembers =
             try container.decodeIfPresent(Int.self, forKey: .maxDisconnectedMembers) ?? defaults.maxDisconnectedMembers
         shard = try container.decode(Shard.self, forKey: .shard)

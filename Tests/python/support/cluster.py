@@ -26,7 +26,8 @@ import pytest
 from support.processes import START_TIMEOUT, STATIC_DIR, Process, binary, free_port, stop, wait_healthy
 
 # Every test client comes from 127.0.0.1: the per-address limits on creating and joining rooms are raised.
-BROKER_DEFAULTS = ("--log-level", "debug", "--creates-per-client", "1000", "--rooms-per-address", "100000",
+BROKER_DEFAULTS = ("--log-level", "debug", "--creates-per-client", "1000", "--creates-per-second", "100000",
+                   "--rooms-per-address", "100000",
                    "--join-burst-per-address", "100000", "--joins-per-address", "100000")
 GATEWAY_DEFAULTS = ("--log-level", "debug")
 

@@ -125,8 +125,35 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The client of an address key as ``rateLimitKey`` writes it (an IPv4 address, or an IPv6 prefix
+    /// followed by `/64`); nil for anything else.
+    public init?(rateLimitKey key: String) {
+        if key.hasSuffix("/64") {
+            guard let address = ClientAddress(key.dropLast(3)), !address.isIPv4 else { return nil }
+            self = address
+        } else {
+            guard let address = ClientAddress(key), address.isIPv4 else { return nil }
+            self = address
+        }
+    }
+
+    /// The wider prefixes the broker counts room creations of this client under, besides its own key:
+    /// an IPv4 address's /24; an IPv6 /64's /56 and /48 (``AddressScope``).
+    public var creationPrefixKeys: [(scope: AddressScope, key: String)] {
+        switch storage {
+        case .v4(let value):
+            return AddressScope.allCases.compactMap { scope in
+                guard scope != .subscriber, let length = scope.ipv4PrefixLength else { return nil }
+                let prefix = ClientAddress(ipv4: value & (UInt32.max << UInt32(32 - length)))
+                return (scope, prefix.description + "/\(length)")
+            }
+        case .v6:
+            return Array(limitKeys.dropFirst())
+        }
+    }
+
     /// Whether the first `prefixLength` bits equal those of `network` (which must be of the same family).
-    func hasPrefix(_ network: ClientAddress, length prefixLength: Int) -> Bool {
+    public func hasPrefix(_ network: ClientAddress, length prefixLength: Int) -> Bool {
         switch (storage, network.storage) {
         case (.v4(let value), .v4(let base)):
             guard prefixLength > 0 else { return true }
