@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// A real executable of this package (RoomBroker or Gateway) run for a test, its output kept in a log file.
@@ -68,8 +69,21 @@ final class ServerProcess {
 
     deinit { stop() }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    /// Ports this test process handed out already.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago and that this process never handed out
+    /// before: the kernel may offer a closed port again at once, and two servers of one test given the
+    /// same one fail to start ("Address already in use").
     static func freePort() -> Int {
+        while true {
+            let port = anyFreePort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    private static func anyFreePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -45,10 +45,19 @@ def binary(name):
     return str(path)
 
 
+_handed_out = set()  # ports free_port gave already: the kernel may offer a closed port again at once
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago and that this test run never handed out before
+    (two servers of one test given the same port would fail to start)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def free_consecutive_ports(count=6):
