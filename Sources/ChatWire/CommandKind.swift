@@ -28,4 +28,6 @@ public enum CommandKind: UInt8, Sendable, CaseIterable {
     /// Ask a broker how it stands (role, term, rooms, gateways, replication) for the gateways' status
     /// page; answered by the standby too, never replicated (docs/PROTOCOL.md, "Status").
     case status = 12
+    /// A member pages back through a room's kept history: the messages before a seq.
+    case history = 13
 }

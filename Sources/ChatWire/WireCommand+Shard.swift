@@ -7,7 +7,7 @@ extension WireCommand.Body {
         case .create(_, let room, _):
             return room.utf8.count <= FieldValidator.maxRoomLength && room.trimmingWhitespace().isEmpty ? nil : room
         case .join(let room, _, _, _, _, _), .leave(let room), .message(let room, _, _), .post(let room, _, _, _, _),
-            .replay(let room, _, _):
+            .replay(let room, _, _), .history(let room, _):
             return room
         case .hello, .heartbeat, .listRooms, .disconnect, .resume, .status:
             return nil

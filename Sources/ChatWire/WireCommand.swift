@@ -43,6 +43,9 @@ public struct WireCommand: Equatable, Sendable {
         case resume(pid: String, instance: String, since: UInt64?)
         /// How the broker stands: answered with a ``BrokerStatusReport`` as the reply's JSON.
         case status
+        /// The kept messages of `room` numbered before `before`, newest first as many as fit in a reply,
+        /// for a member paging back past its join's history.
+        case history(room: String, before: UInt64)
 
         /// The kind byte of this body.
         public var kind: CommandKind {
@@ -59,6 +62,7 @@ public struct WireCommand: Equatable, Sendable {
             case .replay: return .replay
             case .resume: return .resume
             case .status: return .status
+            case .history: return .history
             }
         }
     }
@@ -144,6 +148,9 @@ public struct WireCommand: Equatable, Sendable {
             writer.write(room)
             writer.write(from)
             writer.write(to)
+        case .history(let room, let before):
+            writer.write(room)
+            writer.write(before)
         case .resume(let pid, let instance, let since):
             writer.write(pid)
             writer.write(instance)
@@ -237,6 +244,8 @@ public struct WireCommand: Equatable, Sendable {
             body = .resume(pid: pid, instance: instance, since: since == noSince ? nil : since)
         case .status:
             body = .status
+        case .history:
+            body = .history(room: try reader.readString("room"), before: try reader.readUInt64("before"))
         }
         try reader.finish()
         return WireCommand(

@@ -12,13 +12,16 @@ public enum ClientEvent: Sendable, Equatable {
     /// `message {room, text, id?}`: send a message to a room; `id` is the optional idempotency key
     /// (nil when absent or null).
     case message(room: String, text: String, id: String?)
+    /// `history {room, before}`: the kept messages of a room the client is in, numbered before `before`
+    /// (the oldest seq it has), for paging back past its join's history.
+    case history(room: String, before: UInt64)
     /// `rooms` (no argument, `{}`, or `{after?, limit?}`): one page of the rooms, sorted by name,
     /// after the room named `after` (nil: from the first), at most `limit` (nil: the default).
     case listRooms(after: String?, limit: Int?)
 
     /// The event names a client may emit (unknown names are refused with this list).
     public enum Name: String, CaseIterable, Sendable {
-        case create, join, leave, message, rooms
+        case create, join, leave, message, rooms, history
     }
 
     /// Decodes an event from its name and the arguments that follow it (the ack callback is not one).
@@ -54,6 +57,15 @@ public enum ClientEvent: Sendable, Equatable {
                 text: try string("text", in: fields, event: eventName),
                 id: try idempotencyKey(in: fields, event: eventName)
             )
+        case .history:
+            let fields = try object(eventName, arguments)
+            guard let value = fields["before"], let number = value.int64Value, number >= 1, UInt64(number) <= maxSince
+            else {
+                throw .badRequest(
+                    "The field \"before\" of the \"history\" event must be a whole number from 1 to \(maxSince) (the oldest seq you have)."
+                )
+            }
+            return .history(room: try string("room", in: fields, event: eventName), before: UInt64(number))
         case .rooms:
             if arguments.isEmpty || arguments == [.null] { return .listRooms(after: nil, limit: nil) }
             let fields = try object(eventName, arguments)

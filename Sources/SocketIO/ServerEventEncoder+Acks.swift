@@ -60,8 +60,39 @@ extension ServerEventEncoder {
         byteBudget: Int
     ) -> [UInt8] where Messages.Element: ClientVisibleMessage {
         var json = joinAckHead(room: room, seq: seq, members: members, count: count, capacity: history.count * 128)
-        // The newest messages first, each encoded once, until the next would not fit.
-        var budget = byteBudget - json.bytes.count - 32
+        let written = writeNewest(history, room: room, budget: byteBudget - json.bytes.count - 32, into: &json)
+        joinAckTail(&json, complete: complete.map { $0 && written == history.count }, token: token)
+        return json.bytes
+    }
+
+    /// The ack of a `history` page: `{"room":..,"history":[..],"more":..}`, the newest of `messages`
+    /// (oldest first) that fit in `byteBudget`; `more` when some of them did not (ask again before the
+    /// first one written).
+    public static func historyAck<Messages: BidirectionalCollection>(
+        room: String,
+        messages: Messages,
+        byteBudget: Int
+    ) -> [UInt8] where Messages.Element: ClientVisibleMessage {
+        var json = JSONWriter(capacity: 64 + room.utf8.count + messages.count * 128)
+        json.beginObject()
+        json.key("room")
+        json.string(room)
+        let written = writeNewest(messages, room: room, budget: byteBudget - json.bytes.count - 32, into: &json)
+        json.key("more")
+        json.bool(written < messages.count)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// Writes `"history":[..]`: the newest messages of `history` that fit in `budget` bytes, each
+    /// encoded once, oldest first; returns how many.
+    private static func writeNewest<Messages: BidirectionalCollection>(
+        _ history: Messages,
+        room: String,
+        budget: Int,
+        into json: inout JSONWriter
+    ) -> Int where Messages.Element: ClientVisibleMessage {
+        var budget = budget
         var newestFirst: [[UInt8]] = []
         for message in history.reversed() {
             let object = messageObject(message, room: room)
@@ -74,8 +105,7 @@ extension ServerEventEncoder {
         json.beginArray()
         for object in newestFirst.reversed() { json.raw(object) }
         json.endArray()
-        joinAckTail(&json, complete: complete.map { $0 && newestFirst.count == history.count }, token: token)
-        return json.bytes
+        return newestFirst.count
     }
 
     /// The same ack, byte for byte, with the history's objects encoded before: the newest `newest` of

@@ -21,6 +21,7 @@ final class WireCommandTests: XCTestCase {
         .resume(pid: "0123456789abcdef0123456789abcdef", instance: "k3x9", since: 1234),
         .resume(pid: "0123456789abcdef0123456789abcdef", instance: "", since: nil),
         .status,
+        .history(room: "lobby", before: 1 << 53),
     ]
 
     func testEveryCommandRoundTrips() throws {

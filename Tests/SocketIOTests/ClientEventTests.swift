@@ -59,6 +59,16 @@ final class ClientEventTests: XCTestCase {
                 arguments: [["room": "r1", "password": "pw", "name": "A", "token": 7]]
             )
         )
+        XCTAssertEqual(
+            try ClientEvent.decode(eventName: "history", arguments: [["room": "r1", "before": 41]]),
+            .history(room: "r1", before: 41)
+        )
+        for before: JSONValue in [0, -1, 1.5, "3", .null] {
+            XCTAssertThrowsError(
+                try ClientEvent.decode(eventName: "history", arguments: [["room": "r1", "before": before]]),
+                "\(before)"
+            )
+        }
         XCTAssertEqual(try ClientEvent.decode(eventName: "leave", arguments: [["room": "r1"]]), .leave(room: "r1"))
         XCTAssertEqual(
             try ClientEvent.decode(eventName: "message", arguments: [["room": "r1", "text": "hi"]]),

@@ -165,6 +165,19 @@ def test_history_in_join_ack(connect):
     assert ack["seq"] >= seqs[-1]
 
 
+def test_a_member_pages_back_through_the_history(connect):
+    a, late, outsider = connect(), connect(), connect()
+    room, password = create_room(a)
+    join(a, room, password, "alice")
+    seqs = [a.call("message", {"room": room, "text": f"m{i}"})["seq"] for i in range(5)]
+    join(late, room, password, "carol")
+    page = late.call("history", {"room": room, "before": seqs[3]})
+    assert [h["text"] for h in page["history"]] == ["m0", "m1", "m2"] and page["more"] is False
+    assert page["room"] == room and [h["seq"] for h in page["history"]] == seqs[:3]
+    assert outsider.call("history", {"room": room, "before": seqs[3]})["code"] == "not_member"
+    assert late.call("history", {"room": room, "before": 0})["code"] == "bad_request"
+
+
 def test_all_members_see_the_same_order(connect):
     a, b, c = connect(), connect(), connect()
     room, password = create_room(a)

@@ -185,7 +185,7 @@ public final class ShardRouter: BrokerClient {
                         "connection-state recovery needs a single shard; join your rooms again"
                     )
                 )
-        case .join, .leave, .message, .post, .replay:
+        case .join, .leave, .message, .post, .replay, .history:
             return .shard(0)  // Unreachable: these name their room.
         }
     }

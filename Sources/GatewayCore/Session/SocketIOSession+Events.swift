@@ -32,6 +32,13 @@ extension SocketIOSession {
                 throw ChatError(.notMember, "join room \(room) before sending to it")
             }
             request(.message(room: room, text: text, key: key), ackID: ackID)
+        case .history(let room, let before):
+            let room = try FieldValidator.room(room)
+            dropIfTakenOver(room)
+            guard memberships[room]?.isActive == true else {
+                throw ChatError(.notMember, "join room \(room) before reading its history")
+            }
+            request(.history(room: room, before: before), ackID: ackID)
         case .listRooms(let after, let limit):
             let after = try after.map { after throws(ChatError) in try FieldValidator.room(after) } ?? ""
             let limit = limit ?? Self.defaultRoomsPerPage

@@ -113,6 +113,13 @@ extension BrokerEngine {
         case .listRooms(let after, let limit):
             return success(.init(json: try registry.page(after: after, limit: Int(limit)).json))
 
+        case .history(let room, let before):
+            let messages = try registry.history(room: room, before: before, by: connection)
+            // A page can be as large as a join's ack: it costs a token of the address's join budget.
+            try registry.chargeJoin(client: command.client, now: now)
+            let json = ServerEventEncoder.historyAck(room: room, messages: messages, byteBudget: Self.replyByteBudget)
+            return success(.init(room: room, json: json))
+
         case .disconnect:
             let dropped = registry.disconnect(connection, now: now)
             logAway(dropped.away, connection, reason: "disconnected")

@@ -19,7 +19,7 @@ extension BrokerEngine {
         case .create(let name, let room, _):
             fields["room"] = cut(room)
             fields["name"] = cut(name)
-        case .leave(let room), .message(let room, _, _), .replay(let room, _, _):
+        case .leave(let room), .message(let room, _, _), .replay(let room, _, _), .history(let room, _):
             fields["room"] = cut(room)
         case .hello(let name):
             fields["name"] = cut(name)

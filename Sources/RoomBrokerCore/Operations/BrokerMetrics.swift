@@ -131,6 +131,7 @@ public final class BrokerMetrics: Sendable {
         case .message: return "message"
         case .post: return "post"
         case .listRooms: return "list_rooms"
+        case .history: return "history"
         case .disconnect: return "disconnect"
         case .replay: return "replay"
         case .resume: return "resume"

@@ -61,6 +61,22 @@ extension RoomRegistry {
         return account(added)
     }
 
+    /// The kept messages of `room` numbered before `before`, oldest first, for its member on
+    /// `connection` paging back past its join's history (the caller trims them to its reply budget from
+    /// the newest).
+    public func history(
+        room rawRoom: String,
+        before: UInt64,
+        by connection: ConnectionKey
+    ) throws(ChatError) -> [ChatMessage] {
+        let roomName = try FieldValidator.room(rawRoom)
+        guard let room = rooms[roomName] else { throw noSuchRoom(roomName) }
+        guard room.memberName(on: connection) != nil else {
+            throw ChatError(.notMember, "join room \(roomName) before reading its history")
+        }
+        return room.history.filter { $0.seq < before }
+    }
+
     /// A message appended to a room, to account for in the ledger (or a repeat).
     struct Added {
         var outcome: MessageOutcome
