@@ -202,7 +202,10 @@ public struct WireCommand: Equatable, Sendable {
             let name = try reader.readString("name")
             let since = try reader.readUInt64("since")
             let pid = try reader.readString("pid")
-            let token = reader.remaining > 0 ? try reader.readString("token") : ""
+            // Present only when not empty: an empty one written out is not the canonical frame.
+            let trailing = reader.remaining
+            let token = trailing > 0 ? try reader.readString("token") : ""
+            if trailing > 0, token.isEmpty { throw .trailingBytes(count: trailing) }
             body = .join(
                 room: room,
                 password: password,

@@ -73,6 +73,7 @@ final class WireCommandTests: XCTestCase {
         XCTAssertEqual(withToken.encoded(), plain.encoded() + [0, 0, 0, 32] + Array(token.utf8))
         XCTAssertEqual(try WireCommand.decode(withToken.encoded()), withToken)
         XCTAssertThrowsError(try WireCommand.decode(Array(withToken.encoded().dropLast())))
+        XCTAssertThrowsError(try WireCommand.decode(plain.encoded() + [0, 0, 0, 0]), "an empty token written out")
     }
 
     func testAResumeWithoutOffsetCarriesTheNoSinceValue() throws {
