@@ -164,7 +164,15 @@ final class ConnectionStateRecoveryTests: XCTestCase {
         var harness = try makeHarness()
         let seen = try say("seen", in: "lobby", &harness)
         // gw-a has not noticed yet that alice's socket is gone: the resume comes first.
-        XCTAssertEqual(try texts(success(resume(since: seen.gseq, &harness)).events.map(\.payload)), [])
+        let resumed = resume(since: seen.gseq, &harness)
+        XCTAssertEqual(try texts(success(resumed).events.map(\.payload)), [])
+        // The old connection is told it left the room (its gateway stops writing the room to it).
+        let notices = resumed.broadcasts.filter { $0.kind == .takenOver }
+        XCTAssertEqual(
+            notices.map { "\($0.gateway)/\($0.connectionID)/\($0.room)" },
+            ["gw-a/1/lobby", "gw-a/1/other"],
+            "each room the session had"
+        )
         XCTAssertEqual(
             EngineHarness.failure(
                 harness.send(.message(room: "lobby", text: "stale", key: ""), gateway: "gw-a", connection: 1)

@@ -187,7 +187,10 @@ extension BrokerEngine {
             now: now,
             maxBytes: Self.replyByteBudget
         )
-        let broadcasts = result.events.map { broadcast($0) }
+        // Each resumed event, then the notice to the connection that still held that membership, if any.
+        let broadcasts = result.events.flatMap { event in
+            [broadcast(event)] + (result.supplanted[event.room].map { [Self.takenOver(event, from: $0)] } ?? [])
+        }
         logger.info(
             "recover",
             metadata: [

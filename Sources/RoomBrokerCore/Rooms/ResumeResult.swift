@@ -9,4 +9,7 @@ public struct ResumeResult: Equatable, Sendable {
     public var events: [RoomEvent]
     /// The kept broadcasts of those rooms the client missed, in broker-wide (gseq) order.
     public var missed: [Room.RecentBroadcast]
+    /// By room, the connection that still held the membership (it looked connected) when the resume
+    /// moved it: it is told it left (``BroadcastKind/takenOver``).
+    public var supplanted: [String: ConnectionKey] = [:]
 }

@@ -52,6 +52,7 @@ extension RoomRegistry {
         }
         var positions: [WireReply.RoomPosition] = []
         var resumed: [RoomEvent] = []
+        var supplanted: [String: ConnectionKey] = [:]
         for name in names {
             guard let roomIndex = rooms.index(forKey: name), let index = rooms.values[roomIndex].member(ofSession: pid)
             else { continue }
@@ -62,6 +63,7 @@ extension RoomRegistry {
             }
             let seq = rooms.values[roomIndex].nextSeq()
             let old = rooms.values[roomIndex].move(at: index, to: connection, seq: seq)
+            if member.disconnectedSince == nil { supplanted[name] = old }
             memberships.remove(name, for: old)
             memberships.insert(name, for: connection)
             positions.append(.init(room: name, seq: seq))
@@ -76,7 +78,7 @@ extension RoomRegistry {
             )
         }
         missed.sort { $0.gseq < $1.gseq }
-        return ResumeResult(rooms: positions, events: resumed, missed: missed)
+        return ResumeResult(rooms: positions, events: resumed, missed: missed, supplanted: supplanted)
     }
 
     /// The connection is gone: each of its memberships is kept as disconnected for the session grace
