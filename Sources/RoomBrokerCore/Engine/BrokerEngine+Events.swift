@@ -68,6 +68,23 @@ extension BrokerEngine {
         return verdict.admitted ? verdict.metadata : nil
     }
 
+    /// The line of a presence event, when ``eventLine()`` admitted it (`line`: its extra fields).
+    private func logPresence(
+        _ message: Logger.Message,
+        _ line: Logger.Metadata?,
+        room: String,
+        name: String,
+        _ connection: ConnectionKey,
+        seq: UInt64,
+        members: Int,
+        reason: String? = nil
+    ) {
+        guard let line else { return }
+        var fields = metadata(room: room, name: name, connection, seq: seq, members: members).merging(line) { $1 }
+        if let reason { fields["reason"] = "\(reason)" }
+        logger.info(message, metadata: fields)
+    }
+
     /// Encodes `event` once, keeps the bytes for replays, logs it (sampled per client under a flood:
     /// ``eventLine()``), and returns its broadcast.
     mutating func broadcast(_ event: RoomEvent, reason: String? = nil) -> WireBroadcast {
@@ -75,14 +92,7 @@ extension BrokerEngine {
         let line = eventLine()
         switch event {
         case .joined(let room, let seq, let name, let count, let connection):
-            if let line {
-                logger.info(
-                    "join",
-                    metadata: metadata(room: room, name: name, connection, seq: seq, members: count).merging(line) {
-                        $1
-                    }
-                )
-            }
+            logPresence("join", line, room: room, name: name, connection, seq: seq, members: count)
             wire = Self.presence(
                 .joined,
                 of: event,
@@ -90,14 +100,7 @@ extension BrokerEngine {
                 ServerEventEncoder.joined(room: room, seq: seq, name: name, count: count)
             )
         case .resumed(let room, let seq, let name, let count, let connection):
-            if let line {
-                logger.info(
-                    "resume",
-                    metadata: metadata(room: room, name: name, connection, seq: seq, members: count).merging(line) {
-                        $1
-                    }
-                )
-            }
+            logPresence("resume", line, room: room, name: name, connection, seq: seq, members: count)
             // Numbered and sent as kind `joined`, so the joining gateway matches it to its join like any
             // other; the clients see a `resumed` event, not an arrival.
             wire = Self.presence(
@@ -107,11 +110,7 @@ extension BrokerEngine {
                 ServerEventEncoder.resumed(room: room, seq: seq, name: name, count: count)
             )
         case .left(let room, let seq, let name, let count, let connection):
-            if let line {
-                var fields = metadata(room: room, name: name, connection, seq: seq, members: count).merging(line) { $1 }
-                if let reason { fields["reason"] = "\(reason)" }
-                logger.info("leave", metadata: fields)
-            }
+            logPresence("leave", line, room: room, name: name, connection, seq: seq, members: count, reason: reason)
             wire = Self.presence(
                 .left,
                 of: event,
