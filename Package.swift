@@ -69,10 +69,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The broker's journal and snapshots on disk (--data-dir).
+        .target(
+            name: "BrokerStorage",
+            dependencies: [
+                "RoomBrokerCore", "ChatWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "RoomBroker",
             dependencies: [
-                "RoomBrokerCore", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits", "ChatCommandLine",
+                "RoomBrokerCore", "BrokerStorage", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits",
+                "ChatCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -207,6 +217,10 @@ let package = Package(
                 "RoomBrokerCore", "ChatWire", "SocketIO", .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["Fixtures"]  // read from the source tree (SnapshotCodingTests+Fixture.swift)
+        ),
+        .testTarget(
+            name: "BrokerStorageTests",
+            dependencies: ["BrokerStorage", "RoomBrokerCore", "ChatWire"]
         ),
         .testTarget(
             name: "IntegrationTests",

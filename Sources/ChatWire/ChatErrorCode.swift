@@ -35,6 +35,9 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
     /// The broker does not own the room: it belongs to another shard (docs/PROTOCOL.md, "Shards"). The
     /// servers are misconfigured: a gateway's broker order or `--shards` disagrees with a broker's `--shard`.
     case wrongShard = 16
+    /// The broker cannot write its journal (its disk is full or failing): it refuses new rooms and
+    /// messages, which it could not keep, and goes on serving joins, leaves and history.
+    case storageFull = 17
 
     /// The stable snake_case code clients see in `{"error": ..., "code": ...}`.
     public var code: String {
@@ -54,6 +57,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .rateLimited: return "rate_limited"
         case .unknownGateway, .notActive: return "broker_unavailable"
         case .wrongShard: return "wrong_shard"
+        case .storageFull: return "storage_full"
         }
     }
 
@@ -68,6 +72,7 @@ public enum ChatErrorCode: UInt8, Sendable, CaseIterable {
         case .tooManyAttempts, .rateLimited: return 429
         case .tooManyRooms, .brokerUnavailable, .replayUnavailable, .unknownGateway, .notActive: return 503
         case .internalError, .wrongShard: return 500
+        case .storageFull: return 507
         }
     }
 }

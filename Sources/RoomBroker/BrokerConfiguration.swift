@@ -1,3 +1,4 @@
+import BrokerStorage
 import RoomBrokerCore
 
 /// Everything the broker process is started with.
@@ -23,4 +24,10 @@ struct BrokerConfiguration: Sendable {
     var curve: BrokerCurve?
     /// What the loop counts for `--metrics` (nil: nothing is counted).
     var metrics: BrokerMetrics? = nil
+    /// The journal on disk (`--data-dir`); nil: memory only.
+    var journal: BrokerJournal? = nil
+    /// The state the journal read back at start, replayed before serving.
+    var recovered: RecoveredState? = nil
+    /// Journal bytes after which a snapshot is saved (`--snapshot-every`).
+    var snapshotEveryBytes = 64 << 20
 }

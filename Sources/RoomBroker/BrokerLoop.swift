@@ -1,3 +1,4 @@
+import BrokerStorage
 import ChatWire
 import Foundation
 import Logging
@@ -10,8 +11,8 @@ import ZeroMQ
 /// libzmq sockets belong to one thread, so everything happens on one dedicated thread that
 /// blocks in `zmq_poll`; the engine is plain state touched only there.
 final class BrokerLoop: Sendable {
-    private let configuration: BrokerConfiguration
-    private let logger: Logger
+    let configuration: BrokerConfiguration
+    let logger: Logger
     private let thread = ZMQLoopThread(name: "broker-zmq")
     /// Encodes and decodes snapshots off the loop thread.
     private let snapshotWorker = SnapshotWorker()
@@ -157,9 +158,27 @@ final class BrokerLoop: Sendable {
             configuration: configuration.registry,
             gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
             pair: configuration.pair,
+            journaling: configuration.journal != nil,
             logger: logger,
             now: BrokerClock.now()
         )
+        let journal = configuration.journal
+        // `--fsync always`: replies and broadcasts wait until the journal has their inputs.
+        var gate = journal?.mode == .always ? DurableGate() : nil
+        func run(_ actions: [NodeAction]) {
+            guard var held = gate, let journal else {
+                perform(actions, sockets)
+                return
+            }
+            let position = node.isActive ? node.lastUpdate : 0
+            let durable = journal.isRefusing ? UInt64.max : journal.durablePosition
+            perform(actions.compactMap { held.pass($0, position: position, durable: durable) }, sockets)
+            gate = held
+        }
+        if let recovered = configuration.recovered {
+            recover(&node, from: recovered)
+        }
+        run(node.start())
         var items: [ZMQPoller.Item] = [
             .socket(sockets.commands), .socket(sockets.broadcasts), .socket(sockets.gatewayConnections.socket),
         ]
@@ -167,6 +186,7 @@ final class BrokerLoop: Sendable {
         var peers = ZMQPeerConnections()
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
         if let zap = sockets.zap { items.append(.socket(zap.socket)) }
+        if let journal, gate != nil { items.append(.fileDescriptor(journal.wakeDescriptor)) }
         let zapLog = ZAPLog()
         let poller = ZMQPoller(items)
         var stopDeadline: UInt64?
@@ -175,13 +195,17 @@ final class BrokerLoop: Sendable {
         while true {
             if stopDeadline == nil, thread.isStopRequested {
                 let (actions, handingOver) = node.leave()
-                perform(actions, sockets)
+                run(actions)
                 // Wait (at most 2 s) for the standby to say it is active and for held replies to go out.
                 stopDeadline = MonotonicClock.milliseconds() + (handingOver ? 2_000 : 0)
             }
             if let stopDeadline,
                 MonotonicClock.milliseconds() >= stopDeadline || (node.handedOver && node.heldCount == 0)
             {
+                // Everything applied reaches the disk before the last replies go out.
+                run(node.flushUpdates())
+                journal?.close()
+                if var held = gate { perform(held.releaseAll(), sockets) }
                 break
             }
             do {
@@ -196,7 +220,7 @@ final class BrokerLoop: Sendable {
                         guard let frames = try peerIn.receive(dontWait: true) else { break }
                         guard frames.count == 2 else { continue }
                         bytes += frames[1].count
-                        perform(node.peer(frame: frames[1], now: BrokerClock.now()), sockets)
+                        run(node.peer(frame: frames[1], now: BrokerClock.now()))
                     }
                 }
                 if let peerIn = sockets.peerIn, readable.isReadable(peerIn) { try readPeer() }
@@ -208,7 +232,7 @@ final class BrokerLoop: Sendable {
                 // that reuses its descriptor (ZMQPeerConnections).
                 if readable.isReadable(sockets.gatewayConnections.socket) {
                     for gateway in peers.apply(try sockets.gatewayConnections.events()) {
-                        perform(node.gatewayClosed(identity: gateway, now: BrokerClock.now()), sockets)
+                        run(node.gatewayClosed(identity: gateway, now: BrokerClock.now()))
                     }
                 }
                 if readable.isReadable(sockets.commands) {
@@ -220,11 +244,11 @@ final class BrokerLoop: Sendable {
                         peers.heard(identity, on: connection)
                         let frame = frames.count == 2 ? frames[1] : []
                         metrics?.command(frame)
-                        perform(node.command(identity: identity, frame: frame, now: BrokerClock.now()), sockets)
+                        run(node.command(identity: identity, frame: frame, now: BrokerClock.now()))
                         if count % Self.updatesPerMessage == 0 {
                             // A long drain: the standby gets these updates now, and the acks that came
                             // meanwhile release their replies, rather than both waiting for its end.
-                            perform(node.flushUpdates(), sockets)
+                            run(node.flushUpdates())
                             try readPeer()
                         }
                     }
@@ -233,15 +257,24 @@ final class BrokerLoop: Sendable {
                     // Subscription messages: 0x01 + topic (subscribe) or 0x00 + topic (unsubscribe).
                     while let message = try sockets.broadcasts.receive(dontWait: true) {
                         guard let frame = message.first, frame.first == 1 else { continue }
-                        perform(node.subscribed(topic: Array(frame.dropFirst())), sockets)
+                        run(node.subscribed(topic: Array(frame.dropFirst())))
                     }
                 }
                 for outcome in snapshotWorker.takeFinished() {
-                    perform(node.finished(outcome, now: BrokerClock.now()), sockets)
+                    run(node.finished(outcome, now: BrokerClock.now()))
                 }
-                perform(node.tick(now: BrokerClock.now()), sockets)
+                run(node.tick(now: BrokerClock.now()))
                 // What this pass applied goes to the standby as one message, acknowledged with one ack.
-                perform(node.flushUpdates(), sockets)
+                run(node.flushUpdates())
+                if let journal {
+                    keepJournal(journal, &node, run)
+                    if var held = gate {
+                        if readable.isReadable(fileDescriptor: journal.wakeDescriptor) { journal.clearWake() }
+                        let durable = journal.isRefusing ? UInt64.max : journal.durablePosition
+                        perform(held.release(durable: durable), sockets)
+                        gate = held
+                    }
+                }
                 if let metrics, MonotonicClock.milliseconds() >= nextMetricsUpdate {
                     // The gauges (rooms, members, role, term, replication lag) a few times a second.
                     nextMetricsUpdate = MonotonicClock.milliseconds() + Self.metricsUpdateMilliseconds
@@ -281,6 +314,8 @@ final class BrokerLoop: Sendable {
             case .toPeer(let frame):
                 // Dropped when the peer is not connected or far behind: it notices the gap and reloads.
                 _ = try? sockets.peerOut?.send([frame], dontWait: true)
+            case .journal(let entry):
+                configuration.journal?.append(entry)
             }
         }
     }

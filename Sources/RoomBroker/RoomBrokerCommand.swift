@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrokerStorage
 import ChatCommandLine
 import ChatLogging
 import ChatWire
@@ -141,6 +142,9 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
 
     @OptionGroup(title: "Logging")
     var logging: LoggingOptions
+
+    @OptionGroup(title: "Keeping rooms on disk")
+    var storage: StorageOptions
 
     @Option(
         help: ArgumentHelp(
@@ -335,6 +339,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
             )
         }
         registry.shard = try Shard(parsing: shard)
+        let (journal, recovered) = try openJournal(logger: logger)
         let service = BrokerService(
             configuration: BrokerConfiguration(
                 commandsEndpoint: commands,
@@ -346,7 +351,10 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 peerBind: peerBind,
                 peerConnect: peer,
                 curve: curve,
-                metrics: brokerMetrics
+                metrics: brokerMetrics,
+                journal: journal,
+                recovered: recovered,
+                snapshotEveryBytes: storage.snapshotEvery << 20
             ),
             logger: logger
         )
@@ -359,3 +367,12 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
 }
 
 extension PairRole: ExpressibleByArgument {}
+
+extension RoomBrokerCommand {
+    /// Opens `--data-dir` and reads its state back (nil, nil without it). Its errors say what to do.
+    func openJournal(logger: Logger) throws -> (BrokerJournal?, RecoveredState?) {
+        guard let path = storage.dataDir else { return (nil, nil) }
+        logger.info("journal-opening", metadata: ["dir": "\(path)", "fsync": "\(storage.fsync.rawValue)"])
+        return try BrokerJournal.open(path: path, mode: storage.fsync, logger: logger)
+    }
+}

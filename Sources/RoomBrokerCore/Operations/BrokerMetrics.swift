@@ -29,6 +29,9 @@ public final class BrokerMetrics: Sendable {
     private let budgets: [BudgetName: (used: Gauge, limit: Gauge)]
     /// `chat_broker_shard{index,count}` = 1: which shard of the rooms this broker owns (`--shard I/N`).
     private let shard: Gauge
+    /// `chat_broker_storage_refusing` = 1 while the journal cannot be written (new rooms and messages
+    /// are refused with `storage_full`).
+    private let storageRefusingGauge: Gauge
 
     /// Metrics made by `factory` (a `PrometheusMetricsFactory` in the broker), for a broker of `shard`.
     public init(factory: any MetricsFactory, shard: Shard = .whole) {
@@ -65,6 +68,7 @@ public final class BrokerMetrics: Sendable {
         heldOutputs = Gauge(label: "chat_broker_replication_held_outputs", factory: factory)
         unacknowledged = Gauge(label: "chat_broker_replication_unacknowledged_updates", factory: factory)
         sinceReplication = Gauge(label: "chat_broker_replication_since_last_milliseconds", factory: factory)
+        storageRefusingGauge = Gauge(label: "chat_broker_storage_refusing", factory: factory)
         var budgets: [BudgetName: (used: Gauge, limit: Gauge)] = [:]
         for name in BudgetName.allCases {
             let dimensions = [("budget", name.rawValue)]
@@ -97,6 +101,11 @@ public final class BrokerMetrics: Sendable {
     public func published(_ frames: [[UInt8]]) {
         guard frames.count > 1, frames[1].count > 1 else { return }
         broadcasts[Int(frames[1][1])].increment()
+    }
+
+    /// Whether the journal refuses writes now.
+    public func storageRefusing(_ refusing: Bool) {
+        storageRefusingGauge.record(refusing ? 1 : 0)
     }
 
     /// Sets the gauges from what the broker says of itself.

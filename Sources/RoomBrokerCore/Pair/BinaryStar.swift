@@ -95,15 +95,27 @@ public struct BinaryStar: Sendable {
         return now < lastHeard || now - lastHeard < peerTimeoutMilliseconds
     }
 
-    /// The peer's heartbeat. `hasState`: whether this broker holds the pair's state.
-    public mutating func peer(_ peer: PeerStatus, now: UInt64, hasState: Bool) -> Change {
+    /// The peer's heartbeat. `hasState`: whether this broker holds the pair's state; `rank`: that
+    /// state's term (when it was last made active) and last update. While both start, states read back
+    /// from disk (a starting peer's ``PeerStatus/hasState``, its term then its state's) are compared:
+    /// the newer one serves, the primary's on a tie.
+    public mutating func peer(
+        _ peer: PeerStatus,
+        now: UInt64,
+        hasState: Bool,
+        rank: (term: UInt64, position: UInt64) = (0, 0)
+    ) -> Change {
         lastHeard = now
+        let peerRank = (peer.term, peer.position)
+        let outranksPeer = hasState && (!peer.hasState || rank > peerRank)
+        let peerOutranks = peer.hasState && (!hasState || peerRank > rank)
         switch state {
         case .primary:
             term = max(term, peer.term)
             switch peer.state {
             case .active: return becomePassive(nil)
             case .passive where peer.hasState: return becomePassive(nil)  // it takes over, then syncs us
+            case .backup where peerOutranks: return .none  // the backup's state is newer: it starts
             case .backup, .passive: return becomeActive(.started)
             case .primary: return .none
             }
@@ -112,6 +124,7 @@ public struct BinaryStar: Sendable {
             switch peer.state {
             case .active: return becomePassive(nil)
             case .passive where peer.hasState: return becomePassive(nil)
+            case .primary where outranksPeer: return becomeActive(.started)
             case .primary, .backup, .passive: return .none
             }
         case .active:
@@ -158,6 +171,11 @@ public struct BinaryStar: Sendable {
         case .active, .passive, .primary, .backup:
             return (false, .none)
         }
+    }
+
+    /// A state read back from disk that was made active in `term`: the broker starts from it.
+    public mutating func restore(term: UInt64) {
+        self.term = max(self.term, term)
     }
 
     /// The active peer said it is stopping: a standby with the state takes over at once.

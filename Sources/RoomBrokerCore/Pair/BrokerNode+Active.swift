@@ -14,19 +14,19 @@ extension BrokerNode {
         into actions: inout [NodeAction]
     ) {
         let encoded = encode(output, identity: identity)
-        guard let pair else {
+        guard pair != nil || journaling else {
             actions += encoded
             return
         }
         // Numbered even when no standby listens: the position in the heartbeat then tells a standby
         // that it missed updates.
         updateSeq += 1
-        if case .standbyInSync = replication {
+        if journaling || replication.isInSync {
             // Queued while the phase is in place: a full message goes out now, and flushing looks at
             // the phase (taken out below, it would read as no standby and drop the updates).
             queueUpdate(input, digest: Self.digest(of: encoded), into: &actions)
         }
-        if var inSync = replication.takeInSync() {
+        if let pair, var inSync = replication.takeInSync() {
             if immediate {
                 actions += encoded
             } else if !encoded.isEmpty {
@@ -47,7 +47,7 @@ extension BrokerNode {
             replication = .standbyInSync(inSync)
             return
         }
-        if case .standbySyncing = replication {
+        if !journaling, case .standbySyncing = replication {
             // The standby keeps these until its snapshot is loaded; it does not count yet.
             queueUpdate(input, digest: Self.digest(of: encoded), into: &actions)
         }
@@ -65,17 +65,26 @@ extension BrokerNode {
 
     /// Sends the queued updates as one message.
     mutating func flushUpdates(into actions: inout [NodeAction]) {
-        guard !unsent.isEmpty else { return }
+        guard let last = unsent.last?.seq else { return }
         defer {
             unsent.removeAll(keepingCapacity: true)
             unsentBytes = 0
         }
+        let toPeer: Bool
         switch replication {
         case .standbyInSync, .standbySyncing:
-            actions.append(.toPeer(PeerMessage.updates(unsent).encoded()))
+            toPeer = true
         case .standbyAbsent, .waiting, .loading, .following:
             // The standby was dropped meanwhile: it reloads (the position in the next heartbeat tells it).
-            break
+            toPeer = false
+        }
+        guard toPeer || journaling else { return }
+        // Encoded once: the standby and the journal get the same bytes.
+        let frame = PeerMessage.updates(unsent).encoded()
+        if toPeer { actions.append(.toPeer(frame)) }
+        if journaling {
+            actions.append(.journal(.updates(last: last, frame: frame)))
+            journalBytesSinceSnapshot += frame.count
         }
     }
 

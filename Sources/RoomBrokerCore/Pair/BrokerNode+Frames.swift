@@ -35,14 +35,18 @@ extension BrokerNode {
             case .reply(_, let frame), .toPeer(let frame): digest.add(frame)
             case .publish(let frames):
                 for frame in frames { digest.add(frame) }
-            case .snapshotWork: break
+            case .snapshotWork, .journal: break
             }
         }
         return digest.value
     }
 
     func notActive(identity: [UInt8], frame: [UInt8]) -> NodeAction {
-        let error = ChatError(.notActive, "this broker is the standby; send commands to the active one")
+        refusal(ChatError(.notActive, "this broker is the standby; send commands to the active one"), identity, frame)
+    }
+
+    /// The answer to a command refused before the engine saw it (not applied, not replicated).
+    func refusal(_ error: ChatError, _ identity: [UInt8], _ frame: [UInt8]) -> NodeAction {
         let reply: WireReply
         if let command = try? WireCommand.decode(frame) {
             reply = WireReply(to: command, result: .failure(error))

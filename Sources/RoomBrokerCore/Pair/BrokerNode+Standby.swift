@@ -100,6 +100,13 @@ extension BrokerNode {
         }
         engine = BrokerEngine(snapshot: snapshot, logger: Self.quiet(logger))
         updateSeq = loading.base
+        if journaling {
+            // The journal follows this state from now on: the snapshot first, then what is applied.
+            unsent.removeAll()
+            unsentBytes = 0
+            actions.append(.journal(.lineage(base: loading.base, snapshot: snapshot)))
+            journalBytesSinceSnapshot = 0
+        }
         checkEveryDigestUntil = loading.base + Self.fullyCheckedUpdates
         var loaded = loading
         loaded.decoding = nil
@@ -140,6 +147,7 @@ extension BrokerNode {
                 return
             }
             guard apply(seq: update.seq, input: update.input, digest: update.digest) else { return }
+            if journaling { queueUpdate(update.input, digest: update.digest, into: &actions) }
         }
         guard loading.updates.count == 0 else {
             replication = .loading(loading)
@@ -188,6 +196,7 @@ extension BrokerNode {
         input: BrokerInput,
         digest: UInt64,
         acknowledge: Bool = true,
+        journal: Bool = true,
         into actions: inout [NodeAction]
     ) {
         let limit = pair?.maxBufferedBytes ?? 0
@@ -222,6 +231,7 @@ extension BrokerNode {
                 return
             }
             guard apply(seq: seq, input: input, digest: digest) else { return }
+            if journaling, journal { queueUpdate(input, digest: digest, into: &actions) }
             replication = .following(applied: seq)
             if acknowledge { actions.append(.toPeer(PeerMessage.ack(seq: seq).encoded())) }
         case .standbyAbsent, .standbySyncing, .standbyInSync, .waiting, .loading:

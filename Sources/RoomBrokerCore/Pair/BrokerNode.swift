@@ -75,18 +75,29 @@ public struct BrokerNode {
     public internal(set) var fenced = false
     /// Why this node last became active (for the status).
     public internal(set) var lastTakeover: BinaryStar.Takeover?
+    /// Whether every input applied goes to the journal on disk (``NodeAction/journal(_:)``).
+    public let journaling: Bool
+    /// Whether the engine holds a state read back from the journal that no peer has replaced yet.
+    public internal(set) var recovered = false
+    /// Set by the loop while the journal cannot be written (the disk is full): new rooms and messages
+    /// are refused with `storage_full`, unapplied; joins, leaves, history and presence go on.
+    public var storageRefusing = false
+    /// Journal bytes since the last snapshot on disk (the loop asks for one past ``snapshotDue``).
+    var journalBytesSinceSnapshot = 0
 
     /// A node at `now`: active at once when alone, else in the pair's starting state.
     public init(
         configuration: RoomRegistryConfiguration,
         gatewayTimeoutMilliseconds: UInt64,
         pair: PairConfiguration?,
+        journaling: Bool = false,
         logger: Logger,
         now: BrokerClock
     ) {
         self.configuration = configuration
         self.gatewayTimeoutMilliseconds = gatewayTimeoutMilliseconds
         self.pair = pair
+        self.journaling = journaling
         self.logger = logger
         self.engine = BrokerEngine(
             configuration: configuration,
@@ -115,7 +126,7 @@ public struct BrokerNode {
 
     /// Whether this node holds the pair's state.
     public var hasState: Bool {
-        if star == nil || star?.state == .active { return true }
+        if star == nil || star?.state == .active || recovered { return true }
         if case .following = replication { return true }
         return false
     }
@@ -168,6 +179,9 @@ public struct BrokerNode {
             apply(vote.change, now: now, into: &actions)
         }
         if fenced { return [notActive(identity: identity, frame: frame)] }
+        if storageRefusing, kind == .create || kind == .message {
+            return [refusal(Self.storageFullError, identity, frame)]
+        }
         let engineNow = engineClock(now)
         let output = engine.handle(frame: frame, from: gateway, now: engineNow)
         let input = BrokerInput.command(gateway: gateway, frame: frame, now: engineNow, entropy: engine.takeEntropy())
@@ -238,7 +252,7 @@ public struct BrokerNode {
             peerTerm = status.term
             peerState = status.state
             guard var star else { return [] }
-            let change = star.peer(status, now: now.monotonic, hasState: hasState)
+            let change = star.peer(status, now: now.monotonic, hasState: hasState, rank: (rankTerm, updateSeq))
             self.star = star
             apply(change, now: now, into: &actions)
             peerPosition(status, now: now, into: &actions)
@@ -253,18 +267,25 @@ public struct BrokerNode {
             receiveUpdate(seq: seq, input: input, digest: digest, into: &actions)
         case .updates(let updates):
             lastUpdateAt = now.monotonic
+            let wasFollowing = replication.isFollowing
             for update in updates {
                 receiveUpdate(
                     seq: update.seq,
                     input: update.input,
                     digest: update.digest,
                     acknowledge: false,
+                    journal: !wasFollowing,
                     into: &actions
                 )
             }
             // One ack for the whole message.
             if case .following(let applied) = replication {
                 actions.append(.toPeer(PeerMessage.ack(seq: applied).encoded()))
+                // A following standby applied the whole message: the journal keeps its bytes as they came.
+                if journaling, wasFollowing, let last = updates.last?.seq, last <= applied {
+                    actions.append(.journal(.updates(last: last, frame: frame)))
+                    journalBytesSinceSnapshot += frame.count
+                }
             }
         case .ack(let seq):
             guard isActive || leaving else { return [] }
@@ -317,6 +338,7 @@ public struct BrokerNode {
         case .becameActive(let reason):
             let synced: Bool
             if case .following = replication { synced = true } else { synced = false }
+            let freshState = !synced && (reason != .started || !recovered)
             if !synced, reason != .started {
                 // No copy of the state arrived, and the peer is gone for good (or neither broker has
                 // it): serve with a fresh one (gateways see a new instance and tell their members).
@@ -332,6 +354,14 @@ public struct BrokerNode {
             }
             engine.logger = logger
             engine.term = term
+            recovered = false
+            if journaling {
+                // The journal learns the state's new rank; a new state starts a lineage of its own.
+                actions.append(
+                    .journal(freshState ? .lineage(base: updateSeq, snapshot: engine.snapshot()) : .term(term))
+                )
+                if freshState { journalBytesSinceSnapshot = 0 }
+            }
             // Continue the engine's clock from the last update applied.
             if lastEngineMonotonic > 0 {
                 clockOffset = Int64(bitPattern: lastEngineMonotonic) - Int64(bitPattern: now.monotonic)
@@ -363,6 +393,7 @@ public struct BrokerNode {
             )
             // What was held for a standby was never acknowledged: the clients retry with the new active.
             replication = .waiting(.init())
+            recovered = false
             unsent = []
             unsentBytes = 0
             clockOffset = 0
@@ -382,7 +413,7 @@ public struct BrokerNode {
     var status: PeerStatus {
         PeerStatus(
             state: star?.state ?? .active,
-            term: term,
+            term: rankTerm,
             isPrimary: pair?.role == .primary,
             hasState: hasState,
             position: updateSeq

@@ -9,4 +9,6 @@ public enum NodeAction: Equatable, Sendable {
     /// Run this work off the loop thread (``SnapshotWork/run()``), then hand its result to
     /// ``BrokerNode/finished(_:now:)``; the loop keeps serving meanwhile.
     case snapshotWork(SnapshotWork)
+    /// Append this to the journal on disk (a broker started with a data folder), in order.
+    case journal(JournalEntry)
 }

@@ -129,6 +129,18 @@ enum Replication {
 /// debug builds for the whole scope), so appending to its buffers would copy them each time: a snapshot
 /// received in parts, or the updates kept meanwhile, would cost time quadratic in their size.
 extension Replication {
+    /// Whether the standby is in sync (its acks release outputs).
+    var isInSync: Bool {
+        if case .standbyInSync = self { return true }
+        return false
+    }
+
+    /// Whether a standby holds the state and applies updates.
+    var isFollowing: Bool {
+        if case .following = self { return true }
+        return false
+    }
+
     mutating func takeInSync(if isTaken: (InSync) -> Bool = { _ in true }) -> InSync? {
         guard case .standbyInSync(let inSync) = self, isTaken(inSync) else { return nil }
         self = .standbyAbsent
