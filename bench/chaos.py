@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +51,11 @@ class Cluster:
     def __init__(self, port, broker_port, gateways, debug, log_path, extra):
         args = [str(REPO / "scripts" / "run"), "--port", str(port), "--host", "127.0.0.1",
                 "--broker-port", str(broker_port), "--gateways", str(gateways), *extra]
+        if not {"--data-dir", "--ephemeral"} & set(extra):
+            # The brokers keep their rooms on disk as scripts/run does by default, in a fresh folder of this run's.
+            data = Path(log_path).parent / "chaos-data"
+            shutil.rmtree(data, ignore_errors=True)
+            args += ["--data-dir", str(data)]
         if debug:
             args.append("--debug")
         self.log_path = log_path

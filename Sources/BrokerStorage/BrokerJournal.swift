@@ -127,9 +127,10 @@ public final class BrokerJournal: Sendable {
         }
     }
 
-    /// Writes and fsyncs what is queued and waits for a snapshot being saved; the journal is closed.
+    /// Writes and fsyncs what is queued, waits for a snapshot being saved, and releases the folder.
     public func close() {
         saver.sync {}
         writer.close()
+        directory.unlock()
     }
 }

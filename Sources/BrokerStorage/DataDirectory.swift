@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The broker's data folder (`--data-dir`): journal segments and snapshots (``DataFile``), a `FORMAT`
 /// line saying how they are written, and a `lock` held while a broker uses it. Mode 0700, files 0600.
@@ -6,6 +7,7 @@ public final class DataDirectory: Sendable {
     /// The folder's path.
     public let path: String
     private let lockDescriptor: Int32
+    private let unlocked = Atomic<Bool>(false)
 
     /// What `FORMAT` holds for the files this build writes.
     public static let formatLine = "swift-zmq-chat broker data, format 1"
@@ -34,7 +36,12 @@ public final class DataDirectory: Sendable {
     }
 
     deinit {
-        Glibc.close(lockDescriptor)
+        unlock()
+    }
+
+    /// Releases the folder's lock (another broker may then open it); nothing may be written after.
+    public func unlock() {
+        if !unlocked.exchange(true, ordering: .relaxed) { Glibc.close(lockDescriptor) }
     }
 
     private func checkFormat() throws(StorageError) {

@@ -83,7 +83,8 @@ struct JournalRecovery {
         var entries: [JournalEntry] = []
         var position = base
         var clean = true
-        var mode = FsyncMode.always.byte
+        // No segment at all (a snapshot restored from a backup): nothing says what was acknowledged after it.
+        var mode: UInt8 = 0
         for (index, segment) in segments.enumerated() {
             // A segment whose successor starts at or before the base holds nothing after it.
             if index + 1 < segments.count, segments[index + 1].position <= base + 1 { continue }

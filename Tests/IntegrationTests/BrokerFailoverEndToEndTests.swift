@@ -155,7 +155,7 @@ final class BrokerFailoverEndToEndTests: XCTestCase {
             try alice.waitForClose(timeout: 10),
             "alice was never told that her room's broker is gone"
         )
-        XCTAssertTrue(close.reason.contains("create or join a room again"), "close reason: \(close.reason)")
+        XCTAssertTrue(close.reason.contains("the room broker restarted; join room"), "close reason: \(close.reason)")
 
         // Within a few seconds a client can create a room again, on the surviving broker.
         var created: JSONValue = .null

@@ -150,7 +150,8 @@ def test_the_example_env_files_alone_run_a_pair_and_a_gateway_with_json_logs(tmp
     url = f"http://127.0.0.1:{port}"
 
     def variables(name, **overrides):
-        env = {key: value.replace("/run/chat/", f"{run}/") for key, value in read_env_file(DEPLOY / f"{name}.env").items()}
+        env = {key: value.replace("/run/chat/", f"{run}/").replace("/var/lib/chat/", f"{run}/state-")
+               for key, value in read_env_file(DEPLOY / f"{name}.env").items()}
         env.update(CHAT_LOG_FORMAT="json", **overrides)
         return env
 

@@ -227,3 +227,105 @@ def test_the_folder_and_its_files_are_private(tmp_path):
         assert folder.stat().st_mode & 0o777 == 0o700
         for path in folder.iterdir():
             assert path.stat().st_mode & 0o077 == 0, path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_refuses_new_messages_with_storage_full_and_recovers(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        with Cluster("durable-full", gateway_args=("--http-burst", "100000",
+                                                   "--http-requests-per-second", "100000")) as cluster:
+            folder = mount / "data"
+            cluster.start_broker("a", "--data-dir", folder, "--fsync", "always")
+            cluster.add_gateway()
+            cluster.wait_healthy()
+            url = cluster.url
+            room, password = create(url)
+            accepted = [("before", post(url, room, password, "before").json()["seq"])]
+            # Fill the file system but for a few bytes.
+            filler = mount / "filler"
+            descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+            try:
+                while True:
+                    os.write(descriptor, b"\0" * 4096)
+            except OSError:
+                pass
+            finally:
+                os.close(descriptor)
+            refused = None
+            for i in range(200):
+                r = post(url, room, password, f"full {i} " + "y" * 1900)
+                if r.status_code == 202:
+                    accepted.append((f"full {i} " + "y" * 1900, r.json()["seq"]))
+                    continue
+                refused = r
+                break
+            assert refused is not None, "no message refused on a full disk"
+            assert refused.status_code == 507 and refused.json()["code"] == "storage_full", refused.text
+            assert "disk is full" in refused.json()["error"]
+            cluster.wait_log("a", r"journal-full", 5)
+            # New rooms too; joining goes on.
+            r = requests.post(f"{url}/api/rooms", json={"name": "someone"}, timeout=TIMEOUT)
+            assert r.status_code == 507 and r.json()["code"] == "storage_full", r.text
+            assert history_of(url, room, password)[0] == accepted[0]
+            # Space again: writes resume, and everything acknowledged is on disk.
+            filler.unlink()
+            cluster.wait_log("a", r"journal-writing", 10)
+            seq = wait_posted(url, room, password, "after")
+            accepted.append(("after", seq))
+            cluster.kill(cluster.brokers["a"])
+            cluster.start_broker("a", "--data-dir", folder, "--fsync", "always")
+            cluster.wait_log("a", r"recovered", 20)
+            history = history_of(url, room, password)
+            for item in accepted:
+                assert item in history, item
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def descendants(pid):
+    """Every process under `pid` (children, their children, ...)."""
+    found = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            pending += children
+    return found
+
+
+def test_scripts_run_killed_whole_comes_back_with_every_room(tmp_path):
+    """scripts/run, rooms and a chat; kill -9 of scripts/run and every process under it at once; scripts/run
+    again on the same folder: the rooms open with the same passwords and histories and the numbering goes on."""
+    from support.scripts_run import RunScript
+    data = tmp_path / "var"
+    gateway_limits = ("--", "--http-burst", "100000", "--http-requests-per-second", "100000")
+    run = RunScript(data_dir=data, extra=gateway_limits)
+    try:
+        rooms = [create(run.url, f"owner{i}") for i in range(20)]
+        posted = {room: [(f"{room} says {i}", wait_posted(run.url, room, password, f"{room} says {i}"))
+                         for i in range(5)] for room, password in rooms}
+        time.sleep(0.5)  # --fsync batch (the default): written at once, fsynced within 10 ms
+        victims = [run.proc.pid, *descendants(run.proc.pid)]
+        assert len(victims) >= 5, victims  # scripts/run, 2 brokers, 2 gateways (and their log pipes)
+        for pid in victims:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        run.proc.wait(timeout=10)
+    finally:
+        run.stop()
+    assert sorted(p.name for p in data.iterdir()) == ["broker-a", "broker-b"]
+    with RunScript(data_dir=data, extra=gateway_limits) as again:
+        for room, password in rooms:
+            assert history_of(again.url, room, password)[-5:] == posted[room]
+            seq = wait_posted(again.url, room, password, "back")
+            assert seq > posted[room][-1][1]

@@ -23,8 +23,9 @@ extension BrokerNode {
         updateSeq += 1
         if journaling || replication.isInSync {
             // Queued while the phase is in place: a full message goes out now, and flushing looks at
-            // the phase (taken out below, it would read as no standby and drop the updates).
-            queueUpdate(input, digest: Self.digest(of: encoded), into: &actions)
+            // the phase (taken out below, it would read as no standby and drop the updates). Only a
+            // standby checks digests: a broker alone journals none.
+            queueUpdate(input, digest: pair == nil ? 0 : Self.digest(of: encoded), into: &actions)
         }
         if let pair, var inSync = replication.takeInSync() {
             if immediate {

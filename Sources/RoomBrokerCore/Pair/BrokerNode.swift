@@ -179,7 +179,7 @@ public struct BrokerNode {
             apply(vote.change, now: now, into: &actions)
         }
         if fenced { return [notActive(identity: identity, frame: frame)] }
-        if storageRefusing, kind == .create || kind == .message {
+        if storageRefusing, kind == .create || kind == .message || kind == .post {
             return [refusal(Self.storageFullError, identity, frame)]
         }
         let engineNow = engineClock(now)

@@ -5,8 +5,10 @@ Environment: CHAT_RUN_TIMEOUT, seconds for scripts/run to say it is ready (defau
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -22,16 +24,20 @@ SCRIPT = REPO / "scripts" / "run"
 class RunScript:
     """scripts/run with 2 gateways and `extra` options, its output read line by line; with `broker_ports`,
     the brokers are linked over that many consecutive loopback ports from --broker-port (else ipc://).
+    The brokers keep their rooms in `data_dir` (default: a temporary folder removed by stop()).
     Returns once scripts/run said it is ready; stopped by stop() (SIGTERM), also as a context manager."""
 
-    def __init__(self, extra=(), broker_ports=0):
+    def __init__(self, extra=(), broker_ports=0, data_dir=None):
         self.port = free_port()
+        # The brokers keep their rooms in a folder of this run's (not var/ of the checkout), unless given one.
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="chat-run-data-")
+        self.owns_data_dir = data_dir is None
         self.broker_port = free_consecutive_ports(broker_ports) if broker_ports else None
         self.url = f"http://127.0.0.1:{self.port}"
         links = ["--broker-port", str(self.broker_port)] if self.broker_port else []  # default: ipc:// sockets
         self.proc = subprocess.Popen(
             [str(SCRIPT), "--debug", "--gateways", "2", "--port", str(self.port),
-             "--host", "127.0.0.1", *links, *extra],
+             "--host", "127.0.0.1", "--data-dir", str(self.data_dir), *links, *extra],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines = queue.Queue()
         self.output = []
@@ -82,6 +88,8 @@ class RunScript:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 raise
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self):
         return self
