@@ -79,14 +79,8 @@ public final class BrokerJournal: Sendable {
     /// Appends `entry` (loop thread, in order).
     public func append(_ entry: JournalEntry) {
         switch entry {
-        case .updates(let last, _):
-            var bytes: [UInt8] = []
-            JournalRecord.append(entry, to: &bytes)
-            writer.enqueue(.records(bytes, last: last))
-        case .term, .instance:
-            var bytes: [UInt8] = []
-            JournalRecord.append(entry, to: &bytes)
-            writer.enqueue(.records(bytes, last: nil))
+        case .updates, .term, .instance:
+            writer.enqueue(.entry(entry))
         case .lineage(let base, let snapshot):
             let next = highestGeneration.wrappingAdd(1, ordering: .relaxed).newValue
             generation.store(next, ordering: .relaxed)

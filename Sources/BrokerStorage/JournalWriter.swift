@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Logging
+import RoomBrokerCore
 import Synchronization
 
 /// The thread that appends journal records to segment files and fsyncs them (``FsyncMode``): the
@@ -16,8 +17,8 @@ import Synchronization
 final class JournalWriter: Sendable {
     /// What the loop queues, in order.
     enum Item {
-        /// Record bytes; `last`: the last update they hold, if any.
-        case records([UInt8], last: UInt64?)
+        /// An entry to append as a record (framed and checksummed on this thread, not the loop's).
+        case entry(JournalEntry)
         /// Close the current segment and start `segment` (a snapshot was taken, or a lineage started).
         case rotate(DataFile)
         /// `snapshot` is on disk: older files it makes unneeded are removed.
@@ -35,7 +36,12 @@ final class JournalWriter: Sendable {
         var items: [Item] = []
         var bytes = 0
         var stopping = false
+        /// Entries were refused because the writer fell ``maxQueuedBytes`` behind (a stalled disk).
+        var overflowed = false
     }
+
+    /// Entry bytes queued for the writer before further ones are dropped (a new lineage then covers them).
+    static let maxQueuedBytes = 256 << 20
 
     let mode: FsyncMode
     private let directory: DataDirectory
@@ -86,8 +92,12 @@ final class JournalWriter: Sendable {
     /// Queues `item` (any thread).
     func enqueue(_ item: Item) {
         let size: Int
-        if case .records(let bytes, _) = item { size = bytes.count } else { size = 0 }
+        if case .entry(.updates(_, let frame)) = item { size = frame.count } else { size = 0 }
         queue.withLock {
+            if case .entry = item, $0.bytes + size > Self.maxQueuedBytes {
+                $0.overflowed = true
+                return
+            }
             $0.items.append(item)
             $0.bytes += size
         }
@@ -133,13 +143,28 @@ final class JournalWriter: Sendable {
                 : (refusing.load(ordering: .relaxed) ? .milliseconds(500) : .seconds(1))
             let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
             _ = signal.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
-            let (items, stopping) = queue.withLock { queued in
+            let (items, stopping, overflowed) = queue.withLock { queued in
                 defer {
                     queued.items = []
                     queued.bytes = 0
+                    queued.overflowed = false
                 }
-                return (queued.items, queued.stopping)
+                return (queued.items, queued.stopping, queued.overflowed)
             }
+            if overflowed, !state.broken {
+                logger.error(
+                    "journal-dropped",
+                    metadata: [
+                        "reason":
+                            "the disk fell \(Self.maxQueuedBytes >> 20) MiB behind: entries dropped; a new snapshot covers them"
+                    ]
+                )
+                state.pending = []
+                state.pendingLast = nil
+                state.broken = true
+                lineageRequested.store(true, ordering: .relaxed)
+            }
+            // A lineage among these items ends the break.
             for item in items { handle(item, &state) }
             writePending(&state)
             syncIfDue(&state, force: stopping)
@@ -158,10 +183,10 @@ final class JournalWriter: Sendable {
 
     private func handle(_ item: Item, _ state: inout WriterState) {
         switch item {
-        case .records(let bytes, let last):
+        case .entry(let entry):
             guard !state.broken, state.file != nil else { return }
-            state.pending += bytes
-            if let last { state.pendingLast = last }
+            JournalRecord.append(entry, to: &state.pending)
+            if case .updates(let last, _) = entry { state.pendingLast = last }
             if state.pending.count > Self.maxPendingBytes {
                 logger.error(
                     "journal-dropped",
