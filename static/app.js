@@ -37,7 +37,8 @@
   const socket = new SocketIOClient(`${wsScheme}//${location.host}/socket.io/?EIO=4&transport=websocket`);
 
   // Current room session: null while in the lobby.
-  // {room, password, name, seen: Set of seq already rendered, lastSeq,
+  // {room, password, name, seen: seqs rendered above contiguousSeq (every event up to contiguousSeq
+  //  is accounted for, so the set holds only what arrived past a gap), lastSeq,
   //  members: names known (the ack's first ones, then joined/left deltas), memberCount: the server's total,
   //  ready: the room's (re)join is acknowledged on the current connection,
   //  outbox: the room's messages not acknowledged yet, oldest first (see "sending")}
@@ -307,7 +308,10 @@
     $('room-title').title = ack.room;
     document.title = `${ack.room} · Huddle`;
     setMembers(ack);
-    for (const msg of ack.history || []) addMessage(msg);
+    const history = ack.history || [];
+    for (const msg of history) addMessage(msg, true);
+    // A busy room may keep more than the join's reply carried: offer them.
+    if (history.length >= EARLIER_OFFER_MIN) showLoadEarlier();
     addNotice(`You joined ${ack.room} as ${name}.`);
     $('lobby').hidden = true;
     $('room-view').hidden = false;
@@ -370,10 +374,11 @@
     }
   }
 
-  /** Everything up to `seq` is accounted for; then move past every seq seen after it. */
+  /** Everything up to `seq` is accounted for; then move past every seq seen after it (forgetting them). */
   function advanceContiguous(seq) {
     session.contiguousSeq = Math.max(session.contiguousSeq, seq);
-    while (session.seen.has(session.contiguousSeq + 1)) session.contiguousSeq += 1;
+    for (const old of session.seen) if (old <= session.contiguousSeq) session.seen.delete(old);
+    while (session.seen.delete(session.contiguousSeq + 1)) session.contiguousSeq += 1;
   }
 
   function exitRoom() {
@@ -470,17 +475,100 @@
     let after = messagesBox.lastElementChild;
     while (after && Number(after.dataset.seq) > seq) after = after.previousElementSibling;
     if (after) after.after(node); else messagesBox.prepend(node);
+    regroup(node);
+    regroup(node.nextElementSibling);
+    trimList(stick);
     if (stick || node.classList.contains('mine')) messagesBox.scrollTop = messagesBox.scrollHeight;
   }
 
+  // A long session keeps the page light: the list holds at most MAX_SHOWN_ITEMS entries, the oldest
+  // dropped while you read the newest (never while you scroll back, up to MAX_HELD_ITEMS), and
+  // "Show earlier messages" asks the server for the kept ones before the oldest shown.
+  const MAX_SHOWN_ITEMS = 200;
+  const MAX_HELD_ITEMS = 1000;
+  // The join's history at least this long: the room may keep more than the reply carried.
+  const EARLIER_OFFER_MIN = 50;
+  // Consecutive messages of one sender within this time are grouped under one name and avatar.
+  const GROUP_MS = 5 * 60 * 1000;
+
+  function trimList(atBottom) {
+    const limit = atBottom ? MAX_SHOWN_ITEMS : MAX_HELD_ITEMS;
+    let trimmed = false;
+    let first = messagesBox.querySelector('li:not(.load-earlier)');
+    while (messagesBox.children.length > limit && first && !first.classList.contains('pending')) {
+      const next = first.nextElementSibling;
+      first.remove();
+      first = next;
+      trimmed = true;
+    }
+    if (trimmed) {
+      regroup(first);
+      showLoadEarlier();
+    }
+  }
+
+  /** Whether `node` continues the message before it: same sender, same kind, close in time. */
+  function regroup(node) {
+    if (!node || !node.classList.contains('msg') || !node.dataset.ts) return;
+    const before = node.previousElementSibling;
+    const continues = !!before && before.classList.contains('msg') && !!before.dataset.ts &&
+      before.dataset.sender === node.dataset.sender &&
+      Math.abs(Number(node.dataset.ts) - Number(before.dataset.ts)) < GROUP_MS;
+    node.classList.toggle('grouped', continues);
+  }
+
+  /** The button at the top of the list that pages back through the room's kept history. */
+  function showLoadEarlier() {
+    if (messagesBox.querySelector('.load-earlier')) return;
+    const li = el('li', 'load-earlier');
+    const button = el('button', 'btn ghost small', 'Show earlier messages');
+    button.type = 'button';
+    button.addEventListener('click', () => loadEarlier(li, button));
+    li.append(button);
+    li.dataset.seq = '-1';
+    messagesBox.prepend(li);
+  }
+
+  async function loadEarlier(li, button) {
+    const current = session;
+    const oldest = messagesBox.querySelector('li.msg[data-ts]');
+    if (!current || !socket.connected) return;
+    button.disabled = true;
+    button.textContent = 'Loading…';
+    try {
+      const before = oldest ? Number(oldest.dataset.seq) : current.contiguousSeq + 1;
+      const reply = await socket.emit('history', { room: current.room, before });
+      if (session !== current) return;
+      if (!reply || reply.error) {
+        showError(describe(reply));
+      } else {
+        const top = messagesBox.scrollHeight - messagesBox.scrollTop;
+        for (const msg of reply.history || []) addMessage(msg, true);
+        messagesBox.scrollTop = messagesBox.scrollHeight - top; // stay where you were reading
+        if (!reply.more) {
+          li.replaceChildren(el('span', 'notice', 'That is everything this room keeps.'));
+          return;
+        }
+      }
+    } catch (err) {
+      showError(describe(err));
+    }
+    button.disabled = false;
+    button.textContent = 'Show earlier messages';
+  }
+
+  /** Whether a live event was shown already (it may come as a broadcast and in a rejoin's history). */
   function seenBefore(seq) {
     if (typeof seq !== 'number') return false;
-    if (session.seen.has(seq)) return true;
+    if (seq <= session.contiguousSeq || session.seen.has(seq)) return true;
     session.seen.add(seq);
     session.lastSeq = Math.max(session.lastSeq, seq);
     advanceContiguous(session.contiguousSeq);
     return false;
   }
+
+  /** Whether the list shows the event numbered `seq` (history pages back below contiguousSeq). */
+  const shown = (seq) => messagesBox.querySelector(`li[data-seq="${Number(seq)}"]`) !== null;
 
   /** A message's list item; `status` (an element) replaces the time, e.g. for a pending message. */
   function messageNode(className, name, text, status) {
@@ -496,8 +584,10 @@
     return li;
   }
 
-  function addMessage(msg) {
-    if (!session || msg.room !== session.room || seenBefore(msg.seq)) return;
+  /** Shows `msg` in seq order; `fromHistory`: from a join ack or a history page (deduplicated by the list). */
+  function addMessage(msg, fromHistory) {
+    if (!session || msg.room !== session.room) return;
+    if (fromHistory ? typeof msg.seq !== 'number' || shown(msg.seq) : seenBefore(msg.seq)) return;
     // A message posted over the HTTP API is never shown as ours, and is marked: anyone with the
     // password can post under any name.
     const viaHttp = msg.via === 'http';
@@ -507,6 +597,9 @@
     time.title = new Date(msg.ts).toLocaleString();
     const li = messageNode(mine ? 'msg mine' : viaHttp ? 'msg via-http' : 'msg', msg.name, msg.text, time);
     if (viaHttp) li.querySelector('.msg-name').after(el('span', 'msg-via', 'via HTTP'));
+    li.dataset.ts = String(msg.ts);
+    li.querySelector('.msg-bubble').title = time.title; // the time of a grouped message, whose head is hidden
+    li.dataset.sender = `${viaHttp ? 'http' : mine ? 'mine' : 'member'}:${msg.name}`;
     insertBySeq(li, msg.seq);
   }
 

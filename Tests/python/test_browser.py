@@ -155,10 +155,13 @@ def test_two_users_create_join_and_chat(new_page, chat_server, screenshot_dir):
     for page in (alice, bob):
         assert page.find_elements(By.CSS_SELECTOR, "#messages b, #messages img") == []
 
-    # Every message shows a local time, and both see the same conversation.
+    # Every message has a local time (shown in its head, or on hover for one that continues its sender's
+    # run), and both see the same conversation.
     wait_until(bob, lambda d: messages(d) == messages(alice), "pages disagree on the conversation")
-    times = [t.text for t in alice.find_elements(By.CSS_SELECTOR, "#messages .msg-time")]
+    times = [t.get_attribute("textContent") for t in alice.find_elements(By.CSS_SELECTOR, "#messages .msg-time")]
     assert len(times) == 3 and all(re.search(r"\d{1,2}:\d{2}", t) for t in times), times
+    for grouped in alice.find_elements(By.CSS_SELECTOR, "#messages .msg.grouped .msg-bubble"):
+        assert re.search(r"\d{1,2}:\d{2}", grouped.get_attribute("title")), "a grouped message without its time"
 
     alice.save_screenshot(str(screenshot_dir / "desktop-room.png"))
     phone_width(alice)
@@ -393,3 +396,56 @@ def test_the_offline_queue_is_bounded(own_cluster, new_page, screenshot_dir):
     assert [t for _, t in messages(page)] == [f"queued {i}" for i in range(100)]
     assert_only_refused_reconnects(page)
 
+
+
+def test_a_long_session_keeps_the_list_bounded_groups_senders_and_pages_back(own_cluster, new_page, screenshot_dir):
+    """300 messages arrive while a member reads at the bottom: the list keeps at most 200 entries (the
+    oldest dropped), consecutive messages of one sender show one name, and "Show earlier messages" brings
+    the kept ones back from the server until it says there are no more."""
+    server = own_cluster("browser-long", broker_args=("--history", "400"),
+                         gateway_args=("--http-burst", "1000", "--http-requests-per-second", "1000"))
+    url = server.urls[0]
+    room, password = http_create_room(url, timeout=WAIT)
+    page = new_page(url=url)
+    join_via_form(page, "Rae", room, password)
+    wait_until(page, lambda d: shown(d, "room-view"), "Rae not in the room")
+    session = requests.Session()
+    for i in range(300):
+        sender = "Sam" if (i // 5) % 2 == 0 else "Tao"  # runs of five messages per sender
+        r = session.post(f"{url}/api/rooms/{room}/messages", json={"name": sender, "text": f"line {i}"},
+                         headers={"Authorization": f"Bearer {password}"}, timeout=WAIT)
+        assert r.status_code == 202, r.text
+    wait_until(page, lambda d: messages(d) and messages(d)[-1][1] == "line 299", "the last message never came",
+               timeout=4 * WAIT)
+    count = page.execute_script("return document.querySelectorAll('#messages > li').length")
+    assert count <= 200, count
+    shown_texts = [t for _, t in messages(page)]
+    assert "line 0" not in shown_texts and shown_texts[-1] == "line 299"
+    # Runs of one sender show its name once: 5 messages, 1 name.
+    heads = page.execute_script(
+        "return [...document.querySelectorAll('#messages .msg:not(.grouped) .msg-text')].map(e => e.textContent)")
+    assert heads[0] == shown_texts[0]  # the first one shown names its sender, wherever its run began
+    assert all(int(text.split()[1]) % 5 == 0 for text in heads[1:]), heads
+    assert len(heads) <= len(shown_texts) // 5 + 2, heads
+    page.save_screenshot(str(screenshot_dir / "desktop-long-session-grouped.png"))
+
+    button = page.find_element(By.CSS_SELECTOR, "#messages .load-earlier button")
+    page.execute_script("document.getElementById('messages').scrollTop = 0")
+    oldest = shown_texts[0]
+    button.click()
+    wait_until(page, lambda d: [t for _, t in messages(d)][0] != oldest, "no earlier messages were loaded")
+    texts = [t for _, t in messages(page)]
+    assert texts == sorted(texts, key=lambda t: int(t.split()[1])), "out of order after paging back"
+    assert len(texts) == len(set(texts)), "a message shown twice"
+    # Page back to the start of the room's kept history: the server then says there is nothing more.
+    for _ in range(10):
+        if "That is everything this room keeps." in notices(page):
+            break
+        more = page.find_elements(By.CSS_SELECTOR, "#messages .load-earlier button")
+        if more and more[0].is_enabled():
+            more[0].click()
+        time.sleep(0.3)
+    assert "That is everything this room keeps." in notices(page)
+    assert [t for _, t in messages(page)][0] == "line 0"
+    page.execute_script("document.getElementById('messages').scrollTop = 0")
+    page.save_screenshot(str(screenshot_dir / "desktop-long-session-paged-back.png"))

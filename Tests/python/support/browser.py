@@ -77,7 +77,8 @@ def messages(driver):
     """(sender, text) of every chat message the user sees, in order."""
     out = []
     for li in driver.find_elements(By.CSS_SELECTOR, "#messages .msg"):
-        out.append((li.find_element(By.CSS_SELECTOR, ".msg-name").text,
+        # A grouped message's name is hidden (it continues its sender's run): its text still says who.
+        out.append((li.find_element(By.CSS_SELECTOR, ".msg-name").get_attribute("textContent"),
                     li.find_element(By.CSS_SELECTOR, ".msg-text").text))
     return out
 

@@ -249,13 +249,13 @@ class Cluster:
         self.stop()
 
 
-def chat_cluster(tag, *, shared_port=True, pair=False, broker_args=()):
+def chat_cluster(tag, *, shared_port=True, pair=False, broker_args=(), gateway_args=()):
     """A started, healthy cluster: a broker (or with `pair` a broker pair, its standby in sync) with
     `broker_args`, and two gateways on one shared port (SO_REUSEPORT) or on two ports, each allowing
-    the origin of every port. Stopped as a context manager."""
+    the origin of every port, with `gateway_args`. Stopped as a context manager."""
     ports = [free_port()] if shared_port else [free_port(), free_port()]
     origins = [arg for port in ports for arg in ("--allowed-origin", f"http://127.0.0.1:{port}")]
-    cluster = Cluster(tag, pair=pair, broker_args=broker_args, gateway_args=origins)
+    cluster = Cluster(tag, pair=pair, broker_args=broker_args, gateway_args=[*origins, *gateway_args])
     try:
         cluster.start_brokers()
         for port in (ports * 2)[:2]:
