@@ -126,7 +126,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "HTTP API requests one client address may make in a burst.")
     var httpBurst = GatewayServerConfiguration.defaults.httpRequestBurst
 
-    @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
+    @Option(
+        help:
+            "This gateway's id towards the broker (default: generated, unique per process; with --curve-secret-key NAME.key_secret it starts with NAME/, and a given one must be NAME or start with NAME/)."
+    )
     var gatewayID: String?
 
     @Flag(
@@ -176,6 +179,14 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         )
     )
     var brokerPublicKey: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "The name the brokers' --authorized-keys give this gateway's key (its NAME.key there): routing ids start with NAME/. Default: the --curve-secret-key file's name without .key_secret.",
+            valueName: "name"
+        )
+    )
+    var curveKeyName: String?
 
     @Flag(
         help:
@@ -266,7 +277,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
 
     func run() async throws {
         logging.bootstrap()
-        let id = gatewayID ?? BrokerLinkConfiguration.randomGatewayID()
+        let id = routingID
         let logger = Logger(label: "gateway")
         if let limit = FileDescriptorLimit.raiseToMaximum() {
             logger.info("file-descriptors", metadata: ["limit": "\(limit)"])
@@ -389,6 +400,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
                 "give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)"
             )
         }
+        try validateRoutingID()
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
         do {
             try policy.check(brokers.flatMap { [$0.commands, $0.broadcasts] })

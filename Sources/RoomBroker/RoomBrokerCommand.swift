@@ -156,7 +156,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
 
     @Option(
         help: ArgumentHelp(
-            "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start.",
+            "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start and again on SIGHUP (a removed key's commands are refused from then on). A key named NAME may connect with the routing id NAME or NAME/anything (a gateway's default with --curve-secret-key NAME.key_secret).",
             valueName: "dir"
         )
     )
@@ -172,7 +172,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
 
     @Flag(
         help:
-            "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise."
+            "For tests and benchmarks only: allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost), where any local user can connect (the peer link then listens to one connection at a time). Without keys, only ipc:// and inproc:// are allowed otherwise."
     )
     var insecureLoopback = false
 
@@ -279,7 +279,8 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard let curveSecretKey, let authorizedKeys else { return nil }
         var curve = BrokerCurve(
             keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey),
-            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys)
+            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys),
+            authorizedKeysDirectory: authorizedKeys
         )
         if let peerPublicKey { curve.peerPublicKey = try CurveKeyFile.readPublicKey(path: peerPublicKey) }
         return curve
