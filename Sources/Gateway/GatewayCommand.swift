@@ -198,10 +198,18 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         help: ArgumentHelp(
             "Rooms are sharded over this many brokers (or pairs), each started with --shard I/N.",
             discussion:
-                "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (FNV-1a 64 of its name mod N), new rooms to the shards in turn; not with --connection-state-recovery."
+                "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (SipHash-2-4 of its name under --shard-key, mod N), new rooms to the shards in turn; not with --connection-state-recovery. Needs --shard-key."
         )
     )
     var shards = 1
+
+    @Option(
+        help: ArgumentHelp(
+            "With --shards N > 1: the cluster's room placement key (cluster.shard_key from scripts/keys, mode 0600); every gateway and broker of the cluster needs the same file.",
+            valueName: "file"
+        )
+    )
+    var shardKey: String?
 
     func validate() throws {
         guard (1...Shard.maxCount).contains(shards) else {
@@ -229,6 +237,11 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             }
             guard !connectionStateRecovery else {
                 throw ValidationError("\(ShardRouter.Invalid.connectionStateRecovery(shards: shards))")
+            }
+            guard shardKey != nil else {
+                throw ValidationError(
+                    "--shards \(shards) needs --shard-key FILE: the cluster's room placement key (scripts/keys writes keys/\(ShardKeyFile.fileName)), the same file for every gateway and broker"
+                )
             }
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -332,6 +345,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             threads: threads,
             fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
             connectionStateRecovery: connectionStateRecovery,
+            placementKey: try loadShardKey(logger: logger),
             logger: logger
         )
         let http = HTTPServerService(

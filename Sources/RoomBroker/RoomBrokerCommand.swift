@@ -189,10 +189,18 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         help: ArgumentHelp(
             "I/N: this broker (and its pair) owns the rooms of shard I of N; commands about other rooms are refused with wrong_shard.",
             discussion:
-                "A room's shard is FNV-1a 64 of its name mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."
+                "A room's shard is SipHash-2-4 of its name under --shard-key, mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."
         )
     )
     var shard = "0/1"
+
+    @Option(
+        help: ArgumentHelp(
+            "With --shard I/N, N > 1: the cluster's room placement key (cluster.shard_key from scripts/keys, mode 0600); every gateway and broker of the cluster needs the same file.",
+            valueName: "file"
+        )
+    )
+    var shardKey: String?
 
     func validate() throws {
         guard history >= 1, history <= 10_000 else { throw ValidationError("--history must be between 1 and 10000") }
@@ -242,8 +250,12 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
             throw ValidationError("--metrics must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got '\(metrics)')")
         }
         do {
-            _ = try Shard(parsing: shard)
-        } catch {
+            if try Shard(parsing: shard).count > 1, shardKey == nil {
+                throw ValidationError(
+                    "--shard \(shard) needs --shard-key FILE: the cluster's room placement key (scripts/keys writes keys/\(ShardKeyFile.fileName)), the same file for every gateway and broker"
+                )
+            }
+        } catch let error as Shard.Invalid {
             throw ValidationError("--shard: \(error)")
         }
         try validateLinks()
@@ -284,6 +296,15 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         )
         if let peerPublicKey { curve.peerPublicKey = try CurveKeyFile.readPublicKey(path: peerPublicKey) }
         return curve
+    }
+
+    /// The `--shard-key` file's key (with several shards); nil otherwise.
+    private func loadShardKey() throws -> ShardKey? {
+        guard let shardKey, try Shard(parsing: shard).count > 1 else { return nil }
+        guard let key = ShardKey(bytes: try ShardKeyFile.read(path: shardKey)) else {
+            throw CurveKeyFileError.badShardKey(path: shardKey)
+        }
+        return key
     }
 
     private var pairConfiguration: PairConfiguration? {
@@ -339,7 +360,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 )
             )
         }
-        registry.shard = try Shard(parsing: shard)
+        registry.shard = try Shard(parsing: shard, key: try loadShardKey())
         let (journal, recovered) = try openJournal(logger: logger)
         let service = BrokerService(
             configuration: BrokerConfiguration(

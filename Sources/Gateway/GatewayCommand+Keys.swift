@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChatWire
 import GatewayCore
+import Logging
 import ZeroMQ
 
 extension GatewayCommand {
@@ -38,5 +40,17 @@ extension GatewayCommand {
                 "--gateway-id \(gatewayID) is not bound to the CURVE key \(name): give \(name) or \(name)/SOMETHING (the brokers refuse other routing ids for this key), or leave it out"
             )
         }
+    }
+}
+
+extension GatewayCommand {
+    /// The `--shard-key` file's key (with several shards), logged by its fingerprint only.
+    func loadShardKey(logger: Logger) throws -> ShardKey? {
+        guard shards > 1, let shardKey else { return nil }
+        guard let key = ShardKey(bytes: try ShardKeyFile.read(path: shardKey)) else {
+            throw CurveKeyFileError.badShardKey(path: shardKey)
+        }
+        logger.info("shards", metadata: ["count": "\(shards)", "key": "\(key.fingerprint)"])
+        return key
     }
 }
