@@ -24,15 +24,32 @@ struct ChatKeys: ParsableCommand {
     )
     var force = false
 
+    @Flag(
+        help:
+            "Also write DIR/cluster.shard_key (mode 0600): the room placement key every gateway and broker of a sharded cluster needs (--shard-key)."
+    )
+    var shardKey = false
+
     @Argument(help: "Names of the key pairs, e.g. broker-a gateway-1.")
-    var names: [String]
+    var names: [String] = []
 
     func validate() throws {
-        guard !names.isEmpty else { throw ValidationError("give at least one NAME") }
+        guard !names.isEmpty || shardKey else { throw ValidationError("give at least one NAME, or --shard-key") }
     }
 
     func run() throws {
         try KeyFolder.create(dir)
+        if shardKey {
+            let path = "\(dir)/\(ShardKeyFile.fileName)"
+            if !force, KeyFolder.exists(path) {
+                // Checked, not trusted: its permissions and its form must still be right.
+                _ = try ShardKeyFile.read(path: path)
+                print("kept    \(path)")
+            } else {
+                try ShardKeyFile.write(directory: dir, overwrite: force)
+                print("wrote   \(path)")
+            }
+        }
         for name in names {
             let secretPath = "\(dir)/\(name)\(CurveKeyFile.secretSuffix)"
             let publicPath = "\(dir)/\(name)\(CurveKeyFile.publicSuffix)"

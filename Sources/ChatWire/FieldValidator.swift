@@ -62,10 +62,13 @@ public enum FieldValidator {
         return name
     }
 
-    /// The form under which two display names count as the same: NFKC, then case folded.
-    /// "Ａlice", "alice" and "ALICE" share one key; call only with a validated name.
+    /// The form under which two display names count as the same: NFKC, case folded, then Cyrillic and
+    /// Greek look-alikes of Latin letters made Latin (``NameSkeleton``). "Ａlice", "alice", "ALICE" and
+    /// "аlice" (Cyrillic а) share one key; call only with a validated name.
     public static func nameKey(_ name: String) -> String {
-        name.precomposedStringWithCompatibilityMapping.folding(options: [.caseInsensitive], locale: nil)
+        NameSkeleton.latinized(
+            name.precomposedStringWithCompatibilityMapping.folding(options: [.caseInsensitive], locale: nil)
+        )
     }
 
     /// The room name trimmed, or why it is refused: 1–32 of `A-Z a-z 0-9 _ -`.

@@ -126,7 +126,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     @Option(help: "HTTP API requests one client address may make in a burst.")
     var httpBurst = GatewayServerConfiguration.defaults.httpRequestBurst
 
-    @Option(help: "This gateway's id towards the broker (default: generated, unique per process).")
+    @Option(
+        help:
+            "This gateway's id towards the broker (default: generated, unique per process; with --curve-secret-key NAME.key_secret it starts with NAME/, and a given one must be NAME or start with NAME/)."
+    )
     var gatewayID: String?
 
     @Flag(
@@ -177,6 +180,14 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     )
     var brokerPublicKey: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "The name the brokers' --authorized-keys give this gateway's key (its NAME.key there): routing ids start with NAME/. Default: the --curve-secret-key file's name without .key_secret.",
+            valueName: "name"
+        )
+    )
+    var curveKeyName: String?
+
     @Flag(
         help:
             "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise."
@@ -187,10 +198,18 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         help: ArgumentHelp(
             "Rooms are sharded over this many brokers (or pairs), each started with --shard I/N.",
             discussion:
-                "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (FNV-1a 64 of its name mod N), new rooms to the shards in turn; not with --connection-state-recovery."
+                "List the brokers in shard order: --broker-commands (and --broker-broadcasts) N times (one broker per shard) or 2N times (a pair per shard, shard 0's pair first). A room's commands go to its shard (SipHash-2-4 of its name under --shard-key, mod N), new rooms to the shards in turn; not with --connection-state-recovery. Needs --shard-key."
         )
     )
     var shards = 1
+
+    @Option(
+        help: ArgumentHelp(
+            "With --shards N > 1: the cluster's room placement key (cluster.shard_key from scripts/keys, mode 0600); every gateway and broker of the cluster needs the same file.",
+            valueName: "file"
+        )
+    )
+    var shardKey: String?
 
     func validate() throws {
         guard (1...Shard.maxCount).contains(shards) else {
@@ -218,6 +237,11 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             }
             guard !connectionStateRecovery else {
                 throw ValidationError("\(ShardRouter.Invalid.connectionStateRecovery(shards: shards))")
+            }
+            guard shardKey != nil else {
+                throw ValidationError(
+                    "--shards \(shards) needs --shard-key FILE: the cluster's room placement key (scripts/keys writes keys/\(ShardKeyFile.fileName)), the same file for every gateway and broker"
+                )
             }
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -266,7 +290,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
 
     func run() async throws {
         logging.bootstrap()
-        let id = gatewayID ?? BrokerLinkConfiguration.randomGatewayID()
+        let id = routingID
         let logger = Logger(label: "gateway")
         if let limit = FileDescriptorLimit.raiseToMaximum() {
             logger.info("file-descriptors", metadata: ["limit": "\(limit)"])
@@ -321,6 +345,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             threads: threads,
             fanOutWindow: .nanoseconds(Int64(fanOutWindow * 1_000_000)),
             connectionStateRecovery: connectionStateRecovery,
+            placementKey: try loadShardKey(logger: logger),
             logger: logger
         )
         let http = HTTPServerService(
@@ -389,6 +414,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
                 "give --broker-public-key once (for all brokers) or once per --broker-commands (\(brokerCount), in the same order); got \(brokerPublicKey.count)"
             )
         }
+        try validateRoutingID()
         let policy = EndpointPolicy(hasCurveKeys: curveSecretKey != nil, insecureLoopback: insecureLoopback)
         do {
             try policy.check(brokers.flatMap { [$0.commands, $0.broadcasts] })

@@ -1,3 +1,4 @@
+import ChatWire
 import Logging
 import NIOCore
 import NIOPosix
@@ -38,12 +39,14 @@ public final class ChatGateway: Sendable {
     }
 
     /// As above with the rooms sharded over `shards` (one broker or pair each, in shard order: docs/PROTOCOL.md,
-    /// "Shards"). Connection-state recovery needs a single shard.
+    /// "Shards"), rooms placed with `placementKey` (`--shard-key`). Connection-state recovery needs a
+    /// single shard.
     public init(
         shards: [BrokerLinkConfiguration],
         threads: Int,
         fanOutWindow: TimeAmount = .zero,
         connectionStateRecovery: Bool = false,
+        placementKey: ShardKey? = nil,
         logger: Logger
     ) throws {
         guard !connectionStateRecovery || shards.count == 1 else {
@@ -72,7 +75,7 @@ public final class ChatGateway: Sendable {
             let offset = firstIndex[shard]
             return { status.brokerAnswered(offset + $0, $1) }
         }
-        self.link = ShardRouter(links: shardLinks)
+        self.link = ShardRouter(links: shardLinks, placementKey: placementKey)
         self.metrics = metrics
         self.fanOut = fanOut
         self.status = status

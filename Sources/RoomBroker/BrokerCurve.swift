@@ -20,6 +20,8 @@ struct BrokerCurve: Sendable {
     /// The peer broker's key, pinned by the peer DEALER and the only one allowed on the peer ROUTER
     /// (`--peer-public-key`); nil for a broker alone.
     var peerPublicKey: CurvePublicKey? = nil
+    /// The folder `authorizedKeys` was read from, read again on SIGHUP (``KeyReload``).
+    var authorizedKeysDirectory: String? = nil
 
     /// The ZAP decisions for this broker's domains.
     var authorizer: ZAPAuthorizer {

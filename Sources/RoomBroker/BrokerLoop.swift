@@ -16,6 +16,8 @@ final class BrokerLoop: Sendable {
     private let thread = ZMQLoopThread(name: "broker-zmq")
     /// Encodes and decodes snapshots off the loop thread.
     private let snapshotWorker = SnapshotWorker()
+    /// `--authorized-keys` read again on SIGHUP.
+    private let keyReload: KeyReload
     /// How often the metrics' gauges are set from the node's status, ms.
     static let metricsUpdateMilliseconds: UInt64 = 500
     /// Most peer frames, and bytes of them, read in one pass of the loop.
@@ -27,11 +29,17 @@ final class BrokerLoop: Sendable {
     init(configuration: BrokerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        keyReload = KeyReload(curve: configuration.curve, logger: logger)
     }
 
     /// Binds both sockets on the loop thread and starts serving; throws when a bind fails.
     func start() async throws {
         try await thread.start { [self] start in self.threadMain(start) }
+    }
+
+    /// Reads `--authorized-keys` again; the loop applies them within one poll interval (SIGHUP).
+    func reloadKeys() {
+        keyReload.load()
     }
 
     /// Asks the loop to stop; it closes its sockets within one poll interval.
@@ -78,7 +86,7 @@ final class BrokerLoop: Sendable {
 
     /// The loop's sockets: the gateways' ROUTER and XPUB, and in a pair the peer link (a ROUTER bound
     /// here that the peer's DEALER sends to, and a DEALER to the peer's ROUTER).
-    private struct Sockets {
+    struct Sockets {
         var commands: ZMQSocket
         var broadcasts: ZMQSocket
         var peerIn: ZMQSocket?
@@ -87,9 +95,12 @@ final class BrokerLoop: Sendable {
         var zap: ZAPHandler?
         /// Reports the commands socket's connections closing: a killed gateway's close at once.
         var gatewayConnections: ZMQConnectionMonitor
+        /// Without CURVE: the peer link's connections (``LinkGuard`` listens to one at a time).
+        var peerConnections: ZMQConnectionMonitor?
 
         func close() {
             gatewayConnections.close()
+            peerConnections?.close()
             commands.close()
             broadcasts.close()
             peerIn?.close()
@@ -106,7 +117,8 @@ final class BrokerLoop: Sendable {
         let commands = try context.socket(.router)
         try curve?.serve(on: commands, domain: .gateways)
         try commands.set(.routerMandatory(true))
-        try commands.set(.routerHandover(true))
+        // With CURVE a routing id is bound to a key: a second connection may not take it over.
+        try commands.set(.routerHandover(curve == nil))
         // Queue up to 100k commands and replies per gateway instead of libzmq's default 1000,
         // so a burst from many clients is not refused or dropped.
         try commands.set(.sendHighWaterMark(100_000))
@@ -136,6 +148,9 @@ final class BrokerLoop: Sendable {
             try peerIn.set(.maxMessageSize(Int64(PeerMessage.maxSize)))
             try peerIn.set(.receiveHighWaterMark(1_000_000))
             try peerIn.bind(bind)
+            if curve == nil {
+                sockets.peerConnections = try ZMQConnectionMonitor(peerIn, name: "peer", context: context)
+            }
             let peerOut = try context.socket(.dealer)
             // Nothing is queued for a peer that is not connected: it catches up from a snapshot.
             try peerOut.set(.immediate(true))
@@ -187,6 +202,8 @@ final class BrokerLoop: Sendable {
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
         if let zap = sockets.zap { items.append(.socket(zap.socket)) }
         if let journal, gate != nil { items.append(.fileDescriptor(journal.wakeDescriptor)) }
+        if let monitor = sockets.peerConnections { items.append(.socket(monitor.socket)) }
+        let guardian = LinkGuard(curve: configuration.curve, logger: logger, metrics: configuration.metrics)
         let zapLog = ZAPLog()
         let poller = ZMQPoller(items)
         var stopDeadline: UInt64?
@@ -215,15 +232,19 @@ final class BrokerLoop: Sendable {
                 // brings the next, and an unbounded drain would starve heartbeats, ticks and commands.
                 func readPeer() throws {
                     guard let peerIn = sockets.peerIn else { return }
+                    if let monitor = sockets.peerConnections { guardian.peerConnections(try monitor.events()) }
                     var bytes = 0
                     for _ in 0..<Self.peerFramesPerPass where bytes < Self.peerBytesPerPass {
-                        guard let frames = try peerIn.receive(dontWait: true) else { break }
+                        guard let message = try peerIn.receiveMessage(dontWait: true) else { break }
+                        guard guardian.admitPeer(message) else { continue }
+                        let frames = message.frames
                         guard frames.count == 2 else { continue }
                         bytes += frames[1].count
                         run(node.peer(frame: frames[1], now: BrokerClock.now()))
                     }
                 }
                 if let peerIn = sockets.peerIn, readable.isReadable(peerIn) { try readPeer() }
+                if let authorizer = keyReload.take() { reload(authorizer, sockets, guardian) }
                 // Handshakes wait for these answers (CURVE: the client's key against the allow-list).
                 if let zap = sockets.zap, readable.isReadable(zap.socket) {
                     zapLog.record(try zap.answerPending(), logger: logger)
@@ -238,10 +259,10 @@ final class BrokerLoop: Sendable {
                 if readable.isReadable(sockets.commands) {
                     // Drain what is waiting, then tick: a busy broker still expires gateways and rooms.
                     for count in 1...10_000 {
-                        guard let (frames, connection) = try sockets.commands.receiveWithConnection(dontWait: true)
-                        else { break }
-                        guard let identity = frames.first else { continue }
-                        peers.heard(identity, on: connection)
+                        guard let message = try sockets.commands.receiveMessage(dontWait: true) else { break }
+                        guard let identity = message.frames.first, guardian.admitCommand(message) else { continue }
+                        let frames = message.frames
+                        peers.heard(identity, on: message.connection)
                         let frame = frames.count == 2 ? frames[1] : []
                         metrics?.command(frame)
                         run(node.command(identity: identity, frame: frame, now: BrokerClock.now()))
@@ -260,6 +281,7 @@ final class BrokerLoop: Sendable {
                         run(node.subscribed(topic: Array(frame.dropFirst())))
                     }
                 }
+                guardian.countDropped([sockets.commands, sockets.broadcasts, sockets.peerIn].compactMap { $0 })
                 for outcome in snapshotWorker.takeFinished() {
                     run(node.finished(outcome, now: BrokerClock.now()))
                 }

@@ -1,7 +1,9 @@
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
-/// The broker as a swift-service-lifecycle service: serves until graceful shutdown (SIGTERM/SIGINT).
+/// The broker as a swift-service-lifecycle service: serves until graceful shutdown (SIGTERM/SIGINT);
+/// SIGHUP reloads `--authorized-keys`.
 struct BrokerService: Service, CustomStringConvertible {
     let configuration: BrokerConfiguration
     let logger: Logger
@@ -15,7 +17,13 @@ struct BrokerService: Service, CustomStringConvertible {
         let loop = BrokerLoop(configuration: configuration, logger: logger)
         try await loop.start()
         await withGracefulShutdownHandler {
-            await loop.waitUntilStopped()
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) { loop.reloadKeys() }
+                }
+                await loop.waitUntilStopped()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             logger.info("shutting-down")
             loop.stop()

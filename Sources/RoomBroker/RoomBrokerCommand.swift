@@ -156,7 +156,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
 
     @Option(
         help: ArgumentHelp(
-            "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start.",
+            "A folder of public key files (*.key): the gateways (and other clients) allowed to connect (the ZeroMQ guide's Ironhouse). Loaded at start and again on SIGHUP (a removed key's commands are refused from then on). A key named NAME may connect with the routing id NAME or NAME/anything (a gateway's default with --curve-secret-key NAME.key_secret).",
             valueName: "dir"
         )
     )
@@ -172,7 +172,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
 
     @Flag(
         help:
-            "Allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost). Without keys, only ipc:// and inproc:// are allowed otherwise."
+            "For tests and benchmarks only: allow plain tcp:// (no CURVE) to a loopback address (127.0.0.0/8, ::1, localhost), where any local user can connect (the peer link then listens to one connection at a time). Without keys, only ipc:// and inproc:// are allowed otherwise."
     )
     var insecureLoopback = false
 
@@ -189,10 +189,18 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         help: ArgumentHelp(
             "I/N: this broker (and its pair) owns the rooms of shard I of N; commands about other rooms are refused with wrong_shard.",
             discussion:
-                "A room's shard is FNV-1a 64 of its name mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."
+                "A room's shard is SipHash-2-4 of its name under --shard-key, mod N (docs/PROTOCOL.md, Shards). Both brokers of a pair take the same; gateways take --shards N and list shard 0's brokers first."
         )
     )
     var shard = "0/1"
+
+    @Option(
+        help: ArgumentHelp(
+            "With --shard I/N, N > 1: the cluster's room placement key (cluster.shard_key from scripts/keys, mode 0600); every gateway and broker of the cluster needs the same file.",
+            valueName: "file"
+        )
+    )
+    var shardKey: String?
 
     func validate() throws {
         guard history >= 1, history <= 10_000 else { throw ValidationError("--history must be between 1 and 10000") }
@@ -242,8 +250,12 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
             throw ValidationError("--metrics must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got '\(metrics)')")
         }
         do {
-            _ = try Shard(parsing: shard)
-        } catch {
+            if try Shard(parsing: shard).count > 1, shardKey == nil {
+                throw ValidationError(
+                    "--shard \(shard) needs --shard-key FILE: the cluster's room placement key (scripts/keys writes keys/\(ShardKeyFile.fileName)), the same file for every gateway and broker"
+                )
+            }
+        } catch let error as Shard.Invalid {
             throw ValidationError("--shard: \(error)")
         }
         try validateLinks()
@@ -279,10 +291,20 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard let curveSecretKey, let authorizedKeys else { return nil }
         var curve = BrokerCurve(
             keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey),
-            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys)
+            authorizedKeys: try CurveKeyFile.readAllowList(directory: authorizedKeys),
+            authorizedKeysDirectory: authorizedKeys
         )
         if let peerPublicKey { curve.peerPublicKey = try CurveKeyFile.readPublicKey(path: peerPublicKey) }
         return curve
+    }
+
+    /// The `--shard-key` file's key (with several shards); nil otherwise.
+    private func loadShardKey() throws -> ShardKey? {
+        guard let shardKey, try Shard(parsing: shard).count > 1 else { return nil }
+        guard let key = ShardKey(bytes: try ShardKeyFile.read(path: shardKey)) else {
+            throw CurveKeyFileError.badShardKey(path: shardKey)
+        }
+        return key
     }
 
     private var pairConfiguration: PairConfiguration? {
@@ -338,7 +360,7 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
                 )
             )
         }
-        registry.shard = try Shard(parsing: shard)
+        registry.shard = try Shard(parsing: shard, key: try loadShardKey())
         let (journal, recovered) = try openJournal(logger: logger)
         let service = BrokerService(
             configuration: BrokerConfiguration(

@@ -115,7 +115,7 @@ public enum CurveKeyFile {
     }
 
     /// The file's text, read through one descriptor after checking what was opened.
-    private static func read(path: String, secret: Bool) throws(CurveKeyFileError) -> String {
+    static func read(path: String, secret: Bool) throws(CurveKeyFileError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -180,7 +180,7 @@ public enum CurveKeyFile {
         )
     }
 
-    private static func writeFile(_ path: String, mode: mode_t, text: String) throws(CurveKeyFileError) {
+    static func writeFile(_ path: String, mode: mode_t, text: String) throws(CurveKeyFileError) {
         let temporary = path + ".tmp"
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)

@@ -35,6 +35,8 @@ public enum CurveKeyFileError: Error, Equatable, CustomStringConvertible {
     case badName(String)
     /// Writing the file failed (`reason`: the system's error text).
     case writeFailed(path: String, reason: String)
+    /// A shard key file without exactly 32 hexadecimal digits (besides `#` comment lines).
+    case badShardKey(path: String)
 
     public var description: String {
         switch self {
@@ -74,6 +76,9 @@ public enum CurveKeyFileError: Error, Equatable, CustomStringConvertible {
                 "'\(name)' is not a key name: use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')"
         case .writeFailed(let path, let reason):
             return "cannot write \(path): \(reason)"
+        case .badShardKey(let path):
+            return
+                "\(path) is not a shard key (32 hexadecimal digits): write it with scripts/keys, and give every gateway and broker of the cluster the same file"
         }
     }
 }

@@ -10,7 +10,8 @@ public final class ZAPHandler {
 
     /// The REP socket, for the caller's poller.
     public let socket: ZMQSocket
-    private let authorizer: ZAPAuthorizer
+    /// The decisions it gives; replace it (``replace(_:)``) to reload the allow-lists.
+    public private(set) var authorizer: ZAPAuthorizer
 
     /// Binds the handler in `context`; fails if the context already has one.
     public init(context: ZMQContext, authorizer: ZAPAuthorizer) throws(ZMQError) {
@@ -30,6 +31,12 @@ public final class ZAPHandler {
             decisions.append(decision)
         }
         return decisions
+    }
+
+    /// Decides later handshakes with `authorizer` (connections admitted before stay connected: check
+    /// their messages with ``ZAPAuthorizer/check(userID:routingID:domain:)``).
+    public func replace(_ authorizer: ZAPAuthorizer) {
+        self.authorizer = authorizer
     }
 
     /// Closes the socket.

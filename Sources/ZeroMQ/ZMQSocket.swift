@@ -13,6 +13,14 @@ public final class ZMQSocket {
     private var maxMessageSize: Int64?
     /// Whether the socket uses CURVE (the limit then counts the encrypted frame: see ``curveMessageOverhead``).
     private var usesCurve = false
+    /// The most parts of one received message that are kept; a longer message is dropped (read to its
+    /// end, its parts discarded as they come) and counted in ``droppedMessages``, so a peer cannot make
+    /// the receiver hold an unbounded list of parts. Every message of this project has at most 7.
+    public var maxPartsPerMessage = ZMQSocket.defaultMaxPartsPerMessage
+    /// Messages dropped for having more than ``maxPartsPerMessage`` parts since the socket was made.
+    public private(set) var droppedMessages = 0
+    /// The default of ``maxPartsPerMessage``.
+    public static let defaultMaxPartsPerMessage = 16
 
     /// Bytes CURVE adds to each message part on the wire (`\x07MESSAGE`, an 8-byte nonce, a flags byte
     /// and a 16-byte MAC): libzmq checks `ZMQ_MAXMSGSIZE` against that frame, not the plaintext.
@@ -131,7 +139,7 @@ public final class ZMQSocket {
 
     /// Receives one multipart message, or nil when `dontWait` is set and none is waiting.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
-        try receive(dontWait: dontWait, source: nil)
+        try receiveMessage(dontWait: dontWait, metadata: false)?.frames
     }
 
     /// Receives one multipart message with the connection it came through (on a ROUTER: the peer's
@@ -141,37 +149,71 @@ public final class ZMQSocket {
     ) throws(ZMQError) -> (
         frames: [[UInt8]], connection: ZMQConnection
     )? {
-        var descriptor: Int32 = -1
-        guard let frames = try receive(dontWait: dontWait, source: &descriptor) else { return nil }
-        return (frames, ZMQConnection(descriptor: descriptor))
+        guard let message = try receiveMessage(dontWait: dontWait, metadata: true) else { return nil }
+        return (message.frames, message.connection)
     }
 
-    private func receive(dontWait: Bool, source: UnsafeMutablePointer<Int32>?) throws(ZMQError) -> [[UInt8]]? {
+    /// Receives one multipart message with its connection and the `User-Id` its peer was admitted
+    /// under (``ZMQMessage``), or nil when `dontWait` is set and none is waiting. A message of more than
+    /// ``maxPartsPerMessage`` parts is read to its end without keeping its parts, counted in
+    /// ``droppedMessages`` and skipped.
+    public func receiveMessage(dontWait: Bool = false) throws(ZMQError) -> ZMQMessage? {
+        try receiveMessage(dontWait: dontWait, metadata: true)
+    }
+
+    private func receiveMessage(dontWait: Bool, metadata: Bool) throws(ZMQError) -> ZMQMessage? {
         let handle = try live("receive")
-        var frames: [[UInt8]] = []
         var message = zmq_msg_t()
         zmq_msg_init(&message)
         defer { zmq_msg_close(&message) }
+        var received = ZMQMessage(frames: [], connection: ZMQConnection(descriptor: -1), userID: nil)
+        var parts = 0
+        var dropped = 0
         while true {
-            let received = zmq_msg_recv(&message, handle, dontWait ? ZMQ_DONTWAIT : 0)
-            if received < 0 {
-                if frames.isEmpty && zmq_errno() == EAGAIN { return nil }
+            if zmq_msg_recv(&message, handle, dontWait ? ZMQ_DONTWAIT : 0) < 0 {
+                if parts == 0 && zmq_errno() == EAGAIN { return nil }
                 throw ZMQError.last("receive")
             }
-            if let source {
-                // The descriptor of the connection the part came through (-1 when libzmq has none): the
-                // parts a peer sent carry it, not the routing id a ROUTER puts first.
-                let descriptor = zmq_msg_get(&message, ZMQ_SRCFD)
-                if descriptor >= 0 { source.pointee = descriptor }
+            parts += 1
+            if metadata { Self.readMetadata(of: &message, into: &received) }
+            if parts <= maxPartsPerMessage {
+                let size = zmq_msg_size(&message)
+                if let data = zmq_msg_data(&message), size > 0 {
+                    received.frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+                } else {
+                    received.frames.append([])
+                }
+            } else if parts == maxPartsPerMessage + 1 {
+                // Too many parts: the rest are read (libzmq delivers a message whole) but not kept.
+                received.frames = []
             }
-            let size = zmq_msg_size(&message)
-            if let data = zmq_msg_data(&message), size > 0 {
-                frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
-            } else {
-                frames.append([])
-            }
-            if zmq_msg_more(&message) == 0 { return frames }
+            if zmq_msg_more(&message) != 0 { continue }
+            guard parts > maxPartsPerMessage else { return received }
+            // Dropped: on to the next message (nil when none waits and `dontWait` is set).
+            droppedMessages += 1
+            dropped += 1
+            // A stream of them does not hold a caller that asked not to wait.
+            if dontWait && dropped >= Self.defaultMaxPartsPerMessage { return nil }
+            received = ZMQMessage(frames: [], connection: ZMQConnection(descriptor: -1), userID: nil)
+            parts = 0
         }
+    }
+
+    /// The connection and `User-Id` of a part, where libzmq knows them (the parts a peer sent carry
+    /// them; a ROUTER's routing-id part carries the `User-Id` of the message it precedes).
+    private static func readMetadata(of message: inout zmq_msg_t, into received: inout ZMQMessage) {
+        let descriptor = zmq_msg_get(&message, ZMQ_SRCFD)
+        if descriptor >= 0 { received.connection = ZMQConnection(descriptor: descriptor) }
+        if received.userID == nil, let text = zmq_msg_gets(&message, "User-Id") {
+            // The process's own ZAP handler wrote it (``ZAPAuthorizer``: 40 characters).
+            received.userID = String(cString: text)
+        }
+    }
+
+    /// Stops listening on `endpoint` (as bound, or as ``lastEndpoint`` gives it) and closes the
+    /// connections accepted there.
+    public func unbind(_ endpoint: String) throws(ZMQError) {
+        if zmq_unbind(try live("unbind"), endpoint) != 0 { throw ZMQError.last("unbind(\(endpoint))") }
     }
 
     /// Closes the socket; later calls throw ``ZMQError/socketClosed(operation:)``.

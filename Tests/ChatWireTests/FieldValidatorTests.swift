@@ -42,7 +42,18 @@ final class FieldValidatorTests: XCTestCase {
         XCTAssertEqual(FieldValidator.nameKey("Ａｌｉｃｅ"), FieldValidator.nameKey("alice"))
         XCTAssertEqual(FieldValidator.nameKey("e\u{301}"), FieldValidator.nameKey("\u{E9}"))
         XCTAssertEqual(FieldValidator.nameKey("Straße"), FieldValidator.nameKey("STRASSE"))
-        XCTAssertNotEqual(FieldValidator.nameKey("alice"), FieldValidator.nameKey("alicе"), "Cyrillic е stays distinct")
+    }
+
+    func testNameKeysTreatCyrillicAndGreekLookAlikesAsLatin() {
+        XCTAssertEqual(FieldValidator.nameKey("\u{430}lice"), FieldValidator.nameKey("alice"), "Cyrillic а")
+        XCTAssertEqual(FieldValidator.nameKey("alic\u{435}"), FieldValidator.nameKey("ALICE"), "Cyrillic е")
+        XCTAssertEqual(FieldValidator.nameKey("\u{412}\u{41E}\u{412}"), FieldValidator.nameKey("bob"), "Cyrillic ВОВ")
+        XCTAssertEqual(FieldValidator.nameKey("\u{39D}\u{395}\u{39F}"), FieldValidator.nameKey("neo"), "Greek ΝΕΟ")
+        XCTAssertEqual(FieldValidator.nameKey("\u{3BD}\u{3B5}\u{3BF}"), FieldValidator.nameKey("\u{39D}\u{395}\u{39F}"))
+        XCTAssertEqual(FieldValidator.nameKey("Ｐ\u{430}ul"), FieldValidator.nameKey("paul"), "with NFKC")
+        // Other letters of those scripts, and names written in them, stay themselves.
+        XCTAssertEqual(FieldValidator.nameKey("Борис"), "бopиc")
+        XCTAssertNotEqual(FieldValidator.nameKey("alice"), FieldValidator.nameKey("alise"))
     }
 
     func testRoomAlphabet() throws {

@@ -28,6 +28,29 @@ final class ShardTests: XCTestCase {
         XCTAssertTrue(Shard.whole.owns(room: "random"))
     }
 
+    func testAKeyedShardPlacesBySipHashOfTheName() throws {
+        // The key 00 01 … 0f: SipHash-2-4 of the empty name is the reference's first vector.
+        let key = try XCTUnwrap(ShardKey(bytes: (0..<16).map { UInt8($0) }))
+        XCTAssertEqual(key.hash(room: ""), 0x726f_db47_dd0e_0e31)
+        XCTAssertEqual(Shard.index(ofRoom: "", count: 7, key: key), Int(0x726f_db47_dd0e_0e31 % 7))
+        let other = try XCTUnwrap(ShardKey(bytes: [UInt8](repeating: 7, count: 16)))
+        let rooms = (0..<64).map { "room-\($0)" }
+        XCTAssertNotEqual(
+            rooms.map { Shard.index(ofRoom: $0, count: 2, key: key) },
+            rooms.map { Shard.index(ofRoom: $0, count: 2, key: other) },
+            "another key places rooms otherwise"
+        )
+        XCTAssertNil(ShardKey(bytes: [1, 2, 3]))
+        XCTAssertEqual(key.fingerprint.count, 8)
+        XCTAssertNotEqual(key.fingerprint, other.fingerprint)
+        let shard = try Shard(parsing: "1/2", key: key)
+        XCTAssertEqual(shard.description, "1/2 key \(key.fingerprint)")
+        XCTAssertEqual(
+            rooms.filter(shard.owns(room:)),
+            rooms.filter { Shard.index(ofRoom: $0, count: 2, key: key) == 1 }
+        )
+    }
+
     func testEveryShardGetsRoomsAndEachRoomExactlyOne() throws {
         let shards = try (0..<4).map { try Shard(index: $0, count: 4) }
         var perShard = [0, 0, 0, 0]

@@ -167,12 +167,28 @@ final class RoomBrokerIntegrationTests: XCTestCase {
                 try gatewayA.request(.message(room: "race", text: "m\(index)", key: ""), connection: 1).failure
             )
         }
-        let received = try gatewayB.drainBroadcasts(timeout: 0.5).filter { $0.kind != .head && $0.seq > join.seq }
+        // Its subscription is live once the room's head arrives (the broker answers every subscription
+        // with one); what came before it may have been missed, and the replay fills exactly that gap.
+        var received: [WireBroadcast] = []
+        while let next = try gatewayB.nextBroadcast(timeout: 3) {
+            if next.kind == .head { break }
+            if next.seq > join.seq { received.append(next) }
+        }
         let missing = (join.seq + 1...join.seq + 5).filter { seq in !received.contains { $0.seq == seq } }
+        var recovered = received.map(\.seq)
         if let first = missing.first, let last = missing.last {
             let replay = try gatewayB.request(.replay(room: "race", from: first, to: last)).success()
             XCTAssertEqual(replay.events.map(\.seq), Array(first...last))
+            recovered += replay.events.map(\.seq)
         }
+        XCTAssertEqual(Set(recovered), Set(join.seq + 1...join.seq + 5), "gw-b has every event, live or replayed")
+        // Once subscribed, the next event arrives live.
+        let after = try gatewayA.request(.message(room: "race", text: "m5", key: ""), connection: 1).success().seq
+        var live: WireBroadcast?
+        while live == nil, let next = try gatewayB.nextBroadcast(timeout: 3) {
+            if next.seq == after { live = next }
+        }
+        XCTAssertEqual(live?.kind, .message, "gw-b received the room's event over its subscription")
         let replayAll = try gatewayB.request(.replay(room: "race", from: join.seq + 1, to: join.seq + 5)).success()
         for event in received {
             XCTAssertEqual(

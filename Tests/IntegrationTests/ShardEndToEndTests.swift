@@ -6,8 +6,8 @@ import XCTest
 import ZeroMQ
 
 /// Rooms sharded over two real `RoomBroker`s (`--shard 0/2`, `--shard 1/2`) behind two real `Gateway`s
-/// (`--shards 2`), checked as users see it (docs/PROTOCOL.md, "Shards"). Among 2 shards "random" is
-/// shard 0's and "lobby" shard 1's.
+/// (`--shards 2`), all with the same `--shard-key`, checked as users see it (docs/PROTOCOL.md, "Shards").
+/// Under the test's key, among 2 shards "random" is shard 0's and "lobby" shard 1's.
 final class ShardEndToEndTests: XCTestCase {
     var brokers: [ServerProcess] = []
     var gateways: [ServerProcess] = []
@@ -19,16 +19,29 @@ final class ShardEndToEndTests: XCTestCase {
         )
     }
     var ports: [Int] = []
+    /// The cluster's placement key, and the file every process is given.
+    static let key = ShardKey(bytes: [2, 0] + (2..<16).map { UInt8($0) })
+    var keyFile = ""
+
+    /// Writes `key` (32 hex digits, mode 0600) to a new file; returns its path.
+    static func writeKeyFile(_ bytes: [UInt8], name: String) throws -> String {
+        let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8)).shard_key"
+        let text = bytes.map { String($0 >> 4, radix: 16) + String($0 & 0xf, radix: 16) }.joined() + "\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        return path
+    }
 
     var logPrefix: String { "shard-" + name.filter { $0.isLetter || $0.isNumber } }
 
     override func setUpWithError() throws {
+        keyFile = try Self.writeKeyFile([2, 0] + (2..<16).map { UInt8($0) }, name: "cluster")
         for (index, endpoint) in endpoints.enumerated() {
             let broker = try ServerProcess(
                 executable: "RoomBroker",
                 arguments: [
                     "--commands", endpoint.commands, "--broadcasts", endpoint.broadcasts, "--shard", "\(index)/2",
-                    "--session-grace", "0", "--insecure-loopback",
+                    "--session-grace", "0", "--insecure-loopback", "--shard-key", keyFile,
                 ],
                 logName: "\(logPrefix)-broker-\(index)"
             )
@@ -36,7 +49,8 @@ final class ShardEndToEndTests: XCTestCase {
             guard broker.waitForOutput(containing: "listening", timeout: ChatCluster.startTimeout) else {
                 throw ChatCluster.StartFailure(description: "broker \(index) did not start:\n\(broker.output)")
             }
-            XCTAssertTrue(broker.output.contains("shard=\(index)/2"), broker.output)
+            let fingerprint = try XCTUnwrap(Self.key).fingerprint
+            XCTAssertTrue(broker.output.contains("shard=\"\(index)/2 key \(fingerprint)\""), broker.output)
         }
         ports = [ServerProcess.freePort(), ServerProcess.freePort()]
         for (id, port) in zip(["gw-a", "gw-b"], ports) {
@@ -65,6 +79,7 @@ final class ShardEndToEndTests: XCTestCase {
     func gatewayArguments(id: String, port: Int) -> [String] {
         [
             "--port", "\(port)", "--host", "127.0.0.1", "--shards", "2", "--gateway-id", id, "--insecure-loopback",
+            "--shard-key", keyFile,
             "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,
         ]
             + endpoints.flatMap { ["--broker-commands", $0.commands, "--broker-broadcasts", $0.broadcasts] }
@@ -131,12 +146,12 @@ final class ShardEndToEndTests: XCTestCase {
             passwords[room] = ack["password"]?.stringValue
         }
         XCTAssertEqual(
-            Set(generated.map { Shard.index(ofRoom: $0, count: 2) }),
+            Set(generated.map { Shard.index(ofRoom: $0, count: 2, key: Self.key) }),
             [0, 1],
             "both shards got new rooms: \(generated)"
         )
         for room in ["random", "lobby"] + generated {
-            let shard = Shard.index(ofRoom: room, count: 2)
+            let shard = Shard.index(ofRoom: room, count: 2, key: Self.key)
             XCTAssertTrue(logsCreation(brokers[shard], of: room, timeout: 5), "broker \(shard) did not create \(room)")
             XCTAssertFalse(logsCreation(brokers[1 - shard], of: room), "broker \(1 - shard) created \(room)")
         }
@@ -217,6 +232,44 @@ final class ShardEndToEndTests: XCTestCase {
         let list = try bob.emit("rooms", [:])
         let lobby = list["rooms"]?.arrayValue?.first { $0["room"]?.stringValue == "lobby" }
         XCTAssertEqual(lobby?["members"], 1, list.jsonText)
+    }
+
+    func testAGatewayWithAnotherShardKeyIsToldWhatToFix() throws {
+        let otherKey = [UInt8](repeating: 7, count: 16)
+        let otherFile = try Self.writeKeyFile(otherKey, name: "other")
+        // A room the other key places on the other shard than the cluster's key does.
+        let room = try XCTUnwrap(
+            (0..<100).map { "room\($0)" }.first {
+                Shard.index(ofRoom: $0, count: 2, key: ShardKey(bytes: otherKey))
+                    != Shard.index(ofRoom: $0, count: 2, key: Self.key)
+            }
+        )
+        let port = ServerProcess.freePort()
+        var arguments = gatewayArguments(id: "gw-other", port: port)
+        arguments[arguments.firstIndex(of: keyFile)!] = otherFile
+        let gateway = try ServerProcess(executable: "Gateway", arguments: arguments, logName: "\(logPrefix)-other")
+        gateways.append(gateway)
+        let deadline = Date().addingTimeInterval(ChatCluster.startTimeout)
+        while !ChatCluster.isHealthy(port: port) {
+            guard gateway.process.isRunning, Date() < deadline else {
+                return XCTFail("the gateway never answered GET /healthz with 200:\n\(gateway.output)")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let ann = try SocketIOTestClient(port: port)
+        let ack = try ann.emit("create", ["name": "ann", "room": .string(room)])
+        XCTAssertEqual(ack["code"]?.stringValue, "wrong_shard", ack.jsonText)
+        let text = ack["error"]?.stringValue ?? ""
+        XCTAssertTrue(text.contains("--shard-key"), text)
+        XCTAssertTrue(text.contains(try XCTUnwrap(Self.key).fingerprint), "the broker's key fingerprint: \(text)")
+        XCTAssertTrue(gateway.output.contains("key=\(try XCTUnwrap(ShardKey(bytes: otherKey)).fingerprint)"))
+    }
+
+    func testAShardedGatewayOrBrokerNeedsTheKey() throws {
+        let port = ServerProcess.freePort()
+        var arguments = gatewayArguments(id: "gw-keyless", port: port)
+        arguments.removeSubrange(arguments.firstIndex(of: "--shard-key")!...arguments.firstIndex(of: keyFile)!)
+        try assertRefused(arguments, saying: "--shards 2 needs --shard-key FILE", logName: "keyless")
     }
 
     /// Starts a gateway with `arguments` and asserts that it exits at once (within 10 s) saying `reason`.

@@ -154,6 +154,10 @@ final class BrokerEngineTests: XCTestCase {
 
     func testPasswordIsNeverKeptNorLogged() throws {
         let (room, password) = try createRoom()
+        // The random draws the password (and the salt) were made of, as the node would take them.
+        var copy = engine.registry.random
+        let draws = copy.takeRecorded()
+        XCTAssertGreaterThanOrEqual(draws.count, PasswordGenerator.length, "the create's draws")
         _ = send(.join(room: room, password: password, name: "alice"))
         _ = send(.join(room: room, password: password + "x", name: "eve"), connection: 2)
         _ = send(.post(room: room, password: password, name: "api", text: "via http", key: ""), connection: 3)
@@ -161,9 +165,28 @@ final class BrokerEngineTests: XCTestCase {
         dump(engine, to: &state)
         XCTAssertFalse(state.isEmpty)
         XCTAssertFalse(state.contains(password), "the plaintext password is in the broker state")
+        let snapshot = try engine.snapshot().encoded()
+        for draw in draws {
+            XCTAssertFalse(
+                state.contains(String(draw)) || state.contains(String(draw, radix: 16)),
+                "a random draw the password was made of is in the broker state"
+            )
+            for bytes in [
+                withUnsafeBytes(of: draw.littleEndian, Array.init), withUnsafeBytes(of: draw.bigEndian, Array.init),
+            ] {
+                XCTAssertFalse(contains(snapshot, bytes), "a random draw the password was made of is in the snapshot")
+            }
+        }
         let log = recorder.lines.withLock { $0 }.joined(separator: "\n")
         XCTAssertTrue(log.contains("create"), log)
         XCTAssertFalse(log.contains(password), "the plaintext password is in the log")
+    }
+
+    private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains {
+            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
+        }
     }
 
     func testEveryEventIsLoggedOnOneLine() throws {

@@ -40,3 +40,25 @@ extension RoomRegistryTests {
         XCTAssertEqual(registry.rooms["lobby"]?.members.count, count, "taking over a ghost adds nobody")
     }
 }
+
+/// Look-alikes of Latin letters from other scripts name the same member (NameSkeleton).
+extension RoomRegistryTests {
+    func testACyrillicLookAlikeOfAMembersNameIsTaken() throws {
+        var registry = RoomRegistry()
+        let password = try makeRoom(&registry)
+        _ = try registry.join(room: "lobby", password: password, name: "alice", by: alice, now: 1)
+        let impostor = ConnectionKey(gateway: "gw-b", connectionID: 2)
+        for lookAlike in ["\u{430}lice", "ALIC\u{415}", "\u{3B1}lice"] {
+            XCTAssertThrowsError(
+                try registry.join(room: "lobby", password: password, name: lookAlike, by: impostor, now: 2),
+                lookAlike
+            ) { error in
+                XCTAssertEqual((error as? ChatError)?.code, .nameInUse, lookAlike)
+            }
+        }
+        XCTAssertEqual(registry.rooms["lobby"]?.memberNames(), ["alice"])
+        // In another room the name is free.
+        let other = try makeRoom(&registry, named: "hall")
+        _ = try registry.join(room: "hall", password: other, name: "\u{430}lice", by: impostor, now: 3)
+    }
+}

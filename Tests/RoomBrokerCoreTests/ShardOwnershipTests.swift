@@ -40,7 +40,8 @@ final class ShardOwnershipTests: XCTestCase {
             XCTAssertEqual(EngineHarness.failure(output), .wrongShard, "\(body)")
             XCTAssertEqual(output.broadcasts, [], "\(body)")
             guard case .failure(let error) = output.reply?.result else { continue }
-            XCTAssertTrue(error.message.contains("lobby belongs to shard 1/2"), error.message)
+            XCTAssertTrue(error.message.contains("lobby is on shard 1/2"), error.message)
+            XCTAssertTrue(error.message.contains("--shard-key"), error.message)
             XCTAssertTrue(error.message.contains("shard 0/2"), error.message)
         }
         XCTAssertEqual(try shard.engine.snapshot().encoded(), before, "a refused command changed the broker's state")

@@ -68,6 +68,29 @@ final class CurveKeyFileTests: XCTestCase {
         XCTAssertEqual(try CurveKeyFile.readKeyPair(path: path), pair)
     }
 
+    func testAShardKeyFileIsWrittenPrivateAndReadBack() throws {
+        let path = try ShardKeyFile.write(directory: folder)
+        XCTAssertEqual(try mode(path), 0o600)
+        let key = try ShardKeyFile.read(path: path)
+        XCTAssertEqual(key.count, ShardKeyFile.byteCount)
+        XCTAssertThrowsError(try ShardKeyFile.write(directory: folder)) {
+            XCTAssertEqual($0 as? CurveKeyFileError, .exists(path: path))
+        }
+        XCTAssertNotEqual(try ShardKeyFile.read(path: try ShardKeyFile.write(directory: folder, overwrite: true)), key)
+        let written = try write("hand.shard_key", "# a comment\n00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0F\n")
+        XCTAssertEqual(try ShardKeyFile.read(path: written), (0..<16).map { UInt8($0) })
+        for bad in ["0001", String(repeating: "g", count: 32), String(repeating: "0", count: 34)] {
+            let path = try write("bad.shard_key", bad)
+            XCTAssertThrowsError(try ShardKeyFile.read(path: path)) {
+                XCTAssertEqual($0 as? CurveKeyFileError, .badShardKey(path: path))
+            }
+        }
+        let exposed = try write("open.shard_key", String(repeating: "0", count: 32), mode: 0o644)
+        XCTAssertThrowsError(try ShardKeyFile.read(path: exposed)) {
+            XCTAssertEqual($0 as? CurveKeyFileError, .secretExposed(path: exposed, mode: 0o644))
+        }
+    }
+
     func testPyzmqsCertificatesAreRead() throws {
         // The layout pyzmq's zmq.auth.create_certificates writes (and CZMQ's zcert_save).
         let pair = try CurveKeyPair.generate()

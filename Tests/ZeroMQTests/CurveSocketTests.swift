@@ -70,6 +70,32 @@ final class CurveSocketTests: XCTestCase {
         zap.close()
     }
 
+    func testAMessageCarriesTheUserIDOfItsKey() throws {
+        let context = try ZMQContext()
+        let allowed = try CurveKeyPair.generate()
+        let (router, zap, keys, endpoint) = try server(.router, maxMessageSize: 1_024, allowed: allowed, in: context)
+        let dealer = try context.socket(.dealer)
+        try dealer.set(.curveClient(allowed, serverKey: keys.publicKey))
+        try dealer.set(.routingID(Array("allowed/1".utf8)))
+        try dealer.connect(endpoint)
+        try dealer.send([Array("hi".utf8)])
+        let poller = ZMQPoller([.socket(router), .socket(zap.socket)])
+        var message: ZMQMessage?
+        let deadline = Date().addingTimeInterval(10)
+        while message == nil, Date() < deadline {
+            let readable = try poller.poll(timeoutMilliseconds: 20)
+            if readable.isReadable(zap.socket) { _ = try zap.answerPending() }
+            if readable.isReadable(router) { message = try router.receiveMessage(dontWait: true) }
+        }
+        let received = try XCTUnwrap(message)
+        XCTAssertEqual(received.frames, [Array("allowed/1".utf8), Array("hi".utf8)])
+        XCTAssertEqual(received.userID, ZAPAuthorizer.userID(of: allowed.publicKey))
+        XCTAssertTrue(received.connection.descriptor >= 0)
+        dealer.close()
+        router.close()
+        zap.close()
+    }
+
     /// A CURVE server socket with its ZAP handler allowing `allowed`, bound to a fresh ipc:// endpoint.
     private func server(
         _ type: ZMQSocketType,

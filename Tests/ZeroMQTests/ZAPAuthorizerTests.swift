@@ -20,10 +20,12 @@ final class ZAPAuthorizerTests: XCTestCase {
         domain: String = "gateways",
         mechanism: String = "CURVE",
         key: CurvePublicKey?,
-        id: String = "7"
+        id: String = "7",
+        routingID: String = ""
     ) -> [[UInt8]] {
         var frames: [[UInt8]] = [
-            Array("1.0".utf8), Array(id.utf8), Array(domain.utf8), Array("10.0.0.2".utf8), [], Array(mechanism.utf8),
+            Array("1.0".utf8), Array(id.utf8), Array(domain.utf8), Array("10.0.0.2".utf8), Array(routingID.utf8),
+            Array(mechanism.utf8),
         ]
         if let key { frames.append(key.bytes) }
         return frames
@@ -36,11 +38,51 @@ final class ZAPAuthorizerTests: XCTestCase {
         XCTAssertTrue(decision.allowed)
         XCTAssertEqual(
             decision.reply,
-            [Array("1.0".utf8), Array("7".utf8), Array("200".utf8), Array("OK".utf8), Array("gateway-1".utf8), []]
+            [Array("1.0".utf8), Array("7".utf8), Array("200".utf8), Array("OK".utf8), Array(gateway.z85.utf8), []],
+            "the User-Id is the key, which a reload cannot give to another key"
         )
         XCTAssertEqual(decision.name, "gateway-1")
         XCTAssertEqual(decision.address, "10.0.0.2")
         XCTAssertEqual(decision.key, gateway)
+    }
+
+    func testARoutingIDIsBoundToItsKeysName() {
+        for bound in ["gateway-1", "gateway-1/", "gateway-1/gw-3fa9"] {
+            XCTAssertTrue(RoutingIDBinding.isBound(Array(bound.utf8), to: "gateway-1"), bound)
+        }
+        for other in ["", "gateway-2", "gateway-2/gw-1", "gateway-10", "gateway-1x/a", "gateway", "x/gateway-1"] {
+            XCTAssertFalse(RoutingIDBinding.isBound(Array(other.utf8), to: "gateway-1"), other)
+        }
+        XCTAssertEqual(RoutingIDBinding.routingID(name: "gateway-1", suffix: "gw-3fa9"), "gateway-1/gw-3fa9")
+    }
+
+    func testEachMessageIsCheckedAgainstTheAllowListAsItIsNow() {
+        let userID = ZAPAuthorizer.userID(of: gateway)
+        XCTAssertEqual(
+            authorizer.check(userID: userID, routingID: Array("gateway-1/a".utf8), domain: "gateways"),
+            .success("gateway-1")
+        )
+        XCTAssertEqual(
+            authorizer.check(userID: userID, routingID: Array("gateway-2/a".utf8), domain: "gateways"),
+            .failure(.routingIDNotBound(name: "gateway-1"))
+        )
+        XCTAssertEqual(
+            authorizer.check(userID: nil, routingID: Array("gateway-1".utf8), domain: "gateways"),
+            .failure(.missingUserID)
+        )
+        XCTAssertEqual(authorizer.check(userID: userID, routingID: [], domain: "peer"), .failure(.unknownKey))
+        // Reloaded without the key: its connection's messages are refused from then on.
+        let reloaded = ZAPAuthorizer(allowLists: ["gateways": [peer: "broker-b"]])
+        XCTAssertEqual(
+            reloaded.check(userID: userID, routingID: Array("gateway-1".utf8), domain: "gateways"),
+            .failure(.unknownKey)
+        )
+        // The same name given to a new key: the old key's connection is not the name's any more.
+        let renewed = ZAPAuthorizer(allowLists: ["gateways": [peer: "gateway-1"]])
+        XCTAssertEqual(
+            renewed.check(userID: userID, routingID: Array("gateway-1".utf8), domain: "gateways"),
+            .failure(.unknownKey)
+        )
     }
 
     func testAnUnknownKeyIsRefusedWithTheRequestsID() throws {

@@ -22,6 +22,31 @@ final class ZMQSocketTests: XCTestCase {
         dealer.close()
     }
 
+    func testAMessageWithTooManyPartsIsDroppedAndCounted() throws {
+        let context = try ZMQContext()
+        let router = try context.socket(.router)
+        let dealer = try context.socket(.dealer)
+        try dealer.set(.routingID(Array("gw-1".utf8)))
+        try router.bind("inproc://parts")
+        try dealer.connect("inproc://parts")
+        XCTAssertEqual(router.maxPartsPerMessage, ZMQSocket.defaultMaxPartsPerMessage)
+        // The routing id counts as a part on the ROUTER: the limit's own message passes whole.
+        try dealer.send((1..<router.maxPartsPerMessage).map { [UInt8($0)] })
+        XCTAssertEqual(try router.receive()?.count, router.maxPartsPerMessage)
+        try dealer.send((0..<10_000).map { _ in [7] })
+        try dealer.send([Array("after".utf8)])
+        XCTAssertEqual(try router.receive(), [Array("gw-1".utf8), Array("after".utf8)], "the next message arrives")
+        XCTAssertEqual(router.droppedMessages, 1)
+        // Not waiting: a dropped message alone gives nil, as when nothing waits.
+        try dealer.send((0..<100).map { _ in [] })
+        let poller = ZMQPoller([.socket(router)])
+        XCTAssertTrue(try poller.poll(timeoutMilliseconds: 5_000).isReadable(router))
+        XCTAssertNil(try router.receiveMessage(dontWait: true))
+        XCTAssertEqual(router.droppedMessages, 2)
+        router.close()
+        dealer.close()
+    }
+
     func testSubscriberReceivesOnlyItsPrefix() throws {
         let context = try ZMQContext()
         let publisher = try context.socket(.pub)

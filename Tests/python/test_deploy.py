@@ -45,7 +45,7 @@ def unit_root(tmp_path):
     for name in UNITS:
         shutil.copy(DEPLOY / name, root / "etc/systemd/system" / name)
         for line in unit_lines(name):
-            if line.startswith("ExecStart="):
+            if line.startswith(("ExecStart=", "ExecReload=")):
                 executable = root / line.split("=", 1)[1].split()[0].lstrip("/")
                 executable.parent.mkdir(parents=True, exist_ok=True)
                 executable.write_text("#!/bin/sh\n")

@@ -1,6 +1,6 @@
-"""scripts/run --shards 2: two broker pairs, each owning the rooms of its shard (FNV-1a 64 of the name,
-mod 2: "random" is shard 0's, "lobby" shard 1's), behind two gateways on one port; with --metrics-port,
-each broker's Prometheus metrics name its shard and role."""
+"""scripts/run --shards 2: two broker pairs, each owning the rooms of its shard (SipHash-2-4 of the name
+under the run's own placement key, mod 2), behind two gateways on one port; with --metrics-port, each
+broker's Prometheus metrics name its shard and role."""
 import os
 import signal
 import subprocess
@@ -49,16 +49,24 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
         assert sharded.seen(lambda line, label=label: line.startswith(f"{label} |") and " listening " in line, 10), sharded.text()
     clients, passwords = [], {}
     try:
-        for room in ("random", "lobby"):
+        # 32 rooms: with the run's random key, both shards get some (all on one: odds 2^-31).
+        for index in range(32):
+            room = f"room-{index}"
             created = requests.post(f"{url}/api/rooms", json={"name": "owner", "room": room}, timeout=5)
             assert created.status_code == 201, created.text
             passwords[room] = created.json()["password"]
+        owners = {}
+        for room in passwords:
+            assert sharded.seen(lambda line, room=room: _created_by(sharded, "broker-0a", room)
+                                or _created_by(sharded, "broker-1a", room), 5), sharded.text()
+            owners[room] = [label for label in ("broker-0a", "broker-1a") if _created_by(sharded, label, room)]
+            assert len(owners[room]) == 1, f"{room} created by {owners[room]}"
+        random = next(room for room, labels in owners.items() if labels == ["broker-0a"])
+        lobby = next(room for room, labels in owners.items() if labels == ["broker-1a"])
+        for room in (random, lobby):
             clients.append(chatter(url, f"owner-{room}", room, passwords[room])[0])
-        assert sharded.seen(lambda line: _created_by(sharded, "broker-0a", "random"), 5), sharded.text()
-        assert sharded.seen(lambda line: _created_by(sharded, "broker-1a", "lobby"), 5), sharded.text()
-        assert not _created_by(sharded, "broker-1a", "random") and not _created_by(sharded, "broker-0a", "lobby")
         listed = requests.get(f"{url}/api/rooms", timeout=5).json()
-        assert {"random", "lobby"} <= {entry["room"] for entry in listed["rooms"]}, listed
+        assert {random, lobby} <= {entry["room"] for entry in listed["rooms"]}, listed
 
         # --metrics-port P: broker-0a on P, broker-0b on P+1, broker-1a on P+2, broker-1b on P+3.
         port = sharded.metrics_port
@@ -67,14 +75,14 @@ def test_each_shard_pair_serves_its_rooms_and_its_standby_takes_over(sharded):
         assert _wait_metric(port + 2, 'chat_broker_role{role="active"}'), "broker-1a active"
         assert _wait_metric(port + 3, 'chat_broker_role{role="standby"}'), "broker-1b standby"
 
-        # Shard 1's active broker dies: its standby takes over with lobby; shard 0 goes on.
+        # Shard 1's active broker dies: its standby takes over with its room; shard 0 goes on.
         assert sharded.seen(lambda line: line.startswith("broker-1a") and "standby-in-sync" in line, 10), sharded.text()
         os.kill(sharded.pids()["broker-1a"], signal.SIGKILL)
         assert sharded.read_until(lambda line: line.startswith("broker-1b") and "broker active" in line, 10), sharded.text()
-        late, _, _ = chatter(url, "late", "lobby", passwords["lobby"])
+        late, _, _ = chatter(url, "late", lobby, passwords[lobby])
         clients.append(late)
-        assert "seq" in late.call("message", {"room": "lobby", "text": "after the takeover"}, timeout=5)
-        assert "seq" in clients[0].call("message", {"room": "random", "text": "shard 0 goes on"}, timeout=5)
+        assert "seq" in late.call("message", {"room": lobby, "text": "after the takeover"}, timeout=5)
+        assert "seq" in clients[0].call("message", {"room": random, "text": "shard 0 goes on"}, timeout=5)
         assert _wait_metric(port + 3, 'chat_broker_role{role="active"}'), "broker-1b active after the takeover"
     finally:
         close_all(clients)

@@ -7,7 +7,7 @@ import Synchronization
 /// shard, each with its own failover, resend and fencing, and one place that decides where a command
 /// goes (docs/PROTOCOL.md, "Shards"):
 ///
-/// - a command about a room goes to the room's shard (``Shard/index(ofRoom:count:)``), and so do its
+/// - a command about a room goes to the room's shard (``Shard/index(ofRoom:count:key:)``, with the cluster's ``ShardKey``), and so do its
 ///   follow and unfollow: a room's broadcasts come only from the broker that owns it;
 /// - a `create` without a name goes to the shard of its idempotency key when it has one (a retry, from
 ///   any gateway, lands where the first try did), else to the next shard in turn that answers;
@@ -50,13 +50,16 @@ public final class ShardRouter: BrokerClient {
 
     /// One link per shard, in shard order.
     public let links: [any BrokerClient]
+    /// The cluster's placement key (`--shard-key`); nil: unkeyed FNV-1a (one shard, tests).
+    public let placementKey: ShardKey?
     /// Counts the creates without a name, to take the shards in turn.
     private let nextCreate = Atomic<UInt>(0)
     /// How many links ``start()`` started (its thread runs, or ran and ended): ``stop()`` waits for those.
     private let startedLinks = Atomic<Int>(0)
 
-    /// A router over `links`, the link of shard `i` at index `i`.
-    public init(links: [any BrokerClient]) {
+    /// A router over `links`, the link of shard `i` at index `i`, placing rooms with `placementKey`.
+    public init(links: [any BrokerClient], placementKey: ShardKey? = nil) {
+        self.placementKey = placementKey
         precondition(!links.isEmpty, "a router needs at least one shard")
         self.links = links
     }
@@ -125,11 +128,11 @@ public final class ShardRouter: BrokerClient {
     }
 
     public func follow(_ room: String) {
-        links[Shard.index(ofRoom: room, count: links.count)].follow(room)
+        links[Shard.index(ofRoom: room, count: links.count, key: placementKey)].follow(room)
     }
 
     public func unfollow(_ room: String) {
-        links[Shard.index(ofRoom: room, count: links.count)].unfollow(room)
+        links[Shard.index(ofRoom: room, count: links.count, key: placementKey)].unfollow(room)
     }
 
     /// True only while every shard's broker answers: a gateway that cannot reach one shard cannot
@@ -170,10 +173,12 @@ public final class ShardRouter: BrokerClient {
     /// Where `body` goes among the shards.
     func route(_ body: WireCommand.Body) -> Route {
         let count = links.count
-        if let room = body.room { return .shard(Shard.index(ofRoom: room, count: count)) }
+        if let room = body.room { return .shard(Shard.index(ofRoom: room, count: count, key: placementKey)) }
         switch body {
         case .create(_, _, let key):
-            return .shard(key.isEmpty ? nextShardForNewRoom() : Shard.index(ofRoom: key, count: count))
+            return .shard(
+                key.isEmpty ? nextShardForNewRoom() : Shard.index(ofRoom: key, count: count, key: placementKey)
+            )
         case .listRooms, .disconnect, .hello, .heartbeat, .status:  // status: the links ask their brokers themselves
             return .everyShard
         case .resume:

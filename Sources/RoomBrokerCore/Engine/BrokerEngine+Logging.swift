@@ -56,11 +56,13 @@ extension BrokerEngine {
         guard shard.count > 1, let raw = body.room else { return }
         let room = try FieldValidator.room(raw)
         guard shard.owns(room: room) else {
+            let placed = Shard.index(ofRoom: room, count: shard.count, key: shard.key)
             throw ChatError(
                 .wrongShard,
-                "room \(room) belongs to shard \(Shard.index(ofRoom: room, count: shard.count))/\(shard.count), not to this broker's "
-                    + "shard \(shard): the servers are misconfigured (each gateway must list the brokers in shard order with "
-                    + "--shards \(shard.count)); please report it"
+                "room \(room) is on shard \(placed)/\(shard.count) by this broker's placement (shard \(shard)), not on "
+                    + "its own: the gateway that sent it places rooms otherwise. Give every gateway and broker of the "
+                    + "cluster the same --shards \(shard.count) and --shard-key file (their logs show its fingerprint), "
+                    + "and list the brokers in shard order"
             )
         }
     }

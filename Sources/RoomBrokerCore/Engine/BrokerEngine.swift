@@ -130,6 +130,9 @@ public struct BrokerEngine: Sendable {
     /// gateway is answered with `unknown_gateway` and not applied. A command that waited longer than
     /// its ttl gets no reply at all (its gateway stopped waiting).
     public mutating func handle(frame: [UInt8], from gateway: String, now: BrokerClock) -> BrokerOutput {
+        // Draws of an earlier command nobody took (``takeEntropy()``) go: they made its password or
+        // token, and the state keeps no material a secret is derived from.
+        registry.random.forgetRecorded()
         let known = gateways.touch(gateway, now: now.monotonic)
         let command: WireCommand
         do {

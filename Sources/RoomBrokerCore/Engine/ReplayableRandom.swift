@@ -35,6 +35,11 @@ public struct ReplayableRandom: RandomNumberGenerator, Sendable, Codable {
         recorded = []
     }
 
+    /// Drops the values drawn live and not taken (``takeRecorded()``); a replay's draws stay.
+    public mutating func forgetRecorded() {
+        recorded = []
+    }
+
     /// The values drawn since the last call (or replay), to ship with the input that drew them.
     public mutating func takeRecorded() -> [UInt64] {
         defer {

@@ -32,6 +32,8 @@ public final class BrokerMetrics: Sendable {
     /// `chat_broker_storage_refusing` = 1 while the journal cannot be written (new rooms and messages
     /// are refused with `storage_full`).
     private let storageRefusingGauge: Gauge
+    /// `chat_broker_messages_refused_total{reason}`: messages dropped unread (``RefusedMessageReason``).
+    private let refusedMessages: [RefusedMessageReason: Counter]
 
     /// Metrics made by `factory` (a `PrometheusMetricsFactory` in the broker), for a broker of `shard`.
     public init(factory: any MetricsFactory, shard: Shard = .whole) {
@@ -84,6 +86,23 @@ public final class BrokerMetrics: Sendable {
             factory: factory
         )
         self.shard.record(1)
+        refusedMessages = Dictionary(
+            uniqueKeysWithValues: RefusedMessageReason.allCases.map {
+                (
+                    $0,
+                    Counter(
+                        label: "chat_broker_messages_refused_total",
+                        dimensions: [("reason", $0.rawValue)],
+                        factory: factory
+                    )
+                )
+            }
+        )
+    }
+
+    /// Counts `count` messages dropped unread for `reason`.
+    public func refused(_ reason: RefusedMessageReason, count: Int = 1) {
+        refusedMessages[reason]?.increment(by: Int64(count))
     }
 
     /// Counts a command frame by its kind byte (`invalid` when it has none or an unknown one).
