@@ -38,14 +38,15 @@ def unit_lines(name):
 
 @pytest.fixture
 def unit_root(tmp_path):
-    """A root for `systemd-analyze --root`: the units, the host's unit folder and stand-in executables."""
+    """A root for `systemd-analyze --root`: the units, the host's unit folder and stand-in executables
+    (of ExecStart= and ExecReload=)."""
     root = tmp_path / "root"
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
     for name in UNITS:
         shutil.copy(DEPLOY / name, root / "etc/systemd/system" / name)
         for line in unit_lines(name):
-            if line.startswith("ExecStart="):
+            if line.startswith(("ExecStart=", "ExecReload=")):
                 executable = root / line.split("=", 1)[1].split()[0].lstrip("/")
                 executable.parent.mkdir(parents=True, exist_ok=True)
                 executable.write_text("#!/bin/sh\n")

@@ -1,6 +1,7 @@
 """scripts/run, as a user starts it: a broker pair, N gateways on one port, a clean stop on SIGTERM;
 supervision (a killed process is restarted; a killed active broker's standby takes over with the rooms),
-rolling restart on SIGHUP, and a gateway's drain on SIGTERM."""
+rolling restart on SIGHUP, and a gateway's drain on SIGTERM. A terminal's hang-up (SIGHUP to the whole
+process group) reaches only scripts/run, and the processes survive the loss of their output."""
 import os
 import re
 import signal
@@ -8,13 +9,16 @@ import socket
 import threading
 import time
 
+import subprocess
+
 import pytest
 import requests
+import socketio
 import websocket
 
 from support.clients import close_all, unique
 from support.cluster import Cluster
-from support.processes import skip_if_external
+from support.processes import binary, free_port, skip_if_external, wait_healthy, STATIC_DIR
 from support.scripts_run import RunScript, chatter
 
 
@@ -261,3 +265,66 @@ def test_sigterm_drains_a_lone_gateway():
         else:
             pytest.fail("the broker did not log the member's disconnect within 3 s:\n" + broker.log()[-3000:])
         close_all([owner])
+
+
+def test_a_hang_up_of_the_whole_process_group_keeps_every_room(run_script):
+    """What a terminal does when it hangs up (a closed window, a dropped ssh): SIGHUP to the foreground
+    process group, scripts/run's. The brokers and gateways run in sessions of their own, so only
+    scripts/run gets it and does its rolling restart; the brokers keep every room."""
+    owner, room, password = chatter(run_script.url, "ann")
+    try:
+        assert "seq" in owner.call("message", {"room": room, "text": "before the hang-up"}, timeout=5)
+    finally:
+        owner.disconnect()
+    before = run_script.pids()
+
+    os.killpg(os.getpgid(run_script.proc.pid), signal.SIGHUP)
+    assert run_script.read_until(lambda line: "Rolling restart done" in line, 90), run_script.text()
+    assert run_script.proc.poll() is None, "scripts/run died of the hang-up"
+    text = "".join(run_script.output)
+    after = run_script.pids()
+    assert after["broker-a"] == before["broker-a"] and after["broker-b"] == before["broker-b"], text
+    assert "restarting in" not in text, f"a process died of the hang-up:\n{text}"
+
+    # The room still opens with its password and shows the message.
+    bob = socketio.SimpleClient()
+    bob.connect(run_script.url, transports=["websocket"], wait_timeout=5)
+    try:
+        joined = bob.call("join", {"room": room, "password": password, "name": "bob"}, timeout=5)
+        assert "error" not in joined, joined
+        assert [m["text"] for m in joined["history"]] == ["before the hang-up"], joined
+    finally:
+        bob.disconnect()
+
+
+def test_a_broker_and_a_gateway_whose_output_is_gone_keep_serving(tmp_path):
+    """Their standard output is a pipe nobody reads any more (a terminal or log reader that went away):
+    each log line written is lost and counted, and the processes go on serving (no death by SIGPIPE)."""
+    skip_if_external("starts its own processes")
+    commands, broadcasts = f"ipc://{tmp_path}/commands", f"ipc://{tmp_path}/broadcasts"
+    port = free_port()
+    started = []
+    try:
+        for command in (
+            [binary("RoomBroker"), "--commands", commands, "--broadcasts", broadcasts],
+            [binary("Gateway"), "--port", str(port), "--broker-commands", commands, "--broker-broadcasts", broadcasts,
+             "--static-dir", str(STATIC_DIR)],
+        ):
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            process.stdout.close()  # the reader is gone: every later write gets EPIPE
+            started.append(process)
+        broker, gateway = started
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, [])
+        created = requests.post(f"{url}/api/rooms", json={"name": "ann"}, timeout=5)
+        assert created.status_code == 201, created.text  # the broker logged a create line, the gateway a request
+        sio, room, _ = chatter(url, "bob")
+        sio.disconnect()
+        assert broker.poll() is None and gateway.poll() is None, (broker.returncode, gateway.returncode)
+        assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(timeout=15)
