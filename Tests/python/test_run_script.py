@@ -3,6 +3,7 @@ supervision (a killed process is restarted; a killed active broker's standby tak
 rolling restart on SIGHUP, and a gateway's drain on SIGTERM. A terminal's hang-up (SIGHUP to the whole
 process group) reaches only scripts/run, and the processes survive the loss of their output."""
 import os
+import pty
 import re
 import signal
 import socket
@@ -18,8 +19,8 @@ import websocket
 
 from support.clients import close_all, unique
 from support.cluster import Cluster
-from support.processes import binary, free_port, skip_if_external, wait_healthy, STATIC_DIR
-from support.scripts_run import RunScript, chatter
+from support.processes import STATIC_DIR, binary, free_port, poll_until, skip_if_external, wait_healthy
+from support.scripts_run import SCRIPT, RunScript, chatter
 
 
 def _port_is_closed(port):
@@ -328,3 +329,55 @@ def test_a_broker_and_a_gateway_whose_output_is_gone_keep_serving(tmp_path):
             process.terminate()
         for process in started:
             process.wait(timeout=15)
+
+
+def test_a_real_terminal_hang_up_costs_a_rolling_restart_and_scripts_run_goes_on(tmp_path):
+    """scripts/run in a terminal (a pty whose session it leads), which then hangs up (its master side
+    closed: what a closed window or a dropped ssh does). scripts/run gets SIGHUP and replaces the
+    gateways; it must not die writing to the dead terminal, and the brokers keep the rooms."""
+    skip_if_external("tests the start script, not a running server")
+    port, admin = free_port(), free_port()
+    pid, master = pty.fork()
+    if pid == 0:  # the child: session leader with the pty as its controlling terminal
+        os.chdir(SCRIPT.parents[1])
+        os.execv(str(SCRIPT), [str(SCRIPT), "--debug", "--port", str(port), "--admin-port", str(admin)])
+    try:
+        text = ""
+        while "Admin pages" not in text:
+            chunk = os.read(master, 65536).decode(errors="replace")
+            assert chunk, f"scripts/run ended before it was ready:\n{text}"
+            text += chunk
+        started = {m[0]: int(m[1]) for m in re.findall(r"==> (\S+) started \(pid (\d+)\)", text)}
+        url = f"http://127.0.0.1:{port}"
+        owner, room, password = chatter(url, "ann")
+        assert "seq" in owner.call("message", {"room": room, "text": "before the hang-up"}, timeout=5)
+        owner.disconnect()
+
+        os.close(master)  # the terminal hangs up
+        master = None
+
+        def gone(p):
+            try:
+                with open(f"/proc/{p}/stat") as stat:
+                    return stat.read().split()[2] == "Z"
+            except FileNotFoundError:
+                return True
+        # The rolling restart replaced both gateways (they drained and exited) ...
+        poll_until(lambda: gone(started["gw-1"]) and gone(started["gw-2"]), "the rolling restart after the hang-up",
+                   timeout=90)
+        poll_until(lambda: _healthy(url), "a healthy gateway after the hang-up", timeout=30)
+        # ... while scripts/run and the brokers live on, with the room.
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "scripts/run died after the hang-up"
+        assert not gone(started["broker-a"]) and not gone(started["broker-b"]), "a broker died of the hang-up"
+        bob = socketio.SimpleClient()
+        bob.connect(url, transports=["websocket"], wait_timeout=5)
+        try:
+            joined = bob.call("join", {"room": room, "password": password, "name": "bob"}, timeout=5)
+            assert [m["text"] for m in joined.get("history", [])] == ["before the hang-up"], joined
+        finally:
+            bob.disconnect()
+    finally:
+        if master is not None:
+            os.close(master)
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
