@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,8 +50,14 @@ class Cluster:
     """scripts/run as a user starts it; its output is parsed for process ids and the active broker."""
 
     def __init__(self, port, broker_port, gateways, debug, log_path, extra):
+        # gw-1's admin listener (/status.json) on a port free now; the others follow it (--admin-port).
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.admin_port = s.getsockname()[1]
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
         args = [str(REPO / "scripts" / "run"), "--port", str(port), "--host", "127.0.0.1",
-                "--broker-port", str(broker_port), "--gateways", str(gateways), *extra]
+                "--broker-port", str(broker_port), "--gateways", str(gateways), "--admin-port", str(self.admin_port),
+                *extra]
         if not {"--data-dir", "--ephemeral"} & set(extra):
             # The brokers keep their rooms on disk as scripts/run does by default, in a fresh folder of this run's.
             data = Path(log_path).parent / "chaos-data"
@@ -302,7 +309,7 @@ def main():
                                   text_bytes=args.state_text_bytes, say=say, seconds=600)
             filled_at = time.monotonic()
             say("State filled; waiting (up to 60 s) for the standby to be in sync before the first fault")
-            if not wait_in_sync(url, 60):
+            if not wait_in_sync(cluster.admin_url, 60):
                 say("The standby is NOT in sync with the state (see chaos-run.log); the faults begin anyway")
         owner = socketio.SimpleClient()
         owner.connect(url, transports=["websocket"])
@@ -359,11 +366,11 @@ def main():
     sys.exit(0 if report["lost"] == 0 and report["duplicated"] == 0 and report["healthy"] and state_ok else 1)
 
 
-def wait_in_sync(url, seconds):
-    """Whether a gateway's /status.json shows the active's standby in sync within `seconds`."""
+def wait_in_sync(admin_url, seconds):
+    """Whether gw-1's /status.json (on its admin listener) shows the active's standby in sync within `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        result = subprocess.run(["curl", "-fsS", "--max-time", "3", f"{url}/status.json"], capture_output=True, text=True)
+        result = subprocess.run(["curl", "-fsS", "--max-time", "3", f"{admin_url}/status.json"], capture_output=True, text=True)
         try:
             brokers = json.loads(result.stdout).get("brokers", []) if result.returncode == 0 else []
         except ValueError:

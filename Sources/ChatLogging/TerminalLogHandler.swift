@@ -46,6 +46,10 @@ public struct TerminalLogHandler: LogHandler {
 
     /// Sets up swift-log so every logger prints through this handler at `level`, in `format`.
     public static func bootstrap(level: Logger.Level, format: LogFormat = .text) {
+        // A write to a closed terminal or pipe (a hung-up session, a reader gone) must cost a counted
+        // lost line (`BufferedTerminalOutput` counts a failed write's lines as dropped), never the
+        // process: without this, SIGPIPE's default action kills it at its next log line.
+        signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { label in
             var handler = TerminalLogHandler(label: label)
             handler.logLevel = level

@@ -23,7 +23,10 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             Several gateways may listen on the same --port (SO_REUSEPORT): the kernel spreads new \
             connections among them. Logs one line per connection event on standard output. \
             SIGTERM drains: stops accepting, closes every WebSocket with 1001 "server restarting: \
-            reconnect", sends the members' disconnects to the broker and exits within 10 s.
+            reconnect", sends the members' disconnects to the broker and exits within 10 s. \
+            SIGHUP reloads the --tls-cert and --tls-key files (new connections get them; logged as \
+            tls-reloaded with the certificate's expiry and SHA-256 fingerprint); without TLS it is ignored. \
+            /status, /status.json and /metrics are served on --admin only.
             """
     )
 
@@ -56,6 +59,24 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         }
         return zip(brokerCommands, brokerBroadcasts).map { BrokerEndpoints(commands: $0, broadcasts: $1) }
     }
+
+    @Option(
+        help: ArgumentHelp(
+            "Address of the admin listener: /status, /status.json and /metrics (never served on --port). Port 0: a free one, logged as admin-listening.",
+            discussion:
+                "No authentication: keep it on loopback or an address only operators and Prometheus reach; on one machine, one port per gateway.",
+            valueName: "host:port"
+        )
+    )
+    var admin = "127.0.0.1:0"
+
+    @Option(
+        help: ArgumentHelp(
+            "The URL browsers open this server by, e.g. https://chat.example.com: WebSockets are accepted from this Origin (and those of --allowed-origin). Needed when --host is not a loopback address and no --allowed-origin is given (a request's own Host header is trusted only on loopback: DNS rebinding).",
+            valueName: "url"
+        )
+    )
+    var publicOrigin: String?
 
     @Option(help: "Folder of the browser client served at /.")
     var staticDir = "static"
@@ -280,6 +301,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             )
         }
         try validateLinks()
+        try validateOrigins()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: staticDir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError(
@@ -302,7 +324,7 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             host: host,
             port: port,
             staticDirectory: staticDir,
-            allowedOrigins: allowedOrigin,
+            allowedOrigins: allowedOrigin + (publicOrigin.map { [$0] } ?? []),
             pingInterval: .seconds(Int64(pingInterval)),
             pingTimeout: .seconds(Int64(pingTimeout)),
             maxPayload: maxPayload,
@@ -316,7 +338,8 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
         server.maxConnections = maxConnections
         server.httpRequestsPerSecond = httpRequestsPerSecond
         server.httpRequestBurst = httpBurst
-        server.tls = try loadTLS(logger: logger)
+        let tls = try loadTLS(logger: logger)
+        server.tls = tls
         let curve = try loadCurve()
         if let curve {
             logger.info(
@@ -353,6 +376,12 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             gatewayID: id,
             configuration: server,
             listenOnceBrokerAnswers: listenOnceBrokerAnswers,
+            logger: logger
+        )
+        let adminListener = AdminListenerService(
+            // Checked by validate().
+            address: ListenAddress(admin) ?? ListenAddress.loopbackAnyPort,
+            gateway: gateway,
             metricsText: {
                 logDrops.update()
                 return registry.emitToBuffer()
@@ -360,9 +389,12 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
             logger: logger
         )
         // Started together; on SIGTERM/SIGINT told to stop in reverse order, each once the one after it
-        // returned: the watchdog is armed, the ready file goes, the server drains (the sessions queue
+        // returned: the watchdog is armed, the ready file goes, the admin listener closes (a replacement
+        // waiting for its address gets it), the server drains (the sessions queue
         // their members' disconnects), then the link sends those and closes. The event loops go last.
-        var services: [any Service] = [BrokerLinkService(link: gateway.link), http]
+        var services: [any Service] = [
+            BrokerLinkService(link: gateway.link), TLSReloadService(tls: tls, logger: logger), http, adminListener,
+        ]
         Self.hintIfTheBrokerIsSilent(link: gateway.link, curve: curve, logger: logger)
         if let readyFile {
             let link = gateway.link
@@ -388,17 +420,44 @@ struct GatewayCommand: EnvironmentConfigurableCommand {  // every option also by
     private func loadTLS(logger: Logger) throws -> GatewayTLS? {
         guard let tlsCert, let tlsKey else { return nil }
         let tls = try GatewayTLS(certificatePath: tlsCert, keyPath: tlsKey)
-        logger.info("tls", metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"])
+        logger.info(
+            "tls",
+            metadata: [
+                "cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)", "sha256": "\(tls.current.fingerprint)",
+                "reload": "kill -HUP <pid>",
+            ]
+        )
         if tls.notValidAfter < Date() {
             logger.warning(
                 "tls-certificate-expired",
                 metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"]
             )
         }
-        if tls.isKeyReadableByOthers {
-            logger.warning("tls-key-readable-by-others", metadata: ["key": "\(tlsKey)", "fix": "chmod 600 \(tlsKey)"])
-        }
         return tls
+    }
+
+    /// An admin address to bind, and beyond loopback an origin not taken from the request's `Host`.
+    private func validateOrigins() throws {
+        guard ListenAddress(admin) != nil else {
+            throw ValidationError(
+                "--admin \(admin) is not HOST:PORT: give e.g. 127.0.0.1:9470 ([::1]:9470 for IPv6; port 0 for a free one)"
+            )
+        }
+        if let publicOrigin {
+            guard let url = URL(string: publicOrigin), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil, url.path.isEmpty || url.path == "/", url.query == nil
+            else {
+                throw ValidationError(
+                    "--public-origin \(publicOrigin) is not an origin: give the scheme and host (and port) browsers use, e.g. https://chat.example.com"
+                )
+            }
+        }
+        let endpoint = host.contains(":") ? "tcp://[\(host)]:\(port)" : "tcp://\(host):\(port)"
+        guard EndpointPolicy.isLoopback(tcpEndpoint: endpoint) || !allowedOrigin.isEmpty || publicOrigin != nil else {
+            throw ValidationError(
+                "--host \(host) listens beyond loopback: pass --public-origin with the URL browsers open, e.g. --public-origin https://chat.example.com (or --allowed-origin for each origin allowed), so that WebSockets are not accepted from any site a DNS name points here (the request's Host header is trusted on loopback only)"
+            )
+        }
     }
 
     /// The CURVE options go together, and every broker endpoint passes the ``EndpointPolicy``.

@@ -15,7 +15,6 @@ final class HTTPServerService: Service, Sendable {
     private let gatewayID: String
     private let configuration: GatewayServerConfiguration
     private let listenOnceBrokerAnswers: Bool
-    private let metricsText: @Sendable () -> [UInt8]
     private let logger: Logger
     private let listening = Atomic<Bool>(false)
 
@@ -24,14 +23,12 @@ final class HTTPServerService: Service, Sendable {
         gatewayID: String,
         configuration: GatewayServerConfiguration,
         listenOnceBrokerAnswers: Bool,
-        metricsText: @escaping @Sendable () -> [UInt8],
         logger: Logger
     ) {
         self.gateway = gateway
         self.gatewayID = gatewayID
         self.configuration = configuration
         self.listenOnceBrokerAnswers = listenOnceBrokerAnswers
-        self.metricsText = metricsText
         self.logger = logger
     }
 
@@ -49,7 +46,7 @@ final class HTTPServerService: Service, Sendable {
                 return
             }
         }
-        let server = try await gateway.startServer(configuration: configuration, metricsText: metricsText)
+        let server = try await gateway.startServer(configuration: configuration)
         listening.store(true, ordering: .releasing)
         logger.info(
             "listening",

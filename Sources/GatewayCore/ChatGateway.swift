@@ -5,7 +5,7 @@ import NIOPosix
 
 /// A whole gateway: the broker link, the fan-out, the event loops and the HTTP/WebSocket server,
 /// wired together. The parts start and stop separately (the Gateway executable runs each as a
-/// service): ``link`` (`start()` first, `stop()` after the server drained), ``startServer(configuration:metricsText:)``,
+/// service): ``link`` (`start()` first, `stop()` after the server drained), ``startServer(configuration:)``,
 /// and ``shutdownEventLoops()`` once both are stopped.
 public final class ChatGateway: Sendable {
     /// The links to the brokers, one per shard, behind the router that picks a room's (not started yet).
@@ -84,19 +84,17 @@ public final class ChatGateway: Sendable {
     }
 
     /// Binds the port and serves clients: Socket.IO sessions and the HTTP API over the link (start the
-    /// link first), `/metrics` from `metricsText`. Drain it with ``GatewayServer/shutdown(gracePeriod:)``.
-    public func startServer(
-        configuration serverConfiguration: GatewayServerConfiguration,
-        metricsText: (@Sendable () -> [UInt8])? = nil
-    ) async throws -> GatewayServer {
+    /// link first). Drain it with ``GatewayServer/shutdown(gracePeriod:)``. The operators' pages are
+    /// on ``startAdminListener(host:port:metricsText:)``, not here.
+    public func startServer(configuration serverConfiguration: GatewayServerConfiguration) async throws -> GatewayServer
+    {
         let link = link
         let fanOut = fanOut
         let metrics = metrics
         let logger = logger
         let recovery = connectionStateRecovery
-        let status = status
         let behaviour = GatewayServerBehaviour(
-            apiHandler: GatewayAPI(link: link, metricsText: metricsText, status: status),
+            apiHandler: GatewayAPI(link: link),
             onLimited: { metrics.limited($0) },
             makeEngineDelegate: { connection in
                 SocketIOSession(
@@ -114,6 +112,26 @@ public final class ChatGateway: Sendable {
             behaviour: behaviour,
             logger: logger,
             group: group
+        )
+    }
+
+    /// Binds the admin listener on `host:port` (0: any free port): `/status`, `/status.json` and
+    /// `/metrics` (from `metricsText`). Stop it with ``GatewayAdminListener/shutdown()``.
+    public func startAdminListener(
+        host: String,
+        port: Int,
+        metricsText: @escaping @Sendable () -> [UInt8]
+    ) async throws(GatewayAdminListenerError) -> GatewayAdminListener {
+        let link = link
+        let status = status
+        return try await GatewayAdminListener.start(
+            host: host,
+            port: port,
+            pages: .init(
+                metricsText: metricsText,
+                statusReport: { await status.report(askingBrokers: { link.requestStatus() }) }
+            ),
+            logger: logger
         )
     }
 

@@ -243,8 +243,10 @@ struct RoomBrokerCommand: EnvironmentConfigurableCommand {  // every option also
         guard peerTimeout >= 200, peerTimeout <= 60_000 else {
             throw ValidationError("--peer-timeout must be 200 to 60000 ms")
         }
-        guard broadcastHighWaterMark >= 0 else {
-            throw ValidationError("--broadcast-high-water-mark must not be negative")
+        guard broadcastHighWaterMark >= 1 else {
+            throw ValidationError(
+                "--broadcast-high-water-mark must be at least 1 (0 would let one stalled gateway's queue grow without bound); the default is 100000"
+            )
         }
         if let metrics, ListenAddress(metrics) == nil {
             throw ValidationError("--metrics must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got '\(metrics)')")

@@ -230,11 +230,11 @@ final class GatewayStatusTests: XCTestCase {
             gatewayCount: 0,
             gateways: []
         )
-        let html = GatewayAPI.statusResponse(report, format: .html)
+        let html = GatewayAdminPage.statusResponse(report, format: .html)
         XCTAssertEqual(html.contentType, "text/html; charset=utf-8")
         XCTAssertEqual(html.headers.first(name: "content-security-policy"), GatewayStatusPage.contentSecurityPolicy)
         XCTAssertEqual(html.headers.first(name: "cache-control"), "no-store")
-        let json = GatewayAPI.statusResponse(report, format: .json)
+        let json = GatewayAdminPage.statusResponse(report, format: .json)
         XCTAssertEqual(json.contentType, "application/json")
         XCTAssertTrue(String(buffer: json.body).hasPrefix("{\"brokers\":[]"))
     }

@@ -69,18 +69,20 @@ final class GatewayTLSTests: XCTestCase {
             keyPath: file("key.pem", Self.key)
         )
         XCTAssertGreaterThan(tls.notValidAfter, Date())
-        XCTAssertFalse(tls.isKeyReadableByOthers)
+        // `openssl x509 -noout -fingerprint -sha256` of the certificate, without its colons.
+        XCTAssertEqual(tls.current.fingerprint.count, 64)
         // One file holding both works for both flags (other PEM blocks are skipped).
         let both = try file("both.pem", Self.certificate + "\n" + Self.key)
         XCTAssertNoThrow(try GatewayTLS(certificatePath: both, keyPath: both))
     }
 
-    func testAKeyReadableByOthersIsReported() throws {
-        let tls = try GatewayTLS(
-            certificatePath: file("cert.pem", Self.certificate),
-            keyPath: file("key.pem", Self.key, permissions: 0o644)
-        )
-        XCTAssertTrue(tls.isKeyReadableByOthers)
+    func testAKeyReadableByOthersIsRefusedWithTheChmodToRun() throws {
+        for permissions in [0o640, 0o604] {
+            let key = try file("key-\(permissions).pem", Self.key, permissions: permissions)
+            let result = load(try file("cert.pem", Self.certificate), key)
+            XCTAssertEqual(result.failure, .keyReadableByOthers(path: key))
+            XCTAssertTrue(result.failure?.description.contains("chmod 600 \(key)") == true)
+        }
     }
 
     func testBadFilesAreRefusedWithTheFlagToFix() throws {
@@ -118,9 +120,9 @@ final class GatewayTLSTests: XCTestCase {
     }
 
     func testAFileLargerThanTheLimitIsNotParsed() throws {
-        let huge = try file("huge.pem", String(repeating: "A", count: GatewayTLS.maxKeyFileBytes + 1))
+        let huge = try file("huge.pem", String(repeating: "A", count: GatewayTLSIdentity.maxKeyFileBytes + 1))
         let result = load(try file("cert.pem", Self.certificate), huge)
-        XCTAssertEqual(result.failure, .tooLarge(.privateKey, path: huge, limit: GatewayTLS.maxKeyFileBytes))
+        XCTAssertEqual(result.failure, .tooLarge(.privateKey, path: huge, limit: GatewayTLSIdentity.maxKeyFileBytes))
     }
 
     func testTheOriginCheckWithTLSTakesOnlyTheHTTPSOrigin() {

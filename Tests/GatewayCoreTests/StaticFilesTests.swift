@@ -48,6 +48,29 @@ final class StaticFilesTests: XCTestCase {
         XCTAssertNil(files.file(forRequestPath: "/js/"), "no index.html in js/")
     }
 
+    func testDotfilesAndDotFoldersAreNeverServed() throws {
+        let site = root.appendingPathComponent("site")
+        try FileManager.default.createDirectory(
+            at: site.appendingPathComponent(".git"),
+            withIntermediateDirectories: true
+        )
+        try FileManager.default.createDirectory(
+            at: site.appendingPathComponent("js/.cache"),
+            withIntermediateDirectories: true
+        )
+        for (path, text) in [
+            (".env", "TOKEN=1"), (".git/config", "[core]"), ("js/.cache/a.js", "x"), ("js/.x.js", "y"),
+        ] {
+            try text.write(to: site.appendingPathComponent(path), atomically: true, encoding: .utf8)
+        }
+        let files = try load()
+        XCTAssertEqual(files.count, 3, "only the three visible files")
+        for path in ["/.env", "/.git/config", "/js/.cache/a.js", "/js/.x.js", "/%2Eenv", "/.git/"] {
+            XCTAssertNil(files.file(forRequestPath: path), path)
+        }
+        XCTAssertNotNil(files.file(forRequestPath: "/js/app.js"))
+    }
+
     func testTraversalIsRefused() throws {
         let files = try load()
         for path in [

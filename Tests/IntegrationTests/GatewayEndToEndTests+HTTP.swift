@@ -97,7 +97,7 @@ extension GatewayEndToEndTests {
         _ = try bob.waitForEvent("message")
         let refused = try bob.emit("join", ["room": "counted", "password": "wrong", "name": "eve"])
         XCTAssertEqual(refused["code"], "bad_request", "bob is already in the room: \(refused.jsonText)")
-        let metrics = try RawTestClient(port: portA).request("GET", "/metrics")
+        let metrics = try cluster.metrics(ofGatewayOn: portA)
         XCTAssertEqual(metrics.status, 200)
         XCTAssertTrue(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
         func value(_ name: String) -> Double? {

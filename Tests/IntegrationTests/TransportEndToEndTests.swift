@@ -95,7 +95,7 @@ final class TransportEndToEndTests: XCTestCase {
             XCTAssertTrue(client.waitForEOF(timeout: 5), "\(name) closed")
         }
         XCTAssertTrue(ChatCluster.isHealthy(port: port), "the gateway still serves")
-        let metrics = try RawTestClient(port: port).request("GET", "/metrics").body
+        let metrics = try cluster.metrics(ofGatewayOn: port).body
         XCTAssertTrue(
             metrics.contains(#"chat_gateway_limited_total{limit="request_timeout"}"#),
             "half-sent requests are counted"
@@ -215,7 +215,7 @@ final class TransportEndToEndTests: XCTestCase {
         XCTAssertNotNil(replaced, "a slot is free again after a connection closed")
         XCTAssertNotNil(try first[1].emit("rooms")["rooms"], "admitted connections keep working")
 
-        let metrics = try RawTestClient(port: port, sourceAddress: "127.0.0.3").request("GET", "/metrics").body
+        let metrics = try cluster.metrics(ofGatewayOn: port).body
         XCTAssertTrue(metrics.contains(#"chat_gateway_limited_total{limit="connections_per_address"}"#), metrics)
         XCTAssertTrue(
             cluster.gateways[0].waitForOutput(containing: "limit=connections_per_address"),

@@ -6,9 +6,13 @@ Environment:
                 starting processes; both fixtures then return that one URL.
   CHAT_BIN_DIR  where RoomBroker and Gateway live (default <repo>/.build/debug).
   CHAT_START_TIMEOUT  seconds to wait for GET /healthz == 200 (default 20).
+  CI            set (not empty, 0 or false; .ci/run sets CI=1): a test that skips fails instead, with its
+                reason, so that a missing prerequisite (root, faketime, nginx, Chromium) cannot pass quietly.
 
 Process output goes to <repo>/test-output/logs/.
 """
+import os
+
 import pytest
 
 from support.cluster import ExternalServer, chat_cluster
@@ -39,3 +43,24 @@ def chat_server_two_ports():
 def screenshot_dir():
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+def _ci():
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI, a skipped test (a skip mark, pytest.skip, a skipping fixture) is reported as failed."""
+    outcome = yield
+    report = outcome.get_result()
+    if _ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI (CI={os.environ['CI']}), which counts as a failure: {reason}"
+
+
+def pytest_collectreport(report):
+    """Under CI, a module that skips itself while being collected fails too."""
+    if _ci() and report.skipped:
+        report.outcome = "failed"

@@ -185,12 +185,12 @@ def broker_lines(run, count=25):
 
 
 def test_a_large_state_survives_kill_9_of_the_standby_then_of_the_active(cluster, say):
-    run, url = cluster, cluster.url
-    done, text, _ = wait_until(lambda: in_sync(url, 0), 30, run)
+    run, url, admin = cluster, cluster.url, cluster.admin_url  # admin: gw-1's /status.json
+    done, text, _ = wait_until(lambda: in_sync(admin, 0), 30, run)
     assert done, f"the pair is not in sync after start: {text}"
 
     rooms = bigstate.fill(url, rooms=ROOMS, messages=MESSAGES, text_bytes=TEXT_BYTES, say=say, seconds=240)
-    done, text, took = wait_until(lambda: in_sync(url, ROOMS), RESYNC_LIMIT, run)
+    done, text, took = wait_until(lambda: in_sync(admin, ROOMS), RESYNC_LIMIT, run)
     say(f"filled; {text}")
     problems = []
     if not done:
@@ -215,7 +215,7 @@ def test_a_large_state_survives_kill_9_of_the_standby_then_of_the_active(cluster
 
         # ---- kill -9 of the standby ----------------------------------------------------------------
         # scripts/run restarts it; it asks the active for a snapshot of everything and then follows.
-        active, standby, found = roles(url)
+        active, standby, found = roles(admin)
         assert active and standby, f"no active and standby broker in /status.json: {found}"
         victim = run.pids()[standby]
         earlier = len(problems)
@@ -230,13 +230,13 @@ def test_a_large_state_survives_kill_9_of_the_standby_then_of_the_active(cluster
             if line := line_after(run, mark, rf"^{standby} *\|.* broker active "):
                 return True, "the restarted standby became active: " + line.strip()
             if not line_after(run, mark, rf"^{active} *\|.* standby-in-sync"):
-                return False, f"{active} has not logged standby-in-sync since the kill; " + in_sync(url, ROOMS)[1]
-            return in_sync(url, ROOMS)
+                return False, f"{active} has not logged standby-in-sync since the kill; " + in_sync(admin, ROOMS)[1]
+            return in_sync(admin, ROOMS)
         synced, text, took = wait_until(resynced, RESYNC_LIMIT, run)
         synced = synced and not text.startswith("the restarted standby became active")
         time.sleep(2)  # acks after the resync count too
         longest, gap = ack_waits(clients, killed_at)
-        active_after, _, found = roles(url)
+        active_after, _, found = roles(admin)
         rooms_after = (found.get(active_after) or {}).get("rooms")
         say(f"after kill -9 of the standby: {'in sync' if synced else 'NOT in sync'} after {took:.1f} s ({text}); "
             f"longest ack wait {longest:.2f} s, longest gap between acks {gap:.2f} s; "
@@ -262,7 +262,7 @@ def test_a_large_state_survives_kill_9_of_the_standby_then_of_the_active(cluster
         say(f"kill -9 {active} (pid {victim}, the active)")
 
         def took_over():
-            entry = brokers(url).get(standby) or {}
+            entry = brokers(admin).get(standby) or {}
             rooms_now = entry.get("rooms")
             return (entry.get("state") == "active" and isinstance(rooms_now, int) and rooms_now >= ROOMS,
                     f"{standby} is {entry.get('state')} with {rooms_now} rooms")

@@ -7,6 +7,7 @@ to act as separate users.
 import http.client
 import json
 import socket
+import subprocess
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import websocket
 
 from support.clients import Member, http_create_room, unique
 from support.cluster import Cluster
+from support.processes import binary
 
 TIMEOUT = 10
 
@@ -282,3 +284,15 @@ def test_connections_that_join_and_drop_in_a_loop_leave_a_bounded_number_of_memb
     finally:
         for member in cyclers:
             member.close()
+
+
+def test_an_unlimited_broadcast_queue_is_refused_at_start(tmp_path):
+    """--broadcast-high-water-mark 0 would be ZeroMQ's "no limit": one stalled gateway's queue could then
+    grow until the broker runs out of memory. The broker refuses it and says what to give."""
+    result = subprocess.run(
+        [binary("RoomBroker"), "--commands", f"ipc://{tmp_path}/c", "--broadcasts", f"ipc://{tmp_path}/b",
+         "--broadcast-high-water-mark", "0"],
+        capture_output=True, text=True, timeout=30)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "--broadcast-high-water-mark must be at least 1" in output, output

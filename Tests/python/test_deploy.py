@@ -38,7 +38,8 @@ def unit_lines(name):
 
 @pytest.fixture
 def unit_root(tmp_path):
-    """A root for `systemd-analyze --root`: the units, the host's unit folder and stand-in executables."""
+    """A root for `systemd-analyze --root`: the units, the host's unit folder and stand-in executables
+    (of ExecStart= and ExecReload=)."""
     root = tmp_path / "root"
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)

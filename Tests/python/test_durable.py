@@ -336,7 +336,9 @@ def test_scripts_run_killed_whole_under_a_chat_comes_back_with_every_room(tmp_pa
         for thread in chatters:
             thread.start()
         time.sleep(1.5)
-        victims = [run.proc.pid, *descendants(run.proc.pid)]
+        # Every process at once, children first (scripts/run would restart them; its children would get a
+        # SIGTERM when it dies, and must not have the time to use it).
+        victims = [*reversed(descendants(run.proc.pid)), run.proc.pid]
         assert len(victims) >= 5, victims  # scripts/run, 2 brokers, 2 gateways (and their log pipes)
         for pid in victims:
             try:

@@ -45,6 +45,7 @@ pytestmark = pytest.mark.skipif(
 HOSTS = {"broker-a": "ba", "broker-b": "bb", "gateway-1": "g1", "gateway-2": "g2", "gateway-x": "gx"}
 PORTS = {"commands": 5555, "broadcasts": 5556, "peer": 5557}  # every broker on its own host: the same ports
 HTTP_PORT = 8080
+ADMIN_PORT = 9470  # each gateway's --admin listener, on its own host's address
 TAKEOVER = 15  # seconds allowed for the standby to take over across namespaces (design: ~1.5 s)
 HEAL = 30      # seconds for the cut broker to hear the new active once its link is back (TCP backoff)
 TAG = "multihost"
@@ -121,6 +122,10 @@ class Hosts(Cluster):
     def gateway_url(self, gateway):
         return f"http://{self.host(gateway).address}:{HTTP_PORT}"
 
+    def admin_url(self, gateway):
+        """The gateway's admin listener, on its host's address (127.0.0.1 in its namespace is not this one's)."""
+        return f"http://{self.host(gateway).address}:{ADMIN_PORT}"
+
     def start_broker(self, side="a", *args):
         """Starts broker `side` in its namespace, with its CURVE keys."""
         name = f"broker-{side}"
@@ -135,7 +140,8 @@ class Hosts(Cluster):
         process = self.add_gateway(
             "--allowed-origin", self.gateway_url(name), "--curve-secret-key", self.keys.secret(name),
             "--broker-public-key", self.keys.public("broker-a"), "--broker-public-key", self.keys.public("broker-b"),
-            port=HTTP_PORT, host=self.host(name).address, name=name, wrapper=self.host(name).command())
+            port=HTTP_PORT, host=self.host(name).address, name=name, wrapper=self.host(name).command(),
+            admin=f"{self.host(name).address}:{ADMIN_PORT}")
         say(f"{name} started in {self.host(name).netns} ({self.gateway_url(name)})")
         return process
 
@@ -341,7 +347,7 @@ SETTLE = 45          # seconds for the pair to settle after a partition heals (T
 
 def broker_states(cluster, gateway="gateway-1"):
     """{side: (state, replication state, term)} of both brokers as `gateway`'s /status.json shows them."""
-    response = requests.get(f"{cluster.gateway_url(gateway)}/status.json", timeout=2)
+    response = requests.get(f"{cluster.admin_url(gateway)}/status.json", timeout=2)
     assert response.status_code == 200, f"{gateway} /status.json: {response.status_code} {response.text[:200]}"
     sides = {cluster.endpoint(s, "commands"): s for s in "ab"}
     states = {}

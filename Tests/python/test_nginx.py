@@ -181,3 +181,16 @@ def test_ipv6_clients_are_counted_under_their_slash_56_and_slash_48_too(proxied)
 def test_plain_http_is_redirected_to_https(proxied):
     r = requests.get(f"http://127.0.0.1:{proxied.http_port}/", allow_redirects=False, timeout=TIMEOUT)
     assert r.status_code == 301 and r.headers["Location"].startswith("https://127.0.0.1/"), r.headers
+
+
+def test_the_admin_pages_are_not_reachable_through_nginx(proxied):
+    """/status, /status.json and /metrics show broker endpoints, gateway ids and room names: through the
+    proxy (the public side) they answer 404; the gateways' admin listeners serve them."""
+    for path in ("/status", "/status.json", "/metrics", "/metrics?x=1", "/status.json/"):
+        answer = requests.get(f"{proxied.url}{path}", verify=False, timeout=TIMEOUT)
+        assert answer.status_code == 404, f"{path} through nginx: {answer.status_code} {answer.text[:200]}"
+        assert "chat_gateway_" not in answer.text and "brokers" not in answer.text, answer.text[:200]
+    for gateway in proxied.cluster.gateways:
+        assert requests.get(f"{gateway.admin_url}/status.json", timeout=TIMEOUT).json()["brokers"]
+        assert "chat_gateway_" in requests.get(f"{gateway.admin_url}/metrics", timeout=TIMEOUT).text
+    assert requests.get(f"{proxied.url}/healthz", verify=False, timeout=TIMEOUT).status_code == 200

@@ -1,21 +1,26 @@
 """scripts/run, as a user starts it: a broker pair, N gateways on one port, a clean stop on SIGTERM;
 supervision (a killed process is restarted; a killed active broker's standby takes over with the rooms),
-rolling restart on SIGHUP, and a gateway's drain on SIGTERM."""
+rolling restart on SIGHUP, and a gateway's drain on SIGTERM. A terminal's hang-up (SIGHUP to the whole
+process group) reaches only scripts/run, and the processes survive the loss of their output."""
 import os
+import pty
 import re
 import signal
 import socket
 import threading
 import time
 
+import subprocess
+
 import pytest
 import requests
+import socketio
 import websocket
 
 from support.clients import close_all, unique
 from support.cluster import Cluster
-from support.processes import skip_if_external
-from support.scripts_run import RunScript, chatter
+from support.processes import STATIC_DIR, binary, free_port, poll_until, skip_if_external, wait_healthy
+from support.scripts_run import SCRIPT, RunScript, chatter
 
 
 def _port_is_closed(port):
@@ -261,3 +266,118 @@ def test_sigterm_drains_a_lone_gateway():
         else:
             pytest.fail("the broker did not log the member's disconnect within 3 s:\n" + broker.log()[-3000:])
         close_all([owner])
+
+
+def test_a_hang_up_of_the_whole_process_group_keeps_every_room(run_script):
+    """What a terminal does when it hangs up (a closed window, a dropped ssh): SIGHUP to the foreground
+    process group, scripts/run's. The brokers and gateways run in sessions of their own, so only
+    scripts/run gets it and does its rolling restart; the brokers keep every room."""
+    owner, room, password = chatter(run_script.url, "ann")
+    try:
+        assert "seq" in owner.call("message", {"room": room, "text": "before the hang-up"}, timeout=5)
+    finally:
+        owner.disconnect()
+    before = run_script.pids()
+
+    os.killpg(os.getpgid(run_script.proc.pid), signal.SIGHUP)
+    assert run_script.read_until(lambda line: "Rolling restart done" in line, 90), run_script.text()
+    assert run_script.proc.poll() is None, "scripts/run died of the hang-up"
+    text = "".join(run_script.output)
+    after = run_script.pids()
+    assert after["broker-a"] == before["broker-a"] and after["broker-b"] == before["broker-b"], text
+    assert "restarting in" not in text, f"a process died of the hang-up:\n{text}"
+
+    # The room still opens with its password and shows the message.
+    bob = socketio.SimpleClient()
+    bob.connect(run_script.url, transports=["websocket"], wait_timeout=5)
+    try:
+        joined = bob.call("join", {"room": room, "password": password, "name": "bob"}, timeout=5)
+        assert "error" not in joined, joined
+        assert [m["text"] for m in joined["history"]] == ["before the hang-up"], joined
+    finally:
+        bob.disconnect()
+
+
+def test_a_broker_and_a_gateway_whose_output_is_gone_keep_serving(tmp_path):
+    """Their standard output is a pipe nobody reads any more (a terminal or log reader that went away):
+    each log line written is lost and counted, and the processes go on serving (no death by SIGPIPE)."""
+    skip_if_external("starts its own processes")
+    commands, broadcasts = f"ipc://{tmp_path}/commands", f"ipc://{tmp_path}/broadcasts"
+    port = free_port()
+    started = []
+    try:
+        for command in (
+            [binary("RoomBroker"), "--commands", commands, "--broadcasts", broadcasts],
+            [binary("Gateway"), "--port", str(port), "--broker-commands", commands, "--broker-broadcasts", broadcasts,
+             "--static-dir", str(STATIC_DIR)],
+        ):
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            process.stdout.close()  # the reader is gone: every later write gets EPIPE
+            started.append(process)
+        broker, gateway = started
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, [])
+        created = requests.post(f"{url}/api/rooms", json={"name": "ann"}, timeout=5)
+        assert created.status_code == 201, created.text  # the broker logged a create line, the gateway a request
+        sio, room, _ = chatter(url, "bob")
+        sio.disconnect()
+        assert broker.poll() is None and gateway.poll() is None, (broker.returncode, gateway.returncode)
+        assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(timeout=15)
+
+
+def test_a_real_terminal_hang_up_costs_a_rolling_restart_and_scripts_run_goes_on(tmp_path):
+    """scripts/run in a terminal (a pty whose session it leads), which then hangs up (its master side
+    closed: what a closed window or a dropped ssh does). scripts/run gets SIGHUP and replaces the
+    gateways; it must not die writing to the dead terminal, and the brokers keep the rooms."""
+    skip_if_external("tests the start script, not a running server")
+    port, admin = free_port(), free_port()
+    pid, master = pty.fork()
+    if pid == 0:  # the child: session leader with the pty as its controlling terminal
+        os.chdir(SCRIPT.parents[1])
+        os.execv(str(SCRIPT), [str(SCRIPT), "--debug", "--port", str(port), "--admin-port", str(admin)])
+    try:
+        text = ""
+        while "Admin pages" not in text:
+            chunk = os.read(master, 65536).decode(errors="replace")
+            assert chunk, f"scripts/run ended before it was ready:\n{text}"
+            text += chunk
+        started = {m[0]: int(m[1]) for m in re.findall(r"==> (\S+) started \(pid (\d+)\)", text)}
+        url = f"http://127.0.0.1:{port}"
+        owner, room, password = chatter(url, "ann")
+        assert "seq" in owner.call("message", {"room": room, "text": "before the hang-up"}, timeout=5)
+        owner.disconnect()
+
+        os.close(master)  # the terminal hangs up
+        master = None
+
+        def gone(p):
+            try:
+                with open(f"/proc/{p}/stat") as stat:
+                    return stat.read().split()[2] == "Z"
+            except FileNotFoundError:
+                return True
+        # The rolling restart replaced both gateways (they drained and exited) ...
+        poll_until(lambda: gone(started["gw-1"]) and gone(started["gw-2"]), "the rolling restart after the hang-up",
+                   timeout=90)
+        poll_until(lambda: _healthy(url), "a healthy gateway after the hang-up", timeout=30)
+        # ... while scripts/run and the brokers live on, with the room.
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "scripts/run died after the hang-up"
+        assert not gone(started["broker-a"]) and not gone(started["broker-b"]), "a broker died of the hang-up"
+        bob = socketio.SimpleClient()
+        bob.connect(url, transports=["websocket"], wait_timeout=5)
+        try:
+            joined = bob.call("join", {"room": room, "password": password, "name": "bob"}, timeout=5)
+            assert [m["text"] for m in joined.get("history", [])] == ["before the hang-up"], joined
+        finally:
+            bob.disconnect()
+    finally:
+        if master is not None:
+            os.close(master)
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)

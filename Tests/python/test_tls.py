@@ -1,9 +1,13 @@
 """TLS on the gateway (--tls-cert / --tls-key): the page over https://, chat over wss://, with a
 certificate that openssl makes for the test; nothing in clear on that port; a TLS handshake that never
-finishes is bounded by --request-timeout; bad flags stop the gateway with an error naming the fix.
+finishes is bounded by --request-timeout; bad flags (and a key others may read) stop the gateway with an
+error naming the fix; SIGHUP serves a renewed certificate without a restart.
 """
+import hashlib
 import json
 import re
+import signal
+import ssl
 import subprocess
 
 import pytest
@@ -14,7 +18,7 @@ from support.browser import (WAIT, by_id, members, messages, open_chat_page, qui
                              wait_until)
 from support.clients import join, unique
 from support.cluster import Cluster
-from support.processes import REPO, binary
+from support.processes import REPO, binary, poll_until
 from support.tls import MemberFrom, closed_by_peer, make_certificate, tcp_from, tls_from, upgrade
 
 # The test certificate is self-signed: not verifying it is the point.
@@ -131,7 +135,8 @@ def test_a_tls_handshake_that_never_finishes_is_closed_by_the_request_timeout(tl
     assert requests.get(tls_gateway.url + "/healthz", timeout=WAIT, verify=False).status_code == 200
 
 
-@pytest.mark.parametrize("case", ["cert-only", "key-only", "missing-cert", "not-a-certificate", "wrong-key"])
+@pytest.mark.parametrize("case", ["cert-only", "key-only", "missing-cert", "not-a-certificate", "wrong-key",
+                                  "key-readable-by-group", "key-readable-by-others"])
 def test_bad_tls_flags_stop_the_gateway_with_an_error_that_names_the_fix(case, tmp_path):
     cert, key = make_certificate(tmp_path)
     other = tmp_path / "other"
@@ -143,7 +148,11 @@ def test_bad_tls_flags_stop_the_gateway_with_an_error_that_names_the_fix(case, t
         "missing-cert": (["--tls-cert", tmp_path / "nope.pem", "--tls-key", key], r"--tls-cert \S+nope.pem cannot be read"),
         "not-a-certificate": (["--tls-cert", key, "--tls-key", key], r"holds no PEM certificate"),
         "wrong-key": (["--tls-cert", cert, "--tls-key", other_key], r"is not the private key of the first certificate"),
+        "key-readable-by-group": (["--tls-cert", cert, "--tls-key", key], rf"chmod 600 {re.escape(str(key))}"),
+        "key-readable-by-others": (["--tls-cert", cert, "--tls-key", key], rf"chmod 600 {re.escape(str(key))}"),
     }[case]
+    if case.startswith("key-readable"):
+        key.chmod(0o640 if case == "key-readable-by-group" else 0o604)
     # It stops before it would reach the broker, so the ipc:// endpoints need not exist.
     result = subprocess.run(
         [binary("Gateway"), "--port", "0", "--broker-commands", f"ipc://{tmp_path}/c",
@@ -152,3 +161,50 @@ def test_bad_tls_flags_stop_the_gateway_with_an_error_that_names_the_fix(case, t
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert re.search(expected, output), output
+
+
+def served_fingerprint(port):
+    """The SHA-256 (upper-case hex) of the certificate a new TLS connection to `port` is served."""
+    with tls_from("127.0.0.1", port) as sock:
+        return hashlib.sha256(sock.getpeercert(binary_form=True)).hexdigest().upper()
+
+
+def test_sighup_serves_a_renewed_certificate_without_a_restart(tmp_path):
+    """Renewing the certificate: replace the files, SIGHUP the gateway. New connections get the new one
+    from the same process (an open one keeps working); the log says what changed, never the key; a bad
+    renewal keeps the current one."""
+    with Cluster("tls-reload", links="ipc") as cluster:
+        cert, key = make_certificate(cluster.directory)
+        cluster.start_broker()
+        gateway = cluster.add_gateway("--tls-cert", cert, "--tls-key", key)
+        cluster.wait_healthy()
+        first = served_fingerprint(gateway.port)
+        room_member = MemberFrom(gateway.port)  # a connection open across the reload keeps working
+        try:
+            created = room_member.call("create", {"name": "ann", "room": unique("reload-")})
+            join(room_member, created["room"], created["password"], "ann")
+
+            make_certificate(cluster.directory)  # renewed in place: new key, new certificate
+            renewed = hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert.read_text())).hexdigest().upper()
+            assert renewed != first
+            gateway.send_signal(signal.SIGHUP)
+            cluster.wait_log(gateway, "tls-reloaded")
+            assert served_fingerprint(gateway.port) == renewed
+            assert gateway.poll() is None, "the gateway stopped on SIGHUP"
+            line = next(l for l in gateway.log().splitlines() if "tls-reloaded" in l)
+            assert renewed in line and first in line, line
+            assert "PRIVATE KEY" not in gateway.log()
+            assert "seq" in room_member.call("message", {"room": created["room"], "text": "still here"})
+
+            # A renewal that went wrong (a certificate whose key is not the one in --tls-key): refused,
+            # the renewed certificate stays.
+            other = tmp_path / "other"
+            other.mkdir()
+            other_cert, _ = make_certificate(other)
+            cert.write_text(other_cert.read_text())
+            gateway.send_signal(signal.SIGHUP)
+            cluster.wait_log(gateway, "tls-reload-failed.*not the private key")
+            assert served_fingerprint(gateway.port) == renewed
+            assert requests.get(gateway.url + "/healthz", timeout=WAIT, verify=False).status_code == 200
+        finally:
+            room_member.close()

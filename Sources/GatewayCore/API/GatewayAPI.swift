@@ -4,20 +4,16 @@ import NIOCore
 import NIOHTTP1
 import SocketIO
 
-/// The HTTP API of a gateway (`/api/...`, `/healthz`, `/metrics`, `/status`): the answer to each decoded
+/// The HTTP API of a gateway on its client port (`/api/...`, `/healthz`): the answer to each decoded
 /// `ChatAPI.APIRequest` (declared with its route in `APIRequest.routes`); a room request becomes one broker
-/// command, and the broker's JSON becomes the body.
+/// command, and the broker's JSON becomes the body. `/metrics`, `/status` and `/status.json` answer 404
+/// here: they are served by the ``GatewayAdminListener`` only.
 public struct GatewayAPI: HTTPAPIHandler {
     private let link: any BrokerClient
-    private let metricsText: (@Sendable () -> [UInt8])?
-    private let status: GatewayStatus?
 
-    /// An API that forwards to `link`, serves `metricsText()` at `GET /metrics` and `status` at
-    /// `GET /status` and `/status.json` (404 when nil).
-    public init(link: any BrokerClient, metricsText: (@Sendable () -> [UInt8])? = nil, status: GatewayStatus? = nil) {
+    /// An API that forwards to `link`.
+    public init(link: any BrokerClient) {
         self.link = link
-        self.metricsText = metricsText
-        self.status = status
     }
 
     public func handle(_ request: HTTPAPIRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPAPIResponse> {
@@ -29,27 +25,9 @@ public struct GatewayAPI: HTTPAPIHandler {
                     body: ByteBuffer(bytes: ServerEventEncoder.health(brokerReachable: link.isBrokerReachable))
                 )
             )
-        case .metrics:
-            guard let metricsText else {
-                return eventLoop.makeSucceededFuture(
-                    HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))
-                )
-            }
-            var response = HTTPAPIResponse(status: .ok, body: ByteBuffer(bytes: metricsText()))
-            response.contentType = "text/plain; version=0.0.4; charset=utf-8"
-            return eventLoop.makeSucceededFuture(response)
-        case .status(let format):
-            guard let status else {
-                return eventLoop.makeSucceededFuture(
-                    HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path)))
-                )
-            }
-            let promise = eventLoop.makePromise(of: HTTPAPIResponse.self)
-            let link = link
-            promise.completeWithTask {
-                Self.statusResponse(await status.report(askingBrokers: { link.requestStatus() }), format: format)
-            }
-            return promise.futureResult
+        case .metrics, .status:
+            // Operators' pages: on the admin listener, never on the port the clients (and a proxy) reach.
+            return eventLoop.makeSucceededFuture(HTTPAPIResponse(refusal: APIRefusal(.notFound(path: request.path))))
         case .listRooms(let page):
             return forward(
                 .listRooms(after: page.after ?? "", limit: UInt32(page.limit)),
@@ -71,26 +49,6 @@ public struct GatewayAPI: HTTPAPIHandler {
                 status: .accepted,
                 on: eventLoop
             )
-        }
-    }
-
-    /// `/status` (HTML: no script, nothing loaded but its own style sheet) or `/status.json`.
-    static func statusResponse(_ report: GatewayStatusReport, format: StatusFormat) -> HTTPAPIResponse {
-        var headers: HTTPHeaders = ["Cache-Control": "no-store"]
-        switch format {
-        case .json:
-            return HTTPAPIResponse(status: .ok, body: ByteBuffer(bytes: GatewayStatus.json(report)), headers: headers)
-        case .html:
-            headers.add(name: "Content-Security-Policy", value: GatewayStatusPage.contentSecurityPolicy)
-            headers.add(name: "Referrer-Policy", value: "no-referrer")
-            headers.add(name: "X-Frame-Options", value: "DENY")
-            var response = HTTPAPIResponse(
-                status: .ok,
-                body: ByteBuffer(string: GatewayStatusPage.html(report)),
-                headers: headers
-            )
-            response.contentType = "text/html; charset=utf-8"
-            return response
         }
     }
 

@@ -5,6 +5,8 @@ import NIOCore
 ///
 /// Lookups only ever return files that were found under the directory at load time, and paths with
 /// `..`, `.`, empty segments, backslashes or NUL are refused, so no request can reach outside it.
+/// Dotfiles and everything under a dot-folder (`.env`, `.git/`, `.well-known/`) are never loaded, so
+/// never served (404).
 public struct StaticFiles: Sendable {
     /// One loaded file.
     public struct File: Sendable {
@@ -22,7 +24,8 @@ public struct StaticFiles: Sendable {
         self.files = [:]
     }
 
-    /// Loads every regular file under `directory` (recursively, hidden files included).
+    /// Loads every regular file under `directory` (recursively), but for hidden ones: a name or a folder
+    /// name starting with `.`.
     public init(directory: String) throws(StaticFilesError) {
         let root = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
         var isDirectory: ObjCBool = false
@@ -50,7 +53,7 @@ public struct StaticFiles: Sendable {
                 continue
             }
             let relative = url.standardizedFileURL.pathComponents.dropFirst(root.pathComponents.count)
-            guard !relative.isEmpty else { continue }
+            guard !relative.isEmpty, !relative.contains(where: { $0.hasPrefix(".") }) else { continue }
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 throw StaticFilesError.unreadableFile(url.path)
             }

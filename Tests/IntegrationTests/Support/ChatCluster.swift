@@ -9,6 +9,8 @@ final class ChatCluster {
     private(set) var broker: ServerProcess
     /// The gateway processes, in the order they were added.
     private(set) var gateways: [ServerProcess] = []
+    /// Each gateway's admin listener port (`--admin`: /status, /status.json, /metrics), by its client port.
+    private(set) var adminPorts: [Int: Int] = [:]
     let commandsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
     let broadcastsEndpoint = "tcp://127.0.0.1:\(ServerProcess.freePort())"
     private let logPrefix: String
@@ -63,10 +65,12 @@ final class ChatCluster {
         let ports = ports ?? ids.map { _ in ServerProcess.freePort() }
         var started: [(id: String, port: Int, process: ServerProcess)] = []
         for (id, port) in zip(ids, ports) {
+            let adminPort = ServerProcess.freePort()
+            adminPorts[port] = adminPort
             let gateway = try ServerProcess(
                 executable: "Gateway",
                 arguments: [
-                    "--port", "\(port)", "--host", "127.0.0.1",
+                    "--port", "\(port)", "--host", "127.0.0.1", "--admin", "127.0.0.1:\(adminPort)",
                     "--broker-commands", commandsEndpoint, "--broker-broadcasts", broadcastsEndpoint,
                     "--static-dir", ServerProcess.repositoryRoot.appendingPathComponent("static").path,
                     "--gateway-id", id, "--insecure-loopback",
@@ -88,6 +92,11 @@ final class ChatCluster {
             }
         }
         return ports
+    }
+
+    /// `GET /metrics` of the gateway on client port `port`, from its admin listener.
+    func metrics(ofGatewayOn port: Int) throws -> RawTestClient.HTTPResponse {
+        try RawTestClient(port: adminPorts[port] ?? 0).request("GET", "/metrics")
     }
 
     /// Whether `GET /healthz` on `port` answers 200 (the gateway listens and reaches the broker).

@@ -33,13 +33,27 @@ final class ServerProcess {
         let log = try FileHandle(forWritingTo: logURL)
         let binary = Self.binaryDirectory.appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw XCTSkip("\(binary.path) is not built; run `swift build` first or set CHAT_BIN_DIR")
+            let missing = "\(binary.path) is not built; run `swift build` first or set CHAT_BIN_DIR"
+            // Under CI a missing executable fails the test: a run that skipped them all must not pass.
+            if Self.isCI { throw NotBuilt(description: missing + " (CI is set: not skipped)") }
+            throw XCTSkip(missing)
         }
         process.executableURL = binary
         process.arguments = arguments
         process.standardOutput = log
         process.standardError = log
         try process.run()
+    }
+
+    /// Whether the `CI` environment variable is set (not empty, `0` or `false`), as `.ci/run` does.
+    static var isCI: Bool {
+        let value = ProcessInfo.processInfo.environment["CI"] ?? ""
+        return !["", "0", "false"].contains(value.lowercased())
+    }
+
+    /// An executable a test needs was not built (under CI, where it is not skipped).
+    struct NotBuilt: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Everything the process printed so far.

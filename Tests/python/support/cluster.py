@@ -106,18 +106,22 @@ class Cluster:
         for side in self.sides:
             self.start_broker(side, *args)
 
-    def add_gateway(self, *args, port=None, host="127.0.0.1", name=None, ready=False, wrapper=None):
+    def add_gateway(self, *args, port=None, host="127.0.0.1", name=None, ready=False, wrapper=None, admin=None):
         """Starts a gateway on host:`port` (a new free port by default) given every broker, with extra
-        `args`; returns its process, whose `url` and `port` say where it listens. With `ready`, it writes
+        `args`; returns its process, whose `url` and `port` say where it listens for clients and `admin_url`
+        where its admin listener (`admin`, HOST:PORT; default 127.0.0.1 and a free port) serves /status,
+        /status.json and /metrics. With `ready`, it writes
         a --ready-file (`ready_file`) and this returns once it did and /healthz answers."""
         args = [str(a) for a in args]
         port = port or free_port()
         name = name or f"gateway-{len(self.gateways) + 1}"
+        admin = admin or f"127.0.0.1:{free_port()}"
         links = []
         for side in self.sides:
             links += ["--broker-commands", self.endpoint(side, "commands"),
                       "--broker-broadcasts", self.endpoint(side, "broadcasts")]
-        command = [binary("Gateway"), "--port", port, "--host", host, *links, "--static-dir", STATIC_DIR,
+        command = [binary("Gateway"), "--port", port, "--host", host, "--admin", admin, *links,
+                   "--static-dir", STATIC_DIR,
                    *GATEWAY_DEFAULTS, *(["--insecure-loopback"] if self.insecure else []), *self.gateway_args, *args]
         ready_file = self.directory / f"{name}.ready" if ready else None
         if ready_file:
@@ -126,6 +130,7 @@ class Cluster:
         process = self._start(name, command, wrapper)
         process.url = f"{'https' if '--tls-cert' in args else 'http'}://{host}:{port}"
         process.port = port
+        process.admin_url = f"http://{admin}"
         process.ready_file = ready_file
         self.gateways.append(process)
         if ready_file:
@@ -160,6 +165,11 @@ class Cluster:
     @property
     def url(self):
         return self.gateways[0].url
+
+    @property
+    def admin_urls(self):
+        """Each gateway's admin listener (/status, /status.json, /metrics), in the order they were added."""
+        return [g.admin_url for g in self.gateways]
 
     def wait_healthy(self, url=None):
         """Waits for GET /healthz == 200 on `url` (default: every gateway's), failing if a process that
@@ -218,7 +228,7 @@ class Cluster:
         again = Process(self._label(process.label), process.args, self.tag, env=process.start_env,
                         group=process.signal_group)
         self.started.append(again)
-        for attribute in ("url", "port", "ready_file"):
+        for attribute in ("url", "port", "admin_url", "ready_file"):
             if hasattr(process, attribute):
                 setattr(again, attribute, getattr(process, attribute))
         for side, broker in self.brokers.items():

@@ -25,6 +25,7 @@ class RunScript:
     """scripts/run with 2 gateways and `extra` options, its output read line by line; with `broker_ports`,
     the brokers are linked over that many consecutive loopback ports from --broker-port (else ipc://).
     The brokers keep their rooms in `data_dir` (default: a temporary folder removed by stop()).
+    `admin_urls`: gw-1's and gw-2's admin listeners (/status, /status.json, /metrics; --admin-port).
     Returns once scripts/run said it is ready; stopped by stop() (SIGTERM), also as a context manager."""
 
     def __init__(self, extra=(), broker_ports=0, data_dir=None):
@@ -34,10 +35,14 @@ class RunScript:
         self.owns_data_dir = data_dir is None
         self.broker_port = free_consecutive_ports(broker_ports) if broker_ports else None
         self.url = f"http://127.0.0.1:{self.port}"
+        admin_port = free_consecutive_ports(2)
+        self.admin_urls = [f"http://127.0.0.1:{admin_port + i}" for i in range(2)]
+        self.admin_url = self.admin_urls[0]
         links = ["--broker-port", str(self.broker_port)] if self.broker_port else []  # default: ipc:// sockets
         self.proc = subprocess.Popen(
             [str(SCRIPT), "--debug", "--gateways", "2", "--port", str(self.port),
-             "--host", "127.0.0.1", "--data-dir", str(self.data_dir), *links, *extra],
+             "--host", "127.0.0.1", "--admin-port", str(admin_port), "--data-dir", str(self.data_dir),
+             *links, *extra],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines = queue.Queue()
         self.output = []
@@ -86,7 +91,14 @@ class RunScript:
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                # Its children run in sessions of their own (and get SIGTERM when it dies): kill them too.
+                children = self.pids().values()
                 os.killpg(self.proc.pid, signal.SIGKILL)
+                for pid in children:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 raise
         if self.owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -1,33 +1,35 @@
+import Crypto
 import Foundation
 import NIOCore
 import NIOSSL
 
-/// The gateway's TLS identity: a certificate chain and its private key, loaded and checked once at
-/// start. A `GatewayServer` given one serves `https://` and `wss://` (TLS 1.2 or 1.3, HTTP/1.1) on its
-/// port, and nothing in clear.
-public struct GatewayTLS: Sendable {
+/// One certificate chain and its private key, read from their files and checked: what a
+/// ``GatewayTLS`` serves until its next reload. It holds the TLS context every new connection shares;
+/// what it tells of itself (``notValidAfter``, ``fingerprint``) never includes key material.
+public struct GatewayTLSIdentity: Sendable {
     /// Largest certificate chain file read, in bytes (a chain is a few KiB).
     public static let maxCertificateFileBytes = 1 << 20
     /// Largest private key file read, in bytes (an RSA-16384 key is about 13 KiB).
     public static let maxKeyFileBytes = 64 << 10
 
-    /// The certificate chain file (`--tls-cert`).
-    public let certificatePath: String
-    /// The private key file (`--tls-key`).
-    public let keyPath: String
     /// When the server's certificate (the chain's first) stops being valid.
     public let notValidAfter: Date
-    /// Whether the private key file grants any access to its group or others (a warning at start).
-    public let isKeyReadableByOthers: Bool
+    /// The SHA-256 of the server certificate's DER bytes, in hex (as `openssl x509 -fingerprint -sha256` shows it, without colons).
+    public let fingerprint: String
 
-    private let context: NIOSSLContext
+    let context: NIOSSLContext
 
     /// Reads `certificatePath` (PEM: the server's certificate, then its intermediates; other PEM
-    /// blocks are skipped) and `keyPath` (its unencrypted PEM private key), checks that they belong
-    /// together, and prepares the TLS context every connection shares.
+    /// blocks are skipped) and `keyPath` (its unencrypted PEM private key, mode 0600 or stricter),
+    /// checks that they belong together, and prepares the TLS context.
     public init(certificatePath: String, keyPath: String) throws(GatewayTLSError) {
         let certificateBytes = try Self.read(.certificate, path: certificatePath, limit: Self.maxCertificateFileBytes)
         let keyBytes = try Self.read(.privateKey, path: keyPath, limit: Self.maxKeyFileBytes)
+        // Checked on the open file's own permissions: a key others could read is refused, as a CURVE secret is.
+        var status = stat()
+        guard stat(keyPath, &status) == 0, status.st_mode & 0o077 == 0 else {
+            throw .keyReadableByOthers(path: keyPath)
+        }
 
         let chain: [NIOSSLCertificate]
         do {
@@ -35,7 +37,9 @@ public struct GatewayTLS: Sendable {
         } catch {
             throw .noCertificate(path: certificatePath)
         }
-        guard let leaf = chain.first else { throw .noCertificate(path: certificatePath) }
+        guard let leaf = chain.first, let der = try? leaf.toDERBytes() else {
+            throw .noCertificate(path: certificatePath)
+        }
 
         // An encrypted key needs a passphrase that a service cannot type: refused before parsing.
         let keyText = String(decoding: keyBytes, as: UTF8.self)
@@ -61,17 +65,8 @@ public struct GatewayTLS: Sendable {
         } catch {
             throw .unusable(reason: "\(error)")
         }
-
-        self.certificatePath = certificatePath
-        self.keyPath = keyPath
-        self.notValidAfter = Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter))
-        var status = stat()
-        self.isKeyReadableByOthers = stat(keyPath, &status) == 0 && status.st_mode & 0o077 != 0
-    }
-
-    /// A new connection's TLS handler; it goes first in the pipeline, nearest the socket.
-    func makeServerHandler() -> NIOSSLServerHandler {
-        NIOSSLServerHandler(context: context)
+        notValidAfter = Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter))
+        fingerprint = SHA256.hash(data: der).map { String(format: "%02X", $0) }.joined()
     }
 
     /// The file's bytes, at most `limit` of them (checked while reading, before any parsing).

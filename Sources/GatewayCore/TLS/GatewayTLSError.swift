@@ -1,4 +1,4 @@
-/// Why the gateway's TLS certificate or key could not be loaded at start. Each message names the file,
+/// Why the gateway's TLS certificate or key could not be loaded (at start or by a reload). Each message names the file,
 /// the flag that gave it and what to do.
 public enum GatewayTLSError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Which of the two files a refusal is about.
@@ -25,6 +25,8 @@ public enum GatewayTLSError: Error, CustomStringConvertible, Sendable, Equatable
     case noCertificate(path: String)
     /// The key file holds no PEM private key that can be used without a passphrase.
     case invalidPrivateKey(path: String)
+    /// The private key file grants access to its group or others.
+    case keyReadableByOthers(path: String)
     /// The private key is not the one of the chain's first certificate.
     case keyDoesNotMatch(certificatePath: String, keyPath: String)
     /// The TLS library refused the pair for another reason; the text is its error.
@@ -44,6 +46,9 @@ public enum GatewayTLSError: Error, CustomStringConvertible, Sendable, Equatable
         case .invalidPrivateKey(let path):
             return "--tls-key \(path) holds no usable PEM private key: give the unencrypted key of the certificate "
                 + "(an encrypted one must be decrypted first: openssl pkey -in KEY -out KEY.plain)."
+        case .keyReadableByOthers(let path):
+            return "--tls-key \(path) may be read by its group or others: run chmod 600 \(path) "
+                + "(a private key must be readable by its owner alone)."
         case .keyDoesNotMatch(let certificatePath, let keyPath):
             return
                 "--tls-key \(keyPath) is not the private key of the first certificate in --tls-cert \(certificatePath): "

@@ -27,6 +27,15 @@ public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
+    /// 127.0.0.1, any free port.
+    public static let loopbackAnyPort = ListenAddress(host: "127.0.0.1", port: 0)
+
+    /// `host` and `port` as given.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     public var description: String { Self.describe(host: host, port: port) }
 
     /// `host:port`, with the host in brackets when it is an IPv6 address.
