@@ -69,6 +69,15 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // Operators' small HTTP listeners: the broker's --metrics, the gateway's --admin.
+        .target(
+            name: "OperatorHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The broker's journal and snapshots on disk (--data-dir).
         .target(
             name: "BrokerStorage",
@@ -81,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "RoomBroker",
             dependencies: [
-                "RoomBrokerCore", "BrokerStorage", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits",
+                "RoomBrokerCore", "BrokerStorage", "OperatorHTTP", "ZeroMQ", "ChatWire", "ChatLogging", "ProcessLimits",
                 "ChatCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +107,7 @@ let package = Package(
         .target(
             name: "GatewayCore",
             dependencies: [
-                "ChatWire", "SocketIO", "ChatAPI", "ZeroMQ", "ChatLogging",
+                "ChatWire", "SocketIO", "ChatAPI", "ZeroMQ", "ChatLogging", "OperatorHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),  // the Socket.IO sid derived from a recovery pid
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
