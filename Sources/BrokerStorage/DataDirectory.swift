@@ -15,7 +15,7 @@ public final class DataDirectory: Sendable {
     /// Opens (creating it if needed) the folder at `path`, takes its lock, and checks its format.
     public init(path: String) throws(StorageError) {
         self.path = path
-        if mkdir(path, 0o700) != 0, errno != EEXIST { throw .system(operation: "mkdir", path: path, errno: errno) }
+        try Self.makeFolders(path)
         // Rooms' passwords hashes and messages: nobody else may read them.
         guard chmod(path, 0o700) == 0 else { throw .system(operation: "chmod 0700", path: path, errno: errno) }
         let lockPath = path + "/lock"
@@ -33,6 +33,17 @@ public final class DataDirectory: Sendable {
         _ = ftruncate(descriptor, 0)
         _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
         try checkFormat()
+    }
+
+    /// Creates `path` and any missing folder above it (mode 0700, as `mkdir -p`).
+    private static func makeFolders(_ path: String) throws(StorageError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0, errno != EEXIST {
+                throw .system(operation: "mkdir", path: prefix, errno: errno)
+            }
+        }
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import ChatWire
 import DequeModule
 import RoomBrokerCore
 
@@ -17,6 +18,8 @@ public struct DurableGate: Sendable {
     /// `position`); nil when it is held.
     public mutating func pass(_ action: NodeAction, position: UInt64, durable: UInt64) -> NodeAction? {
         switch action {
+        case .reply(_, let frame) where Self.promisesNothing(frame):
+            return action
         case .reply, .publish:
             if held.isEmpty, durable >= position { return action }
             held.append((position, action))
@@ -24,6 +27,13 @@ public struct DurableGate: Sendable {
         case .toPeer, .snapshotWork, .journal:
             return action
         }
+    }
+
+    /// Whether a reply says only that the broker is alive or how it stands (a heartbeat or status
+    /// reply, by its kind byte): it goes out at once, as it does past a slow standby. Held behind the
+    /// disk, it would make gateways fail over whenever the journal is slow.
+    static func promisesNothing(_ frame: [UInt8]) -> Bool {
+        frame.count > 1 && (frame[1] == CommandKind.heartbeat.rawValue || frame[1] == CommandKind.status.rawValue)
     }
 
     /// The held actions the disk now covers, oldest first.
