@@ -32,15 +32,17 @@ public final class BrokerJournal: Sendable {
     }
 
     /// Opens the folder at `path` (creating it), reads the state back, and starts the writer; the next
-    /// records go to a new segment after the state read back.
+    /// records go to a new segment after the state read back. `queueLimit`: bytes of entries the writer
+    /// may fall behind before it drops them and asks for a new lineage.
     public static func open(
         path: String,
         mode: FsyncMode,
+        queueLimit: Int = 256 << 20,
         logger: Logger
     ) throws -> (journal: BrokerJournal, state: RecoveredState?) {
         let directory = try DataDirectory(path: path)
         let outcome = try JournalRecovery(directory: directory, logger: logger).read()
-        let writer = JournalWriter(directory: directory, mode: mode, logger: logger)
+        let writer = JournalWriter(directory: directory, mode: mode, queueLimit: queueLimit, logger: logger)
         let journal = BrokerJournal(
             directory: directory,
             writer: writer,

@@ -36,12 +36,15 @@ final class JournalWriter: Sendable {
         var items: [Item] = []
         var bytes = 0
         var stopping = false
-        /// Entries were refused because the writer fell ``maxQueuedBytes`` behind (a stalled disk).
+        /// Entries were refused because the writer fell ``queueLimit`` bytes behind (a stalled disk).
         var overflowed = false
     }
 
-    /// Entry bytes queued for the writer before further ones are dropped (a new lineage then covers them).
+    /// Entry bytes queued for the writer by default before further ones are dropped (a new lineage then
+    /// covers them).
     static let maxQueuedBytes = 256 << 20
+    /// This writer's bound of queued entry bytes.
+    let queueLimit: Int
 
     let mode: FsyncMode
     private let directory: DataDirectory
@@ -56,7 +59,8 @@ final class JournalWriter: Sendable {
     let wakeDescriptor: Int32
     private let wakeWriter: Int32
 
-    init(directory: DataDirectory, mode: FsyncMode, logger: Logger) {
+    init(directory: DataDirectory, mode: FsyncMode, queueLimit: Int = maxQueuedBytes, logger: Logger) {
+        self.queueLimit = queueLimit
         self.directory = directory
         self.mode = mode
         self.logger = logger
@@ -94,7 +98,7 @@ final class JournalWriter: Sendable {
         let size: Int
         if case .entry(.updates(_, let frame)) = item { size = frame.count } else { size = 0 }
         queue.withLock {
-            if case .entry = item, $0.bytes + size > Self.maxQueuedBytes {
+            if case .entry = item, $0.bytes + size > queueLimit {
                 $0.overflowed = true
                 return
             }
@@ -156,7 +160,7 @@ final class JournalWriter: Sendable {
                     "journal-dropped",
                     metadata: [
                         "reason":
-                            "the disk fell \(Self.maxQueuedBytes >> 20) MiB behind: entries dropped; a new snapshot covers them"
+                            "the disk fell \(queueLimit) bytes behind: entries dropped; a new snapshot covers them"
                     ]
                 )
                 state.pending = []

@@ -24,20 +24,20 @@ extension BrokerLoop {
         )
     }
 
-    /// Once per pass, after the updates are flushed: says whether the disk refuses writes, hands the
-    /// journal a new lineage when it asks, and saves a snapshot when enough journal has grown.
-    func keepJournal(_ journal: BrokerJournal, _ node: inout BrokerNode, _ run: ([NodeAction]) -> Void) {
+    /// Once per pass, after the updates are flushed: says whether the disk refuses writes, and saves a
+    /// snapshot when enough journal has grown. Returns the node's new lineage when the journal asks for
+    /// one (the caller performs it).
+    func keepJournal(_ journal: BrokerJournal, _ node: inout BrokerNode) -> [NodeAction] {
         let refusing = journal.isRefusing
         if refusing != node.storageRefusing {
             node.storageRefusing = refusing
             configuration.metrics?.storageRefusing(refusing)
         }
-        if journal.takeLineageRequest() {
-            run(node.restartLineage())
-        } else if !journal.isSaving, !refusing,
-            let snapshot = node.diskSnapshot(everyBytes: configuration.snapshotEveryBytes)
+        if journal.takeLineageRequest() { return node.restartLineage() }
+        if !journal.isSaving, !refusing, let snapshot = node.diskSnapshot(everyBytes: configuration.snapshotEveryBytes)
         {
             journal.saveSnapshot(snapshot, base: node.lastUpdate)
         }
+        return []
     }
 }

@@ -178,17 +178,22 @@ final class BrokerLoop: Sendable {
             now: BrokerClock.now()
         )
         let journal = configuration.journal
-        // `--fsync always`: replies and broadcasts wait until the journal has their inputs.
-        var gate = journal?.mode == .always ? DurableGate() : nil
+        // `--fsync always`: replies and broadcasts wait until the journal has their inputs. Changed in
+        // place (a copy of the gate would copy its queue for every command).
+        let gating = journal?.mode == .always
+        var gate = DurableGate()
         func run(_ actions: [NodeAction]) {
-            guard var held = gate, let journal else {
+            guard gating, let journal else {
                 perform(actions, sockets)
                 return
             }
             let position = node.isActive ? node.lastUpdate : 0
             let durable = journal.isRefusing ? UInt64.max : journal.durablePosition
-            perform(actions.compactMap { held.pass($0, position: position, durable: durable) }, sockets)
-            gate = held
+            var passing: [NodeAction] = []
+            for action in actions {
+                if let action = gate.pass(action, position: position, durable: durable) { passing.append(action) }
+            }
+            if !passing.isEmpty { perform(passing, sockets) }
         }
         if let recovered = configuration.recovered {
             recover(&node, from: recovered)
@@ -201,7 +206,7 @@ final class BrokerLoop: Sendable {
         var peers = ZMQPeerConnections()
         if let peerIn = sockets.peerIn { items.append(.socket(peerIn)) }
         if let zap = sockets.zap { items.append(.socket(zap.socket)) }
-        if let journal, gate != nil { items.append(.fileDescriptor(journal.wakeDescriptor)) }
+        if let journal, gating { items.append(.fileDescriptor(journal.wakeDescriptor)) }
         if let monitor = sockets.peerConnections { items.append(.socket(monitor.socket)) }
         let guardian = LinkGuard(curve: configuration.curve, logger: logger, metrics: configuration.metrics)
         let zapLog = ZAPLog()
@@ -222,7 +227,7 @@ final class BrokerLoop: Sendable {
                 // Everything applied reaches the disk before the last replies go out.
                 run(node.flushUpdates())
                 journal?.close()
-                if var held = gate { perform(held.releaseAll(), sockets) }
+                if gating { perform(gate.releaseAll(), sockets) }
                 break
             }
             do {
@@ -289,12 +294,12 @@ final class BrokerLoop: Sendable {
                 // What this pass applied goes to the standby as one message, acknowledged with one ack.
                 run(node.flushUpdates())
                 if let journal {
-                    keepJournal(journal, &node, run)
-                    if var held = gate {
+                    let lineage = keepJournal(journal, &node)
+                    if !lineage.isEmpty { run(lineage) }
+                    if gating {
                         if readable.isReadable(fileDescriptor: journal.wakeDescriptor) { journal.clearWake() }
                         let durable = journal.isRefusing ? UInt64.max : journal.durablePosition
-                        perform(held.release(durable: durable), sockets)
-                        gate = held
+                        if gate.count > 0 { perform(gate.release(durable: durable), sockets) }
                     }
                 }
                 if let metrics, MonotonicClock.milliseconds() >= nextMetricsUpdate {

@@ -178,6 +178,37 @@ final class BrokerJournalTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: path + ".damaged"))
     }
 
+    func testEntriesDroppedBehindAStalledDiskAreCoveredByANewLineage() throws {
+        // A queue bound smaller than one big message: its entry is dropped, and the writer asks for a lineage.
+        let (journal, _) = try BrokerJournal.open(path: folder, mode: .always, queueLimit: 6_000, logger: logger)
+        var node = journalingNode(at: 1_000)
+        func perform(_ actions: [NodeAction]) {
+            for case .journal(let entry) in actions + node.flushUpdates() { journal.append(entry) }
+        }
+        perform(node.start())
+        var id: UInt32 = 1
+        func send(_ body: WireCommand.Body) {
+            id += 1
+            let frame = WireCommand(requestID: id, connectionID: 7, client: "127.0.0.1", body: body).encoded()
+            perform(node.command(identity: Array("gw-1".utf8), frame: frame, now: BrokerClock(integerLiteral: 1_000)))
+        }
+        send(.hello(gatewayName: "gw-1"))
+        send(.create(name: "ann", room: "lobby", key: String(repeating: "k", count: 64)))
+        send(.listRooms(after: String(repeating: "z", count: 7_000), limit: 1))  // an input larger than the bound
+        var asked = false
+        for _ in 0..<200 where !asked {
+            asked = journal.takeLineageRequest()
+            if !asked { usleep(10_000) }
+        }
+        XCTAssertTrue(asked, "the writer asks for a new lineage after dropping entries")
+        perform(node.restartLineage())
+        send(.create(name: "bob", room: "hall", key: ""))
+        journal.close()
+        let (recovered, recovery) = try reopen(mode: .always)
+        XCTAssertEqual(recovery.position, node.lastUpdate)
+        XCTAssertEqual(Set(recovered.engine.registry.rooms.keys), ["lobby", "hall"])
+    }
+
     func testASecondOpenOfTheFolderIsRefused() throws {
         let first = try DataDirectory(path: folder)
         XCTAssertThrowsError(try DataDirectory(path: folder)) { error in
