@@ -54,7 +54,7 @@ final class BrokerLoop: Sendable {
 
     private func threadMain(_ start: ZMQLoopThread.Start) {
         let context: ZMQContext
-        let sockets: Sockets
+        var sockets: Sockets
         do {
             context = try ZMQContext()
             sockets = try openSockets(context)
@@ -78,7 +78,7 @@ final class BrokerLoop: Sendable {
         if configuration.registry.shard.count > 1 { fields["shard"] = "\(configuration.registry.shard)" }
         logger.info("listening", metadata: fields)
         start.ready()
-        serve(sockets)
+        serve(&sockets, context)
         sockets.close()
         logger.info("stopped")
         _ = context
@@ -127,15 +127,7 @@ final class BrokerLoop: Sendable {
         try commands.set(.maxMessageSize(Int64(WireFormat.maxFrameSize)))
         try commands.bind(configuration.commandsEndpoint)
         let gatewayConnections = try ZMQConnectionMonitor(commands, name: "commands", context: context)
-        // XPUB rather than PUB: it also tells the broker of each new subscription (verbose: every
-        // one, not only the first per topic), which it answers with a marker on that topic.
-        let broadcasts = try context.socket(.xpub)
-        try curve?.serve(on: broadcasts, domain: .gateways)
-        try broadcasts.set(.xpubVerbose(true))
-        try broadcasts.set(.sendHighWaterMark(configuration.broadcastHighWaterMark))
-        // Inbound on an XPUB are only subscriptions: a flag byte and a room topic.
-        try broadcasts.set(.maxMessageSize(256))
-        try broadcasts.bind(configuration.broadcastsEndpoint)
+        let broadcasts = try openBroadcasts(context)
         var sockets = Sockets(
             commands: commands,
             broadcasts: broadcasts,
@@ -168,7 +160,7 @@ final class BrokerLoop: Sendable {
         return sockets
     }
 
-    private func serve(_ sockets: Sockets) {
+    private func serve(_ sockets: inout Sockets, _ context: ZMQContext) {
         var node = BrokerNode(
             configuration: configuration.registry,
             gatewayTimeoutMilliseconds: configuration.gatewayTimeoutMilliseconds,
@@ -210,7 +202,7 @@ final class BrokerLoop: Sendable {
         if let monitor = sockets.peerConnections { items.append(.socket(monitor.socket)) }
         let guardian = LinkGuard(curve: configuration.curve, logger: logger, metrics: configuration.metrics)
         let zapLog = ZAPLog()
-        let poller = ZMQPoller(items)
+        var poller = ZMQPoller(items)
         var stopDeadline: UInt64?
         let metrics = configuration.metrics
         var nextMetricsUpdate: UInt64 = 0
@@ -249,7 +241,16 @@ final class BrokerLoop: Sendable {
                     }
                 }
                 if let peerIn = sockets.peerIn, readable.isReadable(peerIn) { try readPeer() }
-                if let authorizer = keyReload.take() { reload(authorizer, sockets, guardian) }
+                if let authorizer = keyReload.take(), reload(authorizer, sockets, guardian) {
+                    if let replaced = replaceBroadcasts(sockets.broadcasts, context) {
+                        // A removed key's subscriptions went with the old socket; the others resubscribe.
+                        sockets.broadcasts = replaced
+                        items[1] = .socket(replaced)
+                        poller = ZMQPoller(items)
+                    } else {
+                        stop()  // the standby (or the supervisor) takes over
+                    }
+                }
                 // Handshakes wait for these answers (CURVE: the client's key against the allow-list).
                 if let zap = sockets.zap, readable.isReadable(zap.socket) {
                     zapLog.record(try zap.answerPending(), logger: logger)

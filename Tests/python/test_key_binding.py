@@ -115,6 +115,13 @@ def test_another_gateways_key_cannot_take_its_routing_id(cluster, keys):
 def test_a_key_removed_and_reloaded_is_served_no_more(cluster):
     first, second = cluster.gateways
     _chat(second.url, "before the reload")
+    # A room with a member on each gateway: gateway-2 receives its broadcasts until its key is removed.
+    ann, bob = Member(first.url), Member(second.url)
+    room, password = create_room(ann, "ann")
+    join(ann, room, password, "ann")
+    join(bob, room, password, "bob")
+    assert "error" not in ann.call("message", {"room": room, "text": "both see this"})
+    bob.wait_for("message", lambda m: m["text"] == "both see this")
     (cluster.allowed / "gateway-2.key").unlink()
     cluster.brokers["a"].send_signal(signal.SIGHUP)
     cluster.wait_log("a", r"keys-reloaded .*removed=gateway-2", WAIT)
@@ -128,6 +135,15 @@ def test_a_key_removed_and_reloaded_is_served_no_more(cluster):
     finally:
         member.close()
     cluster.wait_log("a", r"message-refused(?=.* code=unknown_key)(?=.* gateway=gateway-2/)", WAIT)
+    # Its subscriptions are cut too: the room's next message reaches ann on gateway-1, never bob.
+    try:
+        assert "error" not in ann.call("message", {"room": room, "text": "not for gateway-2"})
+        ann.wait_for("message", lambda m: m["text"] == "not for gateway-2")
+        assert "not for gateway-2" not in [m["text"] for event, m in bob.drain() if event == "message"]
+    finally:
+        ann.close()
+        bob.close()
+    cluster.wait_log("a", r"broadcasts-rebound", WAIT)
     # The other gateway keeps serving, with the same broker.
     _chat(first.url, "after the reload")
 
