@@ -11,7 +11,7 @@ public enum JournalEntry: Sendable, Equatable, CustomStringConvertible {
     case instance(String)
     /// The node holds another state from now on (the standby loaded its active's snapshot, or a broker
     /// started afresh), taken after update `base`: the journal starts a new lineage from it.
-    case lineage(base: UInt64, snapshot: BrokerSnapshot)
+    indirect case lineage(base: UInt64, snapshot: BrokerSnapshot)
 
     public static func == (lhs: JournalEntry, rhs: JournalEntry) -> Bool {
         switch (lhs, rhs) {

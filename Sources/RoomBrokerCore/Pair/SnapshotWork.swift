@@ -6,7 +6,7 @@ import ChatWire
 /// as it was.
 public enum SnapshotWork: Sendable, Equatable, CustomStringConvertible {
     /// Encode the state for the standby that asked (work `id`).
-    case encode(id: UInt64, snapshot: BrokerSnapshot)
+    indirect case encode(id: UInt64, snapshot: BrokerSnapshot)
     /// Decode the bytes the active sent (work `id`).
     case decode(id: UInt64, bytes: [UInt8])
 
