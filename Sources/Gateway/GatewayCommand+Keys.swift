@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatWire
+import Foundation
 import GatewayCore
 import Logging
 import ZeroMQ
@@ -52,5 +53,50 @@ extension GatewayCommand {
         }
         logger.info("shards", metadata: ["count": "\(shards)", "key": "\(key.fingerprint)"])
         return key
+    }
+
+    /// The keys of the CURVE options, loaded; nil without them. Its errors say what to do.
+    func loadCurve() throws(CurveKeyFileError) -> CurveClientKeys? {
+        guard let curveSecretKey else { return nil }
+        var serverKeys: [CurvePublicKey] = []
+        for path in brokerPublicKey { serverKeys.append(try CurveKeyFile.readPublicKey(path: path)) }
+        return CurveClientKeys(keyPair: try CurveKeyFile.readKeyPair(path: curveSecretKey), serverKeys: serverKeys)
+    }
+
+    func loadTLS(logger: Logger) throws -> GatewayTLS? {
+        guard let tlsCert, let tlsKey else { return nil }
+        let tls = try GatewayTLS(certificatePath: tlsCert, keyPath: tlsKey)
+        logger.info(
+            "tls",
+            metadata: [
+                "cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)", "sha256": "\(tls.current.fingerprint)",
+                "reload": "kill -HUP <pid>",
+            ]
+        )
+        if tls.notValidAfter < Date() {
+            logger.warning(
+                "tls-certificate-expired",
+                metadata: ["cert": "\(tlsCert)", "valid-until": "\(tls.notValidAfter)"]
+            )
+        }
+        return tls
+    }
+
+    /// Logs once what to check when no broker has answered 5 s after the start: a refused CURVE key
+    /// shows nothing else on this side (the broker logs `link-refused`).
+    static func hintIfTheBrokerIsSilent(link: any BrokerClient, curve: CurveClientKeys?, logger: Logger) {
+        Task {
+            try await Task.sleep(for: .seconds(5))
+            guard !link.isBrokerReachable else { return }
+            var fields: Logger.Metadata = [
+                "reason": "check --broker-commands and --broker-broadcasts, and that the broker runs"
+            ]
+            if let curve {
+                fields["reason"] =
+                    "check the endpoints, that the broker's --authorized-keys folder holds this gateway's public key, and that --broker-public-key is the broker's NAME.key"
+                fields["curve"] = "\(curve.keyPair.publicKey.z85)"
+            }
+            logger.warning("broker-silent", metadata: fields)
+        }
     }
 }
