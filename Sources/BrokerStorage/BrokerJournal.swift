@@ -11,6 +11,8 @@ import Synchronization
 /// Files: segments of records and snapshots, each of a lineage (``DataFile``); after a snapshot is
 /// saved, the two newest snapshots and the segments after them are kept, the rest removed.
 public final class BrokerJournal: Sendable {
+    /// Entry bytes the writer may fall behind by default before it drops them and asks for a new lineage.
+    public static let defaultQueueLimit = 256 << 20
     /// The folder.
     public let directory: DataDirectory
     private let writer: JournalWriter
@@ -37,7 +39,7 @@ public final class BrokerJournal: Sendable {
     public static func open(
         path: String,
         mode: FsyncMode,
-        queueLimit: Int = 256 << 20,
+        queueLimit: Int = BrokerJournal.defaultQueueLimit,
         logger: Logger
     ) throws -> (journal: BrokerJournal, state: RecoveredState?) {
         let directory = try DataDirectory(path: path)

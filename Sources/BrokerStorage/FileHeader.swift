@@ -47,17 +47,28 @@ struct FileHeader: Equatable {
 
     /// Reads a header of `kind` from the start of `bytes`; nil when it is not one (or is damaged).
     static func read(_ kind: Kind, from bytes: [UInt8]) -> FileHeader? {
-        guard bytes.count >= size, Array(bytes[0..<8]) == kind.magic,
-            CRC32C.checksum(bytes[0..<(size - 4)]) == bytes.bigEndianUInt32(at: size - 4),
-            bytes.bigEndianUInt32(at: 8) == version
-        else { return nil }
-        return FileHeader(
-            kind: kind,
-            generation: bytes.bigEndianUInt64(at: 13),
-            position: bytes.bigEndianUInt64(at: 21),
-            mode: bytes[12],
-            length: bytes.bigEndianUInt64(at: 29),
-            checksum: bytes.bigEndianUInt32(at: 37)
-        )
+        guard bytes.count >= size, Array(bytes[0..<8]) == kind.magic else { return nil }
+        let head = Array(bytes[0..<size])
+        guard var reader = try? WireReader(head, limit: size) else { return nil }
+        do throws(WireError) {
+            for _ in 0..<8 { _ = try reader.readByte("magic") }
+            guard try reader.readUInt32("version") == version else { return nil }
+            let mode = try reader.readByte("mode")
+            let generation = try reader.readUInt64("generation")
+            let position = try reader.readUInt64("position")
+            let length = try reader.readUInt64("length")
+            let checksum = try reader.readUInt32("checksum")
+            guard try reader.readUInt32("header checksum") == CRC32C.checksum(head[0..<(size - 4)]) else { return nil }
+            return FileHeader(
+                kind: kind,
+                generation: generation,
+                position: position,
+                mode: mode,
+                length: length,
+                checksum: checksum
+            )
+        } catch {
+            return nil
+        }
     }
 }

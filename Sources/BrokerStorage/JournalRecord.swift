@@ -50,9 +50,9 @@ enum JournalRecord {
     static func read(_ bytes: [UInt8], at offset: Int) -> Read {
         let remaining = bytes.count - offset
         if remaining == 0 { return .end }
-        guard remaining >= headerSize else { return .damaged("a record header cut short (\(remaining) bytes)") }
-        let length = Int(bytes.bigEndianUInt32(at: offset))
-        let checksum = bytes.bigEndianUInt32(at: offset + 4)
+        guard remaining >= headerSize, let (length, checksum) = header(bytes, at: offset) else {
+            return .damaged("a record header cut short (\(remaining) bytes)")
+        }
         guard length >= 1, length <= maxPayload else { return .damaged("a record length of \(length) bytes") }
         guard remaining - headerSize >= length else {
             return .damaged("a record of \(length) bytes cut short at \(remaining - headerSize)")
@@ -61,6 +61,15 @@ enum JournalRecord {
         guard CRC32C.checksum(payload) == checksum else { return .damaged("a record whose checksum differs") }
         guard let entry = try? entry(from: payload) else { return .damaged("a record that does not decode") }
         return .record(entry, size: headerSize + length)
+    }
+
+    /// The payload length and checksum of the record header at `offset` (the caller checked that its
+    /// ``headerSize`` bytes are there).
+    static func header(_ bytes: [UInt8], at offset: Int) -> (length: Int, checksum: UInt32)? {
+        guard var reader = try? WireReader(Array(bytes[offset..<(offset + headerSize)]), limit: headerSize),
+            let length = try? reader.readUInt32("length"), let checksum = try? reader.readUInt32("checksum")
+        else { return nil }
+        return (Int(length), checksum)
     }
 
     private static func entry(from payload: [UInt8]) throws(WireError) -> JournalEntry {
@@ -79,18 +88,5 @@ enum JournalRecord {
         }
         try reader.finish()
         return entry
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// The big-endian 32-bit integer at `offset` (the caller checked the bounds).
-    func bigEndianUInt32(at offset: Int) -> UInt32 {
-        (UInt32(self[offset]) << 24) | (UInt32(self[offset + 1]) << 16) | (UInt32(self[offset + 2]) << 8)
-            | UInt32(self[offset + 3])
-    }
-
-    /// The big-endian 64-bit integer at `offset` (the caller checked the bounds).
-    func bigEndianUInt64(at offset: Int) -> UInt64 {
-        (UInt64(bigEndianUInt32(at: offset)) << 32) | UInt64(bigEndianUInt32(at: offset + 4))
     }
 }

@@ -190,8 +190,9 @@ struct JournalRecovery {
     /// How many records are dropped by a cut at `offset` (the damaged one, and the whole ones that can
     /// still be found after it), and whether it was only a torn last record.
     static func recordsAfterDamage(_ bytes: [UInt8], at offset: Int) -> (Int, Bool) {
-        guard bytes.count - offset >= JournalRecord.headerSize else { return (1, true) }
-        let length = Int(bytes.bigEndianUInt32(at: offset))
+        guard bytes.count - offset >= JournalRecord.headerSize,
+            let length = JournalRecord.header(bytes, at: offset)?.length
+        else { return (1, true) }
         let next = offset + JournalRecord.headerSize + length
         guard length >= 1, length <= JournalRecord.maxPayload, next < bytes.count else {
             return (1, next >= bytes.count)

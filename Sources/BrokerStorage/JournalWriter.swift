@@ -40,10 +40,8 @@ final class JournalWriter: Sendable {
         var overflowed = false
     }
 
-    /// Entry bytes queued for the writer by default before further ones are dropped (a new lineage then
-    /// covers them).
-    static let maxQueuedBytes = 256 << 20
-    /// This writer's bound of queued entry bytes.
+    /// This writer's bound of queued entry bytes (``BrokerJournal/defaultQueueLimit`` by default):
+    /// further entries are dropped and a new lineage covers them.
     let queueLimit: Int
 
     let mode: FsyncMode
@@ -59,7 +57,7 @@ final class JournalWriter: Sendable {
     let wakeDescriptor: Int32
     private let wakeWriter: Int32
 
-    init(directory: DataDirectory, mode: FsyncMode, queueLimit: Int = maxQueuedBytes, logger: Logger) {
+    init(directory: DataDirectory, mode: FsyncMode, queueLimit: Int = BrokerJournal.defaultQueueLimit, logger: Logger) {
         self.queueLimit = queueLimit
         self.directory = directory
         self.mode = mode

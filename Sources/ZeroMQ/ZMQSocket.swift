@@ -210,12 +210,6 @@ public final class ZMQSocket {
         }
     }
 
-    /// Stops listening on `endpoint` (as bound, or as ``lastEndpoint`` gives it) and closes the
-    /// connections accepted there.
-    public func unbind(_ endpoint: String) throws(ZMQError) {
-        if zmq_unbind(try live("unbind"), endpoint) != 0 { throw ZMQError.last("unbind(\(endpoint))") }
-    }
-
     /// Closes the socket; later calls throw ``ZMQError/socketClosed(operation:)``.
     public func close() {
         if let handle {
